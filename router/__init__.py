@@ -1,0 +1,1 @@
+"""The router: speaks RESP to clients, batches their commands per shard."""

@@ -1,0 +1,3 @@
+from router.app import main
+
+main()

@@ -1,0 +1,554 @@
+"""The router process: RESP over TCP in, one ZeroMQ message per shard per loop turn out.
+
+A client's commands are parsed (hiredis), looked up in the command table and
+appended to the batch of the shard that owns their keys; once per event-loop
+turn each non-empty batch leaves as one message. Each command holds a *slot*
+in its connection's queue, ``[reply, owner]``; replies fill slots, and a
+connection writes out the filled slots at the head of its queue, so replies
+always leave in request order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import itertools
+import json
+import logging
+import os
+import random
+import signal
+import socket
+import sys
+import time
+
+import zmq
+
+from shardis import errors, wire
+from shardis.commands import ALL, COORD, INTERNAL, KEYS, LOCAL, SPLIT_CONCAT, SPLIT_OK, \
+    SPLIT_POSITIONAL, SPLIT_RANDOM, SPLIT_SUM, CommandSpec, build_table
+from shardis.config import Config
+from shardis.resp import OK, RequestReader, ReplyError, encode, encode_error
+from shardis.slots import NSLOTS, key_slot, slot_table
+
+log = logging.getLogger("router")
+
+
+class Slot(list):
+    """A reply to come: ``[resp_bytes or None, owner]``; owner has ``dirty`` and ``flush``."""
+
+    __slots__ = ()
+
+
+class Merger:
+    """Collects the RAW parts of one command split over shards, then fills the parent slot."""
+
+    __slots__ = ("parts", "parent", "merge", "dirty", "left")
+
+    def __init__(self, parent: Slot, merge, n: int) -> None:
+        self.parent = parent
+        self.merge = merge
+        self.parts = [Slot((None, self)) for _ in range(n)]
+        self.dirty = False
+        self.left = n
+
+    def flush(self) -> None:
+        self.dirty = False
+        if any(p[0] is None for p in self.parts):
+            return
+        values = [p[0] for p in self.parts]
+        for v in values:
+            err = wire.raw_error(v)
+            if err is not None:
+                reply = encode_error(err.args[0])
+                break
+        else:
+            try:
+                reply = encode(self.merge(values))
+            except ReplyError as e:
+                reply = encode_error(e.args[0])
+        parent = self.parent
+        parent[0] = reply
+        owner = parent[1]
+        if not owner.dirty:
+            owner.dirty = True
+            owner.flush()
+
+
+def _merge_sum(values):
+    return sum(values)
+
+
+def _merge_ok(values):
+    return OK
+
+
+def _merge_concat(values):
+    return [x for v in values for x in v]
+
+
+def _merge_random(values):
+    live = [v for v in values if v is not None]
+    return random.choice(live) if live else None
+
+
+MERGES = {SPLIT_SUM: _merge_sum, SPLIT_OK: _merge_ok, SPLIT_CONCAT: _merge_concat,
+          SPLIT_RANDOM: _merge_random}
+
+
+class Router:
+    """Per-process state shared by all connections: sockets, batches, in-flight slots."""
+
+    def __init__(self, cfg: Config, index: int = 0) -> None:
+        self.cfg = cfg
+        self.index = index
+        self.table = build_table()
+        self.by_name = self.table.by_name
+        self.nshards = cfg.shards
+        self.slot_to_shard = slot_table(cfg.shards)
+        self.ctx = zmq.Context()
+        self.socks: list[zmq.Socket] = []
+        for i in range(cfg.shards):
+            s = self.ctx.socket(zmq.DEALER)
+            s.setsockopt(zmq.LINGER, 0)
+            s.setsockopt(zmq.SNDHWM, 0)
+            s.setsockopt(zmq.RCVHWM, 0)
+            s.connect(cfg.shard_endpoint(i))
+            self.socks.append(s)
+        self.coord = self.ctx.socket(zmq.DEALER)
+        self.coord.setsockopt(zmq.LINGER, 0)
+        self.coord.connect(cfg.coordinator_endpoint())
+        self.coord_waiting: dict[int, tuple[Slot, "Client"]] = {}
+        self.out: list[list] = [[] for _ in range(cfg.shards)]
+        self.out_slots: list[list[Slot]] = [[] for _ in range(cfg.shards)]
+        self.inflight: list[dict[int, list[Slot]]] = [{} for _ in range(cfg.shards)]
+        self.batch_ids = itertools.count(1)
+        self.flush_scheduled = False
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.clients: dict[int, "Client"] = {}
+        self.client_ids = itertools.count(1 + index * 1_000_000_000)
+        self.started = time.time()
+        self.stats = collections.Counter()
+        self.config_live: dict[str, bytes] = {}
+        self.server: asyncio.AbstractServer | None = None
+        self.lastsave = int(time.time())
+        self.monitors: list[zmq.Socket] = []
+
+    # ------------------------------------------------------------ sending
+
+    def submit(self, shard: int, cid: int, db: int, args: list[bytes], slot: Slot) -> None:
+        """Queue one command for a shard; it leaves with this loop turn's batch."""
+        self.out[shard].append((cid, db, args))
+        self.out_slots[shard].append(slot)
+        if not self.flush_scheduled:
+            self.flush_scheduled = True
+            self.loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Send each shard its batch: one message per shard per loop turn."""
+        self.flush_scheduled = False
+        out = self.out
+        for i in range(self.nshards):
+            cmds = out[i]
+            if cmds:
+                bid = next(self.batch_ids)
+                self.inflight[i][bid] = self.out_slots[i]
+                self.socks[i].send(wire.pack((bid, cmds)))
+                out[i] = []
+                self.out_slots[i] = []
+                self.stats["batches"] += 1
+        for i in range(self.nshards):
+            self._on_shard(i)
+
+    def _on_shard(self, i: int) -> None:
+        """Drain shard i's replies into their slots, then let each owner write."""
+        sock = self.socks[i]
+        inflight = self.inflight[i]
+        touched = []
+        while True:
+            try:
+                msg = sock.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            bid, replies = wire.unpack(msg)
+            slots = inflight.pop(bid, None)
+            if slots is None:
+                continue
+            for slot, r in zip(slots, replies):
+                slot[0] = r
+                owner = slot[1]
+                if not owner.dirty:
+                    owner.dirty = True
+                    touched.append(owner)
+        for owner in touched:
+            owner.flush()
+
+    def fail_shard(self, i: int) -> None:
+        """A shard went away: answer every command waiting on it with an error."""
+        err = encode_error(errors.SHARD_DOWN % i)
+        touched = []
+        for slots in self.inflight[i].values():
+            for slot in slots:
+                slot[0] = err if not isinstance(slot[1], Merger) else wire.to_raw(ReplyError(errors.SHARD_DOWN % i))
+                owner = slot[1]
+                if not owner.dirty:
+                    owner.dirty = True
+                    touched.append(owner)
+        self.inflight[i].clear()
+        for owner in touched:
+            owner.flush()
+
+    def submit_raw(self, shard: int, spec: CommandSpec, db: int, args: list[bytes], slot: Slot) -> None:
+        self.submit(shard, spec.id | wire.RAW, db, args, slot)
+
+    def fanout(self, owner, spec: CommandSpec, db: int, args: list[bytes], merge) -> Slot:
+        """Run a command on every shard; ``merge`` turns the RAW parts into one reply."""
+        parent = Slot((None, owner))
+        m = Merger(parent, merge, self.nshards)
+        for i, part in enumerate(m.parts):
+            self.submit_raw(i, spec, db, args, part)
+        return parent
+
+    def split(self, owner, spec: CommandSpec, db: int, args: list[bytes], shards: list[int]) -> Slot:
+        """A multi-key command whose keys span shards: one part per shard, merged."""
+        step = spec.step
+        first = spec.first_key
+        groups: dict[int, list[int]] = {}
+        for n, shard in enumerate(shards):
+            groups.setdefault(shard, []).append(n)
+        parent = Slot((None, owner))
+        order = list(groups.items())
+        if spec.split == SPLIT_POSITIONAL:
+            def merge(values, order=order, total=len(shards)):
+                res = [None] * total
+                for (_, idxs), v in zip(order, values):
+                    for j, n in enumerate(idxs):
+                        res[n] = v[j]
+                return res
+        else:
+            merge = MERGES[spec.split]
+        m = Merger(parent, merge, len(order))
+        name = args[0]
+        tail = args[first + (len(shards) - 1) * step + step:] if spec.last_key >= 0 else []
+        for (shard, idxs), part in zip(order, m.parts):
+            sub = [name]
+            for n in idxs:
+                p = first + n * step
+                sub.extend(args[p:p + step])
+            sub.extend(tail)
+            self.submit_raw(shard, spec, db, sub, part)
+        return parent
+
+    # ------------------------------------------------------------ coordinator
+
+    def to_coordinator(self, client: "Client", spec: CommandSpec, args: list[bytes]) -> Slot:
+        slot = Slot((None, client))
+        rid = next(self.batch_ids)
+        self.coord_waiting[rid] = (slot, client)
+        self.coord.send(wire.pack((rid, spec.id, client.db, args)))
+        self.loop.call_soon(self._on_coord)
+        return slot
+
+    def _on_coord(self) -> None:
+        while True:
+            try:
+                msg = self.coord.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            rid, reply = wire.unpack(msg)
+            entry = self.coord_waiting.pop(rid, None)
+            if entry is None:
+                continue
+            slot, client = entry
+            slot[0] = reply
+            client.release()
+
+    # ------------------------------------------------------------ lifecycle
+
+    def watch_sockets(self) -> None:
+        loop = self.loop
+        for i, s in enumerate(self.socks):
+            loop.add_reader(s.getsockopt(zmq.FD), self._on_shard, i)
+        loop.add_reader(self.coord.getsockopt(zmq.FD), self._on_coord)
+        for i, s in enumerate(self.socks):
+            mon = s.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+            self.monitors.append(mon)
+            loop.add_reader(mon.getsockopt(zmq.FD), self._on_monitor, i, mon)
+
+    def _on_monitor(self, i: int, mon: zmq.Socket) -> None:
+        while True:
+            try:
+                mon.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            log.warning("router %d: shard %d disconnected", self.index, i)
+            self.fail_shard(i)
+
+    async def serve(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.watch_sockets()
+        sock = socket.socket(socket.AF_INET6 if ":" in self.cfg.bind else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if self.cfg.routers > 1:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((self.cfg.bind, self.cfg.port))
+        self.server = await self.loop.create_server(lambda: Client(self), sock=sock, backlog=511)
+        log.info("router %d listening on %s:%d", self.index, self.cfg.bind, self.cfg.port)
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            self.loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        await self.shutdown()
+
+    async def shutdown(self) -> None:
+        """Stop accepting, let in-flight commands finish (bounded), close clients."""
+        self.server.close()
+        deadline = time.monotonic() + 5
+        while any(self.inflight) or self.coord_waiting:
+            if time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.01)
+        for c in list(self.clients.values()):
+            c.transport.close()
+        await asyncio.sleep(0)
+        for s in self.socks + [self.coord] + self.monitors:
+            self.loop.remove_reader(s.getsockopt(zmq.FD))
+        for s in self.monitors:
+            s.close(0)
+        for s in self.socks:
+            s.close(0)
+        self.coord.close(0)
+        self.ctx.term()
+        log.info("router %d stopped", self.index)
+
+
+class Client(asyncio.Protocol):
+    """One client connection: its parser, its reply queue, its settings."""
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+        self.reader = RequestReader()
+        self.pending: collections.deque[Slot] = collections.deque()
+        self.dirty = False
+        self.db = 0
+        self.id = next(router.client_ids)
+        self.name = b""
+        self.lib_name = b""
+        self.lib_ver = b""
+        self.resp = 2
+        self.held = False
+        self.backlog: list[list[bytes]] = []
+        self.closing = False
+        self.paused = False
+        self.write_paused = False
+        self.transport: asyncio.Transport | None = None
+        self.created = time.time()
+        self.last_cmd = b"NULL"
+        self.last_active = self.created
+        self.addr = ""
+        self.laddr = ""
+
+    # ------------------------------------------------------------ asyncio
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        router = self.router
+        if len(router.clients) >= router.cfg.maxclients:
+            transport.write(b"-ERR max number of clients reached\r\n")
+            transport.close()
+            self.closing = True
+            return
+        router.clients[self.id] = self
+        transport.set_write_buffer_limits(high=router.cfg.client_output_buffer_limit)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
+        peer = transport.get_extra_info("peername") or ("?", 0)
+        local = transport.get_extra_info("sockname") or ("?", 0)
+        self.addr = f"{peer[0]}:{peer[1]}"
+        self.laddr = f"{local[0]}:{local[1]}"
+
+    def connection_lost(self, exc) -> None:
+        self.closing = True
+        self.router.clients.pop(self.id, None)
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+        self._update_reading()
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        self._update_reading()
+
+    def data_received(self, data: bytes) -> None:
+        if self.closing:
+            return
+        cmds, err = self.reader.feed(data)
+        if self.held:
+            self.backlog.extend(cmds)
+        elif cmds:
+            self.dispatch(cmds)
+        if err is not None:
+            self.pending.append(Slot((encode_error("ERR " + err), self)))
+            self.closing = True
+        elif self.reader.buffered() > self.router.cfg.client_query_buffer_limit:
+            log.warning("closing client %d: query buffer over client_query_buffer_limit", self.id)
+            self.closing = True
+            self.transport.close()
+            return
+        if not self.dirty:
+            self.dirty = True
+            self.flush()
+        self._update_reading()
+
+    # ------------------------------------------------------------ commands
+
+    def dispatch(self, cmds: list[list[bytes]]) -> None:
+        """Route each command: answer here, or queue it for its shard(s)."""
+        router = self.router
+        by_name = router.by_name
+        pending = self.pending
+        slot_to_shard = router.slot_to_shard
+        submit = router.submit
+        db = self.db
+        for n, args in enumerate(cmds):
+            spec = by_name.get(args[0])
+            if spec is None:
+                spec = router.table.lookup(args[0])
+                if spec is None or spec.route == INTERNAL:
+                    pending.append(Slot((encode_error(_unknown(args)), self)))
+                    continue
+            a = spec.arity
+            if (len(args) != a) if a > 0 else (len(args) < -a):
+                pending.append(Slot((encode_error(errors.WRONG_ARITY % spec.name), self)))
+                continue
+            route = spec.route
+            if route is KEYS and spec.last_key == 1:
+                slot = Slot((None, self))
+                pending.append(slot)
+                submit(slot_to_shard[key_slot(args[1])], spec.id, db, args, slot)
+            elif route is LOCAL:
+                self.last_cmd = spec.name
+                try:
+                    v = spec.handler(self, args)
+                except ReplyError as e:
+                    pending.append(Slot((encode_error(e.args[0]), self)))
+                else:
+                    if v.__class__ is Slot:
+                        pending.append(v)
+                    else:
+                        pending.append(Slot((encode(v), self)))
+                db = self.db
+                if self.closing or self.held:
+                    self.backlog.extend(cmds[n + 1:])
+                    return
+            elif route is ALL:
+                pending.append(router.fanout(self, spec, db, args, MERGES[spec.split]))
+            else:
+                keys = spec.keys(args)
+                if not keys:
+                    slot = Slot((None, self))
+                    pending.append(slot)
+                    submit(0, spec.id, db, args, slot)
+                    continue
+                shards = [slot_to_shard[key_slot(k)] for k in keys]
+                s0 = shards[0]
+                if all(s == s0 for s in shards):
+                    slot = Slot((None, self))
+                    pending.append(slot)
+                    submit(s0, spec.id, db, args, slot)
+                elif route is COORD:
+                    self.held = True
+                    pending.append(router.to_coordinator(self, spec, args))
+                    self.backlog.extend(cmds[n + 1:])
+                    return
+                elif spec.split is not None:
+                    pending.append(router.split(self, spec, db, args, shards))
+                else:
+                    pending.append(Slot((encode_error(
+                        "CROSSSLOT Keys in request don't hash to the same slot"), self)))
+
+    def release(self) -> None:
+        """The coordinator answered: write, then run what queued up behind it."""
+        self.held = False
+        if not self.dirty:
+            self.dirty = True
+            self.flush()
+        if self.backlog and not self.closing:
+            cmds, self.backlog = self.backlog, []
+            self.dispatch(cmds)
+            if not self.dirty:
+                self.dirty = True
+                self.flush()
+        self._update_reading()
+
+    # ------------------------------------------------------------ replies
+
+    def flush(self) -> None:
+        """Write the replies at the head of the queue that have arrived."""
+        self.dirty = False
+        pending = self.pending
+        if not pending or pending[0][0] is None:
+            return
+        if len(pending) == 1 or pending[1][0] is None:
+            data = pending.popleft()[0]
+        else:
+            out = []
+            while pending and pending[0][0] is not None:
+                out.append(pending.popleft()[0])
+            data = b"".join(out)
+        t = self.transport
+        if t is None or t.is_closing():
+            return
+        t.write(data)
+        if self.closing and not pending:
+            t.close()
+        elif self.paused:
+            self._update_reading()
+
+    def _update_reading(self) -> None:
+        """Back-pressure: stop reading while replies pile up, resume once they drain."""
+        t = self.transport
+        if t is None or t.is_closing():
+            return
+        limit = self.router.cfg.max_pending_commands
+        want_pause = self.write_paused or len(self.pending) > limit or self.held and len(self.backlog) > limit
+        if want_pause and not self.paused:
+            self.paused = True
+            t.pause_reading()
+        elif not want_pause and self.paused and len(self.pending) <= limit // 2:
+            self.paused = False
+            t.resume_reading()
+
+    def set_db(self, db: int) -> None:
+        self.db = db
+
+
+def _unknown(args: list[bytes]) -> str:
+    name = args[0].decode(errors="replace")
+    rest = "".join("'%s' " % a.decode(errors="replace") for a in args[1:])
+    return errors.UNKNOWN_COMMAND % (name, rest)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="shardis-router")
+    ap.add_argument("--config-json", required=True)
+    ap.add_argument("--index", type=int, default=0)
+    a = ap.parse_args(argv)
+    cfg = Config(**json.loads(a.config_json))
+    logging.basicConfig(level=logging.DEBUG if cfg.loglevel == "debug" else logging.INFO,
+                        format=f"%(asctime)s router-{a.index} %(levelname)s %(message)s",
+                        stream=sys.stderr)
+    try:
+        import uvloop
+    except ImportError:
+        uvloop = None
+    router = Router(cfg, a.index)
+    if uvloop is not None:
+        uvloop.run(router.serve())
+    else:
+        asyncio.run(router.serve())

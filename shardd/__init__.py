@@ -1,0 +1,1 @@
+"""The shard daemon: one LMDB environment, one thread, batches of commands."""

@@ -1,0 +1,3 @@
+from shardd.daemon import main
+
+main()

@@ -1,0 +1,327 @@
+"""The on-disk layout of a shard; the only module that knows it.
+
+One LMDB environment per shard, with named sub-databases:
+
+``meta``     mkey -> header + payload. mkey = db (1 byte) + slot (2, big-endian)
+             + key, so one database's keys are one range and SCAN can walk slots.
+             header = type (1) + expire-at ms (8, 0 = none) + version (8).
+             For strings the payload is the value itself (one read per GET).
+``expires``  expire-at ms (8, big-endian) + mkey -> b"": the active sweep walks it
+             in time order.
+``sys``      b"slotmap" -> the slot table this data was written under;
+             b"count" + db -> number of keys, number of keys with a TTL (8 + 8).
+
+A ``Keyspace`` is one batch's view: one write transaction, one clock reading,
+the key counts it changed. Families call it and never touch LMDB directly.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+
+import lmdb
+
+from shardis import errors
+from shardis.resp import ReplyError
+from shardis.slots import key_slot
+
+STRING, LIST, SET, ZSET, HASH = 0, 1, 2, 3, 4
+TYPE_NAMES = {STRING: "string", LIST: "list", SET: "set", ZSET: "zset", HASH: "hash"}
+
+HDR = struct.Struct(">BQQ")
+HDR_LEN = HDR.size
+_EXP = struct.Struct(">Q")
+_COUNT = struct.Struct(">QQ")
+NO_EXPIRY = b"\0" * 8
+DB_PREFIX = [bytes([i]) for i in range(256)]
+_WRONGTYPE = ReplyError(errors.WRONGTYPE)
+
+
+def mkey(db: int, key: bytes) -> bytes:
+    """The meta key of ``key`` in database ``db``."""
+    return DB_PREFIX[db] + key_slot(key).to_bytes(2, "big") + key
+
+
+def slot_prefix(db: int, slot: int) -> bytes:
+    return DB_PREFIX[db] + slot.to_bytes(2, "big")
+
+
+def key_of(mk: bytes) -> bytes:
+    return mk[3:]
+
+
+class Store:
+    """One shard's LMDB environment and the counters kept with it."""
+
+    def __init__(self, path: str, durability: str, map_size: int) -> None:
+        self.path = path
+        self.durability = durability
+        self.env = lmdb.open(path, map_size=map_size, max_dbs=8, subdir=True,
+                             sync=durability == "always", metasync=durability == "always",
+                             readahead=False, writemap=False, max_readers=126)
+        self.meta = self.env.open_db(b"meta")
+        self.expires = self.env.open_db(b"expires")
+        self.sys = self.env.open_db(b"sys")
+        self.counts: dict[int, list[int]] = {}
+        with self.env.begin() as txn:
+            for k, v in txn.cursor(db=self.sys).iternext():
+                if k.startswith(b"count") and len(k) == 6:
+                    self.counts[k[5]] = list(_COUNT.unpack(v))
+        # Versions change on every write; they only need to increase, also across restarts.
+        self.version = time.time_ns() // 1000
+        self.dirty = False
+
+    def grow(self) -> None:
+        """Double the map: LMDB's map is a ceiling, not an allocation."""
+        self.env.set_mapsize(self.env.info()["map_size"] * 2)
+
+    def get_sys(self, key: bytes) -> bytes | None:
+        with self.env.begin() as txn:
+            return txn.get(key, db=self.sys)
+
+    def put_sys(self, key: bytes, value: bytes) -> None:
+        with self.env.begin(write=True) as txn:
+            txn.put(key, value, db=self.sys)
+
+    def sync(self) -> None:
+        self.env.sync(True)
+        self.dirty = False
+
+    def close(self) -> None:
+        self.env.sync(True)
+        self.env.close()
+
+
+class Keyspace:
+    """One batch's access to the data: a write transaction and a clock reading."""
+
+    __slots__ = ("store", "txn", "now", "meta_db", "exp_db", "delta")
+
+    def __init__(self, store: Store, txn: lmdb.Transaction, now_ms: int) -> None:
+        self.store = store
+        self.txn = txn
+        self.now = now_ms
+        self.meta_db = store.meta
+        self.exp_db = store.expires
+        self.delta: dict[int, list[int]] = {}
+
+    # ------------------------------------------------------------ records
+
+    def _count(self, db: int, keys: int, expires: int) -> None:
+        d = self.delta.get(db)
+        if d is None:
+            d = self.delta[db] = [0, 0]
+        d[0] += keys
+        d[1] += expires
+
+    def _next_version(self) -> int:
+        st = self.store
+        st.version += 1
+        return st.version
+
+    def lookup(self, db: int, key: bytes) -> bytes | None:
+        """The live record of ``key`` (header + payload), expiring it lazily."""
+        mk = mkey(db, key)
+        raw = self.txn.get(mk, db=self.meta_db)
+        if raw is None:
+            return None
+        if raw[1:9] != NO_EXPIRY and _EXP.unpack_from(raw, 1)[0] <= self.now:
+            self._remove(db, mk, raw)
+            return None
+        return raw
+
+    def get_string(self, db: int, key: bytes) -> bytes | None:
+        """A string's value, None when absent; WRONGTYPE for another type."""
+        raw = self.lookup(db, key)
+        if raw is None:
+            return None
+        if raw[0] != STRING:
+            raise _WRONGTYPE
+        return raw[HDR_LEN:]
+
+    def type_of(self, db: int, key: bytes) -> int | None:
+        raw = self.lookup(db, key)
+        return None if raw is None else raw[0]
+
+    def expire_of(self, raw: bytes) -> int:
+        """Expire-at ms of a record, 0 when it has none."""
+        return _EXP.unpack_from(raw, 1)[0]
+
+    def put(self, db: int, key: bytes, type_: int, payload: bytes, expire: int = 0,
+            old: bytes | None | bool = False) -> None:
+        """Write a whole record. ``old`` is the current record if the caller already read it."""
+        mk = mkey(db, key)
+        txn = self.txn
+        if old is False:
+            old = txn.get(mk, db=self.meta_db)
+        if old is None:
+            self._count(db, 1, 1 if expire else 0)
+        else:
+            old_exp = _EXP.unpack_from(old, 1)[0]
+            if old_exp:
+                txn.delete(_EXP.pack(old_exp) + mk, db=self.exp_db)
+            if old[0] != type_:
+                self._drop_payload(mk, old)
+            self._count(db, 0, (1 if expire else 0) - (1 if old_exp else 0))
+        txn.put(mk, HDR.pack(type_, expire, self._next_version()) + payload, db=self.meta_db)
+        if expire:
+            txn.put(_EXP.pack(expire) + mk, b"", db=self.exp_db)
+
+    def set_string(self, db: int, key: bytes, value: bytes, expire: int = 0,
+                   old: bytes | None | bool = False) -> None:
+        self.put(db, key, STRING, value, expire, old)
+
+    def set_expire(self, db: int, key: bytes, raw: bytes, expire: int) -> None:
+        """Change the TTL of an existing record (0 removes it)."""
+        mk = mkey(db, key)
+        old_exp = _EXP.unpack_from(raw, 1)[0]
+        if old_exp:
+            self.txn.delete(_EXP.pack(old_exp) + mk, db=self.exp_db)
+        if expire:
+            self.txn.put(_EXP.pack(expire) + mk, b"", db=self.exp_db)
+        self._count(db, 0, (1 if expire else 0) - (1 if old_exp else 0))
+        self.txn.put(mk, HDR.pack(raw[0], expire, self._next_version()) + raw[HDR_LEN:],
+                     db=self.meta_db)
+
+    def delete(self, db: int, key: bytes) -> bool:
+        """Remove a live key; False when there was none."""
+        mk = mkey(db, key)
+        raw = self.txn.get(mk, db=self.meta_db)
+        if raw is None:
+            return False
+        live = raw[1:9] == NO_EXPIRY or _EXP.unpack_from(raw, 1)[0] > self.now
+        self._remove(db, mk, raw)
+        return live
+
+    def _remove(self, db: int, mk: bytes, raw: bytes) -> None:
+        txn = self.txn
+        txn.delete(mk, db=self.meta_db)
+        exp = _EXP.unpack_from(raw, 1)[0]
+        if exp:
+            txn.delete(_EXP.pack(exp) + mk, db=self.exp_db)
+        self._drop_payload(mk, raw)
+        self._count(db, -1, -1 if exp else 0)
+
+    def _drop_payload(self, mk: bytes, raw: bytes) -> None:
+        """Delete what a record keeps outside ``meta`` (collection members, later)."""
+
+    # ------------------------------------------------------------ whole keys
+
+    def export(self, db: int, key: bytes) -> list | None:
+        """[type, expire-at ms, payload] of a live key: what RENAME/COPY/MOVE carry."""
+        raw = self.lookup(db, key)
+        if raw is None:
+            return None
+        return [raw[0], self.expire_of(raw), raw[HDR_LEN:]]
+
+    def restore(self, db: int, key: bytes, rec: list) -> None:
+        """Write an exported key under ``key`` (replacing what is there)."""
+        type_, expire, payload = rec
+        old = self.lookup(db, key)
+        self.put(db, key, type_, payload, expire, old)
+
+    # ------------------------------------------------------------ iteration
+
+    def scan_slots(self, db: int, slot: int, end_slot: int, count: int):
+        """Live keys of ``db`` from ``slot`` up to ``end_slot`` (exclusive), whole slots
+        at a time until at least ``count`` keys; returns (keys with records, next slot)."""
+        cur = self.txn.cursor(db=self.meta_db)
+        out: list[tuple[bytes, bytes]] = []
+        if not cur.set_range(slot_prefix(db, slot)):
+            return out, end_slot
+        now = self.now
+        cur_slot = -1
+        for mk, raw in cur.iternext():
+            if mk[0] != db:
+                return out, end_slot
+            s = (mk[1] << 8) | mk[2]
+            if s >= end_slot:
+                return out, end_slot
+            if s != cur_slot:
+                if len(out) >= count:
+                    return out, s
+                cur_slot = s
+            if raw[1:9] != NO_EXPIRY and _EXP.unpack_from(raw, 1)[0] <= now:
+                continue
+            out.append((mk[3:], raw))
+        return out, end_slot
+
+    def iter_db(self, db: int):
+        """Every live (key, record) of one database, in slot order."""
+        cur = self.txn.cursor(db=self.meta_db)
+        if not cur.set_range(DB_PREFIX[db]):
+            return
+        now = self.now
+        for mk, raw in cur.iternext():
+            if mk[0] != db:
+                return
+            if raw[1:9] != NO_EXPIRY and _EXP.unpack_from(raw, 1)[0] <= now:
+                continue
+            yield mk[3:], raw
+
+    def flush_db(self, db: int) -> None:
+        """Delete every key of one database."""
+        cur = self.txn.cursor(db=self.meta_db)
+        prefix = DB_PREFIX[db]
+        doomed = []
+        if cur.set_range(prefix):
+            for mk, raw in cur.iternext():
+                if mk[0] != db:
+                    break
+                doomed.append((mk, raw))
+        for mk, raw in doomed:
+            self._remove(db, mk, raw)
+
+    def flush_all(self) -> None:
+        txn = self.txn
+        txn.drop(self.meta_db, delete=False)
+        txn.drop(self.exp_db, delete=False)
+        self._next_version()
+        for db in set(self.store.counts) | set(self.delta):
+            base = self.store.counts.get(db, (0, 0))
+            self.delta[db] = [-base[0], -base[1]]
+
+    def size(self, db: int) -> tuple[int, int]:
+        """(keys, keys with a TTL) in ``db``, this batch's changes included."""
+        base = self.store.counts.get(db, [0, 0])
+        d = self.delta.get(db, (0, 0))
+        return base[0] + d[0], base[1] + d[1]
+
+    # ------------------------------------------------------------ expiry
+
+    def sweep(self, limit: int) -> int:
+        """Delete up to ``limit`` keys whose time has come; returns how many."""
+        cur = self.txn.cursor(db=self.exp_db)
+        doomed = []
+        if cur.first():
+            for k in cur.iternext(values=False):
+                if _EXP.unpack_from(k)[0] > self.now or len(doomed) >= limit:
+                    break
+                doomed.append(k[8:])
+        for mk in doomed:
+            raw = self.txn.get(mk, db=self.meta_db)
+            if raw is not None:
+                self._remove(mk[0], mk, raw)
+        return len(doomed)
+
+    # ------------------------------------------------------------ end of batch
+
+    def finish(self) -> None:
+        """Write the changed key counts inside the transaction."""
+        counts = self.store.counts
+        for db, (dk, de) in self.delta.items():
+            if dk or de:
+                base = counts.get(db, [0, 0])
+                self.txn.put(b"count" + DB_PREFIX[db],
+                             _COUNT.pack(base[0] + dk, base[1] + de), db=self.store.sys)
+
+    def committed(self) -> None:
+        """Fold the batch's count changes into the store, after the commit."""
+        counts = self.store.counts
+        for db, (dk, de) in self.delta.items():
+            base = counts.get(db)
+            if base is None:
+                base = counts[db] = [0, 0]
+            base[0] += dk
+            base[1] += de

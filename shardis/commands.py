@@ -1,0 +1,120 @@
+"""The command table: every command declares its name, arity, flags, keys and route.
+
+A family module declares its commands in ``register(table)``; ``build_table``
+calls each family explicitly. The router routes from these specs alone:
+
+route   where it runs
+------  -----------------------------------------------------------------
+LOCAL   in the router (connection and server commands); handler(conn, args)
+KEYS    on the shard owning its keys; handler(ks, db, args). When the keys
+        span shards, ``split`` says how: SPLIT_* below, or None for
+        Redis Cluster's CROSSSLOT error.
+ALL     on every shard, replies merged by ``split``; handler(ks, db, args)
+COORD   through the coordinator when its keys span shards, else as KEYS
+INTERNAL  shard-side only, sent by routers and the coordinator, never by clients
+
+Arity uses Redis' convention: N means exactly N arguments (name included),
+-N means at least N.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+LOCAL, KEYS, ALL, COORD, INTERNAL = "local", "keys", "all", "coord", "internal"
+
+# How a multi-key or all-shard command's parts are merged.
+SPLIT_POSITIONAL = "positional"  # MGET: one reply per key, in the keys' order
+SPLIT_SUM = "sum"                # DEL, EXISTS: integers added
+SPLIT_OK = "ok"                  # MSET, FLUSHDB: +OK once every part said so
+SPLIT_CONCAT = "concat"          # KEYS: arrays joined
+SPLIT_RANDOM = "random"          # RANDOMKEY: any non-nil part
+
+
+@dataclass(slots=True)
+class CommandSpec:
+    """One command as the router and shards see it."""
+
+    name: str                     # lower case, as COMMAND shows it
+    arity: int
+    flags: tuple[str, ...]        # Redis' flags: write, readonly, fast, denyoom ...
+    first_key: int
+    last_key: int
+    step: int
+    handler: Callable | None
+    route: str = KEYS
+    split: str | None = None
+    group: str = "generic"
+    summary: str = ""
+    since: str = "1.0.0"
+    complexity: str = ""
+    acl: tuple[str, ...] = ()
+    subcommands: dict[str, "CommandSpec"] = field(default_factory=dict)
+    id: int = -1                  # index in the table, sent on the wire instead of the name
+    write: bool = False
+
+    def __post_init__(self) -> None:
+        self.write = "write" in self.flags
+
+    def keys(self, args: list[bytes]) -> list[bytes]:
+        """The key arguments of ``args``, by (first, last, step)."""
+        if self.first_key <= 0:
+            return []
+        last = self.last_key if self.last_key >= 0 else len(args) + self.last_key
+        return args[self.first_key:last + 1:self.step]
+
+    def arity_ok(self, n: int) -> bool:
+        a = self.arity
+        return n == a if a > 0 else n >= -a
+
+
+class CommandTable:
+    """Name -> spec, plus the id -> spec list shards index by."""
+
+    def __init__(self) -> None:
+        self.by_name: dict[bytes, CommandSpec] = {}
+        self.by_id: list[CommandSpec] = []
+
+    def add(self, spec: CommandSpec) -> None:
+        key = spec.name.encode()
+        if key in self.by_name:
+            raise ValueError(f"command {spec.name} registered twice")
+        spec.id = len(self.by_id)
+        self.by_id.append(spec)
+        self.by_name[key] = spec
+        self.by_name[key.upper()] = spec
+
+    def command(self, name: str, arity: int, flags: str, first: int = 0, last: int = 0,
+                step: int = 0, *, route: str = KEYS, split: str | None = None,
+                group: str = "generic", summary: str = "", since: str = "1.0.0",
+                complexity: str = "", acl: str = "") -> Callable[[Callable], Callable]:
+        """Decorator form of ``add`` used by the family modules' ``register``."""
+
+        def deco(fn: Callable) -> Callable:
+            self.add(CommandSpec(name, arity, tuple(flags.split()), first, last, step, fn,
+                                 route, split, group, summary, since, complexity,
+                                 tuple(acl.split())))
+            return fn
+
+        return deco
+
+    def lookup(self, name: bytes) -> CommandSpec | None:
+        spec = self.by_name.get(name)
+        if spec is None:
+            spec = self.by_name.get(name.lower())
+        return spec
+
+    def public(self) -> list[CommandSpec]:
+        return [s for s in self.by_id if s.route != INTERNAL]
+
+
+def build_table() -> CommandTable:
+    """Every family's commands, registered explicitly in one place."""
+    from router import admin, connection
+    from shardd import keys, server as shard_server, strings
+
+    table = CommandTable()
+    for family in (connection, admin, strings, keys, shard_server):
+        family.register(table)
+    return table

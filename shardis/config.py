@@ -1,0 +1,140 @@
+"""cluster.toml: the one place that says how shardis runs; defaults, validation, overrides."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+
+DURABILITY = ("always", "everysec", "no")
+
+
+class ConfigError(Exception):
+    """A bad configuration; the message names the key."""
+
+
+def parse_size(v: int | str, key: str) -> int:
+    """Redis-style memory sizes: 100, "512mb", "1gb", "64kb"."""
+    if isinstance(v, bool):
+        raise ConfigError(f"{key}: expected a size, got {v!r}")
+    if isinstance(v, int):
+        if v < 0:
+            raise ConfigError(f"{key}: must not be negative")
+        return v
+    if not isinstance(v, str):
+        raise ConfigError(f"{key}: expected a size, got {v!r}")
+    s = v.strip().lower()
+    units = {"gb": 1 << 30, "mb": 1 << 20, "kb": 1 << 10, "g": 10**9, "m": 10**6, "k": 10**3, "b": 1}
+    for u, mul in units.items():
+        if s.endswith(u) and s[: -len(u)].isdigit():
+            return int(s[: -len(u)]) * mul
+    if s.isdigit():
+        return int(s)
+    raise ConfigError(f"{key}: expected a size like 512mb, got {v!r}")
+
+
+@dataclass
+class Config:
+    """Every setting of a shardis cluster; field names are cluster.toml's keys."""
+
+    port: int = 6380
+    bind: str = "127.0.0.1"
+    dir: str = "./shardis-data"
+    shards: int = 2
+    routers: int = 1
+    durability: str = "everysec"
+    databases: int = 16
+    maxclients: int = 10000
+    # Per-connection buffers: past these a router stops reading from a client
+    # until its replies drain (Redis' client-output-buffer-limit), and closes a
+    # client whose unparsed query grows past client_query_buffer_limit.
+    client_output_buffer_limit: int = 64 << 20
+    client_query_buffer_limit: int = 1 << 30
+    max_pending_commands: int = 100000
+    proto_max_bulk_len: int = 512 << 20
+    map_size: int = 1 << 30
+    expiry_sweep_ms: int = 100
+    loglevel: str = "notice"
+    # Where this config came from (not a key).
+    source: str = field(default="(built-in defaults)", metadata={"internal": True})
+
+    def run_dir(self) -> str:
+        return os.path.join(self.dir, "run")
+
+    def shard_dir(self, i: int) -> str:
+        return os.path.join(self.dir, f"shard-{i}")
+
+    def shard_endpoint(self, i: int) -> str:
+        return "ipc://" + os.path.abspath(os.path.join(self.run_dir(), f"shard-{i}.sock"))
+
+    def coordinator_endpoint(self) -> str:
+        return "ipc://" + os.path.abspath(os.path.join(self.run_dir(), "coordinator.sock"))
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+_SIZE_KEYS = {"client_output_buffer_limit", "client_query_buffer_limit", "proto_max_bulk_len", "map_size"}
+_KEYS = {f.name: f for f in dataclasses.fields(Config) if not f.metadata.get("internal")}
+
+
+def validate(cfg: Config) -> Config:
+    """Check every value; raise ConfigError naming the first bad key."""
+    if not (0 < cfg.port < 65536):
+        raise ConfigError(f"port: must be 1..65535, got {cfg.port}")
+    if not (1 <= cfg.shards <= 256):
+        raise ConfigError(f"shards: must be 1..256, got {cfg.shards}")
+    if not (1 <= cfg.routers <= 64):
+        raise ConfigError(f"routers: must be 1..64, got {cfg.routers}")
+    if cfg.durability not in DURABILITY:
+        raise ConfigError(f"durability: must be one of {', '.join(DURABILITY)}, got {cfg.durability!r}")
+    if not (1 <= cfg.databases <= 256):
+        raise ConfigError(f"databases: must be 1..256, got {cfg.databases}")
+    if cfg.loglevel not in ("debug", "verbose", "notice", "warning"):
+        raise ConfigError(f"loglevel: must be debug, verbose, notice or warning, got {cfg.loglevel!r}")
+    if cfg.maxclients < 1:
+        raise ConfigError("maxclients: must be at least 1")
+    if cfg.expiry_sweep_ms < 1:
+        raise ConfigError("expiry_sweep_ms: must be at least 1")
+    return cfg
+
+
+def apply(cfg: Config, values: dict, where: str) -> Config:
+    """Set keys from a mapping (a TOML file or the command line), type-checked."""
+    for key, v in values.items():
+        k = key.replace("-", "_")
+        f = _KEYS.get(k)
+        if f is None:
+            raise ConfigError(f"{where}: unknown key {key!r}")
+        if k in _SIZE_KEYS:
+            v = parse_size(v, key)
+        elif f.type in ("int", int):
+            if isinstance(v, str) and v.lstrip("-").isdigit():
+                v = int(v)
+            if not isinstance(v, int) or isinstance(v, bool):
+                raise ConfigError(f"{key}: expected an integer, got {v!r}")
+        elif not isinstance(v, str):
+            raise ConfigError(f"{key}: expected a string, got {v!r}")
+        setattr(cfg, k, v)
+    return cfg
+
+
+def load(path: str | None, overrides: dict | None = None) -> Config:
+    """Read ``path`` (or ./cluster.toml when present) and apply command-line overrides."""
+    cfg = Config()
+    if path is None and os.path.exists("cluster.toml"):
+        path = "cluster.toml"
+    if path is not None:
+        try:
+            with open(path, "rb") as f:
+                data = tomllib.load(f)
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path!r} not found") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{path}: not valid TOML: {e}") from None
+        apply(cfg, data, path)
+        cfg.source = os.path.abspath(path)
+    if overrides:
+        apply(cfg, {k: v for k, v in overrides.items() if v is not None}, "command line")
+    return validate(cfg)

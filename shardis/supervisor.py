@@ -1,0 +1,230 @@
+"""``shardis-server``: read cluster.toml, start shards, coordinator and routers, keep
+them running, and stop them in order (routers, coordinator, shards) on SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import lmdb
+
+from shardis import REDIS_VERSION, __version__
+from shardis.config import Config, ConfigError, load
+
+log = logging.getLogger("shardis")
+
+PR_SET_PDEATHSIG = 1
+RESTART_WINDOW = 30.0
+RESTART_LIMIT = 5
+
+
+def _die_with_parent() -> None:
+    """Children get SIGKILL when the supervisor dies, so no orphan keeps the port."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+class Child:
+    """A process the supervisor runs and restarts."""
+
+    def __init__(self, name: str, argv: list[str]) -> None:
+        self.name = name
+        self.argv = argv
+        self.proc: subprocess.Popen | None = None
+        self.restarts: list[float] = []
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(self.argv, preexec_fn=_die_with_parent)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, sig: int) -> None:
+        if self.alive():
+            self.proc.send_signal(sig)
+
+    def wait(self, timeout: float) -> None:
+        if self.proc is None:
+            return
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            log.warning("%s did not stop in %.0fs; killing it", self.name, timeout)
+            self.proc.kill()
+            self.proc.wait()
+
+
+def check_port(cfg: Config) -> None:
+    fam = socket.AF_INET6 if ":" in cfg.bind else socket.AF_INET
+    s = socket.socket(fam)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind((cfg.bind, cfg.port))
+    except OSError as e:
+        raise ConfigError(f"port: cannot listen on {cfg.bind}:{cfg.port}: {e.strerror}"
+                          " (is another server running there?)") from None
+    finally:
+        s.close()
+
+
+def check_data(cfg: Config) -> None:
+    """Refuse to start on data laid out for another shard count."""
+    if not os.path.isdir(cfg.dir):
+        return
+    found = sorted(int(n[6:]) for n in os.listdir(cfg.dir)
+                   if n.startswith("shard-") and n[6:].isdigit())
+    for i in found:
+        path = cfg.shard_dir(i)
+        if not os.path.exists(os.path.join(path, "data.mdb")):
+            continue
+        env = lmdb.open(path, readonly=True, max_dbs=8, lock=False)
+        try:
+            try:
+                sysdb = env.open_db(b"sys", create=False)
+            except lmdb.Error:
+                continue
+            with env.begin() as txn:
+                raw = txn.get(b"slotmap", db=sysdb)
+        finally:
+            env.close()
+        if raw is not None and json.loads(raw)["shards"] != cfg.shards:
+            raise ConfigError(f"shards: the data in {cfg.dir} was written by "
+                              f"{json.loads(raw)['shards']} shards, not {cfg.shards}; "
+                              "start with the old count (resharding is not supported yet)")
+
+
+class Supervisor:
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        js = json.dumps(cfg.to_dict())
+        py = sys.executable
+        self.shards = [Child(f"shard-{i}", [py, "-m", "shardd", "--config-json", js, "--index", str(i)])
+                       for i in range(cfg.shards)]
+        self.coordinator = Child("coordinator", [py, "-m", "shardis.coordinator", "--config-json", js])
+        self.routers = [Child(f"router-{i}", [py, "-m", "router", "--config-json", js, "--index", str(i)])
+                        for i in range(cfg.routers)]
+        self.stopping = False
+
+    def children(self) -> list[Child]:
+        return self.shards + [self.coordinator] + self.routers
+
+    def run(self) -> int:
+        cfg = self.cfg
+        os.makedirs(cfg.run_dir(), exist_ok=True)
+        for name in os.listdir(cfg.run_dir()):
+            if name.endswith(".sock"):
+                os.unlink(os.path.join(cfg.run_dir(), name))
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._on_signal)
+        log.info("shardis %s (Redis %s compatible) starting: %d shards, %d routers, "
+                 "durability=%s, dir=%s, config=%s", __version__, REDIS_VERSION, cfg.shards,
+                 cfg.routers, cfg.durability, os.path.abspath(cfg.dir), cfg.source)
+        for c in self.shards:
+            c.start()
+        self.coordinator.start()
+        if not self._wait_for_sockets():
+            self.shutdown()
+            return 1
+        for c in self.routers:
+            c.start()
+        if self._wait_for_port():
+            log.info("Ready to accept connections on %s:%d", cfg.bind, cfg.port)
+        code = self._watch()
+        self.shutdown()
+        return code
+
+    def _wait_for_sockets(self) -> bool:
+        paths = [self.cfg.shard_endpoint(i)[6:] for i in range(self.cfg.shards)]
+        paths.append(self.cfg.coordinator_endpoint()[6:])
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not self.stopping:
+            if all(os.path.exists(p) for p in paths):
+                return True
+            for c in self.shards + [self.coordinator]:
+                if not c.alive():
+                    log.error("%s exited with status %s during start-up", c.name, c.proc.returncode)
+                    return False
+            time.sleep(0.02)
+        return not self.stopping and all(os.path.exists(p) for p in paths)
+
+    def _wait_for_port(self) -> bool:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not self.stopping:
+            try:
+                socket.create_connection((self.cfg.bind, self.cfg.port), timeout=0.5).close()
+                return True
+            except OSError:
+                time.sleep(0.02)
+        return False
+
+    def _watch(self) -> int:
+        while not self.stopping:
+            time.sleep(0.1)
+            for c in self.children():
+                if c.alive() or self.stopping:
+                    continue
+                now = time.monotonic()
+                c.restarts = [t for t in c.restarts if now - t < RESTART_WINDOW] + [now]
+                if len(c.restarts) > RESTART_LIMIT:
+                    log.error("%s keeps dying (%d times in %.0fs); shutting down",
+                              c.name, len(c.restarts), RESTART_WINDOW)
+                    return 1
+                log.warning("%s exited with status %s; restarting it", c.name, c.proc.returncode)
+                c.start()
+        return 0
+
+    def _on_signal(self, signum, frame) -> None:
+        if not self.stopping:
+            log.info("received %s, shutting down", signal.Signals(signum).name)
+        self.stopping = True
+
+    def shutdown(self) -> None:
+        """Stop accepting (routers), then the coordinator, then shards (which commit and sync)."""
+        self.stopping = True
+        for group, timeout in ((self.routers, 10), ([self.coordinator], 10), (self.shards, 60)):
+            for c in group:
+                c.signal(signal.SIGTERM)
+            for c in group:
+                c.wait(timeout)
+        log.info("shardis stopped")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="shardis-server",
+                                 description="Start a shardis cluster (router, shards, coordinator).")
+    ap.add_argument("config", nargs="?", help="cluster.toml (default: ./cluster.toml if present)")
+    ap.add_argument("--port", type=int)
+    ap.add_argument("--bind")
+    ap.add_argument("--dir")
+    ap.add_argument("--shards", type=int)
+    ap.add_argument("--routers", type=int)
+    ap.add_argument("--durability", choices=("always", "everysec", "no"))
+    ap.add_argument("--loglevel", choices=("debug", "verbose", "notice", "warning"))
+    ap.add_argument("--version", action="version", version=f"shardis {__version__}")
+    a = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s supervisor %(levelname)s %(message)s")
+    overrides = {k: getattr(a, k) for k in ("port", "bind", "dir", "shards", "routers",
+                                            "durability", "loglevel")}
+    try:
+        cfg = load(a.config, overrides)
+        check_port(cfg)
+        check_data(cfg)
+    except ConfigError as e:
+        print(f"shardis-server: {e}", file=sys.stderr)
+        sys.exit(1)
+    sys.exit(Supervisor(cfg).run())
+
+
+if __name__ == "__main__":
+    main()

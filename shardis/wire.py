@@ -1,0 +1,78 @@
+"""Messages between routers, the coordinator and shards (msgpack over ZeroMQ).
+
+Router/coordinator -> shard, one frame (the sender is a DEALER; the shard's
+ROUTER socket prepends the sender's identity):
+
+    [batch_id, [[cmd, db, args], ...]]
+
+``cmd`` is the command's id in the shared command table; with ``RAW`` set the
+shard answers with the reply *value* (msgpack) instead of RESP bytes, for a
+router that merges the parts of a command split over shards. ``args`` are the
+command's arguments, its name first.
+
+Shard -> sender, one frame:
+
+    [batch_id, [reply, ...]]     one reply per command, in order
+
+A RESP reply is bytes; a raw reply is a value where errors travel as
+``ExtType(EXT_ERROR, text)`` and the null array as ``ExtType(EXT_NIL_ARRAY, b"")``.
+
+Router -> coordinator:   [request_id, cmd, db, args]
+Coordinator -> router:   [request_id, resp_bytes]
+"""
+
+from __future__ import annotations
+
+import msgpack
+
+from shardis.resp import NIL_ARRAY, NilArray, ReplyError, Simple
+
+RAW = 1 << 16
+CMD_MASK = RAW - 1
+EXT_ERROR = 1
+EXT_NIL_ARRAY = 2
+EXT_SIMPLE = 3
+
+pack = msgpack.Packer(use_bin_type=True).pack
+_ExtType = msgpack.ExtType
+
+
+def unpack(data: bytes):
+    return msgpack.unpackb(data, raw=False, use_list=True, strict_map_key=False)
+
+
+def to_raw(v):
+    """A reply value as it travels in a RAW reply."""
+    t = v.__class__
+    if t is bytes or t is int or v is None:
+        return v
+    if t is list or t is tuple:
+        return [to_raw(x) for x in v]
+    if t is Simple:
+        return _ExtType(EXT_SIMPLE, v.encode())
+    if isinstance(v, ReplyError):
+        return _ExtType(EXT_ERROR, v.args[0].encode())
+    if t is NilArray:
+        return _ExtType(EXT_NIL_ARRAY, b"")
+    return v
+
+
+def from_raw(v):
+    """A RAW reply back into a reply value (errors become ReplyError instances)."""
+    t = v.__class__
+    if t is _ExtType:
+        if v.code == EXT_ERROR:
+            return ReplyError(v.data.decode())
+        if v.code == EXT_SIMPLE:
+            return Simple(v.data.decode())
+        return NIL_ARRAY
+    if t is list:
+        return [from_raw(x) for x in v]
+    return v
+
+
+def raw_error(v) -> ReplyError | None:
+    """The error carried by a RAW reply, if it is one."""
+    if v.__class__ is _ExtType and v.code == EXT_ERROR:
+        return ReplyError(v.data.decode())
+    return None
