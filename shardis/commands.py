@@ -111,10 +111,10 @@ class CommandTable:
 
 def build_table() -> CommandTable:
     """Every family's commands, registered explicitly in one place."""
-    from router import admin, connection
+    from router import admin, connection, keyspace
     from shardd import keys, server as shard_server, strings
 
     table = CommandTable()
-    for family in (connection, admin, strings, keys, shard_server):
+    for family in (connection, admin, keyspace, strings, keys, shard_server):
         family.register(table)
     return table
