@@ -1,0 +1,571 @@
+#!/usr/bin/env python3
+"""Benchmark shardis against redis-server 7.0 in the same run, on this machine.
+
+One command starts each server in turn (redis-server and shardis, each with
+appendfsync everysec and always), drives it with redis-benchmark, reads the CPU
+time of every process from /proc, and prints medians of interleaved repeats; the
+same table is prepended to bench/RESULTS.md. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import datetime
+import io
+import os
+import platform
+import re
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterator
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+# The rules of every run (README): 50 clients, random keys over a 1M keyspace.
+CLIENTS = 50
+KEYSPACE = 1_000_000
+TESTS = ("set", "get", "incr", "mset")
+PIPELINES = (1, 16)
+DURABILITIES = ("everysec", "always")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+RESULTS_TITLE = "# shardis benchmark results"
+OTHER_KINDS = ("coordinator", "supervisor", "other")  # shardis processes off the per-command path
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ping(port: int) -> bool:
+    """True when something on port answers PING with +PONG."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1.0) as s:
+            s.sendall(b"*1\r\n$4\r\nPING\r\n")
+            return s.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def command(port: int, *args: bytes) -> bytes:
+    """Send one command over a raw socket and return the first reply line."""
+    req = b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+    with socket.create_connection(("127.0.0.1", port), timeout=60.0) as s:
+        s.sendall(req)
+        buf = b""
+        while not buf.endswith(b"\r\n"):
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            buf += chunk
+    return buf.strip()
+
+
+def cpu_ticks(pid: int, with_children: bool) -> int | None:
+    """utime+stime (and reaped children's, if asked) of pid in clock ticks; None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    # Fields after the command name, which may itself hold spaces or parentheses.
+    rest = stat[stat.rfind(b")") + 2:].split()
+    ticks = int(rest[11]) + int(rest[12])  # utime, stime (fields 14, 15)
+    if with_children:
+        ticks += int(rest[13]) + int(rest[14])  # cutime, cstime: redis' AOF-rewrite forks
+    return ticks
+
+
+def children_of(pid: int) -> list[int]:
+    """Direct children of pid, over all its threads."""
+    kids: list[int] = []
+    with contextlib.suppress(OSError):
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{tid}/children") as f:
+                kids += [int(x) for x in f.read().split()]
+    return kids
+
+
+def shardis_kind(pid: int) -> str:
+    """router / shard / coordinator / other, from a supervisor child's command line."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = f.read().split(b"\0")
+    except OSError:
+        return "other"
+    module = argv[argv.index(b"-m") + 1] if b"-m" in argv[:-1] else b""
+    return {b"router": "router", b"shardd": "shard", b"shardis.coordinator": "coordinator"}.get(
+        module, "other")
+
+
+class Server:
+    """A server under test, started in its own temporary directory."""
+
+    label: str
+    log_path: str
+
+    def __init__(self, durability: str, tmp: str) -> None:
+        self.durability = durability
+        self.tmp = tmp
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    def argv(self) -> list[str]:
+        raise NotImplementedError
+
+    def pids(self) -> dict[str, list[int]]:
+        """Process kind -> pids, read now (a restarted child gets a new pid)."""
+        raise NotImplementedError
+
+    def counts_children(self, kind: str) -> bool:
+        """Whether reaped children's CPU belongs to this kind's processes."""
+        return False
+
+    def start(self, timeout: float = 60.0) -> None:
+        os.makedirs(self.tmp, exist_ok=True)
+        self.log_path = os.path.join(self.tmp, "server.log")
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(self.argv(), cwd=self.tmp, stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while not ping(self.port):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{self.label} did not answer PING on port {self.port}:\n"
+                                   + self.log_tail())
+            time.sleep(0.05)
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """SIGTERM (both servers flush and exit in order), SIGKILL after timeout."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def log_tail(self, n: int = 3000) -> str:
+        with contextlib.suppress(OSError), open(self.log_path, "rb") as f:
+            return f.read()[-n:].decode(errors="replace")
+        return ""
+
+    def snapshot(self) -> dict[str, dict[int, int]]:
+        """Process kind -> {pid: CPU ticks so far}."""
+        snap: dict[str, dict[int, int]] = {}
+        for kind, pids in self.pids().items():
+            per = snap.setdefault(kind, {})
+            for pid in pids:
+                ticks = cpu_ticks(pid, self.counts_children(kind))
+                if ticks is not None:
+                    per[pid] = ticks
+        return snap
+
+
+class RedisServer(Server):
+    """redis-server with an append-only file, appendfsync = durability."""
+
+    binary = "/usr/bin/redis-server"
+
+    @property
+    def label(self) -> str:
+        return f"redis-{self.durability}"
+
+    def argv(self) -> list[str]:
+        return [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.tmp,
+                "--save", "", "--appendonly", "yes", "--appendfsync", self.durability,
+                "--daemonize", "no", "--logfile", ""]
+
+    def pids(self) -> dict[str, list[int]]:
+        return {"redis": [self.proc.pid]}
+
+    def counts_children(self, kind: str) -> bool:
+        return True
+
+
+class ShardisServer(Server):
+    """shardis-server (supervisor, shards, coordinator, routers)."""
+
+    def __init__(self, durability: str, tmp: str, shards: int, routers: int) -> None:
+        super().__init__(durability, tmp)
+        self.shards = shards
+        self.routers = routers
+
+    @property
+    def label(self) -> str:
+        return f"shardis-{self.durability}"
+
+    def argv(self) -> list[str]:
+        exe = shutil.which("shardis-server")
+        head = [exe] if exe else [sys.executable, "-m", "shardis.supervisor"]
+        # cwd is the temporary directory, so no stray cluster.toml is read: flags and built-in defaults.
+        return head + ["--port", str(self.port), "--dir", os.path.join(self.tmp, "data"),
+                       "--shards", str(self.shards), "--routers", str(self.routers),
+                       "--durability", self.durability]
+
+    def pids(self) -> dict[str, list[int]]:
+        found: dict[str, list[int]] = {"supervisor": [self.proc.pid]}
+        for pid in children_of(self.proc.pid):
+            found.setdefault(shardis_kind(pid), []).append(pid)
+        return found
+
+
+@contextlib.contextmanager
+def running(server: Server) -> Iterator[Server]:
+    """Start server, yield it, stop it whatever happens."""
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+@dataclass
+class Run:
+    """One redis-benchmark run against one server."""
+
+    rps: float | None
+    cpu_us_per_op: dict[str, float] = field(default_factory=dict)
+    error: str = ""
+
+
+def cpu_delta(before: dict[str, dict[int, int]], after: dict[str, dict[int, int]]) -> dict[str, int]:
+    """Ticks used per kind between two snapshots; a pid born in between counts from zero."""
+    return {kind: sum(t - before.get(kind, {}).get(pid, 0) for pid, t in pids.items())
+            for kind, pids in after.items()}
+
+
+def parse_csv(out: str, test: str) -> float | None:
+    """The rps of test from redis-benchmark --csv output ("MSET (10 keys)" for mset)."""
+    for row in csv.reader(io.StringIO(out)):
+        if row and row[0] != "test" and row[0].split(" ")[0].lower() == test:
+            return float(row[1])
+    return None
+
+
+def benchmark(server: Server, test: str, pipeline: int, requests: int) -> Run:
+    """Run one redis-benchmark test on server and measure every process's CPU."""
+    argv = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(server.port), "-c", str(CLIENTS),
+            "-r", str(KEYSPACE), "-n", str(requests), "-t", test, "-P", str(pipeline), "--csv"]
+    before = server.snapshot()
+    try:
+        res = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                             timeout=max(300, requests / 500))
+    except subprocess.TimeoutExpired:
+        return Run(None, error="redis-benchmark timed out")
+    after = server.snapshot()
+    rps = parse_csv(res.stdout, test)
+    if res.returncode != 0 or rps is None:
+        lines = [ln for ln in (res.stderr + res.stdout).splitlines() if "rror" in ln] or [
+            f"redis-benchmark exited {res.returncode}"]
+        # "Error from server: ERR unknown command 'INCR', with args beginning with: ..." -> the error.
+        error = lines[0].strip().removeprefix("Error from server: ").split(", with args beginning")[0]
+        return Run(None, error=error[:120])
+    per_op = {kind: ticks / CLK_TCK * 1e6 / requests for kind, ticks in cpu_delta(before, after).items()}
+    return Run(rps, per_op)
+
+
+def flush(server: Server) -> None:
+    reply = command(server.port, b"FLUSHALL")
+    if reply != b"+OK":
+        raise RuntimeError(f"FLUSHALL on {server.label} answered {reply!r}")
+
+
+def run_server(server: Server, tests: list[str], pipelines: list[int], requests: int,
+               rep: int, results: dict) -> None:
+    """Every test x pipeline on one server; results[(label, test, P)] collects one Run per repeat."""
+    for p in pipelines:
+        # Flushed once per pipeline: the tests then run in -t order as separate invocations, so GET
+        # reads what SET wrote, exactly as one `-t set,get,incr,mset` run would, with CPU per test.
+        flush(server)
+        for test in tests:
+            run = benchmark(server, test, p, requests)
+            results.setdefault((server.label, test, p), []).append(run)
+            shown = f"{run.rps:>10,.0f} rps" if run.rps else f"failed: {run.error}"
+            cpu = "  ".join(f"{k} {v:.1f}" for k, v in sorted(run.cpu_us_per_op.items()) if v)
+            print(f"  [repeat {rep}] {server.label:<17} {test.upper():<5} P{p:<3} {shown}"
+                  + (f"   CPU us/op: {cpu}" if cpu else ""), file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+def median(xs: list[float]) -> float | None:
+    return statistics.median(xs) if xs else None
+
+
+def median_cpu(runs: list[Run], kinds: tuple[str, ...]) -> float | None:
+    """Median over repeats of the summed CPU us/op of the given process kinds."""
+    return median([sum(r.cpu_us_per_op.get(k, 0.0) for k in kinds) for r in runs if r.rps])
+
+
+def fmt(v: float | None, spec: str) -> str:
+    return "—" if v is None else format(v, spec)
+
+
+def table(results: dict, tests: list[str], pipelines: list[int],
+          durabilities: list[str]) -> tuple[str, list[str]]:
+    """The Markdown table of medians, and the errors seen (as footnotes)."""
+    head = ("| test | P | fsync | redis rps | shardis rps | shardis/redis | ratio min–max "
+            "| redis CPU us/op | router us/op | shards us/op | coord+sup us/op | shardis CPU us/op |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    errors: list[str] = []
+    for test in tests:
+        for p in pipelines:
+            for d in durabilities:
+                red = results.get((f"redis-{d}", test, p), [])
+                sh = results.get((f"shardis-{d}", test, p), [])
+                r_rps = median([r.rps for r in red if r.rps])
+                s_rps = median([r.rps for r in sh if r.rps])
+                ratio = s_rps / r_rps if r_rps and s_rps else None
+                pairs = [b.rps / a.rps for a, b in zip(red, sh) if a.rps and b.rps]
+                spread = f"{min(pairs):.2f}–{max(pairs):.2f}" if len(pairs) > 1 else "—"
+                for label, runs in ((f"redis-{d}", red), (f"shardis-{d}", sh)):
+                    for r in runs:
+                        note = f"{label} {test.upper()} P{p}: {r.error}"
+                        if r.error and note not in errors:
+                            errors.append(note)
+                lines.append(
+                    f"| {test.upper()} | {p} | {d} | {fmt(r_rps, ',.0f')} | {fmt(s_rps, ',.0f')} "
+                    f"| {fmt(ratio, '.2f')} | {spread} | {fmt(median_cpu(red, ('redis',)), '.2f')} "
+                    f"| {fmt(median_cpu(sh, ('router',)), '.2f')} | {fmt(median_cpu(sh, ('shard',)), '.2f')} "
+                    f"| {fmt(median_cpu(sh, OTHER_KINDS), '.2f')} "
+                    f"| {fmt(median_cpu(sh, ('router', 'shard') + OTHER_KINDS), '.2f')} |")
+    return "\n".join(lines), errors
+
+
+def sh_out(argv: list[str]) -> str:
+    """stdout of a small command, or "?" when it cannot run."""
+    try:
+        res = subprocess.run(argv, capture_output=True, text=True, timeout=30, cwd=ROOT)
+        return res.stdout.strip() or "?"
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+
+
+def cpu_model() -> str:
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "?"
+
+
+def filesystem_of(path: str) -> str:
+    """The mount type holding path (fsync costs nothing on tmpfs, so it matters)."""
+    best, kind = "", "?"
+    with contextlib.suppress(OSError), open("/proc/mounts") as f:
+        for line in f:
+            parts = line.split()
+            mnt = parts[1]
+            if (path == mnt or path.startswith(mnt.rstrip("/") + "/")) and len(mnt) > len(best):
+                best, kind = mnt, f"{parts[2]} ({parts[0]} on {mnt})"
+    return kind
+
+
+def machine_info(args: argparse.Namespace, tmp: str, load_before: tuple, load_after: tuple) -> list[str]:
+    """The bullet lines that say where and how the numbers were taken."""
+    commit = sh_out(["git", "rev-parse", "--short", "HEAD"])
+    changed = sh_out(["git", "status", "--porcelain", "--untracked-files=no"])
+    dirty = " (with uncommitted changes)" if changed not in ("", "?") else ""
+    return [
+        f"- command: `python bench/run.py {shlex.join(sys.argv[1:])}`",
+        f"- machine: {os.cpu_count()} CPUs (nproc {sh_out(['nproc'])}), {cpu_model()}, "
+        f"Linux {platform.release()}, Python {platform.python_version()}",
+        f"- shardis: {args.shards} shards, {args.routers} router(s), commit {commit}{dirty}",
+        f"- {sh_out([RedisServer.binary, '--version'])}; {sh_out(['redis-benchmark', '--version'])}",
+        f"- redis-benchmark -c {CLIENTS} -r {KEYSPACE} -n {args.requests}; medians of {args.repeats} "
+        f"interleaved repeat(s); data on {filesystem_of(tmp)}",
+        f"- load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (1 min)",
+    ]
+
+
+def write_results(path: str, section: str) -> None:
+    """Prepend section to the results file; older results stay below."""
+    intro = (f"{RESULTS_TITLE}\n\nWritten by `python bench/run.py` (see bench/README.md); "
+             "newest first. Ratios compare shardis with redis-server measured in the same run.\n")
+    old = ""
+    with contextlib.suppress(FileNotFoundError), open(path) as f:
+        old = f.read()
+    i = old.find("\n## ")
+    rest = old[i + 1:] if i >= 0 else ""
+    with open(path, "w") as f:
+        f.write(intro + "\n" + section.rstrip("\n") + "\n" + ("\n" + rest if rest else ""))
+
+
+# --------------------------------------------------------------------------- profiling
+
+
+def top_from_raw(raw_path: str, expected: int) -> str:
+    """Self and inclusive sample counts per function from py-spy's raw (collapsed stack) output."""
+    self_c: Counter[str] = Counter()
+    incl: Counter[str] = Counter()
+    total = 0
+    with open(raw_path) as f:
+        for line in f:
+            stack, _, n = line.rstrip("\n").rpartition(" ")
+            if not stack or not n.isdigit():
+                continue
+            frames = [re.sub(r":\d+\)$", ")", fr) for fr in stack.split(";")]
+            total += int(n)
+            self_c[frames[-1]] += int(n)
+            for fr in set(frames):
+                incl[fr] += int(n)
+    busy = 100 * total / max(expected, 1)
+    out = [f"{total} non-idle samples of ~{expected} expected (busy ~{busy:.0f}%)", ""]
+    for title, counter in (("self", self_c), ("inclusive", incl)):
+        out.append(f"top 30 by {title} samples:")
+        out += [f"{c:>7} {100 * c / max(total, 1):5.1f}%  {fr}" for fr, c in counter.most_common(30)]
+        out.append("")
+    return "\n".join(out)
+
+
+def profile(args: argparse.Namespace, tmp: str) -> None:
+    """py-spy flame graphs and top tables of router-0 and shard-0 under SET -P 16 load."""
+    if not shutil.which("py-spy"):
+        print("--profile: py-spy is not installed (pip install py-spy); skipped", file=sys.stderr)
+        return
+    out = os.path.join(HERE, "out")
+    os.makedirs(out, exist_ok=True)
+    secs = args.profile_seconds
+    server = ShardisServer("everysec", os.path.join(tmp, "profile"), args.shards, args.routers)
+    with running(server):
+        load = subprocess.Popen(["redis-benchmark", "-h", "127.0.0.1", "-p", str(server.port), "-c",
+                                 str(CLIENTS), "-r", str(KEYSPACE), "-t", "set", "-P", "16", "-l", "-q"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                stdin=subprocess.DEVNULL)
+        try:
+            time.sleep(1.0)
+            pids = server.pids()
+            targets = {"router": pids["router"][0], "shard": sorted(pids["shard"])[0]}
+            for fmt_, suffix in (("flamegraph", ".svg"), ("raw", ".raw.txt")):
+                spies = [subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--duration", str(secs),
+                                           "--format", fmt_, "-o", os.path.join(out, name + suffix)],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                         for name, pid in targets.items()]
+                for spy in spies:
+                    _, err = spy.communicate(timeout=secs + 60)
+                    if spy.returncode != 0:
+                        print(f"py-spy failed: {err.decode(errors='replace')[-500:]}", file=sys.stderr)
+                        return
+            for name, pid in targets.items():
+                with open(os.path.join(out, name + "-dump.txt"), "w") as f:
+                    f.write(sh_out(["py-spy", "dump", "--pid", str(pid)]) + "\n")
+                with open(os.path.join(out, name + "-top.txt"), "w") as f:
+                    f.write(f"py-spy record --pid {pid} ({name}) for {secs}s under redis-benchmark "
+                            f"-t set -P 16 -c {CLIENTS}\n")
+                    f.write(top_from_raw(os.path.join(out, name + ".raw.txt"), secs * 100) + "\n")
+        finally:
+            load.terminate()
+            load.wait()
+    print(f"profiles written to {out}: router.svg shard.svg *-top.txt *-dump.txt *.raw.txt", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    from shardis.config import Config  # the same defaults shardis-server uses
+
+    ap = argparse.ArgumentParser(prog="bench/run.py", description=__doc__.splitlines()[0])
+    ap.add_argument("--shards", type=int, default=Config.shards, help="shard daemons (default %(default)s)")
+    ap.add_argument("--routers", type=int, default=Config.routers,
+                    help="router processes (default %(default)s)")
+    ap.add_argument("--repeats", type=int, help="interleaved repeats (default 3; --quick: 1)")
+    ap.add_argument("--requests", type=int,
+                    help="requests per redis-benchmark run (default 200000; --quick: 20000)")
+    ap.add_argument("--quick", action="store_true",
+                    help="a short smoke run (20000 requests, 1 repeat), not written to RESULTS.md")
+    ap.add_argument("--tests", default=",".join(TESTS), help="comma-separated subset of %(default)s")
+    ap.add_argument("--pipelines", default=",".join(map(str, PIPELINES)), help="default %(default)s")
+    ap.add_argument("--results", help="file to prepend the table to (default bench/RESULTS.md; "
+                                      "--quick writes only when this is given)")
+    ap.add_argument("--tmpdir", help="where servers keep their data (default: the system temp dir)")
+    ap.add_argument("--profile", action="store_true",
+                    help="also run py-spy on router-0 and shard-0 under SET -P 16; output in bench/out/")
+    ap.add_argument("--profile-only", action="store_true", help="only the --profile part")
+    ap.add_argument("--profile-seconds", type=int, default=10, help="py-spy duration (default %(default)s)")
+    a = ap.parse_args(argv)
+    a.repeats = a.repeats or (1 if a.quick else 3)
+    a.requests = a.requests or (20000 if a.quick else 200000)
+    a.tests = [t.strip().lower() for t in a.tests.split(",") if t.strip()]
+    a.pipelines = [int(p) for p in a.pipelines.split(",") if p.strip()]
+    if a.results is None and not a.quick:
+        a.results = os.path.join(HERE, "RESULTS.md")
+    return a
+
+
+def check_tools() -> None:
+    """Fail early, with a clear message, when a needed program is missing."""
+    if not os.path.exists(RedisServer.binary):
+        RedisServer.binary = shutil.which("redis-server") or RedisServer.binary
+    for exe in (RedisServer.binary, "redis-benchmark"):
+        if not shutil.which(exe):
+            sys.exit(f"bench/run.py: {exe} not found (apt-get install redis-server redis-tools)")
+    version = sh_out([RedisServer.binary, "--version"])
+    if " v=7.0." not in version:
+        print(f"warning: the reference should be redis-server 7.0, found: {version}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    check_tools()
+    load_before = os.getloadavg()
+    if load_before[0] > 1.5:
+        print(f"warning: load average {load_before[0]:.2f}: other work will skew the numbers",
+              file=sys.stderr)
+    tmp = tempfile.mkdtemp(prefix="shardis-bench-", dir=args.tmpdir)
+    try:
+        if not args.profile_only:
+            results: dict = {}
+            started = time.monotonic()
+            for rep in range(1, args.repeats + 1):
+                for d in DURABILITIES:
+                    for server in (RedisServer(d, os.path.join(tmp, f"redis-{d}-{rep}")),
+                                   ShardisServer(d, os.path.join(tmp, f"shardis-{d}-{rep}"),
+                                                 args.shards, args.routers)):
+                        with running(server):
+                            run_server(server, args.tests, args.pipelines, args.requests, rep, results)
+                        shutil.rmtree(server.tmp, ignore_errors=True)
+            body, errors = table(results, args.tests, args.pipelines, list(DURABILITIES))
+            now = datetime.datetime.now(datetime.timezone.utc)
+            heading = (f"## {now:%Y-%m-%d %H:%M} UTC — {args.shards} shards, {args.routers} "
+                       f"router{'s' if args.routers != 1 else ''}" + (" (quick)" if args.quick else ""))
+            info = machine_info(args, tmp, load_before, os.getloadavg())
+            info.append(f"- took {time.monotonic() - started:.0f}s")
+            notes = (["Failed runs (shown as —):", ""] + [f"- {e}" for e in errors]) if errors else []
+            section = "\n".join([heading, "", *info, "", body, "", *notes]).rstrip() + "\n"
+            print("\n" + section)
+            if args.results:
+                write_results(args.results, section)
+                print(f"written to {os.path.relpath(args.results)}", file=sys.stderr)
+        if args.profile or args.profile_only:
+            profile(args, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
