@@ -16,7 +16,6 @@ import collections
 import itertools
 import json
 import logging
-import os
 import random
 import signal
 import socket
@@ -30,9 +29,14 @@ from shardis.commands import ALL, COORD, INTERNAL, KEYS, LOCAL, SPLIT_CONCAT, SP
     SPLIT_POSITIONAL, SPLIT_RANDOM, SPLIT_SUM, CommandSpec, build_table
 from shardis.config import Config
 from shardis.resp import OK, RequestReader, ReplyError, encode, encode_error
-from shardis.slots import NSLOTS, key_slot, slot_table
+from binascii import crc_hqx
+
+from shardis.slots import key_slot, slot_table
 
 log = logging.getLogger("router")
+MAX_INFLIGHT = 2  # batches per shard awaiting replies; see Router.flush
+_EVENTS = zmq.EVENTS
+_POLLIN = zmq.POLLIN
 
 
 class Slot(list):
@@ -146,41 +150,47 @@ class Router:
             self.loop.call_soon(self.flush)
 
     def flush(self) -> None:
-        """Send each shard its batch: one message per shard per loop turn."""
+        """Send each shard its batch: one message per shard per loop turn.
+
+        A shard with MAX_INFLIGHT batches unanswered gets nothing now: its
+        commands keep accumulating and leave as one larger batch when a reply
+        comes back (group commit: bigger batches exactly when the shard is busy,
+        no added latency when it is idle)."""
         self.flush_scheduled = False
         out = self.out
+        inflight = self.inflight
         for i in range(self.nshards):
-            cmds = out[i]
-            if cmds:
-                bid = next(self.batch_ids)
-                self.inflight[i][bid] = self.out_slots[i]
-                self.socks[i].send(wire.pack((bid, cmds)))
-                out[i] = []
-                self.out_slots[i] = []
-                self.stats["batches"] += 1
+            if out[i] and len(inflight[i]) < MAX_INFLIGHT:
+                self._send(i)
         for i in range(self.nshards):
             self._on_shard(i)
 
+    def _send(self, i: int) -> None:
+        bid = next(self.batch_ids)
+        self.inflight[i][bid] = self.out_slots[i]
+        self.socks[i].send(wire.pack((bid, self.out[i])))
+        self.out[i] = []
+        self.out_slots[i] = []
+
     def _on_shard(self, i: int) -> None:
-        """Drain shard i's replies into their slots, then let each owner write."""
+        """Drain shard i's replies into their slots, send what accumulated, let owners write."""
         sock = self.socks[i]
         inflight = self.inflight[i]
         touched = []
-        while True:
-            try:
-                msg = sock.recv(zmq.NOBLOCK)
-            except zmq.Again:
-                break
-            bid, replies = wire.unpack(msg)
+        # The ZeroMQ fd is edge-triggered: drain until EVENTS says no more
+        # (cheaper than catching zmq.Again), and look again after a send.
+        while sock.getsockopt(_EVENTS) & _POLLIN:
+            bid, replies = wire.unpack(sock.recv())
             slots = inflight.pop(bid, None)
-            if slots is None:
-                continue
-            for slot, r in zip(slots, replies):
-                slot[0] = r
-                owner = slot[1]
-                if not owner.dirty:
-                    owner.dirty = True
-                    touched.append(owner)
+            if slots is not None:
+                for slot, r in zip(slots, replies):
+                    slot[0] = r
+                    owner = slot[1]
+                    if not owner.dirty:
+                        owner.dirty = True
+                        touched.append(owner)
+            if self.out[i] and len(inflight) < MAX_INFLIGHT:
+                self._send(i)
         for owner in touched:
             owner.flush()
 
@@ -393,7 +403,7 @@ class Client(asyncio.Protocol):
         elif cmds:
             self.dispatch(cmds)
         if err is not None:
-            self.pending.append(Slot((encode_error("ERR " + err), self)))
+            self.pending.append([encode_error("ERR " + err), self])
             self.closing = True
         elif self.reader.buffered() > self.router.cfg.client_query_buffer_limit:
             log.warning("closing client %d: query buffer over client_query_buffer_limit", self.id)
@@ -413,64 +423,74 @@ class Client(asyncio.Protocol):
         by_name = router.by_name
         pending = self.pending
         slot_to_shard = router.slot_to_shard
-        submit = router.submit
+        out = router.out
+        out_slots = router.out_slots
+        single = router.nshards == 1
         db = self.db
+        queued = False
         for n, args in enumerate(cmds):
             spec = by_name.get(args[0])
             if spec is None:
                 spec = router.table.lookup(args[0])
                 if spec is None or spec.route == INTERNAL:
-                    pending.append(Slot((encode_error(_unknown(args)), self)))
+                    pending.append([encode_error(_unknown(args)), self])
                     continue
             a = spec.arity
             if (len(args) != a) if a > 0 else (len(args) < -a):
-                pending.append(Slot((encode_error(errors.WRONG_ARITY % spec.name), self)))
+                pending.append([encode_error(errors.WRONG_ARITY % spec.name), self])
                 continue
             route = spec.route
             if route is KEYS and spec.last_key == 1:
-                slot = Slot((None, self))
+                # The hot path: one key, one shard.
+                if single:
+                    shard = 0
+                else:
+                    key = args[1]
+                    shard = slot_to_shard[key_slot(key) if b"{" in key else crc_hqx(key, 0) & 0x3FFF]
+                slot = [None, self]
                 pending.append(slot)
-                submit(slot_to_shard[key_slot(args[1])], spec.id, db, args, slot)
+                out[shard].append((spec.id, db, args))
+                out_slots[shard].append(slot)
+                queued = True
             elif route is LOCAL:
                 self.last_cmd = spec.name
                 try:
                     v = spec.handler(self, args)
                 except ReplyError as e:
-                    pending.append(Slot((encode_error(e.args[0]), self)))
+                    pending.append([encode_error(e.args[0]), self])
                 else:
                     if v.__class__ is Slot:
                         pending.append(v)
                     else:
-                        pending.append(Slot((encode(v), self)))
+                        pending.append([encode(v), self])
                 db = self.db
                 if self.closing or self.held:
                     self.backlog.extend(cmds[n + 1:])
-                    return
+                    break
             elif route is ALL:
                 pending.append(router.fanout(self, spec, db, args, MERGES[spec.split]))
             else:
                 keys = spec.keys(args)
-                if not keys:
-                    slot = Slot((None, self))
-                    pending.append(slot)
-                    submit(0, spec.id, db, args, slot)
-                    continue
-                shards = [slot_to_shard[key_slot(k)] for k in keys]
+                shards = [slot_to_shard[key_slot(k)] for k in keys] or [0]
                 s0 = shards[0]
                 if all(s == s0 for s in shards):
-                    slot = Slot((None, self))
+                    slot = [None, self]
                     pending.append(slot)
-                    submit(s0, spec.id, db, args, slot)
+                    out[s0].append((spec.id, db, args))
+                    out_slots[s0].append(slot)
+                    queued = True
                 elif route is COORD:
                     self.held = True
                     pending.append(router.to_coordinator(self, spec, args))
                     self.backlog.extend(cmds[n + 1:])
-                    return
+                    break
                 elif spec.split is not None:
                     pending.append(router.split(self, spec, db, args, shards))
                 else:
-                    pending.append(Slot((encode_error(
-                        "CROSSSLOT Keys in request don't hash to the same slot"), self)))
+                    pending.append([encode_error(errors.CROSSSLOT), self])
+        if queued and not router.flush_scheduled:
+            router.flush_scheduled = True
+            router.loop.call_soon(router.flush)
 
     def release(self) -> None:
         """The coordinator answered: write, then run what queued up behind it."""

@@ -16,11 +16,10 @@ import traceback
 import lmdb
 import zmq
 
-from shardis import errors, wire
+from shardis import wire
 from shardis.commands import build_table
 from shardis.config import Config
 from shardis.resp import ReplyError, encode, encode_error
-from shardis.slots import slot_table
 from shardd.storage import Keyspace, Store
 
 log = logging.getLogger("shardd")
@@ -97,6 +96,7 @@ class Shard:
                 self.run_batch(msgs)
         except zmq.Again:
             pass
+        log.info("shard %d: %d commands in %d batches", self.index, self.commands, self.batches)
         self.store.close()
         self.sock.close(linger=1000)
         self.ctx.term()
@@ -130,7 +130,7 @@ class Shard:
         send = self.sock.send_multipart
         for ident, payload in out:
             send([ident, payload])
-        self.batches += 1
+        self.batches += len(out)
 
     def _run(self, ks: Keyspace, cmds: list) -> list:
         handlers = self.handlers
