@@ -1,20 +1,506 @@
-"""Generic key commands: DEL, EXISTS, EXPIRE, TTL, RENAME ...; shard-side handlers."""
+"""Generic key commands: DEL, EXISTS, EXPIRE, TTL, KEYS, RENAME, COPY, MOVE ...; shard-side
+handlers, the internal commands SCAN and the cross-shard operations use, and those
+operations (``register_cross``).
+
+RENAME, RENAMENX and COPY run here when both keys live on one shard. Across shards
+the coordinator runs them as ``__export`` on the source shard, ``__restore`` on the
+destination shard, then (RENAME) ``__delver`` on the source: it deletes the source
+only if nobody wrote it in between, so a concurrent write is never lost.
+"""
 
 from __future__ import annotations
 
-from shardis.commands import SPLIT_SUM, CommandTable
-from shardd.storage import Keyspace
+import functools
+import random
+import re
+from typing import Callable
+
+from shardis import errors
+from shardis.commands import ALL, COORD, INTERNAL, SPLIT_CONCAT, SPLIT_SUM, CommandTable
+from shardis.resp import OK, ReplyError, Simple, string2ll
+from shardis.slots import NSLOTS
+from shardd.storage import TYPE_NAMES, Keyspace
+
+LLONG_MAX = 2**63 - 1
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+NONE_TYPE = Simple("none")
+TYPE_REPLIES = {t: Simple(name) for t, name in TYPE_NAMES.items()}
+
+# ------------------------------------------------------------ argument parsing
+
+
+def cstr(arg: bytes) -> bytes:
+    """An argument as C's string functions see it: cut at the first NUL byte."""
+    return arg.split(b"\0", 1)[0]
+
+
+def int_arg(arg: bytes) -> int:
+    """A 64-bit integer argument, parsed as strictly as Redis' string2ll."""
+    v = string2ll(arg)
+    if v is None:
+        raise ReplyError(errors.NOT_INTEGER)
+    return v
+
+
+def int32_arg(arg: bytes) -> int:
+    """getIntFromObjectOrReply: a 64-bit integer that must also fit a C int."""
+    v = int_arg(arg)
+    if not INT_MIN <= v <= INT_MAX:
+        raise ReplyError(errors.INT_OUT_OF_RANGE % (INT_MIN, INT_MAX))
+    return v
+
+
+class Options:
+    """A cursor over a command's optional arguments (Kvrocks' ``EatEqICase`` style)."""
+
+    __slots__ = ("args", "pos")
+
+    def __init__(self, args: list[bytes], start: int) -> None:
+        self.args = args
+        self.pos = start
+
+    def more(self) -> bool:
+        return self.pos < len(self.args)
+
+    def peek(self) -> bytes:
+        """The next option word, as Redis compares it (lower case, cut at NUL)."""
+        return cstr(self.args[self.pos]).lower()
+
+    def eat(self, word: bytes, values: int = 0) -> bool:
+        """Consume ``word`` (case-insensitive) if it is next and ``values`` arguments follow it."""
+        if len(self.args) - self.pos > values and self.peek() == word:
+            self.pos += 1
+            return True
+        return False
+
+    def take(self) -> bytes:
+        v = self.args[self.pos]
+        self.pos += 1
+        return v
+
+
+# ------------------------------------------------------------ glob patterns
+
+_STAR, _ANY = b".*", b"."
+
+
+def _class_bytes(members: list[int], ranges: list[tuple[int, int]], negate: bool) -> bytes:
+    """A regex character class of the bytes a ``[...]`` accepts (Redis compares signed chars)."""
+    allowed = []
+    for b in range(256):
+        c = b - 256 if b > 127 else b
+        hit = b in members or any(lo <= c <= hi for lo, hi in ranges)
+        if hit != negate:
+            allowed.append(b)
+    if not allowed:
+        return b"(?!)"
+    return b"[" + b"".join(b"\\x%02x" % b for b in allowed) + b"]"
+
+
+def _glob_regex(pat: bytes) -> bytes:
+    """Translate a glob to a regex, consuming the pattern exactly as stringmatchlen does
+    (util.c), quirks included: an unclosed ``[`` runs to the end, ``[a-]`` is the
+    range a..']', a trailing ``\\`` is a literal backslash."""
+    n = len(pat)
+    out: list[bytes] = []
+    p = 0
+
+    def at(i: int) -> int:
+        return pat[i] if i < n else 0  # the sds NUL terminator
+
+    while p < n:
+        c = pat[p]
+        if c == 42:  # '*'
+            while p + 1 < n and pat[p + 1] == 42:
+                p += 1
+            out.append(_STAR)
+        elif c == 63:  # '?'
+            out.append(_ANY)
+        elif c == 91:  # '['
+            p += 1
+            negate = at(p) == 94
+            if negate:
+                p += 1
+            members: list[int] = []
+            ranges: list[tuple[int, int]] = []
+            while True:
+                if at(p) == 92 and n - p >= 2:
+                    p += 1
+                    members.append(pat[p])
+                elif at(p) == 93:
+                    break
+                elif p >= n:
+                    p -= 1
+                    break
+                elif n - p >= 3 and pat[p + 1] == 45:
+                    lo, hi = (x - 256 if x > 127 else x for x in (pat[p], pat[p + 2]))
+                    ranges.append((min(lo, hi), max(lo, hi)))
+                    p += 2
+                else:
+                    members.append(pat[p])
+                p += 1
+            out.append(_class_bytes(members, ranges, negate))
+        else:
+            if c == 92 and n - p >= 2:  # '\\' escapes the next byte
+                p += 1
+            out.append(b"\\x%02x" % pat[p])
+        p += 1
+    return b"".join(out)
+
+
+@functools.lru_cache(maxsize=256)
+def compile_glob(pattern: bytes) -> Callable[[bytes], bool]:
+    """A predicate that answers as Redis' stringmatchlen(pattern, key) does."""
+    if pattern == b"*":
+        return lambda key: True  # KEYS and SCAN special-case "*": even the empty key matches
+    rx = re.compile(_glob_regex(pattern), re.S).fullmatch
+    empty = pattern == b""
+    # stringmatchlen never enters its loop for an empty key: only the empty pattern matches it.
+    return lambda key: rx(key) is not None if key else empty
+
+
+# ------------------------------------------------------------ expiry
+
+
+class ExpireFlags:
+    """EXPIRE's NX / XX / GT / LT, checked as parseExtendedExpireArgumentsOrReply does."""
+
+    __slots__ = ("nx", "xx", "gt", "lt")
+
+    def __init__(self, args: list[bytes]) -> None:
+        self.nx = self.xx = self.gt = self.lt = False
+        for a in args:
+            word = cstr(a).lower()
+            if word not in (b"nx", b"xx", b"gt", b"lt"):
+                raise ReplyError(errors.UNSUPPORTED_OPTION % cstr(a).decode(errors="replace"))
+            setattr(self, word.decode(), True)
+        if self.nx and (self.xx or self.gt or self.lt):
+            raise ReplyError(errors.NX_XX_GT_LT)
+        if self.gt and self.lt:
+            raise ReplyError(errors.GT_LT)
+
+    def refuse(self, current: int, when: int) -> bool:
+        """True when the flags forbid replacing expire-at ``current`` (-1: none) by ``when``."""
+        if self.nx and current != -1:
+            return True
+        if self.xx and current == -1:
+            return True
+        if self.gt and (current == -1 or when <= current):
+            return True
+        return self.lt and current != -1 and when >= current
+
+
+def expire_at(ks: Keyspace, db: int, args: list[bytes], name: str, unit: int, relative: bool):
+    """The EXPIRE family: ``unit`` ms per argument unit; ``relative`` adds the clock."""
+    flags = ExpireFlags(args[3:])
+    when = int_arg(args[2])
+    if unit != 1 and not -(LLONG_MAX // unit) <= when <= LLONG_MAX // unit:
+        raise ReplyError(errors.INVALID_EXPIRE % name)
+    when *= unit
+    base = ks.now if relative else 0
+    if when > LLONG_MAX - base:
+        raise ReplyError(errors.INVALID_EXPIRE % name)
+    when += base
+    key = args[1]
+    raw = ks.lookup(db, key)
+    if raw is None:
+        return 0
+    current = ks.expire_of(raw) or -1
+    if flags.refuse(current, when):
+        return 0
+    if when <= ks.now:
+        ks.delete(db, key)  # a time already past deletes the key, as Redis does
+    else:
+        ks.set_expire(db, key, raw, when)
+    return 1
+
+
+def time_to_live(ks: Keyspace, db: int, key: bytes, ms: bool, absolute: bool) -> int:
+    """TTL, PTTL, EXPIRETIME, PEXPIRETIME: -2 no key, -1 no expiry."""
+    raw = ks.lookup(db, key)
+    if raw is None:
+        return -2
+    at = ks.expire_of(raw)
+    if not at:
+        return -1
+    ttl = max(at if absolute else at - ks.now, 0)
+    return ttl if ms else (ttl + 500) // 1000
+
+
+# ------------------------------------------------------------ renaming and copying
+
+
+def parse_copy(args: list[bytes], db: int, databases: int) -> tuple[int, bool]:
+    """COPY's options: (destination db, REPLACE); validated before any key is read."""
+    dst, replace = db, False
+    opts = Options(args, 3)
+    while opts.more():
+        if opts.eat(b"replace"):
+            replace = True
+        elif opts.eat(b"db", 1):
+            dst = int32_arg(opts.take())
+            if not 0 <= dst < databases:
+                raise ReplyError(errors.DB_INDEX)
+        else:
+            raise ReplyError(errors.SYNTAX)
+    return dst, replace
+
+
+def rename_here(ks: Keyspace, db: int, src: bytes, dst: bytes, nx: bool):
+    """RENAME / RENAMENX with both keys on this shard; the TTL goes with the value."""
+    rec = ks.export(db, src)
+    if rec is None:
+        raise ReplyError(errors.NO_SUCH_KEY)
+    if src == dst:
+        return 0 if nx else OK
+    if nx and ks.lookup(db, dst) is not None:
+        return 0
+    ks.delete(db, src)
+    ks.restore(db, dst, rec)
+    return 1 if nx else OK
+
+
+def restore_mode(arg: bytes) -> bool:
+    """``__restore``'s last argument: REPLACE (True) or NX (False)."""
+    return arg == b"REPLACE"
+
+
+# ------------------------------------------------------------ the command table
 
 
 def register(table: CommandTable) -> None:
     cmd = table.command
 
     @cmd("del", -2, "write", 1, -1, 1, split=SPLIT_SUM, group="generic",
-         summary="Delete a key", acl="@keyspace @write @slow")
+         summary="Delete a key", complexity="O(N) where N is the number of keys that will be removed.",
+         acl="@keyspace @write @slow")
     def del_(ks: Keyspace, db: int, args: list[bytes]):
         return sum(ks.delete(db, k) for k in args[1:])
 
+    @cmd("unlink", -2, "write fast", 1, -1, 1, split=SPLIT_SUM, group="generic", since="4.0.0",
+         summary="Delete a key asynchronously in another thread. Otherwise it is just as DEL, "
+                 "but non blocking.",
+         complexity="O(1) for each key removed regardless of its size.",
+         acl="@keyspace @write @fast")
+    def unlink(ks: Keyspace, db: int, args: list[bytes]):
+        return sum(ks.delete(db, k) for k in args[1:])
+
     @cmd("exists", -2, "readonly fast", 1, -1, 1, split=SPLIT_SUM, group="generic",
-         summary="Determine if a key exists", since="1.0.0", acl="@keyspace @read @fast")
+         summary="Determine if a key exists", since="1.0.0",
+         complexity="O(N) where N is the number of keys to check.", acl="@keyspace @read @fast")
     def exists(ks: Keyspace, db: int, args: list[bytes]):
         return sum(ks.lookup(db, k) is not None for k in args[1:])
+
+    @cmd("touch", -2, "readonly fast", 1, -1, 1, split=SPLIT_SUM, group="generic", since="3.2.1",
+         summary="Alters the last access time of a key(s). Returns the number of existing keys "
+                 "specified.",
+         complexity="O(N) where N is the number of keys that will be touched.",
+         acl="@keyspace @read @fast")
+    def touch(ks: Keyspace, db: int, args: list[bytes]):
+        # No access times are kept (no LRU eviction), so TOUCH only counts.
+        return sum(ks.lookup(db, k) is not None for k in args[1:])
+
+    @cmd("type", 2, "readonly fast", 1, 1, 1, group="generic",
+         summary="Determine the type stored at key", complexity="O(1)", acl="@keyspace @read @fast")
+    def type_(ks: Keyspace, db: int, args: list[bytes]):
+        t = ks.type_of(db, args[1])
+        return NONE_TYPE if t is None else TYPE_REPLIES[t]
+
+    @cmd("expire", -3, "write fast", 1, 1, 1, group="generic",
+         summary="Set a key's time to live in seconds", complexity="O(1)",
+         acl="@keyspace @write @fast")
+    def expire(ks: Keyspace, db: int, args: list[bytes]):
+        return expire_at(ks, db, args, "expire", 1000, True)
+
+    @cmd("pexpire", -3, "write fast", 1, 1, 1, group="generic", since="2.6.0",
+         summary="Set a key's time to live in milliseconds", complexity="O(1)",
+         acl="@keyspace @write @fast")
+    def pexpire(ks: Keyspace, db: int, args: list[bytes]):
+        return expire_at(ks, db, args, "pexpire", 1, True)
+
+    @cmd("expireat", -3, "write fast", 1, 1, 1, group="generic", since="1.2.0",
+         summary="Set the expiration for a key as a UNIX timestamp", complexity="O(1)",
+         acl="@keyspace @write @fast")
+    def expireat(ks: Keyspace, db: int, args: list[bytes]):
+        return expire_at(ks, db, args, "expireat", 1000, False)
+
+    @cmd("pexpireat", -3, "write fast", 1, 1, 1, group="generic", since="2.6.0",
+         summary="Set the expiration for a key as a UNIX timestamp specified in milliseconds",
+         complexity="O(1)", acl="@keyspace @write @fast")
+    def pexpireat(ks: Keyspace, db: int, args: list[bytes]):
+        return expire_at(ks, db, args, "pexpireat", 1, False)
+
+    @cmd("ttl", 2, "readonly fast", 1, 1, 1, group="generic",
+         summary="Get the time to live for a key in seconds", complexity="O(1)",
+         acl="@keyspace @read @fast")
+    def ttl(ks: Keyspace, db: int, args: list[bytes]):
+        return time_to_live(ks, db, args[1], False, False)
+
+    @cmd("pttl", 2, "readonly fast", 1, 1, 1, group="generic", since="2.6.0",
+         summary="Get the time to live for a key in milliseconds", complexity="O(1)",
+         acl="@keyspace @read @fast")
+    def pttl(ks: Keyspace, db: int, args: list[bytes]):
+        return time_to_live(ks, db, args[1], True, False)
+
+    @cmd("expiretime", 2, "readonly fast", 1, 1, 1, group="generic", since="7.0.0",
+         summary="Get the expiration Unix timestamp for a key", complexity="O(1)",
+         acl="@keyspace @read @fast")
+    def expiretime(ks: Keyspace, db: int, args: list[bytes]):
+        return time_to_live(ks, db, args[1], False, True)
+
+    @cmd("pexpiretime", 2, "readonly fast", 1, 1, 1, group="generic", since="7.0.0",
+         summary="Get the expiration Unix timestamp for a key in milliseconds", complexity="O(1)",
+         acl="@keyspace @read @fast")
+    def pexpiretime(ks: Keyspace, db: int, args: list[bytes]):
+        return time_to_live(ks, db, args[1], True, True)
+
+    @cmd("persist", 2, "write fast", 1, 1, 1, group="generic", since="2.2.0",
+         summary="Remove the expiration from a key", complexity="O(1)",
+         acl="@keyspace @write @fast")
+    def persist(ks: Keyspace, db: int, args: list[bytes]):
+        raw = ks.lookup(db, args[1])
+        if raw is None or not ks.expire_of(raw):
+            return 0
+        ks.set_expire(db, args[1], raw, 0)
+        return 1
+
+    @cmd("keys", 2, "readonly", route=ALL, split=SPLIT_CONCAT, group="generic",
+         summary="Find all keys matching the given pattern",
+         complexity="O(N) with N being the number of keys in the database, under the assumption "
+                    "that the key names in the database and the given pattern have limited length.",
+         acl="@keyspace @read @slow @dangerous")
+    def keys(ks: Keyspace, db: int, args: list[bytes]):
+        match = compile_glob(args[1])
+        return [k for k, _ in ks.iter_db(db) if match(k)]
+
+    @cmd("__scan", -5, "readonly", route=INTERNAL, group="generic",
+         summary="SCAN on one shard: __scan slot end-slot count pattern [type] -> "
+                 "[next slot, keys visited, keys matched]")
+    def scan_part(ks: Keyspace, db: int, args: list[bytes]):
+        found, next_slot = ks.scan_slots(db, int(args[1]), int(args[2]), int(args[3]))
+        match = compile_glob(args[4])
+        if len(args) > 5:
+            # strcasecmp against the type's name: an unknown name filters every key out.
+            want = cstr(args[5]).lower()
+            keys = [k for k, raw in found if match(k) and TYPE_NAMES[raw[0]].encode() == want]
+        else:
+            keys = [k for k, _ in found if match(k)]
+        return [next_slot, len(found), keys]
+
+    @cmd("__randomkey", 1, "readonly", route=INTERNAL, group="generic",
+         summary="RANDOMKEY on one shard: [key], or [] when it has none")
+    def randomkey_part(ks: Keyspace, db: int, args: list[bytes]):
+        # A random point of the keyspace, then the first live key from there.
+        key = ks.key_from(db, random.randrange(NSLOTS), random.randbytes(4))
+        return [] if key is None else [key]
+
+    @cmd("rename", 3, "write", 1, 2, 1, route=COORD, group="generic",
+         summary="Rename a key", complexity="O(1)", acl="@keyspace @write @slow")
+    def rename(ks: Keyspace, db: int, args: list[bytes]):
+        return rename_here(ks, db, args[1], args[2], False)
+
+    @cmd("renamenx", 3, "write fast", 1, 2, 1, route=COORD, group="generic",
+         summary="Rename a key, only if the new key does not exist", complexity="O(1)",
+         acl="@keyspace @write @fast")
+    def renamenx(ks: Keyspace, db: int, args: list[bytes]):
+        return rename_here(ks, db, args[1], args[2], True)
+
+    @cmd("copy", -3, "write denyoom", 1, 2, 1, route=COORD, group="generic", since="6.2.0",
+         summary="Copy a key",
+         complexity="O(N) worst case for collections, where N is the number of nested items. "
+                    "O(1) for string values.",
+         acl="@keyspace @write @slow")
+    def copy(ks: Keyspace, db: int, args: list[bytes]):
+        dst_db, replace = parse_copy(args, db, ks.databases())
+        src, dst = args[1], args[2]
+        if dst_db == db and src == dst:
+            raise ReplyError(errors.SAME_OBJECT)
+        rec = ks.export(db, src)
+        if rec is None or not replace and ks.lookup(dst_db, dst) is not None:
+            return 0
+        ks.restore(dst_db, dst, rec)
+        return 1
+
+    @cmd("move", 3, "write fast", 1, 1, 1, group="generic",
+         summary="Move a key to another database", complexity="O(1)",
+         acl="@keyspace @write @fast")
+    def move(ks: Keyspace, db: int, args: list[bytes]):
+        dst_db = int32_arg(args[2])
+        if not 0 <= dst_db < ks.databases():
+            raise ReplyError(errors.DB_INDEX)
+        if dst_db == db:
+            raise ReplyError(errors.SAME_OBJECT)
+        key = args[1]
+        rec = ks.export(db, key)
+        if rec is None or ks.lookup(dst_db, key) is not None:
+            return 0
+        ks.restore(dst_db, key, rec)
+        ks.delete(db, key)
+        return 1
+
+    # -------------------------------------------- internal: cross-shard RENAME / COPY
+
+    @cmd("__export", 2, "readonly", 1, 1, 1, route=INTERNAL, group="generic",
+         summary="A live key as [type, expire-at ms, payload, version], or nil")
+    def export(ks: Keyspace, db: int, args: list[bytes]):
+        raw = ks.lookup(db, args[1])
+        if raw is None:
+            return None
+        rec = ks.export(db, args[1])
+        return [*rec, ks.version_of(raw)]
+
+    @cmd("__restore", 6, "write", 1, 1, 1, route=INTERNAL, group="generic",
+         summary="__restore key type expire-at payload NX|REPLACE: 1 if written, 0 if key existed")
+    def restore(ks: Keyspace, db: int, args: list[bytes]):
+        key = args[1]
+        if not restore_mode(args[5]) and ks.lookup(db, key) is not None:
+            return 0
+        ks.restore(db, key, [int(args[2]), int(args[3]), args[4]])
+        return 1
+
+    @cmd("__delver", 3, "write", 1, 1, 1, route=INTERNAL, group="generic",
+         summary="__delver key version: delete key if it is still at that version")
+    def delver(ks: Keyspace, db: int, args: list[bytes]):
+        return int(ks.delete_if_version(db, args[1], int(args[2])))
+
+
+# ------------------------------------------------------------ cross-shard operations
+
+
+def _export(coord, db: int, key: bytes) -> list | None:
+    """[type, expire, payload, version] of a key on its shard, None when it is absent."""
+    return coord.call(coord.shard_of(key), db, b"__export", key)
+
+
+def _restore(coord, db: int, key: bytes, rec: list, replace: bool) -> int:
+    type_, expire, payload = rec[:3]
+    return coord.call(coord.shard_of(key), db, b"__restore", key, type_, expire, payload,
+                      b"REPLACE" if replace else b"NX")
+
+
+def cross_rename(coord, db: int, args: list[bytes], nx: bool):
+    """RENAME / RENAMENX with the keys on two shards (so they differ)."""
+    src, dst = args[1], args[2]
+    rec = _export(coord, db, src)
+    if rec is None:
+        raise ReplyError(errors.NO_SUCH_KEY)
+    if not _restore(coord, db, dst, rec, not nx):
+        return 0
+    coord.call(coord.shard_of(src), db, b"__delver", src, rec[3])
+    return 1 if nx else OK
+
+
+def cross_copy(coord, db: int, args: list[bytes]):
+    """COPY with the keys on two shards (so they differ)."""
+    dst_db, replace = parse_copy(args, db, coord.cfg.databases)
+    rec = _export(coord, db, args[1])
+    if rec is None:
+        return 0
+    return _restore(coord, dst_db, args[2], rec, replace)
+
+
+def register_cross(ops: dict[str, Callable]) -> None:
+    """The coordinator's operations for the commands above whose keys span shards."""
+    ops["rename"] = lambda coord, db, args: cross_rename(coord, db, args, False)
+    ops["renamenx"] = lambda coord, db, args: cross_rename(coord, db, args, True)
+    ops["copy"] = cross_copy

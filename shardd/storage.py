@@ -325,3 +325,38 @@ class Keyspace:
                 base = counts[db] = [0, 0]
             base[0] += dk
             base[1] += de
+
+    # ------------------------------------------------------------ generic key commands
+
+    def version_of(self, raw: bytes) -> int:
+        """The version of a record: it changes on every write to the key."""
+        return HDR.unpack_from(raw)[2]
+
+    def delete_if_version(self, db: int, key: bytes, version: int) -> bool:
+        """Remove a live key only if nobody wrote it since ``version`` was read."""
+        raw = self.lookup(db, key)
+        if raw is None or HDR.unpack_from(raw)[2] != version:
+            return False
+        self._remove(db, mkey(db, key), raw)
+        return True
+
+    def key_from(self, db: int, slot: int, probe: bytes) -> bytes | None:
+        """The first live key of ``db`` at or after (``slot``, ``probe``), wrapping
+        around to the start of ``db``; None when ``db`` has no live key (RANDOMKEY)."""
+        start = slot_prefix(db, slot) + probe
+        cur = self.txn.cursor(db=self.meta_db)
+        now = self.now
+        for origin, stop in ((start, None), (DB_PREFIX[db], start)):
+            if not cur.set_range(origin):
+                continue
+            for mk, raw in cur.iternext():
+                if mk[0] != db or (stop is not None and mk >= stop):
+                    break
+                if raw[1:9] == NO_EXPIRY or _EXP.unpack_from(raw, 1)[0] > now:
+                    return mk[3:]
+        return None
+
+    def databases(self) -> int:
+        """How many databases the server has: the daemon sets ``store.databases`` from
+        the configuration; Redis' default (16) otherwise."""
+        return getattr(self.store, "databases", 16)

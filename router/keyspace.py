@@ -1,0 +1,159 @@
+"""Keyspace commands the router runs itself because they walk every shard (SCAN).
+
+SCAN's cursor is a hash slot. A shard keeps one database's keys ordered by slot, so
+the router asks the shard owning the cursor's slot for whole slots from there up to
+the end of that shard's run of slots (``__scan``); the shard answers with the keys
+and the slot to resume at. A key present for the whole iteration is returned at
+least once, and never twice unless the slot table changes. Cursors past the last
+slot (16383) end the iteration: cursor 0 and no keys.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+from router.app import Merger, Slot
+from shardis import errors, wire
+from shardis.commands import LOCAL, CommandTable
+from shardis.resp import ReplyError, encode, encode_error
+from shardis.slots import NSLOTS
+from shardd.keys import Options, int_arg
+
+ULONG_MAX = 2**64 - 1
+_DIGITS = re.compile(rb"[+-]?[0-9]+").fullmatch
+_SPACE = b" \t\n\v\f\r"
+
+
+def parse_cursor(arg: bytes) -> int:
+    """parseScanCursorOrReply: strtoul(), refusing leading space and trailing junk."""
+    s = arg.split(b"\0", 1)[0]
+    if not s:
+        return 0  # strtoul reads nothing and stops at the terminator: cursor 0
+    if s[0] in _SPACE or not _DIGITS(s):
+        raise ReplyError(errors.INVALID_CURSOR)
+    v = int(s)
+    if abs(v) > ULONG_MAX:
+        raise ReplyError(errors.INVALID_CURSOR)  # ERANGE
+    return v % (ULONG_MAX + 1)  # strtoul negates in unsigned arithmetic
+
+
+class ScanArgs:
+    """SCAN cursor [MATCH pattern] [COUNT count] [TYPE type], parsed in Redis' order."""
+
+    __slots__ = ("cursor", "pattern", "count", "type")
+
+    def __init__(self, args: list[bytes]) -> None:
+        self.cursor = parse_cursor(args[1])
+        self.pattern = b"*"
+        self.count = 10
+        self.type: bytes | None = None
+        opts = Options(args, 2)
+        while opts.more():
+            if opts.eat(b"count", 1):
+                self.count = int_arg(opts.take())
+                if self.count < 1:
+                    raise ReplyError(errors.SYNTAX)
+            elif opts.eat(b"match", 1):
+                self.pattern = opts.take()
+            elif opts.eat(b"type", 1):
+                self.type = opts.take()
+            else:
+                raise ReplyError(errors.SYNTAX)
+
+
+def run_ends(slot_to_shard: list[int]) -> list[int]:
+    """For each slot, the first slot after it that another shard owns (or NSLOTS)."""
+    ends = [NSLOTS] * NSLOTS
+    for s in range(NSLOTS - 2, -1, -1):
+        ends[s] = ends[s + 1] if slot_to_shard[s + 1] == slot_to_shard[s] else s + 1
+    return ends
+
+
+class ScanChain(Merger):
+    """One SCAN call: asks the shards in slot order, one at a time, until ``count`` keys
+    were visited or the last slot is passed, then fills the client's slot (as Redis
+    answers a small keyspace in one call)."""
+
+    __slots__ = ("router", "db", "args", "keys", "budget", "ends")
+
+    def __init__(self, parent: Slot, router, db: int, a: ScanArgs, ends: list[int]) -> None:
+        super().__init__(parent, None, 1)
+        self.router = router
+        self.db = db
+        self.args = [a.pattern] if a.type is None else [a.pattern, a.type]
+        self.keys: list[bytes] = []
+        self.budget = a.count
+        self.ends = ends
+
+    def send(self, slot: int) -> None:
+        """Ask the shard owning ``slot`` for its slots from there to the end of its run."""
+        router = self.router
+        part = self.parts[0]
+        part[0] = None
+        router.submit_raw(router.slot_to_shard[slot], router.by_name[b"__scan"], self.db,
+                          [b"__scan", b"%d" % slot, b"%d" % self.ends[slot],
+                           b"%d" % self.budget, *self.args], part)
+
+    def flush(self) -> None:
+        self.dirty = False
+        v = self.parts[0][0]
+        if v is None:
+            return
+        err = wire.raw_error(v)
+        if err is not None:
+            reply = encode_error(err.args[0])
+        else:
+            next_slot, visited, keys = v
+            self.keys.extend(keys)
+            self.budget -= visited
+            if next_slot < NSLOTS and self.budget > 0:
+                self.send(next_slot)
+                return
+            cursor = b"0" if next_slot >= NSLOTS else b"%d" % next_slot
+            reply = encode([cursor, self.keys])
+        parent = self.parent
+        parent[0] = reply
+        owner = parent[1]
+        if not owner.dirty:
+            owner.dirty = True
+            owner.flush()
+
+
+def _pick_random(values: list) -> bytes | None:
+    """RANDOMKEY: any shard's key; each part is [key] or [] for a shard without keys."""
+    live = [v[0] for v in values if v]
+    return random.choice(live) if live else None
+
+
+def register(table: CommandTable) -> None:
+    cmd = table.command
+    # Computed on first use, per router: the slot table is fixed while a router runs.
+    ends: dict[int, list[int]] = {}
+
+    @cmd("scan", -2, "readonly", route=LOCAL, group="generic", since="2.8.0",
+         summary="Incrementally iterate the keys space",
+         complexity="O(1) for every call. O(N) for a complete iteration, including enough "
+                    "command calls for the cursor to return back to 0. N is the number of "
+                    "elements inside the collection.",
+         acl="@keyspace @read @slow")
+    def scan(conn, args: list[bytes]):
+        a = ScanArgs(args)
+        if a.cursor >= NSLOTS:
+            return [b"0", []]
+        router = conn.router
+        run_end = ends.get(id(router))
+        if run_end is None:
+            run_end = ends[id(router)] = run_ends(router.slot_to_shard)
+        parent = Slot((None, conn))
+        ScanChain(parent, router, conn.db, a, run_end).send(a.cursor)
+        return parent
+
+    @cmd("randomkey", 1, "readonly", route=LOCAL, group="generic",
+         summary="Return a random key from the keyspace", complexity="O(1)",
+         acl="@keyspace @read @slow")
+    def randomkey(conn, args: list[bytes]):
+        # Not route=ALL + SPLIT_RANDOM: a Merger takes a nil part for one not yet arrived.
+        router = conn.router
+        return router.fanout(conn, router.by_name[b"__randomkey"], conn.db, [b"__randomkey"],
+                             _pick_random)
