@@ -45,21 +45,29 @@ class Slot(list):
     __slots__ = ()
 
 
+class _Waiting:
+    """What a Merger part holds until its reply arrives (a RAW reply may be None)."""
+
+    __slots__ = ()
+
+
+WAITING = _Waiting()
+
+
 class Merger:
     """Collects the RAW parts of one command split over shards, then fills the parent slot."""
 
-    __slots__ = ("parts", "parent", "merge", "dirty", "left")
+    __slots__ = ("parts", "parent", "merge", "dirty")
 
     def __init__(self, parent: Slot, merge, n: int) -> None:
         self.parent = parent
         self.merge = merge
-        self.parts = [Slot((None, self)) for _ in range(n)]
+        self.parts = [Slot((WAITING, self)) for _ in range(n)]
         self.dirty = False
-        self.left = n
 
     def flush(self) -> None:
         self.dirty = False
-        if any(p[0] is None for p in self.parts):
+        if any(p[0] is WAITING for p in self.parts):
             return
         values = [p[0] for p in self.parts]
         for v in values:
@@ -69,7 +77,7 @@ class Merger:
                 break
         else:
             try:
-                reply = encode(self.merge(values))
+                reply = self.parent[1].encode(self.merge(values))
             except ReplyError as e:
                 reply = encode_error(e.args[0])
         parent = self.parent
@@ -197,10 +205,11 @@ class Router:
     def fail_shard(self, i: int) -> None:
         """A shard went away: answer every command waiting on it with an error."""
         err = encode_error(errors.SHARD_DOWN % i)
+        raw_err = wire.to_raw(ReplyError(errors.SHARD_DOWN % i))
         touched = []
         for slots in self.inflight[i].values():
             for slot in slots:
-                slot[0] = err if not isinstance(slot[1], Merger) else wire.to_raw(ReplyError(errors.SHARD_DOWN % i))
+                slot[0] = raw_err if isinstance(slot[1], Merger) else err
                 owner = slot[1]
                 if not owner.dirty:
                     owner.dirty = True
@@ -224,13 +233,17 @@ class Router:
         """A multi-key command whose keys span shards: one part per shard, merged."""
         step = spec.step
         first = spec.first_key
+        if spec.last_key < 0 and (len(args) - first) % step:
+            # Key/value pairs (MSET) with one missing: refuse before any part runs.
+            return Slot((encode_error(errors.WRONG_ARITY % spec.name), owner))
         groups: dict[int, list[int]] = {}
         for n, shard in enumerate(shards):
             groups.setdefault(shard, []).append(n)
         parent = Slot((None, owner))
         order = list(groups.items())
+        total = len(shards)
         if spec.split == SPLIT_POSITIONAL:
-            def merge(values, order=order, total=len(shards)):
+            def merge(values):
                 res = [None] * total
                 for (_, idxs), v in zip(order, values):
                     for j, n in enumerate(idxs):
@@ -256,7 +269,7 @@ class Router:
         slot = Slot((None, client))
         rid = next(self.batch_ids)
         self.coord_waiting[rid] = (slot, client)
-        self.coord.send(wire.pack((rid, spec.id, client.db, args)))
+        self.coord.send(wire.pack((rid, spec.id | client.proto_bit, client.db, args)))
         self.loop.call_soon(self._on_coord)
         return slot
 
@@ -347,6 +360,8 @@ class Client(asyncio.Protocol):
         self.lib_name = b""
         self.lib_ver = b""
         self.resp = 2
+        self.proto_bit = 0          # wire.RESP3 once the client says HELLO 3
+        self.encode = encode        # this connection's reply encoder
         self.held = False
         self.backlog: list[list[bytes]] = []
         self.closing = False
@@ -427,6 +442,7 @@ class Client(asyncio.Protocol):
         out_slots = router.out_slots
         single = router.nshards == 1
         db = self.db
+        pbit = self.proto_bit
         queued = False
         for n, args in enumerate(cmds):
             spec = by_name.get(args[0])
@@ -449,7 +465,7 @@ class Client(asyncio.Protocol):
                     shard = slot_to_shard[key_slot(key) if b"{" in key else crc_hqx(key, 0) & 0x3FFF]
                 slot = [None, self]
                 pending.append(slot)
-                out[shard].append((spec.id, db, args))
+                out[shard].append((spec.id | pbit, db, args))
                 out_slots[shard].append(slot)
                 queued = True
             elif route is LOCAL:
@@ -462,8 +478,9 @@ class Client(asyncio.Protocol):
                     if v.__class__ is Slot:
                         pending.append(v)
                     else:
-                        pending.append([encode(v), self])
+                        pending.append([self.encode(v), self])
                 db = self.db
+                pbit = self.proto_bit
                 if self.closing or self.held:
                     self.backlog.extend(cmds[n + 1:])
                     break
@@ -476,7 +493,7 @@ class Client(asyncio.Protocol):
                 if all(s == s0 for s in shards):
                     slot = [None, self]
                     pending.append(slot)
-                    out[s0].append((spec.id, db, args))
+                    out[s0].append((spec.id | pbit, db, args))
                     out_slots[s0].append(slot)
                     queued = True
                 elif route is COORD:

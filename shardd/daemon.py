@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import signal
+import struct
 import sys
 import time
 import traceback
@@ -19,12 +20,15 @@ import zmq
 from shardis import wire
 from shardis.commands import build_table
 from shardis.config import Config
-from shardis.resp import ReplyError, encode, encode_error
+from shardis.resp import ReplyError, encode, encode3, encode_error
 from shardd.storage import Keyspace, Store
+from shardd.wal import WriteAheadLog
 
 log = logging.getLogger("shardd")
 
 SWEEP_LIMIT = 1000
+WAL_CHECKPOINT_BYTES = 64 << 20
+_SEQ = struct.Struct(">Q")
 
 
 class Shard:
@@ -35,6 +39,7 @@ class Shard:
         self.index = index
         os.makedirs(cfg.shard_dir(index), exist_ok=True)
         self.store = Store(cfg.shard_dir(index), cfg.durability, cfg.map_size)
+        self.store.databases = cfg.databases
         self.table = build_table()
         self.handlers = [spec.handler for spec in self.table.by_id]
         self.names = [spec.name for spec in self.table.by_id]
@@ -48,6 +53,7 @@ class Shard:
         self.batches = 0
         self.started = time.time()
         self._check_slotmap()
+        self._open_wal()
 
     def _check_slotmap(self) -> None:
         """The slot table is stored with the data; a different one means resharding."""
@@ -88,6 +94,8 @@ class Shard:
             if now >= next_sync:
                 if everysec and self.store.dirty:
                     self.store.sync()
+                elif self.wal is not None and self.wal.size > WAL_CHECKPOINT_BYTES:
+                    self.checkpoint()
                 next_sync = now + 1.0
         # Stopping: answer what is already queued, then make it durable.
         try:
@@ -97,6 +105,7 @@ class Shard:
         except zmq.Again:
             pass
         log.info("shard %d: %d commands in %d batches", self.index, self.commands, self.batches)
+        self.checkpoint()
         self.store.close()
         self.sock.close(linger=1000)
         self.ctx.term()
@@ -104,15 +113,38 @@ class Shard:
 
     def run_batch(self, msgs: list[list[bytes]]) -> None:
         """Run every command of every message in one write transaction, then reply."""
-        batches = [(m[0], wire.unpack(m[-1])) for m in msgs]
+        payloads = [m[-1] for m in msgs]
+        now = time.time_ns() // 1_000_000
+        replies = self._apply(payloads, now, durable=self.wal is not None)
+        send = self.sock.send_multipart
+        for m, (bid, out) in zip(msgs, replies):
+            send([m[0], wire.pack((bid, out))])
+        self.batches += len(msgs)
+
+    def _apply(self, payloads: list[bytes] | None, now: int, durable: bool,
+               replay_seq: int | None = None) -> list:
+        """One write transaction over every message (``None``: an expiry sweep).
+
+        Under ``always`` a batch that changed anything is appended to the
+        write-ahead log and fsynced before this returns, so before any reply."""
         store = self.store
+        batches = [wire.unpack(p) for p in payloads] if payloads is not None else None
         while True:
             v0 = store.version
             txn = store.env.begin(write=True)
-            ks = Keyspace(store, txn, time.time_ns() // 1_000_000)
+            ks = Keyspace(store, txn, now)
             try:
-                out = [(ident, wire.pack([bid, self._run(ks, cmds)])) for ident, (bid, cmds) in batches]
-                ks.finish()
+                if batches is None:
+                    out = ks.sweep(SWEEP_LIMIT)
+                else:
+                    out = [(bid, self._run(ks, cmds)) for bid, cmds in batches]
+                changed = store.version != v0 or any(d[0] or d[1] for d in ks.delta.values())
+                if changed:
+                    ks.finish()
+                    if durable:
+                        txn.put(b"applied", _SEQ.pack(self.seq + 1), db=store.sys)
+                if replay_seq is not None:
+                    txn.put(b"applied", _SEQ.pack(replay_seq), db=store.sys)
                 txn.commit()
             except lmdb.MapFullError:
                 txn.abort()
@@ -125,12 +157,48 @@ class Shard:
                 raise
             break
         ks.committed()
-        if store.version != v0:
+        if changed:
             store.dirty = True
-        send = self.sock.send_multipart
-        for ident, payload in out:
-            send([ident, payload])
-        self.batches += len(out)
+            if durable:
+                self.seq += 1
+                self.wal.append(self.seq, now, payloads)
+        return out
+
+    def _open_wal(self) -> None:
+        """Under ``always``: replay what the log holds beyond LMDB's state, then checkpoint."""
+        self.wal = None
+        self.seq = 0
+        path = os.path.join(self.cfg.shard_dir(self.index), "wal.log")
+        if self.cfg.durability != "always" and not os.path.exists(path):
+            return
+        wal = WriteAheadLog(path)
+        raw = self.store.get_sys(b"applied")
+        applied = _SEQ.unpack(raw)[0] if raw else 0
+        replayed = 0
+        for seq, now, payloads in wal.records():
+            if seq <= applied:
+                continue
+            # Each replayed transaction records its own seq: a crash during
+            # replay resumes after it, never applies a batch twice.
+            self._apply(payloads, now, durable=False, replay_seq=seq)
+            applied = seq
+            replayed += 1
+        if replayed:
+            log.info("shard %d: replayed %d batches from the write-ahead log", self.index, replayed)
+        self.seq = applied  # numbering goes on from here, so the log never repeats a seq
+        self.store.sync()
+        wal.truncate()
+        if self.cfg.durability == "always":
+            self.wal = wal
+        else:
+            wal.close()
+            os.unlink(path)
+
+    def checkpoint(self) -> None:
+        """Sync LMDB, then empty the log it makes redundant."""
+        self.store.sync()
+        if self.wal is not None and self.wal.size:
+            self.wal.truncate()
 
     def _run(self, ks: Keyspace, cmds: list) -> list:
         handlers = self.handlers
@@ -141,7 +209,10 @@ class Shard:
             raw = cid & wire.RAW
             try:
                 v = handlers[cid & wire.CMD_MASK](ks, db, args)
-                append(wire.to_raw(v) if raw else encode(v))
+                if cid < wire.RAW:
+                    append(encode(v))
+                else:
+                    append(wire.to_raw(v) if raw else encode3(v))
             except ReplyError as e:
                 append(wire.to_raw(e) if raw else encode_error(e.args[0]))
             except lmdb.MapFullError:
@@ -155,23 +226,8 @@ class Shard:
 
     def sweep(self) -> None:
         """Active expiry: delete keys whose TTL has passed, a bounded number per round."""
-        store = self.store
-        while True:
-            txn = store.env.begin(write=True)
-            ks = Keyspace(store, txn, time.time_ns() // 1_000_000)
-            try:
-                n = ks.sweep(SWEEP_LIMIT)
-                ks.finish()
-                txn.commit()
-            except lmdb.MapFullError:
-                txn.abort()
-                store.grow()
-                continue
-            ks.committed()
-            if n:
-                store.dirty = True
-            if n < SWEEP_LIMIT:
-                return
+        while self._apply(None, time.time_ns() // 1_000_000, durable=self.wal is not None) >= SWEEP_LIMIT:
+            pass
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -24,7 +24,8 @@ import zmq
 from shardis import errors, wire
 from shardis.commands import build_table
 from shardis.config import Config
-from shardis.resp import ReplyError, encode, encode_error
+from shardis.resp import ReplyError, encode_error
+from shardis.resp import encode as encode2, encode3
 from shardis.slots import key_slot, slot_table
 
 log = logging.getLogger("coordinator")
@@ -82,7 +83,8 @@ class Coordinator:
                 continue
             ident, payload = self.front.recv_multipart()
             rid, cid, db, args = wire.unpack(payload)
-            spec = self.table.by_id[cid]
+            spec = self.table.by_id[cid & wire.CMD_MASK]
+            encode = encode3 if cid & wire.RESP3 else encode2
             op = self.ops.get(spec.name)
             try:
                 if op is None:

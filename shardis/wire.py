@@ -5,7 +5,8 @@ ROUTER socket prepends the sender's identity):
 
     [batch_id, [[cmd, db, args], ...]]
 
-``cmd`` is the command's id in the shared command table; with ``RAW`` set the
+``cmd`` is the command's id in the shared command table; with ``RESP3`` set the
+reply is encoded in RESP3; with ``RAW`` set the
 shard answers with the reply *value* (msgpack) instead of RESP bytes, for a
 router that merges the parts of a command split over shards. ``args`` are the
 command's arguments, its name first.
@@ -28,6 +29,7 @@ import msgpack
 from shardis.resp import NIL_ARRAY, NilArray, ReplyError, Simple
 
 RAW = 1 << 16
+RESP3 = 1 << 17  # encode the reply in RESP3 (the client said HELLO 3)
 CMD_MASK = RAW - 1
 EXT_ERROR = 1
 EXT_NIL_ARRAY = 2
