@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import struct
 import time
+from binascii import crc_hqx
 
 import lmdb
 
@@ -38,9 +39,14 @@ DB_PREFIX = [bytes([i]) for i in range(256)]
 _WRONGTYPE = ReplyError(errors.WRONGTYPE)
 
 
+_SLOT_BYTES = [s.to_bytes(2, "big") for s in range(16384)]
+
+
 def mkey(db: int, key: bytes) -> bytes:
     """The meta key of ``key`` in database ``db``."""
-    return DB_PREFIX[db] + key_slot(key).to_bytes(2, "big") + key
+    if b"{" in key:
+        return DB_PREFIX[db] + _SLOT_BYTES[key_slot(key)] + key
+    return DB_PREFIX[db] + _SLOT_BYTES[crc_hqx(key, 0) & 0x3FFF] + key
 
 
 def slot_prefix(db: int, slot: int) -> bytes:
@@ -58,8 +64,8 @@ class Store:
         self.path = path
         self.durability = durability
         self.env = lmdb.open(path, map_size=map_size, max_dbs=8, subdir=True,
-                             sync=durability == "always", metasync=durability == "always",
-                             readahead=False, writemap=False, max_readers=126)
+                             sync=False, metasync=False,  # durability: see shardd/wal.py and the daemon
+                             readahead=False, writemap=True, max_readers=126)
         self.meta = self.env.open_db(b"meta")
         self.expires = self.env.open_db(b"expires")
         self.sys = self.env.open_db(b"sys")
@@ -153,18 +159,24 @@ class Keyspace:
         """Write a whole record. ``old`` is the current record if the caller already read it."""
         mk = mkey(db, key)
         txn = self.txn
+        st = self.store
+        st.version += 1
+        rec = HDR.pack(type_, expire, st.version) + payload
         if old is False:
-            old = txn.get(mk, db=self.meta_db)
+            # One B-tree descent: write and get the previous record back.
+            old = txn.replace(mk, rec, db=self.meta_db)
+        else:
+            txn.put(mk, rec, db=self.meta_db)
         if old is None:
             self._count(db, 1, 1 if expire else 0)
         else:
-            old_exp = _EXP.unpack_from(old, 1)[0]
+            old_exp = _EXP.unpack_from(old, 1)[0] if old[1:9] != NO_EXPIRY else 0
             if old_exp:
                 txn.delete(_EXP.pack(old_exp) + mk, db=self.exp_db)
             if old[0] != type_:
                 self._drop_payload(mk, old)
-            self._count(db, 0, (1 if expire else 0) - (1 if old_exp else 0))
-        txn.put(mk, HDR.pack(type_, expire, self._next_version()) + payload, db=self.meta_db)
+            if expire or old_exp:
+                self._count(db, 0, (1 if expire else 0) - (1 if old_exp else 0))
         if expire:
             txn.put(_EXP.pack(expire) + mk, b"", db=self.exp_db)
 
