@@ -218,6 +218,14 @@ class Router:
         for owner in touched:
             owner.flush()
 
+    def fail_coordinator(self) -> None:
+        """The coordinator went away: its requests will never be answered; say so."""
+        err = encode_error(errors.COORD_DOWN)
+        waiting, self.coord_waiting = self.coord_waiting, {}
+        for slot, client in waiting.values():
+            slot[0] = err
+            client.release()
+
     def submit_raw(self, shard: int, spec: CommandSpec, db: int, args: list[bytes], slot: Slot) -> None:
         self.submit(shard, spec.id | wire.RAW, db, args, slot)
 
@@ -298,6 +306,9 @@ class Router:
             mon = s.get_monitor_socket(zmq.EVENT_DISCONNECTED)
             self.monitors.append(mon)
             loop.add_reader(mon.getsockopt(zmq.FD), self._on_monitor, i, mon)
+        mon = self.coord.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+        self.monitors.append(mon)
+        loop.add_reader(mon.getsockopt(zmq.FD), self._on_monitor, -1, mon)
 
     def _on_monitor(self, i: int, mon: zmq.Socket) -> None:
         while True:
@@ -305,8 +316,12 @@ class Router:
                 mon.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
                 return
-            log.warning("router %d: shard %d disconnected", self.index, i)
-            self.fail_shard(i)
+            if i < 0:
+                log.warning("router %d: coordinator disconnected", self.index)
+                self.fail_coordinator()
+            else:
+                log.warning("router %d: shard %d disconnected", self.index, i)
+                self.fail_shard(i)
 
     async def serve(self) -> None:
         self.loop = asyncio.get_running_loop()
