@@ -1,9 +1,807 @@
-"""Server commands answered by the router: COMMAND, CONFIG, INFO, TIME ..."""
+"""Server commands answered by the router: COMMAND, CONFIG, INFO, TIME, LASTSAVE, SAVE, BGSAVE.
+
+COMMAND answers from the command table. Redis' metadata that the table does not
+hold is left out (DOCS has no arguments or history; INFO has no tips) or derived
+from what it holds: the key specs are one range spec built from (first, last,
+step), flagged RW for write commands and RO otherwise.
+
+CONFIG covers the settings clients and tools ask about; values come from
+cluster.toml (``router.cfg``). Settings this router applies live (maxclients,
+client-query-buffer-limit) can be changed with CONFIG SET, in this router
+process only; every other known setting answers Redis' immutable-config error.
+
+INFO's keyspace and shardis sections need every shard's counts: the router fans
+the internal ``__info`` out and renders the text when all have answered.
+Process figures (memory, CPU) are summed over every shardis process: the
+supervisor and its children (shards, coordinator, routers).
+
+SAVE and BGSAVE mean "fsync every shard": they run ``__sync`` on every shard
+twice, the second round only after the first has answered, so that everything
+sent before SAVE has been committed when the fsync runs.
+"""
 
 from __future__ import annotations
 
-from shardis.commands import CommandTable
+import hashlib
+import os
+import platform
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from router.app import Slot
+from router.connection import Container, help_reply, text
+from shardis import REDIS_VERSION, __version__, errors
+from shardis.commands import INTERNAL, LOCAL, CommandSpec, CommandTable
+from shardis.resp import OK, ReplyError, Simple, Verbatim, encode, string2ll
+
+# ---------------------------------------------------------------- COMMAND
+
+# Redis' order of command flags in COMMAND INFO; flags it hides are absent.
+FLAG_ORDER = ("write", "readonly", "denyoom", "module", "admin", "pubsub", "noscript",
+              "blocking", "loading", "stale", "skip_monitor", "skip_slowlog", "asking", "fast",
+              "no_auth", "no_mandatory_keys", "no_async_loading", "no_multi", "movablekeys",
+              "allow_busy")
+# Redis' ACL categories, in the order COMMAND INFO lists them.
+ACL_ORDER = ("keyspace", "read", "write", "set", "sortedset", "list", "hash", "string",
+             "bitmap", "hyperloglog", "geo", "stream", "pubsub", "admin", "fast", "slow",
+             "blocking", "dangerous", "connection", "transaction", "scripting")
+
+COMMAND_HELP = (
+    "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "(no subcommand)",
+    "    Return details about all Redis commands.",
+    "COUNT",
+    "    Return the total number of commands in this Redis server.",
+    "LIST",
+    "    Return a list of all commands in this Redis server.",
+    "INFO [<command-name> ...]",
+    "    Return details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "DOCS [<command-name> ...]",
+    "    Return documentation details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "GETKEYS <full-command>",
+    "    Return the keys from a full Redis command.",
+)
+
+
+def acl_categories(spec: CommandSpec) -> list[str]:
+    """Declared categories plus those Redis implies from the flags, in Redis' order."""
+    cats = {c.lstrip("@").lower() for c in spec.acl}
+    flags = set(spec.flags)
+    implied = {"write": "write", "admin": "admin", "pubsub": "pubsub", "fast": "fast",
+               "blocking": "blocking"}
+    cats.update(cat for flag, cat in implied.items() if flag in flags)
+    if "admin" in flags:
+        cats.add("dangerous")
+    if "readonly" in flags and "scripting" not in cats:
+        cats.add("read")
+    if "fast" not in cats:
+        cats.add("slow")
+    return [c for c in ACL_ORDER if c in cats]
+
+
+def key_specs(spec: CommandSpec) -> list:
+    """One range key spec derived from (first, last, step); none for keyless commands."""
+    if spec.first_key <= 0:
+        return []
+    last = spec.last_key - spec.first_key if spec.last_key >= 0 else spec.last_key
+    return [{b"flags": [Simple("RW" if spec.write else "RO")],
+             b"begin_search": {b"type": b"index", b"spec": {b"index": spec.first_key}},
+             b"find_keys": {b"type": b"range", b"spec": {b"lastkey": last, b"keystep": spec.step,
+                                                         b"limit": 0}}}]
+
+
+def command_info(spec: CommandSpec) -> list:
+    """COMMAND INFO's ten fields for one command."""
+    flags = set(spec.flags)
+    return [spec.name.encode(), spec.arity, [Simple(f) for f in FLAG_ORDER if f in flags],
+            spec.first_key, spec.last_key, spec.step,
+            [Simple("@" + c) for c in acl_categories(spec)], [], key_specs(spec),
+            [command_info(s) for s in spec.subcommands.values()]]
+
+
+def command_docs(spec: CommandSpec) -> dict:
+    """COMMAND DOCS' map for one command; empty fields are left out, as Redis does."""
+    out: dict = {}
+    for field, value in (("summary", spec.summary), ("since", spec.since),
+                         ("group", spec.group), ("complexity", spec.complexity)):
+        if value:
+            out[field.encode()] = value.encode()
+    if spec.subcommands:
+        out[b"subcommands"] = {s.name.encode(): command_docs(s) for s in spec.subcommands.values()}
+    return out
+
+
+def find_command(table: CommandTable, name: bytes) -> CommandSpec | None:
+    """A public command by name, or a subcommand as ``parent|sub``."""
+    parts = name.split(b"|")
+    if len(parts) > 2:
+        return None
+    spec = table.lookup(parts[0])
+    if spec is None or spec.route == INTERNAL:
+        return None
+    if len(parts) == 2:
+        return spec.subcommands.get(parts[1].decode("latin-1").lower())
+    return spec
+
+
+def all_commands(table: CommandTable) -> list[CommandSpec]:
+    """Every public command and, after each container, its subcommands."""
+    out = []
+    for spec in table.public():
+        out.append(spec)
+        out.extend(spec.subcommands.values())
+    return out
+
+
+def command_of_argv(table: CommandTable, argv: list[bytes]) -> CommandSpec | None:
+    """Redis' lookupCommand over a full command line: a subcommand when it has them."""
+    spec = table.lookup(argv[0])
+    if spec is None or spec.route == INTERNAL:
+        return None
+    if len(argv) == 1 or not spec.subcommands:
+        return spec
+    return spec.subcommands.get(argv[1].decode("latin-1").lower())
+
+
+class ListFilter:
+    """COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]."""
+
+    def __init__(self, args: list[bytes]) -> None:
+        self.kind: bytes | None = None
+        self.arg = b""
+        i = 2
+        while i < len(args):
+            more = len(args) - 1 - i
+            if args[i].lower() != b"filterby" or more != 2:
+                raise ReplyError(errors.SYNTAX)
+            kind = args[i + 1].lower()
+            if kind not in (b"module", b"aclcat", b"pattern"):
+                raise ReplyError(errors.SYNTAX)
+            self.kind, self.arg = kind, args[i + 2]
+            i += 3
+
+    def matches(self, spec: CommandSpec) -> bool:
+        if self.kind is None:
+            return True
+        if self.kind == b"module":
+            return False  # shardis has no modules
+        if self.kind == b"aclcat":
+            return self.arg.decode("latin-1").lower() in acl_categories(spec)
+        return stringmatch(self.arg, spec.name.encode(), nocase=True)
+
+
+# ---------------------------------------------------------------- glob
+
+
+def stringmatch(pattern: bytes, string: bytes, nocase: bool = False) -> bool:
+    """Redis' glob (util.c stringmatchlen): ``*``, ``?``, ``[a-z]``, ``[^x]``, ``\\`` escapes."""
+    return _match(pattern, 0, string, 0, nocase, [False])
+
+
+def _eq(a: int, b: int, nocase: bool) -> bool:
+    if nocase:
+        a = a + 32 if 65 <= a <= 90 else a
+        b = b + 32 if 65 <= b <= 90 else b
+    return a == b
+
+
+def _lower(c: int) -> int:
+    return c + 32 if 65 <= c <= 90 else c
+
+
+def _match(p: bytes, pi: int, s: bytes, si: int, nocase: bool, skip: list[bool]) -> bool:
+    pn, sn = len(p), len(s)
+    while pi < pn and si < sn:
+        c = p[pi]
+        if c == 42:  # '*'
+            while pi + 1 < pn and p[pi + 1] == 42:
+                pi += 1
+            if pi + 1 == pn:
+                return True
+            while si < sn:
+                if _match(p, pi + 1, s, si, nocase, skip):
+                    return True
+                if skip[0]:
+                    return False
+                si += 1
+            # No match for the rest anywhere: a longer match for an earlier '*' cannot help.
+            skip[0] = True
+            return False
+        if c == 63:  # '?'
+            si += 1
+        elif c == 91:  # '['
+            pi += 1
+            negate = pi < pn and p[pi] == 94
+            if negate:
+                pi += 1
+            matched = False
+            while True:
+                if pi >= pn:
+                    pi -= 1
+                    break
+                if p[pi] == 92 and pn - pi >= 2:
+                    pi += 1
+                    if p[pi] == s[si]:
+                        matched = True
+                elif p[pi] == 93:
+                    break
+                elif pn - pi >= 3 and p[pi + 1] == 45:
+                    lo, hi, ch = p[pi], p[pi + 2], s[si]
+                    if lo > hi:
+                        lo, hi = hi, lo
+                    if nocase:
+                        lo, hi, ch = _lower(lo), _lower(hi), _lower(ch)
+                    pi += 2
+                    if lo <= ch <= hi:
+                        matched = True
+                elif _eq(p[pi], s[si], nocase):
+                    matched = True
+                pi += 1
+            if negate:
+                matched = not matched
+            if not matched:
+                return False
+            si += 1
+        else:
+            if c == 92 and pn - pi >= 2:
+                pi += 1
+            if not _eq(p[pi], s[si], nocase):
+                return False
+            si += 1
+        pi += 1
+        if si == sn:
+            while pi < pn and p[pi] == 42:
+                pi += 1
+            break
+    return pi == pn and si == sn
+
+
+# ---------------------------------------------------------------- CONFIG
+
+
+class ConfigValueError(Exception):
+    """A CONFIG SET value this setting refuses; the text is Redis' reason."""
+
+
+def memtoull(v: bytes) -> int | None:
+    """Redis' memory values: digits and an optional unit (b, k, kb, m, mb, g, gb)."""
+    units = {b"": 1, b"b": 1, b"k": 1000, b"kb": 1024, b"m": 1000**2, b"mb": 1024**2,
+             b"g": 1000**3, b"gb": 1024**3}
+    digits = len(v) - len(v.lstrip(b"0123456789"))
+    mul = units.get(v[digits:].lower())
+    if v[:1] == b"-" or mul is None or digits >= 128:
+        return None
+    n = min(int(v[:digits]), 2**64 - 1) if digits else 0  # strtoull saturates
+    return n * mul if n <= (2**64 - 1) // mul else None
+
+
+def parse_uint(lo: int, hi: int) -> Callable[[bytes], int]:
+    """An integer setting: Redis' integer rules, then its range."""
+
+    def parse(v: bytes) -> int:
+        n = string2ll(v)
+        if n is None:
+            raise ConfigValueError(errors.CONFIG_NOT_INTEGER)
+        if not lo <= n <= hi:
+            raise ConfigValueError(errors.CONFIG_RANGE % (lo, hi))
+        return n
+
+    return parse
+
+
+def parse_memory(lo: int, hi: int) -> Callable[[bytes], int]:
+    """A memory setting such as 64mb; the range is checked as a signed long long."""
+
+    def parse(v: bytes) -> int:
+        n = memtoull(v)
+        if n is None:
+            raise ConfigValueError(errors.CONFIG_NOT_MEMORY)
+        if n >= 2**63:
+            n -= 2**64
+        if not lo <= n <= hi:
+            raise ConfigValueError(errors.CONFIG_RANGE % (lo, hi))
+        return n
+
+    return parse
+
+
+@dataclass(frozen=True)
+class Param:
+    """One CONFIG setting: how to read it and, if it can change live, how to set it."""
+
+    name: str
+    get: Callable[[object], str]
+    parse: Callable[[bytes], int] | None = None  # None: immutable
+    attr: str = ""                                # the Config field a SET changes
+
+
+PARAMS = (
+    Param("save", lambda cfg: ""),
+    Param("appendonly", lambda cfg: "yes"),
+    Param("appendfsync", lambda cfg: cfg.durability),
+    Param("databases", lambda cfg: str(cfg.databases)),
+    Param("maxmemory", lambda cfg: "0"),
+    Param("maxmemory-policy", lambda cfg: "noeviction"),
+    Param("port", lambda cfg: str(cfg.port)),
+    Param("bind", lambda cfg: cfg.bind),
+    Param("dir", lambda cfg: os.path.abspath(cfg.dir)),
+    Param("maxclients", lambda cfg: str(cfg.maxclients), parse_uint(1, 2**32 - 1),
+          "maxclients"),
+    Param("timeout", lambda cfg: "0"),
+    Param("tcp-keepalive", lambda cfg: "0"),
+    Param("proto-max-bulk-len", lambda cfg: str(cfg.proto_max_bulk_len)),
+    Param("client-query-buffer-limit", lambda cfg: str(cfg.client_query_buffer_limit),
+          parse_memory(1 << 20, 2**63 - 1), "client_query_buffer_limit"),
+    Param("notify-keyspace-events", lambda cfg: ""),
+    Param("requirepass", lambda cfg: ""),
+    Param("loglevel", lambda cfg: cfg.loglevel),
+)
+
+CONFIG_HELP = (
+    "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GET <pattern>",
+    "    Return parameters matching the glob-like <pattern> and their values.",
+    "SET <directive> <value>",
+    "    Set the configuration <directive> to <value>.",
+    "RESETSTAT",
+    "    Reset statistics reported by the INFO command.",
+    "REWRITE",
+    "    Rewrite the configuration file.",
+)
+
+
+def find_param(name: bytes) -> Param | None:
+    low = name.decode("latin-1").lower()
+    for p in PARAMS:
+        if p.name == low:
+            return p
+    return None
+
+
+def config_get(cfg, patterns: list[bytes]) -> dict[bytes, bytes]:
+    """Every setting a pattern matches and its value; an exact name echoes as given."""
+    seen: set[str] = set()
+    out: dict[bytes, bytes] = {}
+    for pat in patterns:
+        if not any(c in pat for c in b"[*?"):
+            p = find_param(pat)
+            if p is not None and p.name not in seen:
+                seen.add(p.name)
+                out[pat] = p.get(cfg).encode()
+            continue
+        for p in PARAMS:
+            if p.name not in seen and stringmatch(pat, p.name.encode(), nocase=True):
+                seen.add(p.name)
+                out[p.name.encode()] = p.get(cfg).encode()
+    return out
+
+
+def config_set(cfg, args: list[bytes]) -> None:
+    """CONFIG SET name value [name value ...]: all checked, then all applied, as Redis does."""
+    if len(args) % 2:
+        raise ReplyError(errors.SYNTAX)
+    pairs = [(args[i], args[i + 1]) for i in range(2, len(args), 2)]
+    chosen: list[Param] = []
+    for name, _ in pairs:
+        # The first bad name decides the error, as in Redis' configSetCommand.
+        p = find_param(name)
+        if p is None:
+            raise ReplyError(errors.CONFIG_SET_UNKNOWN % text(name))
+        if p in chosen:
+            raise ReplyError(errors.CONFIG_SET_FAILED % (text(name), errors.CONFIG_DUPLICATE))
+        if p.parse is None:
+            raise ReplyError(errors.CONFIG_SET_FAILED % (text(name), errors.CONFIG_IMMUTABLE))
+        chosen.append(p)
+    values = []
+    for p, (_, value) in zip(chosen, pairs):
+        try:
+            values.append(p.parse(value))
+        except ConfigValueError as e:
+            raise ReplyError(errors.CONFIG_SET_FAILED % (p.name, e.args[0])) from None
+    for p, v in zip(chosen, values):
+        setattr(cfg, p.attr, v)
+
+
+# ---------------------------------------------------------------- processes
+
+
+def shardis_pids() -> list[int]:
+    """This router and, when its parent is the shardis supervisor, every process it runs."""
+    me, parent = os.getpid(), os.getppid()
+    try:
+        with open(f"/proc/{parent}/cmdline", "rb") as f:
+            if b"shardis" not in f.read():
+                return [me]
+        with open(f"/proc/{parent}/task/{parent}/children") as f:
+            children = [int(p) for p in f.read().split()]
+    except (OSError, ValueError):
+        return [me]
+    return [parent] + children
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def rss_bytes(pids: list[int]) -> int:
+    """Resident memory of the given processes, summed (/proc/<pid>/statm)."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    total = 0
+    for pid in pids:
+        statm = _read(f"/proc/{pid}/statm")
+        if statm:
+            total += int(statm.split()[1]) * page
+    return total
+
+
+def cpu_seconds(pids: list[int]) -> tuple[float, float]:
+    """(system, user) CPU seconds of the given processes, summed (/proc/<pid>/stat)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    sys_t = user_t = 0
+    for pid in pids:
+        stat = _read(f"/proc/{pid}/stat")
+        if stat:
+            fields = stat[stat.rfind(")") + 2:].split()
+            user_t += int(fields[11])
+            sys_t += int(fields[12])
+    return sys_t / tick, user_t / tick
+
+
+def total_memory() -> int:
+    for line in (_read("/proc/meminfo") or "").splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def bytes_to_human(n: int) -> str:
+    """Redis' bytesToHuman: 1023B, 1.00K, 2.50M ..."""
+    if n < 1024:
+        return f"{n}B"
+    for i, unit in enumerate("KMGTP", 1):
+        if n < 1024 ** (i + 1):
+            return "%.2f%s" % (n / 1024**i, unit)
+    return f"{n}B"
+
+
+# ---------------------------------------------------------------- INFO
+
+SECTIONS = ("server", "clients", "memory", "persistence", "stats", "replication", "cpu",
+            "modules", "cluster", "keyspace", "shardis")
+SHARD_SECTIONS = {"keyspace", "shardis"}
+
+
+def info_sections(args: list[bytes]) -> set[str]:
+    """The sections asked for: none means default; default, all and everything mean all."""
+    names = {a.decode("latin-1").lower() for a in args} or {"default"}
+    if names & {"default", "all", "everything"}:
+        names.update(SECTIONS)
+    return names
+
+
+class InfoView:
+    """The figures one INFO reply shows, gathered once and rendered per section."""
+
+    def __init__(self, router, shards: list | None) -> None:
+        self.router = router
+        self.cfg = router.cfg
+        self.shards = shards  # per shard: [pid, map_size, used_bytes, [[keys, expires] per db]]
+        self.now = time.time()
+        self.pids = shardis_pids()
+
+    def server(self) -> list[tuple[str, object]]:
+        r, u = self.router, platform.uname()
+        run_id = hashlib.sha1(b"%d:%r" % (os.getpid(), r.started)).hexdigest()
+        uptime = int(self.now - r.started)
+        return [("redis_version", REDIS_VERSION), ("redis_git_sha1", "00000000"),
+                ("redis_git_dirty", 0), ("redis_mode", "standalone"),
+                ("os", f"{u.system} {u.release} {u.machine}"), ("arch_bits", 64),
+                ("multiplexing_api", "epoll"), ("process_id", os.getpid()),
+                ("process_supervised", "no"), ("run_id", run_id), ("tcp_port", self.cfg.port),
+                ("server_time_usec", int(self.now * 1_000_000)),
+                ("uptime_in_seconds", uptime), ("uptime_in_days", uptime // 86400),
+                ("config_file", "" if self.cfg.source.startswith("(") else self.cfg.source),
+                ("shardis_version", __version__)]
+
+    def clients(self) -> list[tuple[str, object]]:
+        return [("connected_clients", len(self.router.clients)), ("cluster_connections", 0),
+                ("maxclients", self.cfg.maxclients), ("tracking_clients", 0)]
+
+    def memory(self) -> list[tuple[str, object]]:
+        used = rss_bytes(self.pids)
+        system = total_memory()
+        return [("used_memory", used), ("used_memory_human", bytes_to_human(used)),
+                ("used_memory_rss", used), ("used_memory_rss_human", bytes_to_human(used)),
+                ("total_system_memory", system),
+                ("total_system_memory_human", bytes_to_human(system)),
+                ("maxmemory", 0), ("maxmemory_human", "0B"),
+                ("maxmemory_policy", "noeviction"), ("mem_allocator", "libc")]
+
+    def persistence(self) -> list[tuple[str, object]]:
+        return [("loading", 0), ("async_loading", 0), ("rdb_bgsave_in_progress", 0),
+                ("rdb_last_save_time", self.router.lastsave), ("rdb_last_bgsave_status", "ok"),
+                ("aof_enabled", 1), ("aof_rewrite_in_progress", 0),
+                ("aof_rewrite_scheduled", 0), ("aof_last_write_status", "ok")]
+
+    def stats(self) -> list[tuple[str, object]]:
+        stats = self.router.stats
+        total = stats["commands"]
+        # The rate since the previous INFO on this router.
+        now_ms = int(time.monotonic() * 1000)
+        last_ms, last_total = stats["info_sample_ms"], stats["info_sample_commands"]
+        ops = (total - last_total) * 1000 // (now_ms - last_ms) if last_ms and now_ms > last_ms else 0
+        stats["info_sample_ms"], stats["info_sample_commands"] = now_ms, total
+        return [("total_commands_processed", total), ("instantaneous_ops_per_sec", ops)]
+
+    def replication(self) -> list[tuple[str, object]]:
+        return [("role", "master"), ("connected_slaves", 0),
+                ("master_failover_state", "no-failover"), ("master_repl_offset", 0),
+                ("second_repl_offset", -1), ("repl_backlog_active", 0)]
+
+    def cpu(self) -> list[tuple[str, object]]:
+        sys_t, user_t = cpu_seconds(self.pids)
+        return [("used_cpu_sys", "%.6f" % sys_t), ("used_cpu_user", "%.6f" % user_t),
+                ("used_cpu_sys_children", "0.000000"), ("used_cpu_user_children", "0.000000")]
+
+    def modules(self) -> list[tuple[str, object]]:
+        return []
+
+    def cluster(self) -> list[tuple[str, object]]:
+        return [("cluster_enabled", 0)]
+
+    def keyspace(self) -> list[tuple[str, object]]:
+        out = []
+        for db in range(self.cfg.databases):
+            keys = sum(s[3][db][0] for s in self.shards)
+            expires = sum(s[3][db][1] for s in self.shards)
+            if keys:
+                out.append((f"db{db}", f"keys={keys},expires={expires},avg_ttl=0"))
+        return out
+
+    def shardis(self) -> list[tuple[str, object]]:
+        cfg = self.cfg
+        out: list[tuple[str, object]] = [("shards", cfg.shards), ("routers", cfg.routers),
+                                         ("durability", cfg.durability)]
+        for i, (pid, map_size, used, counts) in enumerate(self.shards):
+            keys = sum(c[0] for c in counts)
+            out.append((f"shard{i}", f"pid={pid},keys={keys},map_size={map_size},"
+                                     f"used_bytes={used}"))
+        return out
+
+    def render(self, sections: set[str]) -> Verbatim:
+        parts = []
+        for name in SECTIONS:
+            if name in sections:
+                lines = [f"# {name.capitalize() if name != 'cpu' else 'CPU'}"]
+                lines += [f"{k}:{v}" for k, v in getattr(self, name)()]
+                parts.append("".join(line + "\r\n" for line in lines))
+        return Verbatim("\r\n".join(parts).encode())
+
+
+# ---------------------------------------------------------------- shard rounds
+
+
+class _Then:
+    """Owner of an internal fan-out's slot: calls ``then(reply)`` once every shard answered."""
+
+    __slots__ = ("dirty", "then", "slot")
+    encode = staticmethod(encode)  # what Merger encodes the merged value with
+
+    def __init__(self, then: Callable[[bytes], None]) -> None:
+        self.dirty = False
+        self.then = then
+        self.slot: Slot | None = None
+
+    def flush(self) -> None:
+        self.dirty = False
+        self.then(self.slot[0])
+
+
+def _ok(values: list) -> Simple:
+    return OK
+
+
+def fsync_all(router, then: Callable[[bytes], None]) -> None:
+    """Fsync every shard once all that was sent before has committed; then ``then(reply)``."""
+    spec = router.table.lookup(b"__sync")
+
+    def round_(after: Callable[[bytes], None]) -> None:
+        owner = _Then(after)
+        owner.slot = router.fanout(owner, spec, 0, [b"__sync"], _ok)
+
+    def second(reply: bytes) -> None:
+        if reply.startswith(b"-"):
+            then(reply)
+        else:
+            round_(then)
+
+    round_(second)
+
+
+def answer_later(conn) -> tuple[Slot, Callable[[bytes], None]]:
+    """A reply slot for ``conn`` and the function that fills it."""
+    slot = Slot((None, conn))
+
+    def fill(reply: bytes) -> None:
+        slot[0] = reply
+        if not conn.dirty:
+            conn.dirty = True
+            conn.flush()
+
+    return slot, fill
 
 
 def register(table: CommandTable) -> None:
-    """Server commands; filled in by the server-commands work."""
+    cmd = table.command
+    register_command(table)
+    register_config(table)
+
+    @cmd("info", -1, "loading stale", route=LOCAL, group="server", since="1.0.0",
+         summary="Get information and statistics about the server", complexity="O(1)",
+         acl="@slow @dangerous")
+    def info(conn, args):
+        router = conn.router
+        sections = info_sections(args[1:])
+        if not sections & SHARD_SECTIONS:
+            return InfoView(router, None).render(sections)
+        spec = router.table.lookup(b"__info")
+        ndb = str(router.cfg.databases).encode()
+        return router.fanout(conn, spec, conn.db, [b"__info", ndb],
+                             lambda shards: InfoView(router, shards).render(sections))
+
+    @cmd("time", 1, "loading stale fast", route=LOCAL, group="server", since="2.6.0",
+         summary="Return the current server time", complexity="O(1)", acl="@fast")
+    def time_(conn, args):
+        us = time.time_ns() // 1000
+        return [b"%d" % (us // 1_000_000), b"%d" % (us % 1_000_000)]
+
+    @cmd("lastsave", 1, "loading stale fast", route=LOCAL, group="server", since="1.0.0",
+         summary="Get the UNIX time stamp of the last successful save to disk",
+         complexity="O(1)", acl="@admin @fast @dangerous")
+    def lastsave(conn, args):
+        return conn.router.lastsave
+
+    @cmd("save", 1, "admin noscript no_async_loading no_multi", route=LOCAL, group="server",
+         since="1.0.0", summary="Synchronously save the dataset to disk",
+         complexity="O(N) where N is the total number of keys in all databases",
+         acl="@admin @slow @dangerous")
+    def save(conn, args):
+        router = conn.router
+        slot, fill = answer_later(conn)
+
+        def done(reply: bytes) -> None:
+            if not reply.startswith(b"-"):
+                router.lastsave = int(time.time())
+            fill(reply)
+
+        fsync_all(router, done)
+        return slot
+
+    @cmd("bgsave", -1, "admin noscript no_async_loading", route=LOCAL, group="server",
+         since="1.0.0", summary="Asynchronously save the dataset to disk",
+         complexity="O(N) where N is the total number of keys in all databases",
+         acl="@admin @slow @dangerous")
+    def bgsave(conn, args):
+        if len(args) > 2 or (len(args) == 2 and args[1].lower() != b"schedule"):
+            raise ReplyError(errors.SYNTAX)
+        router = conn.router
+
+        def done(reply: bytes) -> None:
+            if not reply.startswith(b"-"):
+                router.lastsave = int(time.time())
+
+        fsync_all(router, done)
+        return Simple("Background saving started")
+
+
+def register_command(table: CommandTable) -> None:
+    """COMMAND and its subcommands, answered from the table itself."""
+
+    def command_all(conn, args):
+        return [command_info(s) for s in table.public()]
+
+    command = Container(table, "command", -1, group="server", since="2.8.13",
+                        summary="Get array of Redis command details", flags="loading stale",
+                        complexity="O(N) where N is the total number of Redis commands",
+                        acl="@slow @connection", bare=command_all)
+    sub = command.sub
+    flags, acl = "loading stale", "@slow @connection"
+
+    @sub("count", 2, flags, since="2.8.13", acl=acl, summary="Get total number of Redis commands")
+    def command_count(conn, args):
+        return len(table.public())
+
+    @sub("info", -2, flags, since="2.8.13", acl=acl,
+         complexity="O(N) where N is the number of commands to look up",
+         summary="Get array of specific Redis command details, or all when no argument is given.")
+    def command_info_(conn, args):
+        if len(args) == 2:
+            return command_all(conn, args)
+        found = (find_command(table, name) for name in args[2:])
+        return [command_info(s) if s is not None else None for s in found]
+
+    @sub("docs", -2, flags, since="7.0.0", acl=acl,
+         complexity="O(N) where N is the number of commands to look up",
+         summary="Get array of specific Redis command documentation")
+    def command_docs_(conn, args):
+        specs = table.public() if len(args) == 2 else \
+            [s for s in (find_command(table, n) for n in args[2:]) if s is not None]
+        return {s.name.encode(): command_docs(s) for s in specs}
+
+    @sub("list", -2, flags, since="7.0.0", acl=acl,
+         complexity="O(N) where N is the total number of Redis commands",
+         summary="Get an array of Redis command names")
+    def command_list(conn, args):
+        f = ListFilter(args)
+        return [s.name.encode() for s in all_commands(table) if f.matches(s)]
+
+    @sub("getkeys", -4, flags, since="2.8.13", acl=acl,
+         complexity="O(N) where N is the number of arguments to the command",
+         summary="Extract keys given a full Redis command")
+    def command_getkeys(conn, args):
+        argv = args[2:]
+        spec = command_of_argv(table, argv)
+        if spec is None:
+            raise ReplyError(errors.GETKEYS_INVALID_COMMAND)
+        if spec.first_key <= 0 and "movablekeys" not in spec.flags:
+            raise ReplyError(errors.GETKEYS_NO_KEYS)
+        if not spec.arity_ok(len(argv)):
+            raise ReplyError(errors.GETKEYS_ARITY)
+        keys = spec.keys(argv)
+        if not keys and "no_mandatory_keys" not in spec.flags:
+            raise ReplyError(errors.GETKEYS_INVALID_ARGS)
+        return keys
+
+    @sub("help", 2, flags, since="5.0.0", acl=acl,
+         summary="Show helpful text about the different subcommands")
+    def command_help(conn, args):
+        return help_reply(COMMAND_HELP)
+
+
+def register_config(table: CommandTable) -> None:
+    """CONFIG and its subcommands over ``router.cfg``."""
+    config = Container(table, "config", -2, group="server", since="2.0.0",
+                       summary="A container for server configuration commands")
+    sub = config.sub
+    admin, acl = "admin noscript loading stale", "@admin @slow @dangerous"
+
+    @sub("get", -3, admin, since="2.0.0", acl=acl,
+         complexity="O(N) when N is the number of configuration parameters provided",
+         summary="Get the values of configuration parameters")
+    def config_get_(conn, args):
+        return config_get(conn.router.cfg, args[2:])
+
+    @sub("set", -4, admin, since="2.0.0", acl=acl,
+         complexity="O(N) when N is the number of configuration parameters provided",
+         summary="Set configuration parameters to the given values")
+    def config_set_(conn, args):
+        config_set(conn.router.cfg, args)
+        return OK
+
+    @sub("resetstat", 2, admin, since="2.0.0", acl=acl,
+         summary="Reset the stats returned by INFO")
+    def config_resetstat(conn, args):
+        conn.router.stats.clear()
+        return OK
+
+    @sub("rewrite", 2, admin, since="2.8.0", acl=acl,
+         summary="Rewrite the configuration file with the in memory configuration")
+    def config_rewrite(conn, args):
+        if conn.router.cfg.source.startswith("("):
+            raise ReplyError(errors.CONFIG_NO_FILE)
+        # cluster.toml is the operator's file: shardis does not rewrite it.
+        raise ReplyError(errors.CONFIG_REWRITE_FAILED % os.strerror(95))
+
+    @sub("help", 2, "loading stale", since="5.0.0", acl="@slow",
+         summary="Show helpful text about the different subcommands")
+    def config_help(conn, args):
+        return help_reply(CONFIG_HELP)

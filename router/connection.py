@@ -1,27 +1,307 @@
-"""Connection commands, answered by the router itself: PING, ECHO, QUIT, SELECT ..."""
+"""Connection commands, answered by the router itself: PING, ECHO, QUIT, SELECT, HELLO,
+RESET and CLIENT.
+
+``Container`` is how a command with subcommands (CLIENT here, COMMAND and CONFIG in
+``router.admin``) is declared: each subcommand is a spec of its own, named
+``parent|sub`` as Redis names it, with its own arity, flags and handler; COMMAND
+INFO and DOCS show them.
+
+HELLO 2 and HELLO 3 switch the connection's protocol: its encoder here, and the
+RESP3 bit its commands carry to the shards, which encode their replies.
+"""
 
 from __future__ import annotations
 
-from shardis import errors
-from shardis.commands import LOCAL, CommandTable
-from shardis.resp import OK, PONG, ReplyError
+import time
+from typing import Callable
+
+from shardis import REDIS_VERSION, errors, wire
+from shardis.commands import LOCAL, CommandSpec, CommandTable
+from shardis.resp import ENCODERS, OK, PONG, ReplyError, Simple, Verbatim, string2ll
+
+RESET = Simple("RESET")
+SUPPORTED_PROTOCOLS = (2, 3)
+CLIENT_TYPES = (b"normal", b"slave", b"replica", b"pubsub", b"master")
+
+CLIENT_HELP = (
+    "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GETNAME",
+    "    Return the name of the current connection.",
+    "GETREDIR",
+    "    Return the client ID we are redirecting to when tracking is enabled.",
+    "ID",
+    "    Return the ID of the current connection.",
+    "INFO",
+    "    Return information about the current client connection.",
+    "KILL <ip:port>",
+    "    Kill connection made from <ip:port>.",
+    "KILL <option> <value> [<option> <value> [...]]",
+    "    Kill connections. Options are:",
+    "    * ADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made from the specified address",
+    "    * LADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made to specified local address",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Kill connections by type.",
+    "    * USER <username>",
+    "      Kill connections authenticated by <username>.",
+    "    * SKIPME (YES|NO)",
+    "      Skip killing current connection (default: yes).",
+    "LIST [options ...]",
+    "    Return information about client connections. Options:",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Return clients of specified type.",
+    "SETNAME <name>",
+    "    Assign the name <name> to the current connection.",
+    "SETINFO <option> <value>",
+    "    Set client meta attr. Options are:",
+    "    * LIB-NAME: the client lib name.",
+    "    * LIB-VER: the client lib version.",
+    "TRACKINGINFO",
+    "    Report tracking status for the current connection.",
+    "NO-EVICT (ON|OFF)",
+    "    Protect current client connection from eviction.",
+)
+
+
+def text(v: bytes) -> str:
+    """An argument as it appears inside an error message."""
+    return v.decode(errors="replace")
 
 
 def parse_int(v: bytes) -> int:
-    """A Redis integer argument, or the error Redis gives."""
+    """A Redis integer argument (string2ll's strict rules), or the error Redis gives."""
+    n = string2ll(v)
+    if n is None:
+        raise ReplyError(errors.NOT_INTEGER)
+    return n
+
+
+def help_reply(lines: tuple[str, ...]) -> list[Simple]:
+    """Redis' addReplyHelp: the lines given, then HELP itself, as status replies."""
+    return [Simple(line) for line in lines + ("HELP", "    Prints this help.")]
+
+
+class Container:
+    """A command with subcommands: routes on args[1] and checks the subcommand's arity."""
+
+    def __init__(self, table: CommandTable, name: str, arity: int, *, group: str,
+                 summary: str, since: str, complexity: str = "Depends on subcommand.",
+                 flags: str = "", acl: str = "@slow", bare: Callable | None = None) -> None:
+        table.command(name, arity, flags, route=LOCAL, group=group, summary=summary,
+                      since=since, complexity=complexity, acl=acl)(self.dispatch)
+        self.spec = table.lookup(name.encode())
+        self.upper = name.upper()
+        self.bare = bare  # what the command does without a subcommand (COMMAND alone)
+
+    def sub(self, name: str, arity: int, flags: str, *, summary: str, since: str,
+            complexity: str = "O(1)", acl: str = "") -> Callable[[Callable], Callable]:
+        """Declare the subcommand ``parent|name``."""
+        parent = self.spec
+
+        def deco(fn: Callable) -> Callable:
+            parent.subcommands[name] = CommandSpec(
+                f"{parent.name}|{name}", arity, tuple(flags.split()), 0, 0, 0, fn,
+                route=LOCAL, group=parent.group, summary=summary, since=since,
+                complexity=complexity, acl=tuple(acl.split()))
+            return fn
+
+        return deco
+
+    def dispatch(self, conn, args: list[bytes]):
+        """Run the subcommand named by args[1], as Redis' processCommand checks it."""
+        if len(args) == 1:
+            return self.bare(conn, args)
+        spec = self.spec.subcommands.get(args[1].decode("latin-1").lower())
+        if spec is None:
+            raise ReplyError(errors.UNKNOWN_SUBCOMMAND % (text(args[1][:128]), self.upper))
+        if not spec.arity_ok(len(args)):
+            raise ReplyError(errors.WRONG_ARITY % spec.name)
+        conn.last_cmd = spec.name
+        return spec.handler(conn, args)
+
+
+# ---------------------------------------------------------------- client state
+
+
+def valid_client_attr(v: bytes) -> bool:
+    """Names and lib attributes: printable ASCII without spaces ('!' .. '~')."""
+    return all(33 <= c <= 126 for c in v)
+
+
+def set_name(conn, name: bytes) -> None:
+    """CLIENT SETNAME's rules; an empty name clears it."""
+    if not valid_client_attr(name):
+        raise ReplyError(errors.CLIENT_NAME_CHARS)
+    conn.name = name
+
+
+def set_protocol(conn, version: int) -> None:
+    """Speak RESP ``version`` from the next reply on (HELLO's own reply included)."""
+    conn.resp = version
+    conn.encode = ENCODERS[version]
+    conn.proto_bit = wire.RESP3 if version == 3 else 0
+
+
+def client_type(conn) -> bytes:
+    """The type CLIENT LIST/KILL filter on; every shardis client is a normal one."""
+    return b"normal"
+
+
+def parse_client_type(v: bytes) -> bytes:
+    """A TYPE argument, with replica and slave as one type."""
+    t = v.lower()
+    if t not in CLIENT_TYPES:
+        raise ReplyError(errors.CLIENT_UNKNOWN_TYPE % text(v))
+    return b"slave" if t == b"replica" else t
+
+
+def _fd(conn) -> int:
+    sock = conn.transport.get_extra_info("socket") if conn.transport is not None else None
     try:
-        if v.strip() != v or v[:1] == b"+":
-            raise ValueError
-        return int(v)
-    except ValueError:
-        raise ReplyError(errors.NOT_INTEGER) from None
+        return sock.fileno() if sock is not None else -1
+    except (OSError, ValueError):
+        return -1
+
+
+def client_line(conn, now: float) -> bytes:
+    """One client as CLIENT LIST shows it (Redis 7.0's fields, then 7.2's lib-name/lib-ver).
+
+    What shardis does not track (read buffer sizes, argv memory) reads 0; the output
+    memory is what the transport still holds.
+    """
+    t = conn.transport
+    qbuf = conn.reader.buffered()
+    omem = t.get_write_buffer_size() if t is not None and not t.is_closing() else 0
+    events = ("" if conn.paused else "r") + ("w" if omem else "")
+    cmd = conn.last_cmd.decode() if isinstance(conn.last_cmd, bytes) else conn.last_cmd
+    return b"".join((
+        b"id=%d addr=%s laddr=%s fd=%d name=%s" % (conn.id, conn.addr.encode(), conn.laddr.encode(),
+                                                   _fd(conn), conn.name),
+        b" age=%d idle=%d flags=N db=%d sub=0 psub=0 ssub=0 multi=-1"
+        % (int(now - conn.created), int(now - conn.last_active), conn.db),
+        b" qbuf=%d qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=%d omem=%d tot-mem=%d"
+        % (qbuf, len(conn.pending), omem, qbuf + omem),
+        b" events=%s cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s"
+        % (events.encode(), cmd.encode(), conn.resp, conn.lib_name, conn.lib_ver),
+    ))
+
+
+# ---------------------------------------------------------------- CLIENT options
+
+
+def parse_list_filter(args: list[bytes]) -> tuple[bytes | None, list[int] | None]:
+    """CLIENT LIST [TYPE t | ID id ...] -> (type, ids)."""
+    if len(args) == 2:
+        return None, None
+    opt = args[2].lower()
+    if len(args) == 4 and opt == b"type":
+        return parse_client_type(args[3]), None
+    if len(args) > 3 and opt == b"id":
+        ids = []
+        for v in args[3:]:
+            n = string2ll(v)
+            if n is None:
+                raise ReplyError(errors.CLIENT_INVALID_ID)
+            ids.append(n)
+        return None, ids
+    raise ReplyError(errors.SYNTAX)
+
+
+class KillFilter:
+    """CLIENT KILL's filters: the old ``ip:port`` form or option/value pairs."""
+
+    def __init__(self, args: list[bytes]) -> None:
+        self.addr: str | None = None
+        self.laddr: str | None = None
+        self.type: bytes | None = None
+        self.id = 0
+        self.skipme = True
+        self.old_style = len(args) == 3
+        if self.old_style:
+            self.addr = text(args[2])
+            self.skipme = False  # the old form may kill the caller itself
+            return
+        i = 2
+        while i < len(args):
+            if i + 1 >= len(args):
+                raise ReplyError(errors.SYNTAX)
+            self._option(args[i].lower(), args[i + 1])
+            i += 2
+
+    def _option(self, opt: bytes, value: bytes) -> None:
+        if opt == b"id":
+            n = string2ll(value)
+            if n is None or n < 1:
+                raise ReplyError(errors.CLIENT_ID_POSITIVE)
+            self.id = n
+        elif opt == b"type":
+            self.type = parse_client_type(value)
+        elif opt == b"addr":
+            self.addr = text(value)
+        elif opt == b"laddr":
+            self.laddr = text(value)
+        elif opt == b"user":
+            # Every connection is the default user (shardis has no ACL users).
+            if value != b"default":
+                raise ReplyError(errors.NO_SUCH_USER % text(value))
+        elif opt == b"skipme":
+            flag = value.lower()
+            if flag not in (b"yes", b"no"):
+                raise ReplyError(errors.SYNTAX)
+            self.skipme = flag == b"yes"
+        else:
+            raise ReplyError(errors.SYNTAX)
+
+    def matches(self, me, other) -> bool:
+        if self.addr is not None and other.addr != self.addr:
+            return False
+        if self.laddr is not None and other.laddr != self.laddr:
+            return False
+        if self.type is not None and client_type(other) != self.type:
+            return False
+        if self.id and other.id != self.id:
+            return False
+        return not (other is me and self.skipme)
+
+
+# ---------------------------------------------------------------- HELLO
+
+
+class HelloArgs:
+    """HELLO [protover [AUTH username password] [SETNAME clientname]], parsed."""
+
+    def __init__(self, args: list[bytes]) -> None:
+        self.version = 0
+        self.user: bytes | None = None
+        self.name: bytes | None = None
+        i = 1
+        if len(args) >= 2:
+            v = string2ll(args[1])
+            if v is None:
+                raise ReplyError(errors.HELLO_PROTO_NOT_INT)
+            if v not in SUPPORTED_PROTOCOLS:
+                raise ReplyError(errors.PROTO_NOT_SUPPORTED)
+            self.version = v
+            i = 2
+        while i < len(args):
+            more = len(args) - 1 - i
+            opt = args[i].lower()
+            if opt == b"auth" and more >= 2:
+                self.user = args[i + 1]
+                i += 3
+            elif opt == b"setname" and more >= 1:
+                self.name = args[i + 1]
+                i += 2
+            else:
+                raise ReplyError(errors.HELLO_SYNTAX % text(args[i]))
 
 
 def register(table: CommandTable) -> None:
     cmd = table.command
 
-    @cmd("ping", -1, "fast sentinel", route=LOCAL, group="connection",
-         summary="Ping the server", acl="@fast @connection")
+    @cmd("ping", -1, "fast", route=LOCAL, group="connection", since="1.0.0",
+         summary="Ping the server", complexity="O(1)", acl="@fast @connection")
     def ping(conn, args):
         if len(args) == 1:
             return PONG
@@ -29,23 +309,151 @@ def register(table: CommandTable) -> None:
             return args[1]
         raise ReplyError(errors.WRONG_ARITY % "ping")
 
-    @cmd("echo", 2, "fast", route=LOCAL, group="connection",
-         summary="Echo the given string", acl="@fast @connection")
+    @cmd("echo", 2, "loading stale fast", route=LOCAL, group="connection", since="1.0.0",
+         summary="Echo the given string", complexity="O(1)", acl="@fast @connection")
     def echo(conn, args):
         return args[1]
 
-    @cmd("quit", -1, "allow_busy noscript loading stale fast no_auth", route=LOCAL,
-         group="connection", summary="Close the connection", acl="@fast @connection")
+    @cmd("quit", -1, "noscript loading stale fast no_auth allow_busy", route=LOCAL,
+         group="connection", since="1.0.0", summary="Close the connection",
+         complexity="O(1)", acl="@fast @connection")
     def quit_(conn, args):
         conn.closing = True
         return OK
 
     @cmd("select", 2, "loading stale fast", route=LOCAL, group="connection", since="1.0.0",
          summary="Change the selected database for the current connection",
-         acl="@keyspace @fast @connection")
+         complexity="O(1)", acl="@fast @connection")
     def select(conn, args):
         db = parse_int(args[1])
+        if not -(2**31) <= db < 2**31:  # Redis reads the index as a C int
+            raise ReplyError(errors.INT_OUT_OF_RANGE % (-(2**31), 2**31 - 1))
         if not 0 <= db < conn.router.cfg.databases:
             raise ReplyError(errors.DB_INDEX)
-        conn.db = db
+        conn.set_db(db)
         return OK
+
+    @cmd("hello", -1, "noscript loading stale fast no_auth allow_busy", route=LOCAL,
+         group="connection", since="6.0.0", summary="Handshake with Redis",
+         complexity="O(1)", acl="@fast @connection")
+    def hello(conn, args):
+        h = HelloArgs(args)
+        # The default user has no password, so Redis accepts any password for it.
+        if h.user is not None and h.user != b"default":
+            raise ReplyError(errors.WRONGPASS)
+        if h.name is not None:
+            set_name(conn, h.name)
+        if h.version:
+            set_protocol(conn, h.version)
+        return {b"server": b"redis", b"version": REDIS_VERSION.encode(), b"proto": conn.resp,
+                b"id": conn.id, b"mode": b"standalone", b"role": b"master", b"modules": []}
+
+    @cmd("reset", 1, "noscript loading stale fast no_auth allow_busy", route=LOCAL,
+         group="connection", since="6.2.0", summary="Reset the connection",
+         complexity="O(1)", acl="@fast @connection")
+    def reset(conn, args):
+        conn.set_db(0)
+        conn.name = b""
+        set_protocol(conn, 2)
+        return RESET
+
+    register_client(table)
+
+
+def register_client(table: CommandTable) -> None:
+    """CLIENT and its subcommands."""
+    client = Container(table, "client", -2, group="connection", since="2.4.0",
+                       summary="A container for client connection commands")
+    sub = client.sub
+    admin = "admin noscript loading stale"
+    admin_acl = "@admin @slow @dangerous @connection"
+
+    @sub("id", 2, "noscript loading stale", since="5.0.0", acl="@slow @connection",
+         summary="Returns the client ID for the current connection")
+    def client_id(conn, args):
+        return conn.id
+
+    @sub("getname", 2, "noscript loading stale", since="2.6.9", acl="@slow @connection",
+         summary="Get the current connection name")
+    def client_getname(conn, args):
+        return conn.name or None
+
+    @sub("setname", 3, "noscript loading stale", since="2.6.9", acl="@slow @connection",
+         summary="Set the current connection name")
+    def client_setname(conn, args):
+        set_name(conn, args[2])
+        return OK
+
+    @sub("setinfo", 4, "noscript loading stale", since="7.2.0", acl="@slow @connection",
+         summary="Set client or connection specific info")
+    def client_setinfo(conn, args):
+        attr = args[2].lower()
+        if attr not in (b"lib-name", b"lib-ver"):
+            raise ReplyError(errors.CLIENT_SETINFO_OPTION % text(args[2]))
+        if not valid_client_attr(args[3]):
+            raise ReplyError(errors.CLIENT_ATTR_CHARS % text(args[2]))
+        if attr == b"lib-name":
+            conn.lib_name = args[3]
+        else:
+            conn.lib_ver = args[3]
+        return OK
+
+    @sub("list", -2, admin, since="2.4.0", acl=admin_acl,
+         complexity="O(N) where N is the number of client connections",
+         summary="Get the list of client connections")
+    def client_list(conn, args):
+        type_, ids = parse_list_filter(args)
+        clients = conn.router.clients
+        if ids is not None:
+            chosen = [clients[i] for i in ids if i in clients]
+        else:
+            chosen = [c for c in clients.values() if type_ is None or client_type(c) == type_]
+        now = time.time()
+        return Verbatim(b"".join(client_line(c, now) + b"\n" for c in chosen))
+
+    @sub("info", 2, "noscript loading stale", since="6.2.0", acl="@slow @connection",
+         summary="Returns information about the current client connection.")
+    def client_info(conn, args):
+        return Verbatim(client_line(conn, time.time()) + b"\n")
+
+    @sub("kill", -3, admin, since="2.4.0", acl=admin_acl,
+         complexity="O(N) where N is the number of client connections",
+         summary="Kill the connection of a client")
+    def client_kill(conn, args):
+        f = KillFilter(args)
+        victims = [c for c in conn.router.clients.values() if f.matches(conn, c)]
+        for c in victims:
+            if c is conn:
+                conn.closing = True  # after this reply, as Redis' CLOSE_AFTER_REPLY
+            else:
+                c.closing = True
+                c.transport.close()
+        if f.old_style:
+            if not victims:
+                raise ReplyError(errors.CLIENT_NO_SUCH)
+            return OK
+        return len(victims)
+
+    @sub("no-evict", 3, admin, since="7.0.0", acl=admin_acl,
+         summary="Set client eviction mode for the current connection")
+    def client_no_evict(conn, args):
+        # shardis never evicts clients, so both modes hold already.
+        if args[2].lower() not in (b"on", b"off"):
+            raise ReplyError(errors.SYNTAX)
+        return OK
+
+    @sub("getredir", 2, "noscript loading stale", since="6.0.0", acl="@slow @connection",
+         summary="Get tracking notifications redirection client ID if any")
+    def client_getredir(conn, args):
+        return -1  # tracking is never on in shardis
+
+    @sub("trackinginfo", 2, "noscript loading stale", since="6.2.0", acl="@slow @connection",
+         summary="Return information about server assisted client side caching for the "
+                 "current connection")
+    def client_trackinginfo(conn, args):
+        return {b"flags": {b"off"}, b"redirect": -1, b"prefixes": []}
+
+    @sub("help", 2, "loading stale", since="5.0.0", acl="@slow @connection",
+         summary="Show helpful text about the different subcommands")
+    def client_help(conn, args):
+        return help_reply(CLIENT_HELP)

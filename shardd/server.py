@@ -1,28 +1,58 @@
-"""Server commands that every shard answers: DBSIZE, FLUSHDB, FLUSHALL ..."""
+"""Server commands that every shard answers: DBSIZE, FLUSHDB, FLUSHALL, and the internal
+``__info`` (INFO's per-shard figures) and ``__sync`` (SAVE's fsync)."""
 
 from __future__ import annotations
 
-from shardis.commands import ALL, SPLIT_OK, SPLIT_SUM, CommandTable
-from shardis.resp import OK
+import os
+
+from shardis import errors
+from shardis.commands import ALL, INTERNAL, SPLIT_OK, SPLIT_SUM, CommandTable
+from shardis.resp import OK, ReplyError
 from shardd.storage import Keyspace
+
+
+def check_flush_mode(args: list[bytes]) -> None:
+    """FLUSHDB/FLUSHALL [ASYNC|SYNC]: both run synchronously inside the batch."""
+    if len(args) > 2 or (len(args) == 2 and args[1].lower() not in (b"async", b"sync")):
+        raise ReplyError(errors.SYNTAX)
 
 
 def register(table: CommandTable) -> None:
     cmd = table.command
 
     @cmd("dbsize", 1, "readonly fast", route=ALL, split=SPLIT_SUM, group="server",
+         since="1.0.0", complexity="O(1)",
          summary="Return the number of keys in the selected database", acl="@keyspace @read @fast")
     def dbsize(ks: Keyspace, db: int, args: list[bytes]):
         return ks.size(db)[0]
 
-    @cmd("flushdb", -1, "write", route=ALL, split=SPLIT_OK, group="server",
+    @cmd("flushdb", -1, "write", route=ALL, split=SPLIT_OK, group="server", since="1.0.0",
+         complexity="O(N) where N is the number of keys in the selected database",
          summary="Remove all keys from the current database", acl="@keyspace @write @slow @dangerous")
     def flushdb(ks: Keyspace, db: int, args: list[bytes]):
+        check_flush_mode(args)
         ks.flush_db(db)
         return OK
 
-    @cmd("flushall", -1, "write", route=ALL, split=SPLIT_OK, group="server",
+    @cmd("flushall", -1, "write", route=ALL, split=SPLIT_OK, group="server", since="1.0.0",
+         complexity="O(N) where N is the total number of keys in all databases",
          summary="Remove all keys from all databases", acl="@keyspace @write @slow @dangerous")
     def flushall(ks: Keyspace, db: int, args: list[bytes]):
+        check_flush_mode(args)
         ks.flush_all()
+        return OK
+
+    @cmd("__info", 2, "readonly", route=INTERNAL, group="server",
+         summary="This shard's figures for INFO: [pid, map size, bytes used, [[keys, expires] per db]]")
+    def shard_info(ks: Keyspace, db: int, args: list[bytes]):
+        ndb = int(args[1])
+        env = ks.store.env
+        info = env.info()
+        used = (info["last_pgno"] + 1) * env.stat()["psize"]
+        return [os.getpid(), info["map_size"], used, [list(ks.size(d)) for d in range(ndb)]]
+
+    @cmd("__sync", 1, "admin", route=INTERNAL, group="server",
+         summary="Fsync what this shard has committed (SAVE, BGSAVE)")
+    def shard_sync(ks: Keyspace, db: int, args: list[bytes]):
+        ks.store.sync()
         return OK
