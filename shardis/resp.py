@@ -14,6 +14,8 @@ the connection must be answered and closed, as Redis does.
 
 from __future__ import annotations
 
+import re
+
 import hiredis
 
 PROTO_INLINE_MAX_SIZE = 64 * 1024
@@ -59,6 +61,10 @@ _HEX = b"0123456789abcdefABCDEF"
 
 def split_args(line: bytes) -> list[bytes] | None:
     """sdssplitargs: split an inline request; None on unbalanced quotes."""
+    # sdssplitargs reads a C string: nothing after a NUL exists for it.
+    z = line.find(b"\0")
+    if z >= 0:
+        line = line[:z]
     out: list[bytes] = []
     i, n = 0, len(line)
     while True:
@@ -118,189 +124,266 @@ def split_args(line: bytes) -> list[bytes] | None:
         out.append(bytes(cur))
 
 
-class RespParser:
-    """Exact Redis request parser over an internal buffer."""
+def _strchr(buf: bytearray | bytes, ch: int, pos: int) -> int:
+    """C ``strchr`` from ``pos``: Redis finds line ends so, and it stops at a NUL."""
+    i = buf.find(ch, pos)
+    if i < 0 or buf.find(0, pos, i) >= 0:
+        return -1
+    return i
 
-    def __init__(self, max_bulk_len: int = PROTO_MAX_BULK_LEN) -> None:
+
+_TOO_BIG_INLINE = "Protocol error: too big inline request"
+_TOO_BIG_MBULK = "Protocol error: too big mbulk count string"
+_TOO_BIG_BULK = "Protocol error: too big bulk count string"
+_BAD_MBULK_LEN = "Protocol error: invalid multibulk length"
+_BAD_BULK_LEN = "Protocol error: invalid bulk length"
+_EXPECTED_DOLLAR = "Protocol error: expected '$', got '%s'"
+_UNBALANCED = "Protocol error: unbalanced quotes in request"
+
+
+class RespParser:
+    """Exact Redis request parser; incremental like Redis' own, it keeps its place
+    inside a multibulk request, so a request arriving in pieces is read once.
+
+    With ``keep=False`` it only validates (argument bytes are dropped as they
+    arrive): ``RequestReader`` uses that to judge a partial request's headers.
+    """
+
+    def __init__(self, max_bulk_len: int = PROTO_MAX_BULK_LEN, keep: bool = True) -> None:
         self.buf = bytearray()
         self.max_bulk_len = max_bulk_len
+        self.keep = keep
+        self._left = 0        # bulks still to read of the current multibulk request
+        self._bulk = -1       # payload + CRLF bytes of the current bulk; -1: its header is next
+        self._args: list[bytes] = []
+
+    def at_boundary(self) -> bool:
+        """True when no request is partly read."""
+        return not self.buf and not self._left
 
     def feed(self, data: bytes) -> tuple[list[list[bytes]], str | None]:
         """Append data; return the whole commands it completes and an error, if any."""
-        self.buf += data
+        buf = self.buf
+        buf += data
         out: list[list[bytes]] = []
-        pos = 0
         try:
-            while pos < len(self.buf):
-                r = self._one(pos, out)
-                if r is NEED_DATA:
+            while True:
+                if self._left:
+                    if self._read_bulks(out) is NEED_DATA:
+                        break
+                elif not buf:
                     break
-                pos = r
+                elif buf[0] == 42:  # '*'
+                    if self._read_count() is NEED_DATA:
+                        break
+                elif self._read_inline(out) is NEED_DATA:
+                    break
         except ProtocolError as e:
-            del self.buf[:]
+            self.buf = bytearray()
+            self._left = 0
+            self._bulk = -1
+            self._args = []
             return out, str(e)
-        del self.buf[:pos]
         return out, None
 
-    def skip(self, count: int) -> None:
-        """Drop the first ``count`` requests (already parsed by someone else)."""
-        pos = 0
-        sink: list[list[bytes]] = []
-        for _ in range(count):
-            pos = self._one(pos, sink)
-            assert pos is not NEED_DATA
-        del self.buf[:pos]
-
-    def _one(self, pos: int, out: list[list[bytes]]):
+    def _read_count(self) -> _NeedData | None:
+        """processMultibulkBuffer's first step: the ``*<count>\\r\\n`` line."""
         buf = self.buf
-        if buf[pos] != 42:  # '*'
-            return self._inline(pos, out)
-        nl = buf.find(b"\r", pos)
+        nl = _strchr(buf, 13, 0)
         if nl < 0:
-            if len(buf) - pos > PROTO_INLINE_MAX_SIZE:
-                raise ProtocolError("Protocol error: too big mbulk count string")
+            if len(buf) > PROTO_INLINE_MAX_SIZE:
+                raise ProtocolError(_TOO_BIG_MBULK)
             return NEED_DATA
-        if nl > len(buf) - 2:
+        if nl > len(buf) - 2:  # the byte after '\r' is not here yet
             return NEED_DATA
-        count = string2ll(bytes(buf[pos + 1:nl]))
+        count = string2ll(bytes(buf[1:nl]))
         if count is None or count > MAX_MULTIBULK_LEN:
-            raise ProtocolError("Protocol error: invalid multibulk length")
-        p = nl + 2
-        if count <= 0:
-            return p
-        args: list[bytes] = []
-        for _ in range(count):
-            nl = buf.find(b"\r", p)
-            if nl < 0:
-                if len(buf) - p > PROTO_INLINE_MAX_SIZE:
-                    raise ProtocolError("Protocol error: too big bulk count string")
-                return NEED_DATA
-            if nl > len(buf) - 2:
-                return NEED_DATA
-            if buf[p] != 36:  # '$'
-                raise ProtocolError(
-                    "Protocol error: expected '$', got '%s'" % chr(buf[p]))
-            ln = string2ll(bytes(buf[p + 1:nl]))
-            if ln is None or ln < 0 or ln > self.max_bulk_len:
-                raise ProtocolError("Protocol error: invalid bulk length")
-            start = nl + 2
-            if start + ln + 2 > len(buf):
-                return NEED_DATA
-            args.append(bytes(buf[start:start + ln]))
-            p = start + ln + 2
-        out.append(args)
-        return p
+            raise ProtocolError(_BAD_MBULK_LEN)
+        del buf[:nl + 2]  # Redis skips the byte after '\r' whatever it is
+        if count > 0:     # *0 and *-N are read and ignored
+            self._left = count
+            self._args = []
+        return None
 
-    def _inline(self, pos: int, out: list[list[bytes]]):
+    def _read_bulks(self, out: list[list[bytes]]) -> _NeedData | None:
+        """The ``$<len>\\r\\n<payload>\\r\\n`` arguments, up to the end of the request."""
         buf = self.buf
-        nl = buf.find(b"\n", pos)
+        while self._left:
+            if self._bulk < 0:
+                nl = _strchr(buf, 13, 0)
+                if nl < 0:
+                    if len(buf) > PROTO_INLINE_MAX_SIZE:
+                        raise ProtocolError(_TOO_BIG_BULK)
+                    return NEED_DATA
+                if nl > len(buf) - 2:
+                    return NEED_DATA
+                if buf[0] != 36:  # '$'
+                    raise ProtocolError(_EXPECTED_DOLLAR % _char(buf[0]))
+                ln = string2ll(bytes(buf[1:nl]))
+                if ln is None or ln < 0 or ln > self.max_bulk_len:
+                    raise ProtocolError(_BAD_BULK_LEN)
+                del buf[:nl + 2]
+                self._bulk = ln + 2
+            need = self._bulk
+            if len(buf) < need:
+                if not self.keep and buf:
+                    self._bulk = need - len(buf)
+                    del buf[:]
+                return NEED_DATA
+            if self.keep:
+                self._args.append(bytes(buf[:need - 2]))
+            del buf[:need]  # the two bytes after the payload are skipped unread, as Redis does
+            self._bulk = -1
+            self._left -= 1
+        if self.keep:
+            out.append(self._args)
+        self._args = []
+        return None
+
+    def _read_inline(self, out: list[list[bytes]]) -> _NeedData | None:
+        """processInlineBuffer: one line split by sdssplitargs."""
+        buf = self.buf
+        nl = _strchr(buf, 10, 0)
         if nl < 0:
-            if len(buf) - pos > PROTO_INLINE_MAX_SIZE:
-                raise ProtocolError("Protocol error: too big inline request")
+            if len(buf) > PROTO_INLINE_MAX_SIZE:
+                raise ProtocolError(_TOO_BIG_INLINE)
             return NEED_DATA
-        end = nl - 1 if nl > pos and buf[nl - 1] == 13 else nl
-        args = split_args(bytes(buf[pos:end]))
+        end = nl - 1 if nl > 0 and buf[nl - 1] == 13 else nl
+        args = split_args(bytes(buf[:end]))
         if args is None:
-            raise ProtocolError("Protocol error: unbalanced quotes in request")
-        if args:
+            raise ProtocolError(_UNBALANCED)
+        del buf[:nl + 1]
+        if args and self.keep:  # an empty line is no command
             out.append(args)
-        return nl + 1
+        return None
 
 
-_TAIL_LIMIT = 1 << 20
-_CHECK_LIMIT = 4096
+def _char(c: int) -> str:
+    """One request byte as error text; ``encode_error`` gives back the same byte."""
+    return bytes((c,)).decode("utf-8", "surrogateescape")
+
+
+# hiredis allocates a multibulk's list as soon as it reads the count, so a request
+# announcing a billion arguments would cost the router gigabytes before one arrived
+# (and as long again to free). Redis allocates as arguments come, and so does
+# RespParser: input that may hold such a count goes to it.
+_BIG_COUNT = re.compile(rb"\*[0-9]{6}")
+
+# Bytes a bulk argument of length n takes beyond its payload: "$<n>\r\n" and "\r\n".
+_BULK_OVERHEAD = [5 + len(str(n)) for n in range(10000)]
 
 
 class RequestReader:
     """hiredis on the fast path, ``RespParser`` wherever Redis' exact rules matter.
 
-    While hiredis holds unparsed input we keep the chunks it was fed (up to
-    ``_TAIL_LIMIT``) and how many requests it returned from them, so that the
-    exact parser can take over at the same request boundary.
+    hiredis reads more than Redis accepts (``+``, ``=``, ``(`` elements, other
+    top-level types, counts past INT_MAX, bulks past proto-max-bulk-len), and
+    it gives no sign of where it stands inside a request. So this class keeps
+    the bytes of the current partial request itself, checks that each request
+    hiredis returns is in the one canonical encoding (``*`` and ``$`` at the
+    offsets its lengths imply), lets a validating ``RespParser`` judge the
+    partial request's headers as they arrive (Redis refuses a bad length
+    before the payload), and hands everything from the first doubtful request
+    to the exact parser until the input is back at a request boundary.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_bulk_len: int = PROTO_MAX_BULK_LEN) -> None:
+        self.max_bulk_len = max_bulk_len
         self._reader = hiredis.Reader()
-        self._chunks: list[bytes] = []
-        self._tail = 0          # bytes in _chunks; -1 once over the limit
-        self._done = 0          # requests hiredis returned from _chunks
+        self._chunks: list[bytes] = []   # the partial request hiredis holds
+        self._held = 0                   # their total length
+        self._probe: RespParser | None = None
         self._exact: RespParser | None = None
+        self._edge = b""                 # the end of the previous chunk, for _BIG_COUNT
 
     def feed(self, data: bytes) -> tuple[list[list[bytes]], str | None]:
         """Append data; return the whole commands it completes and an error, if any."""
         if self._exact is not None:
             return self._feed_exact(data)
-        if not self._chunks and data[:1] != b"*":
-            self._exact = RespParser()
+        if not data:
+            return [], None
+        if not self._held and data[0] != 42:
+            # Not '*' at a request boundary: an inline request.
+            self._exact = RespParser(self.max_bulk_len)
             return self._feed_exact(data)
+        edge = self._edge
+        self._edge = data[-7:]
+        if _BIG_COUNT.search(data) is not None or (
+                edge and _BIG_COUNT.search(edge + data[:7]) is not None):
+            return self._fallback([], b"".join(self._chunks) + data, 0)
         reader = self._reader
         reader.feed(data)
-        if self._tail >= 0:
-            self._chunks.append(data)
-            self._tail += len(data)
-            if self._tail > _TAIL_LIMIT:
-                self._chunks = []
-                self._tail = -1
-        out: list[list[bytes]] = []
+        self._chunks.append(data)
+        self._held += len(data)
         try:
-            while True:
-                cmd = reader.gets()
-                if cmd is False:
-                    break
-                if cmd.__class__ is list and cmd:
-                    for a in cmd:
-                        if a.__class__ is not bytes:
-                            return self._fallback(out)
-                    out.append(cmd)
-                elif cmd is not None and cmd != []:
-                    return self._fallback(out)
-                self._done += 1
+            cmd = reader.gets()
         except hiredis.ProtocolError:
-            return self._fallback(out)
-        if not reader.has_data():
-            if self._chunks or self._tail:
-                self._chunks = []
-                self._tail = 0
-                self._done = 0
-        elif 0 <= self._tail <= _CHECK_LIMIT:
-            # A short partial request: let the exact parser judge its headers
-            # now (Redis refuses a bad length as soon as it sees it).
-            probe = RespParser()
-            probe.buf += b"".join(self._chunks)
-            probe.skip(self._done)
-            _, err = probe.feed(b"")
-            if err:
-                return out, err
-        return out, None
+            cmd = None
+        if cmd is False:
+            # Still inside one request: only its new headers need judging.
+            probe = self._probe
+            if probe is None:
+                probe = self._probe = RespParser(self.max_bulk_len, keep=False)
+                data = b"".join(self._chunks)
+            return [], probe.feed(data)[1]
+        buf = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
+        out: list[list[bytes]] = []
+        pos = 0
+        max_bulk = self.max_bulk_len
+        overhead = _BULK_OVERHEAD
+        while cmd is not False:
+            if cmd.__class__ is not list or not cmd or buf[pos] != 42:
+                return self._fallback(out, buf, pos)
+            n = len(cmd)
+            p = pos + (overhead[n] - 2 if n < 10000 else 3 + len(str(n)))
+            for a in cmd:
+                if a.__class__ is not bytes or buf[p] != 36:
+                    return self._fallback(out, buf, pos)
+                n = len(a)
+                if n > max_bulk:
+                    return self._fallback(out, buf, pos)
+                p += n + (overhead[n] if n < 10000 else 5 + len(str(n)))
+            out.append(cmd)
+            pos = p
+            try:
+                cmd = reader.gets()
+            except hiredis.ProtocolError:
+                cmd = None
+        if pos == len(buf):
+            self._chunks = []
+            self._held = 0
+            self._probe = None
+            return out, None
+        rest = buf[pos:]
+        self._chunks = [rest]
+        self._held = len(rest)
+        self._probe = probe = RespParser(self.max_bulk_len, keep=False)
+        return out, probe.feed(rest)[1]
 
-    def _fallback(self, out: list[list[bytes]]) -> tuple[list[list[bytes]], str | None]:
-        """Hand the unparsed input to the exact parser, from the request hiredis stopped at."""
-        if self._tail < 0:
-            return out, "Protocol error: invalid request"
-        exact = RespParser()
-        exact.buf += b"".join(self._chunks)
-        exact.skip(self._done)
+    def _fallback(self, out: list[list[bytes]], buf: bytes,
+                  pos: int) -> tuple[list[list[bytes]], str | None]:
+        """Give the input from ``pos`` (a request boundary) to the exact parser."""
         self._reader = hiredis.Reader()
         self._chunks = []
-        self._tail = 0
-        self._done = 0
-        self._exact = exact
-        more, err = self._feed_exact(b"")
+        self._held = 0
+        self._probe = None
+        self._exact = RespParser(self.max_bulk_len)
+        more, err = self._feed_exact(buf[pos:])
         return out + more, err
 
     def _feed_exact(self, data: bytes) -> tuple[list[list[bytes]], str | None]:
         exact = self._exact
         assert exact is not None
         out, err = exact.feed(data)
-        if not exact.buf:
+        if err is not None or exact.at_boundary():
             self._exact = None  # back to hiredis at a clean request boundary
         return out, err
 
     def buffered(self) -> int:
-        """Bytes of input held that do not yet form a whole request (approximate)."""
+        """Bytes of input held that do not yet form a whole request."""
         if self._exact is not None:
             return len(self._exact.buf)
-        return max(self._tail, 0)
+        return self._held
 
 
 # ---------------------------------------------------------------- replies
@@ -364,13 +447,61 @@ def encode(v) -> bytes:
         return encode(bytes(v))
     if t is float:
         return encode(format_double(v).encode())
+    if t is dict:
+        parts = [b"*%d\r\n" % (2 * len(v))]
+        for k, x in v.items():
+            parts.append(encode(k))
+            parts.append(encode(x))
+        return b"".join(parts)
+    if t is set or t is frozenset:
+        return encode(list(v))
+    if t is Verbatim:
+        return encode(bytes(v))
     raise TypeError(f"cannot encode {t.__name__} as a reply")
+
+
+class Verbatim(bytes):
+    """Text for humans (INFO, CLIENT LIST...): a bulk string in RESP2, ``=txt:`` in RESP3."""
+
+
+def encode3(v) -> bytes:
+    """Turn a reply value into RESP3 bytes: maps, sets, doubles, booleans and one null."""
+    t = v.__class__
+    if t is bytes or t is int or t is Simple or t is str:
+        return encode(v)
+    if v is None or t is NilArray:
+        return b"_\r\n"
+    if t is list or t is tuple:
+        parts = [b"*%d\r\n" % len(v)]
+        parts.extend(map(encode3, v))
+        return b"".join(parts)
+    if t is dict:
+        parts = [b"%%%d\r\n" % len(v)]
+        for k, x in v.items():
+            parts.append(encode3(k))
+            parts.append(encode3(x))
+        return b"".join(parts)
+    if t is set or t is frozenset:
+        parts = [b"~%d\r\n" % len(v)]
+        parts.extend(map(encode3, v))
+        return b"".join(parts)
+    if t is float:
+        return b",%s\r\n" % format_double(v).encode()
+    if t is bool:
+        return b"#t\r\n" if v else b"#f\r\n"
+    if t is Verbatim:
+        return b"=%d\r\ntxt:%s\r\n" % (len(v) + 4, v)
+    return encode(v)
+
+
+ENCODERS = {2: encode, 3: encode3}
 
 
 def encode_error(msg: str | bytes) -> bytes:
     """``-MSG\\r\\n``, with newlines flattened as Redis does."""
     if isinstance(msg, str):
-        msg = msg.encode()
+        # surrogateescape: a raw request byte quoted in a protocol error goes back as sent
+        msg = msg.encode("utf-8", "surrogateescape")
     return b"-" + msg.replace(b"\r", b" ").replace(b"\n", b" ") + b"\r\n"
 
 
