@@ -428,6 +428,8 @@ class Client(asyncio.Protocol):
         if self.closing:
             return
         cmds, err = self.reader.feed(data)
+        self.last_active = time.time()
+        self.router.stats["commands"] += len(cmds)
         if self.held:
             self.backlog.extend(cmds)
         elif cmds:

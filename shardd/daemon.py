@@ -5,6 +5,7 @@ then answer each sender."""
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import logging
 import os
@@ -22,7 +23,7 @@ from shardis.commands import build_table
 from shardis.config import Config
 from shardis.resp import ReplyError, encode, encode3, encode_error
 from shardd.storage import Keyspace, Store
-from shardd.wal import WriteAheadLog
+from shardd.wal import LogWriter, WriteAheadLog
 
 log = logging.getLogger("shardd")
 
@@ -70,6 +71,8 @@ class Shard:
         log.info("shard %d ready on %s", self.index, self.cfg.shard_endpoint(self.index))
         poller = zmq.Poller()
         poller.register(self.sock, zmq.POLLIN)
+        if self.writer is not None:
+            poller.register(self.notify_r, zmq.POLLIN)
         sweep_every = self.cfg.expiry_sweep_ms / 1000.0
         next_sweep = time.monotonic() + sweep_every
         next_sync = time.monotonic() + 1.0
@@ -87,6 +90,8 @@ class Shard:
                     pass
                 if msgs:
                     self.run_batch(msgs)
+                if self.held:
+                    self.release()
             now = time.monotonic()
             if now >= next_sweep:
                 self.sweep()
@@ -106,6 +111,9 @@ class Shard:
             pass
         log.info("shard %d: %d commands in %d batches", self.index, self.commands, self.batches)
         self.checkpoint()
+        self.release()
+        if self.writer is not None:
+            self.writer.stop()
         self.store.close()
         self.sock.close(linger=1000)
         self.ctx.term()
@@ -115,11 +123,32 @@ class Shard:
         """Run every command of every message in one write transaction, then reply."""
         payloads = [m[-1] for m in msgs]
         now = time.time_ns() // 1_000_000
-        replies = self._apply(payloads, now, durable=self.wal is not None)
-        send = self.sock.send_multipart
-        for m, (bid, out) in zip(msgs, replies):
-            send([m[0], wire.pack((bid, out))])
+        replies = self._apply(payloads, now, durable=self.writer is not None)
+        out = [[m[0], wire.pack((bid, r))] for m, (bid, r) in zip(msgs, replies)]
         self.batches += len(msgs)
+        if self.writer is not None and (self.held or self.seq > self.writer.durable):
+            # Under "always" replies wait until their batch is on disk, and leave
+            # in order: a read also waits for the writes before it.
+            self.held.append((self.seq, out))
+            return
+        send = self.sock.send_multipart
+        for frames in out:
+            send(frames)
+
+    def release(self) -> None:
+        """Send the held replies whose batches are durable now."""
+        if self.writer is None:
+            return
+        try:
+            os.read(self.notify_r, 65536)
+        except BlockingIOError:
+            pass
+        durable = self.writer.durable
+        held = self.held
+        send = self.sock.send_multipart
+        while held and held[0][0] <= durable:
+            for frames in held.popleft()[1]:
+                send(frames)
 
     def _apply(self, payloads: list[bytes] | None, now: int, durable: bool,
                replay_seq: int | None = None) -> list:
@@ -161,12 +190,14 @@ class Shard:
             store.dirty = True
             if durable:
                 self.seq += 1
-                self.wal.append(self.seq, now, payloads)
+                self.writer.submit(self.seq, now, payloads)
         return out
 
     def _open_wal(self) -> None:
         """Under ``always``: replay what the log holds beyond LMDB's state, then checkpoint."""
         self.wal = None
+        self.writer: LogWriter | None = None
+        self.held: collections.deque = collections.deque()
         self.seq = 0
         path = os.path.join(self.cfg.shard_dir(self.index), "wal.log")
         if self.cfg.durability != "always" and not os.path.exists(path):
@@ -190,12 +221,18 @@ class Shard:
         wal.truncate()
         if self.cfg.durability == "always":
             self.wal = wal
+            self.notify_r, self.notify_w = os.pipe()
+            os.set_blocking(self.notify_r, False)
+            self.writer = LogWriter(wal, applied, self.notify_w)
+            self.writer.start()
         else:
             wal.close()
             os.unlink(path)
 
     def checkpoint(self) -> None:
         """Sync LMDB, then empty the log it makes redundant."""
+        if self.writer is not None:
+            self.writer.wait_for(self.seq)  # the writer is idle after this: we are its only source
         self.store.sync()
         if self.wal is not None and self.wal.size:
             self.wal.truncate()
@@ -226,7 +263,7 @@ class Shard:
 
     def sweep(self) -> None:
         """Active expiry: delete keys whose TTL has passed, a bounded number per round."""
-        while self._apply(None, time.time_ns() // 1_000_000, durable=self.wal is not None) >= SWEEP_LIMIT:
+        while self._apply(None, time.time_ns() // 1_000_000, durable=self.writer is not None) >= SWEEP_LIMIT:
             pass
 
 

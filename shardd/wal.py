@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import struct
+import threading
 import zlib
 
 import msgpack
@@ -52,10 +53,14 @@ class WriteAheadLog:
             yield seq, now, messages
             pos += _HEAD.size + length
 
-    def append(self, seq: int, now_ms: int, messages: list[bytes]) -> None:
-        """Write one batch and make it durable before returning."""
-        body = msgpack.packb((seq, now_ms, messages), use_bin_type=True)
-        data = _HEAD.pack(len(body), zlib.crc32(body)) + body
+    def append_many(self, records: list[tuple[int, int, list[bytes] | None]]) -> None:
+        """Write batches (seq, now_ms, messages) and make them durable before returning."""
+        parts = []
+        for rec in records:
+            body = msgpack.packb(rec, use_bin_type=True)
+            parts.append(_HEAD.pack(len(body), zlib.crc32(body)))
+            parts.append(body)
+        data = b"".join(parts)
         os.write(self.fd, data)
         os.fdatasync(self.fd)
         self.size += len(data)
@@ -68,3 +73,52 @@ class WriteAheadLog:
 
     def close(self) -> None:
         os.close(self.fd)
+
+
+class LogWriter(threading.Thread):
+    """Group commit off the shard's thread: appends the records handed to it, one
+    fdatasync per group, while the shard goes on executing the next batch.
+
+    ``durable`` is the highest seq on disk; after each group the writer writes a
+    byte to ``notify_fd`` so the shard's poll loop wakes up and releases replies.
+    """
+
+    def __init__(self, wal: WriteAheadLog, durable: int, notify_fd: int) -> None:
+        super().__init__(name="wal-writer", daemon=True)
+        self.wal = wal
+        self.durable = durable
+        self.notify_fd = notify_fd
+        self.cond = threading.Condition()
+        self.queue: list[tuple[int, int, list[bytes] | None]] = []
+        self.stopping = False
+
+    def submit(self, seq: int, now_ms: int, messages: list[bytes] | None) -> None:
+        with self.cond:
+            self.queue.append((seq, now_ms, messages))
+            self.cond.notify_all()
+
+    def run(self) -> None:
+        while True:
+            with self.cond:
+                while not self.queue and not self.stopping:
+                    self.cond.wait()
+                if not self.queue:
+                    return
+                group, self.queue = self.queue, []
+            self.wal.append_many(group)
+            with self.cond:
+                self.durable = group[-1][0]
+                self.cond.notify_all()
+            os.write(self.notify_fd, b".")
+
+    def wait_for(self, seq: int) -> None:
+        """Block until every record up to ``seq`` is on disk."""
+        with self.cond:
+            while self.durable < seq:
+                self.cond.wait()
+
+    def stop(self) -> None:
+        with self.cond:
+            self.stopping = True
+            self.cond.notify_all()
+        self.join()

@@ -360,8 +360,6 @@ def test_pipelined_mixed(pair):
         assert pair.s.read_reply() == pair.r.read_reply(), c
 
 
-@pytest.mark.xfail(reason="the router splits MSET before the shard sees the odd count, "
-                          "so the pairs on other shards are written", strict=False)
 def test_mset_odd_count_across_shards_writes_nothing(pair):
     pair.check("MSET", "a", "1", "b")  # a and b live on different shards
     pair.check("GET", "a")
