@@ -80,6 +80,10 @@ class Merger:
                 reply = self.parent[1].encode(self.merge(values))
             except ReplyError as e:
                 reply = encode_error(e.args[0])
+        self.deliver(reply)
+
+    def deliver(self, reply: bytes) -> None:
+        """Fill the client's slot with the finished reply and let the client write."""
         parent = self.parent
         parent[0] = reply
         owner = parent[1]

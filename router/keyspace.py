@@ -13,10 +13,10 @@ from __future__ import annotations
 import random
 import re
 
-from router.app import Merger, Slot
+from router.app import WAITING, Merger, Slot
 from shardis import errors, wire
 from shardis.commands import LOCAL, CommandTable
-from shardis.resp import ReplyError, encode, encode_error
+from shardis.resp import ReplyError, encode_error
 from shardis.slots import NSLOTS
 from shardd.keys import Options, int_arg
 
@@ -90,7 +90,7 @@ class ScanChain(Merger):
         """Ask the shard owning ``slot`` for its slots from there to the end of its run."""
         router = self.router
         part = self.parts[0]
-        part[0] = None
+        part[0] = WAITING
         router.submit_raw(router.slot_to_shard[slot], router.by_name[b"__scan"], self.db,
                           [b"__scan", b"%d" % slot, b"%d" % self.ends[slot],
                            b"%d" % self.budget, *self.args], part)
@@ -98,7 +98,7 @@ class ScanChain(Merger):
     def flush(self) -> None:
         self.dirty = False
         v = self.parts[0][0]
-        if v is None:
+        if v is WAITING:
             return
         err = wire.raw_error(v)
         if err is not None:
@@ -111,13 +111,8 @@ class ScanChain(Merger):
                 self.send(next_slot)
                 return
             cursor = b"0" if next_slot >= NSLOTS else b"%d" % next_slot
-            reply = encode([cursor, self.keys])
-        parent = self.parent
-        parent[0] = reply
-        owner = parent[1]
-        if not owner.dirty:
-            owner.dirty = True
-            owner.flush()
+            reply = self.parent[1].encode([cursor, self.keys])
+        self.deliver(reply)
 
 
 def _pick_random(values: list) -> bytes | None:
