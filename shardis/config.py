@@ -95,6 +95,14 @@ def validate(cfg: Config) -> Config:
         raise ConfigError(f"loglevel: must be debug, verbose, notice or warning, got {cfg.loglevel!r}")
     if cfg.maxclients < 1:
         raise ConfigError("maxclients: must be at least 1")
+    if cfg.max_pending_commands < 1:
+        raise ConfigError("max_pending_commands: must be at least 1")
+    if not cfg.dir:
+        raise ConfigError("dir: must not be empty")
+    # Redis refuses these below 1mb too (CONFIG SET's bounds); a smaller map is no use either.
+    for key in ("client_query_buffer_limit", "proto_max_bulk_len", "map_size"):
+        if getattr(cfg, key) < 1 << 20:
+            raise ConfigError(f"{key}: must be at least 1mb, got {getattr(cfg, key)}")
     if cfg.expiry_sweep_ms < 1:
         raise ConfigError("expiry_sweep_ms: must be at least 1")
     return cfg

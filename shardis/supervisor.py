@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import errno
 import json
 import logging
 import os
@@ -65,16 +66,33 @@ class Child:
 
 
 def check_port(cfg: Config) -> None:
+    """Refuse early, naming the key, when the routers could not listen."""
     fam = socket.AF_INET6 if ":" in cfg.bind else socket.AF_INET
     s = socket.socket(fam)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         s.bind((cfg.bind, cfg.port))
+    except socket.gaierror as e:
+        raise ConfigError(f"bind: cannot use address {cfg.bind!r}: {e.strerror}") from None
     except OSError as e:
-        raise ConfigError(f"port: cannot listen on {cfg.bind}:{cfg.port}: {e.strerror}"
-                          " (is another server running there?)") from None
+        if e.errno == errno.EADDRINUSE:
+            raise ConfigError(f"port: cannot listen on {cfg.bind}:{cfg.port}: {e.strerror}"
+                              " (is another server running there?)") from None
+        if e.errno == errno.EADDRNOTAVAIL:
+            raise ConfigError(f"bind: {cfg.bind} is not an address of this host") from None
+        raise ConfigError(f"port: cannot listen on {cfg.bind}:{cfg.port}: {e.strerror}") from None
     finally:
         s.close()
+
+
+def check_dir(cfg: Config) -> None:
+    """The data directory must be a writable directory (created when missing)."""
+    try:
+        os.makedirs(cfg.run_dir(), exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"dir: cannot use {cfg.dir!r} for data: {e.strerror}") from None
+    if not os.access(cfg.dir, os.W_OK | os.X_OK):
+        raise ConfigError(f"dir: {cfg.dir!r} is not writable")
 
 
 def check_data(cfg: Config) -> None:
@@ -220,6 +238,7 @@ def main(argv: list[str] | None = None) -> None:
         cfg = load(a.config, overrides)
         check_port(cfg)
         check_data(cfg)
+        check_dir(cfg)
     except ConfigError as e:
         print(f"shardis-server: {e}", file=sys.stderr)
         sys.exit(1)

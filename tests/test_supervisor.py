@@ -304,6 +304,9 @@ BAD_FILES = [
     ('shards = "three"\n', "shards"),
     ("routers = 0\n", "routers"),
     ('client_output_buffer_limit = "lots"\n', "client_output_buffer_limit"),
+    ("max_pending_commands = 0\n", "max_pending_commands"),
+    ('proto_max_bulk_len = "10kb"\n', "proto_max_bulk_len"),
+    ('bind = "256.1.1.1"\n', "bind"),
     ("port = \n", "cluster.toml"),  # not TOML at all: the message names the file
 ]
 
@@ -336,6 +339,14 @@ def test_refuses_bad_command_line(tmp_path, args, key):
     assert key in p.stderr, p.stderr
     assert "Traceback" not in p.stderr
     assert not (tmp_path / "data").exists()
+
+
+def test_refuses_data_dir_that_is_a_file(tmp_path):
+    (tmp_path / "data").write_text("not a directory")
+    p = refused(tmp_path, "--dir", str(tmp_path / "data"), "--port", str(free_port()))
+    assert p.returncode != 0
+    assert "dir" in p.stderr and "Not a directory" in p.stderr, p.stderr
+    assert "Traceback" not in p.stderr
 
 
 def test_refuses_port_already_taken(tmp_path):
