@@ -289,12 +289,14 @@ class RequestReader:
 
     def __init__(self, max_bulk_len: int = PROTO_MAX_BULK_LEN) -> None:
         self.max_bulk_len = max_bulk_len
+        # Lengths past the table (or past the limit) take the long way, which checks the limit.
+        self._overhead = _BULK_OVERHEAD[:max_bulk_len + 1]
         self._reader = hiredis.Reader()
         self._chunks: list[bytes] = []   # the partial request hiredis holds
         self._held = 0                   # their total length
         self._probe: RespParser | None = None
         self._exact: RespParser | None = None
-        self._edge = b""                 # the end of the previous chunk, for _BIG_COUNT
+        self._edge = b""                 # the last bytes fed, for _BIG_COUNT
 
     def feed(self, data: bytes) -> tuple[list[list[bytes]], str | None]:
         """Append data; return the whole commands it completes and an error, if any."""
@@ -307,7 +309,7 @@ class RequestReader:
             self._exact = RespParser(self.max_bulk_len)
             return self._feed_exact(data)
         edge = self._edge
-        self._edge = data[-7:]
+        self._edge = data[-7:] if len(data) >= 7 else (edge + data)[-7:]
         if _BIG_COUNT.search(data) is not None or (
                 edge and _BIG_COUNT.search(edge + data[:7]) is not None):
             return self._fallback([], b"".join(self._chunks) + data, 0)
@@ -327,22 +329,25 @@ class RequestReader:
                 data = b"".join(self._chunks)
             return [], probe.feed(data)[1]
         buf = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
+        # Each command must be in the one encoding Redis reads the same way: '*'
+        # where it starts, '$' where each argument starts, by the lengths alone.
+        overhead = self._overhead
         out: list[list[bytes]] = []
         pos = 0
-        max_bulk = self.max_bulk_len
-        overhead = _BULK_OVERHEAD
         while cmd is not False:
-            if cmd.__class__ is not list or not cmd or buf[pos] != 42:
+            if cmd.__class__ is not list or not cmd or buf[pos] != 42:  # '*'
                 return self._fallback(out, buf, pos)
-            n = len(cmd)
-            p = pos + (overhead[n] - 2 if n < 10000 else 3 + len(str(n)))
-            for a in cmd:
-                if a.__class__ is not bytes or buf[p] != 36:
+            try:
+                p = pos + overhead[len(cmd)] - 2
+                for a in cmd:
+                    if a.__class__ is not bytes or buf[p] != 36:  # '$'
+                        return self._fallback(out, buf, pos)
+                    n = len(a)
+                    p += n + overhead[n]
+            except IndexError:  # a long command or argument: the long way
+                p = self._end_of(cmd, buf, pos)
+                if p < 0:
                     return self._fallback(out, buf, pos)
-                n = len(a)
-                if n > max_bulk:
-                    return self._fallback(out, buf, pos)
-                p += n + (overhead[n] if n < 10000 else 5 + len(str(n)))
             out.append(cmd)
             pos = p
             try:
@@ -359,6 +364,20 @@ class RequestReader:
         self._held = len(rest)
         self._probe = probe = RespParser(self.max_bulk_len, keep=False)
         return out, probe.feed(rest)[1]
+
+    def _end_of(self, cmd: list, buf: bytes, pos: int) -> int:
+        """Where ``cmd`` (read by hiredis at ``pos``) ends if Redis reads it the same; else -1."""
+        n = len(cmd)
+        p = pos + 3 + len(str(n))
+        max_bulk = self.max_bulk_len
+        for a in cmd:
+            if a.__class__ is not bytes or p >= len(buf) or buf[p] != 36:  # '$'
+                return -1
+            n = len(a)
+            if n > max_bulk:
+                return -1
+            p += n + 5 + len(str(n))
+        return p
 
     def _fallback(self, out: list[list[bytes]], buf: bytes,
                   pos: int) -> tuple[list[list[bytes]], str | None]:
