@@ -1,0 +1,35 @@
+"""Print the supported commands as a Markdown table, from the command table itself.
+
+    python scripts/commands_table.py > /tmp/t.md   # then paste into README.md
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from shardis.commands import ALL, COORD, KEYS, LOCAL, build_table
+
+WHERE = {LOCAL: "router", KEYS: "its key's shard", ALL: "every shard", COORD: "its shard, or the coordinator"}
+
+
+def main() -> None:
+    table = build_table()
+    groups: dict[str, list] = defaultdict(list)
+    for spec in table.public():
+        groups[spec.group].append(spec)
+    print("| group | commands | where they run |")
+    print("|---|---|---|")
+    for group in sorted(groups):
+        specs = sorted(groups[group], key=lambda s: s.name)
+        by_where: dict[str, list[str]] = defaultdict(list)
+        for s in specs:
+            where = WHERE.get(s.route, s.route)
+            if s.route == KEYS and s.split:
+                where = "its key's shard; split per shard when keys span shards"
+            by_where[where].append(s.name.upper())
+        for where, names in by_where.items():
+            print(f"| {group} | {', '.join(names)} | {where} |")
+
+
+if __name__ == "__main__":
+    main()
