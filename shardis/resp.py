@@ -398,6 +398,12 @@ class RequestReader:
             self._exact = None  # back to hiredis at a clean request boundary
         return out, err
 
+    def at_boundary(self) -> bool:
+        """True when no request is partly read."""
+        if self._exact is not None:
+            return self._exact.at_boundary()
+        return not self._held
+
     def buffered(self) -> int:
         """Bytes of input held that do not yet form a whole request."""
         if self._exact is not None:
