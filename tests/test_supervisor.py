@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from tests.helpers import RawClient, free_port, wait_for_port
+from shardis.slots import key_slot, slot_table
+from tests.helpers import RawClient, encode_command, free_port, wait_for_port
 
 SERVER = shutil.which("shardis-server") or ""
 START_TIMEOUT = 30
@@ -442,6 +443,56 @@ def test_killed_child_is_restarted(tmp_path, servers, module):
         assert got == b"$%d\r\nv%d\r\n" % (len(f"v{i}"), i)
     answers(port, 30, "after")
     assert "restarting it" in s.stderr()
+    assert s.stop() == 0
+
+
+def keys_on_shards(nshards: int) -> list[bytes]:
+    """One key per shard, in shard order."""
+    table = slot_table(nshards)
+    found: dict[int, bytes] = {}
+    n = 0
+    while len(found) < nshards:
+        k = b"on%d" % n
+        found.setdefault(table[key_slot(k)], k)
+        n += 1
+    return [found[i] for i in range(nshards)]
+
+
+@pytest.mark.parametrize("module", ["shardd", "shardis.coordinator"])
+def test_request_in_flight_when_child_dies_is_answered(tmp_path, servers, module):
+    """A command the dead child had taken is answered (an error will do), never left hanging."""
+    port = free_port()
+    s = servers(tmp_path, "--port", str(port), "--dir", str(tmp_path / "data"), "--shards", "3")
+    s.wait_ready(port)
+    keys = keys_on_shards(3)
+    victim = role_pids(s.proc.pid, module)[0]
+    if module == "shardd":
+        index = int(argv_of(victim)[argv_of(victim).index("--index") + 1])
+        request = ["SET", keys[index], "x"]           # runs on that shard alone
+    else:
+        request = ["MSETNX", keys[0], "x", keys[1], "x"]  # spans shards: the coordinator
+    c = RawClient(port)
+    c.sock.settimeout(15)
+    assert c.call("PING") == b"+PONG\r\n"
+    os.kill(victim, signal.SIGSTOP)  # it takes the request, then dies before answering
+    try:
+        c.send_raw(encode_command(request))
+        time.sleep(0.5)
+    finally:
+        os.kill(victim, signal.SIGKILL)
+    try:
+        reply = c.read_reply()
+    except TimeoutError:
+        raise AssertionError(f"{request[0]} in flight when the {module} died never got a reply") from None
+    assert reply[:1] in (b"-", b"+", b":"), reply
+    wait_role(s.proc.pid, module, 1 if module != "shardd" else 3, exclude={victim})
+    # The same connection goes on working once the child is back.
+    deadline = time.monotonic() + 30
+    while c.call(*request)[:1] == b"-":
+        assert time.monotonic() < deadline, "the connection never worked again"
+        time.sleep(0.1)
+    assert c.call("PING") == b"+PONG\r\n"
+    c.close()
     assert s.stop() == 0
 
 
