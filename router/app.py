@@ -219,6 +219,8 @@ class Router:
                     owner.dirty = True
                     touched.append(owner)
         self.inflight[i].clear()
+        if self.out[i]:
+            self._send(i)  # what queued up meanwhile goes to the restarted shard
         for owner in touched:
             owner.flush()
 
@@ -306,13 +308,12 @@ class Router:
         for i, s in enumerate(self.socks):
             loop.add_reader(s.getsockopt(zmq.FD), self._on_shard, i)
         loop.add_reader(self.coord.getsockopt(zmq.FD), self._on_coord)
-        for i, s in enumerate(self.socks):
+        for i, s in [*enumerate(self.socks), (-1, self.coord)]:
             mon = s.get_monitor_socket(zmq.EVENT_DISCONNECTED)
             self.monitors.append(mon)
             loop.add_reader(mon.getsockopt(zmq.FD), self._on_monitor, i, mon)
-        mon = self.coord.get_monitor_socket(zmq.EVENT_DISCONNECTED)
-        self.monitors.append(mon)
-        loop.add_reader(mon.getsockopt(zmq.FD), self._on_monitor, -1, mon)
+            # A ZeroMQ fd only signals edges: read once now or it may never fire.
+            self._on_monitor(i, mon)
 
     def _on_monitor(self, i: int, mon: zmq.Socket) -> None:
         while True:

@@ -57,12 +57,12 @@ class Shardis:
                 args += [f"--{k}", str(v)]
         config = {k: v for k, v in self.cfg.items()
                   if k not in ("shards", "routers", "durability", "bind", "loglevel")}
-        if config:
-            path = self.dir.rstrip("/") + ".toml"
-            with open(path, "w") as f:
-                for k, v in config.items():
-                    f.write(f"{k} = {v!r}\n" if not isinstance(v, str) else f'{k} = "{v}"\n')
-            args.insert(3, path)
+        # Always an explicit config file, so a cluster.toml in the cwd never leaks in.
+        path = self.dir.rstrip("/") + ".toml"
+        with open(path, "w") as f:
+            for k, v in config.items():
+                f.write(f"{k} = {v!r}\n" if not isinstance(v, str) else f'{k} = "{v}"\n')
+        args.insert(3, path)
         return args
 
     def start(self, wait: bool = True) -> "Shardis":
