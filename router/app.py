@@ -587,10 +587,16 @@ class Client(asyncio.Protocol):
         self.db = db
 
 
-def _unknown(args: list[bytes]) -> str:
-    name = args[0].decode(errors="replace")
-    rest = "".join("'%s' " % a.decode(errors="replace") for a in args[1:])
-    return errors.UNKNOWN_COMMAND % (name, rest)
+def _unknown(args: list[bytes]) -> bytes:
+    """Redis' unknown-command error: raw bytes, each part cut at a NUL (C strings),
+    the name at 128 bytes, arguments added while the list is under 128 bytes."""
+    name = args[0].split(b"\0", 1)[0][:128]
+    rest = b""
+    for a in args[1:]:
+        if len(rest) >= 128:
+            break
+        rest += b"'" + a.split(b"\0", 1)[0][:128 - len(rest)] + b"' "
+    return errors.UNKNOWN_COMMAND.encode() % (name, rest)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -132,7 +132,7 @@ class Keyspace:
         raw = self.txn.get(mk, db=self.meta_db)
         if raw is None:
             return None
-        if raw[1:9] != NO_EXPIRY and _EXP.unpack_from(raw, 1)[0] <= self.now:
+        if raw[1:9] != NO_EXPIRY and _EXP.unpack_from(raw, 1)[0] < self.now:
             self._remove(db, mk, raw)
             return None
         return raw
@@ -202,7 +202,7 @@ class Keyspace:
         raw = self.txn.get(mk, db=self.meta_db)
         if raw is None:
             return False
-        live = raw[1:9] == NO_EXPIRY or _EXP.unpack_from(raw, 1)[0] > self.now
+        live = raw[1:9] == NO_EXPIRY or _EXP.unpack_from(raw, 1)[0] >= self.now
         self._remove(db, mk, raw)
         return live
 
@@ -254,7 +254,7 @@ class Keyspace:
                 if len(out) >= count:
                     return out, s
                 cur_slot = s
-            if raw[1:9] != NO_EXPIRY and _EXP.unpack_from(raw, 1)[0] <= now:
+            if raw[1:9] != NO_EXPIRY and _EXP.unpack_from(raw, 1)[0] < now:
                 continue
             out.append((mk[3:], raw))
         return out, end_slot
@@ -268,7 +268,7 @@ class Keyspace:
         for mk, raw in cur.iternext():
             if mk[0] != db:
                 return
-            if raw[1:9] != NO_EXPIRY and _EXP.unpack_from(raw, 1)[0] <= now:
+            if raw[1:9] != NO_EXPIRY and _EXP.unpack_from(raw, 1)[0] < now:
                 continue
             yield mk[3:], raw
 
@@ -308,7 +308,7 @@ class Keyspace:
         doomed = []
         if cur.first():
             for k in cur.iternext(values=False):
-                if _EXP.unpack_from(k)[0] > self.now or len(doomed) >= limit:
+                if _EXP.unpack_from(k)[0] >= self.now or len(doomed) >= limit:
                     break
                 doomed.append(k[8:])
         for mk in doomed:
@@ -364,7 +364,7 @@ class Keyspace:
             for mk, raw in cur.iternext():
                 if mk[0] != db or (stop is not None and mk >= stop):
                     break
-                if raw[1:9] == NO_EXPIRY or _EXP.unpack_from(raw, 1)[0] > now:
+                if raw[1:9] == NO_EXPIRY or _EXP.unpack_from(raw, 1)[0] >= now:
                     return mk[3:]
         return None
 

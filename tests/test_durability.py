@@ -15,7 +15,7 @@ import hiredis
 
 from shardis.slots import key_slot, slot_table
 from tests.helpers import RawClient, Shardis, encode_command
-from tests.test_supervisor import role_pids, wait_role
+from tests.test_supervisor import wait_role
 
 WRITERS = 3
 WINDOW = 32            # commands a writer has in flight at once

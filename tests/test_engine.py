@@ -104,8 +104,6 @@ def test_ttl_with_fake_clock(store):
         assert ks.size(0) == (1, 0)
 
 
-@pytest.mark.xfail(strict=True, reason="shardd/storage.py expires a key at now == when; "
-                   "Redis 7.0's keyIsExpired is now > when (alive for that millisecond)")
 def test_key_lives_through_its_expiry_millisecond(store):
     with batch(store, NOW) as ks:
         call(ks, "SET", "k", "v", "PX", 1000)
@@ -156,7 +154,7 @@ def test_counts_over_many_random_batches(store):
     model: dict[bytes, int] = {}  # key -> expire-at (0 = none)
     now = NOW
     for _ in range(40):
-        # Even clock, odd TTLs: never at a key's exact expiry millisecond (see the xfail above).
+        # Even clock, odd TTLs: never at a key's exact expiry millisecond.
         now += 2 * rng.randint(0, 25)
         with batch(store, now) as ks:
             for _ in range(rng.randint(1, 20)):

@@ -496,8 +496,6 @@ def test_end_to_end_split_request(case, shardis_server, redis_server):
     b"*1\r\n$4\r\nPI\x00G\r\n",
     b"\xff\xfe x\r\n",
 ], ids=["many-args", "long-name", "nul-in-name", "raw-bytes"])
-@pytest.mark.xfail(strict=True, reason="router/app.py _unknown: Redis cuts the name and the "
-                   "args at 128 bytes, stops at NUL (C %s) and sends raw bytes")
 def test_end_to_end_unknown_command_text(data, shardis_server, redis_server):
     want = exchange(redis_server.port, data, 1)
     got = exchange(shardis_server.port, data, 1)
