@@ -44,7 +44,7 @@ _SLOT_BYTES = [s.to_bytes(2, "big") for s in range(16384)]
 
 def mkey(db: int, key: bytes) -> bytes:
     """The meta key of ``key`` in database ``db``."""
-    if b"{" in key:
+    if 123 in key:  # b"{"; an int test skips bytes.__contains__'s slow path
         return DB_PREFIX[db] + _SLOT_BYTES[key_slot(key)] + key
     return DB_PREFIX[db] + _SLOT_BYTES[crc_hqx(key, 0) & 0x3FFF] + key
 
