@@ -194,9 +194,22 @@ class Router:
         while sock.getsockopt(_EVENTS) & _POLLIN:
             bid, replies = wire.unpack(sock.recv())
             slots = inflight.pop(bid, None)
-            if slots is not None:
+            if slots is None:
+                pass
+            elif len(slots) == len(replies):
                 for slot, r in zip(slots, replies):
                     slot[0] = r
+                    owner = slot[1]
+                    if not owner.dirty:
+                        owner.dirty = True
+                        touched.append(owner)
+            else:
+                # Some slots stand for a run of one client's commands (see dispatch).
+                at = 0
+                for slot in slots:
+                    n = slot[2] if len(slot) > 2 else 1
+                    slot[0] = replies[at] if n == 1 else b"".join(replies[at:at + n])
+                    at += n
                     owner = slot[1]
                     if not owner.dirty:
                         owner.dirty = True
@@ -213,7 +226,7 @@ class Router:
         touched = []
         for slots in self.inflight[i].values():
             for slot in slots:
-                slot[0] = raw_err if isinstance(slot[1], Merger) else err
+                slot[0] = raw_err if isinstance(slot[1], Merger) else err * (slot[2] if len(slot) > 2 else 1)
                 owner = slot[1]
                 if not owner.dirty:
                     owner.dirty = True
@@ -466,16 +479,23 @@ class Client(asyncio.Protocol):
         db = self.db
         pbit = self.proto_bit
         queued = False
+        # A run of this client's commands for one shard shares one slot, [reply,
+        # owner, count]: the shard's replies for it are joined once, instead of a
+        # slot, a queue entry and a write-out step per command.
+        group: list | None = None
+        group_shard = -1
         for n, args in enumerate(cmds):
             spec = by_name.get(args[0])
             if spec is None:
                 spec = router.table.lookup(args[0])
                 if spec is None or spec.route == INTERNAL:
                     pending.append([encode_error(_unknown(args)), self])
+                    group_shard = -1
                     continue
             a = spec.arity
             if (len(args) != a) if a > 0 else (len(args) < -a):
                 pending.append([encode_error(errors.WRONG_ARITY % spec.name), self])
+                group_shard = -1
                 continue
             route = spec.route
             if route is KEYS and spec.last_key == 1:
@@ -486,12 +506,18 @@ class Client(asyncio.Protocol):
                     key = args[1]
                     # 123 is "{": an int membership test skips bytes.__contains__'s slow path
                     shard = slot_to_shard[key_slot(key) if 123 in key else crc_hqx(key, 0) & 0x3FFF]
-                slot = [None, self]
-                pending.append(slot)
                 out[shard].append((spec.id | pbit, db, args))
-                out_slots[shard].append(slot)
+                if shard == group_shard:
+                    group[2] += 1
+                else:
+                    group = [None, self, 1]
+                    group_shard = shard
+                    pending.append(group)
+                    out_slots[shard].append(group)
                 queued = True
-            elif route is LOCAL:
+                continue
+            group_shard = -1
+            if route is LOCAL:
                 self.last_cmd = spec.name
                 try:
                     v = spec.handler(self, args)
