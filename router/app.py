@@ -34,7 +34,7 @@ from binascii import crc_hqx
 from shardis.slots import key_slot, slot_table
 
 log = logging.getLogger("router")
-MAX_INFLIGHT = 2  # batches per shard awaiting replies; see Router.flush
+MAX_INFLIGHT = 4  # batches per shard awaiting replies; see Router.flush
 _EVENTS = zmq.EVENTS
 _POLLIN = zmq.POLLIN
 

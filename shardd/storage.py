@@ -276,17 +276,20 @@ class Keyspace:
             yield mk[3:], raw
 
     def flush_db(self, db: int) -> None:
-        """Delete every key of one database."""
+        """Delete every key of one database, a bounded chunk at a time (memory stays flat)."""
         cur = self.txn.cursor(db=self.meta_db)
         prefix = DB_PREFIX[db]
-        doomed = []
-        if cur.set_range(prefix):
-            for mk, raw in cur.iternext():
-                if mk[0] != db:
-                    break
-                doomed.append((mk, raw))
-        for mk, raw in doomed:
-            self._remove(db, mk, raw)
+        while True:
+            doomed = []
+            if cur.set_range(prefix):
+                for mk, raw in cur.iternext():
+                    if mk[0] != db or len(doomed) >= 10000:
+                        break
+                    doomed.append((mk, raw))
+            if not doomed:
+                return
+            for mk, raw in doomed:
+                self._remove(db, mk, raw)
 
     def flush_all(self) -> None:
         txn = self.txn
