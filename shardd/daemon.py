@@ -66,6 +66,16 @@ class Shard:
             raise SystemExit(f"shard {self.index}: data in {self.store.path} was written as "
                              f"{have.decode()}, not {want.decode()}; run shardis-reshard")
 
+    def close(self) -> None:
+        """Release the store, the log writer and the socket without serving."""
+        self.checkpoint()
+        self.release()
+        if self.writer is not None:
+            self.writer.stop()
+        self.store.close()
+        self.sock.close(linger=0)
+        self.ctx.term()
+
     def serve(self) -> None:
         self.sock.bind(self.cfg.shard_endpoint(self.index))
         log.info("shard %d ready on %s", self.index, self.cfg.shard_endpoint(self.index))

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import time
 
-import lmdb
 
 from shardis import REDIS_VERSION, __version__
 from shardis.config import Config, ConfigError, load
@@ -95,30 +94,18 @@ def check_dir(cfg: Config) -> None:
         raise ConfigError(f"dir: {cfg.dir!r} is not writable")
 
 
-def check_data(cfg: Config) -> None:
-    """Refuse to start on data laid out for another shard count."""
-    if not os.path.isdir(cfg.dir):
+def reshard_if_needed(cfg: Config) -> None:
+    """Data written under another shard count is moved to its new shards first."""
+    from shardd import reshard
+
+    if not reshard.needs_reshard(cfg):
         return
-    found = sorted(int(n[6:]) for n in os.listdir(cfg.dir)
-                   if n.startswith("shard-") and n[6:].isdigit())
-    for i in found:
-        path = cfg.shard_dir(i)
-        if not os.path.exists(os.path.join(path, "data.mdb")):
-            continue
-        env = lmdb.open(path, readonly=True, max_dbs=8, lock=False)
-        try:
-            try:
-                sysdb = env.open_db(b"sys", create=False)
-            except lmdb.Error:
-                continue
-            with env.begin() as txn:
-                raw = txn.get(b"slotmap", db=sysdb)
-        finally:
-            env.close()
-        if raw is not None and json.loads(raw)["shards"] != cfg.shards:
-            raise ConfigError(f"shards: the data in {cfg.dir} was written by "
-                              f"{json.loads(raw)['shards']} shards, not {cfg.shards}; "
-                              "start with the old count (resharding is not supported yet)")
+    found = reshard.shard_dirs(cfg)
+    log.info("the data in %s is laid out for %d shard(s); resharding to %d", cfg.dir,
+             len(found), cfg.shards)
+    t = time.monotonic()
+    moved = reshard.reshard(cfg)
+    log.info("resharding done: %d keys moved in %.1fs", moved, time.monotonic() - t)
 
 
 class Supervisor:
@@ -237,11 +224,11 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cfg = load(a.config, overrides)
         check_port(cfg)
-        check_data(cfg)
         check_dir(cfg)
     except ConfigError as e:
         print(f"shardis-server: {e}", file=sys.stderr)
         sys.exit(1)
+    reshard_if_needed(cfg)
     sys.exit(Supervisor(cfg).run())
 
 

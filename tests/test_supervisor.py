@@ -361,26 +361,61 @@ def test_refuses_port_already_taken(tmp_path):
     assert "Traceback" not in p.stderr
 
 
-def test_refuses_other_shard_count_and_keeps_data(tmp_path, servers):
+@pytest.mark.parametrize("counts", [(2, 3), (3, 1), (1, 2)], ids=["2-to-3", "3-to-1", "1-to-2"])
+def test_new_shard_count_reshards_keeping_every_key(tmp_path, servers, counts):
+    """Restarting with another shard count moves each key to its new shard: values,
+    TTLs and other databases kept, nothing left in shards that no longer exist."""
+    before, after = counts
     port = free_port()
     data = str(tmp_path / "data")
-    s = servers(tmp_path, "--port", str(port), "--dir", data, "--shards", "2")
-    s.wait_ready(port)
-    answers(port, 50, "keep")
-    assert s.stop() == 0
-
-    p = refused(tmp_path, "--port", str(port), "--dir", data, "--shards", "3")
-    assert p.returncode != 0
-    assert "shards" in p.stderr and "resharding" in p.stderr, p.stderr
-    assert "Traceback" not in p.stderr
-    assert not os.path.exists(os.path.join(data, "shard-2"))
-
-    s = servers(tmp_path, "--port", str(port), "--dir", data, "--shards", "2")
+    s = servers(tmp_path, "--port", str(port), "--dir", data, "--shards", str(before))
     s.wait_ready(port)
     c = RawClient(port)
-    for i in range(50):
+    for i in range(300):
+        assert c.call("SET", f"keep{i}", f"v{i}") == b"+OK\r\n"
+    assert c.call("SET", "ttl", "v", "EX", "1000") == b"+OK\r\n"
+    assert c.call("SELECT", "3") == b"+OK\r\n"
+    assert c.call("SET", "in-db3", "x") == b"+OK\r\n"
+    c.close()
+    assert s.stop() == 0
+
+    s = servers(tmp_path, "--port", str(port), "--dir", data, "--shards", str(after))
+    s.wait_ready(port)
+    c = RawClient(port)
+    for i in range(300):
         assert c.call("GET", f"keep{i}") == b"$%d\r\nv%d\r\n" % (len(f"v{i}"), i)
-    assert c.call("DBSIZE") == b":50\r\n"
+    assert c.call("DBSIZE") == b":301\r\n"
+    ttl = int(c.call("TTL", "ttl")[1:-2])
+    assert 990 < ttl <= 1000
+    assert c.call("SELECT", "3") == b"+OK\r\n"
+    assert c.call("GET", "in-db3") == b"$1\r\nx\r\n"
+    c.close()
+    assert s.stop() == 0
+    shards = sorted(n for n in os.listdir(data) if n.startswith("shard-"))
+    assert shards == [f"shard-{i}" for i in range(after)]
+
+
+def test_reshard_after_a_crash_under_always_loses_no_acknowledged_write(tmp_path, servers):
+    """A server killed under durability "always" may leave batches only in the
+    write-ahead log: resharding replays them before it moves keys."""
+    port = free_port()
+    data = str(tmp_path / "data")
+    s = servers(tmp_path, "--port", str(port), "--dir", data, "--shards", "2",
+                "--durability", "always")
+    s.wait_ready(port)
+    c = RawClient(port)
+    for i in range(200):
+        assert c.call("SET", f"acked{i}", str(i)) == b"+OK\r\n"
+    c.close()
+    os.killpg(s.proc.pid, signal.SIGKILL)
+    s.proc.wait()
+
+    s = servers(tmp_path, "--port", str(port), "--dir", data, "--shards", "3")
+    s.wait_ready(port)
+    c = RawClient(port)
+    for i in range(200):
+        assert c.call("GET", f"acked{i}") == b"$%d\r\n%d\r\n" % (len(str(i)), i)
+    assert c.call("DBSIZE") == b":200\r\n"
     c.close()
     assert s.stop() == 0
 
