@@ -363,7 +363,7 @@ def lcs_reply(a: bytes | None, b: bytes | None, args: list[bytes]):
                 ranges.append(entry)
             a_start = alen
     if getidx:
-        return [b"matches", ranges, b"len", total]
+        return {b"matches": ranges, b"len": total}  # a map in RESP3, flat in RESP2
     result.reverse()
     return bytes(result)
 
