@@ -15,6 +15,7 @@ start, and printed: the test gets stronger as the families land.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
 
@@ -159,7 +160,8 @@ def test_key_set_spans_the_shards():
     assert SHARD_OF[key_slot(b"{t}1")] == SHARD_OF[key_slot(b"{t}2")]
 
 
-def test_random_command_sequences(shardis_server, redis_server):
+@pytest.mark.parametrize("protocol", [2, 3], ids=["RESP2", "RESP3"])
+def test_random_command_sequences(shardis_server, redis_server, protocol):
     have, missing = available_commands(shardis_server.port)
     print(f"\nhypothesis state machine: {len(have)} commands; skipped (unknown to shardis): "
           + (", ".join(m.decode() for m in missing) or "none"))
@@ -174,6 +176,8 @@ def test_random_command_sequences(shardis_server, redis_server):
         def __init__(self) -> None:
             super().__init__()
             self.pair = Pair(shardis_server.port, redis_server.port)
+            if protocol == 3:
+                self.pair.both("HELLO", "3")  # ids differ; every reply after it is compared
             self.pair.check("FLUSHALL")
             self.step = 0
 
@@ -204,7 +208,7 @@ def test_random_command_sequences(shardis_server, redis_server):
             self.pair.close()
 
     run_state_machine_as_test(Machine, settings=settings(
-        max_examples=300, stateful_step_count=50, deadline=None, derandomize=True,
+        max_examples=300 if protocol == 2 else 150, stateful_step_count=50, deadline=None, derandomize=True,
         database=None, print_blob=False,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]))
     print(f"hypothesis state machine: {sum(sent.values())} commands sent, "
