@@ -33,6 +33,7 @@ from router.app import Slot
 from router.connection import Container, help_reply, text
 from shardis import REDIS_VERSION, __version__, errors
 from shardis.commands import INTERNAL, LOCAL, CommandSpec, CommandTable
+from shardis.args import compile_glob
 from shardis.resp import OK, ReplyError, Simple, Verbatim, encode, string2ll
 
 # ---------------------------------------------------------------- COMMAND
@@ -172,96 +173,10 @@ class ListFilter:
             return False  # shardis has no modules
         if self.kind == b"aclcat":
             return self.arg.decode("latin-1").lower() in acl_categories(spec)
-        return stringmatch(self.arg, spec.name.encode(), nocase=True)
+        return compile_glob(self.arg, nocase=True)(spec.name.encode())
 
 
 # ---------------------------------------------------------------- glob
-
-
-def stringmatch(pattern: bytes, string: bytes, nocase: bool = False) -> bool:
-    """Redis' glob (util.c stringmatchlen): ``*``, ``?``, ``[a-z]``, ``[^x]``, ``\\`` escapes."""
-    return _match(pattern, 0, string, 0, nocase, [False])
-
-
-def _eq(a: int, b: int, nocase: bool) -> bool:
-    if nocase:
-        a = a + 32 if 65 <= a <= 90 else a
-        b = b + 32 if 65 <= b <= 90 else b
-    return a == b
-
-
-def _lower(c: int) -> int:
-    return c + 32 if 65 <= c <= 90 else c
-
-
-def _match(p: bytes, pi: int, s: bytes, si: int, nocase: bool, skip: list[bool]) -> bool:
-    pn, sn = len(p), len(s)
-    while pi < pn and si < sn:
-        c = p[pi]
-        if c == 42:  # '*'
-            while pi + 1 < pn and p[pi + 1] == 42:
-                pi += 1
-            if pi + 1 == pn:
-                return True
-            while si < sn:
-                if _match(p, pi + 1, s, si, nocase, skip):
-                    return True
-                if skip[0]:
-                    return False
-                si += 1
-            # No match for the rest anywhere: a longer match for an earlier '*' cannot help.
-            skip[0] = True
-            return False
-        if c == 63:  # '?'
-            si += 1
-        elif c == 91:  # '['
-            pi += 1
-            negate = pi < pn and p[pi] == 94
-            if negate:
-                pi += 1
-            matched = False
-            while True:
-                if pi >= pn:
-                    pi -= 1
-                    break
-                if p[pi] == 92 and pn - pi >= 2:
-                    pi += 1
-                    if p[pi] == s[si]:
-                        matched = True
-                elif p[pi] == 93:
-                    break
-                elif pn - pi >= 3 and p[pi + 1] == 45:
-                    lo, hi, ch = p[pi], p[pi + 2], s[si]
-                    if lo > hi:
-                        lo, hi = hi, lo
-                    if nocase:
-                        lo, hi, ch = _lower(lo), _lower(hi), _lower(ch)
-                    pi += 2
-                    if lo <= ch <= hi:
-                        matched = True
-                elif _eq(p[pi], s[si], nocase):
-                    matched = True
-                pi += 1
-            if negate:
-                matched = not matched
-            if not matched:
-                return False
-            si += 1
-        else:
-            if c == 92 and pn - pi >= 2:
-                pi += 1
-            if not _eq(p[pi], s[si], nocase):
-                return False
-            si += 1
-        pi += 1
-        if si == sn:
-            while pi < pn and p[pi] == 42:
-                pi += 1
-            break
-    return pi == pn and si == sn
-
-
-# ---------------------------------------------------------------- CONFIG
 
 
 class ConfigValueError(Exception):
@@ -375,7 +290,7 @@ def config_get(cfg, patterns: list[bytes]) -> dict[bytes, bytes]:
                 out[pat] = p.get(cfg).encode()
             continue
         for p in PARAMS:
-            if p.name not in seen and stringmatch(pat, p.name.encode(), nocase=True):
+            if p.name not in seen and compile_glob(pat, nocase=True)(p.name.encode()):
                 seen.add(p.name)
                 out[p.name.encode()] = p.get(cfg).encode()
     return out

@@ -17,6 +17,7 @@ from typing import Callable
 
 from shardis import REDIS_VERSION, errors, wire
 from shardis.commands import LOCAL, CommandSpec, CommandTable
+from shardis.args import int_arg
 from shardis.resp import ENCODERS, OK, PONG, ReplyError, Simple, Verbatim, string2ll
 
 RESET = Simple("RESET")
@@ -67,14 +68,6 @@ CLIENT_HELP = (
 def text(v: bytes) -> str:
     """An argument as it appears inside an error message."""
     return v.decode(errors="replace")
-
-
-def parse_int(v: bytes) -> int:
-    """A Redis integer argument (string2ll's strict rules), or the error Redis gives."""
-    n = string2ll(v)
-    if n is None:
-        raise ReplyError(errors.NOT_INTEGER)
-    return n
 
 
 def help_reply(lines: tuple[str, ...]) -> list[Simple]:
@@ -325,7 +318,7 @@ def register(table: CommandTable) -> None:
          summary="Change the selected database for the current connection",
          complexity="O(1)", acl="@fast @connection")
     def select(conn, args):
-        db = parse_int(args[1])
+        db = int_arg(args[1])
         if not -(2**31) <= db < 2**31:  # Redis reads the index as a C int
             raise ReplyError(errors.INT_OUT_OF_RANGE % (-(2**31), 2**31 - 1))
         if not 0 <= db < conn.router.cfg.databases:

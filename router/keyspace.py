@@ -18,7 +18,7 @@ from shardis import errors, wire
 from shardis.commands import LOCAL, CommandTable
 from shardis.resp import ReplyError, encode_error
 from shardis.slots import NSLOTS
-from shardd.keys import Options, int_arg
+from shardis.args import Options, int_arg
 
 ULONG_MAX = 2**64 - 1
 _DIGITS = re.compile(rb"[+-]?[0-9]+").fullmatch

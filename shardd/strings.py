@@ -14,6 +14,7 @@ from typing import Callable
 
 from shardis import errors
 from shardis.commands import COORD, SPLIT_OK, SPLIT_POSITIONAL, CommandTable
+from shardis.args import int_arg
 from shardis.resp import OK, PROTO_MAX_BULK_LEN, ReplyError, string2ll
 from shardd.storage import HDR_LEN, STRING, Keyspace
 
@@ -25,14 +26,6 @@ _WRONGTYPE = ReplyError(errors.WRONGTYPE)
 
 
 # ---------------------------------------------------------------- small parsers
-
-
-def parse_int(arg: bytes) -> int:
-    """A 64-bit integer argument as Redis' string2ll reads it; NOT_INTEGER otherwise."""
-    v = string2ll(arg)
-    if v is None:
-        raise ReplyError(errors.NOT_INTEGER)
-    return v
 
 
 def _opt(arg: bytes) -> bytes:
@@ -114,7 +107,7 @@ def parse_ext_options(args: list[bytes], start: int, for_set: bool) -> ExtOption
 
 def expire_at_ms(arg: bytes, unit: bytes, now: int, command: str) -> int:
     """The absolute expire time (ms) an EX/PX/EXAT/PXAT argument asks for, checked as Redis does."""
-    ms = parse_int(arg)
+    ms = int_arg(arg)
     scale, absolute = _EXPIRE_UNITS[unit]
     if ms <= 0 or ms > LLONG_MAX // scale:
         raise ReplyError(errors.INVALID_EXPIRE % command)
@@ -302,7 +295,7 @@ def lcs_reply(a: bytes | None, b: bytes | None, args: list[bytes]):
         elif opt == b"WITHMATCHLEN":
             withmatchlen = True
         elif opt == b"MINMATCHLEN" and j + 1 < len(args):
-            minmatchlen = max(parse_int(args[j + 1]), 0)
+            minmatchlen = max(int_arg(args[j + 1]), 0)
             j += 1
         else:
             raise _SYNTAX
@@ -550,13 +543,13 @@ def register(table: CommandTable) -> None:
          complexity="O(1)", summary="Increment the integer value of a key by the given amount",
          acl="@write @string @fast")
     def incrby(ks: Keyspace, db: int, args: list[bytes]):
-        return _incr_by(ks, db, args[1], parse_int(args[2]))
+        return _incr_by(ks, db, args[1], int_arg(args[2]))
 
     @cmd("decrby", 3, "write denyoom fast", 1, 1, 1, group="string", since="1.0.0",
          complexity="O(1)", summary="Decrement the integer value of a key by the given number",
          acl="@write @string @fast")
     def decrby(ks: Keyspace, db: int, args: list[bytes]):
-        delta = parse_int(args[2])
+        delta = int_arg(args[2])
         if delta == LLONG_MIN:  # its negation does not fit in 64 bits
             raise ReplyError(errors.DECR_OVERFLOW)
         return _incr_by(ks, db, args[1], -delta)
@@ -592,7 +585,7 @@ def register(table: CommandTable) -> None:
                     "O(1) for small strings.",
          summary="Get a substring of the string stored at a key", acl="@read @string @slow")
     def getrange(ks: Keyspace, db: int, args: list[bytes]):
-        start, end = parse_int(args[2]), parse_int(args[3])
+        start, end = int_arg(args[2]), int_arg(args[3])
         value = ks.get_string(db, args[1]) or b""
         n = len(value)
         if start < 0 and end < 0 and start > end:
@@ -615,7 +608,7 @@ def register(table: CommandTable) -> None:
          acl="@write @string @slow")
     def setrange(ks: Keyspace, db: int, args: list[bytes]):
         key, piece = args[1], args[3]
-        offset = parse_int(args[2])
+        offset = int_arg(args[2])
         if offset < 0:
             raise ReplyError(errors.OFFSET_RANGE)
         raw, value = _string_record(ks, db, key)
