@@ -64,16 +64,17 @@ class Shard:
             self.store.put_sys(b"slotmap", want)
         elif have != want:
             raise SystemExit(f"shard {self.index}: data in {self.store.path} was written as "
-                             f"{have.decode()}, not {want.decode()}; run shardis-reshard")
+                             f"{have.decode()}, not {want.decode()}; start it through shardis-server, "
+                             "which reshards the data first")
 
-    def close(self) -> None:
-        """Release the store, the log writer and the socket without serving."""
+    def close(self, linger_ms: int = 0) -> None:
+        """Make everything durable and release the store, the log writer and the socket."""
         self.checkpoint()
         self.release()
         if self.writer is not None:
             self.writer.stop()
         self.store.close()
-        self.sock.close(linger=0)
+        self.sock.close(linger=linger_ms)
         self.ctx.term()
 
     def serve(self) -> None:
@@ -120,13 +121,7 @@ class Shard:
         except zmq.Again:
             pass
         log.info("shard %d: %d commands in %d batches", self.index, self.commands, self.batches)
-        self.checkpoint()
-        self.release()
-        if self.writer is not None:
-            self.writer.stop()
-        self.store.close()
-        self.sock.close(linger=1000)
-        self.ctx.term()
+        self.close(linger_ms=1000)  # the last replies still leave
         log.info("shard %d stopped", self.index)
 
     def run_batch(self, msgs: list[list[bytes]]) -> None:
