@@ -397,6 +397,7 @@ class Client(asyncio.Protocol):
         self.proto_bit = 0          # wire.RESP3 once the client says HELLO 3
         self.encode = encode        # this connection's reply encoder
         self.held = False
+        self.max_pending = router.cfg.max_pending_commands
         self.backlog: list[list[bytes]] = []
         self.closing = False
         self.paused = False
@@ -446,7 +447,8 @@ class Client(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.closing:
             return
-        cmds, err = self.reader.feed(data)
+        reader = self.reader
+        cmds, err = reader.feed(data)
         self.last_active = time.time()
         self.router.stats["commands"] += len(cmds)
         if self.held:
@@ -456,15 +458,18 @@ class Client(asyncio.Protocol):
         if err is not None:
             self.pending.append([encode_error("ERR " + err), self])
             self.closing = True
-        elif self.reader.buffered() > self.router.cfg.client_query_buffer_limit:
+        elif not cmds and reader.buffered() > self.router.cfg.client_query_buffer_limit:
+            # (Only a read that completed no command can have grown the partial request.)
             log.warning("closing client %d: query buffer over client_query_buffer_limit", self.id)
             self.closing = True
             self.transport.close()
             return
-        if not self.dirty:
+        pending = self.pending
+        if pending and pending[0][0] is not None and not self.dirty:
             self.dirty = True
             self.flush()
-        self._update_reading()
+        if len(pending) > self.max_pending or self.held:
+            self._update_reading()
 
     # ------------------------------------------------------------ commands
 
