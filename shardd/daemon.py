@@ -29,6 +29,7 @@ log = logging.getLogger("shardd")
 
 SWEEP_LIMIT = 1000
 WAL_CHECKPOINT_BYTES = 64 << 20
+SWITCH_INTERVAL = 0.0002
 _SEQ = struct.Struct(">Q")
 
 
@@ -230,6 +231,9 @@ class Shard:
             os.set_blocking(self.notify_r, False)
             self.writer = LogWriter(wal, applied, self.notify_w)
             self.writer.start()
+            # When an fsync returns, the writer needs the GIL back at once to release
+            # the replies; CPython's default switch interval (5 ms) would hold them.
+            sys.setswitchinterval(SWITCH_INTERVAL)
         else:
             wal.close()
             os.unlink(path)
