@@ -88,13 +88,14 @@ class Container:
         self.bare = bare  # what the command does without a subcommand (COMMAND alone)
 
     def sub(self, name: str, arity: int, flags: str, *, summary: str, since: str,
-            complexity: str = "O(1)", acl: str = "") -> Callable[[Callable], Callable]:
-        """Declare the subcommand ``parent|name``."""
+            complexity: str = "O(1)", acl: str = "",
+            keys: tuple[int, int, int] = (0, 0, 0)) -> Callable[[Callable], Callable]:
+        """Declare the subcommand ``parent|name`` (``keys``: first, last, step)."""
         parent = self.spec
 
         def deco(fn: Callable) -> Callable:
             parent.subcommands[name] = CommandSpec(
-                f"{parent.name}|{name}", arity, tuple(flags.split()), 0, 0, 0, fn,
+                f"{parent.name}|{name}", arity, tuple(flags.split()), *keys, fn,
                 route=LOCAL, group=parent.group, summary=summary, since=since,
                 complexity=complexity, acl=tuple(acl.split()))
             return fn

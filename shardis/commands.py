@@ -111,10 +111,11 @@ class CommandTable:
 
 def build_table() -> CommandTable:
     """Every family's commands, registered explicitly in one place."""
-    from router import admin, connection, keyspace
-    from shardd import keys, server as shard_server, strings
+    from router import admin, connection, introspect as router_introspect, keyspace
+    from shardd import introspect, keys, server as shard_server, strings
 
     table = CommandTable()
-    for family in (connection, admin, keyspace, strings, keys, shard_server):
+    for family in (connection, admin, keyspace, router_introspect, strings, keys, shard_server,
+                   introspect):
         family.register(table)
     return table

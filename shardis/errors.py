@@ -54,3 +54,6 @@ CONFIG_NOT_MEMORY = "argument must be a memory value"
 CONFIG_RANGE = "argument must be between %d and %d inclusive"
 CONFIG_NO_FILE = "ERR The server is running without a config file"
 CONFIG_REWRITE_FAILED = "ERR Rewriting config file: %s"
+LFU_NOT_SELECTED = ("ERR An LFU maxmemory policy is not selected, access frequency not tracked. "
+                    "Please note that when switching between policies at runtime LRU and LFU "
+                    "data will take some time to adjust.")

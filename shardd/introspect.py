@@ -1,0 +1,61 @@
+"""What OBJECT and MEMORY ask of the shard that owns a key (router side: router/introspect.py)."""
+
+from __future__ import annotations
+
+from shardis import errors
+from shardis.commands import INTERNAL, CommandTable
+from shardis.resp import ReplyError, string2ll
+from shardd.storage import HDR_LEN, STRING, Keyspace, mkey
+
+SHARED_INTEGERS = 10000      # Redis shares the objects of 0..9999 ...
+SHARED_REFCOUNT = 2**31 - 1  # ... and reports this refcount for them
+LMDB_NODE_OVERHEAD = 8       # per record in a B-tree page
+
+
+def string_encoding(value: bytes) -> bytes:
+    """What Redis' tryObjectEncoding picks for a string of this content and size.
+
+    (Redis also turns a string "raw" once APPEND or SETRANGE changed it; shardis
+    keeps no such history, so the answer depends on the value alone.)"""
+    if len(value) <= 20 and string2ll(value) is not None:
+        return b"int"
+    return b"embstr" if len(value) <= 44 else b"raw"
+
+
+def _encoding(raw: bytes):
+    return string_encoding(raw[HDR_LEN:])
+
+
+def _refcount(raw: bytes):
+    v = raw[HDR_LEN:]
+    n = string2ll(v) if len(v) <= 20 else None
+    return SHARED_REFCOUNT if n is not None and 0 <= n < SHARED_INTEGERS else 1
+
+
+def _freq(raw: bytes):
+    raise ReplyError(errors.LFU_NOT_SELECTED)
+
+
+OBJECT = {b"encoding": _encoding, b"refcount": _refcount, b"freq": _freq}
+
+
+def register(table: CommandTable) -> None:
+    cmd = table.command
+
+    @cmd("__object", 3, "readonly", 2, 2, 1, route=INTERNAL)
+    def object_(ks: Keyspace, db: int, args: list[bytes]):
+        """[__object, subcommand, key]: nil for a missing key, as Redis answers."""
+        raw = ks.lookup(db, args[2])
+        if raw is None:
+            return None
+        if raw[0] != STRING:  # collections arrive with their family (issue 3)
+            raise ReplyError(errors.WRONGTYPE)
+        return OBJECT[args[1]](raw)
+
+    @cmd("__memusage", 2, "readonly", 1, 1, 1, route=INTERNAL)
+    def memusage(ks: Keyspace, db: int, args: list[bytes]):
+        """Bytes the key's record takes in LMDB: key, record and node header."""
+        raw = ks.lookup(db, args[1])
+        if raw is None:
+            return None
+        return len(mkey(db, args[1])) + len(raw) + LMDB_NODE_OVERHEAD
