@@ -247,15 +247,17 @@ class Shard:
             self.wal.truncate()
 
     def _run(self, ks: Keyspace, cmds: list) -> list:
+        """One message's commands: each reply as RESP2, RESP3 or RAW, as its id asks."""
         handlers = self.handlers
         replies = []
         append = replies.append
         self.commands += len(cmds)
+        RAW, MASK = wire.RAW, wire.CMD_MASK
         for cid, db, args in cmds:
-            raw = cid & wire.RAW
+            raw = cid & RAW
             try:
-                v = handlers[cid & wire.CMD_MASK](ks, db, args)
-                if cid < wire.RAW:
+                v = handlers[cid & MASK](ks, db, args)
+                if cid < RAW:  # the common case: RESP2, no flag bits
                     append(encode(v))
                 else:
                     append(wire.to_raw(v) if raw else encode3(v))
@@ -266,7 +268,7 @@ class Shard:
             except Exception as e:  # a bug must not take the shard down
                 log.error("shard %d: %s failed: %s", self.index, args[:1],
                           traceback.format_exc())
-                err = ReplyError(f"ERR internal error in '{self.names[cid & wire.CMD_MASK]}': {e}")
+                err = ReplyError(f"ERR internal error in '{self.names[cid & MASK]}': {e}")
                 append(wire.to_raw(err) if raw else encode_error(err.args[0]))
         return replies
 
