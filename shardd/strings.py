@@ -398,7 +398,7 @@ def register(table: CommandTable) -> None:
          summary="Set the string value of a key", acl="@write @string @slow")
     def set_(ks: Keyspace, db: int, args: list[bytes]):
         if len(args) == 3:  # the hot path: no options
-            ks.set_string(db, args[1], args[2])
+            ks.set_plain(db, args[1], args[2])
             return OK
         o = parse_ext_options(args, 3, for_set=True)
         expire = expire_at_ms(o.expire_arg, o.unit, ks.now, "set") if o.unit else 0
