@@ -55,7 +55,9 @@ def cluster_node():
     port = free_port()
     d = tempfile.mkdtemp(prefix="redis-cluster-")
     proc = subprocess.Popen(
+        # The cluster bus port defaults to port + 10000, invalid past 55535: name a free one.
         [exe, "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
+         "--cluster-port", str(free_port()),
          "--cluster-config-file", os.path.join(d, "nodes.conf"), "--save", "",
          "--appendonly", "no", "--dir", d],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
