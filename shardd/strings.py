@@ -385,6 +385,15 @@ def _mset_pairs(args: list[bytes]) -> None:
         raise ReplyError(errors.WRONG_ARITY % args[0].decode(errors="replace").lower())
 
 
+# GETRANGE and its alias SUBSTR share their documentation, as in Redis.
+_RANGE_DOC = dict(
+    complexity="O(N) where N is the length of the returned string. The complexity is "
+               "ultimately determined by the returned length, but because creating a "
+               "substring from an existing string is very cheap, it can be considered "
+               "O(1) for small strings.",
+    summary="Get a substring of the string stored at a key", acl="@read @string @slow")
+
+
 def register(table: CommandTable) -> None:
     """The string commands, each declared as Redis 7.0's COMMAND INFO describes it."""
     cmd = table.command
@@ -573,17 +582,9 @@ def register(table: CommandTable) -> None:
         return out
 
     @cmd("substr", 4, "readonly", 1, 1, 1, group="string", since="1.0.0",
-         complexity="O(N) where N is the length of the returned string. The complexity is "
-                    "ultimately determined by the returned length, but because creating a "
-                    "substring from an existing string is very cheap, it can be considered "
-                    "O(1) for small strings.",
-         summary="Get a substring of the string stored at a key", acl="@read @string @slow")
+         **_RANGE_DOC)
     @cmd("getrange", 4, "readonly", 1, 1, 1, group="string", since="2.4.0",
-         complexity="O(N) where N is the length of the returned string. The complexity is "
-                    "ultimately determined by the returned length, but because creating a "
-                    "substring from an existing string is very cheap, it can be considered "
-                    "O(1) for small strings.",
-         summary="Get a substring of the string stored at a key", acl="@read @string @slow")
+         **_RANGE_DOC)
     def getrange(ks: Keyspace, db: int, args: list[bytes]):
         start, end = int_arg(args[2]), int_arg(args[3])
         value = ks.get_string(db, args[1]) or b""
