@@ -449,7 +449,7 @@ class InfoView:
 
     def stats(self) -> list[tuple[str, object]]:
         stats = self.router.stats
-        total = stats["commands"]
+        total = self.router.ncommands
         # The rate since the previous INFO on this router.
         now_ms = int(time.monotonic() * 1000)
         last_ms, last_total = stats["info_sample_ms"], stats["info_sample_commands"]
@@ -706,6 +706,7 @@ def register_config(table: CommandTable) -> None:
          summary="Reset the stats returned by INFO")
     def config_resetstat(conn, args):
         conn.router.stats.clear()
+        conn.router.ncommands = 0
         return OK
 
     @sub("rewrite", 2, admin, since="2.8.0", acl=acl,

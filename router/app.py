@@ -147,6 +147,7 @@ class Router:
         self.client_ids = itertools.count(1 + index * 1_000_000_000)
         self.started = time.time()
         self.stats = collections.Counter()
+        self.ncommands = 0  # commands parsed (INFO total_commands_processed)
         self.config_live: dict[str, bytes] = {}
         self.server: asyncio.AbstractServer | None = None
         self.lastsave = int(time.time())
@@ -405,7 +406,7 @@ class Client(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.created = time.time()
         self.last_cmd = b"NULL"
-        self.last_active = self.created
+        self.last_active = router.loop.time() if router.loop is not None else 0.0  # loop clock (monotonic)
         self.addr = ""
         self.laddr = ""
 
@@ -449,8 +450,9 @@ class Client(asyncio.Protocol):
             return
         reader = self.reader
         cmds, err = reader.feed(data)
-        self.last_active = time.time()
-        self.router.stats["commands"] += len(cmds)
+        router = self.router
+        self.last_active = router.loop.time()  # uvloop's cached loop clock: no syscall
+        router.ncommands += len(cmds)
         if self.held:
             self.backlog.extend(cmds)
         elif cmds:
@@ -458,7 +460,7 @@ class Client(asyncio.Protocol):
         if err is not None:
             self.pending.append([encode_error("ERR " + err), self])
             self.closing = True
-        elif not cmds and reader.buffered() > self.router.cfg.client_query_buffer_limit:
+        elif not cmds and reader.buffered() > router.cfg.client_query_buffer_limit:
             # (Only a read that completed no command can have grown the partial request.)
             log.warning("closing client %d: query buffer over client_query_buffer_limit", self.id)
             self.closing = True

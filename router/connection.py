@@ -173,7 +173,7 @@ def client_line(conn, now: float) -> bytes:
         b"id=%d addr=%s laddr=%s fd=%d name=%s" % (conn.id, conn.addr.encode(), conn.laddr.encode(),
                                                    _fd(conn), conn.name),
         b" age=%d idle=%d flags=N db=%d sub=0 psub=0 ssub=0 multi=-1"
-        % (int(now - conn.created), int(now - conn.last_active), conn.db),
+        % (int(now - conn.created), int(conn.router.loop.time() - conn.last_active), conn.db),
         b" qbuf=%d qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=%d omem=%d tot-mem=%d"
         % (qbuf, len(conn.pending), omem, qbuf + omem),
         b" events=%s cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s"

@@ -44,6 +44,9 @@ class Shard:
         self.store.databases = cfg.databases
         self.table = build_table()
         self.handlers = [spec.handler for spec in self.table.by_id]
+        # RESP2 reply bytes straight from the handler: the hot commands' own
+        # fast path, else the handler's value encoded.
+        self.resp2 = [spec.resp2 or _encoded(spec.handler) for spec in self.table.by_id]
         self.names = [spec.name for spec in self.table.by_id]
         self.ctx = zmq.Context()
         self.sock = self.ctx.socket(zmq.ROUTER)
@@ -249,6 +252,7 @@ class Shard:
     def _run(self, ks: Keyspace, cmds: list) -> list:
         """One message's commands: each reply as RESP2, RESP3 or RAW, as its id asks."""
         handlers = self.handlers
+        resp2 = self.resp2
         replies = []
         append = replies.append
         self.commands += len(cmds)
@@ -256,10 +260,10 @@ class Shard:
         for cid, db, args in cmds:
             raw = cid & RAW
             try:
-                v = handlers[cid & MASK](ks, db, args)
                 if cid < RAW:  # the common case: RESP2, no flag bits
-                    append(encode(v))
+                    append(resp2[cid](ks, db, args))
                 else:
+                    v = handlers[cid & MASK](ks, db, args)
                     append(wire.to_raw(v) if raw else encode3(v))
             except ReplyError as e:
                 append(wire.to_raw(e) if raw else encode_error(e.args[0]))
@@ -276,6 +280,17 @@ class Shard:
         """Active expiry: delete keys whose TTL has passed, a bounded number per round."""
         while self._apply(None, time.time_ns() // 1_000_000, durable=self.writer is not None) >= SWEEP_LIMIT:
             pass
+
+
+def _encoded(handler):
+    """``handler`` returning RESP2 bytes instead of a reply value."""
+    if handler is None:
+        return None
+
+    def resp2(ks, db, args):
+        return encode(handler(ks, db, args))
+
+    return resp2
 
 
 def main(argv: list[str] | None = None) -> None:

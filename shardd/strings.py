@@ -15,7 +15,7 @@ from typing import Callable
 from shardis import errors
 from shardis.commands import COORD, SPLIT_OK, SPLIT_POSITIONAL, CommandTable
 from shardis.args import int_arg
-from shardis.resp import OK, PROTO_MAX_BULK_LEN, ReplyError, string2ll
+from shardis.resp import OK, PROTO_MAX_BULK_LEN, ReplyError, encode, string2ll
 from shardd.storage import HDR_LEN, STRING, Keyspace
 
 LLONG_MIN = -(2**63)
@@ -403,6 +403,10 @@ def register(table: CommandTable) -> None:
     def get(ks: Keyspace, db: int, args: list[bytes]):
         return ks.get_string(db, args[1])
 
+    @table.resp2("get")
+    def get_resp2(ks: Keyspace, db: int, args: list[bytes]) -> bytes:
+        return ks.get_string_resp(db, args[1])
+
     @cmd("set", -3, "write denyoom", 1, 1, 1, group="string", since="1.0.0", complexity="O(1)",
          summary="Set the string value of a key", acl="@write @string @slow")
     def set_(ks: Keyspace, db: int, args: list[bytes]):
@@ -424,6 +428,13 @@ def register(table: CommandTable) -> None:
             expire = ks.expire_of(raw)
         ks.set_string(db, key, args[2], expire, old=raw)
         return old_value if o.get else OK
+
+    @table.resp2("set")
+    def set_resp2(ks: Keyspace, db: int, args: list[bytes]) -> bytes:
+        if len(args) == 3:
+            ks.set_plain(db, args[1], args[2])
+            return b"+OK\r\n"
+        return encode(set_(ks, db, args))
 
     @cmd("setnx", 3, "write denyoom fast", 1, 1, 1, group="string", since="1.0.0",
          complexity="O(1)", summary="Set the value of a key, only if the key does not exist",

@@ -53,6 +53,9 @@ class CommandSpec:
     subcommands: dict[str, "CommandSpec"] = field(default_factory=dict)
     id: int = -1                  # index in the table, sent on the wire instead of the name
     write: bool = False
+    # Hot commands only: handler(ks, db, args) -> the RESP2 reply bytes themselves,
+    # same reply as ``encode(handler(...))`` without building a value first.
+    resp2: Callable | None = None
 
     def __post_init__(self) -> None:
         self.write = "write" in self.flags
@@ -95,6 +98,15 @@ class CommandTable:
             self.add(CommandSpec(name, arity, tuple(flags.split()), first, last, step, fn,
                                  route, split, group, summary, since, complexity,
                                  tuple(acl.split())))
+            return fn
+
+        return deco
+
+    def resp2(self, name: str) -> Callable[[Callable], Callable]:
+        """Decorator: ``name``'s RESP2 fast path (see ``CommandSpec.resp2``)."""
+
+        def deco(fn: Callable) -> Callable:
+            self.by_name[name.encode()].resp2 = fn
             return fn
 
         return deco
