@@ -5,7 +5,7 @@ from __future__ import annotations
 from shardis import errors
 from shardis.commands import INTERNAL, CommandTable
 from shardis.resp import ReplyError, string2ll
-from shardd.storage import HDR_LEN, STRING, Keyspace, mkey
+from shardd.storage import COLL, HASH, HDR_LEN, LIST, SET, STRING, ZSET, Keyspace, mkey
 
 SHARED_INTEGERS = 10000      # Redis shares the objects of 0..9999 ...
 SHARED_REFCOUNT = 2**31 - 1  # ... and reports this refcount for them
@@ -22,11 +22,22 @@ def string_encoding(value: bytes) -> bytes:
     return b"embstr" if len(value) <= 44 else b"raw"
 
 
+# Redis 7.0's encodings of the collections: compact, then (once converted, for
+# good) the big one. The family sets the head's encoding byte when Redis would
+# convert (size or element thresholds); 7.0 keeps every list a quicklist.
+COLL_ENCODINGS = {HASH: (b"listpack", b"hashtable"), SET: (b"intset", b"hashtable"),
+                  ZSET: (b"listpack", b"skiplist"), LIST: (b"quicklist", b"quicklist")}
+
+
 def _encoding(raw: bytes):
-    return string_encoding(raw[HDR_LEN:])
+    if raw[0] == STRING:
+        return string_encoding(raw[HDR_LEN:])
+    return COLL_ENCODINGS[raw[0]][1 if COLL.unpack_from(raw, HDR_LEN)[4] else 0]
 
 
 def _refcount(raw: bytes):
+    if raw[0] != STRING:
+        return 1
     v = raw[HDR_LEN:]
     n = string2ll(v) if len(v) <= 20 else None
     return SHARED_REFCOUNT if n is not None and 0 <= n < SHARED_INTEGERS else 1
@@ -48,8 +59,6 @@ def register(table: CommandTable) -> None:
         raw = ks.lookup(db, args[2])
         if raw is None:
             return None
-        if raw[0] != STRING:  # collections arrive with their family (issue 3)
-            raise ReplyError(errors.WRONGTYPE)
         return OBJECT[args[1]](raw)
 
     @cmd("__memusage", 2, "readonly", 1, 1, 1, route=INTERNAL)

@@ -9,7 +9,21 @@ One LMDB environment per shard, with named sub-databases:
 ``expires``  expire-at ms (8, big-endian) + mkey -> b"": the active sweep walks it
              in time order.
 ``sys``      b"slotmap" -> the slot table this data was written under;
-             b"count" + db -> number of keys, number of keys with a TTL (8 + 8).
+             b"count" + db -> number of keys, number of keys with a TTL (8 + 8);
+             b"next_id" -> the next collection id (8).
+``members``  collection id (8) + suffix -> value: every member of every hash,
+             set, list and sorted set, one entry each. The suffix is the hash
+             field, the set member, the list position (``pos_bytes``) or the
+             sorted-set member (value: its score, ``score_bytes``).
+``index``    collection id (8) + suffix -> value: secondary orders, today the
+             sorted sets' score order (``score_bytes(score) + member``).
+
+A collection's record payload is its head, ``COLL`` (33 bytes): id, member
+count, two integers the type uses as it needs (a list's head and tail
+positions), and an encoding byte (OBJECT ENCODING: 0 while Redis would still
+use its compact encoding, 1 once it would have converted; Redis never converts
+back). Members live under the id, not the key, so a key's members go with
+its head, and deleting a collection deletes every entry under its id.
 
 A ``Keyspace`` is one batch's view: one write transaction, one clock reading,
 the key counts it changed. Families call it and never touch LMDB directly.
@@ -22,6 +36,7 @@ import time
 from binascii import crc_hqx
 
 import lmdb
+import msgpack
 
 from shardis import errors
 from shardis.resp import ReplyError, encode
@@ -31,6 +46,11 @@ STRING, LIST, SET, ZSET, HASH = 0, 1, 2, 3, 4
 TYPE_NAMES = {STRING: "string", LIST: "list", SET: "set", ZSET: "zset", HASH: "hash"}
 
 HDR = struct.Struct(">BQQ")
+COLL = struct.Struct(">QQqqB")   # collection head: id, count, a, b, encoding
+_ID = struct.Struct(">Q")
+_POS = struct.Struct(">Q")
+_DBL = struct.Struct(">d")
+_U64 = struct.Struct(">Q")
 HDR_LEN = HDR.size
 _EXP = struct.Struct(">Q")
 _COUNT = struct.Struct(">QQ")
@@ -59,6 +79,51 @@ def key_of(mk: bytes) -> bytes:
     return mk[3:]
 
 
+def pos_bytes(pos: int) -> bytes:
+    """A list position (any int64) as 8 bytes that sort in numeric order."""
+    return _POS.pack(pos + (1 << 63))
+
+
+def bytes_pos(b: bytes) -> int:
+    return _POS.unpack(b)[0] - (1 << 63)
+
+
+def score_bytes(score: float) -> bytes:
+    """A double as 8 bytes that sort in numeric order (-inf first, +inf last;
+    -0.0 is stored as 0.0, as Redis treats them alike). Never NaN."""
+    if score == 0.0:
+        score = 0.0
+    n = _U64.unpack(_DBL.pack(score))[0]
+    return _U64.pack(n ^ 0xFFFFFFFFFFFFFFFF if n >> 63 else n | (1 << 63))
+
+
+def bytes_score(b: bytes) -> float:
+    n = _U64.unpack_from(b)[0]
+    return _DBL.unpack(_U64.pack(n ^ (1 << 63) if n >> 63 else n ^ 0xFFFFFFFFFFFFFFFF))[0]
+
+
+class Coll:
+    """A collection's head as read from its record: change the fields, then
+    ``Keyspace.save_coll``. ``prefix`` starts every ``members``/``index`` key."""
+
+    __slots__ = ("db", "key", "mk", "type", "id", "count", "a", "b", "enc", "expire", "prefix", "old")
+
+    def __init__(self, db: int, key: bytes, mk: bytes, type_: int, id_: int, count: int,
+                 a: int, b: int, enc: int, expire: int, old: bytes | None) -> None:
+        self.db = db
+        self.key = key
+        self.mk = mk
+        self.type = type_
+        self.id = id_
+        self.count = count
+        self.a = a
+        self.b = b
+        self.enc = enc
+        self.expire = expire
+        self.prefix = _ID.pack(id_)
+        self.old = old  # the record it was read from; None for a new collection
+
+
 class Store:
     """One shard's LMDB environment and the counters kept with it."""
 
@@ -71,11 +136,17 @@ class Store:
         self.meta = self.env.open_db(b"meta")
         self.expires = self.env.open_db(b"expires")
         self.sys = self.env.open_db(b"sys")
+        self.members = self.env.open_db(b"members")
+        self.index = self.env.open_db(b"index")
         self.counts: dict[int, list[int]] = {}
         with self.env.begin() as txn:
             for k, v in txn.cursor(db=self.sys).iternext():
                 if k.startswith(b"count") and len(k) == 6:
                     self.counts[k[5]] = list(_COUNT.unpack(v))
+        with self.env.begin() as txn:
+            raw = txn.get(b"next_id", db=self.sys)
+        self.next_id = _ID.unpack(raw)[0] if raw else 1
+        self.saved_id = self.next_id
         # Versions change on every write; they only need to increase, also across restarts.
         self.version = time.time_ns() // 1000
         self.dirty = False
@@ -255,7 +326,138 @@ class Keyspace:
         self._count(db, -1, -1 if exp else 0)
 
     def _drop_payload(self, mk: bytes, raw: bytes) -> None:
-        """Delete what a record keeps outside ``meta`` (collection members, later)."""
+        """Delete what a record keeps outside ``meta``: a collection's members."""
+        if raw[0] != STRING:
+            self._drop_members(COLL.unpack_from(raw, HDR_LEN)[0])
+
+    # ------------------------------------------------------------ collections
+
+    def coll(self, db: int, key: bytes, type_: int) -> Coll | None:
+        """The live collection at ``key``; None when there is no key, WRONGTYPE
+        when the key holds another type."""
+        raw = self.lookup(db, key)
+        if raw is None:
+            return None
+        if raw[0] != type_:
+            raise _WRONGTYPE
+        return self._coll_of(db, key, raw)
+
+    def _coll_of(self, db: int, key: bytes, raw: bytes) -> Coll:
+        id_, count, a, b, enc = COLL.unpack_from(raw, HDR_LEN)
+        return Coll(db, key, mkey(db, key), raw[0], id_, count, a, b, enc,
+                    _EXP.unpack_from(raw, 1)[0], raw)
+
+    def new_coll(self, db: int, key: bytes, type_: int) -> Coll:
+        """A new, empty collection for ``key`` (written by ``save_coll`` once it has members)."""
+        st = self.store
+        id_ = st.next_id
+        st.next_id += 1
+        return Coll(db, key, mkey(db, key), type_, id_, 0, 0, 0, 0, 0, None)
+
+    def coll_or_new(self, db: int, key: bytes, type_: int) -> Coll:
+        c = self.coll(db, key, type_)
+        return c if c is not None else self.new_coll(db, key, type_)
+
+    def save_coll(self, c: Coll) -> None:
+        """Write the head back (a new version); an emptied collection disappears as a key.
+
+        Call it once per command that changed anything, after the member writes."""
+        if c.count <= 0:
+            if c.old is not None:
+                self._remove(c.db, c.mk, c.old)  # drops whatever members are left, too
+                c.old = None
+            return
+        st = self.store
+        st.version += 1
+        rec = HDR.pack(c.type, c.expire, st.version) + COLL.pack(c.id, c.count, c.a, c.b, c.enc)
+        self.meta_cur.put(c.mk, rec)
+        if c.old is None:
+            self._count(c.db, 1, 1 if c.expire else 0)
+            if c.expire:
+                self.txn.put(_EXP.pack(c.expire) + c.mk, b"", db=self.exp_db)
+        c.old = rec
+
+    # Members: ``c.prefix + suffix`` in ``members`` (or ``index`` with index=True).
+
+    def mget(self, c: Coll, suffix: bytes, index: bool = False) -> bytes | None:
+        return self.txn.get(c.prefix + suffix, None, self.store.index if index else self.store.members)
+
+    def mput(self, c: Coll, suffix: bytes, value: bytes = b"", index: bool = False) -> bytes | None:
+        """Write one member; returns its previous value (None: it is new)."""
+        return self.txn.replace(c.prefix + suffix, value, db=self.store.index if index else self.store.members)
+
+    def mdel(self, c: Coll, suffix: bytes, index: bool = False) -> bool:
+        return self.txn.delete(c.prefix + suffix, db=self.store.index if index else self.store.members)
+
+    def mcursor(self, index: bool = False) -> lmdb.Cursor:
+        """A cursor on ``members`` (or ``index``): walk one collection's range from
+        ``set_range(c.prefix + ...)`` while keys start with ``c.prefix``."""
+        return self.txn.cursor(db=self.store.index if index else self.store.members)
+
+    def mrange(self, c: Coll, start: bytes = b"", stop: bytes | None = None,
+               reverse: bool = False, index: bool = False):
+        """(suffix, value) of ``c``'s entries with start <= suffix < stop, in order
+        (descending with reverse=True: from just below ``stop``, or the last, down to ``start``)."""
+        cur = self.mcursor(index)
+        p = c.prefix
+        n = len(p)
+        lo = p + start
+        if not reverse:
+            if not cur.set_range(lo):
+                return
+            hi = p + stop if stop is not None else None
+            for k, v in cur.iternext():
+                if not k.startswith(p) or (hi is not None and k >= hi):
+                    return
+                yield k[n:], v
+            return
+        hi = p + stop if stop is not None else _ID.pack(c.id + 1)
+        if cur.set_range(hi):
+            if not cur.prev():
+                return
+        elif not cur.last():
+            return
+        for k, v in cur.iterprev():
+            if not k.startswith(p) or k < lo:
+                return
+            yield k[n:], v
+
+    def _drop_members(self, id_: int) -> None:
+        """Delete every ``members`` and ``index`` entry of collection ``id_``."""
+        p = _ID.pack(id_)
+        for sub in (self.store.members, self.store.index):
+            cur = self.txn.cursor(db=sub)
+            if cur.set_range(p):
+                while cur.key().startswith(p):
+                    if not cur.delete():
+                        break
+
+    def _export_members(self, raw: bytes) -> bytes:
+        """A collection's head and every entry, as the payload ``export`` carries."""
+        id_, count, a, b, enc = COLL.unpack_from(raw, HDR_LEN)
+        p = _ID.pack(id_)
+        n = len(p)
+        parts = []
+        for sub in (self.store.members, self.store.index):
+            cur = self.txn.cursor(db=sub)
+            entries = []
+            if cur.set_range(p):
+                for k, v in cur.iternext():
+                    if not k.startswith(p):
+                        break
+                    entries.append((k[n:], v))
+            parts.append(entries)
+        return msgpack.packb([count, a, b, enc, parts[0], parts[1]], use_bin_type=True)
+
+    def _restore_members(self, db: int, key: bytes, type_: int, expire: int, payload: bytes) -> None:
+        count, a, b, enc, members, index = msgpack.unpackb(payload, raw=False, use_list=True)
+        c = self.new_coll(db, key, type_)
+        c.count, c.a, c.b, c.enc, c.expire = count, a, b, enc, expire
+        for sub, entries in ((self.store.members, members), (self.store.index, index)):
+            put = self.txn.cursor(db=sub).put
+            for k, v in entries:
+                put(c.prefix + k, v)
+        self.save_coll(c)
 
     # ------------------------------------------------------------ whole keys
 
@@ -264,12 +466,19 @@ class Keyspace:
         raw = self.lookup(db, key)
         if raw is None:
             return None
+        if raw[0] != STRING:
+            return [raw[0], self.expire_of(raw), self._export_members(raw)]
         return [raw[0], self.expire_of(raw), raw[HDR_LEN:]]
 
     def restore(self, db: int, key: bytes, rec: list) -> None:
         """Write an exported key under ``key`` (replacing what is there)."""
         type_, expire, payload = rec
         old = self.lookup(db, key)
+        if type_ != STRING:
+            if old is not None:
+                self._remove(db, mkey(db, key), old)
+            self._restore_members(db, key, type_, expire, payload)
+            return
         self.put(db, key, type_, payload, expire, old)
 
     # ------------------------------------------------------------ iteration
@@ -331,6 +540,8 @@ class Keyspace:
         txn = self.txn
         txn.drop(self.meta_db, delete=False)
         txn.drop(self.exp_db, delete=False)
+        txn.drop(self.store.members, delete=False)
+        txn.drop(self.store.index, delete=False)
         self._next_version()
         for db in set(self.store.counts) | set(self.delta):
             base = self.store.counts.get(db, (0, 0))
@@ -363,7 +574,10 @@ class Keyspace:
 
     def finish(self) -> None:
         """Write the changed key counts inside the transaction."""
-        counts = self.store.counts
+        st = self.store
+        if st.next_id != st.saved_id:
+            self.txn.put(b"next_id", _ID.pack(st.next_id), db=st.sys)
+        counts = st.counts
         for db, (dk, de) in self.delta.items():
             if dk or de:
                 base = counts.get(db, [0, 0])
@@ -372,6 +586,7 @@ class Keyspace:
 
     def committed(self) -> None:
         """Fold the batch's count changes into the store, after the commit."""
+        self.store.saved_id = self.store.next_id
         counts = self.store.counts
         for db, (dk, de) in self.delta.items():
             base = counts.get(db)

@@ -56,12 +56,19 @@ class CommandSpec:
     # Hot commands only: handler(ks, db, args) -> the RESP2 reply bytes themselves,
     # same reply as ``encode(handler(...))`` without building a value first.
     resp2: Callable | None = None
+    # Commands whose keys move (numkeys, STORE ...): getkeys(args) -> the key arguments.
+    getkeys: Callable | None = None
 
     def __post_init__(self) -> None:
         self.write = "write" in self.flags
 
     def keys(self, args: list[bytes]) -> list[bytes]:
         """The key arguments of ``args``, by (first, last, step)."""
+        if self.getkeys is not None:
+            try:
+                return self.getkeys(args)
+            except (ValueError, IndexError, TypeError):
+                return []  # malformed: the command itself gives Redis' error wherever it runs
         if self.first_key <= 0:
             return []
         last = self.last_key if self.last_key >= 0 else len(args) + self.last_key
@@ -91,13 +98,19 @@ class CommandTable:
     def command(self, name: str, arity: int, flags: str, first: int = 0, last: int = 0,
                 step: int = 0, *, route: str = KEYS, split: str | None = None,
                 group: str = "generic", summary: str = "", since: str = "1.0.0",
-                complexity: str = "", acl: str = "") -> Callable[[Callable], Callable]:
-        """Decorator form of ``add`` used by the family modules' ``register``."""
+                complexity: str = "", acl: str = "",
+                keys: Callable | None = None) -> Callable[[Callable], Callable]:
+        """Decorator form of ``add`` used by the family modules' ``register``.
+
+        ``keys``: for commands with movable keys, a function args -> key arguments
+        (may raise ValueError/IndexError on malformed arguments)."""
 
         def deco(fn: Callable) -> Callable:
-            self.add(CommandSpec(name, arity, tuple(flags.split()), first, last, step, fn,
-                                 route, split, group, summary, since, complexity,
-                                 tuple(acl.split())))
+            spec = CommandSpec(name, arity, tuple(flags.split()), first, last, step, fn,
+                               route, split, group, summary, since, complexity,
+                               tuple(acl.split()))
+            spec.getkeys = keys
+            self.add(spec)
             return fn
 
         return deco
@@ -124,10 +137,10 @@ class CommandTable:
 def build_table() -> CommandTable:
     """Every family's commands, registered explicitly in one place."""
     from router import admin, connection, introspect as router_introspect, keyspace
-    from shardd import introspect, keys, server as shard_server, strings
+    from shardd import hashes, introspect, keys, lists, server as shard_server, sets, strings, zsets
 
     table = CommandTable()
-    for family in (connection, admin, keyspace, router_introspect, strings, keys, shard_server,
-                   introspect):
+    for family in (connection, admin, keyspace, router_introspect, strings, keys, hashes, lists,
+                   sets, zsets, shard_server, introspect):
         family.register(table)
     return table

@@ -480,9 +480,22 @@ def encode(v) -> bytes:
         return b"".join(parts)
     if t is set or t is frozenset:
         return encode(list(v))
+    if t is Pairs:
+        parts = [b"*%d\r\n" % (2 * len(v))]
+        for m, x in v:
+            parts.append(encode(m))
+            parts.append(encode(x))
+        return b"".join(parts)
     if t is Verbatim:
         return encode(bytes(v))
     raise TypeError(f"cannot encode {t.__name__} as a reply")
+
+
+class Pairs(list):
+    """(member, value) pairs, such as members WITHSCORES: a flat array in RESP2,
+    an array of two-element arrays in RESP3 (scores as doubles), as Redis 7.0 replies."""
+
+    __slots__ = ()
 
 
 class Verbatim(bytes):
@@ -516,6 +529,11 @@ def encode3(v) -> bytes:
         return b"#t\r\n" if v else b"#f\r\n"
     if t is Verbatim:
         return b"=%d\r\ntxt:%s\r\n" % (len(v) + 4, v)
+    if t is Pairs:
+        parts = [b"*%d\r\n" % len(v)]
+        for m, x in v:
+            parts.append(b"*2\r\n" + encode3(m) + encode3(x))
+        return b"".join(parts)
     return encode(v)
 
 
