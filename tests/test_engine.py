@@ -76,7 +76,10 @@ def test_set_get_and_databases(store):
 
 def test_wrongtype_comes_from_storage(store):
     with batch(store) as ks:
-        ks.put(0, b"l", LIST, b"")
+        c = ks.new_coll(0, b"l", LIST)  # a one-element list, written through the storage API
+        c.count = 1
+        ks.mput(c, b"\0" * 8, b"x")
+        ks.save_coll(c)
         assert call(ks, "GET", "l") == errors.WRONGTYPE
         assert call(ks, "APPEND", "l", "x") == errors.WRONGTYPE
         assert call(ks, "TYPE", "l") is not None
