@@ -240,7 +240,15 @@ def test_export_restore(store):
         assert ks.export(0, b"missing") is None
         ks.restore(0, b"dst", rec)
         ks.restore(1, b"copy", [STRING, 0, b"plain"])
-        ks.restore(0, b"h", [HASH, 0, b""])
+        c = ks.new_coll(2, b"hsrc", HASH)  # a collection travels with its members
+        c.count = 2
+        ks.mput(c, b"f1", b"v1")
+        ks.mput(c, b"f2", b"v2")
+        ks.save_coll(c)
+        ks.restore(0, b"h", ks.export(2, b"hsrc"))
+        h = ks.coll(0, b"h", HASH)
+        assert h.id != c.id and h.count == 2
+        assert list(ks.mrange(h)) == [(b"f1", b"v1"), (b"f2", b"v2")]
         assert call(ks, "GET", "dst") == b"value"
         assert call(ks, "PTTL", "dst") == 5000
         assert call(ks, "GET", "copy", db=1) == b"plain"
