@@ -1,10 +1,514 @@
-"""The hash commands (issue 3): not written yet; none is registered, so each
-answers Redis' unknown-command error until it is."""
+"""The hash commands (HSET, HGET, HSCAN, HRANDFIELD ...), as Redis 7.0 answers them.
+
+Layout: one ``members`` entry per field, suffix = the field, value = its value;
+the head's ``count`` is the number of fields. A hash costs the same per field
+whether it holds ten fields or a million.
+
+Reply order: Redis 7.0 answers a compact (listpack) hash in insertion order and
+a hashtable in its table's order. shardis answers every hash in the byte order
+of its fields (HGETALL, HKEYS, HVALS, HSCAN, HRANDFIELD with a count at least the
+size). Both are "unspecified" to clients; the tests compare these replies as sets.
+
+Encoding (``c.enc``, read by OBJECT ENCODING): 0 = listpack while the hash has at
+most 128 fields and no field or value ever written to it was longer than 64
+bytes (hash-max-listpack-entries / -value); 1 = hashtable from then on, as Redis
+never converts back.
+"""
 
 from __future__ import annotations
 
+import random
+import struct
+
+from shardis import errors
+from shardis.args import Options, compile_glob, cstr, int_arg
 from shardis.commands import CommandTable
+from shardis.resp import OK, Pairs, ReplyError, string2ll
+from shardd.storage import HASH, Coll, Keyspace
+from shardd.strings import LLONG_MAX, LLONG_MIN, add_long_double, format_long_double, parse_long_double
+
+LISTPACK_ENTRIES = 128   # hash-max-listpack-entries
+LISTPACK_VALUE = 64      # hash-max-listpack-value
+ULONG_MAX = 2**64 - 1
+# A negative HRANDFIELD count asks for |count| fields, repeats allowed. Redis 7.0
+# tries to build any such reply (a huge count never finishes); shardis refuses
+# counts past this bound with "value is out of range" rather than stall a shard.
+RANDOM_REPEAT_MAX = 10_000_000
+
+_U64 = struct.Struct(">Q")
+_SYNTAX = ReplyError(errors.SYNTAX)
+_NOT_INTEGER = ReplyError(errors.HASH_NOT_INTEGER)
+_NOT_FLOAT = ReplyError(errors.HASH_NOT_FLOAT)
+
+
+# ---------------------------------------------------------------- encoding
+
+
+def _grow(c: Coll, written: list[bytes]) -> None:
+    """Switch ``c`` to hashtable when the fields/values just written or its size pass
+    the listpack limits (Redis checks both on every write; it never converts back)."""
+    if c.enc == 0 and (c.count > LISTPACK_ENTRIES
+                       or any(len(x) > LISTPACK_VALUE for x in written)):
+        c.enc = 1
+
+
+# ---------------------------------------------------------------- walking a hash
+
+
+def _walk(ks: Keyspace, c: Coll, keys: bool = True, values: bool = True):
+    """Every field and/or value of ``c`` in field byte order (one cursor, no per-entry call)."""
+    cur = ks.mcursor()
+    p = c.prefix
+    n = len(p)
+    if not cur.set_range(p):
+        return
+    if keys and values:
+        for k, v in cur.iternext():
+            if not k.startswith(p):
+                return
+            yield k[n:], v
+    elif keys:
+        for k in cur.iternext(values=False):
+            if not k.startswith(p):
+                return
+            yield k[n:]
+    else:
+        for k, v in cur.iternext():
+            if not k.startswith(p):
+                return
+            yield v
+
+
+# ---------------------------------------------------------------- HSCAN
+
+
+def parse_cursor(arg: bytes) -> int:
+    """parseScanCursorOrReply: C's strtoul over the whole argument (a sign is accepted and
+    negates modulo 2**64; leading space, trailing junk and ERANGE are refused)."""
+    s = cstr(arg)
+    if not s:
+        return 0  # strtoul reads nothing and stops at the terminator
+    digits = s[1:] if s[:1] in (b"+", b"-") else s
+    if not digits.isdigit() or not digits.isascii():
+        raise ReplyError(errors.INVALID_CURSOR)
+    v = int(digits)
+    if v > ULONG_MAX:
+        raise ReplyError(errors.INVALID_CURSOR)  # ERANGE
+    return (-v if s[:1] == b"-" else v) % (ULONG_MAX + 1)
+
+
+def _pad8(field: bytes) -> bytes:
+    """A field's first 8 bytes, zero-padded: the key of HSCAN's cursor."""
+    head = field[:8]
+    return head if len(head) == 8 else head + b"\0" * (8 - len(head))
+
+
+def _scan_table(ks: Keyspace, c: Coll, cursor: int, count: int, match) -> tuple[int, list]:
+    """One HSCAN step over a hashtable-encoded hash; returns (next cursor, [f, v, ...]).
+
+    The cursor is the first 8 bytes of the next field to visit, zero-padded, as a
+    big-endian integer (0 = start, and 0 again = done). pad8 never decreases along
+    the byte order of fields, and ``set_range`` on the cursor's bytes with trailing
+    zeros dropped lands exactly on the first field whose pad8 is at least the
+    cursor. A step visits ``count`` fields, then every further field with the same
+    pad8 as the last one visited, so the next cursor is strictly greater than any
+    visited field's pad8: the scan always advances, always ends, and returns every
+    field present for the whole scan at least once (fields added or removed during
+    it may or may not be returned). Fields sharing one 8-byte prefix come back in
+    one reply however many there are: COUNT is a lower bound, as in Redis a hint.
+    """
+    cur = ks.mcursor()
+    p = c.prefix
+    n = len(p)
+    start = _U64.pack(cursor).rstrip(b"\0") if cursor else b""
+    out: list[bytes] = []
+    if not cur.set_range(p + start):
+        return 0, out
+    visited = 0
+    last = None
+    for k, v in cur.iternext():
+        if not k.startswith(p):
+            return 0, out
+        f = k[n:]
+        if visited >= count:
+            if last is None:
+                last = _pad8(prev)
+            head = _pad8(f)
+            if head != last:
+                return _U64.unpack(head)[0], out
+        visited += 1
+        prev = f
+        if match is None or match(f):
+            out.append(f)
+            out.append(v)
+    return 0, out
+
+
+# ---------------------------------------------------------------- HRANDFIELD
+
+
+def _rng(ks: Keyspace, c: Coll) -> random.Random:
+    """A generator that is the same when a batch is replayed from the write-ahead log:
+    seeded from the batch clock, the key, the head, and how many draws this batch made."""
+    global _draws
+    if _draws[0] is not ks:
+        _draws = [ks, 0]
+    _draws[1] += 1
+    seed = b"%d:%d:%d:%d:%d:" % (ks.now, c.id, c.count, c.db, _draws[1]) + c.key
+    return random.Random(seed)
+
+
+_draws: list = [None, 0]  # [the batch's Keyspace, draws so far in it]
+
+
+class _Prober:
+    """Random positions in a big hash without reading it: a random byte string
+    between the first and the last field, then the first field at or after it.
+
+    The draw is uniform over the 8 bytes that follow the fields' common prefix, so
+    fields spread thinly in that space are picked more often: HRANDFIELD is random,
+    not uniform (Redis does not promise uniformity either for its listpack reply order)."""
+
+    __slots__ = ("cur", "p", "n", "first", "base", "lo", "hi")
+
+    def __init__(self, ks: Keyspace, c: Coll) -> None:
+        self.cur = ks.mcursor()
+        self.p = c.prefix
+        self.n = len(self.p)
+        self.cur.set_range(self.p)
+        self.first = self.cur.key()
+        last = next(ks.mrange(c, reverse=True))[0]
+        f = self.first[self.n:]
+        common = 0
+        for a, b in zip(f, last):
+            if a != b:
+                break
+            common += 1
+        self.base = f[:common]
+        self.lo = _U64.unpack(_pad8(f[common:]))[0]
+        self.hi = _U64.unpack(_pad8(last[common:]))[0]
+
+    def probe(self, rng: random.Random) -> None:
+        """Put the cursor on a random field (wrapping to the first past the end)."""
+        x = rng.randint(self.lo, self.hi)
+        if not self.cur.set_range(self.p + self.base + _U64.pack(x).rstrip(b"\0")) \
+                or not self.cur.key().startswith(self.p):
+            self.cur.set_range(self.first)
+
+    def next(self) -> None:
+        """Move to the following field, wrapping to the first."""
+        if not self.cur.next() or not self.cur.key().startswith(self.p):
+            self.cur.set_range(self.first)
+
+    def item(self) -> tuple[bytes, bytes]:
+        return self.cur.key()[self.n:], self.cur.value()
+
+
+def _random_small(ks: Keyspace, c: Coll, rng: random.Random, count: int, uniq: bool) -> list:
+    """HRANDFIELD's picks from a hash read whole (small, or a count near its size)."""
+    items = list(_walk(ks, c))
+    if not uniq:
+        return [rng.choice(items) for _ in range(count)]
+    if count >= len(items):
+        return items
+    return rng.sample(items, count)
+
+
+def _random_big(ks: Keyspace, c: Coll, rng: random.Random, count: int, uniq: bool) -> list:
+    """HRANDFIELD's picks from a big hash by probes: |count| of them with repeats, or
+    ``count`` distinct ones (count < size / 3) found in one sweep of sorted probes."""
+    pr = _Prober(ks, c)
+    if not uniq:
+        out = []
+        for _ in range(count):
+            pr.probe(rng)
+            out.append(pr.item())
+        return out
+    # Distinct: visit sorted probe points in order, each taking the first field at or
+    # after it that is past the field taken before; past the end, wrap to fields
+    # not taken yet. Each pick is one or a few cursor moves, never a rescan.
+    points = sorted(rng.randint(pr.lo, pr.hi) for _ in range(count))
+    taken: dict[bytes, bytes] = {}
+    prev = None
+    for x in points:
+        found = pr.cur.set_range(pr.p + pr.base + _U64.pack(x).rstrip(b"\0"))
+        if found and prev is not None and pr.cur.key() <= prev:
+            pr.cur.set_key(prev)
+            found = pr.cur.next()
+        if not found or not pr.cur.key().startswith(pr.p):
+            break
+        prev = pr.cur.key()
+        f, v = pr.item()
+        taken[f] = v
+    if len(taken) < count:  # ran past the end: the first fields are still free
+        for f, v in _walk(ks, c):
+            if len(taken) >= count:
+                break
+            if f not in taken:
+                taken[f] = v
+    out = list(taken.items())
+    rng.shuffle(out)
+    return out
+
+
+def _hrandfield_count(ks: Keyspace, db: int, key: bytes, count: int, withvalues: bool):
+    """HRANDFIELD key count [WITHVALUES]: distinct fields for count >= 0 (at most the
+    size), exactly -count fields with repeats for count < 0."""
+    c = ks.coll(db, key, HASH)
+    if c is None or count == 0:
+        return []
+    uniq = count > 0
+    count = abs(count)
+    size = c.count
+    if uniq and count >= size:
+        items = list(_walk(ks, c))
+    else:
+        rng = _rng(ks, c)
+        small = size <= LISTPACK_ENTRIES or (uniq and count * 3 > size)
+        items = (_random_small if small else _random_big)(ks, c, rng, count, uniq)
+    if withvalues:
+        return Pairs(items)
+    return [f for f, _ in items]
+
+
+def _hrandfield_one(ks: Keyspace, db: int, key: bytes):
+    """HRANDFIELD key: one random field, nil when there is no key."""
+    c = ks.coll(db, key, HASH)
+    if c is None:
+        return None
+    rng = _rng(ks, c)
+    if c.count <= LISTPACK_ENTRIES:
+        return _random_small(ks, c, rng, 1, False)[0][0]
+    return _random_big(ks, c, rng, 1, False)[0][0]
+
+
+# ---------------------------------------------------------------- increments
+
+
+def _incr_value(ks: Keyspace, c: Coll, field: bytes, new: bytes) -> None:
+    """Store an increment's result; a new field counts, a long result converts."""
+    if ks.mput(c, field, new) is None:
+        c.count += 1
+    _grow(c, [field, new])
+    ks.save_coll(c)
+
+
+_DOC = dict(group="hash", since="2.0.0")
 
 
 def register(table: CommandTable) -> None:
     """The hash commands, each declared as Redis 7.0's COMMAND INFO describes it."""
+    cmd = table.command
+
+    def set_pairs(ks: Keyspace, db: int, args: list[bytes], name: str) -> int:
+        """HSET/HMSET's work: every pair written; returns how many fields are new."""
+        if len(args) % 2:
+            raise ReplyError(errors.WRONG_ARITY % name)
+        c = ks.coll_or_new(db, args[1], HASH)
+        added = 0
+        mput = ks.mput
+        for i in range(2, len(args), 2):
+            if mput(c, args[i], args[i + 1]) is None:
+                added += 1
+        c.count += added
+        _grow(c, args[2:])
+        ks.save_coll(c)
+        return added
+
+    @cmd("hset", -4, "write denyoom fast", 1, 1, 1, **_DOC,
+         complexity="O(1) for each field/value pair added, so O(N) to add N field/value pairs "
+                    "when the command is called with multiple field/value pairs.",
+         summary="Set the string value of a hash field", acl="@write @hash @fast")
+    def hset(ks: Keyspace, db: int, args: list[bytes]):
+        return set_pairs(ks, db, args, "hset")
+
+    @cmd("hmset", -4, "write denyoom fast", 1, 1, 1, **_DOC,
+         complexity="O(N) where N is the number of fields being set.",
+         summary="Set multiple hash fields to multiple values", acl="@write @hash @fast")
+    def hmset(ks: Keyspace, db: int, args: list[bytes]):
+        set_pairs(ks, db, args, "hmset")
+        return OK
+
+    @cmd("hsetnx", 4, "write denyoom fast", 1, 1, 1, **_DOC, complexity="O(1)",
+         summary="Set the value of a hash field, only if the field does not exist",
+         acl="@write @hash @fast")
+    def hsetnx(ks: Keyspace, db: int, args: list[bytes]):
+        c = ks.coll_or_new(db, args[1], HASH)
+        if c.old is not None and ks.mget(c, args[2]) is not None:
+            return 0  # nothing written: an existing field does not convert the hash
+        ks.mput(c, args[2], args[3])
+        c.count += 1
+        _grow(c, args[2:4])
+        ks.save_coll(c)
+        return 1
+
+    @cmd("hget", 3, "readonly fast", 1, 1, 1, **_DOC, complexity="O(1)",
+         summary="Get the value of a hash field", acl="@read @hash @fast")
+    def hget(ks: Keyspace, db: int, args: list[bytes]):
+        c = ks.coll(db, args[1], HASH)
+        return None if c is None else ks.mget(c, args[2])
+
+    @cmd("hmget", -3, "readonly fast", 1, 1, 1, **_DOC,
+         complexity="O(N) where N is the number of fields being requested.",
+         summary="Get the values of all the given hash fields", acl="@read @hash @fast")
+    def hmget(ks: Keyspace, db: int, args: list[bytes]):
+        c = ks.coll(db, args[1], HASH)
+        if c is None:
+            return [None] * (len(args) - 2)
+        mget = ks.mget
+        return [mget(c, f) for f in args[2:]]
+
+    @cmd("hdel", -3, "write fast", 1, 1, 1, **_DOC,
+         complexity="O(N) where N is the number of fields to be removed.",
+         summary="Delete one or more hash fields", acl="@write @hash @fast")
+    def hdel(ks: Keyspace, db: int, args: list[bytes]):
+        c = ks.coll(db, args[1], HASH)
+        if c is None:
+            return 0
+        mdel = ks.mdel
+        deleted = sum(1 for f in args[2:] if mdel(c, f))
+        if deleted:
+            c.count -= deleted
+            ks.save_coll(c)  # the last field gone: the key goes too
+        return deleted
+
+    @cmd("hexists", 3, "readonly fast", 1, 1, 1, **_DOC, complexity="O(1)",
+         summary="Determine if a hash field exists", acl="@read @hash @fast")
+    def hexists(ks: Keyspace, db: int, args: list[bytes]):
+        c = ks.coll(db, args[1], HASH)
+        return 0 if c is None or ks.mget(c, args[2]) is None else 1
+
+    @cmd("hlen", 2, "readonly fast", 1, 1, 1, **_DOC, complexity="O(1)",
+         summary="Get the number of fields in a hash", acl="@read @hash @fast")
+    def hlen(ks: Keyspace, db: int, args: list[bytes]):
+        c = ks.coll(db, args[1], HASH)
+        return 0 if c is None else c.count
+
+    @cmd("hstrlen", 3, "readonly fast", 1, 1, 1, group="hash", since="3.2.0",
+         complexity="O(1)", summary="Get the length of the value of a hash field",
+         acl="@read @hash @fast")
+    def hstrlen(ks: Keyspace, db: int, args: list[bytes]):
+        c = ks.coll(db, args[1], HASH)
+        v = None if c is None else ks.mget(c, args[2])
+        return 0 if v is None else len(v)
+
+    @cmd("hgetall", 2, "readonly", 1, 1, 1, **_DOC,
+         complexity="O(N) where N is the size of the hash.",
+         summary="Get all the fields and values in a hash", acl="@read @hash @slow")
+    def hgetall(ks: Keyspace, db: int, args: list[bytes]):
+        c = ks.coll(db, args[1], HASH)
+        return {} if c is None else dict(_walk(ks, c))  # a map in RESP3, flat in RESP2
+
+    @cmd("hkeys", 2, "readonly", 1, 1, 1, **_DOC,
+         complexity="O(N) where N is the size of the hash.",
+         summary="Get all the fields in a hash", acl="@read @hash @slow")
+    def hkeys(ks: Keyspace, db: int, args: list[bytes]):
+        c = ks.coll(db, args[1], HASH)
+        return [] if c is None else list(_walk(ks, c, values=False))
+
+    @cmd("hvals", 2, "readonly", 1, 1, 1, **_DOC,
+         complexity="O(N) where N is the size of the hash.",
+         summary="Get all the values in a hash", acl="@read @hash @slow")
+    def hvals(ks: Keyspace, db: int, args: list[bytes]):
+        c = ks.coll(db, args[1], HASH)
+        return [] if c is None else list(_walk(ks, c, keys=False))
+
+    @cmd("hincrby", 4, "write denyoom fast", 1, 1, 1, **_DOC, complexity="O(1)",
+         summary="Increment the integer value of a hash field by the given number",
+         acl="@write @hash @fast")
+    def hincrby(ks: Keyspace, db: int, args: list[bytes]):
+        incr = int_arg(args[3])  # checked before the key, as Redis does
+        c = ks.coll_or_new(db, args[1], HASH)
+        field = args[2]
+        old = ks.mget(c, field) if c.old is not None else None
+        value = 0
+        if old is not None:
+            value = string2ll(old)
+            if value is None:
+                raise _NOT_INTEGER
+        new = value + incr
+        if not LLONG_MIN <= new <= LLONG_MAX:
+            raise ReplyError(errors.OVERFLOW)
+        _incr_value(ks, c, field, b"%d" % new)
+        return new
+
+    @cmd("hincrbyfloat", 4, "write denyoom fast", 1, 1, 1, group="hash", since="2.6.0",
+         complexity="O(1)",
+         summary="Increment the float value of a hash field by the given amount",
+         acl="@write @hash @fast")
+    def hincrbyfloat(ks: Keyspace, db: int, args: list[bytes]):
+        """Long double arithmetic and %.17Lf output, as INCRBYFLOAT (shardd/strings.py)."""
+        incr = parse_long_double(args[3])
+        if incr is None:
+            raise ReplyError(errors.NOT_FLOAT)
+        if isinstance(incr, float):  # +-inf: refused before the key is looked at
+            raise ReplyError(errors.NAN_OR_INFINITY)
+        c = ks.coll_or_new(db, args[1], HASH)
+        field = args[2]
+        old = ks.mget(c, field) if c.old is not None else None
+        value = 0 if old is None else parse_long_double(old)
+        if value is None:
+            raise _NOT_FLOAT
+        total = add_long_double(value, incr)
+        if isinstance(total, float):
+            raise ReplyError(errors.INCR_NAN_INF)
+        out = format_long_double(total)
+        _incr_value(ks, c, field, out)
+        return out
+
+    @cmd("hrandfield", -2, "readonly", 1, 1, 1, group="hash", since="6.2.0",
+         complexity="O(N) where N is the number of fields returned",
+         summary="Get one or multiple random fields from a hash", acl="@read @hash @slow")
+    def hrandfield(ks: Keyspace, db: int, args: list[bytes]):
+        """HRANDFIELD key [count [WITHVALUES]]; the count and options are checked
+        before the key, and WITHVALUES bounds the count to +-LONG_MAX/2."""
+        if len(args) == 2:
+            return _hrandfield_one(ks, db, args[1])
+        count = int_arg(args[2])
+        if count < -LLONG_MAX:
+            raise ReplyError(errors.INT_OUT_OF_RANGE % (-LLONG_MAX, LLONG_MAX))
+        if len(args) > 4 or (len(args) == 4 and cstr(args[3]).lower() != b"withvalues"):
+            raise _SYNTAX
+        withvalues = len(args) == 4
+        if withvalues and not -(LLONG_MAX // 2) <= count <= LLONG_MAX // 2:
+            raise ReplyError(errors.VALUE_OUT_OF_RANGE)
+        if count < -RANDOM_REPEAT_MAX:
+            raise ReplyError(errors.VALUE_OUT_OF_RANGE)
+        return _hrandfield_count(ks, db, args[1], count, withvalues)
+
+    @cmd("hscan", -3, "readonly", 1, 1, 1, group="hash", since="2.8.0",
+         complexity="O(1) for every call. O(N) for a complete iteration, including enough "
+                    "command calls for the cursor to return back to 0. N is the number of "
+                    "elements inside the collection..",
+         summary="Incrementally iterate hash fields and associated values",
+         acl="@read @hash @slow")
+    def hscan(ks: Keyspace, db: int, args: list[bytes]):
+        """HSCAN key cursor [MATCH pattern] [COUNT count]. Redis checks the cursor, then
+        the key (no key: an empty scan, options unread), then the options. A listpack
+        hash comes back whole with cursor 0; a hashtable in steps (``_scan_table``)."""
+        cursor = parse_cursor(args[2])
+        c = ks.coll(db, args[1], HASH)
+        if c is None:
+            return [b"0", []]
+        count = 10
+        pattern = b"*"
+        opts = Options(args, 3)
+        while opts.more():
+            if opts.eat(b"count", 1):
+                count = int_arg(opts.take())
+                if count < 1:
+                    raise _SYNTAX
+            elif opts.eat(b"match", 1):
+                pattern = opts.take()
+            else:
+                raise _SYNTAX
+        match = None if pattern == b"*" else compile_glob(pattern)
+        if c.enc == 0:
+            out = []
+            for f, v in _walk(ks, c):
+                if match is None or match(f):
+                    out.append(f)
+                    out.append(v)
+            return [b"0", out]
+        nxt, out = _scan_table(ks, c, cursor, count, match)
+        return [b"%d" % nxt, out]
