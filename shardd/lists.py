@@ -117,6 +117,18 @@ def _push_values(ks: Keyspace, c: Coll, elements: list[bytes], left: bool) -> No
 def _pop_values(ks: Keyspace, c: Coll, left: bool, n: int) -> list[bytes]:
     """Remove up to ``n`` elements from one end; returns them in pop order."""
     n = min(n, c.count)
+    if n == 1:  # the common case, without a cursor: one read, one delete
+        pos = c.a if left else c.b - 1
+        suffix = pos_bytes(pos)
+        value = ks.mget(c, suffix)
+        if c.count > 1:
+            ks.mdel(c, suffix)
+        if left:
+            c.a += 1
+        else:
+            c.b -= 1
+        c.count -= 1
+        return [value]
     if left:
         lo, hi = c.a, c.a + n
     else:
