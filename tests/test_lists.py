@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import random
 
+import time
+
 import pytest
 
-from tests.helpers import Pair, parse_reply
+from shardd import lists
+from shardd.storage import LIST, Keyspace, Store, bytes_pos
+from shardis.commands import CommandTable
+from shardis.resp import ReplyError
+from tests.helpers import Pair, encode_command, parse_reply
 
 BIG = "9223372036854775807"
 SMALL = "-9223372036854775808"
@@ -185,6 +191,24 @@ CASES = {
         ("EXPIRE", "l", "100"), ("RPUSH", "l", "c"), ("TTL", "l"), ("LPOP", "l"), ("TTL", "l"),
         ("SET", "l", "x"), ("TYPE", "l"), ("LPUSH", "l", "x"),
     ],
+    "other_db": [
+        ("SELECT", "1"), ("RPUSH", "l", "a", "b"), ("LRANGE", "l", "0", "-1"), ("SELECT", "0"),
+        ("LRANGE", "l", "0", "-1"), ("RPUSH", "l", "z"), ("SELECT", "1"), ("MOVE", "l", "2"),
+        ("SELECT", "2"), ("LPOP", "l"), ("LRANGE", "l", "0", "-1"), ("SELECT", "0"),
+        ("LRANGE", "l", "0", "-1"),
+    ],
+    "options_repeated": [
+        ("RPUSH", "l", "a", "b", "a", "a"), ("LPOS", "l", "a", "COUNT", "1", "COUNT", "0"),
+        ("LPOS", "l", "a", "MAXLEN", "1", "MAXLEN", "0", "COUNT", "0"),
+        ("LPOS", "l", "a", "RANK", "-1", "RANK", "2"), ("LPOS", "l", "a", "rAnK", "1", "CoUnT", "2"),
+        ("LMOVE", "l", "l", "lEfT", "rIgHt"), ("LRANGE", "l", "0", "-1"),
+        ("LINSERT", "l", "BeFoRe", "b", "c"), ("LRANGE", "l", "0", "-1"),
+    ],
+    "binary_keys": [
+        ("RPUSH", b"\xff\x00k", b"\x00"), ("LPUSH", b"\xff\x00k", b"\r\n"),
+        ("LRANGE", b"\xff\x00k", "0", "-1"), ("LPOS", b"\xff\x00k", b"\x00"),
+        ("LREM", b"\xff\x00k", "0", b"\x00"), ("LLEN", b"\xff\x00k"),
+    ],
     "rename_copy": [
         ("RPUSH", "{t}a", "1", "2", "3"), ("RENAME", "{t}a", "{t}b"), ("LRANGE", "{t}b", "0", "-1"),
         ("COPY", "{t}b", "{t}c"), ("RPUSH", "{t}c", "4"), ("LRANGE", "{t}b", "0", "-1"),
@@ -311,9 +335,72 @@ def test_big_list(pair):
     pair.check("OBJECT", "ENCODING", "big")
 
 
+def test_expired_list(pair):
+    """A list whose TTL passed reads as missing and is replaced by a fresh one."""
+    pair.check("RPUSH", "l", "a", "b")
+    pair.check("RPUSH", "m", "a")
+    pair.check("PEXPIRE", "l", "50")
+    pair.check("PEXPIRE", "m", "50")
+    time.sleep(0.2)
+    pair.check("LLEN", "l")
+    pair.check("LPUSHX", "l", "x")
+    pair.check("LRANGE", "l", "0", "-1")
+    pair.check("RPUSH", "l", "c")
+    pair.check("LRANGE", "l", "0", "-1")
+    pair.check("TTL", "l")
+    pair.check("LMOVE", "m", "l", "LEFT", "LEFT")
+
+
+def _layout_ok(ks: Keyspace, key: bytes) -> None:
+    """The layout invariant: members are exactly positions a .. b-1, count == b - a."""
+    c = ks.coll(0, key, LIST)
+    if c is None:
+        return
+    positions = [bytes_pos(s) for s, _ in ks.mrange(c)]
+    assert c.count == c.b - c.a == len(positions)
+    assert positions == list(range(c.a, c.b))
+
+
+def test_layout_invariant_unit(tmp_path):
+    """Random operations in-process (contents are compared with Redis elsewhere); after
+    each one the members under the list's id are exactly its positions (no stale entry)."""
+    table = CommandTable()
+    lists.register(table)
+    store = Store(str(tmp_path / "lmdb"), "no", 1 << 26)
+    rng = random.Random(3)
+    values = [b"a", b"b", b"c"]
+    try:
+        for _ in range(3000):
+            txn = store.env.begin(write=True)
+            ks = Keyspace(store, txn, int(time.time() * 1000))
+            v = rng.choice(values)
+            op = rng.randrange(7)
+            if op == 0:
+                els = rng.choices(values, k=rng.randint(1, 3))
+                lists.push(ks, 0, b"l", els, left=rng.random() < 0.5)
+            elif op == 1:
+                lists.pop(ks, 0, b"l", rng.random() < 0.5, rng.randint(0, 3))
+            elif op == 2:
+                lists.move(ks, 0, b"l", b"l", rng.random() < 0.5, rng.random() < 0.5)
+            argv = {3: [b"LREM", b"l", b"%d" % rng.randint(-3, 3), v],
+                    4: [b"LINSERT", b"l", rng.choice([b"BEFORE", b"AFTER"]), v, rng.choice(values)],
+                    5: [b"LTRIM", b"l", b"%d" % rng.randint(-6, 6), b"%d" % rng.randint(-6, 6)],
+                    6: [b"LSET", b"l", b"%d" % rng.randint(-4, 4), v]}.get(op)
+            if argv is not None:
+                try:
+                    table.lookup(argv[0]).handler(ks, 0, argv)
+                except ReplyError:
+                    pass
+            _layout_ok(ks, b"l")
+            ks.finish()
+            txn.commit()
+            ks.committed()
+    finally:
+        store.close()
+
+
 def test_pipelined(pair):
     """Many list commands in one write, so one shard batch holds several of them."""
-    from tests.helpers import encode_command
     cmds = [("RPUSH", "p", str(i)) for i in range(50)] + [("LPOP", "p", "3"), ("LPUSH", "p", "x"),
                                                            ("LINSERT", "p", "AFTER", "x", "y"),
                                                            ("LRANGE", "p", "0", "-1")]
