@@ -1,10 +1,1261 @@
-"""The sorted set commands (issue 3): not written yet; none is registered, so each
-answers Redis' unknown-command error until it is."""
+"""The sorted set commands (Redis 7.0, all but the blocking BZPOPMIN/BZPOPMAX/BZMPOP).
+
+Layout, through the Coll API of ``shardd.storage``:
+
+``members``  member -> ``score_bytes(score)``: ZSCORE/ZMSCORE and "is it there" in one read.
+``index``    ``b"s" + score_bytes(score) + member`` -> b"": the score order. Within one
+             score, members sort by their bytes, which is Redis' order, so BYSCORE and
+             BYLEX ranges are range scans. ``score_bytes(score) + member`` is called the
+             element's *sort key* below.
+``index``    ``b"k" + level (1 byte) + sort key`` -> span (8 bytes): the rank structure.
+
+The rank structure is a skip list whose forward pointers are LMDB's own order. Level
+0 is the ``s`` entries themselves. An element is also a node of levels 1..h, where h
+comes from a hash of its member (two zero bits per level, so a quarter of the nodes
+of a level reach the next one; Python's ``hash`` is salted per process, blake2b is
+not): the structure depends on the members alone, never on a random generator, so
+a replayed batch rebuilds the same entries. Each level also has a head entry whose
+sort key is empty (it sorts before every node). A node's span is the number of
+elements from it (included) up to the next node of its level (excluded); the head's
+span counts the elements before the first node. ``c.a`` is the highest level in use.
+
+Finding how many elements sort below any key x (``_walk``) starts at the top head
+and, level by level, moves right while the next node is below x, adding spans; at
+level 0 it counts the few ``s`` entries left. About four steps per level and log4(N)
+levels: a rank on a million members costs a few dozen cursor steps. Inserting or
+deleting an element rewrites one span per level (the node just left of it, plus its
+own nodes). Selecting the element of rank r walks the same way by spans. ZCOUNT and
+ZLEXCOUNT are the difference of two such counts. Sorted sets that are built whole
+(ZADD on a new key, the STORE commands) or lose many members at once are (re)built
+in one ordered pass (``_build``).
+
+Values hold no collection id, so COPY/RENAME/MOVE copy the entries verbatim.
+``c.enc`` becomes 1 (skiplist) once the set has had more than 128 members or a
+member longer than 64 bytes, as Redis converts its listpack then (and never back).
+
+Known difference: BYLEX ranges assume, as Redis documents, that every member has the
+same score; the range is taken within the score of the first element.
+
+``pop(ks, db, key, use_max, count)`` is the plain pop the blocking commands can call.
+"""
 
 from __future__ import annotations
 
+import random
+import re
+import struct
+from hashlib import blake2b
+
+from shardis import errors
+from shardis.args import cstr, int_arg
 from shardis.commands import CommandTable
+from shardis.resp import NIL_ARRAY, Pairs, ReplyError
+from shardd.storage import SET, ZSET, Coll, Keyspace, bytes_score, score_bytes
+
+LONG_MAX = 2**63 - 1
+MAX_LEVEL = 32
+LISTPACK_ENTRIES = 128
+LISTPACK_VALUE = 64
+
+_SPAN = struct.Struct(">Q")
+_U64 = struct.Struct(">Q")
+_LEVEL = [b"k" + bytes([i]) for i in range(MAX_LEVEL + 1)]
+_S = b"s"
+
+_SYNTAX = ReplyError(errors.SYNTAX)
+_NOT_FLOAT = ReplyError(errors.NOT_FLOAT)
+_RANGE_NOT_FLOAT = ReplyError(errors.Z_MINMAX_NOT_FLOAT)
+_RANGE_NOT_LEX = ReplyError(errors.Z_MINMAX_NOT_LEX)
+_NAN = ReplyError(errors.Z_SCORE_NAN)
+INF = float("inf")
+
+
+# ---------------------------------------------------------------- numbers
+
+
+_STRTOD = re.compile(
+    rb"[ \t\n\v\f\r]*([+-]?)(?:"
+    rb"(0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?[0-9]+)?)"
+    rb"|((?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
+    rb"|(inf(?:inity)?)"
+    rb"|(nan(?:\([0-9A-Za-z_]*\))?))", re.IGNORECASE)
+
+
+def strtod(s: bytes) -> tuple[float, int, bool]:
+    """C's strtod on ``s``: (value, bytes consumed, ERANGE). Nothing parsed: (0.0, 0, False)."""
+    m = _STRTOD.match(s)
+    if m is None:
+        return 0.0, 0, False
+    neg = m[1] == b"-"
+    if m[2]:
+        try:
+            v = float.fromhex(m[2].decode())
+        except OverflowError:
+            v = INF
+        erange = v == INF or (v == 0.0 and m[2].strip(b"0xX.").split(b"p")[0].split(b"P")[0].strip(b"0.") != b"")
+    elif m[3]:
+        v = float(m[3])
+        mant = re.split(rb"[eE]", m[3])[0]
+        erange = v == INF or (v == 0.0 and mant.strip(b"0.") != b"")
+    elif m[4]:
+        v, erange = INF, False
+    else:
+        v, erange = float("nan"), False
+    return (-v if neg else v), m.end(), erange
+
+
+def parse_score(arg: bytes, error: ReplyError = _NOT_FLOAT) -> float:
+    """getDoubleFromObject: the whole argument is one double, no leading space, no NaN,
+    no overflow or underflow to zero."""
+    if not arg or arg[0] in b" \t\n\v\f\r":
+        raise error
+    v, n, erange = strtod(arg)
+    if n != len(arg) or v != v or (erange and (v in (INF, -INF) or v == 0.0)):
+        raise error
+    return v
+
+
+def _range_item(arg: bytes) -> tuple[float, bool]:
+    """One bound of zslParseRange: ``(`` makes it exclusive; strtod up to the C string's end."""
+    s = cstr(arg)
+    ex = s[:1] == b"("
+    if ex:
+        s = s[1:]
+    v, n, _ = strtod(s)
+    if n != len(s) or v != v:
+        raise _RANGE_NOT_FLOAT
+    return v, ex
+
+
+def _next_key(b: bytes) -> bytes:
+    """The smallest 8-byte key above ``b`` (the next score's encoding)."""
+    return _U64.pack(_U64.unpack(b)[0] + 1)
+
+
+def score_bounds(min_arg: bytes, max_arg: bytes) -> tuple[bytes, bytes]:
+    """A score range as sort-key bounds [lo, hi): elements with lo <= sort key < hi."""
+    lo, lo_ex = _range_item(min_arg)
+    hi, hi_ex = _range_item(max_arg)
+    lo_b = score_bytes(lo)
+    hi_b = score_bytes(hi)
+    return (_next_key(lo_b) if lo_ex else lo_b), (hi_b if hi_ex else _next_key(hi_b))
+
+
+_MIN, _MAX = object(), object()
+
+
+def _lex_item(arg: bytes):
+    """One bound of zslParseLexRange: ``-``, ``+``, ``[member`` or ``(member``."""
+    c = arg[:1]
+    if c in (b"+", b"-"):
+        if arg[1:2] not in (b"", b"\0"):
+            raise _RANGE_NOT_LEX
+        return (_MAX if c == b"+" else _MIN), True
+    if c == b"(":
+        return arg[1:], True
+    if c == b"[":
+        return arg[1:], False
+    raise _RANGE_NOT_LEX
+
+
+def parse_lex(min_arg: bytes, max_arg: bytes):
+    return _lex_item(min_arg), _lex_item(max_arg)
+
+
+def lex_bounds(lex, score: bytes) -> tuple[bytes, bytes]:
+    """A lex range as sort-key bounds [lo, hi) within the score whose encoding is ``score``."""
+    (lo, lo_ex), (hi, hi_ex) = lex
+    nxt = _next_key(score)
+    if lo is _MIN:
+        lo_k = score
+    elif lo is _MAX:
+        lo_k = nxt
+    else:
+        lo_k = score + lo + (b"\0" if lo_ex else b"")
+    if hi is _MAX:
+        hi_k = nxt
+    elif hi is _MIN:
+        hi_k = score
+    else:
+        hi_k = score + hi + (b"" if hi_ex else b"\0")
+    return lo_k, hi_k
+
+
+def _long(arg: bytes) -> int:
+    return int_arg(arg)
+
+
+def _ranged_long(arg: bytes, lo: int, hi: int, msg: str) -> int:
+    """getRangeLongFromObjectOrReply with its message for both failures."""
+    try:
+        v = int_arg(arg)
+    except ReplyError:
+        raise ReplyError(msg) from None
+    if not lo <= v <= hi:
+        raise ReplyError(msg)
+    return v
+
+
+# ---------------------------------------------------------------- the rank structure
+
+
+def _level(member: bytes) -> int:
+    """The member's skip-list height: one level per two zero bits of its hash."""
+    h = int.from_bytes(blake2b(member, digest_size=8).digest(), "little")
+    n = 0
+    while h & 3 == 0 and n < MAX_LEVEL:
+        n += 1
+        h >>= 2
+    return n
+
+
+class ZSet:
+    """One sorted set's entries, for one command: a cursor on ``index`` and the head."""
+
+    __slots__ = ("ks", "c", "cur", "sp", "ns")
+
+    def __init__(self, ks: Keyspace, c: Coll) -> None:
+        self.ks = ks
+        self.c = c
+        self.cur = ks.mcursor(index=True)
+        self.sp = c.prefix + _S
+        self.ns = len(self.sp)
+
+    # -------------------------------------------------------- reads
+
+    def score(self, member: bytes) -> float | None:
+        v = self.ks.mget(self.c, member)
+        return None if v is None else bytes_score(v)
+
+    def _walk(self, x: bytes):
+        """How many elements sort below ``x``, and per level the last node below it:
+        path[L] = (its sort key, b"" for the head; its rank; its span)."""
+        cur = self.cur
+        p_key = b""
+        idx = 0
+        top = self.c.a
+        path = [None] * (top + 1)
+        pre = self.c.prefix
+        for lv in range(top, 0, -1):
+            lp = pre + _LEVEL[lv]
+            n = len(lp)
+            cur.set_key(lp + p_key)
+            span = _SPAN.unpack(cur.value())[0]
+            while cur.next():
+                k = cur.key()
+                if k[:n] != lp or k[n:] >= x:
+                    break
+                idx += span
+                p_key = k[n:]
+                span = _SPAN.unpack(cur.value())[0]
+            path[lv] = (p_key, idx, span)
+        sp, ns = self.sp, self.ns
+        if cur.set_range(sp + p_key):
+            for k in cur.iternext(values=False):
+                if k[:ns] != sp or k[ns:] >= x:
+                    break
+                idx += 1
+        return idx, path
+
+    def below(self, x: bytes) -> int:
+        return self._walk(x)[0]
+
+    def rank(self, member: bytes) -> int | None:
+        v = self.ks.mget(self.c, member)
+        if v is None:
+            return None
+        return self._walk(v + member)[0]
+
+    def seek(self, r: int) -> bool:
+        """Put the cursor on the ``s`` entry of rank ``r`` (0-based; 0 <= r < count)."""
+        cur = self.cur
+        p_key = b""
+        idx = 0
+        pre = self.c.prefix
+        for lv in range(self.c.a, 0, -1):
+            lp = pre + _LEVEL[lv]
+            n = len(lp)
+            cur.set_key(lp + p_key)
+            span = _SPAN.unpack(cur.value())[0]
+            while idx + span <= r and cur.next():
+                k = cur.key()
+                if k[:n] != lp:
+                    break
+                idx += span
+                p_key = k[n:]
+                span = _SPAN.unpack(cur.value())[0]
+        if not cur.set_range(self.sp + p_key):
+            return False
+        for _ in range(r - idx):
+            if not cur.next():
+                return False
+        return cur.key()[:self.ns] == self.sp
+
+    def items(self, start: int, n: int, reverse: bool = False):
+        """(member, score) of ``n`` elements from rank ``start``, going down with ``reverse``."""
+        if n <= 0 or not self.seek(start):
+            return []
+        out = []
+        cur = self.cur
+        sp, ns = self.sp, self.ns
+        step = cur.prev if reverse else cur.next
+        while True:
+            k = cur.key()
+            if k[:ns] != sp:
+                break
+            out.append((k[ns + 8:], bytes_score(k[ns:ns + 8])))
+            if len(out) >= n or not step():
+                break
+        return out
+
+    def between(self, lo: bytes, hi: bytes, reverse: bool, offset: int, limit: int):
+        """(member, score) with lo <= sort key < hi, skipping ``offset``, at most ``limit``
+        (negative: no limit), in score order or its reverse."""
+        if offset < 0 or limit == 0 or lo >= hi:
+            return []
+        first = self.below(lo)
+        end = self.below(hi)
+        n = end - first - offset
+        if n <= 0:
+            return []
+        if 0 <= limit < n:
+            n = limit
+        start = end - 1 - offset if reverse else first + offset
+        return self.items(start, n, reverse)
+
+    def first_score(self) -> bytes | None:
+        cur = self.cur
+        if cur.set_range(self.sp) and cur.key()[:self.ns] == self.sp:
+            return cur.key()[self.ns:self.ns + 8]
+        return None
+
+    # -------------------------------------------------------- writes
+
+    def _put(self, key: bytes, span: int) -> None:
+        self.cur.put(key, _SPAN.pack(span))
+
+    def insert(self, member: bytes, sb: bytes) -> None:
+        """Add a member that is not there, with score encoding ``sb``."""
+        c = self.c
+        h = _level(member)
+        pre = c.prefix
+        if h > c.a:
+            for lv in range(c.a + 1, h + 1):
+                self._put(pre + _LEVEL[lv], c.count)
+            c.a = h
+        x = sb + member
+        r, path = self._walk(x)
+        for lv in range(1, c.a + 1):
+            p_key, idx, span = path[lv]
+            lp = pre + _LEVEL[lv]
+            if lv <= h:
+                self._put(lp + p_key, r - idx)
+                self._put(lp + x, idx + span + 1 - r)
+            else:
+                self._put(lp + p_key, span + 1)
+        self.cur.put(self.sp + x, b"")
+        self.ks.mput(c, member, sb)
+        c.count += 1
+        if c.count > LISTPACK_ENTRIES or len(member) > LISTPACK_VALUE:
+            c.enc = 1
+
+    def delete(self, member: bytes, sb: bytes) -> None:
+        """Remove a member that is there with score encoding ``sb``."""
+        c = self.c
+        h = _level(member)
+        pre = c.prefix
+        x = sb + member
+        _, path = self._walk(x)
+        cur = self.cur
+        for lv in range(1, c.a + 1):
+            p_key, idx, span = path[lv]
+            lp = pre + _LEVEL[lv]
+            if lv <= h:
+                cur.set_key(lp + x)
+                own = _SPAN.unpack(cur.value())[0]
+                cur.delete()
+                self._put(lp + p_key, span + own - 1)
+            else:
+                self._put(lp + p_key, span - 1)
+        if cur.set_key(self.sp + x):
+            cur.delete()
+        self.ks.mdel(c, member)
+        c.count -= 1
+
+    def set_score(self, member: bytes, old: bytes | None, score: float) -> None:
+        sb = score_bytes(score)
+        if old == sb:
+            return
+        if old is not None:
+            self.delete(member, old)
+        self.insert(member, sb)
+
+    def remove_many(self, items) -> int:
+        """Remove (member, score) pairs known to be there; a large share rebuilds the levels."""
+        c = self.c
+        n = len(items)
+        if n * 4 < c.count or n < 32:
+            for m, s in items:
+                self.delete(m, score_bytes(s))
+            return n
+        cur = self.cur
+        for m, s in items:
+            if cur.set_key(self.sp + score_bytes(s) + m):
+                cur.delete()
+            self.ks.mdel(c, m)
+        c.count -= n
+        self._drop_levels()
+        if c.count:
+            self._build(None)
+        return n
+
+    def _drop_levels(self) -> None:
+        cur = self.cur
+        kp = self.c.prefix + b"k"
+        if cur.set_range(kp):
+            while cur.key()[:len(kp)] == kp:
+                if not cur.delete():
+                    break
+        self.c.a = 0
+
+    def _build(self, items) -> None:
+        """Write the levels in one ordered pass: over ``items`` (sorted (member, sort key)
+        pairs of a new set, whose ``s`` and member entries are written too), or over the
+        ``s`` entries already there (items None)."""
+        c = self.c
+        pre = c.prefix
+        put = self.cur.put
+        last: list = [None] * (MAX_LEVEL + 1)
+        top = 0
+        if items is None:
+            cur = self.ks.mcursor(index=True)
+            sp, ns = self.sp, self.ns
+
+            def walk():
+                if cur.set_range(sp):
+                    for k in cur.iternext(values=False):
+                        if k[:ns] != sp:
+                            return
+                        yield k[ns + 8:], k[ns:]
+            source = list(walk())
+        else:
+            source = items
+        i = 0
+        maxlen = 0
+        for i, (member, x) in enumerate(source):
+            if items is not None:
+                put(self.sp + x, b"")
+                self.ks.mput(c, member, x[:8])
+                if len(member) > maxlen:
+                    maxlen = len(member)
+            h = _level(member)
+            for lv in range(1, h + 1):
+                prev = last[lv]
+                if prev is None:
+                    put(pre + _LEVEL[lv], _SPAN.pack(i))
+                else:
+                    put(pre + _LEVEL[lv] + prev[0], _SPAN.pack(i - prev[1]))
+                last[lv] = (x, i)
+            if h > top:
+                top = h
+        n = len(source)
+        for lv in range(1, top + 1):
+            x, j = last[lv]
+            put(pre + _LEVEL[lv] + x, _SPAN.pack(n - j))
+        c.a = top
+        if items is not None:
+            c.count = n
+            if n > LISTPACK_ENTRIES or maxlen > LISTPACK_VALUE:
+                c.enc = 1
+
+
+def _zset(ks: Keyspace, db: int, key: bytes) -> ZSet | None:
+    c = ks.coll(db, key, ZSET)
+    return None if c is None else ZSet(ks, c)
+
+
+def store(ks: Keyspace, db: int, key: bytes, scores: dict[bytes, float]) -> int:
+    """Replace ``key`` (any type) by a sorted set of ``scores``; none deletes it."""
+    ks.delete(db, key)
+    if not scores:
+        return 0
+    c = ks.new_coll(db, key, ZSET)
+    items = sorted((score_bytes(s) + m, m) for m, s in scores.items())
+    ZSet(ks, c)._build([(m, x) for x, m in items])
+    ks.save_coll(c)
+    return c.count
+
+
+# ---------------------------------------------------------------- ZADD / ZINCRBY
+
+
+_ZADD_FLAGS = {b"nx", b"xx", b"ch", b"incr", b"gt", b"lt"}
+
+
+def zadd(ks: Keyspace, db: int, args: list[bytes], incr: bool = False):
+    """ZADD and ZINCRBY (ZADD INCR): flags first, then score/member pairs."""
+    flags = set()
+    i = 2
+    while i < len(args):
+        word = cstr(args[i]).lower()
+        if word not in _ZADD_FLAGS:
+            break
+        flags.add(word)
+        i += 1
+    incr = incr or b"incr" in flags
+    rest = len(args) - i
+    if rest % 2 or not rest:
+        raise _SYNTAX
+    nx, xx, gt, lt = (f in flags for f in (b"nx", b"xx", b"gt", b"lt"))
+    if nx and xx:
+        raise ReplyError(errors.Z_XX_NX)
+    if (gt and nx) or (lt and nx) or (gt and lt):
+        raise ReplyError(errors.Z_GT_LT_NX)
+    if incr and rest > 2:
+        raise ReplyError(errors.Z_INCR_PAIR)
+    pairs = [(parse_score(args[j]), args[j + 1]) for j in range(i, len(args), 2)]
+    c = ks.coll(db, args[1], ZSET)
+    if c is None:
+        if xx:
+            return None if incr else 0
+        c = ks.new_coll(db, args[1], ZSET)
+    z = ZSet(ks, c)
+    added = updated = processed = 0
+    score = 0.0
+    fresh = c.old is None
+    scores: dict[bytes, float] = {}
+    error = None
+    for s, m in pairs:
+        if fresh:
+            cur = scores.get(m)
+            old = None if cur is None else score_bytes(cur)
+        else:
+            old = ks.mget(c, m)
+            cur = None if old is None else bytes_score(old)
+        if cur is not None:
+            if nx:
+                continue
+            if incr:
+                s += cur
+                if s != s:
+                    error = _NAN
+                    break
+            if (lt and s >= cur) or (gt and s <= cur):
+                continue
+            processed += 1
+            score = s
+            if s != cur:
+                updated += 1
+                if fresh:
+                    scores[m] = s
+                else:
+                    z.set_score(m, old, s)
+        elif not xx:
+            added += 1
+            processed += 1
+            score = s
+            if fresh:
+                scores[m] = s
+            else:
+                z.insert(m, score_bytes(s))
+    if fresh and scores:
+        items = sorted((score_bytes(v) + m, m) for m, v in scores.items())
+        z._build([(m, x) for x, m in items])
+    if added or updated:
+        ks.save_coll(c)
+    if error is not None:
+        raise error
+    if incr:
+        return score if processed else None
+    return added + updated if b"ch" in flags else added
+
+
+# ---------------------------------------------------------------- ranges
+
+
+def _rank_window(count: int, start: int, end: int) -> tuple[int, int] | None:
+    """Redis' index clamping for rank ranges: (first, n) or None when empty."""
+    if start < 0:
+        start += count
+    if end < 0:
+        end += count
+    if start < 0:
+        start = 0
+    if start > end or start >= count:
+        return None
+    if end >= count:
+        end = count - 1
+    return start, end - start + 1
+
+
+class RangeSpec:
+    """A parsed ZRANGE-family request (zrangeGenericCommand's steps 1 and 2)."""
+
+    __slots__ = ("by", "rev", "withscores", "offset", "limit", "start", "end", "lo", "hi", "lex")
+
+    def __init__(self, args: list[bytes], at: int, store: bool, by: str | None,
+                 rev: bool | None) -> None:
+        self.withscores = False
+        self.offset, self.limit = 0, -1
+        has_limit = False
+        j = at + 3
+        n = len(args)
+        while j < n:
+            word = cstr(args[j]).lower()
+            if not store and word == b"withscores":
+                self.withscores = True
+            elif word == b"limit" and n - j - 1 >= 2:
+                self.offset = _long(args[j + 1])
+                self.limit = _long(args[j + 2])
+                has_limit = True
+                j += 2
+            elif rev is None and word == b"rev":
+                rev = True
+            elif by is None and word == b"bylex":
+                by = "lex"
+            elif by is None and word == b"byscore":
+                by = "score"
+            else:
+                raise _SYNTAX
+            j += 1
+        self.rev = bool(rev)
+        self.by = by or "rank"
+        if has_limit and self.by == "rank":
+            raise ReplyError(errors.Z_LIMIT_RANK)
+        if self.withscores and self.by == "lex":
+            raise ReplyError(errors.Z_WITHSCORES_LEX)
+        a, b = args[at + 1], args[at + 2]
+        if self.rev and self.by != "rank":
+            a, b = b, a
+        if self.by == "rank":
+            self.start, self.end = _long(a), _long(b)
+        elif self.by == "score":
+            self.lo, self.hi = score_bounds(a, b)
+        else:
+            self.lex = parse_lex(a, b)
+
+    def run(self, z: ZSet) -> list[tuple[bytes, float]]:
+        if self.by == "rank":
+            w = _rank_window(z.c.count, self.start, self.end)
+            if w is None:
+                return []
+            first, n = w
+            if self.rev:
+                return z.items(z.c.count - 1 - first, n, True)
+            return z.items(first, n)
+        if self.by == "score":
+            lo, hi = self.lo, self.hi
+        else:
+            first = z.first_score()
+            if first is None:
+                return []
+            lo, hi = lex_bounds(self.lex, first)
+        if self.offset > 0 and self.offset >= z.c.count:
+            return []
+        return z.between(lo, hi, self.rev, self.offset, self.limit)
+
+
+def _reply(items, withscores: bool):
+    if withscores:
+        return Pairs(items)
+    return [m for m, _ in items]
+
+
+def zrange_generic(ks: Keyspace, db: int, args: list[bytes], by: str | None = None,
+                   rev: bool | None = None):
+    spec = RangeSpec(args, 1, False, by, rev)
+    z = _zset(ks, db, args[1])
+    if z is None:
+        return []
+    return _reply(spec.run(z), spec.withscores)
+
+
+def zrangestore(ks: Keyspace, db: int, args: list[bytes]):
+    spec = RangeSpec(args, 2, True, None, None)
+    z = _zset(ks, db, args[2])
+    items = spec.run(z) if z is not None else []
+    return store(ks, db, args[1], dict(items))
+
+
+# ---------------------------------------------------------------- removal
+
+
+def zrem(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    z = _zset(ks, db, args[1])
+    if z is None:
+        return 0
+    n = 0
+    for m in args[2:]:
+        old = ks.mget(z.c, m)
+        if old is not None:
+            z.delete(m, old)
+            n += 1
+    if n:
+        ks.save_coll(z.c)
+    return n
+
+
+def _zremrange(ks: Keyspace, db: int, args: list[bytes], by: str) -> int:
+    if by == "rank":
+        start, end = _long(args[2]), _long(args[3])
+    elif by == "score":
+        lo, hi = score_bounds(args[2], args[3])
+    else:
+        lex = parse_lex(args[2], args[3])
+    z = _zset(ks, db, args[1])
+    if z is None:
+        return 0
+    if by == "rank":
+        w = _rank_window(z.c.count, start, end)
+        if w is None:
+            return 0
+        items = z.items(w[0], w[1])
+    else:
+        if by == "lex":
+            first = z.first_score()
+            lo, hi = lex_bounds(lex, first)
+        items = z.between(lo, hi, False, 0, -1)
+    if not items:
+        return 0
+    n = z.remove_many(items)
+    ks.save_coll(z.c)
+    return n
+
+
+# ---------------------------------------------------------------- pops
+
+
+def pop(ks: Keyspace, db: int, key: bytes, use_max: bool, count: int):
+    """Remove and return up to ``count`` (member, score) pairs from the low end (or the high
+    end with ``use_max``); None when the key does not exist. WRONGTYPE for another type."""
+    c = ks.coll(db, key, ZSET)
+    return None if c is None else _pop(ks, c, use_max, count)
+
+
+def _pop(ks: Keyspace, c: Coll, use_max: bool, count: int) -> list[tuple[bytes, float]]:
+    z = ZSet(ks, c)
+    n = min(count, c.count)
+    items = z.items(c.count - 1 if use_max else 0, n, use_max)
+    if items:
+        z.remove_many(items)
+        ks.save_coll(c)
+    return items
+
+
+def _zpop(ks: Keyspace, db: int, args: list[bytes], use_max: bool):
+    if len(args) > 3:
+        raise _SYNTAX
+    count = -1
+    if len(args) == 3:
+        count = _ranged_long(args[2], 0, LONG_MAX, errors.Z_MUST_BE_POSITIVE)
+    c = ks.coll(db, args[1], ZSET)  # the type is checked before a zero count is served
+    if c is None or count == 0:
+        return []
+    items = _pop(ks, c, use_max, 1 if count == -1 else count)
+    if count == -1:
+        return [items[0][0], items[0][1]]
+    return Pairs(items)
+
+
+def zmpop(ks: Keyspace, db: int, args: list[bytes]):
+    numkeys = _ranged_long(args[1], 1, LONG_MAX, errors.Z_NUMKEYS_POSITIVE)
+    where = numkeys + 2
+    if where >= len(args):
+        raise _SYNTAX
+    word = cstr(args[where]).lower()
+    if word not in (b"min", b"max"):
+        raise _SYNTAX
+    count = -1
+    j = where + 1
+    while j < len(args):
+        if count == -1 and cstr(args[j]).lower() == b"count" and j + 1 < len(args):
+            count = _ranged_long(args[j + 1], 1, LONG_MAX, errors.Z_COUNT_POSITIVE)
+            j += 2
+        else:
+            raise _SYNTAX
+    if count == -1:
+        count = 1
+    for key in args[2:2 + numkeys]:
+        c = ks.coll(db, key, ZSET)
+        if c is None:
+            continue
+        items = _pop(ks, c, word == b"max", count)
+        return [key, [[m, s] for m, s in items]]
+    return NIL_ARRAY
+
+
+# ---------------------------------------------------------------- ZRANDMEMBER
+
+
+def _rng(ks: Keyspace, c: Coll, args: list[bytes]) -> random.Random:
+    """Randomness fixed by the batch (its clock), the key and the set's head."""
+    seed = b"%d:%d:%d:%d:" % (ks.now, c.id, c.count, c.a) + b"\0".join(args)
+    return random.Random(seed)
+
+
+def zrandmember(ks: Keyspace, db: int, args: list[bytes]):
+    if len(args) >= 3:
+        count = _long(args[2])
+        if count < -LONG_MAX:
+            raise ReplyError(errors.INT_OUT_OF_RANGE % (-LONG_MAX, LONG_MAX))
+        withscores = False
+        if len(args) > 4 or (len(args) == 4 and cstr(args[3]).lower() != b"withscores"):
+            raise _SYNTAX
+        if len(args) == 4:
+            withscores = True
+            if count < -LONG_MAX // 2 or count > LONG_MAX // 2:
+                raise ReplyError(errors.Z_VALUE_OUT_OF_RANGE)
+        return _randmember_count(ks, db, args, count, withscores)
+    z = _zset(ks, db, args[1])
+    if z is None:
+        return None
+    rng = _rng(ks, z.c, args)
+    return z.items(rng.randrange(z.c.count), 1)[0][0]
+
+
+def _randmember_count(ks: Keyspace, db: int, args: list[bytes], count: int, withscores: bool):
+    z = _zset(ks, db, args[1])
+    if z is None or count == 0:
+        return []
+    size = z.c.count
+    rng = _rng(ks, z.c, args)
+    if count < 0:
+        n = -count
+        if n > size:
+            everything = z.items(0, size)
+            picks = [everything[rng.randrange(size)] for _ in range(n)]
+        else:
+            picks = [z.items(rng.randrange(size), 1)[0] for _ in range(n)]
+    elif count >= size:
+        picks = z.items(0, size)
+        rng.shuffle(picks)
+    elif count * 3 > size:
+        picks = rng.sample(z.items(0, size), count)
+    else:
+        picks = [z.items(r, 1)[0] for r in rng.sample(range(size), count)]
+    return _reply(picks, withscores)
+
+
+# ---------------------------------------------------------------- single reads
+
+
+def zcard(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    c = ks.coll(db, args[1], ZSET)
+    return 0 if c is None else c.count
+
+
+def zscore(ks: Keyspace, db: int, args: list[bytes]):
+    c = ks.coll(db, args[1], ZSET)
+    if c is None:
+        return None
+    v = ks.mget(c, args[2])
+    return None if v is None else bytes_score(v)
+
+
+def zmscore(ks: Keyspace, db: int, args: list[bytes]):
+    c = ks.coll(db, args[1], ZSET)
+    if c is None:
+        return [None] * (len(args) - 2)
+    out = []
+    for m in args[2:]:
+        v = ks.mget(c, m)
+        out.append(None if v is None else bytes_score(v))
+    return out
+
+
+def _zrank(ks: Keyspace, db: int, args: list[bytes], rev: bool):
+    z = _zset(ks, db, args[1])
+    if z is None:
+        return None
+    r = z.rank(args[2])
+    if r is None:
+        return None
+    return z.c.count - 1 - r if rev else r
+
+
+def zcount(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    lo, hi = score_bounds(args[2], args[3])
+    z = _zset(ks, db, args[1])
+    if z is None or lo >= hi:
+        return 0
+    return max(z.below(hi) - z.below(lo), 0)
+
+
+def zlexcount(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    lex = parse_lex(args[2], args[3])
+    z = _zset(ks, db, args[1])
+    if z is None:
+        return 0
+    first = z.first_score()
+    lo, hi = lex_bounds(lex, first)
+    if lo >= hi:
+        return 0
+    return max(z.below(hi) - z.below(lo), 0)
+
+
+# ---------------------------------------------------------------- union, inter, diff
+
+
+class Source:
+    """One input of ZUNION/ZINTER/ZDIFF: a sorted set, a plain set (scores 1) or nothing."""
+
+    __slots__ = ("ks", "c", "is_set", "weight")
+
+    def __init__(self, ks: Keyspace, db: int, key: bytes) -> None:
+        self.ks = ks
+        self.weight = 1.0
+        self.is_set = False
+        try:
+            self.c = ks.coll(db, key, ZSET)
+        except ReplyError:
+            self.c = ks.coll(db, key, SET)  # WRONGTYPE again for anything but a set
+            self.is_set = True
+
+    def __len__(self) -> int:
+        return 0 if self.c is None else self.c.count
+
+    def items(self):
+        if self.c is None:
+            return
+        if self.is_set:
+            for m, _ in self.ks.mrange(self.c):
+                yield m, 1.0
+        else:
+            for m, v in self.ks.mrange(self.c):
+                yield m, bytes_score(v)
+
+    def find(self, member: bytes) -> float | None:
+        if self.c is None:
+            return None
+        v = self.ks.mget(self.c, member)
+        if v is None:
+            return None
+        return 1.0 if self.is_set else bytes_score(v)
+
+
+def _aggregate(how: bytes, a: float, b: float) -> float:
+    if how == b"sum":
+        s = a + b
+        return 0.0 if s != s else s
+    if how == b"min":
+        return b if b < a else a
+    return b if b > a else a
+
+
+def _weighted(score: float, weight: float) -> float:
+    s = score * weight
+    return 0.0 if s != s else s
+
+
+def setop(ks: Keyspace, db: int, args: list[bytes], at: int, op: str, has_dest: bool,
+          card: bool = False):
+    """zunionInterDiffGenericCommand: numkeys at ``args[at]``. Returns (scores, withscores)
+    or, for ZINTERCARD, the cardinality."""
+    name = cstr(args[0]).lower().decode(errors="replace")
+    setnum = _long(args[at])
+    if setnum < 1:
+        raise ReplyError(errors.Z_AT_LEAST_ONE_KEY % name)
+    if setnum > len(args) - (at + 1):
+        raise _SYNTAX
+    srcs = [Source(ks, db, k) for k in args[at + 1:at + 1 + setnum]]
+    j = at + 1 + setnum
+    how = b"sum"
+    withscores = False
+    limit = 0
+    n = len(args)
+    while j < n:
+        word = cstr(args[j]).lower()
+        left = n - j
+        if op != "diff" and not card and left >= setnum + 1 and word == b"weights":
+            for i, s in enumerate(srcs):
+                s.weight = parse_score(args[j + 1 + i], ReplyError(errors.Z_WEIGHT_NOT_FLOAT))
+            j += setnum + 1
+        elif op != "diff" and not card and left >= 2 and word == b"aggregate":
+            how = cstr(args[j + 1]).lower()
+            if how not in (b"sum", b"min", b"max"):
+                raise _SYNTAX
+            j += 2
+        elif not has_dest and not card and word == b"withscores":
+            withscores = True
+            j += 1
+        elif card and left >= 2 and word == b"limit":
+            limit = _ranged_long(args[j + 1], 0, LONG_MAX, errors.Z_LIMIT_NEGATIVE)
+            j += 2
+        else:
+            raise _SYNTAX
+    if op == "inter":
+        result = _inter(srcs, how, card, limit)
+        if card:
+            return result
+    elif op == "union":
+        result = _union(srcs, how)
+    else:
+        result = _diff(srcs)
+    return result, withscores
+
+
+def _inter(srcs: list[Source], how: bytes, card: bool, limit: int):
+    order = sorted(srcs, key=len)
+    first = order[0]
+    out: dict[bytes, float] = {}
+    hits = 0
+    if len(first) == 0:
+        return 0 if card else out
+    for m, s in first.items():
+        score = _weighted(s, first.weight)
+        for other in order[1:]:
+            v = other.find(m)
+            if v is None:
+                break
+            score = _aggregate(how, score, v * other.weight)
+        else:
+            if card:
+                hits += 1
+                if limit and hits >= limit:
+                    break
+            else:
+                out[m] = score
+    return hits if card else out
+
+
+def _union(srcs: list[Source], how: bytes) -> dict[bytes, float]:
+    out: dict[bytes, float] = {}
+    for src in sorted(srcs, key=len):
+        w = src.weight
+        for m, s in src.items():
+            score = _weighted(s, w)
+            prev = out.get(m)
+            out[m] = score if prev is None else _aggregate(how, prev, score)
+    return out
+
+
+def _diff(srcs: list[Source]) -> dict[bytes, float]:
+    first, others = srcs[0], srcs[1:]
+    out: dict[bytes, float] = {}
+    for m, s in first.items():
+        if all(o.find(m) is None for o in others):
+            out[m] = s
+    return out
+
+
+def _sorted_items(scores: dict[bytes, float]):
+    return sorted(((m, s) for m, s in scores.items()), key=lambda p: (p[1], p[0]))
+
+
+def setop_reply(ks: Keyspace, db: int, args: list[bytes], op: str):
+    scores, withscores = setop(ks, db, args, 1, op, False)
+    return _reply(_sorted_items(scores), withscores)
+
+
+def setop_store(ks: Keyspace, db: int, args: list[bytes], op: str) -> int:
+    scores, _ = setop(ks, db, args, 2, op, True)
+    return store(ks, db, args[1], scores)
+
+
+# ---------------------------------------------------------------- keys of movable-key commands
+
+
+def _numkeys_at(at: int, dest: bool):
+    """keys(args) for commands with numkeys at ``args[at]`` (and a destination at args[1])."""
+
+    def keys(args: list[bytes]) -> list[bytes]:
+        n = int(args[at])
+        if n < 1 or at + 1 + n > len(args):
+            raise ValueError("bad numkeys")
+        found = list(args[at + 1:at + 1 + n])
+        return [args[1]] + found if dest else found
+
+    return keys
+
+
+# ---------------------------------------------------------------- the table
 
 
 def register(table: CommandTable) -> None:
     """The sorted set commands, each declared as Redis 7.0's COMMAND INFO describes it."""
+    cmd = table.command
+    g = {"group": "sorted-set"}
+    w_fast = "@write @sortedset @fast"
+    r_fast = "@read @sortedset @fast"
+    w_slow = "@write @sortedset @slow"
+    r_slow = "@read @sortedset @slow"
+    log_n = "O(log(N)) with N being the number of elements in the sorted set."
+    range_m = ("O(log(N)+M) with N being the number of elements in the sorted set and M the "
+               "number of elements being returned. If M is constant (e.g. always asking for "
+               "the first 10 elements with LIMIT), you can consider it O(log(N)).")
+    removed_m = ("O(log(N)+M) with N being the number of elements in the sorted set and M the "
+                 "number of elements removed by the operation.")
+    pop_c = ("O(log(N)*M) with N being the number of elements in the sorted set, and M being "
+             "the number of elements popped.")
+    union_c = ("O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and "
+               "M being the number of elements in the resulting sorted set.")
+    inter_c = ("O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K "
+               "being the number of input sorted sets and M being the number of elements in "
+               "the resulting sorted set.")
+    diff_c = ("O(L + (N-K)log(N)) worst case where L is the total number of elements in all the "
+              "sets, N is the size of the first set, and K is the size of the result set.")
+    numkeys = _numkeys_at(1, False)
+    numkeys_dest = _numkeys_at(2, True)
+
+    cmd("zadd", -4, "write denyoom fast", 1, 1, 1, **g, since="1.2.0",
+        complexity="O(log(N)) for each item added, where N is the number of elements in the sorted set.",
+        summary="Add one or more members to a sorted set, or update its score if it already exists",
+        acl=w_fast)(zadd)
+
+    @cmd("zincrby", 4, "write denyoom fast", 1, 1, 1, **g, since="1.2.0",
+         complexity="O(log(N)) where N is the number of elements in the sorted set.",
+         summary="Increment the score of a member in a sorted set", acl=w_fast)
+    def zincrby(ks: Keyspace, db: int, args: list[bytes]):
+        return zadd(ks, db, args, True)
+
+    cmd("zrem", -3, "write fast", 1, 1, 1, **g, since="1.2.0",
+        complexity=("O(M*log(N)) with N being the number of elements in the sorted set and M the "
+                    "number of elements to be removed."),
+        summary="Remove one or more members from a sorted set", acl=w_fast)(zrem)
+    cmd("zcard", 2, "readonly fast", 1, 1, 1, **g, since="1.2.0", complexity="O(1)",
+        summary="Get the number of members in a sorted set", acl=r_fast)(zcard)
+    cmd("zcount", 4, "readonly fast", 1, 1, 1, **g, since="2.0.0", complexity=log_n,
+        summary="Count the members in a sorted set with scores within the given values",
+        acl=r_fast)(zcount)
+    cmd("zlexcount", 4, "readonly fast", 1, 1, 1, **g, since="2.8.9", complexity=log_n,
+        summary="Count the number of members in a sorted set between a given lexicographical range",
+        acl=r_fast)(zlexcount)
+    cmd("zscore", 3, "readonly fast", 1, 1, 1, **g, since="1.2.0", complexity="O(1)",
+        summary="Get the score associated with the given member in a sorted set",
+        acl=r_fast)(zscore)
+    cmd("zmscore", -3, "readonly fast", 1, 1, 1, **g, since="6.2.0",
+        complexity="O(N) where N is the number of members being requested.",
+        summary="Get the score associated with the given members in a sorted set",
+        acl=r_fast)(zmscore)
+
+    @cmd("zrank", 3, "readonly fast", 1, 1, 1, **g, since="2.0.0", complexity="O(log(N))",
+         summary="Determine the index of a member in a sorted set", acl=r_fast)
+    def zrank(ks: Keyspace, db: int, args: list[bytes]):
+        return _zrank(ks, db, args, False)
+
+    @cmd("zrevrank", 3, "readonly fast", 1, 1, 1, **g, since="2.0.0", complexity="O(log(N))",
+         summary="Determine the index of a member in a sorted set, with scores ordered from high to low",
+         acl=r_fast)
+    def zrevrank(ks: Keyspace, db: int, args: list[bytes]):
+        return _zrank(ks, db, args, True)
+
+    rank_m = ("O(log(N)+M) with N being the number of elements in the sorted set and M the "
+              "number of elements returned.")
+
+    @cmd("zrange", -4, "readonly", 1, 1, 1, **g, since="1.2.0", complexity=rank_m,
+         summary="Return a range of members in a sorted set", acl=r_slow)
+    def zrange(ks: Keyspace, db: int, args: list[bytes]):
+        return zrange_generic(ks, db, args)
+
+    cmd("zrangestore", -5, "write denyoom", 1, 2, 1, **g, since="6.2.0",
+        complexity=("O(log(N)+M) with N being the number of elements in the sorted set and M the "
+                    "number of elements stored into the destination key."),
+        summary="Store a range of members from sorted set into another key", acl=w_slow)(zrangestore)
+
+    @cmd("zrangebyscore", -4, "readonly", 1, 1, 1, **g, since="1.0.5", complexity=range_m,
+         summary="Return a range of members in a sorted set, by score", acl=r_slow)
+    def zrangebyscore(ks: Keyspace, db: int, args: list[bytes]):
+        return zrange_generic(ks, db, args, "score", False)
+
+    @cmd("zrevrangebyscore", -4, "readonly", 1, 1, 1, **g, since="2.2.0", complexity=range_m,
+         summary="Return a range of members in a sorted set, by score, with scores ordered from high to low",
+         acl=r_slow)
+    def zrevrangebyscore(ks: Keyspace, db: int, args: list[bytes]):
+        return zrange_generic(ks, db, args, "score", True)
+
+    @cmd("zrangebylex", -4, "readonly", 1, 1, 1, **g, since="2.8.9", complexity=range_m,
+         summary="Return a range of members in a sorted set, by lexicographical range", acl=r_slow)
+    def zrangebylex(ks: Keyspace, db: int, args: list[bytes]):
+        return zrange_generic(ks, db, args, "lex", False)
+
+    @cmd("zrevrangebylex", -4, "readonly", 1, 1, 1, **g, since="2.8.9", complexity=range_m,
+         summary=("Return a range of members in a sorted set, by lexicographical range, ordered "
+                  "from higher to lower strings."), acl=r_slow)
+    def zrevrangebylex(ks: Keyspace, db: int, args: list[bytes]):
+        return zrange_generic(ks, db, args, "lex", True)
+
+    @cmd("zrevrange", -4, "readonly", 1, 1, 1, **g, since="1.2.0", complexity=rank_m,
+         summary="Return a range of members in a sorted set, by index, with scores ordered from high to low",
+         acl=r_slow)
+    def zrevrange(ks: Keyspace, db: int, args: list[bytes]):
+        return zrange_generic(ks, db, args, "rank", True)
+
+    @cmd("zremrangebyrank", 4, "write", 1, 1, 1, **g, since="2.0.0", complexity=removed_m,
+         summary="Remove all members in a sorted set within the given indexes", acl=w_slow)
+    def zremrangebyrank(ks: Keyspace, db: int, args: list[bytes]):
+        return _zremrange(ks, db, args, "rank")
+
+    @cmd("zremrangebyscore", 4, "write", 1, 1, 1, **g, since="1.2.0", complexity=removed_m,
+         summary="Remove all members in a sorted set within the given scores", acl=w_slow)
+    def zremrangebyscore(ks: Keyspace, db: int, args: list[bytes]):
+        return _zremrange(ks, db, args, "score")
+
+    @cmd("zremrangebylex", 4, "write", 1, 1, 1, **g, since="2.8.9", complexity=removed_m,
+         summary="Remove all members in a sorted set between the given lexicographical range",
+         acl=w_slow)
+    def zremrangebylex(ks: Keyspace, db: int, args: list[bytes]):
+        return _zremrange(ks, db, args, "lex")
+
+    @cmd("zpopmin", -2, "write fast", 1, 1, 1, **g, since="5.0.0", complexity=pop_c,
+         summary="Remove and return members with the lowest scores in a sorted set", acl=w_fast)
+    def zpopmin(ks: Keyspace, db: int, args: list[bytes]):
+        return _zpop(ks, db, args, False)
+
+    @cmd("zpopmax", -2, "write fast", 1, 1, 1, **g, since="5.0.0", complexity=pop_c,
+         summary="Remove and return members with the highest scores in a sorted set", acl=w_fast)
+    def zpopmax(ks: Keyspace, db: int, args: list[bytes]):
+        return _zpop(ks, db, args, True)
+
+    cmd("zmpop", -4, "write movablekeys", 0, 0, 0, **g, since="7.0.0",
+        complexity=("O(K) + O(M*log(N)) where K is the number of provided keys, N being the "
+                    "number of elements in the sorted set, and M being the number of elements popped."),
+        summary="Remove and return members with scores in a sorted set", acl=w_slow,
+        keys=numkeys)(zmpop)
+    cmd("zrandmember", -2, "readonly", 1, 1, 1, **g, since="6.2.0",
+        complexity="O(N) where N is the number of elements returned",
+        summary="Get one or multiple random elements from a sorted set", acl=r_slow)(zrandmember)
+
+    @cmd("zunion", -3, "readonly movablekeys", 0, 0, 0, **g, since="6.2.0", complexity=union_c,
+         summary="Add multiple sorted sets", acl=r_slow, keys=numkeys)
+    def zunion(ks: Keyspace, db: int, args: list[bytes]):
+        return setop_reply(ks, db, args, "union")
+
+    @cmd("zunionstore", -4, "write denyoom movablekeys", 1, 1, 1, **g, since="2.0.0",
+         complexity=("O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, "
+                     "and M being the number of elements in the resulting sorted set."),
+         summary="Add multiple sorted sets and store the resulting sorted set in a new key",
+         acl=w_slow, keys=numkeys_dest)
+    def zunionstore(ks: Keyspace, db: int, args: list[bytes]):
+        return setop_store(ks, db, args, "union")
+
+    @cmd("zinter", -3, "readonly movablekeys", 0, 0, 0, **g, since="6.2.0", complexity=inter_c,
+         summary="Intersect multiple sorted sets", acl=r_slow, keys=numkeys)
+    def zinter(ks: Keyspace, db: int, args: list[bytes]):
+        return setop_reply(ks, db, args, "inter")
+
+    @cmd("zinterstore", -4, "write denyoom movablekeys", 1, 1, 1, **g, since="2.0.0",
+         complexity=inter_c,
+         summary="Intersect multiple sorted sets and store the resulting sorted set in a new key",
+         acl=w_slow, keys=numkeys_dest)
+    def zinterstore(ks: Keyspace, db: int, args: list[bytes]):
+        return setop_store(ks, db, args, "inter")
+
+    @cmd("zintercard", -3, "readonly movablekeys", 0, 0, 0, **g, since="7.0.0",
+         complexity=("O(N*K) worst case with N being the smallest input sorted set, K being the "
+                     "number of input sorted sets."),
+         summary="Intersect multiple sorted sets and return the cardinality of the result",
+         acl=r_slow, keys=numkeys)
+    def zintercard(ks: Keyspace, db: int, args: list[bytes]):
+        return setop(ks, db, args, 1, "inter", False, True)
+
+    @cmd("zdiff", -3, "readonly movablekeys", 0, 0, 0, **g, since="6.2.0", complexity=diff_c,
+         summary="Subtract multiple sorted sets", acl=r_slow, keys=numkeys)
+    def zdiff(ks: Keyspace, db: int, args: list[bytes]):
+        return setop_reply(ks, db, args, "diff")
+
+    @cmd("zdiffstore", -4, "write denyoom movablekeys", 1, 1, 1, **g, since="6.2.0",
+         complexity=diff_c,
+         summary="Subtract multiple sorted sets and store the resulting sorted set in a new key",
+         acl=w_slow, keys=numkeys_dest)
+    def zdiffstore(ks: Keyspace, db: int, args: list[bytes]):
+        return setop_store(ks, db, args, "diff")
