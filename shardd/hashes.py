@@ -2,7 +2,10 @@
 
 Layout: one ``members`` entry per field, suffix = the field, value = its value;
 the head's ``count`` is the number of fields. A hash costs the same per field
-whether it holds ten fields or a million.
+whether it holds ten fields or a million. A hashtable-encoded hash (below) also
+keeps one ``index`` entry per field, suffix = 8-byte hash of the field + the
+field, value empty: a stable pseudo-random order that HSCAN's cursor and
+HRANDFIELD's probes walk (built when the hash converts, kept by every write).
 
 Reply order: Redis 7.0 answers a compact (listpack) hash in insertion order and
 a hashtable in its table's order. shardis answers every hash in the byte order
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import random
 import struct
+from hashlib import blake2b
 
 from shardis import errors
 from shardis.args import Options, compile_glob, cstr, int_arg
@@ -41,15 +45,30 @@ _NOT_INTEGER = ReplyError(errors.HASH_NOT_INTEGER)
 _NOT_FLOAT = ReplyError(errors.HASH_NOT_FLOAT)
 
 
-# ---------------------------------------------------------------- encoding
+# ---------------------------------------------------------------- encoding and the hash index
 
 
-def _grow(c: Coll, written: list[bytes]) -> None:
-    """Switch ``c`` to hashtable when the fields/values just written or its size pass
-    the listpack limits (Redis checks both on every write; it never converts back)."""
-    if c.enc == 0 and (c.count > LISTPACK_ENTRIES
-                       or any(len(x) > LISTPACK_VALUE for x in written)):
+def _hkey(field: bytes) -> bytes:
+    """A field's 8-byte hash: its position in the ``index`` order of a hashtable hash."""
+    return blake2b(field, digest_size=8).digest()
+
+
+def _index(ks: Keyspace, c: Coll, fields) -> None:
+    mput = ks.mput
+    for f in fields:
+        mput(c, _hkey(f) + f, b"", index=True)
+
+
+def _written(ks: Keyspace, c: Coll, new: list[bytes], written: list[bytes]) -> None:
+    """After a write: switch ``c`` to hashtable when its size or the fields/values just
+    written pass the listpack limits (Redis never converts back), and keep the index
+    (hashtable hashes only) up to date with the ``new`` fields."""
+    if c.enc:
+        if new:
+            _index(ks, c, new)
+    elif c.count > LISTPACK_ENTRIES or any(len(x) > LISTPACK_VALUE for x in written):
         c.enc = 1
+        _index(ks, c, list(_walk(ks, c, values=False)))
 
 
 # ---------------------------------------------------------------- walking a hash
@@ -97,50 +116,39 @@ def parse_cursor(arg: bytes) -> int:
     return (-v if s[:1] == b"-" else v) % (ULONG_MAX + 1)
 
 
-def _pad8(field: bytes) -> bytes:
-    """A field's first 8 bytes, zero-padded: the key of HSCAN's cursor."""
-    head = field[:8]
-    return head if len(head) == 8 else head + b"\0" * (8 - len(head))
-
-
 def _scan_table(ks: Keyspace, c: Coll, cursor: int, count: int, match) -> tuple[int, list]:
     """One HSCAN step over a hashtable-encoded hash; returns (next cursor, [f, v, ...]).
 
-    The cursor is the first 8 bytes of the next field to visit, zero-padded, as a
-    big-endian integer (0 = start, and 0 again = done). pad8 never decreases along
-    the byte order of fields, and ``set_range`` on the cursor's bytes with trailing
-    zeros dropped lands exactly on the first field whose pad8 is at least the
-    cursor. A step visits ``count`` fields, then every further field with the same
-    pad8 as the last one visited, so the next cursor is strictly greater than any
-    visited field's pad8: the scan always advances, always ends, and returns every
-    field present for the whole scan at least once (fields added or removed during
-    it may or may not be returned). Fields sharing one 8-byte prefix come back in
-    one reply however many there are: COUNT is a lower bound, as in Redis a hint.
+    A hashtable hash keeps, besides its fields, an ``index`` entry per field:
+    hash64(field) + field. The scan walks that order and the cursor is the hash of
+    the next field to visit (0 = start, and 0 again = done), so COUNT means what it
+    says whatever the fields look like. A step visits ``count`` fields, then any
+    further field with the same hash as the last one visited, so the next cursor is
+    greater than every hash visited: the scan always advances, always ends, and
+    returns every field present for the whole scan at least once (fields added or
+    removed meanwhile may or may not come back), as Redis promises.
     """
-    cur = ks.mcursor()
+    cur = ks.mcursor(index=True)
     p = c.prefix
     n = len(p)
-    start = _U64.pack(cursor).rstrip(b"\0") if cursor else b""
     out: list[bytes] = []
-    if not cur.set_range(p + start):
+    if not cur.set_range(p + _U64.pack(cursor)):
         return 0, out
+    mget = ks.mget
     visited = 0
-    last = None
-    for k, v in cur.iternext():
+    last = b""
+    for k in cur.iternext(values=False):
         if not k.startswith(p):
             return 0, out
-        f = k[n:]
-        if visited >= count:
-            if last is None:
-                last = _pad8(prev)
-            head = _pad8(f)
-            if head != last:
-                return _U64.unpack(head)[0], out
+        h = k[n:n + 8]
+        if visited >= count and h != last:
+            return _U64.unpack(h)[0], out
         visited += 1
-        prev = f
+        last = h
+        f = k[n + 8:]
         if match is None or match(f):
             out.append(f)
-            out.append(v)
+            out.append(mget(c, f))
     return 0, out
 
 
@@ -162,46 +170,30 @@ _draws: list = [None, 0]  # [the batch's Keyspace, draws so far in it]
 
 
 class _Prober:
-    """Random positions in a big hash without reading it: a random byte string
-    between the first and the last field, then the first field at or after it.
+    """Random fields of a hashtable hash without reading it: a random 64-bit number,
+    then the first field at or after it in hash order (``index``), wrapping around.
+    Hashes spread fields evenly, so the picks are close to uniform."""
 
-    The draw is uniform over the 8 bytes that follow the fields' common prefix, so
-    fields spread thinly in that space are picked more often: HRANDFIELD is random,
-    not uniform (Redis does not promise uniformity either for its listpack reply order)."""
-
-    __slots__ = ("cur", "p", "n", "first", "base", "lo", "hi")
+    __slots__ = ("ks", "c", "cur", "p", "n")
 
     def __init__(self, ks: Keyspace, c: Coll) -> None:
-        self.cur = ks.mcursor()
+        self.ks = ks
+        self.c = c
+        self.cur = ks.mcursor(index=True)
         self.p = c.prefix
-        self.n = len(self.p)
-        self.cur.set_range(self.p)
-        self.first = self.cur.key()
-        last = next(ks.mrange(c, reverse=True))[0]
-        f = self.first[self.n:]
-        common = 0
-        for a, b in zip(f, last):
-            if a != b:
-                break
-            common += 1
-        self.base = f[:common]
-        self.lo = _U64.unpack(_pad8(f[common:]))[0]
-        self.hi = _U64.unpack(_pad8(last[common:]))[0]
+        self.n = len(self.p) + 8
+
+    def seek(self, x: int) -> bool:
+        """Put the cursor on the first field at or after hash ``x``; False past the end."""
+        return self.cur.set_range(self.p + _U64.pack(x)) and self.cur.key().startswith(self.p)
 
     def probe(self, rng: random.Random) -> None:
-        """Put the cursor on a random field (wrapping to the first past the end)."""
-        x = rng.randint(self.lo, self.hi)
-        if not self.cur.set_range(self.p + self.base + _U64.pack(x).rstrip(b"\0")) \
-                or not self.cur.key().startswith(self.p):
-            self.cur.set_range(self.first)
-
-    def next(self) -> None:
-        """Move to the following field, wrapping to the first."""
-        if not self.cur.next() or not self.cur.key().startswith(self.p):
-            self.cur.set_range(self.first)
+        if not self.seek(rng.getrandbits(64)):
+            self.seek(0)
 
     def item(self) -> tuple[bytes, bytes]:
-        return self.cur.key()[self.n:], self.cur.value()
+        f = self.cur.key()[self.n:]
+        return f, self.ks.mget(self.c, f)
 
 
 def _random_small(ks: Keyspace, c: Coll, rng: random.Random, count: int, uniq: bool) -> list:
@@ -227,17 +219,18 @@ def _random_big(ks: Keyspace, c: Coll, rng: random.Random, count: int, uniq: boo
     # Distinct: visit sorted probe points in order, each taking the first field at or
     # after it that is past the field taken before; past the end, wrap to fields
     # not taken yet. Each pick is one or a few cursor moves, never a rescan.
-    points = sorted(rng.randint(pr.lo, pr.hi) for _ in range(count))
+    points = sorted(rng.getrandbits(64) for _ in range(count))
     taken: dict[bytes, bytes] = {}
+    cur = pr.cur
     prev = None
     for x in points:
-        found = pr.cur.set_range(pr.p + pr.base + _U64.pack(x).rstrip(b"\0"))
-        if found and prev is not None and pr.cur.key() <= prev:
-            pr.cur.set_key(prev)
-            found = pr.cur.next()
-        if not found or not pr.cur.key().startswith(pr.p):
+        found = cur.set_range(pr.p + _U64.pack(x))
+        if found and prev is not None and cur.key() <= prev:
+            cur.set_key(prev)
+            found = cur.next()
+        if not found or not cur.key().startswith(pr.p):
             break
-        prev = pr.cur.key()
+        prev = cur.key()
         f, v = pr.item()
         taken[f] = v
     if len(taken) < count:  # ran past the end: the first fields are still free
@@ -287,9 +280,9 @@ def _hrandfield_one(ks: Keyspace, db: int, key: bytes):
 
 def _incr_value(ks: Keyspace, c: Coll, field: bytes, new: bytes) -> None:
     """Store an increment's result; a new field counts, a long result converts."""
-    if ks.mput(c, field, new) is None:
-        c.count += 1
-    _grow(c, [field, new])
+    fresh = ks.mput(c, field, new) is None
+    c.count += fresh
+    _written(ks, c, [field] if fresh else [], [field, new])
     ks.save_coll(c)
 
 
@@ -305,15 +298,15 @@ def register(table: CommandTable) -> None:
         if len(args) % 2:
             raise ReplyError(errors.WRONG_ARITY % name)
         c = ks.coll_or_new(db, args[1], HASH)
-        added = 0
+        new = []
         mput = ks.mput
         for i in range(2, len(args), 2):
             if mput(c, args[i], args[i + 1]) is None:
-                added += 1
-        c.count += added
-        _grow(c, args[2:])
+                new.append(args[i])
+        c.count += len(new)
+        _written(ks, c, new, args[2:])
         ks.save_coll(c)
-        return added
+        return len(new)
 
     @cmd("hset", -4, "write denyoom fast", 1, 1, 1, **_DOC,
          complexity="O(1) for each field/value pair added, so O(N) to add N field/value pairs "
@@ -338,7 +331,7 @@ def register(table: CommandTable) -> None:
             return 0  # nothing written: an existing field does not convert the hash
         ks.mput(c, args[2], args[3])
         c.count += 1
-        _grow(c, args[2:4])
+        _written(ks, c, [args[2]], args[2:4])
         ks.save_coll(c)
         return 1
 
@@ -366,7 +359,11 @@ def register(table: CommandTable) -> None:
         if c is None:
             return 0
         mdel = ks.mdel
-        deleted = sum(1 for f in args[2:] if mdel(c, f))
+        gone = [f for f in args[2:] if mdel(c, f)]
+        deleted = len(gone)
+        if c.enc and deleted < c.count:  # a whole key's index goes with it anyway
+            for f in gone:
+                mdel(c, _hkey(f) + f, index=True)
         if deleted:
             c.count -= deleted
             ks.save_coll(c)  # the last field gone: the key goes too
