@@ -33,8 +33,9 @@ Values hold no collection id, so COPY/RENAME/MOVE copy the entries verbatim.
 ``c.enc`` becomes 1 (skiplist) once the set has had more than 128 members or a
 member longer than 64 bytes, as Redis converts its listpack then (and never back).
 
-Known difference: BYLEX ranges assume, as Redis documents, that every member has the
-same score; the range is taken within the score of the first element.
+BYLEX ranges: Redis documents them for sets whose members all have one score; there
+they are range scans here. With mixed scores Redis' answer depends on its encoding;
+this module then walks the set as Redis walks a listpack (O(N)).
 
 ``pop(ks, db, key, use_max, count)`` is the plain pop the blocking commands can call.
 """
@@ -181,6 +182,45 @@ def lex_bounds(lex, score: bytes) -> tuple[bytes, bytes]:
     return lo_k, hi_k
 
 
+def _gte_min(m: bytes, lex) -> bool:
+    lo, ex = lex[0]
+    if lo is _MIN:
+        return True
+    if lo is _MAX:
+        return False
+    return m > lo if ex else m >= lo
+
+
+def _lte_max(m: bytes, lex) -> bool:
+    hi, ex = lex[1]
+    if hi is _MAX:
+        return True
+    if hi is _MIN:
+        return False
+    return m < hi if ex else m <= hi
+
+
+def lex_walk(items, lex, reverse: bool):
+    """Redis' listpack walk for a lex range over ``items`` (score order): from the first
+    element past the near bound, while within the far one. Only used when the scores
+    differ, where Redis leaves the result unspecified; with one score it is a range."""
+    if not items or not _gte_min(items[-1][0], lex) or not _lte_max(items[0][0], lex):
+        return []
+    near, far = (_lte_max, _gte_min) if reverse else (_gte_min, _lte_max)
+    seq = reversed(items) if reverse else iter(items)
+    out = []
+    for m, s in seq:
+        if out:
+            if not far(m, lex):
+                break
+            out.append((m, s))
+        elif near(m, lex):
+            if not far(m, lex):
+                return []
+            out.append((m, s))
+    return out
+
+
 def _long(arg: bytes) -> int:
     return int_arg(arg)
 
@@ -322,6 +362,18 @@ class ZSet:
             n = limit
         start = end - 1 - offset if reverse else first + offset
         return self.items(start, n, reverse)
+
+    def lex_range(self, lex, reverse: bool, offset: int, limit: int):
+        """The elements of a lex range (see ``lex_walk``), after ``offset``, at most ``limit``."""
+        if offset < 0 or limit == 0 or self.c.count == 0:
+            return []
+        first = self.items(0, 1)[0][1]
+        last = self.items(self.c.count - 1, 1)[0][1]
+        if first == last:
+            lo, hi = lex_bounds(lex, score_bytes(first))
+            return self.between(lo, hi, reverse, offset, limit)
+        found = lex_walk(self.items(0, self.c.count), lex, reverse)[offset:]
+        return found if limit < 0 else found[:limit]
 
     def first_score(self) -> bytes | None:
         cur = self.cur
@@ -597,7 +649,6 @@ class RangeSpec:
                  rev: bool | None) -> None:
         self.withscores = False
         self.offset, self.limit = 0, -1
-        has_limit = False
         j = at + 3
         n = len(args)
         while j < n:
@@ -607,7 +658,6 @@ class RangeSpec:
             elif word == b"limit" and n - j - 1 >= 2:
                 self.offset = _long(args[j + 1])
                 self.limit = _long(args[j + 2])
-                has_limit = True
                 j += 2
             elif rev is None and word == b"rev":
                 rev = True
@@ -620,7 +670,7 @@ class RangeSpec:
             j += 1
         self.rev = bool(rev)
         self.by = by or "rank"
-        if has_limit and self.by == "rank":
+        if self.limit != -1 and self.by == "rank":  # LIMIT x -1 passes, as in Redis
             raise ReplyError(errors.Z_LIMIT_RANK)
         if self.withscores and self.by == "lex":
             raise ReplyError(errors.Z_WITHSCORES_LEX)
@@ -643,16 +693,11 @@ class RangeSpec:
             if self.rev:
                 return z.items(z.c.count - 1 - first, n, True)
             return z.items(first, n)
-        if self.by == "score":
-            lo, hi = self.lo, self.hi
-        else:
-            first = z.first_score()
-            if first is None:
-                return []
-            lo, hi = lex_bounds(self.lex, first)
         if self.offset > 0 and self.offset >= z.c.count:
             return []
-        return z.between(lo, hi, self.rev, self.offset, self.limit)
+        if self.by == "lex":
+            return z.lex_range(self.lex, self.rev, self.offset, self.limit)
+        return z.between(self.lo, self.hi, self.rev, self.offset, self.limit)
 
 
 def _reply(items, withscores: bool):
@@ -710,10 +755,9 @@ def _zremrange(ks: Keyspace, db: int, args: list[bytes], by: str) -> int:
         if w is None:
             return 0
         items = z.items(w[0], w[1])
+    elif by == "lex":
+        items = z.lex_range(lex, False, 0, -1)
     else:
-        if by == "lex":
-            first = z.first_score()
-            lo, hi = lex_bounds(lex, first)
         items = z.between(lo, hi, False, 0, -1)
     if not items:
         return 0
@@ -886,8 +930,10 @@ def zlexcount(ks: Keyspace, db: int, args: list[bytes]) -> int:
     z = _zset(ks, db, args[1])
     if z is None:
         return 0
-    first = z.first_score()
-    lo, hi = lex_bounds(lex, first)
+    first = z.items(0, 1)[0][1]
+    if first != z.items(z.c.count - 1, 1)[0][1]:
+        return len(z.lex_range(lex, False, 0, -1))
+    lo, hi = lex_bounds(lex, score_bytes(first))
     if lo >= hi:
         return 0
     return max(z.below(hi) - z.below(lo), 0)
