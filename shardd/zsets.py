@@ -544,7 +544,7 @@ def store(ks: Keyspace, db: int, key: bytes, scores: dict[bytes, float]) -> int:
 _ZADD_FLAGS = {b"nx", b"xx", b"ch", b"incr", b"gt", b"lt"}
 
 
-def zadd(ks: Keyspace, db: int, args: list[bytes], incr: bool = False):
+def zadd_generic(ks: Keyspace, db: int, args: list[bytes], incr: bool):
     """ZADD and ZINCRBY (ZADD INCR): flags first, then score/member pairs."""
     flags = set()
     i = 2
@@ -1143,16 +1143,18 @@ def register(table: CommandTable) -> None:
     numkeys = _numkeys_at(1, False)
     numkeys_dest = _numkeys_at(2, True)
 
-    cmd("zadd", -4, "write denyoom fast", 1, 1, 1, **g, since="1.2.0",
-        complexity="O(log(N)) for each item added, where N is the number of elements in the sorted set.",
-        summary="Add one or more members to a sorted set, or update its score if it already exists",
-        acl=w_fast)(zadd)
+    @cmd("zadd", -4, "write denyoom fast", 1, 1, 1, **g, since="1.2.0",
+         complexity="O(log(N)) for each item added, where N is the number of elements in the sorted set.",
+         summary="Add one or more members to a sorted set, or update its score if it already exists",
+         acl=w_fast)
+    def zadd(ks: Keyspace, db: int, args: list[bytes]):
+        return zadd_generic(ks, db, args, False)
 
     @cmd("zincrby", 4, "write denyoom fast", 1, 1, 1, **g, since="1.2.0",
          complexity="O(log(N)) where N is the number of elements in the sorted set.",
          summary="Increment the score of a member in a sorted set", acl=w_fast)
     def zincrby(ks: Keyspace, db: int, args: list[bytes]):
-        return zadd(ks, db, args, True)
+        return zadd_generic(ks, db, args, True)
 
     cmd("zrem", -3, "write fast", 1, 1, 1, **g, since="1.2.0",
         complexity=("O(M*log(N)) with N being the number of elements in the sorted set and M the "
