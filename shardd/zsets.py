@@ -37,6 +37,9 @@ BYLEX ranges: Redis documents them for sets whose members all have one score; th
 they are range scans here. With mixed scores Redis' answer depends on its encoding;
 this module then walks the set as Redis walks a listpack (O(N)).
 
+Known limit: LMDB keys hold at most 511 bytes, so members longer than ``MAX_MEMBER``
+(493) bytes are refused with an error before anything is written (Redis takes them).
+
 ``pop(ks, db, key, use_max, count)`` is the plain pop the blocking commands can call.
 """
 
@@ -57,6 +60,9 @@ LONG_MAX = 2**63 - 1
 MAX_LEVEL = 32
 LISTPACK_ENTRIES = 128
 LISTPACK_VALUE = 64
+# LMDB keys are at most 511 bytes; the longest key holding a member is a level entry
+# (collection id 8 + tag 2 + score 8 + member).
+MAX_MEMBER = 511 - 18
 
 _SPAN = struct.Struct(">Q")
 _U64 = struct.Struct(">Q")
@@ -526,8 +532,16 @@ def _zset(ks: Keyspace, db: int, key: bytes) -> ZSet | None:
     return None if c is None else ZSet(ks, c)
 
 
+def _check_lengths(members) -> None:
+    """Refuse, before anything is written, a member too long for an LMDB key."""
+    for m in members:
+        if len(m) > MAX_MEMBER:
+            raise ReplyError(errors.Z_MEMBER_TOO_LONG % MAX_MEMBER)
+
+
 def store(ks: Keyspace, db: int, key: bytes, scores: dict[bytes, float]) -> int:
     """Replace ``key`` (any type) by a sorted set of ``scores``; none deletes it."""
+    _check_lengths(scores)
     ks.delete(db, key)
     if not scores:
         return 0
@@ -566,6 +580,7 @@ def zadd_generic(ks: Keyspace, db: int, args: list[bytes], incr: bool):
     if incr and rest > 2:
         raise ReplyError(errors.Z_INCR_PAIR)
     pairs = [(parse_score(args[j]), args[j + 1]) for j in range(i, len(args), 2)]
+    _check_lengths(m for _, m in pairs)
     c = ks.coll(db, args[1], ZSET)
     if c is None:
         if xx:

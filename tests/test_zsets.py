@@ -351,6 +351,16 @@ def test_crossslot(pair):
     assert got == b"-CROSSSLOT Keys in request don't hash to the same slot\r\n"
 
 
+def test_long_member_refused_whole(pair):
+    """Members past LMDB's key size are refused before any write (a shardis limit)."""
+    ok = "m" * zsets.MAX_MEMBER
+    pair.check("ZADD", "z", "1", ok)
+    pair.check("ZRANGE", "z", "0", "-1")
+    got = pair.s.call("ZADD", "z", "2", "a", "3", "m" * (zsets.MAX_MEMBER + 1))
+    assert got == b"-ERR sorted set members longer than 493 bytes are not supported\r\n"
+    assert pair.s.call("ZCARD", "z") == b":1\r\n"
+
+
 def _both(pair, *args):
     return parse_reply(pair.s.call(*args)), parse_reply(pair.r.call(*args))
 
