@@ -33,7 +33,6 @@ from shardd.storage import SET, Coll, Keyspace
 INTSET_MAX = 512          # set-max-intset-entries
 SPOP_MOVE_MUL = 5         # SPOP rebuilds the set when what stays is this much smaller
 SMALL_SET = 256           # up to this many members, random draws read the whole set
-WALK = 16                 # a random probe then walks up to this many members on
 MAX_REPEATS = 1 << 24     # SRANDMEMBER with a negative count: at most this many draws
 LONG_MAX = 2**63 - 1
 ULONG_MAX = 2**64 - 1
@@ -80,9 +79,6 @@ class _Ranked(bytes):
 
     def __hash__(self) -> int:
         return self.rank
-
-    def __eq__(self, other) -> bool:
-        return bytes.__eq__(self, other)
 
     @property
     def __class__(self):
@@ -136,25 +132,58 @@ _DRAWS = _Draws()
 
 
 class Sampler:
-    """Random members of a big set without reading it: a random probe between the
-    first and the last member (on the 8 bytes after their common prefix), then a
-    short random walk on. Not uniform (Redis' isn't either, quite), always O(log N)."""
+    """Random members of a big set without reading it, by a random descent: with the
+    members between ``first`` and ``last`` sharing a prefix q, pick a byte value at
+    random between theirs after q, seek to q + that byte, and narrow the range to
+    the members sharing the byte found there; repeat until one member is left. A
+    few cursor seeks per byte of branching (O(log N) each); close to uniform when
+    members spread evenly over their byte values (as keys like ``user:123`` do)."""
 
-    __slots__ = ("ks", "c", "rng", "cur", "stem", "lo", "hi")
+    __slots__ = ("ks", "c", "rng", "cur", "first", "last")
+
+    MAX_DEPTH = 24
 
     def __init__(self, ks: Keyspace, c: Coll, rng: random.Random) -> None:
         self.ks, self.c, self.rng = ks, c, rng
         self.cur = ks.mcursor()
-        p = c.prefix
-        self.cur.set_range(p)
-        first = self.cur.key()[len(p):]
-        last = next(ks.mrange(c, reverse=True))[0]
-        n = 0
-        while n < len(first) and first[n] == last[n]:
-            n += 1
-        self.stem = first[:n]
-        self.lo = int.from_bytes(first[n:n + 8].ljust(8, b"\0"), "big")
-        self.hi = int.from_bytes(last[n:n + 8].ljust(8, b"\0"), "big")
+        self.cur.set_range(c.prefix)
+        self.first = self.cur.key()[len(c.prefix):]
+        self.last = next(ks.mrange(c, reverse=True))[0]
+
+    def _seek(self, suffix: bytes) -> bytes:
+        """The first member at or after ``suffix`` (there is one: callers stay below ``last``)."""
+        p = self.c.prefix
+        self.cur.set_range(p + suffix)
+        return self.cur.key()[len(p):]
+
+    def _last_under(self, stem: bytes) -> bytes:
+        """The last member starting with ``stem`` (stem's last byte is below 255)."""
+        p = self.c.prefix
+        self.cur.set_range(p + stem[:-1] + bytes([stem[-1] + 1]))
+        self.cur.prev()
+        return self.cur.key()[len(p):]
+
+    def _descend(self) -> bytes:
+        first, last, rng = self.first, self.last, self.rng
+        for _ in range(self.MAX_DEPTH):
+            if first == last:
+                break
+            i = 0
+            while first[i:i + 1] == last[i:i + 1]:
+                i += 1
+            hi = last[i]
+            if i < len(first):
+                r = rng.randint(first[i], hi)
+            else:  # ``first`` is the prefix itself: one draw in (next member's byte - 1 .. hi)
+                lo = self._seek(first + b"\0")[i]
+                r = rng.randint(lo - 1, hi)
+                if r < lo:
+                    return first
+            first = self._seek(last[:i] + bytes([r]))
+            b = first[i]
+            if b != hi:
+                last = self._last_under(first[:i + 1])
+        return first
 
     def _step(self) -> None:
         """Move to the next member, wrapping around to the first."""
@@ -164,17 +193,14 @@ class Sampler:
 
     def pick(self, taken: set | None = None) -> bytes:
         """One member (with ``taken``: one not in it, which it then joins)."""
-        p = self.c.prefix
-        probe = self.stem + self.rng.randint(self.lo, self.hi).to_bytes(8, "big").rstrip(b"\0")
-        if not self.cur.set_range(p + probe) or not self.cur.key().startswith(p):
-            self.cur.set_range(p)
-        for _ in range(self.rng.randrange(WALK)):
-            self._step()
-        m = self.cur.key()[len(p):]
+        m = self._descend()
         if taken is not None:
-            while m in taken:
-                self._step()
-                m = self.cur.key()[len(p):]
+            if m in taken:
+                p = self.c.prefix
+                self.cur.set_range(p + m)
+                while m in taken:
+                    self._step()
+                    m = self.cur.key()[len(p):]
             taken.add(m)
         return m
 
