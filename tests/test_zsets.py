@@ -511,3 +511,20 @@ def test_rank_structure_unit(tmp_path):
         assert z.items(0, 3000) == order
         assert [z.rank(m) for m, _ in order[::97]] == list(range(0, 3000, 97))
         txn.abort()
+
+
+def test_bylex_mixed_scores(pair):
+    """Lex ranges over members of different scores: Redis walks its listpack; so does shardis."""
+    rng = random.Random(5)
+    bounds = ["-", "+", "[b", "(b", "[d", "(d", "[a", "(f", "[c", "(cc"]
+    for round_ in range(30):
+        key = f"x{round_}"
+        for m in "abcdef":
+            pair.check("ZADD", key, str(rng.randrange(3)), m)
+        for _ in range(6):
+            lo, hi = rng.choice(bounds), rng.choice(bounds)
+            pair.check("ZRANGEBYLEX", key, lo, hi)
+            pair.check("ZREVRANGEBYLEX", key, hi, lo, "LIMIT", "1", "2")
+            pair.check("ZLEXCOUNT", key, lo, hi)
+        pair.check("ZREMRANGEBYLEX", key, rng.choice(bounds), rng.choice(bounds))
+        pair.check("ZRANGE", key, "0", "-1", "WITHSCORES")
