@@ -93,6 +93,48 @@ class Merger:
             owner.flush()
 
 
+class BlockedCall:
+    """The owner of a blocking command's slot (BLPOP ...): its client is held until the
+    real reply comes. The shard answers at once, or with a deferred reply (``b"\\0"`` +
+    waiter id) and later, unsolicited, in a batch-0 message (see shardd/blocking.py)."""
+
+    __slots__ = ("router", "client", "shard", "slot", "parent", "wid", "dirty")
+
+    def __init__(self, router: "Router", client: "Client", shard: int, parent: Slot) -> None:
+        self.router = router
+        self.client = client
+        self.shard = shard
+        self.parent = parent          # the client's slot
+        self.slot = Slot((None, self))  # the shard's
+        self.wid = None
+        self.dirty = False
+
+    def flush(self) -> None:
+        self.dirty = False
+        reply = self.slot[0]
+        router = self.router
+        if reply[:1] == b"\0" and self.wid is None:
+            self.wid = int.from_bytes(reply[1:9], "big")
+            key = (self.shard, self.wid)
+            early = router.early_wakeups.pop(key, None)
+            if early is None:
+                if self.client.closing:
+                    router.unblock(self.shard, self.wid)
+                    return
+                router.blocked[key] = self
+                return
+            reply = early
+        client = self.client
+        client.blocked_on = None
+        self.parent[0] = reply
+        client.release()
+
+    def cancel(self) -> None:
+        """The client went away while blocked."""
+        if self.wid is not None and self.router.blocked.pop((self.shard, self.wid), None) is self:
+            self.router.unblock(self.shard, self.wid)
+
+
 def _merge_sum(values):
     return sum(values)
 
@@ -152,6 +194,9 @@ class Router:
         self.server: asyncio.AbstractServer | None = None
         self.lastsave = int(time.time())
         self.monitors: list[zmq.Socket] = []
+        self.blocked: dict[tuple[int, int], BlockedCall] = {}   # (shard, waiter id)
+        self.early_wakeups: dict[tuple[int, int], bytes] = {}  # a wake-up before its deferral
+        self.unblock_id = self.table.by_name[b"__unblock"].id
 
     # ------------------------------------------------------------ sending
 
@@ -197,7 +242,8 @@ class Router:
             bid, replies = wire.unpack(sock.recv())
             slots = inflight.pop(bid, None)
             if slots is None:
-                pass
+                if bid == 0:
+                    self._wakeups(i, replies)
             elif len(slots) == len(replies):
                 for slot, r in zip(slots, replies):
                     slot[0] = r
@@ -221,6 +267,21 @@ class Router:
         for owner in touched:
             owner.flush()
 
+    def _wakeups(self, i: int, items: list) -> None:
+        """Blocked clients that shard i served or timed out."""
+        blocked = self.blocked
+        for wid, reply in items:
+            b = blocked.pop((i, wid), None)
+            if b is None:
+                self.early_wakeups[(i, wid)] = reply  # its deferred reply is still on its way
+                continue
+            b.slot[0] = reply
+            b.flush()
+
+    def unblock(self, shard: int, wid: int) -> None:
+        """Tell a shard to forget a waiter whose client left."""
+        self.submit(shard, self.unblock_id, 0, [b"__unblock", b"%d" % wid], Slot((None, _NOBODY)))
+
     def fail_shard(self, i: int) -> None:
         """A shard went away: answer every command waiting on it with an error."""
         err = encode_error(errors.SHARD_DOWN % i)
@@ -234,6 +295,10 @@ class Router:
                     owner.dirty = True
                     touched.append(owner)
         self.inflight[i].clear()
+        for key in [k for k in self.blocked if k[0] == i]:
+            b = self.blocked.pop(key)
+            b.slot[0] = err
+            b.flush()
         if self.out[i]:
             self._send(i)  # what queued up meanwhile goes to the restarted shard
         for owner in touched:
@@ -400,6 +465,7 @@ class Client(asyncio.Protocol):
         self.held = False
         self.max_pending = router.cfg.max_pending_commands
         self.backlog: list[list[bytes]] = []
+        self.blocked_on: BlockedCall | None = None
         self.closing = False
         self.paused = False
         self.write_paused = False
@@ -436,6 +502,8 @@ class Client(asyncio.Protocol):
     def connection_lost(self, exc) -> None:
         self.closing = True
         self.router.clients.pop(self.id, None)
+        if self.blocked_on is not None:
+            self.blocked_on.cancel()
 
     def pause_writing(self) -> None:
         self.write_paused = True
@@ -547,6 +615,17 @@ class Client(asyncio.Protocol):
                 keys = spec.keys(args)
                 shards = [slot_to_shard[key_slot(k)] for k in keys] or [0]
                 s0 = shards[0]
+                if spec.blocking and all(s == s0 for s in shards):
+                    # The client waits for this reply before its next command runs.
+                    parent = Slot((None, self))
+                    b = self.blocked_on = BlockedCall(router, self, s0, parent)
+                    pending.append(parent)
+                    out[s0].append((spec.id | pbit, db, args))
+                    out_slots[s0].append(b.slot)
+                    queued = True
+                    self.held = True
+                    self.backlog.extend(cmds[n + 1:])
+                    break
                 if all(s == s0 for s in shards):
                     slot = [None, self]
                     pending.append(slot)
@@ -620,6 +699,19 @@ class Client(asyncio.Protocol):
 
     def set_db(self, db: int) -> None:
         self.db = db
+
+
+class _Nobody:
+    """Owner of a reply nobody reads (``__unblock``)."""
+
+    __slots__ = ()
+    dirty = True  # never flushed
+
+    def flush(self) -> None:
+        pass
+
+
+_NOBODY = _Nobody()
 
 
 def _unknown(args: list[bytes]) -> bytes:

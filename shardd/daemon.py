@@ -22,6 +22,7 @@ from shardis import wire
 from shardis.commands import build_table
 from shardis.config import Config
 from shardis.resp import ReplyError, encode, encode3, encode_error
+from shardd.blocking import BLOCK, DEFERRED, Waiters
 from shardd.storage import Keyspace, Store
 from shardd.wal import LogWriter, WriteAheadLog
 
@@ -47,6 +48,17 @@ class Shard:
         # RESP2 reply bytes straight from the handler: the hot commands' own
         # fast path, else the handler's value encoded.
         self.resp2 = [spec.resp2 or _encoded(spec.handler) for spec in self.table.by_id]
+        # Blocking commands (shardd/blocking.py): their RESP2 entry parks the client.
+        self.waiters = Waiters(self.store.waiting)
+        self.store.blockers = self.waiters  # for __unblock
+        for spec in self.table.by_id:
+            if "blocking" in spec.flags and spec.handler is not None:
+                self.resp2[spec.id] = self._blocking_resp2(spec.id, spec.handler)
+        self.cur_ident = b""      # the router of the message being run
+        self.cur_msg = 0          # its index in the batch
+        self.woken: list = []     # (router ident, waiter id, reply) served in this batch
+        self.injected: list = []  # (message index, commands done, cid, db, args): for the log
+        self.wjournal: list = []  # parks and serves of this attempt, undone if it aborts
         self.names = [spec.name for spec in self.table.by_id]
         self.ctx = zmq.Context()
         self.sock = self.ctx.socket(zmq.ROUTER)
@@ -96,6 +108,9 @@ class Shard:
         while not self.stopping:
             now = time.monotonic()
             timeout = max(0.0, min(next_sweep, next_sync) - now)
+            deadline = self.waiters.next_deadline()
+            if deadline is not None:
+                timeout = max(0.0, min(timeout, deadline / 1000.0 - time.time()))
             if poller.poll(timeout * 1000):
                 msgs = []
                 try:
@@ -107,6 +122,8 @@ class Shard:
                     self.run_batch(msgs)
                 if self.held:
                     self.release()
+            if self.waiters.deadlines:
+                self.expire_waiters()
             now = time.monotonic()
             if now >= next_sweep:
                 self.sweep()
@@ -132,8 +149,12 @@ class Shard:
         """Run every command of every message in one write transaction, then reply."""
         payloads = [m[-1] for m in msgs]
         now = time.time_ns() // 1_000_000
-        replies = self._apply(payloads, now, durable=self.writer is not None)
+        replies = self._apply(payloads, now, durable=self.writer is not None,
+                              idents=[m[0] for m in msgs])
         out = [[m[0], wire.pack((bid, r))] for m, (bid, r) in zip(msgs, replies)]
+        if self.woken:
+            out.extend(self._wakeups(self.woken))
+            self.woken = []
         self.batches += len(msgs)
         if self.writer is not None and (self.held or self.seq > self.writer.durable):
             # Under "always" replies wait until their batch is on disk, and leave
@@ -160,7 +181,8 @@ class Shard:
                 send(frames)
 
     def _apply(self, payloads: list[bytes] | None, now: int, durable: bool,
-               replay_seq: int | None = None) -> list:
+               replay_seq: int | None = None, idents: list[bytes] | None = None,
+               injections: list | None = None) -> list:
         """One write transaction over every message (``None``: an expiry sweep).
 
         Under ``always`` a batch that changed anything is appended to the
@@ -171,11 +193,21 @@ class Shard:
             v0 = store.version
             txn = store.env.begin(write=True)
             ks = Keyspace(store, txn, now)
+            self.woken = []
+            self.injected = []
+            self.wjournal = []
             try:
                 if batches is None:
                     out = ks.sweep(SWEEP_LIMIT)
+                elif injections is not None:
+                    out = [(bid, self._run_replay(ks, cmds, [j for j in injections if j[0] == i]))
+                           for i, (bid, cmds) in enumerate(batches)]
                 else:
-                    out = [(bid, self._run(ks, cmds)) for bid, cmds in batches]
+                    out = []
+                    for i, (bid, cmds) in enumerate(batches):
+                        self.cur_msg = i
+                        self.cur_ident = idents[i] if idents is not None else b""
+                        out.append((bid, self._run(ks, cmds)))
                 changed = store.version != v0 or any(d[0] or d[1] for d in ks.delta.values())
                 if changed:
                     ks.finish()
@@ -186,6 +218,7 @@ class Shard:
                 txn.commit()
             except lmdb.MapFullError:
                 txn.abort()
+                self._undo_waiters()
                 store.grow()
                 log.warning("shard %d: LMDB map full, grown to %d bytes", self.index,
                             store.env.info()["map_size"])
@@ -199,7 +232,7 @@ class Shard:
             store.dirty = True
             if durable:
                 self.seq += 1
-                self.writer.submit(self.seq, now, payloads)
+                self.writer.submit(self.seq, now, payloads, self.injected)
         return out
 
     def _open_wal(self) -> None:
@@ -215,12 +248,12 @@ class Shard:
         raw = self.store.get_sys(b"applied")
         applied = _SEQ.unpack(raw)[0] if raw else 0
         replayed = 0
-        for seq, now, payloads in wal.records():
+        for seq, now, payloads, injected in wal.records():
             if seq <= applied:
                 continue
             # Each replayed transaction records its own seq: a crash during
             # replay resumes after it, never applies a batch twice.
-            self._apply(payloads, now, durable=False, replay_seq=seq)
+            self._apply(payloads, now, durable=False, replay_seq=seq, injections=injected)
             applied = seq
             replayed += 1
         if replayed:
@@ -264,7 +297,12 @@ class Shard:
                     append(resp2[cid](ks, db, args))
                 else:
                     v = handlers[cid & MASK](ks, db, args)
-                    append(wire.to_raw(v) if raw else encode3(v))
+                    if v is BLOCK:
+                        append(self._park(ks, cid, db, args))
+                    else:
+                        append(wire.to_raw(v) if raw else encode3(v))
+                if ks.ready:  # a write left a key with blocked clients non-empty
+                    self._serve(ks, len(replies))
             except ReplyError as e:
                 append(wire.to_raw(e) if raw else encode_error(e.args[0]))
             except lmdb.MapFullError:
@@ -275,6 +313,104 @@ class Shard:
                 err = ReplyError(f"ERR internal error in '{self.names[cid & MASK]}': {e}")
                 append(wire.to_raw(err) if raw else encode_error(err.args[0]))
         return replies
+
+    # ------------------------------------------------------------ blocking commands
+
+    def _blocking_resp2(self, cid: int, handler):
+        def run(ks, db, args):
+            v = handler(ks, db, args)
+            if v is BLOCK:
+                return self._park(ks, cid, db, args)
+            return encode(v)
+        return run
+
+    def _park(self, ks: Keyspace, cid: int, db: int, args: list) -> bytes:
+        """Register the client of a blocking command that found nothing; the deferred reply."""
+        _, keys, deadline, on_timeout = ks.block
+        ks.block = None
+        w = self.waiters.add(self.cur_ident, cid, db, args, keys, deadline, on_timeout)
+        self.wjournal.append((True, w))
+        return DEFERRED + w.wid.to_bytes(8, "big")
+
+    def _serve(self, ks: Keyspace, done: int) -> None:
+        """Serve the waiters of the keys a command left non-empty, oldest first; each one
+        served is run again right here (and logged at this place for a replay)."""
+        handlers = self.handlers
+        MASK = wire.CMD_MASK
+        while ks.ready:
+            db, key = ks.ready.pop(0)
+            for w in self.waiters.first(db, key):
+                try:
+                    v = handlers[w.cid & MASK](ks, w.db, w.args)
+                except ReplyError as e:
+                    v = e
+                if v is BLOCK:  # an earlier waiter took what there was
+                    ks.block = None
+                    break
+                self.waiters.remove(w.wid)
+                self.wjournal.append((False, w))
+                self.injected.append((self.cur_msg, done, w.cid, w.db, w.args))
+                self.woken.append((w.ident, w.wid, self._encode_for(w.cid, v)))
+
+    @staticmethod
+    def _encode_for(cid: int, v) -> bytes:
+        if isinstance(v, ReplyError):
+            return encode_error(v.args[0])
+        return encode3(v) if cid & wire.RESP3 else encode(v)
+
+    def _undo_waiters(self) -> None:
+        """A transaction aborted (map full; it is run again): forget its parks, put its
+        served waiters back at the head of their queues."""
+        for parked, w in reversed(self.wjournal):
+            if parked:
+                self.waiters.remove(w.wid)
+            else:
+                self.waiters.restore(w)
+        self.wjournal = []
+        self.woken = []
+        self.injected = []
+
+    def _wakeups(self, woken: list) -> list:
+        """One unsolicited message per router: [0, [[waiter id, reply], ...]]."""
+        by_router: dict[bytes, list] = {}
+        for ident, wid, reply in woken:
+            by_router.setdefault(ident, []).append((wid, reply))
+        return [[ident, wire.pack((0, items))] for ident, items in by_router.items()]
+
+    def expire_waiters(self) -> None:
+        """Answer the waiters whose timeout has passed (nil, as Redis)."""
+        gone = self.waiters.expired(time.time_ns() // 1_000_000)
+        if gone:
+            frames = self._wakeups([(w.ident, w.wid, self._encode_for(w.cid, w.on_timeout))
+                                    for w in gone])
+            if self.writer is not None and self.held:
+                # behind the held replies (a deferred reply among them may be this waiter's)
+                self.held.append((self.seq, frames))
+                return
+            for f in frames:
+                self.sock.send_multipart(f)
+
+    def unblock(self, wid: int) -> None:
+        """The client went away (router: ``__unblock``)."""
+        self.waiters.remove(wid)
+
+    def _run_replay(self, ks: Keyspace, cmds: list, injections: list) -> list:
+        """A logged message run again after a crash: the same commands, and the waiters
+        served after the same commands; the replies go nowhere."""
+        handlers = self.handlers
+        MASK = wire.CMD_MASK
+        at: dict[int, list] = {}
+        for _, done, cid, db, args in injections:
+            at.setdefault(done, []).append((cid, db, args))
+        for n, (cid, db, args) in enumerate(cmds, 1):
+            for c, d, a in ([(cid, db, args)] + at.get(n, []) if n in at else [(cid, db, args)]):
+                try:
+                    handlers[c & MASK](ks, d, a)
+                except ReplyError:
+                    pass
+                ks.block = None
+            ks.ready.clear()
+        return []
 
     def sweep(self) -> None:
         """Active expiry: delete keys whose TTL has passed, a bounded number per round."""

@@ -147,6 +147,8 @@ class Store:
             raw = txn.get(b"next_id", db=self.sys)
         self.next_id = _ID.unpack(raw)[0] if raw else 1
         self.saved_id = self.next_id
+        # (db, key) -> clients blocked on it (shardd/blocking.py sets it; empty otherwise).
+        self.waiting: dict = {}
         # Versions change on every write; they only need to increase, also across restarts.
         self.version = time.time_ns() // 1000
         self.dirty = False
@@ -175,7 +177,7 @@ class Store:
 class Keyspace:
     """One batch's access to the data: a write transaction and a clock reading."""
 
-    __slots__ = ("store", "txn", "now", "meta_db", "exp_db", "delta", "meta_cur")
+    __slots__ = ("store", "txn", "now", "meta_db", "exp_db", "delta", "meta_cur", "ready", "block")
 
     def __init__(self, store: Store, txn: lmdb.Transaction, now_ms: int) -> None:
         self.store = store
@@ -187,6 +189,11 @@ class Keyspace:
         # the keyword parsing of txn.replace(..., db=) (0.85 -> 0.57 us a call).
         self.meta_cur = txn.cursor(db=store.meta)
         self.delta: dict[int, list[int]] = {}
+        # Blocking commands (shardd/blocking.py): keys with waiters that a write
+        # left non-empty, in the order they became so; and what a blocking
+        # command that found nothing asks to wait for.
+        self.ready: list[tuple[int, bytes]] = []
+        self.block = None
 
     # ------------------------------------------------------------ records
 
@@ -225,8 +232,8 @@ class Keyspace:
     def get_string_resp(self, db: int, key: bytes) -> bytes:
         """GET's reply as RESP2 bytes, every step inline for a string without TTL
         (GET is the hottest read; each call level and each reply value costs ~0.1 us)."""
-        raw = self.txn.get(DB_PREFIX[db] + _SLOT_BYTES[key_slot(key) if 123 in key else crc_hqx(key, 0) & 0x3FFF]
-                           + key, None, self.meta_db)
+        slot = key_slot(key) if 123 in key else crc_hqx(key, 0) & 0x3FFF
+        raw = self.txn.get(DB_PREFIX[db] + _SLOT_BYTES[slot] + key, None, self.meta_db)
         if raw is None:
             return b"$-1\r\n"
         if raw[0] == STRING and raw[1:9] == NO_EXPIRY:
@@ -376,6 +383,9 @@ class Keyspace:
             if c.expire:
                 self.txn.put(_EXP.pack(c.expire) + c.mk, b"", db=self.exp_db)
         c.old = rec
+        waiting = st.waiting
+        if waiting and (c.db, c.key) in waiting and c.type in (LIST, ZSET):
+            self.ready.append((c.db, c.key))
 
     # Members: ``c.prefix + suffix`` in ``members`` (or ``index`` with index=True).
 
@@ -384,7 +394,8 @@ class Keyspace:
 
     def mput(self, c: Coll, suffix: bytes, value: bytes = b"", index: bool = False) -> bytes | None:
         """Write one member; returns its previous value (None: it is new)."""
-        return self.txn.replace(c.prefix + suffix, value, db=self.store.index if index else self.store.members)
+        st = self.store
+        return self.txn.replace(c.prefix + suffix, value, db=st.index if index else st.members)
 
     def mdel(self, c: Coll, suffix: bytes, index: bool = False) -> bool:
         return self.txn.delete(c.prefix + suffix, db=self.store.index if index else self.store.members)

@@ -8,7 +8,11 @@ appended to one file and fdatasync'ed before any reply leaves.
 
 Record layout (little-endian)::
 
-    u32 length of body | u32 crc32 of body | body = msgpack [seq, now_ms, [message, ...]]
+    u32 length of body | u32 crc32 of body | body = msgpack [seq, now_ms, [message, ...], injected]
+
+``injected`` lists the blocked clients the batch served (shardd/blocking.py), as
+``[message index, commands done, cmd, db, args]``: a replay runs each of them
+right after the same command, so that their pops happen again in the same place.
 
 Each LMDB transaction stores the ``seq`` of the batch it applied (``sys`` key
 ``applied``, in the same transaction), so recovery replays exactly the batches
@@ -49,12 +53,12 @@ class WriteAheadLog:
             body = data[pos + _HEAD.size:pos + _HEAD.size + length]
             if len(body) != length or zlib.crc32(body) != crc:
                 return
-            seq, now, messages = msgpack.unpackb(body, raw=False)
-            yield seq, now, messages
+            rec = msgpack.unpackb(body, raw=False)
+            yield rec[0], rec[1], rec[2], rec[3] if len(rec) > 3 else []
             pos += _HEAD.size + length
 
-    def append_many(self, records: list[tuple[int, int, list[bytes] | None]]) -> None:
-        """Write batches (seq, now_ms, messages) and make them durable before returning."""
+    def append_many(self, records: list[tuple]) -> None:
+        """Write batches (seq, now_ms, messages, injected) and make them durable before returning."""
         parts = []
         for rec in records:
             body = msgpack.packb(rec, use_bin_type=True)
@@ -89,12 +93,13 @@ class LogWriter(threading.Thread):
         self.durable = durable
         self.notify_fd = notify_fd
         self.cond = threading.Condition()
-        self.queue: list[tuple[int, int, list[bytes] | None]] = []
+        self.queue: list[tuple] = []
         self.stopping = False
 
-    def submit(self, seq: int, now_ms: int, messages: list[bytes] | None) -> None:
+    def submit(self, seq: int, now_ms: int, messages: list[bytes] | None,
+               injected: list | None = None) -> None:
         with self.cond:
-            self.queue.append((seq, now_ms, messages))
+            self.queue.append((seq, now_ms, messages, injected or []))
             self.cond.notify_all()
 
     def run(self) -> None:

@@ -99,7 +99,8 @@ def strtod(s: bytes) -> tuple[float, int, bool]:
             v = float.fromhex(m[2].decode())
         except OverflowError:
             v = INF
-        erange = v == INF or (v == 0.0 and m[2].strip(b"0xX.").split(b"p")[0].split(b"P")[0].strip(b"0.") != b"")
+        mantissa = m[2].strip(b"0xX.").split(b"p")[0].split(b"P")[0]
+        erange = v == INF or (v == 0.0 and mantissa.strip(b"0.") != b"")
     elif m[3]:
         v = float(m[3])
         mant = re.split(rb"[eE]", m[3])[0]

@@ -53,6 +53,7 @@ class CommandSpec:
     subcommands: dict[str, "CommandSpec"] = field(default_factory=dict)
     id: int = -1                  # index in the table, sent on the wire instead of the name
     write: bool = False
+    blocking: bool = False        # may wait for data (BLPOP ...): see shardd/blocking.py
     # Hot commands only: handler(ks, db, args) -> the RESP2 reply bytes themselves,
     # same reply as ``encode(handler(...))`` without building a value first.
     resp2: Callable | None = None
@@ -61,6 +62,7 @@ class CommandSpec:
 
     def __post_init__(self) -> None:
         self.write = "write" in self.flags
+        self.blocking = "blocking" in self.flags
 
     def keys(self, args: list[bytes]) -> list[bytes]:
         """The key arguments of ``args``, by (first, last, step)."""
@@ -137,10 +139,11 @@ class CommandTable:
 def build_table() -> CommandTable:
     """Every family's commands, registered explicitly in one place."""
     from router import admin, connection, introspect as router_introspect, keyspace
-    from shardd import hashes, introspect, keys, lists, server as shard_server, sets, strings, zsets
+    from shardd import blocking, hashes, introspect, keys, lists, server as shard_server, sets, \
+        strings, zsets
 
     table = CommandTable()
     for family in (connection, admin, keyspace, router_introspect, strings, keys, hashes, lists,
-                   sets, zsets, shard_server, introspect):
+                   sets, zsets, blocking, shard_server, introspect):
         family.register(table)
     return table
