@@ -140,10 +140,10 @@ def build_table() -> CommandTable:
     """Every family's commands, registered explicitly in one place."""
     from router import admin, connection, introspect as router_introspect, keyspace
     from shardd import blocking, hashes, introspect, keys, lists, server as shard_server, sets, \
-        strings, zsets
+        sort, strings, zsets
 
     table = CommandTable()
     for family in (connection, admin, keyspace, router_introspect, strings, keys, hashes, lists,
-                   sets, zsets, blocking, shard_server, introspect):
+                   sets, zsets, blocking, sort, shard_server, introspect):
         family.register(table)
     return table
