@@ -156,17 +156,8 @@ def _scan_table(ks: Keyspace, c: Coll, cursor: int, count: int, match) -> tuple[
 
 
 def _rng(ks: Keyspace, c: Coll) -> random.Random:
-    """A generator that is the same when a batch is replayed from the write-ahead log:
-    seeded from the batch clock, the key, the head, and how many draws this batch made."""
-    global _draws
-    if _draws[0] is not ks:
-        _draws = [ks, 0]
-    _draws[1] += 1
-    seed = b"%d:%d:%d:%d:%d:" % (ks.now, c.id, c.count, c.db, _draws[1]) + c.key
-    return random.Random(seed)
-
-
-_draws: list = [None, 0]  # [the batch's Keyspace, draws so far in it]
+    """The same generator when a batch is replayed from the write-ahead log (``ks.rng``)."""
+    return ks.rng(c)
 
 
 class _Prober:

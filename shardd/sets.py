@@ -22,12 +22,11 @@ far: a shard replaying a batch after a crash pops the same members.
 from __future__ import annotations
 
 import random
-from typing import Iterable
 
 from shardis import errors
 from shardis.args import Options, compile_glob, int_arg
 from shardis.commands import CommandTable
-from shardis.resp import ReplyError, string2ll
+from shardis.resp import OrderedSet, ReplyError, string2ll
 from shardd.storage import SET, Coll, Keyspace
 
 INTSET_MAX = 512          # set-max-intset-entries
@@ -68,38 +67,10 @@ def members_of(ks: Keyspace, c: Coll) -> list[bytes]:
     return out
 
 
-class _Ranked(bytes):
-    """A member that a RESP3 set reply must send in a given place.
-
-    The reply encoders send a Python ``set`` as RESP3's set type (an array in
-    RESP2) in the set's own iteration order. CPython iterates a set by hash
-    slot, and a set of n objects hashing to 0..n-1 has a table larger than n,
-    so the members come out in the order of those hashes. The members still
-    read as plain bytes to the encoders (``__class__``)."""
-
-    def __hash__(self) -> int:
-        return self.rank
-
-    @property
-    def __class__(self):
-        return bytes
-
-
-def ordered_set(members: Iterable[bytes]) -> set:
-    """A set reply that keeps the order of ``members`` (see ``_Ranked``)."""
-    out = set()
-    for i, m in enumerate(members):
-        r = _Ranked(m)
-        r.rank = i
-        out.add(r)
-    return out
-
-
-def set_reply(members: list[bytes], intset: bool) -> set:
-    """A set reply: ascending numeric order when Redis would answer from an intset."""
-    if intset:
-        return ordered_set(sorted(members, key=int))
-    return set(members)
+def set_reply(members: list[bytes], intset: bool) -> OrderedSet:
+    """A set reply (RESP3's set type, an array in RESP2): ascending numeric order when
+    Redis would answer from an intset, else the members' byte order."""
+    return OrderedSet(sorted(members, key=int) if intset else members)
 
 
 def intset_like(members: list[bytes]) -> bool:
@@ -110,25 +81,6 @@ def intset_like(members: list[bytes]) -> bool:
 # ------------------------------------------------------------ randomness
 
 
-class _Draws:
-    """How many random draws the current batch made: part of each seed, so two
-    identical commands in one batch differ, and a replayed batch draws the same."""
-
-    __slots__ = ("ks", "n")
-
-    def __init__(self) -> None:
-        self.ks = None
-        self.n = 0
-
-    def rng(self, ks: Keyspace, c: Coll) -> random.Random:
-        if self.ks is not ks:
-            self.ks = ks  # held, so a later batch can never be mistaken for this one
-            self.n = 0
-        self.n += 1
-        return random.Random(f"{ks.now}:{c.db}:{c.id}:{c.count}:{self.n}")
-
-
-_DRAWS = _Draws()
 
 
 class Sampler:
@@ -338,7 +290,7 @@ def smismember(ks: Keyspace, db: int, args: list[bytes]):
 def smembers(ks: Keyspace, db: int, args: list[bytes]):
     c = ks.coll(db, args[1], SET)
     if c is None:
-        return set()
+        return OrderedSet()
     return set_reply(members_of(ks, c), c.enc == 0)
 
 
@@ -360,7 +312,7 @@ def spop(ks: Keyspace, db: int, args: list[bytes]):
     c = ks.coll(db, args[1], SET)
     if c is None:
         return None
-    m = sample(ks, c, _DRAWS.rng(ks, c), 1, False)[0]
+    m = sample(ks, c, ks.rng(c), 1, False)[0]
     ks.mdel(c, m)
     c.count -= 1
     ks.save_coll(c)
@@ -370,7 +322,7 @@ def spop(ks: Keyspace, db: int, args: list[bytes]):
 def spop_count(ks: Keyspace, db: int, key: bytes, count: int):
     c = ks.coll(db, key, SET)
     if c is None or count == 0:
-        return set()
+        return OrderedSet()
     if count >= c.count:
         ms = members_of(ks, c)
         intset = c.enc == 0
@@ -378,7 +330,7 @@ def spop_count(ks: Keyspace, db: int, key: bytes, count: int):
         ks.save_coll(c)
         return set_reply(ms, intset)
     remaining = c.count - count
-    popped = sample(ks, c, _DRAWS.rng(ks, c), count, True)
+    popped = sample(ks, c, ks.rng(c), count, True)
     for m in popped:
         ks.mdel(c, m)
     intset = c.enc == 0
@@ -398,7 +350,7 @@ def srandmember(ks: Keyspace, db: int, args: list[bytes]):
         c = ks.coll(db, args[1], SET)
         if c is None:
             return None
-        return sample(ks, c, _DRAWS.rng(ks, c), 1, False)[0]
+        return sample(ks, c, ks.rng(c), 1, False)[0]
     count = count_arg(args[2], errors.NOT_INTEGER)
     if count < -LONG_MAX:
         raise ReplyError(errors.INT_OUT_OF_RANGE % (-LONG_MAX, LONG_MAX))
@@ -408,11 +360,11 @@ def srandmember(ks: Keyspace, db: int, args: list[bytes]):
     if c is None or count == 0:
         return []
     if count < 0:
-        return sample(ks, c, _DRAWS.rng(ks, c), -count, False)
+        return sample(ks, c, ks.rng(c), -count, False)
     if count >= c.count:
         ms = members_of(ks, c)
         return sorted(ms, key=int) if c.enc == 0 else ms
-    return sample(ks, c, _DRAWS.rng(ks, c), count, True)
+    return sample(ks, c, ks.rng(c), count, True)
 
 
 def sscan(ks: Keyspace, db: int, args: list[bytes]):

@@ -31,6 +31,7 @@ the key counts it changed. Families call it and never touch LMDB directly.
 
 from __future__ import annotations
 
+import random
 import struct
 import time
 from binascii import crc_hqx
@@ -177,7 +178,7 @@ class Store:
 class Keyspace:
     """One batch's access to the data: a write transaction and a clock reading."""
 
-    __slots__ = ("store", "txn", "now", "meta_db", "exp_db", "delta", "meta_cur", "ready", "block")
+    __slots__ = ("store", "txn", "now", "meta_db", "exp_db", "delta", "meta_cur", "ready", "block", "draws")
 
     def __init__(self, store: Store, txn: lmdb.Transaction, now_ms: int) -> None:
         self.store = store
@@ -194,6 +195,7 @@ class Keyspace:
         # command that found nothing asks to wait for.
         self.ready: list[tuple[int, bytes]] = []
         self.block = None
+        self.draws = 0  # random generators handed out in this batch (see ``rng``)
 
     # ------------------------------------------------------------ records
 
@@ -386,6 +388,13 @@ class Keyspace:
         waiting = st.waiting
         if waiting and (c.db, c.key) in waiting and c.type in (LIST, ZSET):
             self.ready.append((c.db, c.key))
+
+    def rng(self, c: Coll) -> random.Random:
+        """A random generator for a command on ``c`` (SPOP, HRANDFIELD ...) that is the
+        same when the batch is run again from the write-ahead log: seeded from the
+        batch's clock, the collection's head and how many this batch handed out."""
+        self.draws += 1
+        return random.Random(b"%d:%d:%d:%d:%d:" % (self.now, c.db, c.id, c.count, self.draws) + c.key)
 
     # Members: ``c.prefix + suffix`` in ``members`` (or ``index`` with index=True).
 

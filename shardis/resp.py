@@ -480,6 +480,10 @@ def encode(v) -> bytes:
         return b"".join(parts)
     if t is set or t is frozenset:
         return encode(list(v))
+    if t is OrderedSet:
+        parts = [b"*%d\r\n" % len(v)]
+        parts.extend(map(encode, v))
+        return b"".join(parts)
     if t is Pairs:
         parts = [b"*%d\r\n" % (2 * len(v))]
         for m, x in v:
@@ -489,6 +493,13 @@ def encode(v) -> bytes:
     if t is Verbatim:
         return encode(bytes(v))
     raise TypeError(f"cannot encode {t.__name__} as a reply")
+
+
+class OrderedSet(list):
+    """A set reply in a chosen order (Redis answers an intset in ascending order): an
+    array in RESP2, a set (``~``) in RESP3."""
+
+    __slots__ = ()
 
 
 class Pairs(list):
@@ -519,7 +530,7 @@ def encode3(v) -> bytes:
             parts.append(encode3(k))
             parts.append(encode3(x))
         return b"".join(parts)
-    if t is set or t is frozenset:
+    if t is set or t is frozenset or t is OrderedSet:
         parts = [b"~%d\r\n" % len(v)]
         parts.extend(map(encode3, v))
         return b"".join(parts)

@@ -48,8 +48,8 @@ def to_raw(v):
     t = v.__class__
     if t is bytes or t is int or v is None:
         return v
-    if t is list or t is tuple:
-        return [to_raw(x) for x in v]
+    if t is list or t is tuple or isinstance(v, (list, set, frozenset)):
+        return [to_raw(x) for x in v]  # (sets and the list subclasses travel as arrays)
     if t is Simple:
         return _ExtType(EXT_SIMPLE, v.encode())
     if isinstance(v, ReplyError):
