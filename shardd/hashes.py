@@ -28,7 +28,7 @@ from shardis import errors
 from shardis.args import Options, compile_glob, cstr, int_arg
 from shardis.commands import CommandTable
 from shardis.resp import OK, Pairs, ReplyError, string2ll
-from shardd.storage import HASH, Coll, Keyspace
+from shardd.storage import HASH, Coll, Keyspace, check_members
 from shardd.strings import LLONG_MAX, LLONG_MIN, add_long_double, format_long_double, parse_long_double
 
 LISTPACK_ENTRIES = 512   # hash-max-listpack-entries (Redis 7.0's default; 128 is the zset one)
@@ -288,6 +288,7 @@ def register(table: CommandTable) -> None:
         """HSET/HMSET's work: every pair written; returns how many fields are new."""
         if len(args) % 2:
             raise ReplyError(errors.WRONG_ARITY % name)
+        check_members(args[2::2])
         c = ks.coll_or_new(db, args[1], HASH)
         new = []
         mput = ks.mput
@@ -317,6 +318,7 @@ def register(table: CommandTable) -> None:
          summary="Set the value of a hash field, only if the field does not exist",
          acl="@write @hash @fast")
     def hsetnx(ks: Keyspace, db: int, args: list[bytes]):
+        check_members(args[2:3])
         c = ks.coll_or_new(db, args[1], HASH)
         if c.old is not None and ks.mget(c, args[2]) is not None:
             return 0  # nothing written: an existing field does not convert the hash

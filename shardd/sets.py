@@ -27,7 +27,7 @@ from shardis import errors
 from shardis.args import Options, compile_glob, int_arg
 from shardis.commands import CommandTable
 from shardis.resp import OrderedSet, ReplyError, string2ll
-from shardd.storage import SET, Coll, Keyspace
+from shardd.storage import SET, Coll, Keyspace, check_members
 
 INTSET_MAX = 512          # set-max-intset-entries
 SPOP_MOVE_MUL = 5         # SPOP rebuilds the set when what stays is this much smaller
@@ -240,6 +240,7 @@ def count_arg(arg: bytes, error: str) -> int:
 
 
 def sadd(ks: Keyspace, db: int, args: list[bytes]):
+    check_members(args[2:])
     c = ks.coll_or_new(db, args[1], SET)
     mput = ks.mput
     added = 0

@@ -80,6 +80,21 @@ def key_of(mk: bytes) -> bytes:
     return mk[3:]
 
 
+# LMDB keys hold at most 511 bytes: a member key is the collection id (8) + the
+# suffix, and the longest suffixes add 10 bytes to the member (sorted sets' score
+# index). Longer hash fields and set/sorted-set members are refused (Redis takes
+# them); list elements and values of any size are fine (they are LMDB values).
+MAX_KEY = 511
+MAX_MEMBER = MAX_KEY - 18
+
+
+def check_members(members) -> None:
+    """Refuse, before anything is written, a field or member too long to be stored."""
+    for m in members:
+        if len(m) > MAX_MEMBER:
+            raise ReplyError(errors.MEMBER_TOO_LONG % MAX_MEMBER)
+
+
 def pos_bytes(pos: int) -> bytes:
     """A list position (any int64) as 8 bytes that sort in numeric order."""
     return _POS.pack(pos + (1 << 63))
@@ -399,15 +414,24 @@ class Keyspace:
     # Members: ``c.prefix + suffix`` in ``members`` (or ``index`` with index=True).
 
     def mget(self, c: Coll, suffix: bytes, index: bool = False) -> bytes | None:
-        return self.txn.get(c.prefix + suffix, None, self.store.index if index else self.store.members)
+        k = c.prefix + suffix
+        if len(k) > MAX_KEY:
+            return None  # too long to have been stored
+        return self.txn.get(k, None, self.store.index if index else self.store.members)
 
     def mput(self, c: Coll, suffix: bytes, value: bytes = b"", index: bool = False) -> bytes | None:
         """Write one member; returns its previous value (None: it is new)."""
         st = self.store
-        return self.txn.replace(c.prefix + suffix, value, db=st.index if index else st.members)
+        k = c.prefix + suffix
+        if len(k) > MAX_KEY:
+            raise ReplyError(errors.MEMBER_TOO_LONG % MAX_MEMBER)
+        return self.txn.replace(k, value, db=st.index if index else st.members)
 
     def mdel(self, c: Coll, suffix: bytes, index: bool = False) -> bool:
-        return self.txn.delete(c.prefix + suffix, db=self.store.index if index else self.store.members)
+        k = c.prefix + suffix
+        if len(k) > MAX_KEY:
+            return False
+        return self.txn.delete(k, db=self.store.index if index else self.store.members)
 
     def mcursor(self, index: bool = False) -> lmdb.Cursor:
         """A cursor on ``members`` (or ``index``): walk one collection's range from

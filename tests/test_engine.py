@@ -404,3 +404,21 @@ def test_keyspace_raises_map_full_for_the_daemon_to_retry(tmp_path):
             assert ks.size(0) == (0, 0)          # nothing of the failed batch stayed
     finally:
         s.close()
+
+
+def test_members_too_long_for_an_lmdb_key_are_refused_before_any_write(store):
+    """LMDB keys hold 511 bytes: longer fields/members get a clear error, nothing half
+    written, and reads of such a member answer as for a missing one."""
+    long = "x" * 600
+    msg = errors.MEMBER_TOO_LONG % 493
+    with batch(store) as ks:
+        assert call(ks, "HSET", "h", "a", "1", long, "2") == msg
+        assert call(ks, "HLEN", "h") == 0 and call(ks, "EXISTS", "h") == 0
+        assert call(ks, "SADD", "s", "a", long) == msg
+        assert call(ks, "SCARD", "s") == 0
+        assert call(ks, "HSET", "h", "a", "1") == 1
+        assert call(ks, "HINCRBY", "h", long, "1") == msg
+        assert call(ks, "HGET", "h", long) is None and call(ks, "HDEL", "h", long) == 0
+        assert call(ks, "HLEN", "h") == 1
+        assert call(ks, "RPUSH", "l", long) == 1  # list elements are values: any size
+        assert call(ks, "LINDEX", "l", "0") == long.encode()
