@@ -429,7 +429,9 @@ class InfoView:
 
     def clients(self) -> list[tuple[str, object]]:
         return [("connected_clients", len(self.router.clients)), ("cluster_connections", 0),
-                ("maxclients", self.cfg.maxclients), ("tracking_clients", 0)]
+                ("maxclients", self.cfg.maxclients),
+                ("blocked_clients", sum(1 for c in self.router.clients.values() if c.blocked_on)),
+                ("tracking_clients", 0)]
 
     def memory(self) -> list[tuple[str, object]]:
         used = rss_bytes(self.pids)
