@@ -1,0 +1,344 @@
+#!/usr/bin/env python3
+"""Cost per operation on one hash, list, set and sorted set as they grow from 10 to 1M members.
+
+Grows one collection of each type on shardis and on redis-server 7.0 (the reference, measured
+in the same run) to 10, 100, 1k ... --max members, and at each size times single-member commands
+pipelined in batches: microseconds per operation, median of repeats, and shardis/redis. The
+point (issue 3): on shardis an operation on a collection of a million members should cost about
+what it costs on ten. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import random
+import shlex
+import shutil
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Callable
+
+import hiredis
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from run import RedisServer, ShardisServer, check_tools, machine_info, running  # noqa: E402
+
+KEYS = {"hash": b"growth:hash", "list": b"growth:list", "set": b"growth:set", "zset": b"growth:zset"}
+FILL_CHUNK = 1000      # members per variadic fill command
+FILL_PIPELINE = 8      # fill commands in flight at once
+
+
+# --------------------------------------------------------------------------- a lean client
+
+
+def encode(*args: bytes | str | int) -> bytes:
+    """One RESP request (array of bulk strings)."""
+    parts = [a if isinstance(a, bytes) else str(a).encode() for a in args]
+    return b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts)
+
+
+class Conn:
+    """A raw connection that sends pre-encoded pipelines and reads their replies with hiredis."""
+
+    def __init__(self, port: int, label: str) -> None:
+        self.label = label
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=300)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.reader = hiredis.Reader()
+
+    def pipeline(self, data: bytes, n: int) -> list:
+        """Send n requests at once (data), return their n replies; an error reply raises."""
+        self.sock.sendall(data)
+        out: list = []
+        while len(out) < n:
+            reply = self.reader.gets()
+            if reply is False:
+                chunk = self.sock.recv(1 << 20)
+                if not chunk:
+                    raise ConnectionError(f"{self.label} closed the connection")
+                self.reader.feed(chunk)
+                continue
+            if isinstance(reply, hiredis.ReplyError):
+                raise RuntimeError(f"{self.label}: {reply}")
+            out.append(reply)
+        return out
+
+    def call(self, *args) -> object:
+        return self.pipeline(encode(*args), 1)[0]
+
+    def timed(self, data: bytes, n: int) -> float:
+        """Seconds for one pipeline of n requests, send to last reply."""
+        t = time.perf_counter()
+        self.pipeline(data, n)
+        return time.perf_counter() - t
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+# --------------------------------------------------------------------------- members and filling
+
+
+def member(i: int) -> bytes:
+    """The i-th member (field, set member, zset member) of a grown collection."""
+    return b"m:%d" % i
+
+
+def fill_commands(kind: str, start: int, stop: int) -> list[bytes]:
+    """Variadic commands adding members start..stop-1 to the collection of this kind."""
+    key, cmds = KEYS[kind], []
+    for lo in range(start, stop, FILL_CHUNK):
+        ids = range(lo, min(lo + FILL_CHUNK, stop))
+        if kind == "hash":
+            args = [b"HSET", key] + [x for i in ids for x in (member(i), b"v%d" % i)]
+        elif kind == "list":
+            args = [b"RPUSH", key] + [b"v%d" % i for i in ids]
+        elif kind == "set":
+            args = [b"SADD", key] + [member(i) for i in ids]
+        else:
+            args = [b"ZADD", key] + [x for i in ids for x in (b"%d" % i, member(i))]
+        cmds.append(encode(*args))
+    return cmds
+
+
+def grow(conn: Conn, kind: str, have: int, size: int) -> float:
+    """Add members have..size-1; returns seconds taken."""
+    cmds = fill_commands(kind, have, size)
+    t = time.perf_counter()
+    for n in range(0, len(cmds), FILL_PIPELINE):
+        batch = cmds[n:n + FILL_PIPELINE]
+        conn.pipeline(b"".join(batch), len(batch))
+    return time.perf_counter() - t
+
+
+# --------------------------------------------------------------------------- the operations
+
+
+@dataclass(frozen=True)
+class Op:
+    """A measured command: build(size, batch, rng, seq) -> (measured request, undo request or b"")."""
+
+    name: str
+    kind: str
+    build: Callable[[int, int, random.Random, int], tuple[list[bytes], bytes]]
+    pops: bool = False  # a batch may not pop more than the collection holds
+
+
+def new_names(seq: int, batch: int) -> list[bytes]:
+    """batch member names no grown collection holds (removed again after each batch)."""
+    return [b"new:%d:%d" % (seq, i) for i in range(batch)]
+
+
+def existing(size: int, batch: int, rng: random.Random) -> list[bytes]:
+    return [member(rng.randrange(size)) for _ in range(batch)]
+
+
+def op_hset(size, batch, rng, seq):
+    names = new_names(seq, batch)
+    return [encode(b"HSET", KEYS["hash"], f, b"x") for f in names], encode(b"HDEL", KEYS["hash"], *names)
+
+
+def op_hget(size, batch, rng, seq):
+    return [encode(b"HGET", KEYS["hash"], f) for f in existing(size, batch, rng)], b""
+
+
+def op_sadd(size, batch, rng, seq):
+    names = new_names(seq, batch)
+    return [encode(b"SADD", KEYS["set"], m) for m in names], encode(b"SREM", KEYS["set"], *names)
+
+
+def op_sismember(size, batch, rng, seq):
+    return [encode(b"SISMEMBER", KEYS["set"], m) for m in existing(size, batch, rng)], b""
+
+
+def op_zadd(size, batch, rng, seq):
+    names = new_names(seq, batch)
+    reqs = [encode(b"ZADD", KEYS["zset"], repr(rng.uniform(0, size)), m) for m in names]
+    return reqs, encode(b"ZREM", KEYS["zset"], *names)
+
+
+def op_zscore(size, batch, rng, seq):
+    return [encode(b"ZSCORE", KEYS["zset"], m) for m in existing(size, batch, rng)], b""
+
+
+def op_zrank(size, batch, rng, seq):
+    return [encode(b"ZRANK", KEYS["zset"], m) for m in existing(size, batch, rng)], b""
+
+
+def op_lpush(size, batch, rng, seq):
+    return [encode(b"LPUSH", KEYS["list"], b"x")] * batch, encode(b"LPOP", KEYS["list"], batch)
+
+
+def op_rpop(size, batch, rng, seq):
+    # The popped values go back as the same number of new tail elements: the size is kept.
+    return [encode(b"RPOP", KEYS["list"])] * batch, encode(b"RPUSH", KEYS["list"], *[b"x"] * batch)
+
+
+def op_lindex(size, batch, rng, seq):
+    return [encode(b"LINDEX", KEYS["list"], size // 2)] * batch, b""
+
+
+OPS = [Op("HSET (new field)", "hash", op_hset), Op("HGET", "hash", op_hget),
+       Op("SADD (new member)", "set", op_sadd), Op("SISMEMBER", "set", op_sismember),
+       Op("ZADD (new member)", "zset", op_zadd), Op("ZSCORE", "zset", op_zscore),
+       Op("ZRANK", "zset", op_zrank), Op("LPUSH", "list", op_lpush),
+       Op("RPOP (pushed back)", "list", op_rpop, pops=True), Op("LINDEX (middle)", "list", op_lindex)]
+
+
+def measure(conn: Conn, op: Op, size: int, ops: int, batch: int, rng: random.Random) -> float:
+    """Microseconds per operation over ops operations in pipelines of batch (undo not timed)."""
+    batch = min(batch, ops, size) if op.pops else min(batch, ops)
+    total = 0.0
+    for seq in range(ops // batch):
+        reqs, undo = op.build(size, batch, rng, seq)
+        total += conn.timed(b"".join(reqs), len(reqs))
+        if undo:
+            conn.pipeline(undo, 1)
+    return total / (ops // batch * batch) * 1e6
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def sizes_up_to(top: int) -> list[int]:
+    """10, 100, 1000 ... up to top (and top itself when it is not a power of ten)."""
+    out, s = [], 10
+    while s <= top:
+        out.append(s)
+        s *= 10
+    if top > 10 and out[-1] != top:
+        out.append(top)
+    return out
+
+
+def fmt_size(n: int) -> str:
+    for unit, div in (("M", 1_000_000), ("k", 1000)):
+        if n >= div and n % div == 0:
+            return f"{n // div}{unit}"
+    return str(n)
+
+
+def run(args: argparse.Namespace, conns: dict[str, Conn]) -> tuple[str, list[str]]:
+    """Grow and measure on every server; returns the Markdown table and the fill notes."""
+    for c in conns.values():
+        c.call(b"DEL", *KEYS.values())
+    have = {(label, kind): 0 for label in conns for kind in KEYS}
+    fill_time = {label: 0.0 for label in conns}
+    head = "| members | command | " + " | ".join(f"{label} us/op" for label in conns)
+    head += " | shardis/redis |" if len(conns) == 2 else " |"
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    rng = random.Random(args.seed)
+    try:
+        for size in sizes_up_to(args.max):
+            for label, c in conns.items():
+                for kind in KEYS:
+                    fill_time[label] += grow(c, kind, have[label, kind], size)
+                    have[label, kind] = size
+            for op in OPS:
+                per = {label: [] for label in conns}
+                for _ in range(args.repeats):
+                    for label, c in conns.items():  # interleaved: drift hits both alike
+                        per[label].append(measure(c, op, size, args.ops, args.batch, rng))
+                med = {label: statistics.median(v) for label, v in per.items()}
+                row = f"| {fmt_size(size)} | {op.name} | " + " | ".join(f"{m:.2f}" for m in med.values())
+                if len(conns) == 2:
+                    row += f" | {med['shardis'] / med['redis']:.2f} |"
+                else:
+                    row += " |"
+                lines.append(row)
+                print(row, file=sys.stderr, flush=True)
+    finally:
+        for c in conns.values():
+            c.call(b"DEL", *KEYS.values())
+    members = 4 * max(have.values()) if have else 0
+    notes = [f"- filling: {members:,} members in {t:.1f}s ({members / max(t, 1e-9):,.0f} members/s) "
+             f"on {label}" for label, t in fill_time.items()]
+    return "\n".join(lines), notes
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    from shardis.config import Config  # the same defaults shardis-server uses
+
+    ap = argparse.ArgumentParser(prog="bench/growth.py", description=__doc__.splitlines()[0])
+    ap.add_argument("--max", type=int, default=1_000_000, help="largest size (default %(default)s)")
+    ap.add_argument("--ops", type=int, default=4000, help="operations per measurement (default %(default)s)")
+    ap.add_argument("--batch", type=int, default=100,
+                    help="requests per pipeline, also how far inserts grow a collection before they "
+                         "are undone (default %(default)s)")
+    ap.add_argument("--repeats", type=int, default=3, help="median of this many (default %(default)s)")
+    ap.add_argument("--seed", type=int, default=1, help="random members read (default %(default)s)")
+    ap.add_argument("--port", type=int, help="use the shardis already on this port (default: start one)")
+    ap.add_argument("--redis-port", type=int, help="use the redis-server on this port (default: start one)")
+    ap.add_argument("--no-redis", action="store_true", help="measure shardis alone")
+    ap.add_argument("--shards", type=int, default=Config.shards,
+                    help="when starting shardis (default %(default)s)")
+    ap.add_argument("--routers", type=int, default=Config.routers,
+                    help="when starting shardis (default %(default)s)")
+    ap.add_argument("--durability", default="everysec", choices=("everysec", "always"),
+                    help="shardis --durability / redis appendfsync when started here (default %(default)s)")
+    ap.add_argument("--tmpdir", help="where started servers keep their data (default: the system temp dir)")
+    ap.add_argument("--out", help="append the table, with the command line, to this file")
+    a = ap.parse_args(argv)
+    a.requests = a.ops  # for run.machine_info
+    a.repeats = max(1, a.repeats)
+    return a
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    load_before = os.getloadavg()
+    if load_before[0] > 1.5:
+        print(f"warning: load average {load_before[0]:.2f}: other work will skew the numbers",
+              file=sys.stderr)
+    tmp = tempfile.mkdtemp(prefix="shardis-growth-", dir=args.tmpdir)
+    started = time.monotonic()
+    with ExitStack() as stack:
+        ports = {"shardis": args.port}
+        if args.port is None:
+            ports["shardis"] = stack.enter_context(running(ShardisServer(
+                args.durability, os.path.join(tmp, "shardis"), args.shards, args.routers))).port
+        if not args.no_redis:
+            ports["redis"] = args.redis_port
+            if args.redis_port is None:
+                check_tools()
+                ports["redis"] = stack.enter_context(
+                    running(RedisServer(args.durability, os.path.join(tmp, "redis")))).port
+        conns = {label: Conn(port, label) for label, port in ports.items()}
+        try:
+            body, notes = run(args, conns)
+        finally:
+            for c in conns.values():
+                c.close()
+    now = datetime.datetime.now(datetime.timezone.utc)
+    info = [f"- command: `python bench/growth.py {shlex.join(sys.argv[1:] if argv is None else argv)}`"]
+    for line in machine_info(args, tmp, load_before, os.getloadavg()):
+        if line.startswith("- shardis:") and args.port is not None:
+            commit = line.split(", commit ")[-1]
+            line = f"- shardis: the server already on port {args.port} (this checkout: commit {commit})"
+        if not line.startswith(("- command", "- redis-benchmark")):
+            info.append(line)
+    info.append(f"- {args.ops} operations per measurement in pipelines of {args.batch}, median of "
+                f"{args.repeats} interleaved repeat(s); durability {args.durability}"
+                + (" (servers started here)" if args.port is None else ""))
+    info += notes + [f"- took {time.monotonic() - started:.0f}s"]
+    section = "\n".join([f"## {now:%Y-%m-%d %H:%M} UTC — collection growth to {fmt_size(args.max)}",
+                         "", *info, "", body]) + "\n"
+    shutil.rmtree(tmp, ignore_errors=True)
+    print("\n" + section)
+    if args.out:
+        with open(args.out, "a") as f:
+            f.write("\n" + section)
+        print(f"appended to {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
