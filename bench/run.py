@@ -36,7 +36,12 @@ ROOT = os.path.dirname(HERE)
 # The rules of every run (README): 50 clients, random keys over a 1M keyspace.
 CLIENTS = 50
 KEYSPACE = 1_000_000
-TESTS = ("set", "get", "incr", "mset")
+# The default tests, in redis-benchmark's own order (its default list ends with MSET).
+TESTS = ("set", "get", "incr", "lpush", "rpop", "sadd", "hset", "zadd", "zpopmin", "lrange_100", "mset")
+# Every test name redis-benchmark 7.0's -t selects one test with.
+KNOWN_TESTS = ("ping_inline", "ping_mbulk", "set", "get", "incr", "lpush", "rpush", "lpop", "rpop",
+               "sadd", "hset", "spop", "zadd", "zpopmin", "lrange_100", "lrange_300", "lrange_500",
+               "lrange_600", "mset")
 PIPELINES = (1, 16)
 DURABILITIES = ("everysec", "always")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -256,32 +261,70 @@ def cpu_delta(before: dict[str, dict[int, int]], after: dict[str, dict[int, int]
             for kind, pids in after.items()}
 
 
-def parse_csv(out: str, test: str) -> float | None:
-    """The rps of test from redis-benchmark --csv output ("MSET (10 keys)" for mset)."""
+@dataclass(frozen=True)
+class BenchTest:
+    """How one test runs: the redis-benchmark arguments measured, its CSV row, an unmeasured fill."""
+
+    name: str
+    args: tuple[str, ...]
+    row: str
+    fill: tuple[str, ...] = ()
+
+
+def bench_test(name: str) -> BenchTest:
+    """The plan for a -t test name.
+
+    `-t lrange_N` makes redis-benchmark first LPUSH as many VXK into mylist as it then sends
+    LRANGE mylist 0 N-1, all in one invocation, so its CPU figures would mix both. Here that LPUSH
+    runs first as its own unmeasured `-t lpush` (the same command, as many requests, at -P 16), and
+    the LRANGE is measured alone as the custom command `LRANGE mylist 0 N-1`.
+    """
+    if name.startswith("lrange_"):
+        last = f"{int(name.removeprefix('lrange_')) - 1}"
+        return BenchTest(name, ("LRANGE", "mylist", "0", last), f"LRANGE mylist 0 {last}",
+                         fill=("-t", "lpush", "-P", "16"))
+    return BenchTest(name, ("-t", name), name)
+
+
+def parse_csv(out: str, row_name: str) -> float | None:
+    """The rps of a row from redis-benchmark --csv output ("MSET (10 keys)" is the row of mset)."""
+    want = row_name.lower()
     for row in csv.reader(io.StringIO(out)):
-        if row and row[0] != "test" and row[0].split(" ")[0].lower() == test:
+        if row and row[0] != "test" and want in (row[0].lower(), row[0].split(" (")[0].lower()):
             return float(row[1])
     return None
 
 
-def benchmark(server: Server, test: str, pipeline: int, requests: int) -> Run:
+def bench_error(res: subprocess.CompletedProcess) -> str:
+    """The server's error from a failed redis-benchmark run, or its exit status."""
+    lines = [ln for ln in (res.stderr + res.stdout).splitlines() if "rror" in ln] or [
+        f"redis-benchmark exited {res.returncode}"]
+    # "Error from server: ERR unknown command 'INCR', with args beginning with: ..." -> the error.
+    return lines[0].strip().removeprefix("Error from server: ").split(", with args beginning")[0][:120]
+
+
+def benchmark(server: Server, name: str, pipeline: int, requests: int) -> Run:
     """Run one redis-benchmark test on server and measure every process's CPU."""
-    argv = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(server.port), "-c", str(CLIENTS),
-            "-r", str(KEYSPACE), "-n", str(requests), "-t", test, "-P", str(pipeline), "--csv"]
-    before = server.snapshot()
+    test = bench_test(name)
+    base = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(server.port), "-c", str(CLIENTS),
+            "-r", str(KEYSPACE), "-n", str(requests), "--csv"]
+    timeout = max(300, requests / 500)
     try:
-        res = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                             timeout=max(300, requests / 500))
+        if test.fill:
+            res = subprocess.run(base + list(test.fill), capture_output=True, text=True,
+                                 stdin=subprocess.DEVNULL, timeout=timeout)
+            if res.returncode != 0:
+                return Run(None, error="fill: " + bench_error(res))
+        before = server.snapshot()
+        # Options before a custom command's words: redis-benchmark takes the first non-option as the command.
+        res = subprocess.run(base + ["-P", str(pipeline)] + list(test.args), capture_output=True,
+                             text=True, stdin=subprocess.DEVNULL, timeout=timeout)
     except subprocess.TimeoutExpired:
         return Run(None, error="redis-benchmark timed out")
     after = server.snapshot()
-    rps = parse_csv(res.stdout, test)
+    rps = parse_csv(res.stdout, test.row)
     if res.returncode != 0 or rps is None:
-        lines = [ln for ln in (res.stderr + res.stdout).splitlines() if "rror" in ln] or [
-            f"redis-benchmark exited {res.returncode}"]
-        # "Error from server: ERR unknown command 'INCR', with args beginning with: ..." -> the error.
-        error = lines[0].strip().removeprefix("Error from server: ").split(", with args beginning")[0]
-        return Run(None, error=error[:120])
+        return Run(None, error=bench_error(res))
     per_op = {kind: ticks / CLK_TCK * 1e6 / requests for kind, ticks in cpu_delta(before, after).items()}
     return Run(rps, per_op)
 
@@ -297,14 +340,15 @@ def run_server(server: Server, tests: list[str], pipelines: list[int], requests:
     """Every test x pipeline on one server; results[(label, test, P)] collects one Run per repeat."""
     for p in pipelines:
         # Flushed once per pipeline: the tests then run in -t order as separate invocations, so GET
-        # reads what SET wrote, exactly as one `-t set,get,incr,mset` run would, with CPU per test.
+        # reads what SET wrote and RPOP pops what LPUSH pushed, exactly as one `-t set,get,...` run
+        # would, with CPU per test.
         flush(server)
         for test in tests:
             run = benchmark(server, test, p, requests)
             results.setdefault((server.label, test, p), []).append(run)
             shown = f"{run.rps:>10,.0f} rps" if run.rps else f"failed: {run.error}"
             cpu = "  ".join(f"{k} {v:.1f}" for k, v in sorted(run.cpu_us_per_op.items()) if v)
-            print(f"  [repeat {rep}] {server.label:<17} {test.upper():<5} P{p:<3} {shown}"
+            print(f"  [repeat {rep}] {server.label:<17} {test.upper():<10} P{p:<3} {shown}"
                   + (f"   CPU us/op: {cpu}" if cpu else ""), file=sys.stderr, flush=True)
 
 
@@ -497,7 +541,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="requests per redis-benchmark run (default 200000; --quick: 20000)")
     ap.add_argument("--quick", action="store_true",
                     help="a short smoke run (20000 requests, 1 repeat), not written to RESULTS.md")
-    ap.add_argument("--tests", default=",".join(TESTS), help="comma-separated subset of %(default)s")
+    ap.add_argument("--tests", default=",".join(TESTS),
+                    help="comma-separated redis-benchmark test names, run in this order (default "
+                         "%(default)s; any of " + ",".join(KNOWN_TESTS) + ")")
     ap.add_argument("--pipelines", default=",".join(map(str, PIPELINES)), help="default %(default)s")
     ap.add_argument("--results", help="file to prepend the table to (default bench/RESULTS.md; "
                                       "--quick writes only when this is given)")
@@ -510,6 +556,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     a.repeats = a.repeats or (1 if a.quick else 3)
     a.requests = a.requests or (20000 if a.quick else 200000)
     a.tests = [t.strip().lower() for t in a.tests.split(",") if t.strip()]
+    unknown = [t for t in a.tests if t not in KNOWN_TESTS]
+    if unknown:
+        ap.error(f"unknown test(s) {','.join(unknown)}; known: {','.join(KNOWN_TESTS)}")
     a.pipelines = [int(p) for p in a.pipelines.split(",") if p.strip()]
     if a.results is None and not a.quick:
         a.results = os.path.join(HERE, "RESULTS.md")
