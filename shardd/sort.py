@@ -12,7 +12,8 @@ SORT key [BY pattern] [LIMIT offset count] [GET pattern ...] [ASC|DESC] [ALPHA]
   byte; with STORE Redis compares whole byte strings instead). With a BY pattern,
   elements whose BY value is missing sort first; ties keep the load order (as
   glibc's merge-sort ``qsort`` keeps it).
-- A BY pattern without ``*`` (``BY nosort``) sorts nothing: a list keeps its
+- A BY pattern without ``*`` (``BY nosort``) sorts nothing, even when another BY
+  follows it: a list keeps its
   order, a sorted set its score order (DESC reverses both, LIMIT applies), a set
   its iteration order; a set with STORE is then sorted as with ALPHA.
 - Patterns: the first ``*`` is replaced by the element; ``->field`` after it
@@ -41,6 +42,13 @@ SORT's is), so the shard itself checks the destination's slot.
 
 Side effect kept from Redis: SORT (and SORT_RO) converts a listpack sorted set to a
 skiplist (OBJECT ENCODING), as Redis converts it in place before reading it.
+
+Where Redis' answer depends on its memory layout, shardis answers otherwise (both
+are unspecified to clients): a hashtable set is loaded in byte order (Redis: its
+table's order), which shows with BY nosort and in ALPHA ties under a BY pattern;
+with BY and a LIMIT, Redis' partial quicksort may order such ties differently.
+Redis reads weights with strtod without clearing errno first, so after one
+out-of-range weight it can refuse later SORTs; shardis does not copy that.
 """
 
 from __future__ import annotations
