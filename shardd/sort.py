@@ -13,9 +13,9 @@ SORT key [BY pattern] [LIMIT offset count] [GET pattern ...] [ASC|DESC] [ALPHA]
   elements whose BY value is missing sort first; ties keep the load order (as
   glibc's merge-sort ``qsort`` keeps it).
 - A BY pattern without ``*`` (``BY nosort``) sorts nothing, even when another BY
-  follows it: a list keeps its
-  order, a sorted set its score order (DESC reverses both, LIMIT applies), a set
-  its iteration order; a set with STORE is then sorted as with ALPHA.
+  follows it: a list keeps its order, a sorted set its score order (DESC reverses
+  both, LIMIT applies), a set its iteration order; a set with STORE is then sorted
+  as with ALPHA.
 - Patterns: the first ``*`` is replaced by the element; ``->field`` after it
   reads a hash field; ``GET #`` is the element itself. GET answers nil for what
   is missing (an empty string when stored).
