@@ -25,7 +25,7 @@ import time
 import zmq
 
 from shardis import errors, wire
-from shardis.commands import ALL, COORD, INTERNAL, KEYS, LOCAL, SPLIT_CONCAT, SPLIT_OK, \
+from shardis.commands import ALL, COORD, INTERNAL, LOCAL, SPLIT_CONCAT, SPLIT_OK, \
     SPLIT_POSITIONAL, SPLIT_RANDOM, SPLIT_SUM, CommandSpec, build_table
 from shardis.config import Config
 from shardis.resp import OK, RequestReader, ReplyError, encode, encode_error
@@ -573,8 +573,7 @@ class Client(asyncio.Protocol):
                 pending.append([encode_error(errors.WRONG_ARITY % spec.name), self])
                 group_shard = -1
                 continue
-            route = spec.route
-            if route is KEYS and spec.last_key == 1:
+            if spec.one_key:
                 # The hot path: one key, one shard.
                 if single:
                     shard = 0
@@ -593,6 +592,7 @@ class Client(asyncio.Protocol):
                 queued = True
                 continue
             group_shard = -1
+            route = spec.route
             if route is LOCAL:
                 self.last_cmd = spec.name
                 try:

@@ -202,7 +202,7 @@ def register(table) -> None:
         v = lists.move(ks, db, src, dst, from_left, to_left)
         return v if v is not None else wait_for(ks, db, [src], deadline, NIL_ARRAY)
 
-    move_doc = dict(group="list", complexity="O(1)", acl="@write @list @slow",
+    move_doc = dict(group="list", complexity="O(1)", acl="@write @list @slow @blocking",
                     summary="Pop an element from a list, push it to another list and return it; "
                             "or block until one is available")
 
@@ -239,7 +239,7 @@ def register(table) -> None:
             return v if v is not None else wait_for(ks, db, keys, deadline, NIL_ARRAY)
         return handler
 
-    zdoc = dict(group="sorted-set", since="5.0.0", acl="@write @sortedset @fast",
+    zdoc = dict(group="sorted-set", since="5.0.0", acl="@write @sortedset @fast @blocking",
                 complexity="O(log(N)) with N being the number of elements in the sorted set.")
     cmd("bzpopmin", -3, "write noscript blocking fast", 1, -2, 1, **zdoc,
         summary="Remove and return the member with the lowest score from one or more sorted "

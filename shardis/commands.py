@@ -54,6 +54,7 @@ class CommandSpec:
     id: int = -1                  # index in the table, sent on the wire instead of the name
     write: bool = False
     blocking: bool = False        # may wait for data (BLPOP ...): see shardd/blocking.py
+    one_key: bool = False         # set by CommandTable.add: routed by args[1] alone
     # Hot commands only: handler(ks, db, args) -> the RESP2 reply bytes themselves,
     # same reply as ``encode(handler(...))`` without building a value first.
     resp2: Callable | None = None
@@ -89,6 +90,9 @@ class CommandTable:
         self.by_id: list[CommandSpec] = []
 
     def add(self, spec: CommandSpec) -> None:
+        # The router's hot path: exactly one key, at args[1], nothing else to look at.
+        spec.one_key = (spec.route == KEYS and spec.first_key == 1 and spec.last_key == 1
+                        and spec.getkeys is None)
         key = spec.name.encode()
         if key in self.by_name:
             raise ValueError(f"command {spec.name} registered twice")

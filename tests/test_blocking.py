@@ -20,8 +20,9 @@ CASES = {
         ("BRPOP", "{t}a", "1.5"), ("EXISTS", "{t}a"),
     ],
     "errors": [
-        ("BLPOP", "{e}a"), ("BLPOP",), ("BLPOP", "{e}a", "-1"), ("BLPOP", "{e}a", "x"), ("BLPOP", "{e}a", ""),
-        ("BLPOP", "{e}a", " 1"), ("BLPOP", "{e}a", "inf"), ("BLPOP", "{e}a", "-inf"), ("BLPOP", "{e}a", "nan"),
+        ("BLPOP", "{e}a"), ("BLPOP",), ("BLPOP", "{e}a", "-1"), ("BLPOP", "{e}a", "x"),
+        ("BLPOP", "{e}a", ""), ("BLPOP", "{e}a", " 1"), ("BLPOP", "{e}a", "inf"),
+        ("BLPOP", "{e}a", "-inf"), ("BLPOP", "{e}a", "nan"),
         ("BLPOP", "{e}a", "1e300"), ("BRPOP", "{e}a", "-0.5"),
         ("SET", "{e}s", "x"), ("BLPOP", "{e}s", "0"), ("BRPOP", "{e}s", "1"), ("BZPOPMIN", "{e}s", "0"),
         ("BRPOPLPUSH", "{e}s", "{e}d", "0"), ("BLMOVE", "{e}s", "{e}d", "LEFT", "RIGHT", "0"),
@@ -33,7 +34,8 @@ CASES = {
         ("BLMPOP", "0", "1", "{m}l", "RIGHT", "COUNT", "5"), ("EXISTS", "{m}l"),
         ("BLMPOP", "0", "0", "{m}l", "LEFT"), ("BLMPOP", "0", "1", "{m}l", "MIDDLE"),
         ("BLMPOP", "0", "1", "{m}l", "LEFT", "COUNT", "0"), ("BLMPOP", "-1", "1", "{m}l", "LEFT"),
-        ("BLMPOP", "x", "0", "{m}l", "LEFT"), ("BLMPOP", "0", "5", "{m}l", "LEFT"),
+        ("BLMPOP", "x", "0", "{m}l", "LEFT"),
+        ("BLMPOP", "0", "5", "{m}l", "LEFT"),
         ("ZADD", "{m}z", "1", "a", "2", "b", "3", "c"),
         ("BZMPOP", "0", "1", "{m}z", "MIN"), ("BZMPOP", "0", "2", "{m}q", "{m}z", "MAX", "COUNT", "9"),
         ("BZMPOP", "-1", "1", "{m}z", "MIN"),
@@ -109,7 +111,7 @@ def test_push_wakes_waiters_in_arrival_order(shardis_server):
     c = RawClient(port)
     c.call("FLUSHALL")
     waiters = []
-    for i in range(3):
+    for _ in range(3):
         w = Later(port, "BLPOP", "{q}list", "{q}other", "0")
         w.start()
         _wait_blocked(port, 1)

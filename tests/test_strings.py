@@ -397,7 +397,10 @@ def test_wrong_type_unit(redis_server, tmp_path):
             txn = store.env.begin(write=True)
             ks = Keyspace(store, txn, int(time.time() * 1000))
             ks.flush_db(0)
-            ks.put(0, b"l", LIST, b"")
+            c = ks.new_coll(0, b"l", LIST)  # a one-element list
+            c.count = 1
+            ks.mput(c, b"\0" * 8, b"a")
+            ks.save_coll(c)
             ks.set_string(0, b"s", b"text")
             argv = [a.encode() for a in args]
             try:
