@@ -1,10 +1,14 @@
 """A Hypothesis state machine (after fakeredis' test_hypothesis.py): random sequences of
-string and key commands go to shardis and to redis-server 7.0, every reply compared
-byte for byte.
+string, key, hash, list, set and sorted set commands go to shardis and to redis-server
+7.0, every reply compared byte for byte (RESP2 and RESP3), but for those whose order
+Redis leaves unspecified (HGETALL, SMEMBERS ...: compared as multisets) and the random
+ones (HRANDFIELD ...: compared by shape). SPOP and the blocking commands are left out.
 
 Keys come from a small set spread over the 3 shards (with hash tags keeping some
 together), values from a small set of integers, floats, empty and binary strings,
-so that commands meet each other's keys and types. Relative TTLs are large and
+so that commands meet each other's keys and types. Each collection type also has
+two keys of its own, filled at the start of a run, so that its commands find
+something; multi-key collection commands draw their keys from one shard. Relative TTLs are large and
 all different (each one drawn is further from its neighbours than a test run is
 long), so that EXPIRE's GT/LT and TTL give the same answers on both servers however
 long a command takes; TTL itself is compared to within a second.
@@ -463,6 +467,17 @@ def shape(reply: bytes) -> bytes:
     return reply[:1]
 
 
+def same(name: bytes, got: bytes, want: bytes) -> bool:
+    """Whether shardis' reply to a command is Redis' (see UNORDERED, RANDOM, STRING_ENCODINGS)."""
+    if name in UNORDERED or name in PAIRED:
+        return as_multiset(got, name in PAIRED) == as_multiset(want, name in PAIRED)
+    if name in RANDOM:
+        return shape(got) == shape(want)
+    if name == b"OBJECT":
+        return got == want or (got in STRING_ENCODINGS and want in STRING_ENCODINGS)
+    return got == want
+
+
 def test_key_set_spans_the_shards():
     assert {SHARD_OF[key_slot(k)] for k in KEYS} == {0, 1, 2}
     assert SHARD_OF[key_slot(b"{t}1")] == SHARD_OF[key_slot(b"{t}2")]
@@ -528,19 +543,9 @@ def test_random_command_sequences(shardis_server, redis_server, protocol):
                 if got != CROSSSLOT:  # else not sent to Redis: nothing ran
                     want = self.pair.r.call(*argv)
                     assert got == want, f"{argv!r}:\n  shardis: {got!r}\n  redis:   {want!r}"
-            elif argv[0] in UNORDERED or argv[0] in PAIRED:
-                got, want = self.pair.both(*argv)
-                assert as_multiset(got, argv[0] in PAIRED) == as_multiset(want, argv[0] in PAIRED), \
-                    f"{argv!r}:\n  shardis: {got!r}\n  redis:   {want!r}"
-            elif argv[0] in RANDOM:
-                got, want = self.pair.both(*argv)
-                assert shape(got) == shape(want), f"{argv!r}:\n  shardis: {got!r}\n  redis:   {want!r}"
-            elif argv[0] == b"OBJECT":
-                got, want = self.pair.both(*argv)
-                assert got == want or (got in STRING_ENCODINGS and want in STRING_ENCODINGS), \
-                    f"{argv!r}:\n  shardis: {got!r}\n  redis:   {want!r}"
             else:
-                self.pair.check(*argv)
+                got, want = self.pair.both(*argv)
+                assert same(argv[0], got, want), f"{argv!r}:\n  shardis: {got!r}\n  redis:   {want!r}"
 
         def teardown(self) -> None:
             self.pair.close()
