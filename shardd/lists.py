@@ -19,7 +19,7 @@ from typing import Callable, Iterator
 from shardis import errors
 from shardis.args import cstr, int_arg
 from shardis.commands import CommandTable
-from shardis.resp import NIL_ARRAY, OK, ReplyError, string2ll
+from shardis.resp import NIL_ARRAY, OK, ReplyError, bulk_array, string2ll
 from shardd.storage import LIST, Coll, Keyspace, pos_bytes
 
 LLONG_MIN = -(2**63)
@@ -68,7 +68,9 @@ def lmpop_keys(args: list[bytes], numkeys_at: int = 1) -> list[bytes]:
 
 def _values(ks: Keyspace, c: Coll, lo: int, hi: int, reverse: bool = False) -> list[bytes]:
     """The elements at positions lo <= pos < hi (descending with ``reverse``)."""
-    return [v for _, v in ks.mrange(c, pos_bytes(lo), pos_bytes(hi), reverse)]
+    if lo >= hi:
+        return []
+    return ks.mvalues(c, pos_bytes(hi - 1 if reverse else lo), hi - lo, reverse)
 
 
 def _iter_values(ks: Keyspace, c: Coll, from_tail: bool) -> Iterator[bytes]:
@@ -379,7 +381,7 @@ def register(table: CommandTable) -> None:
         r = _range(start, end, c.count)
         if r is None:
             return []
-        return _values(ks, c, c.a + r[0], c.a + r[1] + 1)
+        return bulk_array(_values(ks, c, c.a + r[0], c.a + r[1] + 1))
 
     @cmd("lindex", 3, "readonly", 1, 1, 1, group="list", since="1.0.0",
          complexity="O(N) where N is the number of elements to traverse to get to the element "

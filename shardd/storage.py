@@ -35,6 +35,7 @@ import random
 import struct
 import time
 from binascii import crc_hqx
+from itertools import islice
 
 import lmdb
 import msgpack
@@ -359,12 +360,18 @@ class Keyspace:
     def coll(self, db: int, key: bytes, type_: int) -> Coll | None:
         """The live collection at ``key``; None when there is no key, WRONGTYPE
         when the key holds another type."""
-        raw = self.lookup(db, key)
+        mk = mkey(db, key)
+        raw = self.txn.get(mk, None, self.meta_db)
         if raw is None:
+            return None
+        exp = 0 if raw[1:9] == NO_EXPIRY else _EXP.unpack_from(raw, 1)[0]
+        if exp and exp < self.now:
+            self._remove(db, mk, raw)
             return None
         if raw[0] != type_:
             raise _WRONGTYPE
-        return self._coll_of(db, key, raw)
+        id_, count, a, b, enc = COLL.unpack_from(raw, HDR_LEN)
+        return Coll(db, key, mk, type_, id_, count, a, b, enc, exp, raw)
 
     def _coll_of(self, db: int, key: bytes, raw: bytes) -> Coll:
         id_, count, a, b, enc = COLL.unpack_from(raw, HDR_LEN)
@@ -465,6 +472,15 @@ class Keyspace:
             if not k.startswith(p) or k < lo:
                 return
             yield k[n:], v
+
+    def mvalues(self, c: Coll, start: bytes, n: int, reverse: bool = False) -> list[bytes]:
+        """The values of the ``n`` entries from suffix ``start`` on (down from it with
+        ``reverse``), in one C-level walk: for runs known to be there (list positions)."""
+        cur = self.mcursor()
+        if not cur.set_key(c.prefix + start):
+            return []
+        it = cur.iterprev(keys=False) if reverse else cur.iternext(keys=False)
+        return list(islice(it, n))
 
     def _drop_members(self, id_: int) -> None:
         """Delete every ``members`` and ``index`` entry of collection ``id_``."""

@@ -449,6 +449,8 @@ def encode(v) -> bytes:
         if -1 <= v <= 1023:
             return _INT_CACHE[v + 1]
         return b":%d\r\n" % v
+    if t is Raw:
+        return v
     if v is None:
         return _R_NIL
     if v is OK:
@@ -495,6 +497,25 @@ def encode(v) -> bytes:
     raise TypeError(f"cannot encode {t.__name__} as a reply")
 
 
+class Raw(bytes):
+    """A reply already encoded (the same bytes in RESP2 and RESP3)."""
+
+    __slots__ = ()
+
+
+_BULK_HEAD = [b"$%d\r\n" % n for n in range(1024)]
+
+
+def bulk_array(values: list[bytes]) -> Raw:
+    """An array of bulk strings, encoded in one pass (LRANGE and other long replies)."""
+    head = _BULK_HEAD
+    try:
+        parts = [head[len(v)] + v for v in values]
+    except IndexError:
+        parts = [b"$%d\r\n%s" % (len(v), v) for v in values]
+    return Raw(b"*%d\r\n" % len(values) + b"\r\n".join(parts) + (b"\r\n" if parts else b""))
+
+
 class OrderedSet(list):
     """A set reply in a chosen order (Redis answers an intset in ascending order): an
     array in RESP2, a set (``~``) in RESP3."""
@@ -516,7 +537,7 @@ class Verbatim(bytes):
 def encode3(v) -> bytes:
     """Turn a reply value into RESP3 bytes: maps, sets, doubles, booleans and one null."""
     t = v.__class__
-    if t is bytes or t is int or t is Simple or t is str:
+    if t is bytes or t is int or t is Simple or t is str or t is Raw:
         return encode(v)
     if v is None or t is NilArray:
         return b"_\r\n"
