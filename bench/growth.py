@@ -29,7 +29,7 @@ import hiredis
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from run import RedisServer, ShardisServer, check_tools, machine_info, running  # noqa: E402
+from run import RedisServer, ShardisServer, check_tools, machine_info, running, write_results  # noqa: E402
 
 KEYS = {"hash": b"growth:hash", "list": b"growth:list", "set": b"growth:set", "zset": b"growth:zset"}
 FILL_CHUNK = 1000      # members per variadic fill command
@@ -334,9 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(tmp, ignore_errors=True)
     print("\n" + section)
     if args.out:
-        with open(args.out, "a") as f:
-            f.write("\n" + section)
-        print(f"appended to {args.out}", file=sys.stderr)
+        write_results(args.out, section)  # newest first, as bench/run.py writes it
+        print(f"written to {args.out}", file=sys.stderr)
     return 0
 
 
