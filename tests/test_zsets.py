@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import tempfile
 import time
 
 import pytest
@@ -89,7 +88,8 @@ CASES = {
         ("ZRANDMEMBER", "s", "0"), ("ZRANDMEMBER", "s", "2", "WITHSCORES"),
         ("ZMPOP", "1", "s", "MIN"), ("ZINCRBY", "s", "1", "a"),
         ("ZADD", "{w}z", "1", "a"), ("SET", "{w}s", "x"), ("RPUSH", "{w}l", "x"),
-        ("ZRANGESTORE", "{w}s", "{w}z", "0", "-1"), ("TYPE", "{w}s"), ("ZRANGESTORE", "{w}d", "{w}l", "0", "-1"),
+        ("ZRANGESTORE", "{w}s", "{w}z", "0", "-1"), ("TYPE", "{w}s"),
+        ("ZRANGESTORE", "{w}d", "{w}l", "0", "-1"),
     ],
     "arity": [
         ("ZADD", "z", "1"), ("ZSCORE", "z"), ("ZRANK", "z"), ("ZRANK", "z", "a", "b"),
@@ -139,7 +139,8 @@ CASES = {
         ("ZREVRANGEBYSCORE", "z", "3", "1"), ("ZREVRANGEBYSCORE", "z", "3", "1", "WITHSCORES"),
         ("ZREVRANGEBYSCORE", "z", "+inf", "-inf", "LIMIT", "1", "2"),
         ("ZREVRANGEBYSCORE", "z", "1", "3"), ("ZRANGEBYSCORE", "z", "1", "3", "REV"),
-        ("ZRANGEBYSCORE", "z", "x", "3"), ("ZRANGEBYSCORE", "z", "1", "(x"), ("ZRANGEBYSCORE", "z", "nan", "3"),
+        ("ZRANGEBYSCORE", "z", "x", "3"), ("ZRANGEBYSCORE", "z", "1", "(x"),
+        ("ZRANGEBYSCORE", "z", "nan", "3"),
         ("ZRANGEBYSCORE", "z", "", "2"), ("ZRANGEBYSCORE", "z", "(", "2"), ("ZRANGEBYSCORE", "z", " 1", "2"),
         ("ZRANGEBYSCORE", "z", "1e400", "1e401"), ("ZRANGEBYSCORE", "z", "-1e400", "0x2"),
         ("ZRANGEBYSCORE", "z", "1\x00junk", "2"), ("ZRANGEBYSCORE", "z", "((1", "2"),
@@ -179,9 +180,11 @@ CASES = {
         ("ZADD", "{t}src", "1", "a", "2", "b", "3", "c", "4", "d"),
         ("ZRANGESTORE", "{t}dst", "{t}src", "0", "-1"), ("ZRANGE", "{t}dst", "0", "-1", "WITHSCORES"),
         ("ZRANGESTORE", "{t}dst", "{t}src", "1", "2", "REV"), ("ZRANGE", "{t}dst", "0", "-1", "WITHSCORES"),
-        ("ZRANGESTORE", "{t}dst", "{t}src", "(1", "3", "BYSCORE", "LIMIT", "1", "1"), ("ZRANGE", "{t}dst", "0", "-1"),
+        ("ZRANGESTORE", "{t}dst", "{t}src", "(1", "3", "BYSCORE", "LIMIT", "1", "1"),
+        ("ZRANGE", "{t}dst", "0", "-1"),
         ("ZRANGESTORE", "{t}dst", "{t}src", "[a", "[c", "BYLEX"), ("ZRANGE", "{t}dst", "0", "-1"),
-        ("OBJECT", "ENCODING", "{t}dst"), ("ZRANGESTORE", "{t}dst", "{t}src", "5", "10"), ("EXISTS", "{t}dst"),
+        ("OBJECT", "ENCODING", "{t}dst"), ("ZRANGESTORE", "{t}dst", "{t}src", "5", "10"),
+        ("EXISTS", "{t}dst"),
         ("SET", "{t}str", "v"), ("ZRANGESTORE", "{t}str", "{t}src", "0", "0"), ("TYPE", "{t}str"),
         ("ZRANGESTORE", "{t}dst", "{t}nokey", "0", "-1"), ("ZRANGESTORE", "{t}str", "{t}nokey", "0", "-1"),
         ("EXISTS", "{t}str"), ("ZRANGESTORE", "{t}dst", "{t}src", "0", "-1", "WITHSCORES"),
@@ -214,7 +217,8 @@ CASES = {
         ("ZMPOP", "1", "z", "MIN"), ("ZMPOP", "2", "{t}a", "{t}b", "MAX", "COUNT", "2"),
         ("ZADD", "{t}b", "1", "a", "2", "b", "3", "c"), ("ZMPOP", "2", "{t}a", "{t}b", "MAX", "COUNT", "2"),
         ("ZMPOP", "2", "{t}a", "{t}b", "min"), ("ZMPOP", "1", "{t}b", "MIN", "COUNT", "10"),
-        ("EXISTS", "{t}b"), ("ZMPOP", "0", "z", "MIN"), ("ZMPOP", "-1", "z", "MIN"), ("ZMPOP", "x", "z", "MIN"),
+        ("EXISTS", "{t}b"), ("ZMPOP", "0", "z", "MIN"), ("ZMPOP", "-1", "z", "MIN"),
+        ("ZMPOP", "x", "z", "MIN"),
         ("ZMPOP", "5", "z", "MIN"), ("ZMPOP", "1", "z", "MID"), ("ZMPOP", "1", "z", "MIN", "COUNT"),
         ("ZMPOP", "1", "z", "MIN", "COUNT", "0"), ("ZMPOP", "1", "z", "MIN", "COUNT", "-1"),
         ("ZMPOP", "1", "z", "MIN", "COUNT", "1", "COUNT", "1"), ("ZMPOP", "1", "z", "MIN", "FOO"),
@@ -229,7 +233,8 @@ CASES = {
         ("ZRANDMEMBER", "z", "1", "WITHSCORE"), ("ZRANDMEMBER", "z", "1", "WITHSCORES", "x"),
         ("ZRANDMEMBER", "z", SMALL), ("ZRANDMEMBER", "z", BIG, "WITHSCORES"),
         ("ZRANDMEMBER", "z", "-4611686018427387905", "WITHSCORES"),
-        ("ZRANDMEMBER", "z", "4611686018427387904", "WITHSCORES"), ("ZRANDMEMBER", "z", "4611686018427387903", "WITHSCORES"), ("ZRANDMEMBER", "z", BIG),
+        ("ZRANDMEMBER", "z", "4611686018427387904", "WITHSCORES"),
+        ("ZRANDMEMBER", "z", "4611686018427387903", "WITHSCORES"), ("ZRANDMEMBER", "z", BIG),
     ],
     "zunion_zinter": [
         ("ZADD", "{t}a", "1", "x", "2", "y", "3", "z"), ("ZADD", "{t}b", "10", "y", "20", "z", "30", "w"),
@@ -246,9 +251,11 @@ CASES = {
         ("ZINTER", "2", "{t}a", "{t}a", "WITHSCORES"),
         ("ZUNION", "2", "{t}a", "{t}b", "WEIGHTS", "inf", "0", "WITHSCORES"),
         ("ZUNION", "2", "{t}a", "{t}b", "WEIGHTS", "1", "WITHSCORES"),
-        ("ZUNION", "2", "{t}a", "{t}b", "WEIGHTS", "1", "x"), ("ZUNION", "2", "{t}a", "{t}b", "AGGREGATE", "AVG"),
+        ("ZUNION", "2", "{t}a", "{t}b", "WEIGHTS", "1", "x"),
+        ("ZUNION", "2", "{t}a", "{t}b", "AGGREGATE", "AVG"),
         ("ZUNION", "2", "{t}a", "{t}b", "AGGREGATE"), ("ZUNION", "2", "{t}a", "{t}b", "FOO"),
-        ("ZUNION", "0", "{t}a"), ("ZUNION", "-1", "{t}a"), ("ZUNION", "x", "{t}a"), ("ZUNION", "3", "{t}a", "{t}b"),
+        ("ZUNION", "0", "{t}a"), ("ZUNION", "-1", "{t}a"), ("ZUNION", "x", "{t}a"),
+        ("ZUNION", "3", "{t}a", "{t}b"),
         ("SET", "{t}str", "v"), ("ZUNION", "2", "{t}a", "{t}str"), ("ZINTER", "2", "{t}none", "{t}str"),
         ("ZUNION", "2", "{t}str", "{t}a", "FOO"), ("ZADD", "{t}i", "inf", "x"), ("ZADD", "{t}j", "-inf", "x"),
         ("ZUNION", "2", "{t}i", "{t}j", "WITHSCORES"), ("ZINTER", "2", "{t}i", "{t}j", "WITHSCORES"),
@@ -270,11 +277,14 @@ CASES = {
     ],
     "zstore": [
         ("ZADD", "{t}a", "1", "x", "2", "y"), ("ZADD", "{t}b", "3", "y", "4", "z"), ("SET", "{t}d", "str"),
-        ("ZUNIONSTORE", "{t}d", "2", "{t}a", "{t}b"), ("TYPE", "{t}d"), ("ZRANGE", "{t}d", "0", "-1", "WITHSCORES"),
+        ("ZUNIONSTORE", "{t}d", "2", "{t}a", "{t}b"), ("TYPE", "{t}d"),
+        ("ZRANGE", "{t}d", "0", "-1", "WITHSCORES"),
         ("OBJECT", "ENCODING", "{t}d"),
-        ("ZINTERSTORE", "{t}d", "2", "{t}a", "{t}b", "WEIGHTS", "2", "3"), ("ZRANGE", "{t}d", "0", "-1", "WITHSCORES"),
+        ("ZINTERSTORE", "{t}d", "2", "{t}a", "{t}b", "WEIGHTS", "2", "3"),
+        ("ZRANGE", "{t}d", "0", "-1", "WITHSCORES"),
         ("ZINTERSTORE", "{t}d", "2", "{t}a", "{t}none"), ("EXISTS", "{t}d"),
-        ("ZUNIONSTORE", "{t}a", "2", "{t}a", "{t}b", "AGGREGATE", "MAX"), ("ZRANGE", "{t}a", "0", "-1", "WITHSCORES"),
+        ("ZUNIONSTORE", "{t}a", "2", "{t}a", "{t}b", "AGGREGATE", "MAX"),
+        ("ZRANGE", "{t}a", "0", "-1", "WITHSCORES"),
         ("ZUNIONSTORE", "{t}d", "2", "{t}a", "{t}b", "WITHSCORES"), ("ZINTERSTORE", "{t}d", "0", "{t}a"),
         ("ZUNIONSTORE", "{t}d", "x", "{t}a"), ("ZUNIONSTORE", "{t}d", "3", "{t}a"),
         ("SET", "{t}s", "v"), ("ZUNIONSTORE", "{t}d", "1", "{t}s"),
@@ -291,7 +301,8 @@ CASES = {
         ("ZUNIONSTORE", "{e}a", "1", "{e}b"), ("OBJECT", "ENCODING", "{e}a"),
     ],
     "keys_commands": [
-        ("ZADD", "{t}z", "1", "a", "2", "b"), ("RENAME", "{t}z", "{t}y"), ("ZRANGE", "{t}y", "0", "-1", "WITHSCORES"),
+        ("ZADD", "{t}z", "1", "a", "2", "b"), ("RENAME", "{t}z", "{t}y"),
+        ("ZRANGE", "{t}y", "0", "-1", "WITHSCORES"),
         ("ZRANK", "{t}y", "b"), ("COPY", "{t}y", "{t}c"), ("ZADD", "{t}c", "0", "x"), ("ZRANK", "{t}c", "b"),
         ("ZRANK", "{t}y", "b"), ("EXPIRE", "{t}y", "100"), ("ZADD", "{t}y", "3", "c"), ("TTL", "{t}y"),
         ("DEL", "{t}y"), ("ZCARD", "{t}y"), ("ZADD", "{t}y", "1", "a"), ("ZCARD", "{t}y"),
@@ -325,7 +336,8 @@ RESP3 = [
     ("ZUNION", "2", "{t}a", "{t}b", "WITHSCORES"), ("ZINTER", "2", "{t}a", "{t}b", "WITHSCORES"),
     ("ZDIFF", "2", "{t}a", "{t}b", "WITHSCORES"), ("ZMPOP", "1", "{t}a", "MIN", "COUNT", "5"),
     ("ZMPOP", "1", "{t}a", "MIN"), ("ZRANDMEMBER", "none"), ("ZRANDMEMBER", "none", "2"),
-    ("ZADD", "one", "7", "m"), ("ZRANDMEMBER", "one", "-2", "WITHSCORES"), ("ZRANDMEMBER", "one", "1", "WITHSCORES"),
+    ("ZADD", "one", "7", "m"), ("ZRANDMEMBER", "one", "-2", "WITHSCORES"),
+    ("ZRANDMEMBER", "one", "1", "WITHSCORES"),
 ]
 
 
