@@ -48,3 +48,13 @@ def pair(shardis_server, redis_server):
     p.check("FLUSHALL")
     yield p
     p.close()
+
+
+@pytest.fixture
+def pair3(shardis_server, redis_server):
+    """``pair`` after ``HELLO 3`` on both connections: replies compared in RESP3."""
+    p = Pair(shardis_server.port, redis_server.port)
+    p.both("HELLO", "3")  # (the client ids differ)
+    p.check("FLUSHALL")
+    yield p
+    p.close()

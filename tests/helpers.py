@@ -240,3 +240,13 @@ def cluster(tmp_path, **cfg):
         yield c
     finally:
         c.stop()
+
+
+def run_in_process(table, ks, args) -> bytes:
+    """One command's RESP2 reply from its handler on a Keyspace, without a server."""
+    from shardis.resp import ReplyError, encode, encode_error
+    argv = [a.encode() if isinstance(a, str) else a for a in args]
+    try:
+        return encode(table.lookup(argv[0]).handler(ks, 0, argv))
+    except ReplyError as e:
+        return encode_error(e.args[0])

@@ -13,8 +13,8 @@ import pytest
 from shardd import hashes
 from shardd.storage import SET, Keyspace, Store
 from shardis.commands import CommandTable
-from shardis.resp import ReplyError, encode, encode_error
-from tests.helpers import Pair, RawClient, parse_reply
+from shardis.resp import ReplyError
+from tests.helpers import Pair, RawClient, parse_reply, run_in_process
 
 BIG = "9223372036854775807"
 SMALL = "-9223372036854775808"
@@ -432,15 +432,10 @@ def test_wrong_type_collection_unit(redis_server, tmp_path):
             ks.mput(c, b"a")
             c.count = 1
             ks.save_coll(c)
-            argv = [a.encode() for a in args]
-            spec = table.lookup(argv[0])
-            if not spec.arity_ok(len(argv)):
+            if not table.lookup(args[0].encode()).arity_ok(len(args)):
                 txn.abort()
                 continue
-            try:
-                got = encode(spec.handler(ks, 0, argv))
-            except ReplyError as e:
-                got = encode_error(e.args[0])
+            got = run_in_process(table, ks, args)
             txn.abort()
             assert got == want, f"{args!r}:\n  shardis: {got!r}\n  redis:   {want!r}"
     finally:

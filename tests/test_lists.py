@@ -12,7 +12,7 @@ from shardd import lists
 from shardd.storage import LIST, Keyspace, Store, bytes_pos
 from shardis.commands import CommandTable
 from shardis.resp import ReplyError
-from tests.helpers import Pair, encode_command, parse_reply
+from tests.helpers import encode_command, parse_reply
 
 BIG = "9223372036854775807"
 SMALL = "-9223372036854775808"
@@ -221,15 +221,6 @@ CASES = {
 def test_table(pair, name):
     for args in CASES[name]:
         pair.check(*args)
-
-
-@pytest.fixture
-def pair3(shardis_server, redis_server):
-    p = Pair(shardis_server.port, redis_server.port)
-    p.both("HELLO", "3")
-    p.check("FLUSHALL")
-    yield p
-    p.close()
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

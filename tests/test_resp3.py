@@ -4,19 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import Pair, parse_reply
+from tests.helpers import parse_reply
 
 # Keys that land on different shards of the 3-shard test cluster, and one hash-tagged pair.
 KEYS = [f"k{i}" for i in range(12)]
-
-
-@pytest.fixture
-def pair3(shardis_server, redis_server):
-    p = Pair(shardis_server.port, redis_server.port)
-    p.both("HELLO", "3")
-    p.check("FLUSHALL")
-    yield p
-    p.close()
 
 
 CASES = [

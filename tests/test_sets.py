@@ -10,8 +10,7 @@ import pytest
 from shardd import sets
 from shardd.storage import LIST, Keyspace, Store
 from shardis.commands import CommandTable
-from shardis.resp import ReplyError, encode, encode_error
-from tests.helpers import Pair, RawClient, encode_command, parse_reply
+from tests.helpers import RawClient, encode_command, parse_reply, run_in_process
 
 BIG = "9223372036854775807"
 SMALL = "-9223372036854775808"
@@ -201,15 +200,6 @@ def test_expired_set(pair):
 def test_unordered(pair, name):
     for args in UNORDERED_CASES[name]:
         pair.check_unordered(*args)
-
-
-@pytest.fixture
-def pair3(shardis_server, redis_server):
-    p = Pair(shardis_server.port, redis_server.port)
-    p.both("HELLO", "3")
-    p.check("FLUSHALL")
-    yield p
-    p.close()
 
 
 def test_resp3(pair3):
@@ -403,11 +393,7 @@ def test_unit_against_list_key(redis_server, tmp_path):
             lst.count = 1
             ks.save_coll(lst)
             sets.sadd(ks, 0, [b"SADD", b"s", b"1"])
-            argv = [a.encode() for a in args]
-            try:
-                got = encode(table.lookup(argv[0]).handler(ks, 0, argv))
-            except ReplyError as e:
-                got = encode_error(e.args[0])
+            got = run_in_process(table, ks, args)
             txn.abort()
             assert got == want, f"{args!r}:\n  shardis: {got!r}\n  redis:   {want!r}"
     finally:

@@ -196,15 +196,6 @@ def test_expired_keys(pair):
         pair.check(*args)
 
 
-@pytest.fixture
-def pair3(shardis_server, redis_server):
-    p = Pair(shardis_server.port, redis_server.port)
-    p.both("HELLO", "3")
-    p.check("FLUSHALL")
-    yield p
-    p.close()
-
-
 def test_resp3(pair3):
     """RESP3: SORT answers an array (nulls as RESP3 nulls), STORE an integer."""
     _setup(pair3)

@@ -14,8 +14,7 @@ from shardd.storage import LIST, Keyspace, Store
 from shardd.strings import (add_long_double, format_long_double, lcs_reply,
                             parse_long_double)
 from shardis.commands import CommandTable
-from shardis.resp import ReplyError, encode, encode_error
-from tests.helpers import RawClient, encode_command, parse_reply
+from tests.helpers import RawClient, encode_command, parse_reply, run_in_process
 
 BIG = "9223372036854775807"
 SMALL = "-9223372036854775808"
@@ -402,11 +401,7 @@ def test_wrong_type_unit(redis_server, tmp_path):
             ks.mput(c, b"\0" * 8, b"a")
             ks.save_coll(c)
             ks.set_string(0, b"s", b"text")
-            argv = [a.encode() for a in args]
-            try:
-                got = encode(table.lookup(argv[0]).handler(ks, 0, argv))
-            except ReplyError as e:
-                got = encode_error(e.args[0])
+            got = run_in_process(table, ks, args)
             txn.abort()
             assert got == want, f"{args!r}:\n  shardis: {got!r}\n  redis:   {want!r}"
     finally:

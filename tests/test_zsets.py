@@ -11,7 +11,7 @@ from shardd import zsets
 from shardd.storage import ZSET, Keyspace, Store
 from shardd.zsets import ZSet, parse_score, strtod
 from shardis.resp import ReplyError
-from tests.helpers import Pair, parse_reply
+from tests.helpers import parse_reply
 
 BIG = "9223372036854775807"
 SMALL = "-9223372036854775808"
@@ -314,15 +314,6 @@ CASES = {
 def test_table(pair, name):
     for args in CASES[name]:
         pair.check(*args)
-
-
-@pytest.fixture
-def pair3(shardis_server, redis_server):
-    p = Pair(shardis_server.port, redis_server.port)
-    p.both("HELLO", "3")
-    p.check("FLUSHALL")
-    yield p
-    p.close()
 
 
 RESP3 = [
