@@ -299,6 +299,8 @@ class Router:
             b = self.blocked.pop(key)
             b.slot[0] = err
             b.flush()
+        for key in [k for k in self.early_wakeups if k[0] == i]:
+            del self.early_wakeups[key]
         if self.out[i]:
             self._send(i)  # what queued up meanwhile goes to the restarted shard
         for owner in touched:

@@ -344,6 +344,12 @@ class Shard:
                     v = handlers[w.cid & MASK](ks, w.db, w.args)
                 except ReplyError as e:
                     v = e
+                except lmdb.MapFullError:
+                    raise
+                except Exception as e:  # a bug: this waiter gets an error, the batch goes on
+                    log.error("shard %d: serving %s failed: %s", self.index, w.args[:1],
+                              traceback.format_exc())
+                    v = ReplyError(f"ERR internal error in '{self.names[w.cid & MASK]}': {e}")
                 if v is BLOCK:  # an earlier waiter took what there was
                     ks.block = None
                     break
