@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import islice
+
 from shardis import errors
 from shardis.commands import INTERNAL, CommandTable
 from shardis.resp import ReplyError, string2ll
@@ -10,6 +12,7 @@ from shardd.storage import COLL, HASH, HDR_LEN, LIST, SET, STRING, ZSET, Keyspac
 SHARED_INTEGERS = 10000      # Redis shares the objects of 0..9999 ...
 SHARED_REFCOUNT = 2**31 - 1  # ... and reports this refcount for them
 LMDB_NODE_OVERHEAD = 8       # per record in a B-tree page
+MEMORY_SAMPLES = 5           # members looked at for a collection's size, as Redis' default
 
 
 def string_encoding(value: bytes) -> bytes:
@@ -63,8 +66,16 @@ def register(table: CommandTable) -> None:
 
     @cmd("__memusage", 2, "readonly", 1, 1, 1, route=INTERNAL)
     def memusage(ks: Keyspace, db: int, args: list[bytes]):
-        """Bytes the key's record takes in LMDB: key, record and node header."""
+        """Bytes the key takes in LMDB: key, record and node header; for a collection
+        also its members, estimated from the first few as Redis samples 5."""
         raw = ks.lookup(db, args[1])
         if raw is None:
             return None
-        return len(mkey(db, args[1])) + len(raw) + LMDB_NODE_OVERHEAD
+        size = len(mkey(db, args[1])) + len(raw) + LMDB_NODE_OVERHEAD
+        if raw[0] != STRING:
+            c = ks.coll(db, args[1], raw[0])
+            sample = list(islice(ks.mrange(c), MEMORY_SAMPLES))
+            if sample:
+                per = sum(8 + len(k) + len(v) + LMDB_NODE_OVERHEAD for k, v in sample) / len(sample)
+                size += int(per * c.count)
+        return size

@@ -39,3 +39,12 @@ def test_memory_usage_is_a_size(pair):
     assert 0 < short < long_ and long_ >= 5000
     got, want = pair.both("MEMORY", "USAGE", "short")
     assert got[:1] == want[:1] == b":"
+
+
+def test_memory_usage_of_a_collection_counts_its_members(pair):
+    """Estimated from a few members times the count, as Redis samples: it grows with the
+    collection (redis-cli --memkeys reads it)."""
+    pair.check("RPUSH", "small", "a", "b")
+    pair.check("RPUSH", "big", *["element-%d" % i for i in range(2000)])
+    small, big = (parse_reply(pair.s.call("MEMORY", "USAGE", k)) for k in ("small", "big"))
+    assert 0 < small < big and big > 2000 * 10
