@@ -374,6 +374,12 @@ def test_new_shard_count_reshards_keeping_every_key(tmp_path, servers, counts):
     for i in range(300):
         assert c.call("SET", f"keep{i}", f"v{i}") == b"+OK\r\n"
     assert c.call("SET", "ttl", "v", "EX", "1000") == b"+OK\r\n"
+    # Collections move with every member (a key for each type, some on each shard).
+    for i in range(6):
+        assert c.call("HSET", f"h{i}", "f1", "a", "f2", "b") == b":2\r\n"
+        assert c.call("RPUSH", f"l{i}", "x", "y", "z") == b":3\r\n"
+        assert c.call("SADD", f"s{i}", "1", "2", "m") == b":3\r\n"
+        assert c.call("ZADD", f"z{i}", "1", "a", "2", "b", "3", "c") == b":3\r\n"
     assert c.call("SELECT", "3") == b"+OK\r\n"
     assert c.call("SET", "in-db3", "x") == b"+OK\r\n"
     c.close()
@@ -384,7 +390,12 @@ def test_new_shard_count_reshards_keeping_every_key(tmp_path, servers, counts):
     c = RawClient(port)
     for i in range(300):
         assert c.call("GET", f"keep{i}") == b"$%d\r\nv%d\r\n" % (len(f"v{i}"), i)
-    assert c.call("DBSIZE") == b":301\r\n"
+    assert c.call("DBSIZE") == b":325\r\n"
+    for i in range(6):
+        assert c.call("HGETALL", f"h{i}") == b"*4\r\n$2\r\nf1\r\n$1\r\na\r\n$2\r\nf2\r\n$1\r\nb\r\n"
+        assert c.call("LRANGE", f"l{i}", "0", "-1") == b"*3\r\n$1\r\nx\r\n$1\r\ny\r\n$1\r\nz\r\n"
+        assert c.call("SCARD", f"s{i}") == b":3\r\n" and c.call("SISMEMBER", f"s{i}", "m") == b":1\r\n"
+        assert c.call("ZRANK", f"z{i}", "c") == b":2\r\n" and c.call("ZSCORE", f"z{i}", "b") == b"$1\r\n2\r\n"
     ttl = int(c.call("TTL", "ttl")[1:-2])
     assert 990 < ttl <= 1000
     assert c.call("SELECT", "3") == b"+OK\r\n"
