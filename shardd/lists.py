@@ -321,12 +321,20 @@ def register(table: CommandTable) -> None:
          complexity=push_cost, summary="Prepend one or multiple elements to a list",
          acl="@write @list @fast")
     def lpush(ks: Keyspace, db: int, args: list[bytes]):
+        if len(args) == 3:  # one element: the inline path, when it applies
+            n = ks.push_one(db, args[1], args[2], True)
+            if n is not None:
+                return n
         return push(ks, db, args[1], args[2:], True)
 
     @cmd("rpush", -3, "write denyoom fast", 1, 1, 1, group="list", since="1.0.0",
          complexity=push_cost, summary="Append one or multiple elements to a list",
          acl="@write @list @fast")
     def rpush(ks: Keyspace, db: int, args: list[bytes]):
+        if len(args) == 3:
+            n = ks.push_one(db, args[1], args[2], False)
+            if n is not None:
+                return n
         return push(ks, db, args[1], args[2:], False)
 
     @cmd("lpushx", -3, "write denyoom fast", 1, 1, 1, group="list", since="2.2.0",
@@ -355,11 +363,19 @@ def register(table: CommandTable) -> None:
     @cmd("lpop", -2, "write fast", 1, 1, 1, group="list", since="1.0.0", complexity=pop_cost,
          summary="Remove and get the first elements in a list", acl="@write @list @fast")
     def lpop(ks: Keyspace, db: int, args: list[bytes]):
+        if len(args) == 2:  # no count: the inline path, when it applies
+            v = ks.pop_one(db, args[1], True)
+            if v is not None:
+                return v
         return pop_command(ks, db, args, True)
 
     @cmd("rpop", -2, "write fast", 1, 1, 1, group="list", since="1.0.0", complexity=pop_cost,
          summary="Remove and get the last elements in a list", acl="@write @list @fast")
     def rpop(ks: Keyspace, db: int, args: list[bytes]):
+        if len(args) == 2:
+            v = ks.pop_one(db, args[1], False)
+            if v is not None:
+                return v
         return pop_command(ks, db, args, False)
 
     @cmd("llen", 2, "readonly fast", 1, 1, 1, group="list", since="1.0.0", complexity="O(1)",

@@ -64,6 +64,8 @@ _WRONGTYPE = ReplyError(errors.WRONGTYPE)
 _SLOT_BYTES = [s.to_bytes(2, "big") for s in range(16384)]
 _PLAIN_STRING = bytes([STRING]) + NO_EXPIRY  # header of a string without TTL, before its version
 _BULK_HEAD = [b"$%d\r\n" % n for n in range(4096)]
+_PLAIN_LIST = bytes([LIST]) + NO_EXPIRY      # header of a list without TTL, before its version
+_POS_BIAS = 1 << 63                          # pos_bytes' offset
 
 
 def mkey(db: int, key: bytes) -> bytes:
@@ -194,7 +196,8 @@ class Store:
 class Keyspace:
     """One batch's access to the data: a write transaction and a clock reading."""
 
-    __slots__ = ("store", "txn", "now", "meta_db", "exp_db", "delta", "meta_cur", "ready", "block", "draws")
+    __slots__ = ("store", "txn", "now", "meta_db", "exp_db", "delta", "meta_cur", "mem_cur",
+                 "ready", "block", "draws")
 
     def __init__(self, store: Store, txn: lmdb.Transaction, now_ms: int) -> None:
         self.store = store
@@ -205,6 +208,7 @@ class Keyspace:
         # A cursor on meta for single-record writes: lmdb's cursor.replace/put skip
         # the keyword parsing of txn.replace(..., db=) (0.85 -> 0.57 us a call).
         self.meta_cur = txn.cursor(db=store.meta)
+        self.mem_cur = txn.cursor(db=store.members)  # for the inline list paths only
         self.delta: dict[int, list[int]] = {}
         # Blocking commands (shardd/blocking.py): keys with waiters that a write
         # left non-empty, in the order they became so; and what a blocking
@@ -417,6 +421,56 @@ class Keyspace:
         batch's clock, the collection's head and how many this batch handed out."""
         self.draws += 1
         return random.Random(b"%d:%d:%d:%d:%d:" % (self.now, c.db, c.id, c.count, self.draws) + c.key)
+
+    # Lists' hot paths: one element pushed or popped on a list that exists, has no TTL
+    # and keeps a member, every step inline like ``set_plain`` (LPUSH/RPOP are the
+    # list benchmarks; each call level costs ~0.1 us). None: take the general path.
+
+    def push_one(self, db: int, key: bytes, value: bytes, left: bool) -> int | None:
+        slot = key_slot(key) if 123 in key else crc_hqx(key, 0) & 0x3FFF
+        mk = DB_PREFIX[db] + _SLOT_BYTES[slot] + key
+        raw = self.txn.get(mk, None, self.meta_db)
+        if raw is None or raw[0] != LIST or raw[1:9] != NO_EXPIRY:
+            return None
+        id_, count, a, b, enc = COLL.unpack_from(raw, HDR_LEN)
+        if left:
+            a -= 1
+            pos = a
+        else:
+            pos = b
+            b += 1
+        self.mem_cur.put(raw[HDR_LEN:HDR_LEN + 8] + _POS.pack(pos + _POS_BIAS), value)
+        count += 1
+        st = self.store
+        st.version += 1
+        self.meta_cur.put(mk, _PLAIN_LIST + st.version.to_bytes(8, "big") + COLL.pack(id_, count, a, b, enc))
+        if st.waiting and (db, key) in st.waiting:
+            self.ready.append((db, key))
+        return count
+
+    def pop_one(self, db: int, key: bytes, left: bool) -> bytes | None:
+        slot = key_slot(key) if 123 in key else crc_hqx(key, 0) & 0x3FFF
+        mk = DB_PREFIX[db] + _SLOT_BYTES[slot] + key
+        raw = self.txn.get(mk, None, self.meta_db)
+        if raw is None or raw[0] != LIST or raw[1:9] != NO_EXPIRY:
+            return None
+        id_, count, a, b, enc = COLL.unpack_from(raw, HDR_LEN)
+        if count < 2:
+            return None  # the list goes away with it: the general path removes the key
+        if left:
+            pos = a
+            a += 1
+        else:
+            b -= 1
+            pos = b
+        value = self.mem_cur.pop(raw[HDR_LEN:HDR_LEN + 8] + _POS.pack(pos + _POS_BIAS))
+        if value is None:
+            return None  # (never: a list keeps positions a .. b-1)
+        st = self.store
+        st.version += 1
+        self.meta_cur.put(mk, _PLAIN_LIST + st.version.to_bytes(8, "big")
+                          + COLL.pack(id_, count - 1, a, b, enc))
+        return value
 
     # Members: ``c.prefix + suffix`` in ``members`` (or ``index`` with index=True).
 

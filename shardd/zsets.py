@@ -207,24 +207,24 @@ def _lte_max(m: bytes, lex) -> bool:
     return m < hi if ex else m <= hi
 
 
-def lex_walk(items, lex, reverse: bool):
+def lex_walk(items, lex, reverse: bool, offset: int = 0, limit: int = -1):
     """Redis' listpack walk for a lex range over ``items`` (score order): from the first
-    element past the near bound, while within the far one. Only used when the scores
-    differ, where Redis leaves the result unspecified; with one score it is a range."""
+    element past the near bound (nothing if it is beyond the far one), ``offset``
+    elements skipped unchecked (as Redis skips them), then while within the far bound,
+    at most ``limit`` (negative: no limit). Only used when the scores differ, where
+    Redis leaves the result unspecified; with one score it is a range."""
     if not items or not _gte_min(items[-1][0], lex) or not _lte_max(items[0][0], lex):
         return []
     near, far = (_lte_max, _gte_min) if reverse else (_gte_min, _lte_max)
-    seq = reversed(items) if reverse else iter(items)
+    seq = items[::-1] if reverse else items
+    start = next((i for i, (m, _) in enumerate(seq) if near(m, lex)), None)
+    if start is None or not far(seq[start][0], lex):
+        return []
     out = []
-    for m, s in seq:
-        if out:
-            if not far(m, lex):
-                break
-            out.append((m, s))
-        elif near(m, lex):
-            if not far(m, lex):
-                return []
-            out.append((m, s))
+    for m, s in seq[start + offset:]:
+        if len(out) == limit or not far(m, lex):
+            break
+        out.append((m, s))
     return out
 
 
@@ -379,8 +379,7 @@ class ZSet:
         if first == last:
             lo, hi = lex_bounds(lex, score_bytes(first))
             return self.between(lo, hi, reverse, offset, limit)
-        found = lex_walk(self.items(0, self.c.count), lex, reverse)[offset:]
-        return found if limit < 0 else found[:limit]
+        return lex_walk(self.items(0, self.c.count), lex, reverse, offset, limit)
 
     def first_score(self) -> bytes | None:
         cur = self.cur

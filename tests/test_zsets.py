@@ -528,6 +528,14 @@ def test_bylex_mixed_scores(pair):
             lo, hi = rng.choice(bounds), rng.choice(bounds)
             pair.check("ZRANGEBYLEX", key, lo, hi)
             pair.check("ZREVRANGEBYLEX", key, hi, lo, "LIMIT", "1", "2")
+            # An offset is skipped without a range check, past the far bound too.
+            pair.check("ZRANGEBYLEX", key, lo, hi, "LIMIT", str(rng.randrange(4)), "-1")
+            pair.check("ZREVRANGEBYLEX", key, hi, lo, "LIMIT", str(rng.randrange(4)), "2")
             pair.check("ZLEXCOUNT", key, lo, hi)
         pair.check("ZREMRANGEBYLEX", key, rng.choice(bounds), rng.choice(bounds))
         pair.check("ZRANGE", key, "0", "-1", "WITHSCORES")
+    # Found by the Hypothesis machine: the offset lands past the exclusive near bound.
+    pair.check("ZADD", "y", "0", "1", "0", "", "-1", "0")
+    for limit in (["0", "-1"], ["1", "-1"], ["2", "-1"], ["2", "1"], ["3", "1"]):
+        pair.check("ZREVRANGEBYLEX", "y", "+", "(", "LIMIT", *limit)
+        pair.check("ZRANGEBYLEX", "y", "(", "+", "LIMIT", *limit)
