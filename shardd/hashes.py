@@ -53,10 +53,15 @@ def _hkey(field: bytes) -> bytes:
     return blake2b(field, digest_size=8).digest()
 
 
+def _hkey_of(field: bytes) -> bytes:
+    """A field's ``index`` suffix in a hashtable hash."""
+    return _hkey(field) + field
+
+
 def _index(ks: Keyspace, c: Coll, fields) -> None:
     mput = ks.mput
     for f in fields:
-        mput(c, _hkey(f) + f, b"", index=True)
+        mput(c, _hkey_of(f), b"", index=True)
 
 
 def _written(ks: Keyspace, c: Coll, new: list[bytes], written: list[bytes]) -> None:
@@ -305,6 +310,10 @@ def register(table: CommandTable) -> None:
                     "when the command is called with multiple field/value pairs.",
          summary="Set the string value of a hash field", acl="@write @hash @fast")
     def hset(ks: Keyspace, db: int, args: list[bytes]):
+        if len(args) == 4:  # one field into a hashtable hash: the inline path, when it applies
+            added = ks.put_one(db, args[1], HASH, args[2], args[3], _hkey_of)
+            if added is not None:
+                return added
         return set_pairs(ks, db, args, "hset")
 
     @cmd("hmset", -4, "write denyoom fast", 1, 1, 1, **_DOC,

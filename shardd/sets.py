@@ -241,7 +241,7 @@ def count_arg(arg: bytes, error: str) -> int:
 
 def sadd(ks: Keyspace, db: int, args: list[bytes]):
     if len(args) == 3:  # one member into a hashtable set: the inline path, when it applies
-        added = ks.add_one(db, args[1], SET, args[2])
+        added = ks.put_one(db, args[1], SET, args[2])
         if added is not None:
             return added
     check_members(args[2:])

@@ -472,25 +472,32 @@ class Keyspace:
                           + COLL.pack(id_, count - 1, a, b, enc))
         return value
 
-    def add_one(self, db: int, key: bytes, type_: int, member: bytes) -> int | None:
-        """SADD of one member to an existing set without TTL that no longer needs
-        encoding decisions (enc 1), inline: 1 if added, 0 if it was there; None:
-        take the general path."""
+    def put_one(self, db: int, key: bytes, type_: int, member: bytes, value: bytes = b"",
+                index_of=None) -> int | None:
+        """SADD / HSET of one member into an existing set or hash without TTL that no
+        longer needs encoding decisions (enc 1), inline: 1 if the member is new, 0 if it
+        was there; None: take the general path. ``index_of(member)``: the ``index``
+        suffix a new member also gets (hashes' hash order)."""
         slot = key_slot(key) if 123 in key else crc_hqx(key, 0) & 0x3FFF
         mk = DB_PREFIX[db] + _SLOT_BYTES[slot] + key
         raw = self.txn.get(mk, None, self.meta_db)
         if raw is None or raw[0] != type_ or raw[1:9] != NO_EXPIRY or raw[-1] == 0:
             return None
-        k = raw[HDR_LEN:HDR_LEN + 8] + member
-        if len(k) > MAX_KEY:
-            return None
-        if self.mem_cur.replace(k, b"") is not None:
-            return 0
+        if len(member) > MAX_MEMBER:
+            return None  # the general path refuses it, before any write
+        prefix = raw[HDR_LEN:HDR_LEN + 8]
+        old = self.mem_cur.replace(prefix + member, value)
+        if old is not None and old == value and type_ == SET:
+            return 0  # nothing changed
         id_, count, a, b, enc = COLL.unpack_from(raw, HDR_LEN)
+        if old is None:
+            count += 1
+            if index_of is not None:
+                self.txn.put(prefix + index_of(member), b"", db=self.store.index)
         st = self.store
         st.version += 1
-        self.meta_cur.put(mk, raw[:9] + st.version.to_bytes(8, "big") + COLL.pack(id_, count + 1, a, b, enc))
-        return 1
+        self.meta_cur.put(mk, raw[:9] + st.version.to_bytes(8, "big") + COLL.pack(id_, count, a, b, enc))
+        return 1 if old is None else 0
 
     # Members: ``c.prefix + suffix`` in ``members`` (or ``index`` with index=True).
 
