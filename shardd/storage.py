@@ -426,11 +426,17 @@ class Keyspace:
     # and keeps a member, every step inline like ``set_plain`` (LPUSH/RPOP are the
     # list benchmarks; each call level costs ~0.1 us). None: take the general path.
 
-    def push_one(self, db: int, key: bytes, value: bytes, left: bool) -> int | None:
-        slot = key_slot(key) if 123 in key else crc_hqx(key, 0) & 0x3FFF
-        mk = DB_PREFIX[db] + _SLOT_BYTES[slot] + key
+    def _plain_coll(self, db: int, key: bytes, type_: int) -> tuple[bytes, bytes | None]:
+        """(meta key, record) of a ``type_`` collection without TTL; record None otherwise."""
+        mk = DB_PREFIX[db] + _SLOT_BYTES[key_slot(key) if 123 in key else crc_hqx(key, 0) & 0x3FFF] + key
         raw = self.txn.get(mk, None, self.meta_db)
-        if raw is None or raw[0] != LIST or raw[1:9] != NO_EXPIRY:
+        if raw is None or raw[0] != type_ or raw[1:9] != NO_EXPIRY:
+            return mk, None
+        return mk, raw
+
+    def push_one(self, db: int, key: bytes, value: bytes, left: bool) -> int | None:
+        mk, raw = self._plain_coll(db, key, LIST)
+        if raw is None:
             return None
         id_, count, a, b, enc = COLL.unpack_from(raw, HDR_LEN)
         if left:
@@ -449,10 +455,8 @@ class Keyspace:
         return count
 
     def pop_one(self, db: int, key: bytes, left: bool) -> bytes | None:
-        slot = key_slot(key) if 123 in key else crc_hqx(key, 0) & 0x3FFF
-        mk = DB_PREFIX[db] + _SLOT_BYTES[slot] + key
-        raw = self.txn.get(mk, None, self.meta_db)
-        if raw is None or raw[0] != LIST or raw[1:9] != NO_EXPIRY:
+        mk, raw = self._plain_coll(db, key, LIST)
+        if raw is None:
             return None
         id_, count, a, b, enc = COLL.unpack_from(raw, HDR_LEN)
         if count < 2:
@@ -478,10 +482,8 @@ class Keyspace:
         longer needs encoding decisions (enc 1), inline: 1 if the member is new, 0 if it
         was there; None: take the general path. ``index_of(member)``: the ``index``
         suffix a new member also gets (hashes' hash order)."""
-        slot = key_slot(key) if 123 in key else crc_hqx(key, 0) & 0x3FFF
-        mk = DB_PREFIX[db] + _SLOT_BYTES[slot] + key
-        raw = self.txn.get(mk, None, self.meta_db)
-        if raw is None or raw[0] != type_ or raw[1:9] != NO_EXPIRY or raw[-1] == 0:
+        mk, raw = self._plain_coll(db, key, type_)
+        if raw is None or raw[-1] == 0:
             return None
         if len(member) > MAX_MEMBER:
             return None  # the general path refuses it, before any write
