@@ -16,7 +16,6 @@ import collections
 import itertools
 import json
 import logging
-import random
 import signal
 import socket
 import sys
@@ -25,13 +24,14 @@ import time
 import zmq
 
 from shardis import errors, wire
-from shardis.commands import ALL, COORD, INTERNAL, LOCAL, SPLIT_CONCAT, SPLIT_OK, \
-    SPLIT_POSITIONAL, SPLIT_RANDOM, SPLIT_SUM, CommandSpec, build_table
+from shardis.plan import MERGES
+from shardis.commands import ALL, COORD, INTERNAL, LOCAL, CommandSpec, build_table
 from shardis.config import Config
-from shardis.resp import OK, RequestReader, ReplyError, encode, encode_error
+from shardis.resp import RequestReader, ReplyError, encode, encode_error
 from binascii import crc_hqx
 
 from shardis.slots import key_slot, slot_table
+from router import multi
 
 log = logging.getLogger("router")
 MAX_INFLIGHT = 4  # batches per shard awaiting replies; see Router.flush
@@ -133,27 +133,6 @@ class BlockedCall:
         """The client went away while blocked."""
         if self.wid is not None and self.router.blocked.pop((self.shard, self.wid), None) is self:
             self.router.unblock(self.shard, self.wid)
-
-
-def _merge_sum(values):
-    return sum(values)
-
-
-def _merge_ok(values):
-    return OK
-
-
-def _merge_concat(values):
-    return [x for v in values for x in v]
-
-
-def _merge_random(values):
-    live = [v for v in values if v is not None]
-    return random.choice(live) if live else None
-
-
-MERGES = {SPLIT_SUM: _merge_sum, SPLIT_OK: _merge_ok, SPLIT_CONCAT: _merge_concat,
-          SPLIT_RANDOM: _merge_random}
 
 
 class Router:
@@ -311,6 +290,9 @@ class Router:
         err = encode_error(errors.COORD_DOWN)
         waiting, self.coord_waiting = self.coord_waiting, {}
         for slot, client in waiting.values():
+            if client is None:
+                slot(err)
+                continue
             slot[0] = err
             client.release()
 
@@ -325,40 +307,6 @@ class Router:
             self.submit_raw(i, spec, db, args, part)
         return parent
 
-    def split(self, owner, spec: CommandSpec, db: int, args: list[bytes], shards: list[int]) -> Slot:
-        """A multi-key command whose keys span shards: one part per shard, merged."""
-        step = spec.step
-        first = spec.first_key
-        if spec.last_key < 0 and (len(args) - first) % step:
-            # Key/value pairs (MSET) with one missing: refuse before any part runs.
-            return Slot((encode_error(errors.WRONG_ARITY % spec.name), owner))
-        groups: dict[int, list[int]] = {}
-        for n, shard in enumerate(shards):
-            groups.setdefault(shard, []).append(n)
-        parent = Slot((None, owner))
-        order = list(groups.items())
-        total = len(shards)
-        if spec.split == SPLIT_POSITIONAL:
-            def merge(values):
-                res = [None] * total
-                for (_, idxs), v in zip(order, values):
-                    for j, n in enumerate(idxs):
-                        res[n] = v[j]
-                return res
-        else:
-            merge = MERGES[spec.split]
-        m = Merger(parent, merge, len(order))
-        name = args[0]
-        tail = args[first + (len(shards) - 1) * step + step:] if spec.last_key >= 0 else []
-        for (shard, idxs), part in zip(order, m.parts):
-            sub = [name]
-            for n in idxs:
-                p = first + n * step
-                sub.extend(args[p:p + step])
-            sub.extend(tail)
-            self.submit_raw(shard, spec, db, sub, part)
-        return parent
-
     # ------------------------------------------------------------ coordinator
 
     def to_coordinator(self, client: "Client", spec: CommandSpec, args: list[bytes]) -> Slot:
@@ -368,6 +316,13 @@ class Router:
         self.coord.send(wire.pack((rid, spec.id | client.proto_bit, client.db, args)))
         self.loop.call_soon(self._on_coord)
         return slot
+
+    def coord_call(self, cid: int, db: int, args: list[bytes], on_reply) -> None:
+        """Send the coordinator a request whose reply ``on_reply(value)`` takes."""
+        rid = next(self.batch_ids)
+        self.coord_waiting[rid] = (on_reply, None)
+        self.coord.send(wire.pack((rid, cid, db, args)))
+        self.loop.call_soon(self._on_coord)
 
     def _on_coord(self) -> None:
         while True:
@@ -380,6 +335,9 @@ class Router:
             if entry is None:
                 continue
             slot, client = entry
+            if client is None:
+                slot(reply)
+                continue
             slot[0] = reply
             client.release()
 
@@ -468,6 +426,13 @@ class Client(asyncio.Protocol):
         self.max_pending = router.cfg.max_pending_commands
         self.backlog: list[list[bytes]] = []
         self.blocked_on: BlockedCall | None = None
+        # MULTI (router/multi.py): the queued commands, None outside MULTI; whether a
+        # queued command was refused (EXECABORT); WATCH's (db, key) -> (shard, epoch, version).
+        self.multi: list | None = None
+        self.multi_error = False
+        self.watched: dict = {}
+        # A cross-shard command waits until the client's earlier replies are in.
+        self.drain_wait = False
         self.closing = False
         self.paused = False
         self.write_paused = False
@@ -506,6 +471,8 @@ class Client(asyncio.Protocol):
         self.router.clients.pop(self.id, None)
         if self.blocked_on is not None:
             self.blocked_on.cancel()
+        if self.watched:
+            multi.unwatch_all(self)
 
     def pause_writing(self) -> None:
         self.write_paused = True
@@ -547,6 +514,9 @@ class Client(asyncio.Protocol):
 
     def dispatch(self, cmds: list[list[bytes]]) -> None:
         """Route each command: answer here, or queue it for its shard(s)."""
+        if self.multi is not None:
+            multi.queue(self, cmds)
+            return
         router = self.router
         by_name = router.by_name
         pending = self.pending
@@ -611,6 +581,9 @@ class Client(asyncio.Protocol):
                 if self.closing or self.held:
                     self.backlog.extend(cmds[n + 1:])
                     break
+                if self.multi is not None:
+                    multi.queue(self, cmds[n + 1:])
+                    break
             elif route is ALL:
                 pending.append(router.fanout(self, spec, db, args, MERGES[spec.split]))
             else:
@@ -634,13 +607,17 @@ class Client(asyncio.Protocol):
                     out[s0].append((spec.id | pbit, db, args))
                     out_slots[s0].append(slot)
                     queued = True
-                elif route is COORD:
+                elif route is COORD or spec.split is not None:
                     self.held = True
-                    pending.append(router.to_coordinator(self, spec, args))
-                    self.backlog.extend(cmds[n + 1:])
+                    if any(p[0] is None for p in pending):
+                        # Earlier commands first: the coordinator's messages to the shards
+                        # could overtake them.
+                        self.drain_wait = True
+                        self.backlog.extend(cmds[n:])
+                    else:
+                        pending.append(router.to_coordinator(self, spec, args))
+                        self.backlog.extend(cmds[n + 1:])
                     break
-                elif spec.split is not None:
-                    pending.append(router.split(self, spec, db, args, shards))
                 else:
                     pending.append([encode_error(errors.CROSSSLOT), self])
         if queued and not router.flush_scheduled:
@@ -684,6 +661,9 @@ class Client(asyncio.Protocol):
             t.close()
         elif self.paused:
             self._update_reading()
+        if self.drain_wait and not any(p[0] is None for p in pending):
+            self.drain_wait = False
+            self.release()
 
     def _update_reading(self) -> None:
         """Back-pressure: stop reading while replies pile up, resume once they drain."""

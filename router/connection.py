@@ -346,6 +346,8 @@ def register(table: CommandTable) -> None:
          group="connection", since="6.2.0", summary="Reset the connection",
          complexity="O(1)", acl="@fast @connection")
     def reset(conn, args):
+        from router import multi  # (the command table imports both)
+        multi.discard(conn)
         conn.set_db(0)
         conn.name = b""
         set_protocol(conn, 2)

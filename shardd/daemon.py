@@ -23,6 +23,7 @@ from shardis.commands import build_table
 from shardis.config import Config
 from shardis.resp import ReplyError, encode, encode3, encode_error
 from shardd.blocking import BLOCK, DEFERRED, Waiters
+from shardd.multi import TXMARK
 from shardd.storage import Keyspace, Store
 from shardd.wal import LogWriter, WriteAheadLog
 
@@ -34,10 +35,28 @@ SWITCH_INTERVAL = 0.0002
 _SEQ = struct.Struct(">Q")
 
 
+COORD_IDENT = b"coord"  # the coordinator's ZeroMQ identity (routers' are generated)
+
+
+class Tx:
+    """A cross-shard transaction open on this shard: its LMDB write transaction stays
+    open across the coordinator's messages, and the shard runs nothing else."""
+
+    __slots__ = ("txid", "now", "txn", "ks", "log", "v0")
+
+    def __init__(self, txid: int, now: int) -> None:
+        self.txid = txid
+        self.now = now
+        self.txn = None
+        self.ks: Keyspace | None = None
+        self.log: list = []  # every command run in it, in order: the replay record
+        self.v0 = 0
+
+
 class Shard:
     """One shard: its store, its socket, its command handlers."""
 
-    def __init__(self, cfg: Config, index: int) -> None:
+    def __init__(self, cfg: Config, index: int, fenced: bool = False) -> None:
         self.cfg = cfg
         self.index = index
         os.makedirs(cfg.shard_dir(index), exist_ok=True)
@@ -60,6 +79,18 @@ class Shard:
         self.injected: list = []  # (message index, commands done, cid, db, args): for the log
         self.wjournal: list = []  # parks and serves of this attempt, undone if it aborts
         self.names = [spec.name for spec in self.table.by_id]
+        exec_id = self.table.by_name[b"__exec"].id
+        self.handlers[exec_id] = self._exec
+        self.resp2[exec_id] = _encoded(self._exec)
+        self.txmark_id = self.table.by_name[b"__txmark"].id
+        self.in_multi = False     # running EXEC's commands: blocking ones do not block
+        self.replay_aborted: set | None = None  # replaying the log: EXECs WATCH aborted
+        # Cross-shard transactions (shardis/coordinator.py): while ``locked`` the
+        # routers' messages wait in ``deferred``; a shard starts locked (fenced) when
+        # a coordinator runs, until it has said whether a transaction must be redone here.
+        self.locked = fenced
+        self.tx: Tx | None = None
+        self.deferred: list = []
         self.ctx = zmq.Context()
         self.sock = self.ctx.socket(zmq.ROUTER)
         self.sock.setsockopt(zmq.LINGER, 1000)
@@ -119,13 +150,13 @@ class Shard:
                 except zmq.Again:
                     pass
                 if msgs:
-                    self.run_batch(msgs)
+                    self.dispatch(msgs)
                 if self.held:
                     self.release()
             if self.waiters.deadlines:
                 self.expire_waiters()
             now = time.monotonic()
-            if now >= next_sweep:
+            if now >= next_sweep and not self.locked:
                 self.sweep()
                 next_sweep = now + sweep_every
             if now >= next_sync:
@@ -135,15 +166,41 @@ class Shard:
                     self.checkpoint()
                 next_sync = now + 1.0
         # Stopping: answer what is already queued, then make it durable.
+        self._abort_tx()
+        self.locked = False
         try:
+            pending, self.deferred = self.deferred, []
+            if pending:
+                self.run_batch(pending)
             while True:
                 msgs = [recv(zmq.NOBLOCK)]
-                self.run_batch(msgs)
+                if msgs[0][0] != COORD_IDENT:
+                    self.run_batch(msgs)
         except zmq.Again:
             pass
         log.info("shard %d: %d commands in %d batches", self.index, self.commands, self.batches)
         self.close(linger_ms=1000)  # the last replies still leave
         log.info("shard %d stopped", self.index)
+
+    def dispatch(self, msgs: list[list[bytes]]) -> None:
+        """Run the routers' messages as batches, the coordinator's one by one, in the
+        order they came; while a transaction holds this shard, routers' messages wait."""
+        batch = []
+        for m in msgs:
+            if m[0] == COORD_IDENT:
+                if batch:
+                    self.run_batch(batch)
+                    batch = []
+                was_locked = self.locked
+                self.on_coordinator(m)
+                if was_locked and not self.locked and self.deferred:
+                    batch, self.deferred = self.deferred, []
+            elif self.locked:
+                self.deferred.append(m)
+            else:
+                batch.append(m)
+        if batch:
+            self.run_batch(batch)
 
     def run_batch(self, msgs: list[list[bytes]]) -> None:
         """Run every command of every message in one write transaction, then reply."""
@@ -282,12 +339,21 @@ class Shard:
         if self.wal is not None and self.wal.size:
             self.wal.truncate()
 
-    def _run(self, ks: Keyspace, cmds: list) -> list:
-        """One message's commands: each reply as RESP2, RESP3 or RAW, as its id asks."""
+    def _run(self, ks: Keyspace, cmds: list, multi: bool = False) -> list:
+        """One message's commands: each reply as RESP2, RESP3 or RAW, as its id asks.
+
+        ``multi``: a transaction's commands (EXEC): blocking commands answer at once as
+        if timed out, and blocked clients are served after the whole transaction."""
         handlers = self.handlers
         resp2 = self.resp2
         replies = []
         append = replies.append
+        if multi:
+            outer, self.in_multi = self.in_multi, True
+            try:
+                return self._run(ks, cmds)
+            finally:
+                self.in_multi = outer
         self.commands += len(cmds)
         RAW, MASK = wire.RAW, wire.CMD_MASK
         for cid, db, args in cmds:
@@ -301,7 +367,7 @@ class Shard:
                         append(self._park(ks, cid, db, args))
                     else:
                         append(wire.to_raw(v) if raw else encode3(v))
-                if ks.ready:  # a write left a key with blocked clients non-empty
+                if ks.ready and not self.in_multi:  # a write left a key with blocked clients non-empty
                     self._serve(ks, len(replies))
             except ReplyError as e:
                 append(wire.to_raw(e) if raw else encode_error(e.args[0]))
@@ -313,6 +379,154 @@ class Shard:
                 err = ReplyError(f"ERR internal error in '{self.names[cid & MASK]}': {e}")
                 append(wire.to_raw(err) if raw else encode_error(err.args[0]))
         return replies
+
+    # ------------------------------------------------------------ transactions
+
+    def _exec(self, ks: Keyspace, db: int, args: list):
+        """EXEC of a transaction whose keys are all here (``__exec``): args[1] packs
+        [epoch, watched [[db, key, version]...], commands [[cid, db, args]...], token].
+        Runs inside the batch's transaction, so nothing comes between its commands.
+
+        A replay from the write-ahead log cannot compare versions (they are not
+        replayed): the log names the tokens of the EXECs that WATCH aborted."""
+        epoch, watched, cmds, token = wire.unpack(args[1])
+        if watched:
+            if self.replay_aborted is not None:
+                ok = token not in self.replay_aborted
+            else:
+                ok = ks.watch_ok(epoch, watched)
+            ks.unwatch([(d, k) for d, k, _ in watched])
+            if not ok:
+                self.injected.append((self.cur_msg, -1, -1, 0, [token]))
+                return None
+        return self._run(ks, cmds, multi=True)  # (RAW: the router writes the array around them)
+
+    def on_coordinator(self, m: list[bytes]) -> None:
+        """One message of the coordinator's protocol (shardis/coordinator.py):
+
+        - ``run txid now cmds``: run commands in transaction txid, opening it (and
+          locking this shard) on its first message; answers their replies;
+        - ``commit txid``: mark txid applied, commit; answers once durable. The shard
+          stays locked until ``unlock``, so no reader sees one shard's part committed
+          before every shard has committed its own;
+        - ``abort txid``: roll back and unlock;
+        - ``hello``: roll back whatever is open and lock; answers the last txid
+          committed here (a coordinator that starts recovers with it);
+        - ``redo txid now cmds``: apply a logged transaction again, unless it already
+          was (its mark), and answer like ``commit``."""
+        ident = m[0]
+        op, txid, *rest = wire.unpack(m[-1])
+        if op == "run":
+            reply = self._tx_run(txid, rest[0], rest[1])
+        elif op == "commit":
+            tx = self.tx
+            if tx is None or tx.txid != txid:
+                reply = "no such transaction"
+            else:
+                self._tx_commit(ident, tx)
+                return
+        elif op == "unlock":
+            self.locked = False
+            return
+        elif op == "abort":
+            self._abort_tx()
+            self.locked = False
+            reply = None
+        elif op == "hello":
+            self._abort_tx()
+            self.locked = True
+            raw = self.store.get_sys(TXMARK)
+            reply = int.from_bytes(raw, "big") if raw else 0
+        elif op == "redo":
+            self._abort_tx()
+            self.locked = True
+            raw = self.store.get_sys(TXMARK)
+            if raw is not None and int.from_bytes(raw, "big") >= txid:
+                reply = 0  # applied before the crash
+            else:
+                self._tx_run(txid, rest[0], rest[1])
+                self._tx_commit(ident, self.tx)
+                return
+        else:
+            reply = f"unknown operation {op!r}"
+        self.sock.send_multipart([ident, wire.pack([txid, reply])])
+
+    def _tx_begin(self, tx: Tx) -> None:
+        tx.txn = self.store.env.begin(write=True)
+        tx.ks = Keyspace(self.store, tx.txn, tx.now)
+        tx.v0 = self.store.version
+        self.woken = []
+        self.injected = []
+        self.wjournal = []
+
+    def _tx_run(self, txid: int, now: int, cmds: list) -> list:
+        tx = self.tx
+        if tx is None or tx.txid != txid:
+            self._abort_tx()
+            tx = self.tx = Tx(txid, now)
+            self._tx_begin(tx)
+            self.locked = True
+        while True:
+            try:
+                replies = self._run(tx.ks, cmds, multi=True)
+                break
+            except lmdb.MapFullError:
+                self._tx_grow(tx)
+        tx.log.extend(cmds)
+        return replies
+
+    def _tx_grow(self, tx: Tx) -> None:
+        """The map filled up: roll back, grow, and run what the transaction ran so far."""
+        while True:
+            tx.txn.abort()
+            self._undo_waiters()
+            self.store.grow()
+            self._tx_begin(tx)
+            try:
+                self._run(tx.ks, tx.log, multi=True)
+                return
+            except lmdb.MapFullError:
+                continue
+
+    def _tx_commit(self, ident: bytes, tx: Tx) -> None:
+        store = self.store
+        durable = self.writer is not None
+        mark = [self.txmark_id, 0, [b"__txmark", b"%d" % tx.txid]]
+        while True:
+            ks = tx.ks
+            try:
+                if ks.ready:  # blocked clients that the transaction's pushes can serve
+                    self.cur_msg = 0
+                    self._serve(ks, len(tx.log))
+                self._run(ks, [mark], multi=True)
+                ks.finish()
+                if durable:
+                    tx.txn.put(b"applied", _SEQ.pack(self.seq + 1), db=store.sys)
+                tx.txn.commit()
+                break
+            except lmdb.MapFullError:
+                self._tx_grow(tx)
+        ks.committed()
+        store.dirty = True
+        self.tx = None
+        if durable:
+            self.seq += 1
+            self.writer.submit(self.seq, tx.now, [wire.pack((0, tx.log + [mark]))], self.injected)
+        out = [[ident, wire.pack([tx.txid, 1])]]
+        if self.woken:
+            out.extend(self._wakeups(self.woken))
+            self.woken = []
+        if durable and (self.held or self.seq > self.writer.durable):
+            self.held.append((self.seq, out))
+            return
+        for frames in out:
+            self.sock.send_multipart(frames)
+
+    def _abort_tx(self) -> None:
+        if self.tx is not None:
+            self.tx.txn.abort()
+            self._undo_waiters()
+            self.tx = None
 
     # ------------------------------------------------------------ blocking commands
 
@@ -328,6 +542,8 @@ class Shard:
         """Register the client of a blocking command that found nothing; the deferred reply."""
         _, keys, deadline, on_timeout = ks.block
         ks.block = None
+        if self.in_multi:  # inside a transaction nothing waits: the timeout's answer now
+            return self._encode_for(cid, on_timeout)
         w = self.waiters.add(self.cur_ident, cid, db, args, keys, deadline, on_timeout)
         self.wjournal.append((True, w))
         return DEFERRED + w.wid.to_bytes(8, "big")
@@ -403,11 +619,23 @@ class Shard:
     def _run_replay(self, ks: Keyspace, cmds: list, injections: list) -> list:
         """A logged message run again after a crash: the same commands, and the waiters
         served after the same commands; the replies go nowhere."""
+        at: dict[int, list] = {}
+        aborted = set()
+        for _, done, cid, db, args in injections:
+            if cid == -1:
+                aborted.add(args[0])  # an EXEC that WATCH aborted (see _exec)
+            else:
+                at.setdefault(done, []).append((cid, db, args))
+        self.replay_aborted = aborted
+        try:
+            self._replay_cmds(ks, cmds, at)
+        finally:
+            self.replay_aborted = None
+        return []
+
+    def _replay_cmds(self, ks: Keyspace, cmds: list, at: dict) -> None:
         handlers = self.handlers
         MASK = wire.CMD_MASK
-        at: dict[int, list] = {}
-        for _, done, cid, db, args in injections:
-            at.setdefault(done, []).append((cid, db, args))
         for n, (cid, db, args) in enumerate(cmds, 1):
             for c, d, a in ([(cid, db, args)] + at.get(n, []) if n in at else [(cid, db, args)]):
                 try:
@@ -416,7 +644,6 @@ class Shard:
                     pass
                 ks.block = None
             ks.ready.clear()
-        return []
 
     def sweep(self) -> None:
         """Active expiry: delete keys whose TTL has passed, a bounded number per round."""
@@ -444,7 +671,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.DEBUG if cfg.loglevel == "debug" else logging.INFO,
                         format=f"%(asctime)s shard-{a.index} %(levelname)s %(message)s",
                         stream=sys.stderr)
-    shard = Shard(cfg, a.index)
+    shard = Shard(cfg, a.index, fenced=True)  # until the coordinator says hello
 
     def stop(*_):
         shard.stopping = True

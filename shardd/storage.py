@@ -170,6 +170,12 @@ class Store:
         self.waiting: dict = {}
         # Versions change on every write; they only need to increase, also across restarts.
         self.version = time.time_ns() // 1000
+        # WATCH (shardd/multi.py): mkey -> how many clients watch it, and for a watched
+        # key that was deleted, the version its deletion took (an absent key has none).
+        # ``epoch`` names this run: versions read before a restart are not comparable.
+        self.watched: dict[bytes, int] = {}
+        self.tombs: dict[bytes, int] = {}
+        self.epoch = self.version
         self.dirty = False
 
     def grow(self) -> None:
@@ -347,6 +353,8 @@ class Keyspace:
 
     def _remove(self, db: int, mk: bytes, raw: bytes) -> None:
         txn = self.txn
+        if self.store.watched and mk in self.store.watched:
+            self.store.tombs[mk] = self._next_version()
         txn.delete(mk, db=self.meta_db)
         exp = _EXP.unpack_from(raw, 1)[0]
         if exp:
@@ -681,6 +689,9 @@ class Keyspace:
 
     def flush_all(self) -> None:
         txn = self.txn
+        for mk in self.store.watched:
+            if self.lookup(mk[0], mk[3:]) is not None:
+                self.store.tombs[mk] = self._next_version()
         txn.drop(self.meta_db, delete=False)
         txn.drop(self.exp_db, delete=False)
         txn.drop(self.store.members, delete=False)
@@ -751,6 +762,44 @@ class Keyspace:
             return False
         self._remove(db, mkey(db, key), raw)
         return True
+
+    # ------------------------------------------------------------ WATCH
+
+    def watch(self, db: int, keys: list[bytes]) -> list[int]:
+        """Register watchers of ``keys`` and return their versions (see ``key_version``)."""
+        watched = self.store.watched
+        out = []
+        for key in keys:
+            mk = mkey(db, key)
+            watched[mk] = watched.get(mk, 0) + 1
+            out.append(self.key_version(db, key))
+        return out
+
+    def key_version(self, db: int, key: bytes) -> int:
+        """What WATCH compares: the live record's version; for an absent key, the
+        version its deletion took while watched, or 0."""
+        raw = self.lookup(db, key)  # (an expired key is deleted here: a tomb if watched)
+        if raw is not None:
+            return HDR.unpack_from(raw)[2]
+        return self.store.tombs.get(mkey(db, key), 0)
+
+    def unwatch(self, items) -> None:
+        """Drop one watcher of each (db, key); a key nobody watches keeps no tomb."""
+        st = self.store
+        for db, key in items:
+            mk = mkey(db, key)
+            n = st.watched.get(mk, 0) - 1
+            if n > 0:
+                st.watched[mk] = n
+            else:
+                st.watched.pop(mk, None)
+                st.tombs.pop(mk, None)
+
+    def watch_ok(self, epoch: int, items) -> bool:
+        """Whether every watched (db, key, version) is unchanged since WATCH read it."""
+        if epoch != self.store.epoch:
+            return False  # this shard restarted since: its keys may have changed unseen
+        return all(self.key_version(db, key) == v for db, key, v in items)
 
     def key_from(self, db: int, slot: int, probe: bytes) -> bytes | None:
         """The first live key of ``db`` at or after (``slot``, ``probe``), wrapping

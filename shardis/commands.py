@@ -142,12 +142,13 @@ class CommandTable:
 
 def build_table() -> CommandTable:
     """Every family's commands, registered explicitly in one place."""
-    from router import admin, connection, introspect as router_introspect, keyspace
-    from shardd import blocking, hashes, introspect, keys, lists, server as shard_server, sets, \
-        sort, strings, zsets
+    from router import admin, connection, introspect as router_introspect, keyspace, \
+        multi as router_multi
+    from shardd import blocking, hashes, introspect, keys, lists, multi, server as shard_server, \
+        sets, sort, strings, zsets
 
     table = CommandTable()
-    for family in (connection, admin, keyspace, router_introspect, strings, keys, hashes, lists,
-                   sets, zsets, blocking, sort, shard_server, introspect):
+    for family in (connection, admin, keyspace, router_introspect, router_multi, strings, keys,
+                   hashes, lists, sets, zsets, blocking, sort, shard_server, introspect, multi):
         family.register(table)
     return table

@@ -1,11 +1,39 @@
-"""The coordinator actor: one process that runs every command whose keys span shards.
+"""The coordinator actor: one process that runs all work whose keys span shards.
 
-It owns a ROUTER socket that routers reach, and one DEALER per shard. It runs
-one request at a time, so every shard sees the cross-shard steps in one
-order. A cross-shard operation is a function ``op(coord, db, args) -> reply
-value`` that calls shards through ``coord.call``; the operations are listed in
-``CROSS_SHARD`` by each family's ``register_cross(ops)`` (called explicitly in
-``build_ops``).
+Routers send it multi-key commands whose keys lie on several shards (MSET, MGET,
+DEL, RENAME ...) and transactions (EXEC) that touch several shards. It serves
+them in *rounds*: every request waiting when a round starts joins it, and a
+round is one cross-shard transaction:
+
+1. ``run``: commands go to the shards involved, one message per shard per step.
+   A shard opens an LMDB write transaction on its first ``run`` and from then on
+   runs nothing but this round's messages (routers' messages wait), so nothing
+   interleaves with the round on any of its shards (two-phase locking; a single
+   coordinator cannot deadlock). Consecutive commands for one shard travel in one
+   message.
+2. When every step is done and something was written, the *intent* (per shard,
+   the commands it ran, in order, and the clock they ran at) is appended to the
+   coordinator's log (fsynced under ``always``), then ``commit`` goes to every
+   shard. A shard commits its part with a mark (the round's txid) in the same LMDB
+   transaction, and stays locked.
+3. Once every shard has committed, ``unlock`` goes to all, the intent is marked
+   done, and the clients get their replies.
+
+A read-only round skips 2 and rolls back (``abort``, which also unlocks).
+
+Crashes: a round that dies before its intent is logged leaves nothing (the open
+LMDB transactions die or are rolled back). After the intent is logged, the round
+is finished by *redo*: commands run on a shard are deterministic given its state
+and clock, and a locked shard's state cannot move, so a shard that has no mark for
+the txid runs the logged commands again (``redo``). A shard starts fenced (locked)
+and waits for the coordinator's ``hello``; a coordinator that starts says hello to
+every shard (which rolls back anything open), redoes the pending intent where its
+mark is missing, then unlocks them all.
+
+Multi-key operations that need data from one shard to write another (RENAME,
+COPY, MSETNX, LCS ...) are functions ``op(coord, db, args) -> reply value`` that
+call shards through ``coord.call`` inside the round; they are listed in
+``build_ops``.
 """
 
 from __future__ import annotations
@@ -14,15 +42,20 @@ import argparse
 import itertools
 import json
 import logging
+import os
 import signal
+import struct
 import sys
+import time
 import traceback
+import zlib
 from typing import Callable
 
+import msgpack
 import zmq
 
-from shardis import errors, wire
-from shardis.commands import build_table
+from shardis import errors, plan, wire
+from shardis.commands import ALL, build_table
 from shardis.config import Config
 from shardis.resp import ReplyError, encode_error
 from shardis.resp import encode as encode2, encode3
@@ -30,76 +63,439 @@ from shardis.slots import key_slot, slot_table
 
 log = logging.getLogger("coordinator")
 
-CALL_TIMEOUT_MS = 30_000
+CALL_TIMEOUT_S = 30.0
+IDENT = b"coord"          # the shards tell the coordinator's messages by this identity
+_HEAD = struct.Struct("<II")
+LOG_TRUNCATE_BYTES = 16 << 20
+
+
+# Requests whose parts go out together (see Coordinator._run_simple); the others are
+# operations of their own (``build_ops``), run one after the other.
+SIMPLE = frozenset(("mget", "mset", "del", "unlink", "exists", "touch", "__multi"))
+
+
+class Unavailable(Exception):
+    """A shard did not answer: the round cannot finish now."""
+
+
+class IntentLog:
+    """The coordinator's log of intents: ``begin txid {shard: [now, cmds]}`` before any
+    shard commits, ``done txid`` after all have. At most one is pending at a time."""
+
+    def __init__(self, path: str, fsync: bool) -> None:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        self.path = path
+        self.fsync = fsync
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+
+    def scan(self) -> tuple[int, tuple | None]:
+        """(highest txid logged, the pending intent (txid, parts) or None)."""
+        with open(self.path, "rb") as f:
+            data = f.read()
+        pos = 0
+        last = 0
+        pending = None
+        while pos + _HEAD.size <= len(data):
+            length, crc = _HEAD.unpack_from(data, pos)
+            body = data[pos + _HEAD.size:pos + _HEAD.size + length]
+            if len(body) != length or zlib.crc32(body) != crc:
+                break  # a torn write at the end: never acknowledged
+            rec = msgpack.unpackb(body, raw=False, strict_map_key=False)
+            last = max(last, rec[1])
+            pending = (rec[1], rec[2]) if rec[0] == "begin" else None
+            pos += _HEAD.size + length
+        return last, pending
+
+    def _append(self, rec: list, sync: bool) -> None:
+        body = msgpack.packb(rec, use_bin_type=True)
+        os.write(self.fd, _HEAD.pack(len(body), zlib.crc32(body)) + body)
+        if sync:
+            os.fdatasync(self.fd)
+
+    def begin(self, txid: int, parts: dict) -> None:
+        self._append(["begin", txid, parts], self.fsync)
+
+    def done(self, txid: int) -> None:
+        # Not synced: if it is lost, recovery redoes the intent, and every shard skips
+        # it by its mark.
+        self._append(["done", txid], False)
+        if os.fstat(self.fd).st_size > LOG_TRUNCATE_BYTES:
+            os.ftruncate(self.fd, 0)
+
+
+class Request:
+    """One router request in a round: its reply, once known, goes back to its router."""
+
+    __slots__ = ("ident", "rid", "cid", "db", "args", "spec", "reply", "encode")
+
+    def __init__(self, ident, rid, cid, db, args, spec) -> None:
+        self.ident = ident
+        self.rid = rid
+        self.cid = cid
+        self.db = db
+        self.args = args
+        self.spec = spec
+        self.reply = None
+        self.encode = encode3 if cid & wire.RESP3 else encode2
 
 
 class Coordinator:
-    """Serialises cross-shard commands; see the module docstring."""
+    """Serialises cross-shard work in rounds; see the module docstring."""
 
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
         self.table = build_table()
+        self.by_name = self.table.by_name
         self.ops = build_ops()
         self.slot_to_shard = slot_table(cfg.shards)
         self.ctx = zmq.Context()
         self.front = self.ctx.socket(zmq.ROUTER)
         self.front.setsockopt(zmq.LINGER, 1000)
-        self.shards = []
+        self.shards: list[zmq.Socket] = []
+        self.monitors: list[zmq.Socket] = []
         for i in range(cfg.shards):
             s = self.ctx.socket(zmq.DEALER)
+            s.setsockopt(zmq.IDENTITY, IDENT)
             s.setsockopt(zmq.LINGER, 0)
+            s.setsockopt(zmq.SNDHWM, 0)
+            s.setsockopt(zmq.RCVHWM, 0)
+            self.monitors.append(s.get_monitor_socket(zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED))
             s.connect(cfg.shard_endpoint(i))
             self.shards.append(s)
-        self.ids = itertools.count(1)
+        self.intents = IntentLog(os.path.join(cfg.dir, "coordinator", "intent.log"),
+                                 fsync=cfg.durability == "always")
+        last, self.pending = self.intents.scan()
+        self.txids = itertools.count(max(last + 1, time.time_ns() // 1000))
         self.stopping = False
+        # The round in progress.
+        self.txid = 0
+        self.now = 0
+        self.ran: dict[int, list] = {}  # shard -> the commands it ran in this round
+        self.wrote = False
+        self.restarted: set[int] = set()  # shards that reconnected since they were last greeted
+        self.down: set[int] = set()       # shards disconnected and not back yet
+        self.rounds = 0
 
     def shard_of(self, key: bytes) -> int:
         return self.slot_to_shard[key_slot(key)]
 
-    def call(self, shard: int, db: int, *args: bytes):
-        """Run one command on one shard and return its reply value (errors raised)."""
-        name = args[0]
-        spec = self.table.lookup(name if isinstance(name, bytes) else name.encode())
+    # ------------------------------------------------------------ talking to shards
+
+    def _send(self, shard: int, msg: list) -> None:
+        self.shards[shard].send(wire.pack(msg))
+
+    def _wait(self, waiting: set[int], txid: int) -> dict[int, object]:
+        """Each waiting shard's reply to the message just sent it (matched by txid)."""
+        got: dict[int, object] = {}
+        poller = zmq.Poller()
+        for i in waiting:
+            poller.register(self.shards[i], zmq.POLLIN)
+        deadline = time.monotonic() + CALL_TIMEOUT_S
+        while len(got) < len(waiting):
+            self._check_monitors()
+            lost = waiting & (self.restarted | self.down)
+            if lost:
+                raise Unavailable(min(lost))
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Unavailable(min(waiting - set(got)))
+            for sock, _ in poller.poll(min(left, 0.2) * 1000):
+                i = self.shards.index(sock)
+                while sock.get(zmq.EVENTS) & zmq.POLLIN:
+                    rtxid, reply = wire.unpack(sock.recv())
+                    if rtxid == txid and i in waiting:
+                        got[i] = reply
+        return got
+
+    def _check_monitors(self) -> None:
+        for i, mon in enumerate(self.monitors):
+            while True:
+                try:
+                    ev = mon.recv_multipart(zmq.NOBLOCK)
+                except zmq.Again:
+                    break
+                event = struct.unpack("=hi", ev[0][:6])[0]
+                if event == zmq.EVENT_CONNECTED:
+                    self.restarted.add(i)  # a (re)started shard waits, fenced, for hello
+                    self.down.discard(i)
+                elif event == zmq.EVENT_DISCONNECTED:
+                    self.down.add(i)
+
+    def run_on(self, parts: dict[int, list]) -> dict[int, list]:
+        """Run commands on shards inside the round (locking each on its first message);
+        parts: shard -> [(cid, db, args)]; returns shard -> replies."""
+        for shard, cmds in parts.items():
+            self._send(shard, ["run", self.txid, self.now, cmds])
+            self.ran.setdefault(shard, []).extend(cmds)
+            if not self.wrote:
+                self.wrote = any(self.table.by_id[c[0] & wire.CMD_MASK].write for c in cmds)
+        return self._wait(set(parts), self.txid)
+
+    def call(self, shard: int, db: int, *args):
+        """One command on one shard inside the round: its reply value (errors raised)."""
+        spec = self.table.lookup(args[0] if isinstance(args[0], bytes) else args[0].encode())
         argv = [a if isinstance(a, bytes) else str(a).encode() for a in args]
-        bid = next(self.ids)
-        sock = self.shards[shard]
-        sock.send(wire.pack((bid, [(spec.id | wire.RAW, db, argv)])))
-        while True:
-            if not sock.poll(CALL_TIMEOUT_MS):
-                raise ReplyError(errors.SHARD_DOWN % shard)
-            rbid, replies = wire.unpack(sock.recv())
-            if rbid == bid:
-                break
-        v = wire.from_raw(replies[0])
+        v = wire.from_raw(self.run_on({shard: [(spec.id | wire.RAW, db, argv)]})[shard][0])
         if isinstance(v, ReplyError):
             raise v
         return v
 
+    # ------------------------------------------------------------ rounds
+
+    def _begin_round(self) -> None:
+        self.txid = next(self.txids)
+        self.now = time.time_ns() // 1_000_000
+        self.ran = {}
+        self.wrote = False
+
+    def _finish_round(self) -> None:
+        """Commit what the round wrote everywhere, or roll back a read-only round."""
+        shards = sorted(self.ran)
+        if not self.wrote:
+            for i in shards:
+                self._send(i, ["abort", self.txid])
+            return
+        parts = {i: [self.now, self.ran[i]] for i in shards}
+        self.intents.begin(self.txid, parts)
+        for i in shards:
+            self._send(i, ["commit", self.txid])
+        try:
+            acks = self._wait(set(shards), self.txid)
+        except Unavailable:
+            acks = {}
+        missing = [i for i in shards if acks.get(i) != 1]
+        if missing:
+            # The intent is logged: the round will finish, by redo where needed.
+            self._complete(self.txid, parts, missing)
+        for i in shards:
+            self._send(i, ["unlock", self.txid])
+        self.intents.done(self.txid)
+
+    def _abort_round(self) -> None:
+        for i in sorted(self.ran):
+            self._send(i, ["abort", self.txid])
+
+    def _complete(self, txid: int, parts: dict, shards: list[int]) -> None:
+        """Redo a logged round on shards that have not committed it; waits for them."""
+        for i in shards:
+            while not self.stopping:
+                self._send(i, ["redo", txid, parts[i][0], parts[i][1]])
+                try:
+                    self._wait({i}, txid)
+                    break
+                except Unavailable:
+                    log.warning("coordinator: shard %d unavailable, retrying redo of %d", i, txid)
+                    self.restarted.discard(i)
+                    time.sleep(0.2)
+
     def serve(self) -> None:
         self.front.bind(self.cfg.coordinator_endpoint())
+        self.recover()
         log.info("coordinator ready on %s", self.cfg.coordinator_endpoint())
+        poller = zmq.Poller()
+        poller.register(self.front, zmq.POLLIN)
         while not self.stopping:
-            if not self.front.poll(200):
+            if self.restarted:
+                self.greet(sorted(self.restarted))
+            if not poller.poll(200):
+                self._check_monitors()
                 continue
-            ident, payload = self.front.recv_multipart()
-            rid, cid, db, args = wire.unpack(payload)
-            spec = self.table.by_id[cid & wire.CMD_MASK]
-            encode = encode3 if cid & wire.RESP3 else encode2
-            op = self.ops.get(spec.name)
+            reqs = []
             try:
-                if op is None:
-                    raise ReplyError(f"ERR '{spec.name}' cannot run across shards")
-                reply = encode(op(self, db, args))
-            except ReplyError as e:
-                reply = encode_error(e.args[0])
-            except Exception as e:
-                log.error("coordinator: %s failed: %s", spec.name, traceback.format_exc())
-                reply = encode_error(f"ERR internal error in '{spec.name}': {e}")
-            self.front.send_multipart([ident, wire.pack((rid, reply))])
+                while len(reqs) < 4096:
+                    reqs.append(self.front.recv_multipart(zmq.NOBLOCK))
+            except zmq.Again:
+                pass
+            self.serve_round([self._request(m) for m in reqs])
         self.front.close()
-        for s in self.shards:
-            s.close()
+        for s in self.shards + self.monitors:
+            s.close(0)
         self.ctx.term()
+
+    def _request(self, frames: list[bytes]) -> Request:
+        rid, cid, db, args = wire.unpack(frames[-1])
+        return Request(frames[0], rid, cid, db, args, self.table.by_id[cid & wire.CMD_MASK])
+
+    def recover(self) -> None:
+        """At start: greet every shard; finish the intent the last run left pending."""
+        deadline = time.monotonic() + 60
+        while len(self.restarted) < self.cfg.shards and time.monotonic() < deadline and not self.stopping:
+            self._check_monitors()
+            time.sleep(0.02)
+        self.greet(list(range(self.cfg.shards)), self.pending)
+        self.pending = None
+
+    def greet(self, shards: list[int], pending: tuple | None = None) -> None:
+        """Say hello to (re)started shards (they wait fenced), redo ``pending`` where it
+        is missing, and unlock them."""
+        for i in shards:
+            self.restarted.discard(i)
+            while not self.stopping:
+                self._send(i, ["hello", 0])
+                try:
+                    self._wait({i}, 0)
+                    break
+                except Unavailable:
+                    self.restarted.discard(i)
+                    time.sleep(0.1)
+        if pending is not None:
+            txid, parts = pending
+            log.info("coordinator: finishing transaction %d on shards %s", txid, sorted(parts))
+            self._complete(txid, parts, sorted(parts))
+            for i in sorted(parts):
+                self._send(i, ["unlock", txid])
+            self.intents.done(txid)
+        for i in shards:
+            self._send(i, ["unlock", 0])
+
+    def serve_round(self, reqs: list[Request]) -> None:
+        """Run a batch of requests as one round; answer each."""
+        self.rounds += 1
+        self._begin_round()
+        try:
+            self._run_simple([r for r in reqs if r.spec.name in SIMPLE])
+            for r in reqs:
+                if r.spec.name not in SIMPLE:
+                    self._run_op(r)
+            self._finish_round()
+        except Unavailable as e:
+            self._abort_round()
+            err = encode_error(errors.SHARD_DOWN % e.args[0])
+            for r in reqs:
+                r.reply = err
+        for r in reqs:
+            self.front.send_multipart([r.ident, wire.pack((r.rid, r.reply))])
+
+    def _run_op(self, r: Request) -> None:
+        op = self.ops.get(r.spec.name)
+        try:
+            if op is None:
+                raise ReplyError(f"ERR '{r.spec.name}' cannot run across shards")
+            r.reply = r.encode(op(self, r.db, r.args))
+        except ReplyError as e:
+            r.reply = encode_error(e.args[0])
+        except Unavailable:
+            raise
+        except Exception as e:
+            log.error("coordinator: %s failed: %s", r.spec.name, traceback.format_exc())
+            r.reply = encode_error(f"ERR internal error in '{r.spec.name}': {e}")
+
+    # ------------------------------------------------------------ split commands and EXEC
+
+    def _run_simple(self, reqs: list[Request]) -> None:
+        """Requests whose per-shard parts do not depend on each other: MGET, MSET, DEL...
+        and transactions of such commands. Watches are checked first, on every shard
+        of the round, then every part of every request goes out in one message per shard."""
+        if not reqs:
+            return
+        execs = [r for r in reqs if r.spec.name == "__multi"]
+        aborted: set[int] = set()
+        if any(wire.unpack(r.args[1])[0] for r in execs):
+            aborted = self._check_watches(execs)
+        parts: dict[int, list] = {}
+        finish: list[tuple[Request, Callable]] = []
+        for r in reqs:
+            try:
+                if r.spec.name == "__multi":
+                    finish.append((r, self._plan_exec(r, parts, id(r) in aborted)))
+                else:
+                    finish.append((r, self._plan_split(r.spec, r.cid, r.db, r.args, parts, r.encode)))
+            except ReplyError as e:
+                r.reply = encode_error(e.args[0])
+        replies = self.run_on(parts) if parts else {}
+        cursor = {i: 0 for i in replies}
+
+        def take(shard: int):
+            v = replies[shard][cursor[shard]]
+            cursor[shard] += 1
+            return v
+
+        for r, done in finish:
+            r.reply = done(take)
+
+    def _plan_split(self, spec, cid: int, db: int, args: list, parts: dict, encode) -> Callable:
+        """Queue one multi-key command's parts; returns a function that takes their
+        replies (in queue order) and gives the encoded reply."""
+        if spec.route == ALL:
+            shard_parts = [(i, args) for i in range(self.cfg.shards)]
+            merge = plan.MERGES[spec.split]
+        else:
+            shards = [self.shard_of(k) for k in spec.keys(args)]
+            if len(set(shards)) <= 1:
+                shard = shards[0] if shards else 0
+                parts.setdefault(shard, []).append((cid & ~wire.RAW, db, args))
+                return lambda take: take(shard)
+            shard_parts, merge = plan.split(spec, args, shards)
+        rcid = (cid & wire.CMD_MASK) | wire.RAW
+        for shard, sub in shard_parts:
+            parts.setdefault(shard, []).append((rcid, db, sub))
+
+        def done(take):
+            values = [take(shard) for shard, _ in shard_parts]
+            for v in values:
+                err = wire.raw_error(v)
+                if err is not None:
+                    return encode_error(err.args[0])
+            try:
+                return encode(merge([wire.from_raw(v) for v in values]))
+            except ReplyError as e:
+                return encode_error(e.args[0])
+        return done
+
+    def _check_watches(self, execs: list[Request]) -> set[int]:
+        """Compare the versions WATCH read, on every shard involved, under the round's
+        locks; the ids of the requests whose transaction must not run."""
+        checks: dict[int, list] = {}
+        owners: dict[int, list] = {}
+        cid = self.by_name[b"__watchok"].id | wire.RAW
+        for r in execs:
+            watched = wire.unpack(r.args[1])[0]  # [[shard, epoch, db, key, version], ...]
+            by_shard: dict[int, list] = {}
+            for shard, epoch, db, key, version in watched:
+                by_shard.setdefault(shard, [epoch, []])[1].append([db, key, version])
+            for shard, (epoch, items) in by_shard.items():
+                checks.setdefault(shard, []).append((cid, 0, [b"__watchok", wire.pack([epoch, items])]))
+                owners.setdefault(shard, []).append(id(r))
+        replies = self.run_on(checks)
+        aborted = set()
+        for shard, rs in replies.items():
+            for rid, ok in zip(owners[shard], rs):
+                if ok != 1:
+                    aborted.add(rid)
+        return aborted
+
+    def _plan_exec(self, r: Request, parts: dict, aborted: bool) -> Callable:
+        """EXEC across shards: args[1] packs [watched, commands]; each command is run on
+        its shard (or split over several); the reply is the list of their encoded
+        replies, or None when WATCH aborted it. Watches are dropped either way."""
+        watched, cmds = wire.unpack(r.args[1])
+        unwatch: dict[int, list] = {}
+        for shard, _, db, key, _ in watched:
+            unwatch.setdefault(shard, []).append([db, key])
+        ucid = self.by_name[b"__unwatch"].id | wire.RAW
+        if aborted:
+            for shard, items in unwatch.items():
+                parts.setdefault(shard, []).append((ucid, 0, [b"__unwatch", wire.pack(items)]))
+
+            def nil(take):
+                for shard in unwatch:
+                    take(shard)
+                return None
+            return nil
+        encode = r.encode
+        steps = []
+        for cid, db, args in cmds:
+            spec = self.table.by_id[cid & wire.CMD_MASK]
+            steps.append(self._plan_split(spec, cid, db, args, parts, encode))
+        for shard, items in unwatch.items():
+            parts.setdefault(shard, []).append((ucid, 0, [b"__unwatch", wire.pack(items)]))
+
+        def done(take):
+            out = [step(take) for step in steps]
+            for shard in unwatch:
+                take(shard)
+            return out
+        return done
 
 
 def build_ops() -> dict[str, Callable]:

@@ -95,3 +95,11 @@ SORT_BY_CLUSTER = ("ERR BY option of SORT denied in Cluster mode when keys forme
                    "may be in different slots.")
 SORT_GET_CLUSTER = ("ERR GET option of SORT denied in Cluster mode when keys formed by the "
                     "pattern may be in different slots.")
+
+# Transactions (router/multi.py)
+MULTI_NESTED = "ERR MULTI calls can not be nested"
+WATCH_IN_MULTI = "ERR WATCH inside MULTI is not allowed"
+NOT_IN_MULTI = "ERR Command not allowed inside a transaction"
+EXECABORT = "EXECABORT Transaction discarded because of previous errors."
+EXEC_WITHOUT_MULTI = "ERR EXEC without MULTI"
+DISCARD_WITHOUT_MULTI = "ERR DISCARD without MULTI"

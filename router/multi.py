@@ -1,0 +1,347 @@
+"""MULTI, EXEC, DISCARD, WATCH and UNWATCH: the router's side.
+
+Between MULTI and EXEC the router queues the client's commands (``+QUEUED``),
+refusing what Redis refuses at queue time (unknown command, wrong arity,
+``no_multi``), which makes EXEC answer EXECABORT. At EXEC:
+
+- commands that run in the router (PING, SELECT, CLIENT ...) run here, in order;
+- when every other command, and every watched key, is on one shard, the shard
+  runs them as one ``__exec``: one command of its batch, so one LMDB transaction
+  with nothing in between (shardd/multi.py);
+- otherwise the coordinator runs the transaction across the shards, under its
+  locks (``__multi``, shardis/coordinator.py).
+
+EXEC's reply is written as a run of slots in the client's queue: the array
+header, then one slot per queued command, filled as their replies come.
+WATCH reads each key's version on its shard (``__watch``) and keeps it in the
+client; EXEC compares under the transaction, and every end of a transaction
+(EXEC, DISCARD, UNWATCH, RESET, a disconnect) drops the shard's watchers.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from shardis import errors, wire
+from shardis.commands import ALL, INTERNAL, LOCAL, CommandTable
+from shardis.resp import NIL_ARRAY, OK, ReplyError, encode_error
+from shardis.slots import key_slot
+
+QUEUED = b"+QUEUED\r\n"
+_tokens = itertools.count(1)
+
+
+def _slot(owner, value=None):
+    from router.app import Slot  # (router.app imports the command table, which imports this)
+    return Slot((value, owner))
+
+
+# ------------------------------------------------------------ queueing
+
+def queue(conn, cmds: list[list[bytes]]) -> None:
+    """Commands that arrive while MULTI is open: queued, refused, or (EXEC, DISCARD,
+    QUIT, RESET) run."""
+    router = conn.router
+    pending = conn.pending
+    for n, args in enumerate(cmds):
+        spec = router.table.lookup(args[0])
+        if spec is None or spec.route == INTERNAL:
+            from router.app import _unknown
+            pending.append([encode_error(_unknown(args)), conn])
+            conn.multi_error = True
+            continue
+        if not spec.arity_ok(len(args)):
+            pending.append([encode_error(errors.WRONG_ARITY % spec.name), conn])
+            conn.multi_error = True
+            continue
+        name = spec.name
+        if name == "exec":
+            execute(conn)
+            rest = cmds[n + 1:]
+            if conn.held:
+                conn.backlog.extend(rest)
+            elif rest:
+                conn.dispatch(rest)
+            return
+        if name == "discard":
+            discard(conn)
+            pending.append([encode(conn, OK), conn])
+            if cmds[n + 1:]:
+                conn.dispatch(cmds[n + 1:])
+            return
+        if name in ("quit", "reset"):
+            discard(conn)
+            conn.dispatch(cmds[n:])
+            return
+        if name == "multi":
+            pending.append([encode_error(errors.MULTI_NESTED), conn])
+        elif name == "watch":
+            pending.append([encode_error(errors.WATCH_IN_MULTI), conn])
+        elif "no_multi" in spec.flags:
+            pending.append([encode_error(errors.NOT_IN_MULTI), conn])
+            conn.multi_error = True
+        else:
+            conn.multi.append(args)
+            pending.append([QUEUED, conn])
+
+
+def encode(conn, v) -> bytes:
+    return conn.encode(v)
+
+
+def discard(conn) -> None:
+    """Leave MULTI without running anything; watches end too."""
+    conn.multi = None
+    conn.multi_error = False
+    unwatch_all(conn)
+
+
+# ------------------------------------------------------------ EXEC
+
+class ExecReply:
+    """The owner of a remote part of EXEC: fills the client's placeholder slots from the
+    list of replies the shard (RAW) or the coordinator sends back."""
+
+    __slots__ = ("conn", "header", "n", "remote", "local", "slot", "dirty", "hold")
+
+    def __init__(self, conn, header, n: int, remote: list, local: list, hold: bool) -> None:
+        self.conn = conn
+        self.header = header   # the slot for the array header, or None if written already
+        self.n = n             # commands in the transaction
+        self.remote = remote   # placeholder slots, in order, of the commands run remotely
+        self.local = local     # (placeholder slot, args) run here once the outcome is known
+        self.slot = _slot(self)
+        self.dirty = False
+        self.hold = hold       # the client waits for this reply before its next command
+
+    def flush(self) -> None:
+        self.dirty = False
+        self.fill(self.slot[0])
+
+    def fill(self, v) -> None:
+        conn = self.conn
+        err = wire.raw_error(v) if v is not None else None
+        if isinstance(v, bytes) and v[:1] == b"-":  # (the coordinator's own errors)
+            err = v
+        if v is None:  # WATCH aborted it: nil, and nothing ran
+            if self.header is not None:
+                self.header[0] = conn.encode(NIL_ARRAY)
+            for s in self.remote:
+                s[0] = b""
+            for s, _ in self.local:
+                s[0] = b""
+        else:
+            if self.header is not None:
+                self.header[0] = b"*%d\r\n" % self.n
+            if err is not None:
+                e = err if isinstance(err, bytes) else encode_error(err.args[0])
+                for s in self.remote:
+                    s[0] = e
+            else:
+                for s, r in zip(self.remote, v):
+                    s[0] = r
+            for s, args in self.local:
+                run_local(conn, args, s)
+        if self.hold:
+            conn.release()
+        elif not conn.dirty:
+            conn.dirty = True
+            conn.flush()
+
+
+def run_local(conn, args: list[bytes], placeholder) -> None:
+    """A router command inside EXEC, run now, its reply into ``placeholder``."""
+    router = conn.router
+    spec = router.table.lookup(args[0])
+    try:
+        v = spec.handler(conn, args)
+    except ReplyError as e:
+        placeholder[0] = encode_error(e.args[0])
+        return
+    if v.__class__.__name__ == "Slot":  # (its reply comes later: it takes the placeholder's place)
+        for i, s in enumerate(conn.pending):
+            if s is placeholder:
+                conn.pending[i] = v
+                return
+        return
+    placeholder[0] = conn.encode(v)
+
+
+def execute(conn) -> None:
+    """EXEC: EXECABORT, or run the queued commands where their keys are."""
+    router = conn.router
+    queued, conn.multi = conn.multi, None
+    failed, conn.multi_error = conn.multi_error, False
+    pending = conn.pending
+    if failed:
+        unwatch_all(conn)
+        pending.append([encode_error(errors.EXECABORT), conn])
+        return
+    watched, conn.watched = conn.watched, {}
+    table = router.table
+    slot_to_shard = router.slot_to_shard
+    pbit = conn.proto_bit
+    n = len(queued)
+    defer_local = bool(watched)  # an abort must leave router commands unrun too
+    header = [None, conn] if watched else [b"*%d\r\n" % n, conn]
+    pending.append(header)
+    db = conn.db
+    remote_cmds = []
+    remote_slots = []
+    local = []
+    shards = {w[0] for w in watched.values()}
+    cross = False
+    for args in queued:
+        spec = table.lookup(args[0])
+        if spec.route is LOCAL:
+            placeholder = [None, conn]
+            pending.append(placeholder)
+            if defer_local:
+                local.append((placeholder, args))
+                if spec.name == "select":
+                    db = _selected(conn, args, db)
+            else:
+                run_local(conn, args, placeholder)
+                db = conn.db
+            continue
+        placeholder = [None, conn]
+        pending.append(placeholder)
+        remote_slots.append(placeholder)
+        remote_cmds.append([spec.id | pbit, db, args])
+        if spec.route == ALL:
+            cross = True
+            continue
+        keys = spec.keys(args)
+        ks = {slot_to_shard[key_slot(k)] for k in keys} or {0}
+        if len(ks) > 1:
+            cross = True
+        shards |= ks
+    if not remote_cmds and not watched:
+        return
+    hold = defer_local or cross or len(shards) > 1
+    owner = ExecReply(conn, header if watched else None, n, remote_slots, local, hold)
+    if cross or len(shards) > 1:
+        items = [[shard, epoch, wdb, key, version]
+                 for (wdb, key), (shard, epoch, version) in watched.items()]
+        spec = router.by_name[b"__multi"]
+        conn.held = True
+        router.coord_call(spec.id | pbit, conn.db, [b"__multi", wire.pack([items, remote_cmds])],
+                          owner.fill)
+        return
+    shard = shards.pop()
+    epoch = next(iter(watched.values()))[1] if watched else 0
+    items = [[wdb, key, version] for (wdb, key), (_, _, version) in watched.items()]
+    token = b"%d:%d" % (conn.id, next(_tokens))
+    spec = router.by_name[b"__exec"]
+    router.submit_raw(shard, spec, conn.db, [b"__exec", wire.pack([epoch, items, remote_cmds, token])],
+                      owner.slot)
+    if hold:
+        conn.held = True
+
+
+def _selected(conn, args: list[bytes], db: int) -> int:
+    """The database a SELECT inside EXEC will switch to (its own reply comes when it runs)."""
+    try:
+        new = int(args[1])
+    except ValueError:
+        return db
+    return new if 0 <= new < conn.router.cfg.databases else db
+
+
+# ------------------------------------------------------------ WATCH
+
+class WatchReply:
+    """Collects the versions of WATCH's keys from their shards, then answers OK."""
+
+    __slots__ = ("conn", "db", "parts", "parent", "dirty")
+
+    def __init__(self, conn, db: int, groups: dict[int, list[bytes]]) -> None:
+        self.conn = conn
+        self.db = db
+        self.parent = _slot(conn)
+        self.parts = [(shard, keys, _slot(self)) for shard, keys in groups.items()]
+        self.dirty = False
+
+    def flush(self) -> None:
+        self.dirty = False
+        if any(s[0] is None for _, _, s in self.parts):
+            return
+        conn = self.conn
+        reply = conn.encode(OK)
+        for shard, keys, s in self.parts:
+            v = s[0]
+            err = wire.raw_error(v)
+            if err is not None:
+                reply = encode_error(err.args[0])
+                continue
+            epoch, *versions = v
+            for key, version in zip(keys, versions):
+                conn.watched[(self.db, key)] = (shard, epoch, version)
+        self.parent[0] = reply
+        conn.release()
+
+
+def unwatch_all(conn) -> None:
+    """Drop the client's watchers on their shards (nobody waits for the answer)."""
+    if not conn.watched:
+        return
+    router = conn.router
+    by_shard: dict[int, list] = {}
+    for (db, key), (shard, _, _) in conn.watched.items():
+        by_shard.setdefault(shard, []).append([db, key])
+    conn.watched = {}
+    spec = router.by_name[b"__unwatch"]
+    from router.app import _NOBODY
+    for shard, items in by_shard.items():
+        router.submit_raw(shard, spec, 0, [b"__unwatch", wire.pack(items)], _slot(_NOBODY))
+
+
+def register(table: CommandTable) -> None:
+    cmd = table.command
+
+    @cmd("multi", 1, "noscript loading stale fast allow_busy", route=LOCAL, group="transactions",
+         since="1.2.0", summary="Start a transaction block", complexity="O(1)",
+         acl="@fast @transaction")
+    def multi(conn, args):
+        conn.multi = []
+        conn.multi_error = False
+        return OK
+
+    @cmd("exec", 1, "noscript loading stale skip_slowlog", route=LOCAL, group="transactions",
+         since="1.2.0", summary="Execute all commands issued after MULTI",
+         complexity="Depends on commands in the transaction", acl="@slow @transaction")
+    def exec_(conn, args):
+        raise ReplyError(errors.EXEC_WITHOUT_MULTI)  # (inside MULTI, ``queue`` runs it)
+
+    @cmd("discard", 1, "noscript loading stale fast allow_busy", route=LOCAL, group="transactions",
+         since="2.0.0", summary="Discard all commands issued after MULTI",
+         complexity="O(N), when N is the number of queued commands", acl="@fast @transaction")
+    def discard_(conn, args):
+        raise ReplyError(errors.DISCARD_WITHOUT_MULTI)
+
+    @cmd("watch", -2, "noscript loading stale fast allow_busy", 1, -1, 1, route=LOCAL,
+         group="transactions", since="2.2.0",
+         summary="Watch the given keys to determine execution of the MULTI/EXEC block",
+         complexity="O(1) for every key.", acl="@fast @transaction")
+    def watch(conn, args):
+        router = conn.router
+        db = conn.db
+        groups: dict[int, list[bytes]] = {}
+        for key in dict.fromkeys(args[1:]):
+            if (db, key) not in conn.watched:
+                groups.setdefault(router.slot_to_shard[key_slot(key)], []).append(key)
+        if not groups:
+            return OK
+        w = WatchReply(conn, db, groups)
+        spec = router.by_name[b"__watch"]
+        for shard, keys, s in w.parts:
+            router.submit_raw(shard, spec, db, [b"__watch", *keys], s)
+        conn.held = True
+        return w.parent
+
+    @cmd("unwatch", 1, "noscript loading stale fast allow_busy", route=LOCAL, group="transactions",
+         since="2.2.0", summary="Forget about all watched keys", complexity="O(1)",
+         acl="@fast @transaction")
+    def unwatch(conn, args):
+        unwatch_all(conn)
+        return OK

@@ -1,0 +1,61 @@
+"""The shard's side of transactions: WATCH versions, single-shard EXEC, and the marks
+that make a cross-shard transaction's replay idempotent.
+
+WATCH asks the shards owning the keys for their versions (``__watch``), which
+also registers the keys so that a deletion leaves a tomb version (see
+``Keyspace.watch``). EXEC compares them inside the transaction that runs the
+queued commands:
+
+- all keys on one shard: the router sends one ``__exec`` (the versions and the
+  commands, msgpack-packed), run by the daemon as one command of its batch, so
+  in one LMDB transaction with nothing between its commands;
+- across shards: the coordinator checks with ``__watchok`` on every shard of the
+  transaction, under its locks, before any command runs (shardis/coordinator.py).
+
+``__txmark`` stores the id of the last cross-shard transaction this shard
+committed, in the same LMDB transaction as its commands; the coordinator's
+recovery re-sends a transaction only to shards whose mark is older.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from shardis import wire
+from shardis.commands import INTERNAL, CommandTable
+from shardd.storage import Keyspace
+
+TXMARK = b"txmark"
+_U64 = struct.Struct(">Q")
+
+
+def register(table: CommandTable) -> None:
+    cmd = table.command
+
+    @cmd("__watch", -2, "readonly fast", 1, -1, 1, route=INTERNAL, group="transactions")
+    def watch(ks: Keyspace, db: int, args: list[bytes]):
+        """[epoch, version of each key]: WATCH's snapshot on this shard."""
+        return [ks.store.epoch, *ks.watch(db, args[1:])]
+
+    @cmd("__unwatch", 2, "fast", route=INTERNAL, group="transactions")
+    def unwatch(ks: Keyspace, db: int, args: list[bytes]):
+        """Drop watchers: args[1] = packed [[db, key], ...]."""
+        ks.unwatch(wire.unpack(args[1]))
+        return None
+
+    @cmd("__watchok", 2, "readonly fast", route=INTERNAL, group="transactions")
+    def watchok(ks: Keyspace, db: int, args: list[bytes]):
+        """1 if no watched key changed: args[1] = packed [epoch, [[db, key, version], ...]]."""
+        epoch, items = wire.unpack(args[1])
+        return 1 if ks.watch_ok(epoch, items) else 0
+
+    @cmd("__txmark", 2, "write", route=INTERNAL, group="transactions")
+    def mark(ks: Keyspace, db: int, args: list[bytes]):
+        ks.txn.put(TXMARK, _U64.pack(int(args[1])), db=ks.store.sys)
+        return None
+
+    # Run by the daemon itself, which has the handler table: see Shard._exec.
+    cmd("__exec", 2, "write", route=INTERNAL, group="transactions")(None)
+    # A transaction over several shards, from a router to the coordinator: args[1] packs
+    # [watched [[shard, epoch, db, key, version]...], commands [[cid, db, args]...]].
+    cmd("__multi", 2, "write", route=INTERNAL, group="transactions")(None)
