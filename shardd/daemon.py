@@ -410,6 +410,8 @@ class Shard:
           stays locked until ``unlock``, so no reader sees one shard's part committed
           before every shard has committed its own;
         - ``abort txid``: roll back and unlock;
+        - ``release txid``: the end of a read-only transaction: commit what reads did
+          by the way (lazy expiry), without a mark or a log record, and unlock;
         - ``hello``: roll back whatever is open and lock; answers the last txid
           committed here (a coordinator that starts recovers with it);
         - ``redo txid now cmds``: apply a logged transaction again, unless it already
@@ -426,6 +428,10 @@ class Shard:
                 self._tx_commit(ident, tx)
                 return
         elif op == "unlock":
+            self.locked = False
+            return
+        elif op == "release":
+            self._release_tx()
             self.locked = False
             return
         elif op == "abort":
@@ -521,6 +527,20 @@ class Shard:
             return
         for frames in out:
             self.sock.send_multipart(frames)
+
+    def _release_tx(self) -> None:
+        tx = self.tx
+        if tx is None:
+            return
+        self.tx = None
+        try:
+            tx.ks.finish()
+            tx.txn.commit()
+        except lmdb.MapFullError:
+            tx.txn.abort()  # only lazy expiry to lose: the sweep does it later
+            return
+        tx.ks.committed()
+        self.store.dirty = True
 
     def _abort_tx(self) -> None:
         if self.tx is not None:

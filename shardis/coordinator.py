@@ -19,7 +19,8 @@ round is one cross-shard transaction:
 3. Once every shard has committed, ``unlock`` goes to all, the intent is marked
    done, and the clients get their replies.
 
-A read-only round skips 2 and rolls back (``abort``, which also unlocks).
+A read-only round skips 2: ``release`` commits what its reads did by the way
+(lazy expiry) and unlocks.
 
 Crashes: a round that dies before its intent is logged leaves nothing (the open
 LMDB transactions die or are rolled back). After the intent is logged, the round
@@ -253,7 +254,7 @@ class Coordinator:
         shards = sorted(self.ran)
         if not self.wrote:
             for i in shards:
-                self._send(i, ["abort", self.txid])
+                self._send(i, ["release", self.txid])
             return
         parts = {i: [self.now, self.ran[i]] for i in shards}
         self.intents.begin(self.txid, parts)
@@ -384,14 +385,19 @@ class Coordinator:
 
     def _run_simple(self, reqs: list[Request]) -> None:
         """Requests whose per-shard parts do not depend on each other: MGET, MSET, DEL...
-        and transactions of such commands. Watches are checked first, on every shard
-        of the round, then every part of every request goes out in one message per shard."""
+        and transactions of such commands: every part of every request goes out in one
+        message per shard. A transaction with WATCH goes on its own afterwards, its
+        watches checked first, under the round's locks: it must see the writes of the
+        requests before it in the round."""
+        watching = [r for r in reqs if r.spec.name == "__multi" and wire.unpack(r.args[1])[0]]
+        self._run_parts([r for r in reqs if r not in watching])
+        for r in watching:
+            aborted = self._check_watches([r])
+            self._run_parts([r], aborted)
+
+    def _run_parts(self, reqs: list[Request], aborted: set[int] = frozenset()) -> None:
         if not reqs:
             return
-        execs = [r for r in reqs if r.spec.name == "__multi"]
-        aborted: set[int] = set()
-        if any(wire.unpack(r.args[1])[0] for r in execs):
-            aborted = self._check_watches(execs)
         parts: dict[int, list] = {}
         finish: list[tuple[Request, Callable]] = []
         for r in reqs:
