@@ -25,7 +25,7 @@ import zmq
 
 from shardis import errors, wire
 from shardis.plan import MERGES
-from shardis.commands import ALL, COORD, INTERNAL, LOCAL, CommandSpec, build_table
+from shardis.commands import ALL, INTERNAL, LOCAL, CommandSpec, build_table
 from shardis.config import Config
 from shardis.resp import RequestReader, ReplyError, encode, encode_error
 from binascii import crc_hqx
@@ -313,9 +313,17 @@ class Router:
         slot = Slot((None, client))
         rid = next(self.batch_ids)
         self.coord_waiting[rid] = (slot, client)
+        client.coord_rid = rid
         self.coord.send(wire.pack((rid, spec.id | client.proto_bit, client.db, args)))
         self.loop.call_soon(self._on_coord)
         return slot
+
+    def coordinator_waiting_cancel(self, rid: int) -> None:
+        """The client of coordinator request ``rid`` left: its reply is dropped, and a
+        command blocked there stops waiting (no element is taken for nobody)."""
+        self.coord_waiting.pop(rid, None)
+        cid = self.by_name[b"__cancel"].id
+        self.coord.send(wire.pack((0, cid, 0, [b"__cancel", b"%d" % rid])))
 
     def coord_call(self, cid: int, db: int, args: list[bytes], on_reply) -> None:
         """Send the coordinator a request whose reply ``on_reply(value)`` takes."""
@@ -338,6 +346,7 @@ class Router:
             if client is None:
                 slot(reply)
                 continue
+            client.coord_rid = None
             slot[0] = reply
             client.release()
 
@@ -433,6 +442,7 @@ class Client(asyncio.Protocol):
         self.watched: dict = {}
         # A cross-shard command waits until the client's earlier replies are in.
         self.drain_wait = False
+        self.coord_rid: int | None = None  # the coordinator request this client waits for
         self.closing = False
         self.paused = False
         self.write_paused = False
@@ -473,6 +483,9 @@ class Client(asyncio.Protocol):
             self.blocked_on.cancel()
         if self.watched:
             multi.unwatch_all(self)
+        if self.coord_rid is not None:  # a blocking command waiting in the coordinator
+            router = self.router
+            router.coordinator_waiting_cancel(self.coord_rid)
 
     def pause_writing(self) -> None:
         self.write_paused = True
@@ -607,7 +620,7 @@ class Client(asyncio.Protocol):
                     out[s0].append((spec.id | pbit, db, args))
                     out_slots[s0].append(slot)
                     queued = True
-                elif route is COORD or spec.split is not None:
+                else:  # keys on several shards: the coordinator runs it atomically
                     self.held = True
                     if any(p[0] is None for p in pending):
                         # Earlier commands first: the coordinator's messages to the shards
@@ -618,8 +631,6 @@ class Client(asyncio.Protocol):
                         pending.append(router.to_coordinator(self, spec, args))
                         self.backlog.extend(cmds[n + 1:])
                     break
-                else:
-                    pending.append([encode_error(errors.CROSSSLOT), self])
         if queued and not router.flush_scheduled:
             router.flush_scheduled = True
             router.loop.call_soon(router.flush)

@@ -83,6 +83,10 @@ class Shard:
         self.handlers[exec_id] = self._exec
         self.resp2[exec_id] = _encoded(self._exec)
         self.txmark_id = self.table.by_name[b"__txmark"].id
+        self.ready_id = self.table.by_name[b"__ready"].id
+        readywait_id = self.table.by_name[b"__readywait"].id
+        self.handlers[readywait_id] = self._readywait
+        self.resp2[readywait_id] = _encoded(self._readywait)
         self.in_multi = False     # running EXEC's commands: blocking ones do not block
         self.replay_aborted: set | None = None  # replaying the log: EXECs WATCH aborted
         # Cross-shard transactions (shardis/coordinator.py): while ``locked`` the
@@ -400,6 +404,13 @@ class Shard:
                 self.injected.append((self.cur_msg, -1, -1, 0, [token]))
                 return None
         return self._run(ks, cmds, multi=True)  # (RAW: the router writes the array around them)
+
+    def _readywait(self, ks: Keyspace, db: int, args: list):
+        """The coordinator's stand-in for a client blocked on keys over several shards:
+        a waiter on this shard's keys that, served, only says so (``__ready``)."""
+        w = self.waiters.add(COORD_IDENT, self.ready_id, db, [b"__ready"], args[1:], 0, None)
+        self.wjournal.append((True, w))
+        return w.wid
 
     def on_coordinator(self, m: list[bytes]) -> None:
         """One message of the coordinator's protocol (shardis/coordinator.py):

@@ -22,11 +22,18 @@ from __future__ import annotations
 import struct
 
 from shardis import wire
+from shardis.resp import ReplyError
 from shardis.commands import INTERNAL, CommandTable
 from shardd.storage import Keyspace
 
 TXMARK = b"txmark"
 _U64 = struct.Struct(">Q")
+
+
+def _elsewhere(ks: Keyspace, db: int, args: list[bytes]):
+    """Commands that the shard daemon (``__exec``, ``__readywait``) or the coordinator
+    (``__multi``, ``__cancel``) run themselves; this handler is never reached there."""
+    raise ReplyError(f"ERR '{args[0].decode(errors='replace')}' is internal")
 
 
 def register(table: CommandTable) -> None:
@@ -55,7 +62,18 @@ def register(table: CommandTable) -> None:
         return None
 
     # Run by the daemon itself, which has the handler table: see Shard._exec.
-    cmd("__exec", 2, "write", route=INTERNAL, group="transactions")(None)
+    cmd("__exec", 2, "write", route=INTERNAL, group="transactions")(_elsewhere)
+    # A blocking command over several shards waits in the coordinator, which leaves a
+    # stand-in waiter on each shard (run by the daemon: it has the waiters): served,
+    # it runs ``__ready`` and so tells the coordinator that a key got data.
+    cmd("__readywait", -2, "fast", 1, -1, 1, route=INTERNAL, group="transactions")(_elsewhere)
+
+    @cmd("__ready", 1, "fast", route=INTERNAL, group="transactions")
+    def ready(ks: Keyspace, db: int, args: list[bytes]):
+        return 1
+
+    # From a router to the coordinator: the client of request args[1] went away.
+    cmd("__cancel", 2, "fast", route=INTERNAL, group="transactions")(_elsewhere)
     # A transaction over several shards, from a router to the coordinator: args[1] packs
     # [watched [[shard, epoch, db, key, version]...], commands [[cid, db, args]...]].
-    cmd("__multi", 2, "write", route=INTERNAL, group="transactions")(None)
+    cmd("__multi", 2, "write", route=INTERNAL, group="transactions")(_elsewhere)

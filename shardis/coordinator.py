@@ -55,11 +55,13 @@ from typing import Callable
 import msgpack
 import zmq
 
+from shardd.blocking import BLOCK
 from shardis import errors, plan, wire
 from shardis.commands import ALL, build_table
 from shardis.config import Config
 from shardis.resp import ReplyError, encode_error
 from shardis.resp import encode as encode2, encode3
+from shardis.scratch import Scratch
 from shardis.slots import key_slot, slot_table
 
 log = logging.getLogger("coordinator")
@@ -124,6 +126,24 @@ class IntentLog:
             os.ftruncate(self.fd, 0)
 
 
+DEFERRED = object()  # a request's reply while its client waits (a blocking command)
+
+
+class Blocked:
+    """A blocking command over several shards that found nothing: it waits here. On
+    each of its shards a stand-in waiter (``__readywait``) tells the coordinator when
+    one of its keys gets data; the command then runs again, in arrival order."""
+
+    __slots__ = ("req", "deadline", "on_timeout", "proxies", "ready")
+
+    def __init__(self, req: "Request", deadline: int, on_timeout) -> None:
+        self.req = req
+        self.deadline = deadline    # ms, 0 = forever
+        self.on_timeout = on_timeout
+        self.proxies: dict[int, int] = {}  # shard -> stand-in waiter id
+        self.ready = False
+
+
 class Request:
     """One router request in a round: its reply, once known, goes back to its router."""
 
@@ -173,6 +193,8 @@ class Coordinator:
         self.now = 0
         self.ran: dict[int, list] = {}  # shard -> the commands it ran in this round
         self.wrote = False
+        self.scratch = Scratch(os.path.join(cfg.dir, "coordinator", "scratch"))
+        self.blocked: list[Blocked] = []
         self.restarted: set[int] = set()  # shards that reconnected since they were last greeted
         self.down: set[int] = set()       # shards disconnected and not back yet
         self.rounds = 0
@@ -206,7 +228,25 @@ class Coordinator:
                     rtxid, reply = wire.unpack(sock.recv())
                     if rtxid == txid and i in waiting:
                         got[i] = reply
+                    elif rtxid == 0:
+                        self._wakeups(i, reply)
         return got
+
+    def _wakeups(self, shard: int, items: list) -> None:
+        """Stand-in waiters that a shard served: their blocked commands may run now."""
+        for wid, _ in items:
+            for b in self.blocked:
+                if b.proxies.get(shard) == wid:
+                    del b.proxies[shard]
+                    b.ready = True
+                    break
+
+    def _drain_shards(self) -> None:
+        for i, sock in enumerate(self.shards):
+            while sock.get(zmq.EVENTS) & zmq.POLLIN:
+                rtxid, reply = wire.unpack(sock.recv())
+                if rtxid == 0:
+                    self._wakeups(i, reply)
 
     def _check_monitors(self) -> None:
         for i, mon in enumerate(self.monitors):
@@ -295,11 +335,17 @@ class Coordinator:
         log.info("coordinator ready on %s", self.cfg.coordinator_endpoint())
         poller = zmq.Poller()
         poller.register(self.front, zmq.POLLIN)
+        for sock in self.shards:
+            poller.register(sock, zmq.POLLIN)
         while not self.stopping:
             if self.restarted:
                 self.greet(sorted(self.restarted))
-            if not poller.poll(200):
-                self._check_monitors()
+            self._drain_shards()
+            if self.blocked:
+                self.serve_blocked()
+            events = dict(poller.poll(self._poll_ms()))
+            self._check_monitors()
+            if self.front not in events:
                 continue
             reqs = []
             try:
@@ -312,6 +358,75 @@ class Coordinator:
         for s in self.shards + self.monitors:
             s.close(0)
         self.ctx.term()
+
+    def _poll_ms(self) -> int:
+        """Until the next blocked command's deadline, at most 200 ms."""
+        ms = 200
+        now = time.time_ns() // 1_000_000
+        for b in self.blocked:
+            if b.ready:
+                return 0
+            if b.deadline:
+                ms = min(ms, max(0, b.deadline - now))
+        return ms
+
+    def serve_blocked(self) -> None:
+        """One round for the blocked commands that may run (a key got data) or whose
+        time is up, oldest first."""
+        now = time.time_ns() // 1_000_000
+        due = [b for b in self.blocked if b.ready or (b.deadline and b.deadline <= now)]
+        if not due:
+            return
+        self._begin_round()
+        done = []
+        try:
+            for b in due:
+                self._drop_proxies(b)
+                r = b.req
+                if not b.ready:
+                    r.reply = r.encode(b.on_timeout)
+                    done.append(b)
+                    continue
+                b.ready = False
+                r.reply = None
+                self._run_op(r, b)
+                if r.reply is not DEFERRED:
+                    done.append(b)
+            self._finish_round()
+        except Unavailable as e:
+            self._abort_round()
+            for b in due:
+                b.req.reply = encode_error(errors.SHARD_DOWN % e.args[0])
+            done = due
+        for b in done:
+            self.blocked.remove(b)
+            self.front.send_multipart([b.req.ident, wire.pack((b.req.rid, b.req.reply))])
+
+    def _drop_proxies(self, b: Blocked) -> None:
+        for shard, wid in b.proxies.items():
+            self.call(shard, 0, b"__unblock", b"%d" % wid)
+        b.proxies = {}
+
+    def _block(self, r: Request, b: Blocked | None) -> Blocked:
+        """Wait for any of a blocking command's keys: a stand-in waiter on each shard."""
+        db, keys, deadline, on_timeout = self.scratch.block
+        if b is None:
+            b = Blocked(r, deadline, on_timeout)
+            self.blocked.append(b)
+        by_shard: dict[int, list[bytes]] = {}
+        for k in keys:
+            by_shard.setdefault(self.shard_of(k), []).append(k)
+        for shard, ks in by_shard.items():
+            b.proxies[shard] = self.call(shard, db, b"__readywait", *ks)
+        return b
+
+    def _cancel(self, r: Request) -> None:
+        """A client that waited here went away (``__cancel``)."""
+        for b in self.blocked:
+            if b.req.ident == r.ident and b.req.rid == int(r.args[1]):
+                self._drop_proxies(b)
+                self.blocked.remove(b)
+                return
 
     def _request(self, frames: list[bytes]) -> Request:
         rid, cid, db, args = wire.unpack(frames[-1])
@@ -332,9 +447,9 @@ class Coordinator:
         for i in shards:
             self.restarted.discard(i)
             while not self.stopping:
-                self._send(i, ["hello", 0])
+                self._send(i, ["hello", -1])
                 try:
-                    self._wait({i}, 0)
+                    self._wait({i}, -1)
                     break
                 except Unavailable:
                     self.restarted.discard(i)
@@ -356,7 +471,10 @@ class Coordinator:
         try:
             self._run_simple([r for r in reqs if r.spec.name in SIMPLE])
             for r in reqs:
-                if r.spec.name not in SIMPLE:
+                if r.spec.name == "__cancel":
+                    self._cancel(r)
+                    r.reply = DEFERRED
+                elif r.spec.name not in SIMPLE:
                     self._run_op(r)
             self._finish_round()
         except Unavailable as e:
@@ -364,15 +482,24 @@ class Coordinator:
             err = encode_error(errors.SHARD_DOWN % e.args[0])
             for r in reqs:
                 r.reply = err
+            self.blocked = [b for b in self.blocked if b.req not in reqs]
         for r in reqs:
-            self.front.send_multipart([r.ident, wire.pack((r.rid, r.reply))])
+            if r.reply is not DEFERRED:
+                self.front.send_multipart([r.ident, wire.pack((r.rid, r.reply))])
 
-    def _run_op(self, r: Request) -> None:
+    def _run_op(self, r: Request, blocked: Blocked | None = None) -> None:
+        """A request with an operation of its own, or one run in the scratch store."""
         op = self.ops.get(r.spec.name)
         try:
-            if op is None:
-                raise ReplyError(f"ERR '{r.spec.name}' cannot run across shards")
-            r.reply = r.encode(op(self, r.db, r.args))
+            if op is not None:
+                v = op(self, r.db, r.args)
+            else:
+                v = self.scratch.run(self, r.spec, r.db, r.args)
+                if v is BLOCK:
+                    self._block(r, blocked)
+                    r.reply = DEFERRED
+                    return
+            r.reply = r.encode(v)
         except ReplyError as e:
             r.reply = encode_error(e.args[0])
         except Unavailable:

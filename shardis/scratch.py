@@ -1,0 +1,75 @@
+"""Multi-key commands whose keys span shards, run with the shards' own handlers.
+
+SINTERSTORE, LMOVE, ZUNIONSTORE, SMOVE... each have one handler, written for keys
+that live in one shard's keyspace. The coordinator runs such a command across
+shards without a second implementation: inside its round (so every shard
+involved is locked), it exports each key from its shard (``__export``), restores
+them into a throwaway LMDB store of its own, runs the command's handler there,
+and writes back every key whose record the command changed (``__restore``, or
+``DEL`` for a key it removed). Replies, errors and types are therefore exactly
+the single-shard ones. The cost is the size of the keys involved, copied twice.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import lmdb
+
+from shardis.commands import CommandSpec
+from shardd.blocking import BLOCK
+from shardd.storage import Keyspace, Store
+
+
+class Scratch:
+    """The coordinator's throwaway store; every command's transaction is rolled back."""
+
+    def __init__(self, path: str) -> None:
+        shutil.rmtree(path, ignore_errors=True)
+        os.makedirs(path)
+        self.store = Store(path, "no", 64 << 20)
+        self.block = None  # what the last command that answered BLOCK waits for
+
+    def run(self, coord, spec: CommandSpec, db: int, args: list[bytes]):
+        """``args`` run against copies of its keys; the changed keys written back.
+        A blocking command that finds nothing answers BLOCK, and ``block`` says
+        (db, keys, deadline, reply on timeout), as ``shardd.blocking.wait_for``."""
+        keys = list(dict.fromkeys(spec.keys(args)))
+        before = {}
+        for key in keys:
+            before[key] = coord.call(coord.shard_of(key), db, b"__export", key)
+        while True:
+            txn = self.store.env.begin(write=True)
+            try:
+                return self._run(coord, txn, spec, db, args, keys, before)
+            except lmdb.MapFullError:
+                self.store.grow()
+            finally:
+                txn.abort()  # never kept
+
+    def _run(self, coord, txn, spec, db, args, keys, before):
+        ks = Keyspace(self.store, txn, coord.now)
+        versions = {}
+        for key in keys:
+            rec = before[key]
+            if rec is not None:
+                ks.restore(db, key, rec[:3])
+                versions[key] = ks.version_of(ks.lookup(db, key))
+        v = spec.handler(ks, db, args)
+        if v is BLOCK:
+            self.block, ks.block = ks.block, None
+            return BLOCK
+        if not spec.write:
+            return v
+        for key in keys:
+            raw = ks.lookup(db, key)
+            shard = coord.shard_of(key)
+            if raw is None:
+                if before[key] is not None:
+                    coord.call(shard, db, b"DEL", key)
+            elif ks.version_of(raw) != versions.get(key):
+                type_, expire, payload = ks.export(db, key)
+                coord.call(shard, db, b"__restore", key, type_, expire, payload, b"REPLACE")
+        return v
+
