@@ -35,10 +35,9 @@ by the pattern may be in different slots.") unless the pattern's hash slot, read
 as Redis reads a pattern's (a ``{tag}`` closed before any ``*``, ``?``, ``[`` or
 backslash, else the whole pattern when it has none of those), is the slot of the
 sorted key: ``SORT {u}list BY {u}weight_* GET {u}name_*`` works. A STORE
-destination must be in the sorted key's slot, else CROSSSLOT, as in Redis
-Cluster. The router sends SORT to the sorted key's shard without looking at
-``keys=`` (its one-key fast path takes every command whose last key is 1, as
-SORT's is), so the shard itself checks the destination's slot.
+destination may be anywhere: on another shard, the coordinator sorts on the
+sorted key's shard (where the patterns' keys are) and writes the destination on
+its own (``register_cross``).
 
 Side effect kept from Redis: SORT (and SORT_RO) converts a listpack sorted set to a
 skiplist (OBJECT ENCODING), as Redis converts it in place before reading it.
@@ -349,10 +348,6 @@ def _selection(ks: Keyspace, db: int, c: Coll | None, o: SortOptions) -> list[by
 
 def sort_generic(ks: Keyspace, db: int, args: list[bytes], readonly: bool):
     """SORT / SORT_RO: the reply array, or the stored length with STORE."""
-    if not readonly:
-        keys = sort_keys(args)
-        if len(keys) > 1 and key_slot(keys[1]) != key_slot(keys[0]):
-            raise _CROSSSLOT  # see "Cluster rule" above: the router does not check it
     o = SortOptions(args, readonly)
     c = _source(ks, db, args[1])
     if c is not None and c.type == ZSET and c.enc == 0:
@@ -379,6 +374,31 @@ def sort(ks: Keyspace, db: int, args: list[bytes]):
 
 def sort_ro(ks: Keyspace, db: int, args: list[bytes]):
     return sort_generic(ks, db, args, readonly=True)
+
+
+def _sort_cross(coord, db: int, args: list[bytes]) -> int:
+    """SORT ... STORE with the destination on another shard than the sorted key."""
+    src, dst = sort_keys(args)
+    plain = [args[0], args[1]]
+    i = 2
+    while i < len(args):
+        word = cstr(args[i]).lower()
+        n = _SKIP.get(word, 1 if word == b"store" and i + 1 < len(args) else 0)
+        if word != b"store" or n == 0:
+            plain.extend(args[i:i + n + 1])
+        i += n + 1
+    elems = coord.call(coord.shard_of(src), db, *plain)
+    out = [b"" if e is None else e for e in elems]
+    shard = coord.shard_of(dst)
+    coord.call(shard, db, b"DEL", dst)
+    if out:
+        coord.call(shard, db, b"RPUSH", dst, *out)
+    return len(out)
+
+
+def register_cross(ops: dict) -> None:
+    """SORT's cross-shard operation, run by the coordinator."""
+    ops["sort"] = _sort_cross
 
 
 _COMPLEXITY = ("O(N+M*log(M)) where N is the number of elements in the list or set to sort, "

@@ -633,10 +633,10 @@ class Coordinator:
 
 def build_ops() -> dict[str, Callable]:
     """Every family's cross-shard operations, registered explicitly in one place."""
-    from shardd import keys, strings
+    from shardd import keys, sort, strings
 
     ops: dict[str, Callable] = {}
-    for family in (strings, keys):
+    for family in (strings, keys, sort):
         reg = getattr(family, "register_cross", None)
         if reg is not None:
             reg(ops)

@@ -241,21 +241,19 @@ def test_cluster_refusals(pair):
     assert s.call("SORT", "{t}l", "BY", "t{t}_*") == b"*2\r\n$1\r\n1\r\n$1\r\n2\r\n"
 
 
-def test_crossslot(pair):
-    """A STORE destination on another shard: the router answers CROSSSLOT."""
-    s = pair.s
-    s.call("RPUSH", "a", "1")
-    assert s.call("SORT", "a", "STORE", "b") == \
-        b"-CROSSSLOT Keys in request don't hash to the same slot\r\n"
-    assert s.call("SORT", "a", "STORE", "a") == b":1\r\n"
-    assert s.call("SORT", "a", "STORE", "x", "STORE", "a") == b":1\r\n"
-    assert s.call("SORT", "a", "STORE", "a", "STORE", "x") == \
-        b"-CROSSSLOT Keys in request don't hash to the same slot\r\n"
-    # Same slot through a hash tag: fine.
-    s.call("RPUSH", "{a}x", "2", "1")
-    assert s.call("SORT", "{a}x", "STORE", "{a}y") == b":2\r\n"
-    assert s.call("LRANGE", "{a}y", "0", "-1") == b"*2\r\n$1\r\n1\r\n$1\r\n2\r\n"
-    assert s.call("SORT_RO", "a", "GET", "#") == b"*1\r\n$1\r\n1\r\n"
+def test_store_on_another_shard(pair):
+    """A STORE destination on another shard (a, b): sorted there, stored here."""
+    pair.check("RPUSH", "a", "3", "1", "2")
+    pair.check("SORT", "a", "STORE", "b")
+    pair.check("LRANGE", "b", "0", "-1")
+    pair.check("SORT", "a", "DESC", "LIMIT", "0", "2", "STORE", "x", "STORE", "b")
+    pair.check("LRANGE", "b", "0", "-1")
+    pair.check("SORT", "nokey", "STORE", "b")
+    pair.check("EXISTS", "b")
+    pair.check("SET", "c", "1")
+    pair.check("SORT", "c", "STORE", "b")
+    pair.check("SORT", "a", "BY", "nosort", "GET", "#", "STORE", "c")
+    pair.check("LRANGE", "c", "0", "-1")
 
 
 def test_sort_keys_and_slots():

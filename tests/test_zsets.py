@@ -343,15 +343,21 @@ def test_resp2_mpop_nested(pair):
     pair.check("ZMPOP", "1", "z", "MAX")
 
 
-def test_crossslot(pair):
-    """Keys on different shards: the router refuses (Redis standalone has no CROSSSLOT)."""
+def test_across_shards(pair):
+    """Keys on different shards: the coordinator runs them."""
     keys = [f"k{i}" for i in range(12)]
-    got = pair.s.call("ZUNION", str(len(keys)), *keys)
-    assert got == b"-CROSSSLOT Keys in request don't hash to the same slot\r\n"
-    got = pair.s.call("ZUNIONSTORE", "dst", "2", "k1", "k2")
-    assert got.startswith(b"-CROSSSLOT") or got == b":0\r\n"  # k1/k2/dst might share a shard
-    got = pair.s.call("ZMPOP", str(len(keys)), *keys, "MIN")
-    assert got == b"-CROSSSLOT Keys in request don't hash to the same slot\r\n"
+    for i, k in enumerate(keys[:6]):
+        pair.check("ZADD", k, str(i), "m", str(i * 2), f"m{i}")
+    for args in [("ZUNION", str(len(keys)), *keys, "WITHSCORES"),
+                 ("ZINTER", "3", "k0", "k1", "k2", "WITHSCORES"),
+                 ("ZUNIONSTORE", "dst", "2", "k1", "k2", "WEIGHTS", "2", "3"),
+                 ("ZINTERCARD", "2", "k1", "k2"), ("ZDIFFSTORE", "d2", "2", "k3", "k4"),
+                 ("ZRANGESTORE", "d3", "k5", "0", "-1"),
+                 ("ZMPOP", str(len(keys)), *keys, "MIN"),
+                 ("ZMPOP", "3", "k9", "k10", "k2", "MAX", "COUNT", "5")]:
+        pair.check(*args)
+    for k in ("dst", "d2", "d3", "k0", "k2"):
+        pair.check("ZRANGE", k, "0", "-1", "WITHSCORES")
 
 
 def test_long_member_refused_whole(pair):
