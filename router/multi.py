@@ -193,6 +193,9 @@ def execute(conn) -> None:
     cross = False
     for args in queued:
         spec = table.lookup(args[0])
+        inner = _on_shard(args)
+        if inner is not None:
+            spec, args = table.lookup(inner[0]), inner
         if spec.route is LOCAL:
             placeholder = [None, conn]
             pending.append(placeholder)
@@ -237,6 +240,17 @@ def execute(conn) -> None:
                       owner.slot)
     if hold:
         conn.held = True
+
+
+def _on_shard(args: list[bytes]) -> list[bytes] | None:
+    """Router commands that read a key through its shard (OBJECT ENCODING, MEMORY USAGE):
+    inside EXEC they run there, in order with the transaction's other commands."""
+    name = args[0].lower()
+    if len(args) == 3 and name == b"object" and args[1].lower() in (b"encoding", b"refcount", b"freq"):
+        return [b"__object", args[1].lower(), args[2]]
+    if len(args) == 3 and name == b"memory" and args[1].lower() == b"usage":
+        return [b"__memusage", args[2]]
+    return None
 
 
 def _selected(conn, args: list[bytes], db: int) -> int:

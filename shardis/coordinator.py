@@ -483,6 +483,13 @@ class Coordinator:
             for r in reqs:
                 r.reply = err
             self.blocked = [b for b in self.blocked if b.req not in reqs]
+        except Exception as e:  # a bug: the round is rolled back, the coordinator goes on
+            log.error("coordinator: round failed: %s", traceback.format_exc())
+            self._abort_round()
+            err = encode_error(f"ERR internal error in the coordinator: {e}")
+            for r in reqs:
+                r.reply = err
+            self.blocked = [b for b in self.blocked if b.req not in reqs]
         for r in reqs:
             if r.reply is not DEFERRED:
                 self.front.send_multipart([r.ident, wire.pack((r.rid, r.reply))])
@@ -513,14 +520,81 @@ class Coordinator:
     def _run_simple(self, reqs: list[Request]) -> None:
         """Requests whose per-shard parts do not depend on each other: MGET, MSET, DEL...
         and transactions of such commands: every part of every request goes out in one
-        message per shard. A transaction with WATCH goes on its own afterwards, its
-        watches checked first, under the round's locks: it must see the writes of the
-        requests before it in the round."""
-        watching = [r for r in reqs if r.spec.name == "__multi" and wire.unpack(r.args[1])[0]]
-        self._run_parts([r for r in reqs if r not in watching])
-        for r in watching:
-            aborted = self._check_watches([r])
-            self._run_parts([r], aborted)
+        message per shard. A transaction with WATCH, or with a command that needs data
+        from one shard to write another, goes on its own afterwards: it must see the
+        writes of the requests before it in the round (and its watches are checked
+        first, under the round's locks)."""
+        alone = [r for r in reqs if r.spec.name == "__multi" and self._alone(r)]
+        self._run_parts([r for r in reqs if r not in alone])
+        for r in alone:
+            watched, cmds = wire.unpack(r.args[1])
+            aborted = self._check_watches([r]) if watched else set()
+            if aborted or not any(self._composite(*c) for c in cmds):
+                self._run_parts([r], aborted)
+            else:
+                self._run_exec_steps(r, watched, cmds)
+
+    def _alone(self, r: Request) -> bool:
+        watched, cmds = wire.unpack(r.args[1])
+        return bool(watched) or any(self._composite(*c) for c in cmds)
+
+    def _composite(self, cid: int, db: int, args: list) -> bool:
+        """A command whose keys span shards and that does not split into parts."""
+        spec = self.table.by_id[cid & wire.CMD_MASK]
+        if spec.route == ALL or spec.split is not None:
+            return False
+        return len({self.shard_of(k) for k in spec.keys(args)}) > 1
+
+    def _run_exec_steps(self, r: Request, watched: list, cmds: list) -> None:
+        """EXEC with composite commands: runs of plain commands, one message per shard
+        each, between the composite ones, in order, all inside the round."""
+        out = []
+        i = 0
+        while i < len(cmds):
+            parts: dict[int, list] = {}
+            steps = []
+            while i < len(cmds) and not self._composite(*cmds[i]):
+                cid, db, args = cmds[i]
+                steps.append(self._plan_split(self.table.by_id[cid & wire.CMD_MASK], cid, db, args,
+                                              parts, r.encode))
+                i += 1
+            if steps:
+                take = self._taker(self.run_on(parts))
+                out.extend(step(take) for step in steps)
+            if i < len(cmds):
+                cid, db, args = cmds[i]
+                out.append(self._op_reply(self.table.by_id[cid & wire.CMD_MASK], db, args, r.encode))
+                i += 1
+        unwatch: dict[int, list] = {}
+        for shard, _, db, key, _ in watched:
+            unwatch.setdefault(shard, []).append([db, key])
+        ucid = self.by_name[b"__unwatch"].id | wire.RAW
+        if unwatch:
+            self.run_on({shard: [(ucid, 0, [b"__unwatch", wire.pack(items)])]
+                         for shard, items in unwatch.items()})
+        r.reply = out
+
+    def _op_reply(self, spec, db: int, args: list, encode) -> bytes:
+        """A composite command inside EXEC: its encoded reply (blocking ones do not wait)."""
+        try:
+            op = self.ops.get(spec.name)
+            if op is not None:
+                return encode(op(self, db, args))
+            v = self.scratch.run(self, spec, db, args)
+            return encode(self.scratch.block[3] if v is BLOCK else v)
+        except ReplyError as e:
+            return encode_error(e.args[0])
+
+    @staticmethod
+    def _taker(replies: dict[int, list]) -> Callable:
+        """take(shard): the next reply from that shard, in the order the parts were queued."""
+        cursor = {i: 0 for i in replies}
+
+        def take(shard: int):
+            v = replies[shard][cursor[shard]]
+            cursor[shard] += 1
+            return v
+        return take
 
     def _run_parts(self, reqs: list[Request], aborted: set[int] = frozenset()) -> None:
         if not reqs:
@@ -535,14 +609,7 @@ class Coordinator:
                     finish.append((r, self._plan_split(r.spec, r.cid, r.db, r.args, parts, r.encode)))
             except ReplyError as e:
                 r.reply = encode_error(e.args[0])
-        replies = self.run_on(parts) if parts else {}
-        cursor = {i: 0 for i in replies}
-
-        def take(shard: int):
-            v = replies[shard][cursor[shard]]
-            cursor[shard] += 1
-            return v
-
+        take = self._taker(self.run_on(parts) if parts else {})
         for r, done in finish:
             r.reply = done(take)
 

@@ -78,7 +78,8 @@ hkeys, lkeys, skeys, zkeys = (mostly(FAVOURITE[t], ALL_KEYS, 8)
                               for t in ("hash", "list", "set", "zset"))
 
 # The keys grouped by the shard that owns them: multi-key collection commands draw
-# all their keys from one group, since shardis answers CROSSSLOT across shards.
+# their keys mostly from one group (so that they find collections to combine), and
+# sometimes from all keys, over shards (the coordinator runs those).
 SHARD_GROUPS = [[k for k in ALL_KEYS if SHARD_OF[key_slot(k)] == s] for s in range(3)]
 
 ints = st.one_of(st.sampled_from([0, 1, -1, 5, 2**63 - 1, -(2**63), 2**63]),
@@ -190,8 +191,8 @@ ends = mostly([b"MIN", b"MAX", b"min"], [b"MID"])
 
 
 def group_keys(kind: str, min_size: int, max_size: int):
-    """Keys that all live on one shard (repeats allowed): mostly kind's favourites."""
-    return mostly([FAVOURITE[kind]], SHARD_GROUPS, 4).flatmap(
+    """Keys that mostly live on one shard (repeats allowed): mostly kind's favourites."""
+    return mostly([FAVOURITE[kind]], SHARD_GROUPS + [ALL_KEYS], 4).flatmap(
         lambda g: st.lists(st.sampled_from(g), min_size=min_size, max_size=max_size))
 
 
@@ -391,14 +392,6 @@ def fill_command(kind: str, key: bytes):
 FILLS = st.tuples(*[st.one_of(fill_command(kind, k).map(lambda c: [c]), st.just([]))
                     for kind, pair in FAVOURITE.items() for k in pair]).map(flat)
 
-# Their numkeys, when wrong, can make an option a key (ZDIFF 2 k WITHSCORES): shardis
-# may answer CROSSSLOT when that key lies on another shard (as Redis Cluster would), and
-# the command is not sent to Redis then; any other reply must be Redis' (a syntax error
-# found before the keys are looked at, say).
-NUMKEYS = {b"LMPOP", b"SINTERCARD", b"ZMPOP", b"ZUNIONSTORE", b"ZINTERSTORE", b"ZDIFFSTORE",
-           b"ZUNION", b"ZINTER", b"ZDIFF", b"ZINTERCARD"}
-CROSSSLOT = b"-CROSSSLOT Keys in request don't hash to the same slot\r\n"
-
 # Replies whose order Redis leaves unspecified (hash order; a non-intset set's
 # order): compared as multisets of their elements' exact bytes (HGETALL's as pairs).
 UNORDERED = {b"HKEYS", b"HVALS", b"SMEMBERS", b"SINTER", b"SUNION", b"SDIFF"}
@@ -505,6 +498,7 @@ def test_random_command_sequences(shardis_server, redis_server, protocol):
             if protocol == 3:
                 self.pair.both("HELLO", "3")  # ids differ; every reply after it is compared
             self.pair.check("FLUSHALL")
+            self.other = Pair(shardis_server.port, redis_server.port)  # WATCH's other client
             self.step = 0
 
         def resolve(self, arg) -> bytes:
@@ -517,11 +511,6 @@ def test_random_command_sequences(shardis_server, redis_server, protocol):
                 t = AT_SECONDS + 100 * self.step
                 return str(t * (1000 if arg.unit == "ms" else 1)).encode()
             return arg
-
-        def spans_shards(self, argv: list[bytes]) -> bool:
-            """Whether the keys Redis finds in argv (COMMAND GETKEYS) lie on several shards."""
-            found = parse_reply(self.pair.r.call(b"COMMAND", b"GETKEYS", *argv))
-            return isinstance(found, list) and len({SHARD_OF[key_slot(k)] for k in found}) > 1
 
         @initialize(fills=FILLS)
         def fill(self, fills) -> None:
@@ -538,17 +527,38 @@ def test_random_command_sequences(shardis_server, redis_server, protocol):
                 got, want = (parse_reply(r) for r in self.pair.both(*argv))
                 assert got == want or (got >= 0 and want >= 0 and abs(got - want) <= 1), \
                     f"{argv!r}: shardis {got!r}, redis {want!r}"
-            elif argv[0] in NUMKEYS and self.spans_shards(argv):
-                got = self.pair.s.call(*argv)
-                if got != CROSSSLOT:  # else not sent to Redis: nothing ran
-                    want = self.pair.r.call(*argv)
-                    assert got == want, f"{argv!r}:\n  shardis: {got!r}\n  redis:   {want!r}"
             else:
                 got, want = self.pair.both(*argv)
                 assert same(argv[0], got, want), f"{argv!r}:\n  shardis: {got!r}\n  redis:   {want!r}"
 
+        @rule(cmds=st.lists(command, max_size=5), watch=st.lists(any_keys, max_size=3),
+              touch=st.one_of(st.none(), any_keys), end=mostly([b"EXEC"], [b"DISCARD"], 6))
+        def transaction(self, cmds, watch, touch, end) -> None:
+            """[WATCH keys; another client writes one;] MULTI; commands; EXEC or DISCARD:
+            every reply compared, EXEC's element by element."""
+            self.step += 1
+            argvs = [[self.resolve(a) for a in c] for c in cmds]
+            argvs = [a for a in argvs if a[0] != b"TTL"]
+            if watch:
+                self.pair.check(b"WATCH", *watch)
+            if touch is not None:
+                self.other.check(b"SET", touch, b"touched")
+            self.pair.check(b"MULTI")
+            for argv in argvs:
+                sent[argv[0]] = sent.get(argv[0], 0) + 1
+                self.pair.check(*argv)
+            got, want = self.pair.both(end)
+            if end != b"EXEC" or want[:1] != b"*" or want[:2] == b"*-":
+                assert got == want, f"{end!r} after {argvs!r}:\n  shardis: {got!r}\n  redis:   {want!r}"
+                return
+            (ghead, gitems), (whead, witems) = elements(got), elements(want)
+            assert ghead == whead and len(gitems) == len(witems), (argvs, got, want)
+            for argv, g, w in zip(argvs, gitems, witems):
+                assert same(argv[0], g, w), f"EXEC: {argv!r}:\n  shardis: {g!r}\n  redis:   {w!r}"
+
         def teardown(self) -> None:
             self.pair.close()
+            self.other.close()
 
     run_state_machine_as_test(Machine, settings=settings(
         max_examples=150 if protocol == 2 else 75, stateful_step_count=100, deadline=None, derandomize=True,
