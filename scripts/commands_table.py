@@ -9,7 +9,8 @@ from collections import defaultdict
 
 from shardis.commands import ALL, COORD, KEYS, LOCAL, build_table
 
-WHERE = {LOCAL: "router", KEYS: "its key's shard", ALL: "every shard", COORD: "its shard, or the coordinator"}
+WHERE = {LOCAL: "router", KEYS: "its key's shard", ALL: "every shard", COORD: "its keys' shard, or the coordinator"}
+MULTI_KEY = "its keys' shard, or the coordinator when they span shards"
 
 
 def main() -> None:
@@ -24,8 +25,8 @@ def main() -> None:
         by_where: dict[str, list[str]] = defaultdict(list)
         for s in specs:
             where = WHERE.get(s.route, s.route)
-            if s.route == KEYS and s.split:
-                where = "its key's shard; split per shard when keys span shards"
+            if s.route in (KEYS, COORD) and (s.getkeys is not None or s.last_key != s.first_key):
+                where = MULTI_KEY
             by_where[where].append(s.name.upper())
         for where, names in by_where.items():
             print(f"| {group} | {', '.join(names)} | {where} |")
