@@ -322,3 +322,56 @@ def test_watch_with_redis_py_retry_loop(shardis_server):
     for t in threads:
         t.join()
     assert r.mget("a", "b") == [b"120", b"120"]
+
+
+def _on_each_router(port: int) -> tuple[redis.Redis, redis.Redis]:
+    """Two clients on different router processes (CLIENT ID says which router)."""
+    by_router: dict[int, redis.Redis] = {}
+    spare = []
+    for _ in range(200):
+        c = redis.Redis(port=port)
+        by_router.setdefault(c.client_id() // 1_000_000_000, c)
+        spare.append(c)
+        if len(by_router) == 2:
+            return by_router[0], by_router[1]
+    raise AssertionError("every connection landed on one router")
+
+
+def test_two_routers(tmp_path):
+    """WATCH, transactions and blocking commands (on one shard and over several) hold
+    when the clients are on different router processes."""
+    from tests.helpers import cluster
+    with cluster(tmp_path, shards=3, routers=2) as s:
+        a, b = _on_each_router(s.port)
+        a.set("a", 1)
+        with a.pipeline() as p:
+            p.watch("a", "c")
+            b.set("c", 2)                      # through the other router, another shard
+            p.multi()
+            p.set("b", 3)
+            with pytest.raises(redis.WatchError):
+                p.execute()
+        assert a.get("b") is None
+        with a.pipeline() as p:
+            p.watch("a")
+            p.multi()
+            p.mset({"a": 5, "b": 5, "c": 5})
+            assert p.execute() == [True]
+        assert b.mget("a", "b", "c") == [b"5", b"5", b"5"]
+
+        got = {}
+
+        def blocked(name, client, keys):
+            got[name] = client.blpop(keys, 5)
+
+        c = redis.Redis(port=s.port)
+        threads = [threading.Thread(target=blocked, args=("one", a, ["q1"])),
+                   threading.Thread(target=blocked, args=("many", b, ["q4", "q6"]))]
+        for t in threads:
+            t.start()
+        time.sleep(0.3)
+        c.rpush("q1", "x")
+        c.rpush("q6", "y")
+        for t in threads:
+            t.join()
+        assert got == {"one": (b"q1", b"x"), "many": (b"q6", b"y")}
