@@ -16,6 +16,7 @@ import json
 import logging
 import signal
 import sys
+import threading
 import traceback
 from typing import Callable
 
@@ -24,6 +25,7 @@ import zmq
 from shardis import errors, wire
 from shardis.commands import build_table
 from shardis.config import Config
+from shardis.pubsub import Hub
 from shardis.resp import ReplyError, encode_error
 from shardis.resp import encode as encode2, encode3
 from shardis.slots import key_slot, slot_table
@@ -128,6 +130,8 @@ def main(argv: list[str] | None = None) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    # The pub/sub hub: its own socket and thread; coord.serve's ctx.term() ends it.
+    threading.Thread(target=Hub(cfg, coord.ctx).run, name="pubsub-hub", daemon=True).start()
     coord.serve()
 
 
