@@ -197,6 +197,8 @@ class Router:
         self.blocked: dict[tuple[int, int], BlockedCall] = {}   # (shard, waiter id)
         self.early_wakeups: dict[tuple[int, int], bytes] = {}  # a wake-up before its deferral
         self.unblock_id = self.table.by_name[b"__unblock"].id
+        from router.pubsub import PubSub  # (router.pubsub imports this module)
+        self.pubsub = PubSub(self)
 
     # ------------------------------------------------------------ sending
 
@@ -396,6 +398,7 @@ class Router:
             loop.add_reader(mon.getsockopt(zmq.FD), self._on_monitor, i, mon)
             # A ZeroMQ fd only signals edges: read once now or it may never fire.
             self._on_monitor(i, mon)
+        self.pubsub.start()
 
     def _on_monitor(self, i: int, mon: zmq.Socket) -> None:
         while True:
@@ -444,6 +447,7 @@ class Router:
         for s in self.socks:
             s.close(0)
         self.coord.close(0)
+        self.pubsub.close()
         self.ctx.term()
         log.info("router %d stopped", self.index)
 
@@ -468,6 +472,7 @@ class Client(asyncio.Protocol):
         self.max_pending = router.cfg.max_pending_commands
         self.backlog: list[list[bytes]] = []
         self.blocked_on: BlockedCall | None = None
+        self.pubsub = None          # router.pubsub.Subscriptions from its first pub/sub command
         self.closing = False
         self.paused = False
         self.write_paused = False
@@ -506,6 +511,8 @@ class Client(asyncio.Protocol):
         self.router.clients.pop(self.id, None)
         if self.blocked_on is not None:
             self.blocked_on.cancel()
+        if self.pubsub is not None:
+            self.router.pubsub.leave(self)
 
     def pause_writing(self) -> None:
         self.write_paused = True

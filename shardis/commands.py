@@ -142,12 +142,13 @@ class CommandTable:
 
 def build_table() -> CommandTable:
     """Every family's commands, registered explicitly in one place."""
-    from router import admin, connection, introspect as router_introspect, keyspace
+    from router import admin, connection, introspect as router_introspect, keyspace, pubsub
     from shardd import blocking, hashes, introspect, keys, lists, server as shard_server, sets, \
         sort, strings, zsets
 
     table = CommandTable()
+    # (Appended families keep the ids of the others: a write-ahead log stores ids.)
     for family in (connection, admin, keyspace, router_introspect, strings, keys, hashes, lists,
-                   sets, zsets, blocking, sort, shard_server, introspect):
+                   sets, zsets, blocking, sort, shard_server, introspect, pubsub):
         family.register(table)
     return table

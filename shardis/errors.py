@@ -95,3 +95,11 @@ SORT_BY_CLUSTER = ("ERR BY option of SORT denied in Cluster mode when keys forme
                    "may be in different slots.")
 SORT_GET_CLUSTER = ("ERR GET option of SORT denied in Cluster mode when keys formed by the "
                     "pattern may be in different slots.")
+SUBCOMMAND_SYNTAX = "ERR unknown subcommand or wrong number of arguments for '%s'. Try %s HELP."
+SUBSCRIBED_CONTEXT = ("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
+                      "QUIT / RESET are allowed in this context")
+PUBSUB_DOWN = "ERR pub/sub is unavailable, try again"
+OBUF_ARGS = "Wrong number of arguments in buffer limit configuration."
+OBUF_CLASS = "Invalid client class specified in buffer limit configuration."
+OBUF_VALUES = "Error in hard, soft or soft_seconds setting in buffer limit configuration."
+OBUF_PUBSUB_ONLY = "shardis applies the pubsub class of client-output-buffer-limit only"
