@@ -8,7 +8,9 @@ step), flagged RW for write commands and RO otherwise.
 CONFIG covers the settings clients and tools ask about; values come from
 cluster.toml (``router.cfg``). Settings this router applies live (maxclients,
 client-query-buffer-limit) can be changed with CONFIG SET, in this router
-process only; every other known setting answers Redis' immutable-config error.
+process only; *shared* settings (client-output-buffer-limit) go through the
+pub/sub hub to every router, and CONFIG SET answers once the hub has passed
+them on; every other known setting answers Redis' immutable-config error.
 
 INFO's keyspace and shardis sections need every shard's counts: the router fans
 the internal ``__info`` out and renders the text when all have answered.
@@ -25,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import os
 import platform
+import re
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -34,7 +37,7 @@ from router.connection import Container, help_reply, text
 from shardis import REDIS_VERSION, __version__, errors
 from shardis.commands import INTERNAL, LOCAL, CommandSpec, CommandTable
 from shardis.args import compile_glob
-from shardis.resp import OK, ReplyError, Simple, Verbatim, encode, string2ll
+from shardis.resp import OK, ReplyError, Simple, Verbatim, encode, encode_error, string2ll
 
 # ---------------------------------------------------------------- COMMAND
 
@@ -90,7 +93,9 @@ def key_specs(spec: CommandSpec) -> list:
     if spec.first_key <= 0:
         return []
     last = spec.last_key - spec.first_key if spec.last_key >= 0 else spec.last_key
-    return [{b"flags": [Simple("RW" if spec.write else "RO")],
+    # Shard channels (SSUBSCRIBE ...) sit where keys would, for Redis Cluster: not keys.
+    flag = "not_key" if "pubsub" in spec.flags else "RW" if spec.write else "RO"
+    return [{b"flags": [Simple(flag)],
              b"begin_search": {b"type": b"index", b"spec": {b"index": spec.first_key}},
              b"find_keys": {b"type": b"range", b"spec": {b"lastkey": last, b"keystep": spec.step,
                                                          b"limit": 0}}}]
@@ -184,7 +189,8 @@ class ConfigValueError(Exception):
 
 
 def memtoull(v: bytes) -> int | None:
-    """Redis' memory values: digits and an optional unit (b, k, kb, m, mb, g, gb)."""
+    """Redis' memory values: digits and an optional unit (b, k, kb, m, mb, g, gb); the
+    product wraps around as Redis' unsigned long long does."""
     units = {b"": 1, b"b": 1, b"k": 1000, b"kb": 1024, b"m": 1000**2, b"mb": 1024**2,
              b"g": 1000**3, b"gb": 1024**3}
     digits = len(v) - len(v.lstrip(b"0123456789"))
@@ -192,7 +198,57 @@ def memtoull(v: bytes) -> int | None:
     if v[:1] == b"-" or mul is None or digits >= 128:
         return None
     n = min(int(v[:digits]), 2**64 - 1) if digits else 0  # strtoull saturates
-    return n * mul if n <= (2**64 - 1) // mul else None
+    return n * mul % 2**64
+
+
+_STRTOLL = re.compile(rb"[ \t\n\v\f\r]*([+-]?[0-9]+)")
+
+
+def strtoll_int(v: bytes) -> int | None:
+    """``(int)strtoll(v, &end, 10)`` where the whole of ``v`` must be read (an empty ``v``
+    reads as 0, as in C); None where it is not a number."""
+    if not v:
+        return 0
+    m = _STRTOLL.fullmatch(v)
+    if m is None:
+        return None
+    n = max(-(2**63), min(int(m.group(1)), 2**63 - 1))  # strtoll saturates
+    return (n + 2**31) % 2**32 - 2**31
+
+
+# Client classes of client-output-buffer-limit, and the limits shardis shows (and keeps)
+# for those it does not apply: its normal clients get back-pressure instead, and it has
+# no replicas.
+OBUF_CLASSES = {b"normal": "normal", b"slave": "slave", b"replica": "slave", b"pubsub": "pubsub"}
+OBUF_FIXED = {"normal": (0, 0, 0), "slave": (268435456, 67108864, 60)}
+
+
+def parse_obuf_limit(v: bytes) -> str | None:
+    """client-output-buffer-limit as Redis parses it: ``<class> <hard> <soft> <seconds>``
+    repeated, split at single spaces, every class checked before any applies. The
+    pubsub class's new value as cluster.toml spells it, or None where it names none."""
+    parts = v.split(b" ") if v else []
+    if len(parts) % 4:
+        raise ConfigValueError(errors.OBUF_ARGS)
+    values: dict[str, tuple[int, int, int]] = {}
+    for i in range(0, len(parts), 4):
+        cls = OBUF_CLASSES.get(parts[i].lower())
+        if cls is None:
+            raise ConfigValueError(errors.OBUF_CLASS)
+        hard, soft, seconds = memtoull(parts[i + 1]), memtoull(parts[i + 2]), \
+            strtoll_int(parts[i + 3])
+        if hard is None or soft is None or seconds is None or seconds < 0:
+            raise ConfigValueError(errors.OBUF_VALUES)
+        values[cls] = (hard, soft, seconds)
+    if any(values.get(cls, fixed) != fixed for cls, fixed in OBUF_FIXED.items()):
+        raise ConfigValueError(errors.OBUF_PUBSUB_ONLY)
+    return "%d %d %d" % values["pubsub"] if "pubsub" in values else None
+
+
+def obuf_limit(cfg) -> str:
+    """CONFIG GET client-output-buffer-limit: every class, as Redis shows them."""
+    fixed = " ".join("%s %d %d %d" % (cls, *limits) for cls, limits in OBUF_FIXED.items())
+    return "%s pubsub %d %d %d" % (fixed, *cfg.pubsub_limits())
 
 
 def parse_uint(lo: int, hi: int) -> Callable[[bytes], int]:
@@ -231,8 +287,9 @@ class Param:
 
     name: str
     get: Callable[[object], str]
-    parse: Callable[[bytes], int] | None = None  # None: immutable
-    attr: str = ""                                # the Config field a SET changes
+    parse: Callable[[bytes], object] | None = None  # None: immutable; it may return None: no change
+    attr: str = ""                                   # the Config field a SET changes
+    shared: bool = False                             # set on every router, through the hub
 
 
 PARAMS = (
@@ -252,6 +309,8 @@ PARAMS = (
     Param("proto-max-bulk-len", lambda cfg: str(cfg.proto_max_bulk_len)),
     Param("client-query-buffer-limit", lambda cfg: str(cfg.client_query_buffer_limit),
           parse_memory(1 << 20, 2**63 - 1), "client_query_buffer_limit"),
+    Param("client-output-buffer-limit", obuf_limit, parse_obuf_limit,
+          "client_output_buffer_limit_pubsub", shared=True),
     Param("notify-keyspace-events", lambda cfg: ""),
     Param("requirepass", lambda cfg: ""),
     Param("loglevel", lambda cfg: cfg.loglevel),
@@ -296,8 +355,9 @@ def config_get(cfg, patterns: list[bytes]) -> dict[bytes, bytes]:
     return out
 
 
-def config_set(cfg, args: list[bytes]) -> None:
-    """CONFIG SET name value [name value ...]: all checked, then all applied, as Redis does."""
+def config_set(cfg, args: list[bytes]) -> dict:
+    """CONFIG SET name value [name value ...]: all checked, then all applied, as Redis does.
+    The shared settings are returned ({field: value}) for the caller to send to the hub."""
     if len(args) % 2:
         raise ReplyError(errors.SYNTAX)
     pairs = [(args[i], args[i + 1]) for i in range(2, len(args), 2)]
@@ -318,8 +378,15 @@ def config_set(cfg, args: list[bytes]) -> None:
             values.append(p.parse(value))
         except ConfigValueError as e:
             raise ReplyError(errors.CONFIG_SET_FAILED % (p.name, e.args[0])) from None
+    shared = {}
     for p, v in zip(chosen, values):
-        setattr(cfg, p.attr, v)
+        if v is None:
+            continue
+        if p.shared:
+            shared[p.attr] = v
+        else:
+            setattr(cfg, p.attr, v)
+    return shared
 
 
 # ---------------------------------------------------------------- processes
@@ -406,10 +473,11 @@ def info_sections(args: list[bytes]) -> set[str]:
 class InfoView:
     """The figures one INFO reply shows, gathered once and rendered per section."""
 
-    def __init__(self, router, shards: list | None) -> None:
+    def __init__(self, router, shards: list | None, pubsub: list | None = None) -> None:
         self.router = router
         self.cfg = router.cfg
         self.shards = shards  # per shard: [pid, map_size, used_bytes, [[keys, expires] per db]]
+        self.pubsub = pubsub  # [channels, patterns, shard channels] over every router
         self.now = time.time()
         self.pids = shardis_pids()
 
@@ -457,7 +525,10 @@ class InfoView:
         last_ms, last_total = stats["info_sample_ms"], stats["info_sample_commands"]
         ops = (total - last_total) * 1000 // (now_ms - last_ms) if last_ms and now_ms > last_ms else 0
         stats["info_sample_ms"], stats["info_sample_commands"] = now_ms, total
-        return [("total_commands_processed", total), ("instantaneous_ops_per_sec", ops)]
+        channels, patterns, shard_channels = self.pubsub
+        return [("total_commands_processed", total), ("instantaneous_ops_per_sec", ops),
+                ("pubsub_channels", channels), ("pubsub_patterns", patterns),
+                ("pubsubshard_channels", shard_channels)]
 
     def replication(self) -> list[tuple[str, object]]:
         return [("role", "master"), ("connected_slaves", 0),
@@ -510,13 +581,13 @@ class InfoView:
 class _Then:
     """Owner of an internal fan-out's slot: calls ``then(reply)`` once every shard answered."""
 
-    __slots__ = ("dirty", "then", "slot")
-    encode = staticmethod(encode)  # what Merger encodes the merged value with
+    __slots__ = ("dirty", "then", "slot", "encode")
 
-    def __init__(self, then: Callable[[bytes], None]) -> None:
+    def __init__(self, then: Callable[[bytes], None], encoder: Callable = encode) -> None:
         self.dirty = False
         self.then = then
         self.slot: Slot | None = None
+        self.encode = encoder  # what Merger encodes the merged value with
 
     def flush(self) -> None:
         self.dirty = False
@@ -544,6 +615,16 @@ def fsync_all(router, then: Callable[[bytes], None]) -> None:
     round_(second)
 
 
+def info_reply(router, owner, db: int, sections: set[str], pubsub: list | None):
+    """INFO's reply value, or a Slot for ``owner`` when the shards' figures are needed."""
+    if not sections & SHARD_SECTIONS:
+        return InfoView(router, None, pubsub).render(sections)
+    spec = router.table.lookup(b"__info")
+    ndb = str(router.cfg.databases).encode()
+    return router.fanout(owner, spec, db, [b"__info", ndb],
+                         lambda shards: InfoView(router, shards, pubsub).render(sections))
+
+
 def answer_later(conn) -> tuple[Slot, Callable[[bytes], None]]:
     """A reply slot for ``conn`` and the function that fills it."""
     slot = Slot((None, conn))
@@ -568,12 +649,25 @@ def register(table: CommandTable) -> None:
     def info(conn, args):
         router = conn.router
         sections = info_sections(args[1:])
-        if not sections & SHARD_SECTIONS:
-            return InfoView(router, None).render(sections)
-        spec = router.table.lookup(b"__info")
-        ndb = str(router.cfg.databases).encode()
-        return router.fanout(conn, spec, conn.db, [b"__info", ndb],
-                             lambda shards: InfoView(router, shards).render(sections))
+        if "stats" not in sections:
+            return info_reply(router, conn, conn.db, sections, None)
+        # The stats section counts the pub/sub channels of every router: the hub first.
+        slot, fill = answer_later(conn)
+        db, encoder = conn.db, conn.encode
+
+        def counted(pubsub) -> None:
+            if isinstance(pubsub, ReplyError):
+                fill(encode_error(pubsub.args[0]))
+                return
+            owner = _Then(fill, encoder)
+            v = info_reply(router, owner, db, sections, pubsub)
+            if v.__class__ is Slot:
+                owner.slot = v
+            else:
+                fill(encoder(v))
+
+        router.pubsub.stats(counted)
+        return slot
 
     @cmd("time", 1, "loading stale fast", route=LOCAL, group="server", since="2.6.0",
          summary="Return the current server time", complexity="O(1)", acl="@fast")
@@ -669,8 +763,8 @@ def register_command(table: CommandTable) -> None:
         spec = command_of_argv(table, argv)
         if spec is None:
             raise ReplyError(errors.GETKEYS_INVALID_COMMAND)
-        if spec.first_key <= 0 and "movablekeys" not in spec.flags:
-            raise ReplyError(errors.GETKEYS_NO_KEYS)
+        if spec.first_key <= 0 and "movablekeys" not in spec.flags or "pubsub" in spec.flags:
+            raise ReplyError(errors.GETKEYS_NO_KEYS)  # (shard channels are not keys)
         if not spec.arity_ok(len(argv)):
             raise ReplyError(errors.GETKEYS_ARITY)
         keys = spec.keys(argv)
@@ -701,7 +795,9 @@ def register_config(table: CommandTable) -> None:
          complexity="O(N) when N is the number of configuration parameters provided",
          summary="Set configuration parameters to the given values")
     def config_set_(conn, args):
-        config_set(conn.router.cfg, args)
+        shared = config_set(conn.router.cfg, args)
+        if shared:
+            return conn.router.pubsub.share(conn, shared)
         return OK
 
     @sub("resetstat", 2, admin, since="2.0.0", acl=acl,

@@ -176,6 +176,8 @@ class Router:
         self.blocked: dict[tuple[int, int], BlockedCall] = {}   # (shard, waiter id)
         self.early_wakeups: dict[tuple[int, int], bytes] = {}  # a wake-up before its deferral
         self.unblock_id = self.table.by_name[b"__unblock"].id
+        from router.pubsub import PubSub  # (router.pubsub imports this module)
+        self.pubsub = PubSub(self)
 
     # ------------------------------------------------------------ sending
 
@@ -363,6 +365,7 @@ class Router:
             loop.add_reader(mon.getsockopt(zmq.FD), self._on_monitor, i, mon)
             # A ZeroMQ fd only signals edges: read once now or it may never fire.
             self._on_monitor(i, mon)
+        self.pubsub.start()
 
     def _on_monitor(self, i: int, mon: zmq.Socket) -> None:
         while True:
@@ -411,6 +414,7 @@ class Router:
         for s in self.socks:
             s.close(0)
         self.coord.close(0)
+        self.pubsub.close()
         self.ctx.term()
         log.info("router %d stopped", self.index)
 
@@ -443,6 +447,7 @@ class Client(asyncio.Protocol):
         # A cross-shard command waits until the client's earlier replies are in.
         self.drain_wait = False
         self.coord_rid: int | None = None  # the coordinator request this client waits for
+        self.pubsub = None          # router.pubsub.Subscriptions from its first pub/sub command
         self.closing = False
         self.paused = False
         self.write_paused = False
@@ -486,6 +491,8 @@ class Client(asyncio.Protocol):
         if self.coord_rid is not None:  # a blocking command waiting in the coordinator
             router = self.router
             router.coordinator_waiting_cancel(self.coord_rid)
+        if self.pubsub is not None:
+            self.router.pubsub.leave(self)
 
     def pause_writing(self) -> None:
         self.write_paused = True

@@ -138,8 +138,14 @@ def set_protocol(conn, version: int) -> None:
 
 
 def client_type(conn) -> bytes:
-    """The type CLIENT LIST/KILL filter on; every shardis client is a normal one."""
-    return b"normal"
+    """The type CLIENT LIST/KILL filter on: pubsub while subscribed, else normal."""
+    return b"pubsub" if subscriptions(conn) != (0, 0, 0) else b"normal"
+
+
+def subscriptions(conn) -> tuple[int, int, int]:
+    """(channels, patterns, shard channels) the connection subscribes to."""
+    subs = conn.pubsub
+    return (0, 0, 0) if subs is None else tuple(len(names) for names in subs.names)
 
 
 def parse_client_type(v: bytes) -> bytes:
@@ -169,11 +175,13 @@ def client_line(conn, now: float) -> bytes:
     omem = t.get_write_buffer_size() if t is not None and not t.is_closing() else 0
     events = ("" if conn.paused else "r") + ("w" if omem else "")
     cmd = conn.last_cmd.decode() if isinstance(conn.last_cmd, bytes) else conn.last_cmd
+    subs = subscriptions(conn)
     return b"".join((
         b"id=%d addr=%s laddr=%s fd=%d name=%s" % (conn.id, conn.addr.encode(), conn.laddr.encode(),
                                                    _fd(conn), conn.name),
-        b" age=%d idle=%d flags=N db=%d sub=0 psub=0 ssub=0 multi=-1"
-        % (int(now - conn.created), int(conn.router.loop.time() - conn.last_active), conn.db),
+        b" age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=-1"
+        % (int(now - conn.created), int(conn.router.loop.time() - conn.last_active),
+           b"P" if any(subs) else b"N", conn.db, *subs),
         b" qbuf=%d qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=%d omem=%d tot-mem=%d"
         % (qbuf, len(conn.pending), omem, qbuf + omem),
         b" events=%s cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s"
@@ -348,6 +356,8 @@ def register(table: CommandTable) -> None:
     def reset(conn, args):
         from router import multi  # (the command table imports both)
         multi.discard(conn)
+        if conn.pubsub is not None:
+            conn.router.pubsub.leave(conn)
         conn.set_db(0)
         conn.name = b""
         set_protocol(conn, 2)

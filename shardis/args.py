@@ -1,5 +1,5 @@
 """Argument parsing shared by every command family: strict integers, option words,
-and Redis' glob patterns (KEYS, SCAN MATCH, CONFIG GET)."""
+and Redis' glob patterns (KEYS, SCAN MATCH, CONFIG GET, PSUBSCRIBE, PUBSUB CHANNELS)."""
 
 from __future__ import annotations
 
@@ -136,14 +136,25 @@ def _glob_regex(pat: bytes) -> bytes:
 
 
 @functools.lru_cache(maxsize=256)
-def compile_glob(pattern: bytes, nocase: bool = False) -> Callable[[bytes], bool]:
-    """A predicate that answers as Redis' stringmatchlen(pattern, key, nocase) does
-    (``nocase`` folds ASCII letters only, as C's tolower does)."""
-    if pattern == b"*":
-        return lambda key: True  # KEYS and SCAN special-case "*": even the empty key matches
+def stringmatch(pattern: bytes, nocase: bool = False) -> Callable[[bytes], bool]:
+    """A predicate that answers exactly as Redis' stringmatchlen(pattern, s, nocase) does
+    (``nocase`` folds ASCII letters only, as C's tolower does). PSUBSCRIBE and PUBSUB
+    CHANNELS match with it as it is; KEYS and SCAN through ``compile_glob``."""
     rx = re.compile(_glob_regex(pattern), re.S | (re.I if nocase else 0)).fullmatch
     empty = pattern == b""
-    # stringmatchlen never enters its loop for an empty key: only the empty pattern matches it.
-    return lambda key: rx(key) is not None if key else empty
+    # stringmatchlen never enters its loop for an empty string: only the empty pattern
+    # matches it (so PSUBSCRIBE * does not receive PUBLISH to the channel "").
+    return lambda s: rx(s) is not None if s else empty
+
+
+def compile_glob(pattern: bytes, nocase: bool = False) -> Callable[[bytes], bool]:
+    """``stringmatch`` as KEYS, SCAN MATCH and CONFIG GET use it."""
+    if pattern == b"*":
+        return _everything  # KEYS and SCAN special-case "*": even the empty key matches
+    return stringmatch(pattern, nocase)
+
+
+def _everything(key: bytes) -> bool:
+    return True
 
 

@@ -143,12 +143,14 @@ class CommandTable:
 def build_table() -> CommandTable:
     """Every family's commands, registered explicitly in one place."""
     from router import admin, connection, introspect as router_introspect, keyspace, \
-        multi as router_multi
+        multi as router_multi, pubsub
     from shardd import blocking, hashes, introspect, keys, lists, multi, server as shard_server, \
         sets, sort, strings, zsets
 
     table = CommandTable()
-    for family in (connection, admin, keyspace, router_introspect, router_multi, strings, keys,
-                   hashes, lists, sets, zsets, blocking, sort, shard_server, introspect, multi):
+    # (Appended families keep the ids of the others: a write-ahead log stores ids.)
+    for family in (connection, admin, keyspace, router_introspect, strings, keys, hashes, lists,
+                   sets, zsets, blocking, sort, shard_server, introspect, pubsub, router_multi,
+                   multi):
         family.register(table)
     return table

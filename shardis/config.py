@@ -34,6 +34,15 @@ def parse_size(v: int | str, key: str) -> int:
     raise ConfigError(f"{key}: expected a size like 512mb, got {v!r}")
 
 
+def parse_obuf_limit(v: str, key: str) -> tuple[int, int, int]:
+    """"hard soft seconds", sizes in Redis' units: "32mb 8mb 60" -> (33554432, 8388608, 60)."""
+    parts = v.split() if isinstance(v, str) else []
+    if len(parts) != 3 or not parts[2].isdigit():
+        raise ConfigError(f"{key}: expected \"<hard> <soft> <seconds>\" like \"32mb 8mb 60\", "
+                          f"got {v!r}")
+    return parse_size(parts[0], key), parse_size(parts[1], key), int(parts[2])
+
+
 @dataclass
 class Config:
     """Every setting of a shardis cluster; field names are cluster.toml's keys."""
@@ -51,6 +60,10 @@ class Config:
     # client whose unparsed query grows past client_query_buffer_limit.
     client_output_buffer_limit: int = 64 << 20
     client_query_buffer_limit: int = 1 << 30
+    # Redis' client-output-buffer-limit for the pubsub class, "hard soft seconds": a
+    # subscriber whose unsent output passes hard, or stays past soft for seconds, is
+    # disconnected (0 turns a limit off). CONFIG SET changes it on every router.
+    client_output_buffer_limit_pubsub: str = "32mb 8mb 60"
     max_pending_commands: int = 100000
     proto_max_bulk_len: int = 512 << 20
     map_size: int = 1 << 30
@@ -70,6 +83,14 @@ class Config:
 
     def coordinator_endpoint(self) -> str:
         return "ipc://" + os.path.abspath(os.path.join(self.run_dir(), "coordinator.sock"))
+
+    def pubsub_endpoint(self) -> str:
+        return "ipc://" + os.path.abspath(os.path.join(self.run_dir(), "pubsub.sock"))
+
+    def pubsub_limits(self) -> tuple[int, int, int]:
+        """client_output_buffer_limit_pubsub as (hard bytes, soft bytes, soft seconds)."""
+        return parse_obuf_limit(self.client_output_buffer_limit_pubsub,
+                                "client_output_buffer_limit_pubsub")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -103,6 +124,7 @@ def validate(cfg: Config) -> Config:
     for key in ("client_query_buffer_limit", "proto_max_bulk_len", "map_size"):
         if getattr(cfg, key) < 1 << 20:
             raise ConfigError(f"{key}: must be at least 1mb, got {getattr(cfg, key)}")
+    cfg.pubsub_limits()  # raises ConfigError, naming the key, when it cannot be read
     if cfg.expiry_sweep_ms < 1:
         raise ConfigError("expiry_sweep_ms: must be at least 1")
     return cfg

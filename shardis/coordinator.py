@@ -47,6 +47,7 @@ import os
 import signal
 import struct
 import sys
+import threading
 import time
 import traceback
 import zlib
@@ -59,6 +60,7 @@ from shardd.blocking import BLOCK
 from shardis import errors, plan, wire
 from shardis.commands import ALL, build_table
 from shardis.config import Config
+from shardis.pubsub import Hub
 from shardis.resp import ReplyError, encode_error
 from shardis.resp import encode as encode2, encode3
 from shardis.scratch import Scratch
@@ -724,6 +726,8 @@ def main(argv: list[str] | None = None) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    # The pub/sub hub: its own socket and thread; coord.serve's ctx.term() ends it.
+    threading.Thread(target=Hub(cfg, coord.ctx).run, name="pubsub-hub", daemon=True).start()
     coord.serve()
 
 

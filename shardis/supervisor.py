@@ -151,6 +151,7 @@ class Supervisor:
     def _wait_for_sockets(self) -> bool:
         paths = [self.cfg.shard_endpoint(i)[6:] for i in range(self.cfg.shards)]
         paths.append(self.cfg.coordinator_endpoint()[6:])
+        paths.append(self.cfg.pubsub_endpoint()[6:])
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not self.stopping:
             if all(os.path.exists(p) for p in paths):

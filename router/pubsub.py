@@ -1,0 +1,656 @@
+"""Pub/sub in the router: its clients' subscriptions, the link to the hub, delivery,
+and the commands (SUBSCRIBE ... PUBSUB).
+
+Every router holds its own clients' subscriptions and tells the hub
+(``shardis/pubsub.py``) how many it has per channel, pattern and shard channel.
+The hub is where the order of pub/sub events is decided: a router's operations
+reach it on one pipe and it answers them in order. So:
+
+- A SUBSCRIBE that is the first on this router for a name (or finds a
+  registration the hub has not acknowledged yet) waits for the hub's answer to
+  a SYNC sent behind the registration; its confirmation is written, and its
+  client starts receiving, when that answer comes. From then on a PUBLISH from
+  anywhere reaches the client. Where the router is registered already, the
+  confirmation leaves at once.
+- A client's pub/sub replies that the hub answers (PUBLISH's count, waiting
+  confirmations) are its *calls*; a message that arrives while the client has a
+  call open is written just before that call's reply. So a client that
+  publishes to itself reads the message before PUBLISH's count, as from Redis.
+- When the hub's process restarts, the router says HELLO again, registers all
+  it has and syncs; the calls the old hub never answered are answered then
+  (confirmations normally, a PUBLISH with an error).
+
+A subscribed RESP2 connection runs only (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PING,
+QUIT and RESET: while it has subscriptions its ``dispatch`` is
+``dispatch_subscribed``, which applies Redis' rule and hands each allowed command
+to the ordinary dispatch (so the one-key fast path never tests for it).
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import itertools
+import logging
+import time
+from typing import Callable
+
+import zmq
+
+from router.app import Slot
+from router.connection import Container, help_reply, text
+from shardis import errors, wire
+from shardis.commands import INTERNAL, LOCAL, CommandTable
+from shardis.pubsub import ANSWER, CHANNEL, CONFIG, COUNT, HELLO, KINDS, MESSAGE, PATTERN, \
+    PMESSAGE, PUBLISH, Q_CHANNELS, Q_NUMPAT, Q_NUMSUB, Q_STATS, QUERY, SET, SHARD, SMESSAGE, \
+    SYNC, router_identity
+from shardis.resp import OK, ReplyError, encode_error
+
+log = logging.getLogger("router")
+
+_EVENTS = int(zmq.EVENTS)
+_POLLIN = int(zmq.POLLIN)
+
+# Config fields every router applies alike: CONFIG SET sends them through the hub.
+SHARED_SETTINGS = ("client_output_buffer_limit_pubsub",)
+
+# What a subscribed RESP2 connection may run (Redis 7.0's processCommand).
+SUBSCRIBED_ALLOWED = frozenset((b"subscribe", b"ssubscribe", b"psubscribe", b"unsubscribe",
+                                b"sunsubscribe", b"punsubscribe", b"ping", b"quit", b"reset"))
+
+# Per kind: the confirmation words and the message kind pushed.
+SUBSCRIBE_WORD = {CHANNEL: b"subscribe", PATTERN: b"psubscribe", SHARD: b"ssubscribe"}
+UNSUBSCRIBE_WORD = {CHANNEL: b"unsubscribe", PATTERN: b"punsubscribe", SHARD: b"sunsubscribe"}
+
+PUBSUB_HELP = (
+    "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CHANNELS [<pattern>]",
+    "    Return the currently active channels matching a <pattern> (default: '*').",
+    "NUMPAT",
+    "    Return number of subscriptions to patterns.",
+    "NUMSUB [<channel> ...]",
+    "    Return the number of subscribers for the specified channels, excluding",
+    "    pattern subscriptions(default: no channels).",
+    "SHARDCHANNELS [<pattern>]",
+    "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+    "SHARDNUMSUB [<shardchannel> ...]",
+    "    Return the number of subscribers for the specified shard level channel(s)",
+)
+
+
+# ---------------------------------------------------------------- push replies
+
+
+def _bulk(v: bytes) -> bytes:
+    return b"$%d\r\n%s\r\n" % (len(v), v)
+
+
+def confirmation(conn, word: bytes, name: bytes | None, count: int) -> bytes:
+    """A (p|s)(un)subscribe reply: a push in RESP3; ``name`` None is Redis' nil channel."""
+    head = b">3\r\n" if conn.resp == 3 else b"*3\r\n"
+    if name is None:
+        channel = b"_\r\n" if conn.resp == 3 else b"$-1\r\n"
+    else:
+        channel = _bulk(name)
+    return b"%s%s%s:%d\r\n" % (head, _bulk(word), channel, count)
+
+
+def pong(args: list[bytes]) -> bytes:
+    """PING in RESP2 subscribed mode: ``["pong", argument or ""]``."""
+    return b"*2\r\n$4\r\npong\r\n" + _bulk(args[1] if len(args) > 1 else b"")
+
+
+class Message:
+    """One message from the hub, encoded once per protocol for all its receivers."""
+
+    __slots__ = ("resp2", "resp3")
+
+    def __init__(self, n: int, body: bytes) -> None:
+        self.resp2 = b"*%d\r\n%s" % (n, body)
+        self.resp3 = b">%d\r\n%s" % (n, body)
+
+
+def message(op: list) -> Message:
+    code = op[0]
+    if code == MESSAGE:
+        return Message(3, b"$7\r\nmessage\r\n" + _bulk(op[1]) + _bulk(op[2]))
+    if code == SMESSAGE:
+        return Message(3, b"$8\r\nsmessage\r\n" + _bulk(op[1]) + _bulk(op[2]))
+    return Message(4, b"$8\r\npmessage\r\n" + _bulk(op[1]) + _bulk(op[2]) + _bulk(op[3]))
+
+
+# ---------------------------------------------------------------- per client
+
+
+class Subscriptions:
+    """One client's pub/sub state (``conn.pubsub``, made on its first pub/sub command)."""
+
+    __slots__ = ("names", "calls", "queued", "soft_since")
+
+    def __init__(self) -> None:
+        # per kind: name -> None, in subscription order (PUNSUBSCRIBE alone goes in it)
+        self.names: tuple[dict[bytes, None], ...] = ({}, {}, {})
+        self.calls: collections.deque[Call] = collections.deque()  # open, oldest first
+        self.queued = 0         # bytes delivered but still queued in the router, not the socket
+        self.soft_since = 0.0   # when the output first stood past the soft limit (0: it does not)
+
+    def count(self, kind: int) -> int:
+        """The count a confirmation shows: channels and patterns together, shard channels apart."""
+        if kind == SHARD:
+            return len(self.names[SHARD])
+        return len(self.names[CHANNEL]) + len(self.names[PATTERN])
+
+    def total(self) -> int:
+        return len(self.names[CHANNEL]) + len(self.names[PATTERN]) + len(self.names[SHARD])
+
+
+class Call:
+    """A client's reply that the hub answers; messages that arrive meanwhile go before it."""
+
+    __slots__ = ("conn", "slot", "prefix", "finish")
+
+    def __init__(self, conn, finish: Callable[[object], bytes]) -> None:
+        self.conn = conn
+        self.slot = Slot((None, conn))
+        self.prefix: list[bytes] = []
+        self.finish = finish  # answer -> reply bytes; the answer may be a ReplyError
+
+    def answer(self, value) -> None:
+        calls = self.conn.pubsub.calls
+        if calls and calls[0] is self:
+            calls.popleft()
+        else:
+            calls.remove(self)
+        reply = self.finish(value)
+        self.slot[0] = b"".join(self.prefix) + reply if self.prefix else reply
+
+
+class Request:
+    """An answer the router itself waits for (INFO's counts, a shared setting's ack)."""
+
+    __slots__ = ("then",)
+
+    def __init__(self, then: Callable[[object], None]) -> None:
+        self.then = then
+
+    def answer(self, value) -> None:
+        self.then(value)
+
+
+def _reply_or_error(encode: Callable) -> Callable[[object], bytes]:
+    def finish(value) -> bytes:
+        if isinstance(value, ReplyError):
+            return encode_error(value.args[0])
+        return encode(value)
+    return finish
+
+
+# ---------------------------------------------------------------- the router's side
+
+
+class PubSub:
+    """Per router: the clients' subscriptions by name, the DEALER to the hub, delivery."""
+
+    def __init__(self, router) -> None:
+        self.router = router
+        self.cfg = router.cfg
+        sock = self.sock = router.ctx.socket(zmq.DEALER)
+        sock.setsockopt(zmq.IDENTITY, router_identity(router.index))
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.SNDHWM, 0)
+        sock.setsockopt(zmq.RCVHWM, 0)
+        sock.connect(self.cfg.pubsub_endpoint())
+        self.monitor: zmq.Socket | None = None
+        # per kind, name -> ...
+        self.counts: tuple[dict[bytes, int], ...] = ({}, {}, {})   # subscribers; the hub's view
+        self.members: tuple[dict[bytes, dict], ...] = ({}, {}, {})  # clients receiving now
+        self.since: tuple[dict[bytes, int], ...] = ({}, {}, {})    # the SYNC that registered it
+        self.tokens = itertools.count(1)
+        self.answered = 0  # the last token the hub answered (it answers in order)
+        self.waiting: dict[int, Call | Request] = {}
+        self.resync = 0    # the SYNC after a re-registration: older calls were lost if open then
+        self.ops: list = []
+        self.flush_scheduled = False
+        self.limits = self.cfg.pubsub_limits()
+
+    # ------------------------------------------------------------ the hub link
+
+    def start(self) -> None:
+        """Watch the hub socket and say HELLO (the loop runs from here on)."""
+        loop = self.router.loop
+        loop.add_reader(self.sock.getsockopt(zmq.FD), self._on_hub)
+        self.monitor = self.sock.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+        loop.add_reader(self.monitor.getsockopt(zmq.FD), self._on_monitor)
+        self._on_monitor()  # a ZeroMQ fd only signals edges: read once now
+        self.send((HELLO, self.settings()))
+
+    def close(self) -> None:
+        """At shutdown: the last unregistrations leave (if they can), then the sockets close."""
+        self.flush()
+        self.flush_scheduled = True  # nothing more is sent
+        loop = self.router.loop
+        for s in (self.sock, self.monitor):
+            if s is not None:
+                loop.remove_reader(s.getsockopt(zmq.FD))
+                s.close(0)
+
+    def settings(self) -> dict:
+        return {k: getattr(self.cfg, k) for k in SHARED_SETTINGS}
+
+    def send(self, op: tuple) -> None:
+        """Queue an operation for the hub; this loop turn's leave as one frame."""
+        self.ops.append(op)
+        if not self.flush_scheduled:
+            self.flush_scheduled = True
+            self.router.loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        if self.sock.closed:
+            return
+        self.flush_scheduled = False
+        if self.ops:
+            ops, self.ops = self.ops, []
+            self.sock.send(wire.pack(ops))
+        self._on_hub()  # the fd is edge-triggered: a send can hide a readable edge
+
+    def ask(self, op: tuple, entry: Call | Request) -> int:
+        """Send an operation whose second field is its token; ``entry`` gets the answer."""
+        token = next(self.tokens)
+        self.waiting[token] = entry
+        self.send((op[0], token, *op[1:]))
+        return token
+
+    def _on_monitor(self) -> None:
+        while True:
+            try:
+                self.monitor.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            log.warning("router %d: pub/sub hub disconnected; registering again",
+                        self.router.index)
+            self._rejoin()
+
+    def _rejoin(self) -> None:
+        """The hub restarted: HELLO, every registration, then a SYNC whose answer settles
+        the calls the old hub took with it (see ``_resynced``)."""
+        self.send((HELLO, self.settings()))
+        for kind in KINDS:
+            for name, n in self.counts[kind].items():
+                self.send((COUNT, kind, name, n))
+        token = self.ask((SYNC,), Request(self._resynced))
+        self.resync = token
+        for since in self.since:
+            for name in since:
+                since[name] = token
+
+    def _resynced(self, value) -> None:
+        lost = ReplyError(errors.PUBSUB_DOWN)
+        for token in [t for t in self.waiting if t < self.resync]:
+            self.waiting.pop(token).answer(lost)
+
+    def _on_hub(self) -> None:
+        """Everything the hub sent: messages to deliver, answers, settings."""
+        sock = self.sock
+        touched: dict = {}
+        while sock.get(_EVENTS) & _POLLIN:
+            for op in wire.unpack(sock.recv()):
+                code = op[0]
+                if code == ANSWER:
+                    self._answer(op[1], op[2], touched)
+                elif code == CONFIG:
+                    self.apply(op[1])
+                else:
+                    self._deliver(op, touched)
+        for conn in touched:
+            if not conn.dirty:
+                conn.dirty = True
+                conn.flush()
+            if conn.pubsub.total():
+                self._check_limit(conn)
+
+    def _answer(self, token: int, value, touched: dict) -> None:
+        self.answered = token
+        entry = self.waiting.pop(token, None)
+        if entry is None:
+            return  # a call already settled as lost when the hub restarted
+        entry.answer(value)
+        if entry.__class__ is Call:
+            touched[entry.conn] = None
+
+    def _deliver(self, op: list, touched: dict) -> None:
+        kind = PATTERN if op[0] == PMESSAGE else SHARD if op[0] == SMESSAGE else CHANNEL
+        receivers = self.members[kind].get(op[1])
+        if not receivers:
+            return
+        msg = message(op)
+        for conn in receivers:
+            data = msg.resp3 if conn.resp == 3 else msg.resp2
+            subs = conn.pubsub
+            if subs.calls:
+                subs.calls[0].prefix.append(data)
+                subs.queued += len(data)
+            else:
+                if conn.pending:
+                    subs.queued += len(data)
+                conn.pending.append(Slot((data, conn)))
+            touched[conn] = None
+
+    def _check_limit(self, conn) -> None:
+        """Redis' checkClientOutputBufferLimits for the pubsub class: past the hard limit,
+        or past the soft one for longer than its seconds, the client is closed."""
+        hard, soft, seconds = self.limits
+        t = conn.transport
+        if not (hard or soft) or t is None or t.is_closing():
+            return
+        subs = conn.pubsub
+        if not conn.pending and not subs.calls:
+            subs.queued = 0
+        used = t.get_write_buffer_size() + subs.queued
+        over_hard = hard and used >= hard
+        over_soft = soft and used >= soft
+        if over_soft:
+            now = time.monotonic()
+            if not subs.soft_since:
+                subs.soft_since = now
+                over_soft = False
+            elif now - subs.soft_since <= seconds:
+                over_soft = False
+        else:
+            subs.soft_since = 0.0
+        if over_hard or over_soft:
+            log.warning("router %d: client %d closed for overcoming of output buffer limits "
+                        "(%d bytes pending)", self.router.index, conn.id, used)
+            conn.closing = True
+            t.abort()
+
+    def apply(self, settings: dict) -> None:
+        """Shared settings from the hub (another router's CONFIG SET, or at HELLO)."""
+        for k, v in settings.items():
+            if k in SHARED_SETTINGS:
+                setattr(self.cfg, k, v)
+        self.limits = self.cfg.pubsub_limits()
+
+    # ------------------------------------------------------------ subscriptions
+
+    def _add(self, kind: int, name: bytes) -> int:
+        """Count a new subscriber of ``name`` and tell the hub; the count."""
+        counts = self.counts[kind]
+        n = counts.get(name, 0) + 1
+        counts[name] = n
+        self.send((COUNT, kind, name, n))
+        return n
+
+    def _remove(self, conn, kind: int, name: bytes) -> None:
+        members = self.members[kind].get(name)
+        if members is not None:
+            members.pop(conn, None)
+            if not members:
+                del self.members[kind][name]
+        counts = self.counts[kind]
+        n = counts[name] - 1
+        if n:
+            counts[name] = n
+        else:
+            del counts[name]
+            self.since[kind].pop(name, None)
+        self.send((COUNT, kind, name, n))
+
+    def _activate(self, conn, kind: int, names: list[bytes]) -> None:
+        """Deliver to ``conn`` from now on what it is (still) subscribed to among ``names``."""
+        own = conn.pubsub.names[kind]
+        members = self.members[kind]
+        for name in names:
+            if name in own:
+                members.setdefault(name, {})[conn] = None
+
+    def subscribe(self, conn, kind: int, names: list[bytes]) -> Slot:
+        subs = conn.pubsub
+        if subs is None:
+            subs = conn.pubsub = Subscriptions()
+        was = subs.total()
+        own = subs.names[kind]
+        word = SUBSCRIBE_WORD[kind]
+        since = self.since[kind]
+        new = []         # names this client had not subscribed to
+        registered = []  # names this router had no subscriber of
+        # An open call ahead: the messages it lets pass must not pass this reply.
+        wait = bool(subs.calls)
+        replies = []
+        for name in names:
+            if name not in own:
+                own[name] = None
+                new.append(name)
+                if self._add(kind, name) == 1:
+                    registered.append(name)
+                elif since.get(name, 0) > self.answered:
+                    wait = True  # another client's registration, not acknowledged yet
+            replies.append(confirmation(conn, word, name, subs.count(kind)))
+        if not was and subs.total():
+            self._enter(conn)
+        reply = b"".join(replies)
+        if not wait and not registered:
+            self._activate(conn, kind, new)
+            return Slot((reply, conn))
+
+        def confirmed(value) -> bytes:
+            self._activate(conn, kind, new)
+            return reply
+
+        call = Call(conn, confirmed)
+        subs.calls.append(call)
+        token = self.ask((SYNC,), call)
+        for name in registered:
+            since[name] = token
+        return call.slot
+
+    def unsubscribe(self, conn, kind: int, names: list[bytes]) -> Slot:
+        subs = conn.pubsub
+        if subs is None:
+            subs = conn.pubsub = Subscriptions()
+        own = subs.names[kind]
+        word = UNSUBSCRIBE_WORD[kind]
+        was = subs.total()
+        if not names and not own:
+            return Slot((confirmation(conn, word, None, subs.count(kind)), conn))
+        replies = []
+        for name in names or list(own):
+            if name in own:
+                del own[name]
+                self._remove(conn, kind, name)
+            replies.append(confirmation(conn, word, name, subs.count(kind)))
+        if was and not subs.total():
+            self._leave_mode(conn)
+        return Slot((b"".join(replies), conn))
+
+    def leave(self, conn) -> None:
+        """Drop every subscription of ``conn`` without a reply (RESET, disconnect)."""
+        subs = conn.pubsub
+        if subs is None or not subs.total():
+            return
+        for kind in KINDS:
+            for name in subs.names[kind]:
+                self._remove(conn, kind, name)
+            subs.names[kind].clear()
+        self._leave_mode(conn)
+
+    def _enter(self, conn) -> None:
+        """First subscription: from the next command on, ``dispatch_subscribed`` decides.
+        The rest of this batch waits one loop turn so that it too goes through it."""
+        conn.dispatch = functools.partial(dispatch_subscribed, conn)
+        conn.held = True
+        self.router.loop.call_soon(conn.release)
+
+    @staticmethod
+    def _leave_mode(conn) -> None:
+        conn.__dict__.pop("dispatch", None)
+
+    # ------------------------------------------------------------ calls
+
+    def call(self, conn, op: tuple, finish: Callable[[object], bytes]) -> Slot:
+        """Ask the hub for ``conn``'s reply (PUBLISH and PUBSUB)."""
+        subs = conn.pubsub
+        if subs is None:
+            subs = conn.pubsub = Subscriptions()
+        c = Call(conn, finish)
+        subs.calls.append(c)
+        self.ask(op, c)
+        return c.slot
+
+    def publish(self, conn, kind: int, channel: bytes, message: bytes) -> Slot:
+        return self.call(conn, (PUBLISH, kind, channel, message), _reply_or_error(conn.encode))
+
+    def query(self, conn, what: int, arg) -> Slot:
+        return self.call(conn, (QUERY, what, arg), _reply_or_error(conn.encode))
+
+    def stats(self, then: Callable[[object], None]) -> None:
+        """[channels, patterns, shard channels] over every router, for INFO."""
+        self.ask((QUERY, Q_STATS, None), Request(then))
+
+    def share(self, conn, settings: dict) -> Slot:
+        """CONFIG SET of shared settings: every router applies them (this one too) when the
+        hub passes them on; the reply waits for that."""
+        return self.call(conn, (SET, settings), _reply_or_error(lambda v: conn.encode(OK)))
+
+
+# ---------------------------------------------------------------- subscribed mode
+
+
+def dispatch_subscribed(conn, cmds: list[list[bytes]]) -> None:
+    """``conn.dispatch`` while it has subscriptions: each command on its own, so that the
+    rule (RESP2: only the pub/sub commands, PING, QUIT, RESET) follows the mode as it
+    changes within a batch."""
+    dispatch = type(conn).dispatch
+    for n, args in enumerate(cmds):
+        if conn.held or conn.closing:
+            conn.backlog.extend(cmds[n:])
+            return
+        if not conn.pubsub.total():
+            dispatch(conn, cmds[n:])
+            return
+        if conn.resp == 2:
+            reply = subscribed_reply(conn, args)
+            if reply is not None:
+                conn.pending.append([reply, conn])
+                continue
+        dispatch(conn, [args])
+
+
+def subscribed_reply(conn, args: list[bytes]) -> bytes | None:
+    """What Redis answers a RESP2 subscriber for ``args`` in place of running it (its
+    refusal, or PING's pong), or None to run it (unknown commands and arity errors
+    answer as always)."""
+    spec = conn.router.table.lookup(args[0])
+    if spec is None or spec.route == INTERNAL or not spec.arity_ok(len(args)):
+        return None
+    if spec.subcommands and len(args) > 1:
+        sub = spec.subcommands.get(args[1].decode("latin-1").lower())
+        if sub is None or not sub.arity_ok(len(args)):
+            return None
+        spec = sub
+    name = spec.name.encode()
+    if name in SUBSCRIBED_ALLOWED:
+        return pong(args) if name == b"ping" and len(args) <= 2 else None
+    return encode_error(errors.SUBSCRIBED_CONTEXT % spec.name)
+
+
+# ---------------------------------------------------------------- commands
+
+
+def register(table: CommandTable) -> None:
+    cmd = table.command
+    flags, acl = "pubsub noscript loading stale", "@pubsub @slow"
+
+    def subscriber(name: str, arity: int, kind: int, subscribe: bool, since: str,
+                   summary: str, complexity: str, keys: tuple[int, int, int]) -> None:
+        @cmd(name, arity, flags, *keys, route=LOCAL, group="pubsub", since=since,
+             summary=summary, complexity=complexity, acl=acl)
+        def handler(conn, args):
+            pubsub = conn.router.pubsub
+            if subscribe:
+                return pubsub.subscribe(conn, kind, args[1:])
+            return pubsub.unsubscribe(conn, kind, args[1:])
+
+    none, channels = (0, 0, 0), (1, -1, 1)
+    subscriber("subscribe", -2, CHANNEL, True, "2.0.0",
+               "Listen for messages published to the given channels",
+               "O(N) where N is the number of channels to subscribe to.", none)
+    subscriber("unsubscribe", -1, CHANNEL, False, "2.0.0",
+               "Stop listening for messages posted to the given channels",
+               "O(N) where N is the number of clients already subscribed to a channel.", none)
+    subscriber("psubscribe", -2, PATTERN, True, "2.0.0",
+               "Listen for messages published to channels matching the given patterns",
+               "O(N) where N is the number of patterns the client is already subscribed to.",
+               none)
+    subscriber("punsubscribe", -1, PATTERN, False, "2.0.0",
+               "Stop listening for messages posted to channels matching the given patterns",
+               "O(N+M) where N is the number of patterns the client is already subscribed and M "
+               "is the number of total patterns subscribed in the system (by any client).", none)
+    subscriber("ssubscribe", -2, SHARD, True, "7.0.0",
+               "Listen for messages published to the given shard channels",
+               "O(N) where N is the number of shard channels to subscribe to.", channels)
+    subscriber("sunsubscribe", -1, SHARD, False, "7.0.0",
+               "Stop listening for messages posted to the given shard channels",
+               "O(N) where N is the number of clients already subscribed to a shard channel.",
+               channels)
+
+    @cmd("publish", 3, "pubsub loading stale fast", route=LOCAL, group="pubsub", since="2.0.0",
+         summary="Post a message to a channel", acl="@pubsub @fast",
+         complexity="O(N+M) where N is the number of clients subscribed to the receiving "
+                    "channel and M is the total number of subscribed patterns (by any client).")
+    def publish(conn, args):
+        return conn.router.pubsub.publish(conn, CHANNEL, args[1], args[2])
+
+    @cmd("spublish", 3, "pubsub loading stale fast", 1, 1, 1, route=LOCAL, group="pubsub",
+         since="7.0.0", summary="Post a message to a shard channel", acl="@pubsub @fast",
+         complexity="O(N) where N is the number of clients subscribed to the receiving shard "
+                    "channel.")
+    def spublish(conn, args):
+        return conn.router.pubsub.publish(conn, SHARD, args[1], args[2])
+
+    register_pubsub(table)
+
+
+def register_pubsub(table: CommandTable) -> None:
+    """PUBSUB and its subcommands, answered by the hub over every router."""
+    container = Container(table, "pubsub", -2, group="pubsub", since="2.8.0",
+                          summary="A container for Pub/Sub commands")
+    sub = container.sub
+    flags, acl = "pubsub loading stale", "@pubsub @slow"
+
+    def channels(kind: int):
+        def handler(conn, args):
+            if len(args) > 3:
+                raise ReplyError(errors.SUBCOMMAND_SYNTAX % (text(args[1][:128]), "PUBSUB"))
+            pattern = args[2] if len(args) == 3 else None
+            return conn.router.pubsub.query(conn, Q_CHANNELS, (kind, pattern))
+        return handler
+
+    def numsub(kind: int):
+        def handler(conn, args):
+            return conn.router.pubsub.query(conn, Q_NUMSUB, (kind, args[2:]))
+        return handler
+
+    sub("channels", -2, flags, since="2.8.0", acl=acl, summary="List active channels",
+        complexity="O(N) where N is the number of active channels, and assuming constant time "
+                   "pattern matching (relatively short channels and patterns)")(channels(CHANNEL))
+    sub("numsub", -2, flags, since="2.8.0", acl=acl,
+        summary="Get the count of subscribers for channels",
+        complexity="O(N) for the NUMSUB subcommand, where N is the number of requested "
+                   "channels")(numsub(CHANNEL))
+    sub("shardchannels", -2, flags, since="7.0.0", acl=acl, summary="List active shard channels",
+        complexity="O(N) where N is the number of active shard channels, and assuming constant "
+                   "time pattern matching (relatively short shard channels).")(channels(SHARD))
+    sub("shardnumsub", -2, flags, since="7.0.0", acl=acl,
+        summary="Get the count of subscribers for shard channels",
+        complexity="O(N) for the SHARDNUMSUB subcommand, where N is the number of requested "
+                   "shard channels")(numsub(SHARD))
+
+    @sub("numpat", 2, flags, since="2.8.0", acl=acl,
+         summary="Get the count of unique patterns pattern subscriptions")
+    def pubsub_numpat(conn, args):
+        return conn.router.pubsub.query(conn, Q_NUMPAT, None)
+
+    @sub("help", 2, "loading stale", since="6.2.0", acl="@slow",
+         summary="Show helpful text about the different subcommands")
+    def pubsub_help(conn, args):
+        return help_reply(PUBSUB_HELP)

@@ -1,0 +1,236 @@
+"""The pub/sub hub: which router holds subscribers of what, and PUBLISH's fan-out.
+
+The hub runs in the coordinator process, in a thread of its own
+(``Hub(cfg, ctx).run``), behind its own ROUTER socket at
+``Config.pubsub_endpoint()``. It keeps no client state: each router (a DEALER
+with identity ``router-<index>``) tells it how many of its own clients
+subscribe to each channel, pattern and shard channel, and the hub sends every
+published message to the routers holding a matching subscription, then answers
+the publisher with the number of receivers, counted as Redis counts them (a
+channel's subscribers plus, per matching pattern, that pattern's subscribers).
+A router that (re)connects says HELLO, which drops whatever the hub held for
+it, and registers everything again.
+
+One publisher's messages reach each subscriber in order: they travel on one
+router->hub pipe, the hub handles them in order, and each hub->router pipe
+keeps that order.
+
+The hub also holds the *shared settings* (CONFIG SET of a setting every
+process must apply): a SET is sent on to every peer as CONFIG, and a peer that
+says HELLO gets the current ones.
+
+Frames are msgpack lists of operations, handled in order; the hub answers every
+operation that carries a token, in the order received, so an answer means
+everything the peer sent before it has been done.
+
+peer -> hub::
+
+    [HELLO, {setting: value}]                forget my registrations; answer CONFIG
+    [COUNT, kind, name, n]                   I have n subscribers of name (0: none)
+    [SYNC, token]                            answer None
+    [PUBLISH, token, kind, channel, message] answer the number of receivers
+    [QUERY, token, what, arg]                answer PUBSUB CHANNELS/NUMSUB/... (see ``query``)
+    [SET, token, {setting: value}]           CONFIG to every peer (the sender too); answer None
+
+hub -> peer::
+
+    [MESSAGE, channel, message]     [PMESSAGE, pattern, channel, message]
+    [SMESSAGE, channel, message]    [ANSWER, token, value]    [CONFIG, {setting: value}]
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import traceback
+from typing import Callable
+
+import zmq
+
+from shardis import wire
+from shardis.args import stringmatch
+from shardis.config import Config
+
+log = logging.getLogger("pubsub")
+
+# Subscription kinds.
+CHANNEL, PATTERN, SHARD = 0, 1, 2
+KINDS = (CHANNEL, PATTERN, SHARD)
+
+# Operations, peer -> hub.
+HELLO, COUNT, SYNC, PUBLISH, QUERY, SET = range(6)
+# Operations, hub -> peer.
+MESSAGE, PMESSAGE, SMESSAGE, ANSWER, CONFIG = range(10, 15)
+# QUERY's questions.
+Q_CHANNELS, Q_NUMSUB, Q_NUMPAT, Q_STATS = range(4)
+
+
+def router_identity(index: int) -> bytes:
+    """The ZeroMQ identity of router ``index``: fixed, so a restarted router replaces
+    its former self at the hub (its HELLO drops the old registrations)."""
+    return b"router-%d" % index
+
+
+class Hub:
+    """The pub/sub actor; see the module docstring. Only ``run`` touches the socket."""
+
+    def __init__(self, cfg: Config, ctx: zmq.Context) -> None:
+        self.cfg = cfg
+        self.sock = ctx.socket(zmq.ROUTER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.setsockopt(zmq.SNDHWM, 0)
+        self.sock.setsockopt(zmq.RCVHWM, 0)
+        self.sock.setsockopt(zmq.ROUTER_HANDOVER, 1)  # a restarted router takes its name back
+        # per kind: name -> {peer identity: its subscribers}
+        self.subs: tuple[dict[bytes, dict[bytes, int]], ...] = ({}, {}, {})
+        self.held: dict[bytes, tuple[set, set, set]] = {}  # peer -> the names it registered
+        self.matchers: dict[bytes, Callable[[bytes], bool]] = {}  # pattern -> predicate
+        self.peers: dict[bytes, None] = {}  # every peer that said HELLO, in order
+        self.settings: dict[str, object] = {}
+
+    def run(self) -> None:
+        """Serve until the context is terminated (the coordinator is stopping)."""
+        sock = self.sock
+        sock.bind(self.cfg.pubsub_endpoint())
+        log.info("pub/sub hub ready on %s", self.cfg.pubsub_endpoint())
+        try:
+            while True:
+                frames = [sock.recv_multipart()]
+                try:
+                    while True:
+                        frames.append(sock.recv_multipart(zmq.NOBLOCK))
+                except zmq.Again:
+                    pass
+                out: dict[bytes, list] = collections.defaultdict(list)
+                for ident, payload in frames:
+                    self.handle(ident, payload, out)
+                for ident, ops in out.items():
+                    sock.send_multipart([ident, wire.pack(ops)])
+        except zmq.ContextTerminated:
+            pass
+        finally:
+            sock.close(0)
+
+    def handle(self, ident: bytes, payload: bytes, out: dict[bytes, list]) -> None:
+        """Run one frame's operations; what goes back is appended to ``out[peer]``."""
+        try:
+            ops = wire.unpack(payload)
+        except ValueError:
+            log.error("pub/sub hub: an unreadable frame from %r", ident)
+            return
+        for op in ops:
+            try:
+                self.operation(ident, op, out)
+            except Exception:  # a bug or a bad message must not stop pub/sub
+                log.error("pub/sub hub: %r from %r failed: %s", op[:1], ident,
+                          traceback.format_exc())
+
+    def operation(self, ident: bytes, op: list, out: dict[bytes, list]) -> None:
+        code = op[0]
+        if code == PUBLISH:
+            _, token, kind, channel, message = op
+            n = self.publish(kind, channel, message, out)
+            out[ident].append((ANSWER, token, n))
+        elif code == COUNT:
+            _, kind, name, n = op
+            self.count(ident, kind, name, n)
+        elif code == SYNC:
+            out[ident].append((ANSWER, op[1], None))
+        elif code == QUERY:
+            _, token, what, arg = op
+            out[ident].append((ANSWER, token, self.query(what, arg)))
+        elif code == HELLO:
+            self.hello(ident, op[1])
+            out[ident].append((CONFIG, self.settings))
+        elif code == SET:
+            _, token, settings = op
+            self.settings.update(settings)
+            for peer in self.peers:
+                out[peer].append((CONFIG, settings))
+            out[ident].append((ANSWER, token, None))
+        else:
+            log.error("pub/sub hub: unknown operation %r from %r", code, ident)
+
+    # ------------------------------------------------------------ registrations
+
+    def hello(self, ident: bytes, settings: dict) -> None:
+        """A peer (re)started: forget what it held; adopt the settings the hub lacks
+        (after a restart of the hub, the first router's)."""
+        held = self.held.pop(ident, None)
+        if held is not None:
+            for kind, names in zip(KINDS, held):
+                for name in names:
+                    self._drop(kind, name, ident)
+        self.peers[ident] = None
+        for k, v in settings.items():
+            self.settings.setdefault(k, v)
+
+    def count(self, ident: bytes, kind: int, name: bytes, n: int) -> None:
+        held = self.held.setdefault(ident, (set(), set(), set()))[kind]
+        if n > 0:
+            holders = self.subs[kind].get(name)
+            if holders is None:
+                holders = self.subs[kind][name] = {}
+                if kind == PATTERN:
+                    self.matchers[name] = stringmatch(name)
+            holders[ident] = n
+            held.add(name)
+        elif name in held:
+            held.discard(name)
+            self._drop(kind, name, ident)
+
+    def _drop(self, kind: int, name: bytes, ident: bytes) -> None:
+        holders = self.subs[kind].get(name)
+        if holders is None:
+            return
+        holders.pop(ident, None)
+        if not holders:
+            del self.subs[kind][name]
+            if kind == PATTERN:
+                del self.matchers[name]
+
+    # ------------------------------------------------------------ fan-out and queries
+
+    def publish(self, kind: int, channel: bytes, message: bytes, out: dict[bytes, list]) -> int:
+        """Queue the message for every router with a matching subscription; the receivers."""
+        n = 0
+        holders = self.subs[kind].get(channel)
+        if holders:
+            op = (SMESSAGE if kind == SHARD else MESSAGE, channel, message)
+            for ident, count in holders.items():
+                out[ident].append(op)
+                n += count
+        if kind == CHANNEL and self.matchers:
+            patterns = self.subs[PATTERN]
+            for pattern, match in self.matchers.items():
+                if match(channel):
+                    op = (PMESSAGE, pattern, channel, message)
+                    for ident, count in patterns[pattern].items():
+                        out[ident].append(op)
+                        n += count
+        return n
+
+    def query(self, what: int, arg):
+        """PUBSUB's answers over every router: CHANNELS [kind, pattern or None] -> names,
+        NUMSUB [kind, names] -> [name, count, ...], NUMPAT -> distinct patterns,
+        STATS -> [channels, patterns, shard channels] (INFO)."""
+        if what == Q_CHANNELS:
+            kind, pattern = arg
+            names = self.subs[kind]
+            if pattern is None:
+                return list(names)
+            match = stringmatch(pattern)
+            return [name for name in names if match(name)]
+        if what == Q_NUMSUB:
+            kind, names = arg
+            subs = self.subs[kind]
+            out = []
+            for name in names:
+                out.append(name)
+                out.append(sum(subs.get(name, {}).values()))
+            return out
+        if what == Q_NUMPAT:
+            return len(self.subs[PATTERN])
+        if what == Q_STATS:
+            return [len(s) for s in self.subs]
+        raise ValueError(f"unknown pub/sub query {what!r}")
