@@ -295,6 +295,7 @@ class Router:
             if client is None:
                 slot(err)
                 continue
+            client.coord_outstanding = 0
             slot[0] = err
             client.release()
 
@@ -315,7 +316,9 @@ class Router:
         slot = Slot((None, client))
         rid = next(self.batch_ids)
         self.coord_waiting[rid] = (slot, client)
-        client.coord_rid = rid
+        client.coord_outstanding += 1
+        if spec.blocking:
+            client.coord_rid = rid
         self.coord.send(wire.pack((rid, spec.id | client.proto_bit, client.db, args)))
         self.loop.call_soon(self._on_coord)
         return slot
@@ -349,8 +352,13 @@ class Router:
                 slot(reply)
                 continue
             client.coord_rid = None
+            client.coord_outstanding -= 1
             slot[0] = reply
-            client.release()
+            if client.coord_outstanding == 0 and client.held:
+                client.release()
+            elif not client.dirty:
+                client.dirty = True
+                client.flush()
 
     # ------------------------------------------------------------ lifecycle
 
@@ -446,7 +454,8 @@ class Client(asyncio.Protocol):
         self.watched: dict = {}
         # A cross-shard command waits until the client's earlier replies are in.
         self.drain_wait = False
-        self.coord_rid: int | None = None  # the coordinator request this client waits for
+        self.coord_rid: int | None = None  # the blocking command it waits for in the coordinator
+        self.coord_outstanding = 0         # its requests the coordinator has not answered
         self.pubsub = None          # router.pubsub.Subscriptions from its first pub/sub command
         self.closing = False
         self.paused = False
@@ -552,6 +561,10 @@ class Client(asyncio.Protocol):
         # slot, a queue entry and a write-out step per command.
         group: list | None = None
         group_shard = -1
+        # Cross-shard commands in a row go to the coordinator together; a command for
+        # one shard after them waits until they are answered (it could overtake them).
+        coord_n = self.coord_outstanding
+        hold_from = -1
         for n, args in enumerate(cmds):
             spec = by_name.get(args[0])
             if spec is None:
@@ -567,6 +580,9 @@ class Client(asyncio.Protocol):
                 continue
             if spec.one_key:
                 # The hot path: one key, one shard.
+                if coord_n:
+                    hold_from = n  # after cross-shard commands still running: wait for them
+                    break
                 if single:
                     shard = 0
                 else:
@@ -585,6 +601,9 @@ class Client(asyncio.Protocol):
                 continue
             group_shard = -1
             route = spec.route
+            if coord_n and (route is LOCAL or route is ALL):
+                hold_from = n
+                break
             if route is LOCAL:
                 self.last_cmd = spec.name
                 try:
@@ -610,7 +629,11 @@ class Client(asyncio.Protocol):
                 keys = spec.keys(args)
                 shards = [slot_to_shard[key_slot(k)] for k in keys] or [0]
                 s0 = shards[0]
-                if spec.blocking and all(s == s0 for s in shards):
+                same = all(s == s0 for s in shards)
+                if coord_n and (same or spec.blocking):
+                    hold_from = n
+                    break
+                if spec.blocking and same:
                     # The client waits for this reply before its next command runs.
                     parent = Slot((None, self))
                     b = self.blocked_on = BlockedCall(router, self, s0, parent)
@@ -621,23 +644,29 @@ class Client(asyncio.Protocol):
                     self.held = True
                     self.backlog.extend(cmds[n + 1:])
                     break
-                if all(s == s0 for s in shards):
+                if same:
                     slot = [None, self]
                     pending.append(slot)
                     out[s0].append((spec.id | pbit, db, args))
                     out_slots[s0].append(slot)
                     queued = True
-                else:  # keys on several shards: the coordinator runs it atomically
+                    continue
+                # Keys on several shards: the coordinator runs it atomically.
+                if not coord_n and any(p[0] is None for p in pending):
+                    # Earlier commands first: the coordinator's messages to the shards
+                    # could overtake them.
                     self.held = True
-                    if any(p[0] is None for p in pending):
-                        # Earlier commands first: the coordinator's messages to the shards
-                        # could overtake them.
-                        self.drain_wait = True
-                        self.backlog.extend(cmds[n:])
-                    else:
-                        pending.append(router.to_coordinator(self, spec, args))
-                        self.backlog.extend(cmds[n + 1:])
+                    self.drain_wait = True
+                    self.backlog.extend(cmds[n:])
                     break
+                pending.append(router.to_coordinator(self, spec, args))
+                coord_n += 1
+                if spec.blocking:  # nothing after it runs before it is answered
+                    hold_from = n + 1
+                    break
+        if hold_from >= 0:
+            self.held = True
+            self.backlog.extend(cmds[hold_from:])
         if queued and not router.flush_scheduled:
             router.flush_scheduled = True
             router.loop.call_soon(router.flush)

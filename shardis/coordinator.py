@@ -74,7 +74,7 @@ _HEAD = struct.Struct("<II")
 LOG_TRUNCATE_BYTES = 16 << 20
 
 
-# Requests whose parts go out together (see Coordinator._run_simple); the others are
+# Requests whose parts go out together (see Coordinator.serve_round); the others are
 # operations of their own (``build_ops``), run one after the other.
 SIMPLE = frozenset(("mget", "mset", "del", "unlink", "exists", "touch", "__multi"))
 
@@ -471,13 +471,23 @@ class Coordinator:
         self.rounds += 1
         self._begin_round()
         try:
-            self._run_simple([r for r in reqs if r.spec.name in SIMPLE])
+            # In arrival order (a client may have several requests in a round), each
+            # run of requests whose parts do not depend on each other in one step.
+            batch: list[Request] = []
             for r in reqs:
+                if r.spec.name in SIMPLE and not (r.spec.name == "__multi" and self._alone(r)):
+                    batch.append(r)
+                    continue
+                self._run_parts(batch)
+                batch = []
                 if r.spec.name == "__cancel":
                     self._cancel(r)
                     r.reply = DEFERRED
-                elif r.spec.name not in SIMPLE:
+                elif r.spec.name == "__multi":
+                    self._run_alone(r)
+                else:
                     self._run_op(r)
+            self._run_parts(batch)
             self._finish_round()
         except Unavailable as e:
             self._abort_round()
@@ -519,22 +529,16 @@ class Coordinator:
 
     # ------------------------------------------------------------ split commands and EXEC
 
-    def _run_simple(self, reqs: list[Request]) -> None:
-        """Requests whose per-shard parts do not depend on each other: MGET, MSET, DEL...
-        and transactions of such commands: every part of every request goes out in one
-        message per shard. A transaction with WATCH, or with a command that needs data
-        from one shard to write another, goes on its own afterwards: it must see the
-        writes of the requests before it in the round (and its watches are checked
-        first, under the round's locks)."""
-        alone = [r for r in reqs if r.spec.name == "__multi" and self._alone(r)]
-        self._run_parts([r for r in reqs if r not in alone])
-        for r in alone:
-            watched, cmds = wire.unpack(r.args[1])
-            aborted = self._check_watches([r]) if watched else set()
-            if aborted or not any(self._composite(*c) for c in cmds):
-                self._run_parts([r], aborted)
-            else:
-                self._run_exec_steps(r, watched, cmds)
+    def _run_alone(self, r: Request) -> None:
+        """A transaction with WATCH, or with a command that needs data from one shard to
+        write another, runs on its own: its watches checked first (under the round's
+        locks, after the writes of the requests before it), then its commands."""
+        watched, cmds = wire.unpack(r.args[1])
+        aborted = self._check_watches([r]) if watched else set()
+        if aborted or not any(self._composite(*c) for c in cmds):
+            self._run_parts([r], aborted)
+        else:
+            self._run_exec_steps(r, watched, cmds)
 
     def _alone(self, r: Request) -> bool:
         watched, cmds = wire.unpack(r.args[1])
