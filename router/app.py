@@ -158,6 +158,7 @@ class Router:
         self.coord.setsockopt(zmq.LINGER, 0)
         self.coord.connect(cfg.coordinator_endpoint())
         self.coord_waiting: dict[int, tuple[Slot, "Client"]] = {}
+        self.coord_out: list[list] = []  # this loop turn's requests for the coordinator
         self.out: list[list] = [[] for _ in range(cfg.shards)]
         self.out_slots: list[list[Slot]] = [[] for _ in range(cfg.shards)]
         self.inflight: list[dict[int, list[Slot]]] = [{} for _ in range(cfg.shards)]
@@ -197,6 +198,10 @@ class Router:
         comes back (group commit: bigger batches exactly when the shard is busy,
         no added latency when it is idle)."""
         self.flush_scheduled = False
+        if self.coord_out:
+            self.coord.send(wire.pack(self.coord_out))
+            self.coord_out = []
+            self.loop.call_soon(self._on_coord)
         out = self.out
         inflight = self.inflight
         for i in range(self.nshards):
@@ -319,23 +324,28 @@ class Router:
         client.coord_outstanding += 1
         if spec.blocking:
             client.coord_rid = rid
-        self.coord.send(wire.pack((rid, spec.id | client.proto_bit, client.db, args)))
-        self.loop.call_soon(self._on_coord)
+        self._to_coord([rid, spec.id | client.proto_bit, client.db, args])
         return slot
+
+    def _to_coord(self, request: list) -> None:
+        """Requests for the coordinator leave together, once per loop turn (see flush)."""
+        self.coord_out.append(request)
+        if not self.flush_scheduled:
+            self.flush_scheduled = True
+            self.loop.call_soon(self.flush)
 
     def coordinator_waiting_cancel(self, rid: int) -> None:
         """The client of coordinator request ``rid`` left: its reply is dropped, and a
         command blocked there stops waiting (no element is taken for nobody)."""
         self.coord_waiting.pop(rid, None)
         cid = self.by_name[b"__cancel"].id
-        self.coord.send(wire.pack((0, cid, 0, [b"__cancel", b"%d" % rid])))
+        self._to_coord([0, cid, 0, [b"__cancel", b"%d" % rid]])
 
     def coord_call(self, cid: int, db: int, args: list[bytes], on_reply) -> None:
         """Send the coordinator a request whose reply ``on_reply(value)`` takes."""
         rid = next(self.batch_ids)
         self.coord_waiting[rid] = (on_reply, None)
-        self.coord.send(wire.pack((rid, cid, db, args)))
-        self.loop.call_soon(self._on_coord)
+        self._to_coord([rid, cid, db, args])
 
     def _on_coord(self) -> None:
         while True:
@@ -343,21 +353,24 @@ class Router:
                 msg = self.coord.recv(zmq.NOBLOCK)
             except zmq.Again:
                 break
-            rid, reply = wire.unpack(msg)
-            entry = self.coord_waiting.pop(rid, None)
-            if entry is None:
-                continue
-            slot, client = entry
-            if client is None:
-                slot(reply)
-                continue
-            client.coord_rid = None
-            client.coord_outstanding -= 1
-            slot[0] = reply
-            if client.coord_outstanding == 0 and client.held:
-                client.release()
-            elif not client.dirty:
-                client.dirty = True
+            touched = []
+            for rid, reply in wire.unpack(msg):  # [[request id, reply], ...]
+                entry = self.coord_waiting.pop(rid, None)
+                if entry is None:
+                    continue
+                slot, client = entry
+                if client is None:
+                    slot(reply)
+                    continue
+                client.coord_rid = None
+                client.coord_outstanding -= 1
+                slot[0] = reply
+                if client.coord_outstanding == 0 and client.held:
+                    client.release()
+                elif not client.dirty:
+                    client.dirty = True
+                    touched.append(client)
+            for client in touched:
                 client.flush()
 
     # ------------------------------------------------------------ lifecycle

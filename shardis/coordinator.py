@@ -200,6 +200,7 @@ class Coordinator:
         self.restarted: set[int] = set()  # shards that reconnected since they were last greeted
         self.down: set[int] = set()       # shards disconnected and not back yet
         self.rounds = 0
+        self.requests = 0
 
     def shard_of(self, key: bytes) -> int:
         return self.slot_to_shard[key_slot(key)]
@@ -349,13 +350,14 @@ class Coordinator:
             self._check_monitors()
             if self.front not in events:
                 continue
-            reqs = []
+            reqs: list[Request] = []
             try:
                 while len(reqs) < 4096:
-                    reqs.append(self.front.recv_multipart(zmq.NOBLOCK))
+                    reqs.extend(self._requests(self.front.recv_multipart(zmq.NOBLOCK)))
             except zmq.Again:
                 pass
-            self.serve_round([self._request(m) for m in reqs])
+            self.serve_round(reqs)
+        log.info("coordinator: %d requests in %d rounds", self.requests, self.rounds)
         self.front.close()
         for s in self.shards + self.monitors:
             s.close(0)
@@ -402,7 +404,7 @@ class Coordinator:
             done = due
         for b in done:
             self.blocked.remove(b)
-            self.front.send_multipart([b.req.ident, wire.pack((b.req.rid, b.req.reply))])
+        self._reply([b.req for b in done])
 
     def _drop_proxies(self, b: Blocked) -> None:
         for shard, wid in b.proxies.items():
@@ -430,9 +432,20 @@ class Coordinator:
                 self.blocked.remove(b)
                 return
 
-    def _request(self, frames: list[bytes]) -> Request:
-        rid, cid, db, args = wire.unpack(frames[-1])
-        return Request(frames[0], rid, cid, db, args, self.table.by_id[cid & wire.CMD_MASK])
+    def _requests(self, frames: list[bytes]) -> list[Request]:
+        """A router's message: its requests of one loop turn, [[rid, cid, db, args], ...]."""
+        ident = frames[0]
+        by_id = self.table.by_id
+        return [Request(ident, rid, cid, db, args, by_id[cid & wire.CMD_MASK])
+                for rid, cid, db, args in wire.unpack(frames[-1])]
+
+    def _reply(self, reqs) -> None:
+        """One message per router with the replies of its requests."""
+        by_router: dict[bytes, list] = {}
+        for r in reqs:
+            by_router.setdefault(r.ident, []).append((r.rid, r.reply))
+        for ident, items in by_router.items():
+            self.front.send_multipart([ident, wire.pack(items)])
 
     def recover(self) -> None:
         """At start: greet every shard; finish the intent the last run left pending."""
@@ -469,6 +482,7 @@ class Coordinator:
     def serve_round(self, reqs: list[Request]) -> None:
         """Run a batch of requests as one round; answer each."""
         self.rounds += 1
+        self.requests += len(reqs)
         self._begin_round()
         try:
             # In arrival order (a client may have several requests in a round), each
@@ -502,9 +516,7 @@ class Coordinator:
             for r in reqs:
                 r.reply = err
             self.blocked = [b for b in self.blocked if b.req not in reqs]
-        for r in reqs:
-            if r.reply is not DEFERRED:
-                self.front.send_multipart([r.ident, wire.pack((r.rid, r.reply))])
+        self._reply([r for r in reqs if r.reply is not DEFERRED])
 
     def _run_op(self, r: Request, blocked: Blocked | None = None) -> None:
         """A request with an operation of its own, or one run in the scratch store."""
