@@ -268,7 +268,8 @@ class Coordinator:
     def run_on(self, parts: dict[int, list]) -> dict[int, list]:
         """Run commands on shards inside the round (locking each on its first message);
         parts: shard -> [(cid, db, args)]; returns shard -> replies."""
-        for shard, cmds in parts.items():
+        for shard in sorted(parts):  # locks taken in shard order, as DESIGN.md says
+            cmds = parts[shard]
             self._send(shard, ["run", self.txid, self.now, cmds])
             self.ran.setdefault(shard, []).extend(cmds)
             if not self.wrote:
