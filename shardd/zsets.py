@@ -49,6 +49,7 @@ import random
 import re
 import struct
 from hashlib import blake2b
+from itertools import islice, takewhile
 
 from shardis import errors
 from shardis.args import cstr, int_arg
@@ -58,6 +59,9 @@ from shardd.storage import SET, ZSET, Coll, Keyspace, bytes_score, score_bytes
 
 LONG_MAX = 2**63 - 1
 MAX_LEVEL = 32
+LEVEL_BITS = 4                     # a node of one level is one of the next with p = 1/16
+_LEVEL_MASK = (1 << LEVEL_BITS) - 1
+RANK_VERSION = 1                   # ``c.b & 0xFF`` of a sorted set whose levels follow ``_level``
 LISTPACK_ENTRIES = 128
 LISTPACK_VALUE = 64
 # LMDB keys are at most 511 bytes; the longest key holding a member is a level entry
@@ -66,7 +70,9 @@ MAX_MEMBER = 511 - 18
 
 _SPAN = struct.Struct(">Q")
 _U64 = struct.Struct(">Q")
-_LEVEL = [b"k" + bytes([i]) for i in range(MAX_LEVEL + 1)]
+_LEVEL = [b"k" + bytes([i]) for i in range(MAX_LEVEL + 2)]
+_unpack = _SPAN.unpack
+_pack = _SPAN.pack
 _S = b"s"
 
 _SYNTAX = ReplyError(errors.SYNTAX)
@@ -247,17 +253,25 @@ def _ranged_long(arg: bytes, lo: int, hi: int, msg: str) -> int:
 
 
 def _level(member: bytes) -> int:
-    """The member's skip-list height: one level per two zero bits of its hash."""
+    """The member's skip-list height: one level per LEVEL_BITS zero bits of its hash."""
     h = int.from_bytes(blake2b(member, digest_size=8).digest(), "little")
+    if h & _LEVEL_MASK:
+        return 0  # most members
     n = 0
-    while h & 3 == 0 and n < MAX_LEVEL:
+    while h & _LEVEL_MASK == 0 and n < MAX_LEVEL:
         n += 1
-        h >>= 2
+        h >>= LEVEL_BITS
     return n
 
 
 class ZSet:
-    """One sorted set's entries, for one command: a cursor on ``index`` and the head."""
+    """One sorted set's entries, for one command: a cursor on ``index`` and the head.
+
+    ``c.a`` is the highest level. ``c.b`` is ``F << 8 | version``: the version of the
+    height rule the levels follow (``RANK_VERSION``; 0: written by an older shardis,
+    rebuilt on its first write here) and F, an offset that every head's stored span
+    carries (stored = true span + F): popping the lowest element takes one from every
+    head span it was not a node under, and F += 1 does that in the collection head."""
 
     __slots__ = ("ks", "c", "cur", "sp", "ns")
 
@@ -274,86 +288,93 @@ class ZSet:
         v = self.ks.mget(self.c, member)
         return None if v is None else bytes_score(v)
 
-    def _walk(self, x: bytes):
-        """How many elements sort below ``x``, and per level the last node below it:
-        path[L] = (its sort key, b"" for the head; its rank; its span)."""
+    def below(self, x: bytes) -> int:
+        """How many elements sort below ``x``: from the top head, level by level, move
+        right while the next node is below x, adding spans; then count the ``s``
+        entries left. (A level's records sort by level, so a key past x's on this
+        level is a later node or on the next level: one comparison stops both.)"""
         cur = self.cur
+        nxt, key, value = cur.next, cur.key, cur.value
+        pre = self.c.prefix
+        nl = len(pre) + 2
         p_key = b""
         idx = 0
-        top = self.c.a
-        path = [None] * (top + 1)
-        pre = self.c.prefix
-        for lv in range(top, 0, -1):
+        for lv in range(self.c.a, 0, -1):
             lp = pre + _LEVEL[lv]
-            n = len(lp)
+            hi = lp + x
             cur.set_key(lp + p_key)
-            span = _SPAN.unpack(cur.value())[0]
-            while cur.next():
-                k = cur.key()
-                if k[:n] != lp or k[n:] >= x:
+            span = _unpack(value())[0]
+            if not p_key:
+                span -= self.c.b >> 8
+            last = None
+            while nxt():
+                k = key()
+                if k >= hi:
                     break
                 idx += span
-                p_key = k[n:]
-                span = _SPAN.unpack(cur.value())[0]
-            path[lv] = (p_key, idx, span)
-        sp, ns = self.sp, self.ns
-        if cur.set_range(sp + p_key):
-            for k in cur.iternext(values=False):
-                if k[:ns] != sp or k[ns:] >= x:
-                    break
+                span = _unpack(value())[0]
+                last = k
+            if last is not None:
+                p_key = last[nl:]
+        hi = self.sp + x
+        if cur.set_range(self.sp + p_key):
+            k = key()
+            while k < hi:
                 idx += 1
-        return idx, path
-
-    def below(self, x: bytes) -> int:
-        return self._walk(x)[0]
+                if not nxt():
+                    break
+                k = key()
+        return idx
 
     def rank(self, member: bytes) -> int | None:
         v = self.ks.mget(self.c, member)
         if v is None:
             return None
-        return self._walk(v + member)[0]
+        return self.below(v + member)
 
     def seek(self, r: int) -> bool:
         """Put the cursor on the ``s`` entry of rank ``r`` (0-based; 0 <= r < count)."""
         cur = self.cur
+        nxt, key, value = cur.next, cur.key, cur.value
+        pre = self.c.prefix
+        nl = len(pre) + 2
         p_key = b""
         idx = 0
-        pre = self.c.prefix
         for lv in range(self.c.a, 0, -1):
             lp = pre + _LEVEL[lv]
-            n = len(lp)
+            end = pre + _LEVEL[lv + 1]
             cur.set_key(lp + p_key)
-            span = _SPAN.unpack(cur.value())[0]
-            while idx + span <= r and cur.next():
-                k = cur.key()
-                if k[:n] != lp:
+            span = _unpack(value())[0]
+            if not p_key:
+                span -= self.c.b >> 8
+            last = None
+            while idx + span <= r and nxt():
+                k = key()
+                if k >= end:
                     break
                 idx += span
-                p_key = k[n:]
-                span = _SPAN.unpack(cur.value())[0]
+                span = _unpack(value())[0]
+                last = k
+            if last is not None:
+                p_key = last[nl:]
         if not cur.set_range(self.sp + p_key):
             return False
         for _ in range(r - idx):
-            if not cur.next():
+            if not nxt():
                 return False
-        return cur.key()[:self.ns] == self.sp
+        return key()[:self.ns] == self.sp
 
     def items(self, start: int, n: int, reverse: bool = False):
         """(member, score) of ``n`` elements from rank ``start``, going down with ``reverse``."""
         if n <= 0 or not self.seek(start):
             return []
-        out = []
         cur = self.cur
-        sp, ns = self.sp, self.ns
-        step = cur.prev if reverse else cur.next
-        while True:
-            k = cur.key()
-            if k[:ns] != sp:
-                break
-            out.append((k[ns + 8:], bytes_score(k[ns:ns + 8])))
-            if len(out) >= n or not step():
-                break
-        return out
+        ns = self.ns
+        if reverse:
+            keys = islice(takewhile(self.sp.__le__, cur.iterprev(values=False)), n)
+        else:
+            keys = islice(takewhile((self.c.prefix + b"t").__gt__, cur.iternext(values=False)), n)
+        return [(k[ns + 8:], bytes_score(k[ns:ns + 8])) for k in keys]
 
     def between(self, lo: bytes, hi: bytes, reverse: bool, offset: int, limit: int):
         """(member, score) with lo <= sort key < hi, skipping ``offset``, at most ``limit``
@@ -388,30 +409,119 @@ class ZSet:
         return None
 
     # -------------------------------------------------------- writes
+    #
+    # No write walks from the head. The node (or head) just left of x on a level is
+    # the record before ``level prefix + x``: one seek, one step back. On a level
+    # above x's height that record's span changes by one and nothing else; only on
+    # the levels x occupies (a 1/16 chance each) must the elements between it and x
+    # be counted (``_link``), walking the level below from it: a few steps. Removing
+    # a node gives its span to its left neighbour (``_unlink``).
 
-    def _put(self, key: bytes, span: int) -> None:
-        self.cur.put(key, _SPAN.pack(span))
+    def _current(self) -> None:
+        """Rebuild levels written under another height rule (an older shardis) first."""
+        c = self.c
+        if c.b & 0xFF != RANK_VERSION:
+            self._drop_levels()
+            if c.count:
+                self._build(None)
+
+    def _link(self, x: bytes, h: int) -> None:
+        """Make ``x`` (its ``s`` entry written) a node of levels 1..h, the levels above
+        already counting it: from the bottom, d = the elements from the level's
+        predecessor up to x, the level below's walk from its own predecessor added."""
+        cur = self.cur
+        nxt, key, value = cur.next, cur.key, cur.value
+        pre = self.c.prefix
+        f = self.c.b >> 8
+        nl = len(pre) + 2
+        lp = pre + _LEVEL[1]
+        lk = lp + x
+        if cur.set_range(lk):
+            cur.prev()
+        else:
+            cur.last()
+        k, v = cur.item()
+        p_key = k[nl:]
+        d = 0
+        hi = self.sp + x
+        if cur.set_range(self.sp + p_key):
+            while key() < hi:
+                d += 1
+                if not nxt():
+                    break
+        g = 0 if p_key else f  # a head's stored span carries the offset
+        cur.put(k, _pack(d + g))
+        cur.put(lk, _pack(_unpack(v)[0] - g - d + 1))
+        for lv in range(2, h + 1):
+            low = lp
+            lp = pre + _LEVEL[lv]
+            lk = lp + x
+            if cur.set_range(lk):
+                cur.prev()
+            else:
+                cur.last()
+            k, v = cur.item()
+            q_key = k[nl:]
+            if q_key != p_key:
+                stop = low + p_key
+                cur.set_key(low + q_key)
+                d += _unpack(value())[0] - (0 if q_key else f)
+                while nxt() and key() < stop:
+                    d += _unpack(value())[0]
+                p_key = q_key
+            g = 0 if p_key else f
+            cur.put(k, _pack(d + g))
+            cur.put(lk, _pack(_unpack(v)[0] - g - d + 1))
+
+    def _unlink(self, x: bytes) -> int:
+        """Remove x's nodes, each one's span going to its predecessor, less x itself;
+        returns x's height (found by probing)."""
+        cur = self.cur
+        pre = self.c.prefix
+        top = self.c.a
+        lv = 1
+        while lv <= top:
+            lk = pre + _LEVEL[lv] + x
+            own = cur.pop(lk)
+            if own is None:
+                break
+            if cur.set_range(lk):
+                cur.prev()
+            else:
+                cur.last()
+            k, v = cur.item()
+            cur.put(k, _pack(_unpack(v)[0] + _unpack(own)[0] - 1))
+            lv += 1
+        return lv - 1
+
+    def _above(self, x: bytes, h: int, delta: int) -> None:
+        """Add ``delta`` to the span of x's predecessor on each level above ``h``."""
+        cur = self.cur
+        pre = self.c.prefix
+        for lv in range(h + 1, self.c.a + 1):
+            if cur.set_range(pre + _LEVEL[lv] + x):
+                cur.prev()
+            else:
+                cur.last()
+            k, v = cur.item()
+            cur.put(k, _pack(_unpack(v)[0] + delta))
 
     def insert(self, member: bytes, sb: bytes) -> None:
         """Add a member that is not there, with score encoding ``sb``."""
         c = self.c
+        if c.b & 0xFF != RANK_VERSION:
+            self._current()
         h = _level(member)
-        pre = c.prefix
+        cur = self.cur
         if h > c.a:
             for lv in range(c.a + 1, h + 1):
-                self._put(pre + _LEVEL[lv], c.count)
+                cur.put(c.prefix + _LEVEL[lv], _pack(c.count + (c.b >> 8)))
             c.a = h
         x = sb + member
-        r, path = self._walk(x)
-        for lv in range(1, c.a + 1):
-            p_key, idx, span = path[lv]
-            lp = pre + _LEVEL[lv]
-            if lv <= h:
-                self._put(lp + p_key, r - idx)
-                self._put(lp + x, idx + span + 1 - r)
-            else:
-                self._put(lp + p_key, span + 1)
-        self.cur.put(self.sp + x, b"")
+        cur.put(self.sp + x, b"")
+        self._above(x, h, 1)
+        if h:
+            self._link(x, h)
         self.ks.mput(c, member, sb)
         c.count += 1
         if c.count > LISTPACK_ENTRIES or len(member) > LISTPACK_VALUE:
@@ -420,33 +530,107 @@ class ZSet:
     def delete(self, member: bytes, sb: bytes) -> None:
         """Remove a member that is there with score encoding ``sb``."""
         c = self.c
-        h = _level(member)
-        pre = c.prefix
+        if c.b & 0xFF != RANK_VERSION:
+            self._current()
         x = sb + member
-        _, path = self._walk(x)
-        cur = self.cur
-        for lv in range(1, c.a + 1):
-            p_key, idx, span = path[lv]
-            lp = pre + _LEVEL[lv]
-            if lv <= h:
-                cur.set_key(lp + x)
-                own = _SPAN.unpack(cur.value())[0]
-                cur.delete()
-                self._put(lp + p_key, span + own - 1)
-            else:
-                self._put(lp + p_key, span - 1)
-        if cur.set_key(self.sp + x):
-            cur.delete()
+        self._above(x, self._unlink(x), -1)
+        self.cur.pop(self.sp + x)
         self.ks.mdel(c, member)
         c.count -= 1
+
+    def move(self, member: bytes, old: bytes, new: bytes) -> None:
+        """Change a member's score encoding from ``old`` to ``new``: its nodes leave and
+        come back; on the levels above them only the two predecessors change, and not
+        at all from the first level where they are one record (nor above it)."""
+        c = self.c
+        if c.b & 0xFF != RANK_VERSION:
+            self._current()
+        xo = old + member
+        xn = new + member
+        cur = self.cur
+        pre = c.prefix
+        h = self._unlink(xo)
+        cur.pop(self.sp + xo)
+        cur.put(self.sp + xn, b"")
+        for lv in range(h + 1, c.a + 1):
+            lp = pre + _LEVEL[lv]
+            if cur.set_range(lp + xo):
+                cur.prev()
+            else:
+                cur.last()
+            ko, vo = cur.item()
+            if cur.set_range(lp + xn):
+                cur.prev()
+            else:
+                cur.last()
+            kn, vn = cur.item()
+            if ko == kn:
+                break
+            cur.put(ko, _pack(_unpack(vo)[0] - 1))
+            cur.put(kn, _pack(_unpack(vn)[0] + 1))
+        if h:
+            self._link(xn, h)
+        self.ks.mput(c, member, new)
 
     def set_score(self, member: bytes, old: bytes | None, score: float) -> None:
         sb = score_bytes(score)
         if old == sb:
             return
         if old is not None:
-            self.delete(member, old)
-        self.insert(member, sb)
+            self.move(member, old, sb)
+        else:
+            self.insert(member, sb)
+
+    def pop_end(self, use_max: bool) -> tuple[bytes, float] | None:
+        """Remove and return the lowest (highest with ``use_max``) element: no search,
+        its predecessor on every level is the head (lowest) or the level's last
+        record (highest)."""
+        c = self.c
+        if c.b & 0xFF != RANK_VERSION:
+            self._current()
+        cur = self.cur
+        sp, ns = self.sp, self.ns
+        pre = c.prefix
+        if use_max:
+            found = cur.prev() if cur.set_range(pre + b"t") else cur.last()
+        else:
+            found = cur.set_range(sp)
+        k = cur.key() if found else b""
+        if k[:ns] != sp:
+            return None
+        cur.delete()
+        x = k[ns:]
+        top = c.a
+        lv = 1
+        if use_max:
+            # Its nodes are their levels' last, of span 1: they go, their predecessors
+            # keep theirs. On the levels above, the last record loses one.
+            while lv <= top and cur.pop(pre + _LEVEL[lv] + x) is not None:
+                lv += 1
+            while lv <= top:
+                if cur.set_range(pre + _LEVEL[lv + 1]):
+                    cur.prev()
+                else:
+                    cur.last()
+                k, v = cur.item()
+                cur.put(k, _pack(_unpack(v)[0] - 1))
+                lv += 1
+        else:
+            # Its nodes are their levels' first, after a head of span 0: the head
+            # takes the node's span less one. On the levels above, F += 1.
+            f = (c.b >> 8) + 1
+            while lv <= top:
+                lp = pre + _LEVEL[lv]
+                own = cur.pop(lp + x)
+                if own is None:
+                    break
+                cur.put(lp, _pack(_unpack(own)[0] - 1 + f))
+                lv += 1
+            c.b += 256
+        member = x[8:]
+        self.ks.mdel(c, member)
+        c.count -= 1
+        return member, bytes_score(x)
 
     def remove_many(self, items) -> int:
         """Remove (member, score) pairs known to be there; a large share rebuilds the levels."""
@@ -475,6 +659,7 @@ class ZSet:
                 if not cur.delete():
                     break
         self.c.a = 0
+        self.c.b = RANK_VERSION
 
     def _build(self, items) -> None:
         """Write the levels in one ordered pass: over ``items`` (sorted (member, sort key)
@@ -521,6 +706,7 @@ class ZSet:
             x, j = last[lv]
             put(pre + _LEVEL[lv] + x, _SPAN.pack(n - j))
         c.a = top
+        c.b = RANK_VERSION
         if items is not None:
             c.count = n
             if n > LISTPACK_ENTRIES or maxlen > LISTPACK_VALUE:
@@ -556,6 +742,29 @@ def store(ks: Keyspace, db: int, key: bytes, scores: dict[bytes, float]) -> int:
 
 
 _ZADD_FLAGS = {b"nx", b"xx", b"ch", b"incr", b"gt", b"lt"}
+
+
+def zadd_one(ks: Keyspace, db: int, args: list[bytes]) -> int | None:
+    """``ZADD key score member`` with a score of plain digits into an existing sorted
+    set: ZADD's common case without the general path's option parsing and lists (as
+    HSET's ``put_one``). None: take the general path."""
+    score, member = args[2], args[3]
+    if not score.isdigit() or len(member) > MAX_MEMBER:
+        return None  # (digits only: float() reads them as strtod does, and no flag is digits)
+    c = ks.coll(db, args[1], ZSET)
+    if c is None:
+        return None
+    sb = score_bytes(float(score))
+    old = ks.mget(c, member)
+    if old == sb:
+        return 0
+    z = ZSet(ks, c)
+    if old is None:
+        z.insert(member, sb)
+    else:
+        z.move(member, old, sb)
+    ks.save_coll(c)
+    return 1 if old is None else 0
 
 
 def zadd_generic(ks: Keyspace, db: int, args: list[bytes], incr: bool):
@@ -794,9 +1003,12 @@ def pop(ks: Keyspace, db: int, key: bytes, use_max: bool, count: int):
 def _pop(ks: Keyspace, c: Coll, use_max: bool, count: int) -> list[tuple[bytes, float]]:
     z = ZSet(ks, c)
     n = min(count, c.count)
-    items = z.items(c.count - 1 if use_max else 0, n, use_max)
-    if items:
+    if n * 4 < c.count or n < 32:
+        items = [z.pop_end(use_max) for _ in range(n)]  # no search: the ends are known
+    else:
+        items = z.items(c.count - 1 if use_max else 0, n, use_max)
         z.remove_many(items)
+    if items:
         ks.save_coll(c)
     return items
 
@@ -1163,6 +1375,10 @@ def register(table: CommandTable) -> None:
          summary="Add one or more members to a sorted set, or update its score if it already exists",
          acl=w_fast)
     def zadd(ks: Keyspace, db: int, args: list[bytes]):
+        if len(args) == 4:  # one member, no options: the lean path, when it applies
+            added = zadd_one(ks, db, args)
+            if added is not None:
+                return added
         return zadd_generic(ks, db, args, False)
 
     @cmd("zincrby", 4, "write denyoom fast", 1, 1, 1, **g, since="1.2.0",
