@@ -48,8 +48,8 @@ from __future__ import annotations
 import random
 import re
 import struct
-from hashlib import blake2b
 from itertools import islice, takewhile
+from zlib import crc32
 
 from shardis import errors
 from shardis.args import cstr, int_arg
@@ -61,6 +61,7 @@ LONG_MAX = 2**63 - 1
 MAX_LEVEL = 32
 LEVEL_BITS = 4                     # a node of one level is one of the next with p = 1/16
 _LEVEL_MASK = (1 << LEVEL_BITS) - 1
+_FIB = 0x9E3779B97F4A7C15         # 2**64 / the golden ratio: multiplying spreads the bits
 RANK_VERSION = 1                   # ``c.b & 0xFF`` of a sorted set whose levels follow ``_level``
 LISTPACK_ENTRIES = 128
 LISTPACK_VALUE = 64
@@ -253,12 +254,15 @@ def _ranged_long(arg: bytes, lo: int, hi: int, msg: str) -> int:
 
 
 def _level(member: bytes) -> int:
-    """The member's skip-list height: one level per LEVEL_BITS zero bits of its hash."""
-    h = int.from_bytes(blake2b(member, digest_size=8).digest(), "little")
+    """The member's skip-list height: one level per LEVEL_BITS zero bits of a hash of
+    it (CRC-32 spread by a multiplication: as even as blake2b on every member set
+    tried, a sixth of its cost). Python's ``hash`` is salted per process; this is
+    not, so the levels depend on the members alone, never on a random generator."""
+    h = (crc32(member) * _FIB & 0xFFFFFFFFFFFFFFFF) >> 32
     if h & _LEVEL_MASK:
         return 0  # most members
     n = 0
-    while h & _LEVEL_MASK == 0 and n < MAX_LEVEL:
+    while h & _LEVEL_MASK == 0 and n < 32 // LEVEL_BITS:
         n += 1
         h >>= LEVEL_BITS
     return n
@@ -506,8 +510,9 @@ class ZSet:
             k, v = cur.item()
             cur.put(k, _pack(_unpack(v)[0] + delta))
 
-    def insert(self, member: bytes, sb: bytes) -> None:
-        """Add a member that is not there, with score encoding ``sb``."""
+    def insert(self, member: bytes, sb: bytes, written: bool = False) -> None:
+        """Add a member that is not there, with score encoding ``sb`` (its member entry
+        already ``written`` by the caller, or not)."""
         c = self.c
         if c.b & 0xFF != RANK_VERSION:
             self._current()
@@ -522,7 +527,8 @@ class ZSet:
         self._above(x, h, 1)
         if h:
             self._link(x, h)
-        self.ks.mput(c, member, sb)
+        if not written:
+            self.ks.mput(c, member, sb)
         c.count += 1
         if c.count > LISTPACK_ENTRIES or len(member) > LISTPACK_VALUE:
             c.enc = 1
@@ -538,7 +544,7 @@ class ZSet:
         self.ks.mdel(c, member)
         c.count -= 1
 
-    def move(self, member: bytes, old: bytes, new: bytes) -> None:
+    def move(self, member: bytes, old: bytes, new: bytes, written: bool = False) -> None:
         """Change a member's score encoding from ``old`` to ``new``: its nodes leave and
         come back; on the levels above them only the two predecessors change, and not
         at all from the first level where they are one record (nor above it)."""
@@ -570,7 +576,8 @@ class ZSet:
             cur.put(kn, _pack(_unpack(vn)[0] + 1))
         if h:
             self._link(xn, h)
-        self.ks.mput(c, member, new)
+        if not written:
+            self.ks.mput(c, member, new)
 
     def set_score(self, member: bytes, old: bytes | None, score: float) -> None:
         sb = score_bytes(score)
@@ -749,20 +756,20 @@ def zadd_one(ks: Keyspace, db: int, args: list[bytes]) -> int | None:
     set: ZADD's common case without the general path's option parsing and lists (as
     HSET's ``put_one``). None: take the general path."""
     score, member = args[2], args[3]
-    if not score.isdigit() or len(member) > MAX_MEMBER:
-        return None  # (digits only: float() reads them as strtod does, and no flag is digits)
+    if not score.isdigit() or len(score) > 20 or len(member) > MAX_MEMBER:
+        return None  # (a few digits: float() reads them as strtod does; no flag is digits)
     c = ks.coll(db, args[1], ZSET)
     if c is None:
         return None
     sb = score_bytes(float(score))
-    old = ks.mget(c, member)
+    old = ks.mput(c, member, sb)  # the new score written, the old one read: one step
     if old == sb:
         return 0
     z = ZSet(ks, c)
     if old is None:
-        z.insert(member, sb)
+        z.insert(member, sb, True)
     else:
-        z.move(member, old, sb)
+        z.move(member, old, sb, True)
     ks.save_coll(c)
     return 1 if old is None else 0
 
@@ -1002,6 +1009,10 @@ def pop(ks: Keyspace, db: int, key: bytes, use_max: bool, count: int):
 
 def _pop(ks: Keyspace, c: Coll, use_max: bool, count: int) -> list[tuple[bytes, float]]:
     z = ZSet(ks, c)
+    if count == 1:
+        items = [z.pop_end(use_max)]
+        ks.save_coll(c)
+        return items
     n = min(count, c.count)
     if n * 4 < c.count or n < 32:
         items = [z.pop_end(use_max) for _ in range(n)]  # no search: the ends are known

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from hashlib import blake2b
 
 import pytest
 
@@ -306,6 +307,18 @@ CASES = {
         ("ZRANK", "{t}y", "b"), ("COPY", "{t}y", "{t}c"), ("ZADD", "{t}c", "0", "x"), ("ZRANK", "{t}c", "b"),
         ("ZRANK", "{t}y", "b"), ("EXPIRE", "{t}y", "100"), ("ZADD", "{t}y", "3", "c"), ("TTL", "{t}y"),
         ("DEL", "{t}y"), ("ZCARD", "{t}y"), ("ZADD", "{t}y", "1", "a"), ("ZCARD", "{t}y"),
+    ],
+    # ZADD key <digits> member on an existing set takes the one-member path (zadd_one).
+    "zadd_one_member": [
+        ("ZADD", "z", "1", "a"), ("ZADD", "z", "0002", "a"), ("ZADD", "z", "2", "a"),
+        ("ZADD", "z", "3", "b"), ("ZADD", "z", "0", "c"), ("ZRANGE", "z", "0", "-1", "WITHSCORES"),
+        ("ZADD", "z", "99999999999999999999", "d"), ("ZADD", "z", "123456789012345678901", "e"),
+        ("ZADD", "z", "1" * 400, "f"), ("ZADD", "z", "9" * 308, "g"), ("ZSCORE", "z", "g"),
+        ("ZADD", "z", "1", "nx"), ("ZADD", "z", "xx", "1"), ("ZADD", "z", "1", "x" * 65),
+        ("OBJECT", "ENCODING", "z"), ("ZRANGE", "z", "0", "-1", "WITHSCORES"), ("ZCARD", "z"),
+        ("SET", "s", "x"), ("ZADD", "s", "1", "a"), ("ZPOPMIN", "z"), ("ZPOPMAX", "z"),
+        ("ZPOPMIN", "z", "2"), ("ZRANGE", "z", "0", "-1", "WITHSCORES"), ("ZPOPMIN", "z"),
+        ("ZPOPMAX", "z"), ("EXISTS", "z"), ("ZPOPMIN", "z"),
     ],
 }
 
@@ -709,7 +722,7 @@ def test_rank_structure_older_levels(tmp_path, monkeypatch):
     order = sorted(items.items(), key=lambda p: (p[1], p[0]))
 
     def old_level(member: bytes) -> int:
-        h = int.from_bytes(zsets.blake2b(member, digest_size=8).digest(), "little")
+        h = int.from_bytes(blake2b(member, digest_size=8).digest(), "little")
         n = 0
         while h & 3 == 0 and n < zsets.MAX_LEVEL:
             n += 1
