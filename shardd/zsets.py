@@ -298,7 +298,6 @@ class ZSet:
         entries left. (A level's records sort by level, so a key past x's on this
         level is a later node or on the next level: one comparison stops both.)"""
         cur = self.cur
-        nxt, key, value = cur.next, cur.key, cur.value
         pre = self.c.prefix
         nl = len(pre) + 2
         p_key = b""
@@ -307,27 +306,25 @@ class ZSet:
             lp = pre + _LEVEL[lv]
             hi = lp + x
             cur.set_key(lp + p_key)
-            span = _unpack(value())[0]
+            it = cur.iternext()
+            span = _unpack(next(it)[1])[0]
             if not p_key:
                 span -= self.c.b >> 8
             last = None
-            while nxt():
-                k = key()
+            for k, v in it:
                 if k >= hi:
                     break
                 idx += span
-                span = _unpack(value())[0]
+                span = _unpack(v)[0]
                 last = k
             if last is not None:
                 p_key = last[nl:]
         hi = self.sp + x
         if cur.set_range(self.sp + p_key):
-            k = key()
-            while k < hi:
-                idx += 1
-                if not nxt():
+            for k in cur.iternext(values=False):
+                if k >= hi:
                     break
-                k = key()
+                idx += 1
         return idx
 
     def rank(self, member: bytes) -> int | None:
@@ -339,7 +336,6 @@ class ZSet:
     def seek(self, r: int) -> bool:
         """Put the cursor on the ``s`` entry of rank ``r`` (0-based; 0 <= r < count)."""
         cur = self.cur
-        nxt, key, value = cur.next, cur.key, cur.value
         pre = self.c.prefix
         nl = len(pre) + 2
         p_key = b""
@@ -348,25 +344,30 @@ class ZSet:
             lp = pre + _LEVEL[lv]
             end = pre + _LEVEL[lv + 1]
             cur.set_key(lp + p_key)
-            span = _unpack(value())[0]
+            it = cur.iternext()
+            span = _unpack(next(it)[1])[0]
             if not p_key:
                 span -= self.c.b >> 8
+            if idx + span > r:
+                continue
             last = None
-            while idx + span <= r and nxt():
-                k = key()
+            for k, v in it:
                 if k >= end:
                     break
                 idx += span
-                span = _unpack(value())[0]
+                span = _unpack(v)[0]
                 last = k
+                if idx + span > r:
+                    break
             if last is not None:
                 p_key = last[nl:]
         if not cur.set_range(self.sp + p_key):
             return False
-        for _ in range(r - idx):
-            if not nxt():
-                return False
-        return key()[:self.ns] == self.sp
+        if r > idx:
+            k = next(islice(cur.iternext(values=False), r - idx, None), b"")
+        else:
+            k = cur.key()
+        return k[:self.ns] == self.sp
 
     def items(self, start: int, n: int, reverse: bool = False):
         """(member, score) of ``n`` elements from rank ``start``, going down with ``reverse``."""
@@ -434,7 +435,6 @@ class ZSet:
         already counting it: from the bottom, d = the elements from the level's
         predecessor up to x, the level below's walk from its own predecessor added."""
         cur = self.cur
-        nxt, key, value = cur.next, cur.key, cur.value
         pre = self.c.prefix
         f = self.c.b >> 8
         nl = len(pre) + 2
@@ -449,10 +449,10 @@ class ZSet:
         d = 0
         hi = self.sp + x
         if cur.set_range(self.sp + p_key):
-            while key() < hi:
-                d += 1
-                if not nxt():
+            for s in cur.iternext(values=False):
+                if s >= hi:
                     break
+                d += 1
         g = 0 if p_key else f  # a head's stored span carries the offset
         cur.put(k, _pack(d + g))
         cur.put(lk, _pack(_unpack(v)[0] - g - d + 1))
@@ -469,9 +469,11 @@ class ZSet:
             if q_key != p_key:
                 stop = low + p_key
                 cur.set_key(low + q_key)
-                d += _unpack(value())[0] - (0 if q_key else f)
-                while nxt() and key() < stop:
-                    d += _unpack(value())[0]
+                d -= 0 if q_key else f
+                for s, w in cur.iternext():
+                    if s >= stop:
+                        break
+                    d += _unpack(w)[0]
                 p_key = q_key
             g = 0 if p_key else f
             cur.put(k, _pack(d + g))
