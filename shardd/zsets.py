@@ -11,23 +11,27 @@ Layout, through the Coll API of ``shardd.storage``:
 
 The rank structure is a skip list whose forward pointers are LMDB's own order. Level
 0 is the ``s`` entries themselves. An element is also a node of levels 1..h, where h
-comes from a hash of its member (two zero bits per level, so a quarter of the nodes
-of a level reach the next one; Python's ``hash`` is salted per process, blake2b is
-not): the structure depends on the members alone, never on a random generator, so
-a replayed batch rebuilds the same entries. Each level also has a head entry whose
-sort key is empty (it sorts before every node). A node's span is the number of
-elements from it (included) up to the next node of its level (excluded); the head's
-span counts the elements before the first node. ``c.a`` is the highest level in use.
+comes from a hash of its member (four zero bits per level, so a sixteenth of the
+nodes of a level reach the next one; ``_level``): the structure depends on the
+members alone, never on a random generator, so a replayed batch rebuilds the same
+entries. Each level also has a head entry whose sort key is empty (it sorts before
+every node). A node's span is the number of elements from it (included) up to the
+next node of its level (excluded); the head's span counts the elements before the
+first node. ``c.a`` is the highest level in use; ``c.b`` holds the version of the
+height rule and an offset of the heads' spans (see ``ZSet``).
 
-Finding how many elements sort below any key x (``_walk``) starts at the top head
+Finding how many elements sort below any key x (``below``) starts at the top head
 and, level by level, moves right while the next node is below x, adding spans; at
-level 0 it counts the few ``s`` entries left. About four steps per level and log4(N)
-levels: a rank on a million members costs a few dozen cursor steps. Inserting or
-deleting an element rewrites one span per level (the node just left of it, plus its
-own nodes). Selecting the element of rank r walks the same way by spans. ZCOUNT and
-ZLEXCOUNT are the difference of two such counts. Sorted sets that are built whole
-(ZADD on a new key, the STORE commands) or lose many members at once are (re)built
-in one ordered pass (``_build``).
+level 0 it counts the few ``s`` entries left: about 15 steps per level and log16(N)
+levels. Selecting the element of rank r (``seek``) walks the same way by spans.
+ZCOUNT and ZLEXCOUNT are the difference of two such counts. Writes walk from no
+head: the record just left of x on a level is one seek away (the record before
+``level prefix + x``), so inserting or deleting an element changes one span per
+level found that way, plus its own nodes (``ZSet.insert``, ``delete``, ``move``);
+the lowest and highest elements are popped without any search (``pop_end``).
+Sorted sets that are built whole (ZADD on a new key, the STORE commands) or lose
+many members at once are (re)built in one ordered pass (``_build``); so are levels
+written under an older height rule, on their first write (reads need no rule).
 
 Values hold no collection id, so COPY/RENAME/MOVE copy the entries verbatim.
 ``c.enc`` becomes 1 (skiplist) once the set has had more than 128 members or a
