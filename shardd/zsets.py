@@ -757,13 +757,21 @@ def store(ks: Keyspace, db: int, key: bytes, scores: dict[bytes, float]) -> int:
 _ZADD_FLAGS = {b"nx", b"xx", b"ch", b"incr", b"gt", b"lt"}
 
 
+# A plain decimal score (no exponent, no hex, no inf): Python's float() reads it as
+# strtod does (both round correctly), and at 40 characters it can neither overflow
+# nor underflow. No ZADD option looks like one.
+_PLAIN_SCORE = re.compile(rb"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
+
+
 def zadd_one(ks: Keyspace, db: int, args: list[bytes]) -> int | None:
-    """``ZADD key score member`` with a score of plain digits into an existing sorted
+    """``ZADD key score member`` with a plain decimal score into an existing sorted
     set: ZADD's common case without the general path's option parsing and lists (as
     HSET's ``put_one``). None: take the general path."""
     score, member = args[2], args[3]
-    if not score.isdigit() or len(score) > 20 or len(member) > MAX_MEMBER:
-        return None  # (a few digits: float() reads them as strtod does; no flag is digits)
+    if len(score) > 40 or len(member) > MAX_MEMBER:
+        return None
+    if not score.isdigit() and _PLAIN_SCORE.fullmatch(score) is None:  # (digits: the common case)
+        return None
     c = ks.coll(db, args[1], ZSET)
     if c is None:
         return None

@@ -319,6 +319,14 @@ CASES = {
         ("SET", "s", "x"), ("ZADD", "s", "1", "a"), ("ZPOPMIN", "z"), ("ZPOPMAX", "z"),
         ("ZPOPMIN", "z", "2"), ("ZRANGE", "z", "0", "-1", "WITHSCORES"), ("ZPOPMIN", "z"),
         ("ZPOPMAX", "z"), ("EXISTS", "z"), ("ZPOPMIN", "z"),
+        ("ZADD", "d", "1", "a"), ("ZADD", "d", "-2.5", "b"), ("ZADD", "d", "+.5", "c"),
+        ("ZADD", "d", "7.", "e"), ("ZADD", "d", "-0", "f"), ("ZADD", "d", "0.1", "g"),
+        ("ZADD", "d", "123456789.123456789", "h"), ("ZADD", "d", "-.000000000000000000001", "i"),
+        ("ZADD", "d", "1" * 40 + ".5", "j"), ("ZADD", "d", "9" * 39 + ".", "k"),
+        ("ZADD", "d", ".", "l"), ("ZADD", "d", "-", "l"), ("ZADD", "d", "1.5.", "l"),
+        ("ZADD", "d", "1e3", "l"), ("ZADD", "d", "0x10", "l"), ("ZADD", "d", "inf", "l"),
+        ("ZADD", "d", "1 ", "m"), ("ZADD", "d", "ch", "m"), ("ZADD", "d", "-2.50", "b"),
+        ("ZRANGE", "d", "0", "-1", "WITHSCORES"), ("ZSCORE", "d", "i"), ("ZSCORE", "d", "f"),
     ],
 }
 
