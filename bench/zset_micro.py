@@ -6,9 +6,9 @@ transaction per batch of commands) on one big sorted set, for this tree's module
 and for the module at a git revision (``--base``), alternating, several repeats;
 prints the median microseconds per command of each. Both sides get the same
 commands. Use it to compare a change with its base on a shared machine: contention
-hits both sides alike.
+hits both sides alike. See bench/README.md.
 
-    python bench/zset_micro.py --base main --members 100000 --repeats 5
+    python bench/zset_micro.py --base main --members 100000 --repeats 9
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Callable
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -42,12 +43,14 @@ def load_zsets(rev: str | None):
         return zsets
     src = subprocess.run(["git", "-C", ROOT, "show", f"{rev}:shardd/zsets.py"], check=True,
                          capture_output=True).stdout
-    path = os.path.join(tempfile.mkdtemp(), "zsets_base.py")
+    tmp = tempfile.mkdtemp()
+    path = os.path.join(tmp, "zsets_base.py")
     with open(path, "wb") as f:
         f.write(src)
     spec = importlib.util.spec_from_file_location("zsets_base", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
+    shutil.rmtree(tmp, ignore_errors=True)
     return mod
 
 
@@ -68,7 +71,7 @@ class Side:
         self.batch(lambda ks: zs.store(ks, 0, KEY, scores))
         self.next_new = members
 
-    def batch(self, fn):
+    def batch(self, fn: Callable[[Keyspace], object]) -> object:
         st = self.store
         txn = st.env.begin(write=True)
         ks = Keyspace(st, txn, int(time.time() * 1000))
@@ -78,7 +81,7 @@ class Side:
         ks.committed()
         return out
 
-    def run(self, cmds, per_txn: int) -> float:
+    def run(self, cmds: list, per_txn: int) -> float:
         """Seconds to run ``cmds`` ((function, args) pairs), ``per_txn`` a transaction."""
         st = self.store
         t0 = time.perf_counter()
@@ -97,7 +100,7 @@ class Side:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def handler(zs, name: str):
+def handler(zs, name: str) -> Callable[[Keyspace, int, list[bytes]], bytes]:
     """What the shard runs for command ``name`` (RESP2 reply bytes), from the module's table."""
     table = CommandTable()
     zs.register(table)
@@ -108,7 +111,7 @@ def handler(zs, name: str):
     return lambda ks, db, args: encode(fn(ks, db, args))
 
 
-def workloads(zs, rng: random.Random, side: Side, members: int, ops: int):
+def workloads(zs, rng: random.Random, side: Side, members: int, ops: int) -> dict[str, list]:
     """name -> commands, drawn from ``rng`` (the same draws on both sides)."""
     zadd, zpopmin, zrank, zrange = (handler(zs, n) for n in ("zadd", "zpopmin", "zrank", "zrange"))
     upd = [(zadd, [b"ZADD", KEY, b"%d" % rng.randrange(1_000_000), member(rng.randrange(members))])
@@ -158,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
                 cmds = wls[side.name][name]
                 dt = side.run(cmds, args.per_txn)
                 times.setdefault((name, side.name), []).append(dt / len(cmds) * 1e6)
-    names = [n for n in dict.fromkeys(n for n, _ in times)]
+    names = list(dict.fromkeys(n for n, _ in times))
     print(f"{args.members} members, {args.ops} commands x {args.repeats} repeats, "
           f"{args.per_txn} per transaction; median us/op (min-max)")
     header = "| command | " + " | ".join(s.name for s in sides) + (" | ratio |" if len(sides) > 1 else " |")
