@@ -11,23 +11,27 @@ Layout, through the Coll API of ``shardd.storage``:
 
 The rank structure is a skip list whose forward pointers are LMDB's own order. Level
 0 is the ``s`` entries themselves. An element is also a node of levels 1..h, where h
-comes from a hash of its member (two zero bits per level, so a quarter of the nodes
-of a level reach the next one; Python's ``hash`` is salted per process, blake2b is
-not): the structure depends on the members alone, never on a random generator, so
-a replayed batch rebuilds the same entries. Each level also has a head entry whose
-sort key is empty (it sorts before every node). A node's span is the number of
-elements from it (included) up to the next node of its level (excluded); the head's
-span counts the elements before the first node. ``c.a`` is the highest level in use.
+comes from a hash of its member (four zero bits per level, so a sixteenth of the
+nodes of a level reach the next one; ``_level``): the structure depends on the
+members alone, never on a random generator, so a replayed batch rebuilds the same
+entries. Each level also has a head entry whose sort key is empty (it sorts before
+every node). A node's span is the number of elements from it (included) up to the
+next node of its level (excluded); the head's span counts the elements before the
+first node. ``c.a`` is the highest level in use; ``c.b`` holds the version of the
+height rule and an offset of the heads' spans (see ``ZSet``).
 
-Finding how many elements sort below any key x (``_walk``) starts at the top head
+Finding how many elements sort below any key x (``below``) starts at the top head
 and, level by level, moves right while the next node is below x, adding spans; at
-level 0 it counts the few ``s`` entries left. About four steps per level and log4(N)
-levels: a rank on a million members costs a few dozen cursor steps. Inserting or
-deleting an element rewrites one span per level (the node just left of it, plus its
-own nodes). Selecting the element of rank r walks the same way by spans. ZCOUNT and
-ZLEXCOUNT are the difference of two such counts. Sorted sets that are built whole
-(ZADD on a new key, the STORE commands) or lose many members at once are (re)built
-in one ordered pass (``_build``).
+level 0 it counts the few ``s`` entries left: about 15 steps per level and log16(N)
+levels. Selecting the element of rank r (``seek``) walks the same way by spans.
+ZCOUNT and ZLEXCOUNT are the difference of two such counts. Writes walk from no
+head: the record just left of x on a level is one seek away (the record before
+``level prefix + x``), so inserting or deleting an element changes one span per
+level found that way, plus its own nodes (``ZSet.insert``, ``delete``, ``move``);
+the lowest and highest elements are popped without any search (``pop_end``).
+Sorted sets that are built whole (ZADD on a new key, the STORE commands) or lose
+many members at once are (re)built in one ordered pass (``_build``); so are levels
+written under an older height rule, on their first write (reads need no rule).
 
 Values hold no collection id, so COPY/RENAME/MOVE copy the entries verbatim.
 ``c.enc`` becomes 1 (skiplist) once the set has had more than 128 members or a
@@ -48,7 +52,8 @@ from __future__ import annotations
 import random
 import re
 import struct
-from hashlib import blake2b
+from itertools import islice, takewhile
+from zlib import crc32
 
 from shardis import errors
 from shardis.args import cstr, int_arg
@@ -58,6 +63,10 @@ from shardd.storage import SET, ZSET, Coll, Keyspace, bytes_score, score_bytes
 
 LONG_MAX = 2**63 - 1
 MAX_LEVEL = 32
+LEVEL_BITS = 4                     # a node of one level is one of the next with p = 1/16
+_LEVEL_MASK = (1 << LEVEL_BITS) - 1
+_FIB = 0x9E3779B97F4A7C15         # 2**64 / the golden ratio: multiplying spreads the bits
+RANK_VERSION = 1                   # ``c.b & 0xFF`` of a sorted set whose levels follow ``_level``
 LISTPACK_ENTRIES = 128
 LISTPACK_VALUE = 64
 # LMDB keys are at most 511 bytes; the longest key holding a member is a level entry
@@ -66,7 +75,9 @@ MAX_MEMBER = 511 - 18
 
 _SPAN = struct.Struct(">Q")
 _U64 = struct.Struct(">Q")
-_LEVEL = [b"k" + bytes([i]) for i in range(MAX_LEVEL + 1)]
+_LEVEL = [b"k" + bytes([i]) for i in range(MAX_LEVEL + 2)]
+_unpack = _SPAN.unpack
+_pack = _SPAN.pack
 _S = b"s"
 
 _SYNTAX = ReplyError(errors.SYNTAX)
@@ -247,17 +258,28 @@ def _ranged_long(arg: bytes, lo: int, hi: int, msg: str) -> int:
 
 
 def _level(member: bytes) -> int:
-    """The member's skip-list height: one level per two zero bits of its hash."""
-    h = int.from_bytes(blake2b(member, digest_size=8).digest(), "little")
+    """The member's skip-list height: one level per LEVEL_BITS zero bits of a hash of
+    it (CRC-32 spread by a multiplication: as even as blake2b on every member set
+    tried, a sixth of its cost). Python's ``hash`` is salted per process; this is
+    not, so the levels depend on the members alone, never on a random generator."""
+    h = (crc32(member) * _FIB & 0xFFFFFFFFFFFFFFFF) >> 32
+    if h & _LEVEL_MASK:
+        return 0  # most members
     n = 0
-    while h & 3 == 0 and n < MAX_LEVEL:
+    while h & _LEVEL_MASK == 0 and n < 32 // LEVEL_BITS:
         n += 1
-        h >>= 2
+        h >>= LEVEL_BITS
     return n
 
 
 class ZSet:
-    """One sorted set's entries, for one command: a cursor on ``index`` and the head."""
+    """One sorted set's entries, for one command: a cursor on ``index`` and the head.
+
+    ``c.a`` is the highest level. ``c.b`` is ``F << 8 | version``: the version of the
+    height rule the levels follow (``RANK_VERSION``; 0: written by an older shardis,
+    rebuilt on its first write here) and F, an offset that every head's stored span
+    carries (stored = true span + F): popping the lowest element takes one from every
+    head span it was not a node under, and F += 1 does that in the collection head."""
 
     __slots__ = ("ks", "c", "cur", "sp", "ns")
 
@@ -274,86 +296,94 @@ class ZSet:
         v = self.ks.mget(self.c, member)
         return None if v is None else bytes_score(v)
 
-    def _walk(self, x: bytes):
-        """How many elements sort below ``x``, and per level the last node below it:
-        path[L] = (its sort key, b"" for the head; its rank; its span)."""
+    def below(self, x: bytes) -> int:
+        """How many elements sort below ``x``: from the top head, level by level, move
+        right while the next node is below x, adding spans; then count the ``s``
+        entries left. (A level's records sort by level, so a key past x's on this
+        level is a later node or on the next level: one comparison stops both.)"""
         cur = self.cur
+        pre = self.c.prefix
+        nl = len(pre) + 2
         p_key = b""
         idx = 0
-        top = self.c.a
-        path = [None] * (top + 1)
-        pre = self.c.prefix
-        for lv in range(top, 0, -1):
+        for lv in range(self.c.a, 0, -1):
             lp = pre + _LEVEL[lv]
-            n = len(lp)
+            hi = lp + x
             cur.set_key(lp + p_key)
-            span = _SPAN.unpack(cur.value())[0]
-            while cur.next():
-                k = cur.key()
-                if k[:n] != lp or k[n:] >= x:
+            it = cur.iternext()
+            span = _unpack(next(it)[1])[0]
+            if not p_key:
+                span -= self.c.b >> 8
+            last = None
+            for k, v in it:
+                if k >= hi:
                     break
                 idx += span
-                p_key = k[n:]
-                span = _SPAN.unpack(cur.value())[0]
-            path[lv] = (p_key, idx, span)
-        sp, ns = self.sp, self.ns
-        if cur.set_range(sp + p_key):
+                span = _unpack(v)[0]
+                last = k
+            if last is not None:
+                p_key = last[nl:]
+        hi = self.sp + x
+        if cur.set_range(self.sp + p_key):
             for k in cur.iternext(values=False):
-                if k[:ns] != sp or k[ns:] >= x:
+                if k >= hi:
                     break
                 idx += 1
-        return idx, path
-
-    def below(self, x: bytes) -> int:
-        return self._walk(x)[0]
+        return idx
 
     def rank(self, member: bytes) -> int | None:
         v = self.ks.mget(self.c, member)
         if v is None:
             return None
-        return self._walk(v + member)[0]
+        return self.below(v + member)
 
     def seek(self, r: int) -> bool:
         """Put the cursor on the ``s`` entry of rank ``r`` (0-based; 0 <= r < count)."""
         cur = self.cur
+        pre = self.c.prefix
+        nl = len(pre) + 2
         p_key = b""
         idx = 0
-        pre = self.c.prefix
         for lv in range(self.c.a, 0, -1):
             lp = pre + _LEVEL[lv]
-            n = len(lp)
+            end = pre + _LEVEL[lv + 1]
             cur.set_key(lp + p_key)
-            span = _SPAN.unpack(cur.value())[0]
-            while idx + span <= r and cur.next():
-                k = cur.key()
-                if k[:n] != lp:
+            it = cur.iternext()
+            span = _unpack(next(it)[1])[0]
+            if not p_key:
+                span -= self.c.b >> 8
+            if idx + span > r:
+                continue
+            last = None
+            for k, v in it:
+                if k >= end:
                     break
                 idx += span
-                p_key = k[n:]
-                span = _SPAN.unpack(cur.value())[0]
+                span = _unpack(v)[0]
+                last = k
+                if idx + span > r:
+                    break
+            if last is not None:
+                p_key = last[nl:]
         if not cur.set_range(self.sp + p_key):
             return False
-        for _ in range(r - idx):
-            if not cur.next():
-                return False
-        return cur.key()[:self.ns] == self.sp
+        if r > idx:
+            k = next(islice(cur.iternext(values=False), r - idx, None), b"")
+        else:
+            k = cur.key()
+        return k[:self.ns] == self.sp
 
     def items(self, start: int, n: int, reverse: bool = False):
         """(member, score) of ``n`` elements from rank ``start``, going down with ``reverse``."""
         if n <= 0 or not self.seek(start):
             return []
-        out = []
         cur = self.cur
-        sp, ns = self.sp, self.ns
-        step = cur.prev if reverse else cur.next
-        while True:
-            k = cur.key()
-            if k[:ns] != sp:
-                break
-            out.append((k[ns + 8:], bytes_score(k[ns:ns + 8])))
-            if len(out) >= n or not step():
-                break
-        return out
+        ns = self.ns
+        if reverse:
+            keys = islice(takewhile(self.sp.__le__, cur.iterprev(values=False)), n)
+        else:
+            keys = islice(takewhile((self.c.prefix + b"t").__gt__, cur.iternext(values=False)), n)
+        return [(k[ns + 8:], bytes_score(k[ns:ns + 8])) for k in keys]
 
     def between(self, lo: bytes, hi: bytes, reverse: bool, offset: int, limit: int):
         """(member, score) with lo <= sort key < hi, skipping ``offset``, at most ``limit``
@@ -388,31 +418,123 @@ class ZSet:
         return None
 
     # -------------------------------------------------------- writes
+    #
+    # No write walks from the head. The node (or head) just left of x on a level is
+    # the record before ``level prefix + x``: one seek, one step back. On a level
+    # above x's height that record's span changes by one and nothing else; only on
+    # the levels x occupies (a 1/16 chance each) must the elements between it and x
+    # be counted (``_link``), walking the level below from it: a few steps. Removing
+    # a node gives its span to its left neighbour (``_unlink``).
 
-    def _put(self, key: bytes, span: int) -> None:
-        self.cur.put(key, _SPAN.pack(span))
-
-    def insert(self, member: bytes, sb: bytes) -> None:
-        """Add a member that is not there, with score encoding ``sb``."""
+    def _current(self) -> None:
+        """Rebuild levels written under another height rule (an older shardis) first."""
         c = self.c
+        if c.b & 0xFF != RANK_VERSION:
+            self._drop_levels()
+            if c.count:
+                self._build(None)
+
+    def _link(self, x: bytes, h: int) -> None:
+        """Make ``x`` (its ``s`` entry written) a node of levels 1..h, the levels above
+        already counting it: from the bottom, d = the elements from the level's
+        predecessor up to x, the level below's walk from its own predecessor added."""
+        cur = self.cur
+        pre = self.c.prefix
+        f = self.c.b >> 8
+        nl = len(pre) + 2
+        lp = pre + _LEVEL[1]
+        lk = lp + x
+        if cur.set_range(lk):
+            cur.prev()
+        else:
+            cur.last()
+        k, v = cur.item()
+        p_key = k[nl:]
+        d = 0
+        hi = self.sp + x
+        if cur.set_range(self.sp + p_key):
+            for s in cur.iternext(values=False):
+                if s >= hi:
+                    break
+                d += 1
+        g = 0 if p_key else f  # a head's stored span carries the offset
+        cur.put(k, _pack(d + g))
+        cur.put(lk, _pack(_unpack(v)[0] - g - d + 1))
+        for lv in range(2, h + 1):
+            low = lp
+            lp = pre + _LEVEL[lv]
+            lk = lp + x
+            if cur.set_range(lk):
+                cur.prev()
+            else:
+                cur.last()
+            k, v = cur.item()
+            q_key = k[nl:]
+            if q_key != p_key:
+                stop = low + p_key
+                cur.set_key(low + q_key)
+                d -= 0 if q_key else f
+                for s, w in cur.iternext():
+                    if s >= stop:
+                        break
+                    d += _unpack(w)[0]
+                p_key = q_key
+            g = 0 if p_key else f
+            cur.put(k, _pack(d + g))
+            cur.put(lk, _pack(_unpack(v)[0] - g - d + 1))
+
+    def _unlink(self, x: bytes) -> int:
+        """Remove x's nodes, each one's span going to its predecessor, less x itself;
+        returns x's height (found by probing)."""
+        cur = self.cur
+        pre = self.c.prefix
+        top = self.c.a
+        lv = 1
+        while lv <= top:
+            lk = pre + _LEVEL[lv] + x
+            own = cur.pop(lk)
+            if own is None:
+                break
+            if cur.set_range(lk):
+                cur.prev()
+            else:
+                cur.last()
+            k, v = cur.item()
+            cur.put(k, _pack(_unpack(v)[0] + _unpack(own)[0] - 1))
+            lv += 1
+        return lv - 1
+
+    def _above(self, x: bytes, h: int, delta: int) -> None:
+        """Add ``delta`` to the span of x's predecessor on each level above ``h``."""
+        cur = self.cur
+        pre = self.c.prefix
+        for lv in range(h + 1, self.c.a + 1):
+            if cur.set_range(pre + _LEVEL[lv] + x):
+                cur.prev()
+            else:
+                cur.last()
+            k, v = cur.item()
+            cur.put(k, _pack(_unpack(v)[0] + delta))
+
+    def insert(self, member: bytes, sb: bytes, written: bool = False) -> None:
+        """Add a member that is not there, with score encoding ``sb`` (its member entry
+        already ``written`` by the caller, or not)."""
+        c = self.c
+        if c.b & 0xFF != RANK_VERSION:
+            self._current()
         h = _level(member)
-        pre = c.prefix
+        cur = self.cur
         if h > c.a:
             for lv in range(c.a + 1, h + 1):
-                self._put(pre + _LEVEL[lv], c.count)
+                cur.put(c.prefix + _LEVEL[lv], _pack(c.count + (c.b >> 8)))
             c.a = h
         x = sb + member
-        r, path = self._walk(x)
-        for lv in range(1, c.a + 1):
-            p_key, idx, span = path[lv]
-            lp = pre + _LEVEL[lv]
-            if lv <= h:
-                self._put(lp + p_key, r - idx)
-                self._put(lp + x, idx + span + 1 - r)
-            else:
-                self._put(lp + p_key, span + 1)
-        self.cur.put(self.sp + x, b"")
-        self.ks.mput(c, member, sb)
+        cur.put(self.sp + x, b"")
+        self._above(x, h, 1)
+        if h:
+            self._link(x, h)
+        if not written:
+            self.ks.mput(c, member, sb)
         c.count += 1
         if c.count > LISTPACK_ENTRIES or len(member) > LISTPACK_VALUE:
             c.enc = 1
@@ -420,33 +542,108 @@ class ZSet:
     def delete(self, member: bytes, sb: bytes) -> None:
         """Remove a member that is there with score encoding ``sb``."""
         c = self.c
-        h = _level(member)
-        pre = c.prefix
+        if c.b & 0xFF != RANK_VERSION:
+            self._current()
         x = sb + member
-        _, path = self._walk(x)
-        cur = self.cur
-        for lv in range(1, c.a + 1):
-            p_key, idx, span = path[lv]
-            lp = pre + _LEVEL[lv]
-            if lv <= h:
-                cur.set_key(lp + x)
-                own = _SPAN.unpack(cur.value())[0]
-                cur.delete()
-                self._put(lp + p_key, span + own - 1)
-            else:
-                self._put(lp + p_key, span - 1)
-        if cur.set_key(self.sp + x):
-            cur.delete()
+        self._above(x, self._unlink(x), -1)
+        self.cur.pop(self.sp + x)
         self.ks.mdel(c, member)
         c.count -= 1
+
+    def move(self, member: bytes, old: bytes, new: bytes, written: bool = False) -> None:
+        """Change a member's score encoding from ``old`` to ``new``: its nodes leave and
+        come back; on the levels above them only the two predecessors change, and not
+        at all from the first level where they are one record (nor above it)."""
+        c = self.c
+        if c.b & 0xFF != RANK_VERSION:
+            self._current()
+        xo = old + member
+        xn = new + member
+        cur = self.cur
+        pre = c.prefix
+        h = self._unlink(xo)
+        cur.pop(self.sp + xo)
+        cur.put(self.sp + xn, b"")
+        for lv in range(h + 1, c.a + 1):
+            lp = pre + _LEVEL[lv]
+            if cur.set_range(lp + xo):
+                cur.prev()
+            else:
+                cur.last()
+            ko, vo = cur.item()
+            if cur.set_range(lp + xn):
+                cur.prev()
+            else:
+                cur.last()
+            kn, vn = cur.item()
+            if ko == kn:
+                break
+            cur.put(ko, _pack(_unpack(vo)[0] - 1))
+            cur.put(kn, _pack(_unpack(vn)[0] + 1))
+        if h:
+            self._link(xn, h)
+        if not written:
+            self.ks.mput(c, member, new)
 
     def set_score(self, member: bytes, old: bytes | None, score: float) -> None:
         sb = score_bytes(score)
         if old == sb:
             return
         if old is not None:
-            self.delete(member, old)
-        self.insert(member, sb)
+            self.move(member, old, sb)
+        else:
+            self.insert(member, sb)
+
+    def pop_end(self, use_max: bool) -> tuple[bytes, float] | None:
+        """Remove and return the lowest (highest with ``use_max``) element: no search,
+        its predecessor on every level is the head (lowest) or the level's last
+        record (highest)."""
+        c = self.c
+        if c.b & 0xFF != RANK_VERSION:
+            self._current()
+        cur = self.cur
+        sp, ns = self.sp, self.ns
+        pre = c.prefix
+        if use_max:
+            found = cur.prev() if cur.set_range(pre + b"t") else cur.last()
+        else:
+            found = cur.set_range(sp)
+        k = cur.key() if found else b""
+        if k[:ns] != sp:
+            return None
+        cur.delete()
+        x = k[ns:]
+        top = c.a
+        lv = 1
+        if use_max:
+            # Its nodes are their levels' last, of span 1: they go, their predecessors
+            # keep theirs. On the levels above, the last record loses one.
+            while lv <= top and cur.pop(pre + _LEVEL[lv] + x) is not None:
+                lv += 1
+            while lv <= top:
+                if cur.set_range(pre + _LEVEL[lv + 1]):
+                    cur.prev()
+                else:
+                    cur.last()
+                k, v = cur.item()
+                cur.put(k, _pack(_unpack(v)[0] - 1))
+                lv += 1
+        else:
+            # Its nodes are their levels' first, after a head of span 0: the head
+            # takes the node's span less one. On the levels above, F += 1.
+            f = (c.b >> 8) + 1
+            while lv <= top:
+                lp = pre + _LEVEL[lv]
+                own = cur.pop(lp + x)
+                if own is None:
+                    break
+                cur.put(lp, _pack(_unpack(own)[0] - 1 + f))
+                lv += 1
+            c.b += 256
+        member = x[8:]
+        self.ks.mdel(c, member)
+        c.count -= 1
+        return member, bytes_score(x)
 
     def remove_many(self, items) -> int:
         """Remove (member, score) pairs known to be there; a large share rebuilds the levels."""
@@ -475,6 +672,7 @@ class ZSet:
                 if not cur.delete():
                     break
         self.c.a = 0
+        self.c.b = RANK_VERSION
 
     def _build(self, items) -> None:
         """Write the levels in one ordered pass: over ``items`` (sorted (member, sort key)
@@ -521,6 +719,7 @@ class ZSet:
             x, j = last[lv]
             put(pre + _LEVEL[lv] + x, _SPAN.pack(n - j))
         c.a = top
+        c.b = RANK_VERSION
         if items is not None:
             c.count = n
             if n > LISTPACK_ENTRIES or maxlen > LISTPACK_VALUE:
@@ -556,6 +755,37 @@ def store(ks: Keyspace, db: int, key: bytes, scores: dict[bytes, float]) -> int:
 
 
 _ZADD_FLAGS = {b"nx", b"xx", b"ch", b"incr", b"gt", b"lt"}
+
+
+# A plain decimal score (no exponent, no hex, no inf): Python's float() reads it as
+# strtod does (both round correctly), and at 40 characters it can neither overflow
+# nor underflow. No ZADD option looks like one.
+_PLAIN_SCORE = re.compile(rb"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
+
+
+def zadd_one(ks: Keyspace, db: int, args: list[bytes]) -> int | None:
+    """``ZADD key score member`` with a plain decimal score into an existing sorted
+    set: ZADD's common case without the general path's option parsing and lists (as
+    HSET's ``put_one``). None: take the general path."""
+    score, member = args[2], args[3]
+    if len(score) > 40 or len(member) > MAX_MEMBER:
+        return None
+    if not score.isdigit() and _PLAIN_SCORE.fullmatch(score) is None:  # (digits: the common case)
+        return None
+    c = ks.coll(db, args[1], ZSET)
+    if c is None:
+        return None
+    sb = score_bytes(float(score))
+    old = ks.mput(c, member, sb)  # the new score written, the old one read: one step
+    if old == sb:
+        return 0
+    z = ZSet(ks, c)
+    if old is None:
+        z.insert(member, sb, True)
+    else:
+        z.move(member, old, sb, True)
+    ks.save_coll(c)
+    return 1 if old is None else 0
 
 
 def zadd_generic(ks: Keyspace, db: int, args: list[bytes], incr: bool):
@@ -793,10 +1023,17 @@ def pop(ks: Keyspace, db: int, key: bytes, use_max: bool, count: int):
 
 def _pop(ks: Keyspace, c: Coll, use_max: bool, count: int) -> list[tuple[bytes, float]]:
     z = ZSet(ks, c)
+    if count == 1:
+        items = [z.pop_end(use_max)]
+        ks.save_coll(c)
+        return items
     n = min(count, c.count)
-    items = z.items(c.count - 1 if use_max else 0, n, use_max)
-    if items:
+    if n * 4 < c.count or n < 32:
+        items = [z.pop_end(use_max) for _ in range(n)]  # no search: the ends are known
+    else:
+        items = z.items(c.count - 1 if use_max else 0, n, use_max)
         z.remove_many(items)
+    if items:
         ks.save_coll(c)
     return items
 
@@ -1163,6 +1400,10 @@ def register(table: CommandTable) -> None:
          summary="Add one or more members to a sorted set, or update its score if it already exists",
          acl=w_fast)
     def zadd(ks: Keyspace, db: int, args: list[bytes]):
+        if len(args) == 4:  # one member, no options: the lean path, when it applies
+            added = zadd_one(ks, db, args)
+            if added is not None:
+                return added
         return zadd_generic(ks, db, args, False)
 
     @cmd("zincrby", 4, "write denyoom fast", 1, 1, 1, **g, since="1.2.0",

@@ -437,6 +437,7 @@ QUEUED = Simple("QUEUED")
 
 _R_OK = b"+OK\r\n"
 _R_NIL = b"$-1\r\n"
+_INF = float("inf")
 _INT_CACHE = [b":%d\r\n" % i for i in range(-1, 1025)]
 
 
@@ -461,6 +462,9 @@ def encode(v) -> bytes:
         parts = [b"*%d\r\n" % len(v)]
         parts.extend(map(encode, v))
         return b"".join(parts)
+    if t is float:  # scores: ahead of the rarer types
+        s = format_double(v).encode()
+        return b"$%d\r\n%s\r\n" % (len(s), s)
     if t is bool:
         return b":1\r\n" if v else b":0\r\n"
     if isinstance(v, ReplyError):
@@ -472,8 +476,6 @@ def encode(v) -> bytes:
         return b"$%d\r\n%s\r\n" % (len(s), s)
     if t is bytearray or t is memoryview:
         return encode(bytes(v))
-    if t is float:
-        return encode(format_double(v).encode())
     if t is dict:
         parts = [b"*%d\r\n" % (2 * len(v))]
         for k, x in v.items():
@@ -582,11 +584,13 @@ def encode_error(msg: str | bytes) -> bytes:
 
 def format_double(d: float) -> str:
     """Redis' %.17g formatting of a double, as used by INCRBYFLOAT and scores."""
+    if d.is_integer() and -1e15 < d < 1e15 and d:
+        return "%d" % d  # most scores, and what %.17g writes for them (0.0 and -0.0 differ)
     if d != d:
         return "nan"
-    if d == float("inf"):
+    if d == _INF:
         return "inf"
-    if d == float("-inf"):
+    if d == -_INF:
         return "-inf"
     s = "%.17g" % d
     if "e" not in s and "." in s:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from hashlib import blake2b
 
 import pytest
 
@@ -307,6 +308,26 @@ CASES = {
         ("ZRANK", "{t}y", "b"), ("EXPIRE", "{t}y", "100"), ("ZADD", "{t}y", "3", "c"), ("TTL", "{t}y"),
         ("DEL", "{t}y"), ("ZCARD", "{t}y"), ("ZADD", "{t}y", "1", "a"), ("ZCARD", "{t}y"),
     ],
+    # ZADD key <digits> member on an existing set takes the one-member path (zadd_one).
+    "zadd_one_member": [
+        ("ZADD", "z", "1", "a"), ("ZADD", "z", "0002", "a"), ("ZADD", "z", "2", "a"),
+        ("ZADD", "z", "3", "b"), ("ZADD", "z", "0", "c"), ("ZRANGE", "z", "0", "-1", "WITHSCORES"),
+        ("ZADD", "z", "99999999999999999999", "d"), ("ZADD", "z", "123456789012345678901", "e"),
+        ("ZADD", "z", "1" * 400, "f"), ("ZADD", "z", "9" * 308, "g"), ("ZSCORE", "z", "g"),
+        ("ZADD", "z", "1", "nx"), ("ZADD", "z", "xx", "1"), ("ZADD", "z", "1", "x" * 65),
+        ("OBJECT", "ENCODING", "z"), ("ZRANGE", "z", "0", "-1", "WITHSCORES"), ("ZCARD", "z"),
+        ("SET", "s", "x"), ("ZADD", "s", "1", "a"), ("ZPOPMIN", "z"), ("ZPOPMAX", "z"),
+        ("ZPOPMIN", "z", "2"), ("ZRANGE", "z", "0", "-1", "WITHSCORES"), ("ZPOPMIN", "z"),
+        ("ZPOPMAX", "z"), ("EXISTS", "z"), ("ZPOPMIN", "z"),
+        ("ZADD", "d", "1", "a"), ("ZADD", "d", "-2.5", "b"), ("ZADD", "d", "+.5", "c"),
+        ("ZADD", "d", "7.", "e"), ("ZADD", "d", "-0", "f"), ("ZADD", "d", "0.1", "g"),
+        ("ZADD", "d", "123456789.123456789", "h"), ("ZADD", "d", "-.000000000000000000001", "i"),
+        ("ZADD", "d", "1" * 40 + ".5", "j"), ("ZADD", "d", "9" * 39 + ".", "k"),
+        ("ZADD", "d", ".", "l"), ("ZADD", "d", "-", "l"), ("ZADD", "d", "1.5.", "l"),
+        ("ZADD", "d", "1e3", "l"), ("ZADD", "d", "0x10", "l"), ("ZADD", "d", "inf", "l"),
+        ("ZADD", "d", "1 ", "m"), ("ZADD", "d", "ch", "m"), ("ZADD", "d", "-2.50", "b"),
+        ("ZRANGE", "d", "0", "-1", "WITHSCORES"), ("ZSCORE", "d", "i"), ("ZSCORE", "d", "f"),
+    ],
 }
 
 
@@ -545,3 +566,199 @@ def test_bylex_mixed_scores(pair):
     for limit in (["0", "-1"], ["1", "-1"], ["2", "-1"], ["2", "1"], ["3", "1"]):
         pair.check("ZREVRANGEBYLEX", "y", "+", "(", "LIMIT", *limit)
         pair.check("ZRANGEBYLEX", "y", "(", "+", "LIMIT", *limit)
+
+
+# ---------------------------------------------------------------- the rank structure itself
+
+
+def check_rank_structure(ks: Keyspace, key: bytes) -> list[tuple[bytes, float]]:
+    """Every invariant of one sorted set's entries, recomputed from its score index;
+    returns its (member, score) pairs in order."""
+    c = ks.coll(0, key, ZSET)
+    cur = ks.mcursor(index=True)
+    p = c.prefix
+    n = len(p)
+    s_keys, levels = [], {}
+    cur.set_range(p)
+    for k, v in cur.iternext():
+        if not k.startswith(p):
+            break
+        tag = k[n:n + 1]
+        if tag == b"s":
+            assert v == b""
+            s_keys.append(k[n + 1:])
+        else:
+            assert tag == b"k", k
+            levels.setdefault(k[n + 1], []).append((k[n + 2:], zsets._SPAN.unpack(v)[0]))
+    assert s_keys == sorted(s_keys) and len(s_keys) == c.count
+    members = dict(ks.mrange(c))
+    assert members == {x[8:]: x[:8] for x in s_keys}
+    rank = {x: i for i, x in enumerate(s_keys)}
+    assert set(levels) == set(range(1, c.a + 1)), (sorted(levels), c.a)
+    below = set(s_keys)
+    for lv in range(1, c.a + 1):
+        recs = levels[lv]
+        assert recs[0][0] == b"", "every level starts with its head"
+        nodes = [x for x, _ in recs[1:]]
+        assert set(nodes) <= below, "a node of a level is one of the level below"
+        if c.b & 0xFF == zsets.RANK_VERSION:
+            assert nodes == [x for x in s_keys if zsets._level(x[8:]) >= lv]
+        ranks = [0] + [rank[x] for x in nodes] + [c.count]
+        spans = [b - a for a, b in zip(ranks, ranks[1:])]
+        spans[0] += c.b >> 8  # a head's span is stored with the offset (see ZSet)
+        assert [s for _, s in recs] == spans, f"spans of level {lv}"
+        below = set(nodes)
+    return [(x[8:], zsets.bytes_score(x[:8])) for x in s_keys]
+
+
+def _model_zadd(model: dict, flags: set, pairs: list) -> None:
+    for s, m in pairs:
+        cur = model.get(m)
+        if cur is not None:
+            if "nx" in flags:
+                continue
+            if "incr" in flags:
+                s += cur
+            if ("lt" in flags and s >= cur) or ("gt" in flags and s <= cur):
+                continue
+            model[m] = s
+        elif "xx" not in flags:
+            model[m] = s
+
+
+def test_rank_structure_random(tmp_path):
+    """Random ZADD/ZINCRBY/ZREM/ZPOPMIN/ZPOPMAX/ZREMRANGEBY* on one set of a few thousand
+    members, short and long, scores tied and far apart: after each stretch every span is
+    recomputed from the score index, and ranks and rank ranges match a sorted list."""
+    st = Store(str(tmp_path / "db"), "no", 1 << 30)
+    rng = random.Random(2024)
+    key = b"big"
+    names = [b"m%d" % i for i in range(4000)] + [b"long:%d:" % i + b"x" * 200 for i in range(400)]
+
+    def score() -> float:
+        r = rng.random()
+        if r < 0.45:
+            return float(rng.randrange(40))
+        if r < 0.9:
+            return rng.uniform(-1e15, 1e15)
+        return rng.choice([float("inf"), float("-inf"), -0.0, 1e-300])
+
+    def fmt(s: float) -> bytes:
+        return repr(s).encode()
+
+    model: dict[bytes, float] = {}
+    with st.env.begin(write=True) as txn:
+        ks = Keyspace(st, txn, int(time.time() * 1000))
+        first = [(score(), m) for m in rng.sample(names, 3000)]
+        zsets.zadd_generic(ks, 0, [b"ZADD", key] + [x for s, m in first for x in (fmt(s), m)], False)
+        _model_zadd(model, set(), first)
+        for step in range(6000):
+            r = rng.random()
+            if r < 0.40:
+                m = rng.choice(names)
+                s = score()
+                zsets.zadd_generic(ks, 0, [b"ZADD", key, fmt(s), m], False)
+                _model_zadd(model, set(), [(s, m)])
+            elif r < 0.50:
+                flags = rng.choice([["nx"], ["xx"], ["gt"], ["lt"], ["xx", "gt"], ["ch"]])
+                pairs = [(score(), rng.choice(names)) for _ in range(rng.randrange(1, 6))]
+                args = [b"ZADD", key] + [f.encode() for f in flags] + [x for s, m in pairs for x in (fmt(s), m)]
+                zsets.zadd_generic(ks, 0, args, False)
+                _model_zadd(model, set(flags), pairs)
+            elif r < 0.62:
+                m = rng.choice(names)
+                by = rng.choice([1.0, -3.0, 0.5, 1e10, float(rng.randrange(-5, 5))])
+                if model.get(m) in (float("inf"), float("-inf")):
+                    by = 1.0  # (inf - inf is an error)
+                zsets.zadd_generic(ks, 0, [b"ZINCRBY", key, fmt(by), m], True)
+                _model_zadd(model, {"incr"}, [(by, m)])
+            elif r < 0.74:
+                doomed = [rng.choice(names) for _ in range(rng.randrange(1, 4))]
+                zsets.zrem(ks, 0, [b"ZREM", key] + doomed)
+                for m in doomed:
+                    model.pop(m, None)
+            elif r < 0.86:
+                use_max = rng.random() < 0.5
+                count = rng.choice([1, 1, 2, 5, 40])
+                got = zsets.pop(ks, 0, key, use_max, count) or []
+                order = sorted(model.items(), key=lambda p: (p[1], p[0]))
+                want = (order[::-1] if use_max else order)[:count]
+                assert got == want
+                for m, _ in want:
+                    del model[m]
+            else:
+                order = sorted(model.items(), key=lambda p: (p[1], p[0]))
+                kind = rng.randrange(3)
+                if kind == 0:
+                    start = rng.randrange(-len(order) - 5, len(order) + 5)
+                    width = rng.choice([0, 1, 3, 20, 400, 400, 1000])  # 1000: a large share rebuilds
+                    end = start + width
+                    zsets._zremrange(ks, 0, [b"ZREMRANGEBYRANK", key, b"%d" % start, b"%d" % end], "rank")
+                    w = zsets._rank_window(len(order), start, end)
+                    gone = order[w[0]:w[0] + w[1]] if w else []
+                elif kind == 1:
+                    lo = float(rng.randrange(-2, 40))
+                    hi = lo + rng.choice([0, 0.5, 3])
+                    zsets._zremrange(ks, 0, [b"ZREMRANGEBYSCORE", key, fmt(lo), fmt(hi)], "score")
+                    gone = [(m, s) for m, s in order if lo <= s <= hi]
+                else:
+                    lo, hi = sorted(rng.sample(names, 2))
+                    lex = zsets.parse_lex(b"[" + lo, b"(" + hi)
+                    zsets._zremrange(ks, 0, [b"ZREMRANGEBYLEX", key, b"[" + lo, b"(" + hi], "lex")
+                    gone = zsets.lex_walk(order, lex, False)
+                for m, _ in gone:
+                    del model[m]
+            if len(model) < 1500:  # keep it big: refill
+                more = [(score(), rng.choice(names)) for _ in range(500)]
+                zsets.zadd_generic(ks, 0, [b"ZADD", key] + [x for s, m in more for x in (fmt(s), m)], False)
+                _model_zadd(model, set(), more)
+            if step % 250 == 0 or step == 5999:
+                order = sorted(model.items(), key=lambda p: (p[1], p[0]))
+                assert check_rank_structure(ks, key) == order
+                z = ZSet(ks, ks.coll(0, key, ZSET))
+                assert z.c.enc == 1
+                for i in rng.sample(range(len(order)), 60) + [0, len(order) - 1]:
+                    assert z.rank(order[i][0]) == i
+                    assert z.items(i, 7) == order[i:i + 7]
+                    assert z.items(i, 5, True) == order[max(i - 4, 0):i + 1][::-1]
+                    assert z.below(zsets.score_bytes(order[i][1]) + order[i][0]) == i
+        order = sorted(model.items(), key=lambda p: (p[1], p[0]))
+        z = ZSet(ks, ks.coll(0, key, ZSET))
+        assert [z.rank(m) for m, _ in order] == list(range(len(order)))
+        txn.abort()
+
+
+def test_rank_structure_older_levels(tmp_path, monkeypatch):
+    """Levels written under the old height rule (p = 1/4, ``c.b`` 0) read correctly, and
+    the first write rebuilds them under the current one."""
+    st = Store(str(tmp_path / "db"), "no", 1 << 28)
+    items = {b"e%d" % i: float(i % 97) for i in range(3000)}
+    order = sorted(items.items(), key=lambda p: (p[1], p[0]))
+
+    def old_level(member: bytes) -> int:
+        h = int.from_bytes(blake2b(member, digest_size=8).digest(), "little")
+        n = 0
+        while h & 3 == 0 and n < zsets.MAX_LEVEL:
+            n += 1
+            h >>= 2
+        return n
+
+    with st.env.begin(write=True) as txn:
+        ks = Keyspace(st, txn, int(time.time() * 1000))
+        with monkeypatch.context() as mp:
+            mp.setattr(zsets, "_level", old_level)
+            zsets.store(ks, 0, b"old", items)
+        c = ks.coll(0, b"old", ZSET)
+        c.b = 0  # as an older shardis wrote it
+        ks.save_coll(c)
+        old_top = c.a
+        z = ZSet(ks, ks.coll(0, b"old", ZSET))
+        assert z.items(0, 3000) == order
+        assert [z.rank(m) for m, _ in order[::37]] == list(range(0, 3000, 37))
+        assert zsets.zcount(ks, 0, [b"ZCOUNT", b"old", b"10", b"(20"]) == sum(10 <= s < 20 for s in items.values())
+        zsets.zadd_generic(ks, 0, [b"ZADD", b"old", b"5.5", b"new"], False)
+        items[b"new"] = 5.5
+        c = ks.coll(0, b"old", ZSET)
+        assert c.b & 0xFF == zsets.RANK_VERSION and c.a < old_top
+        assert check_rank_structure(ks, b"old") == sorted(items.items(), key=lambda p: (p[1], p[0]))
+        txn.abort()
