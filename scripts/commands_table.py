@@ -9,7 +9,8 @@ from collections import defaultdict
 
 from shardis.commands import ALL, COORD, KEYS, LOCAL, build_table
 
-WHERE = {LOCAL: "router", KEYS: "its key's shard", ALL: "every shard", COORD: "its keys' shard, or the coordinator"}
+WHERE = {LOCAL: "router", KEYS: "its key's shard", ALL: "every shard",
+         COORD: "its keys' shard, or the coordinator"}
 MULTI_KEY = "its keys' shard, or the coordinator when they span shards"
 
 

@@ -662,7 +662,8 @@ def test_rank_structure_random(tmp_path):
             elif r < 0.50:
                 flags = rng.choice([["nx"], ["xx"], ["gt"], ["lt"], ["xx", "gt"], ["ch"]])
                 pairs = [(score(), rng.choice(names)) for _ in range(rng.randrange(1, 6))]
-                args = [b"ZADD", key] + [f.encode() for f in flags] + [x for s, m in pairs for x in (fmt(s), m)]
+                args = [b"ZADD", key] + [f.encode() for f in flags] + \
+                    [x for s, m in pairs for x in (fmt(s), m)]
                 zsets.zadd_generic(ks, 0, args, False)
                 _model_zadd(model, set(flags), pairs)
             elif r < 0.62:
@@ -755,7 +756,8 @@ def test_rank_structure_older_levels(tmp_path, monkeypatch):
         z = ZSet(ks, ks.coll(0, b"old", ZSET))
         assert z.items(0, 3000) == order
         assert [z.rank(m) for m, _ in order[::37]] == list(range(0, 3000, 37))
-        assert zsets.zcount(ks, 0, [b"ZCOUNT", b"old", b"10", b"(20"]) == sum(10 <= s < 20 for s in items.values())
+        assert zsets.zcount(ks, 0, [b"ZCOUNT", b"old", b"10", b"(20"]) == \
+            sum(10 <= s < 20 for s in items.values())
         zsets.zadd_generic(ks, 0, [b"ZADD", b"old", b"5.5", b"new"], False)
         items[b"new"] = 5.5
         c = ks.coll(0, b"old", ZSET)
