@@ -479,6 +479,7 @@ def test_key_set_spans_the_shards():
     assert all(len(g) >= 2 for g in SHARD_GROUPS)
 
 
+@pytest.mark.filterwarnings("ignore:Generating overly large repr")  # (the transaction rule's)
 @pytest.mark.parametrize("protocol", [2, 3], ids=["RESP2", "RESP3"])
 def test_random_command_sequences(shardis_server, redis_server, protocol):
     have, missing = available_commands(shardis_server.port)
