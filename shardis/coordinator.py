@@ -479,6 +479,12 @@ class Coordinator:
             self.intents.done(txid)
         for i in shards:
             self._send(i, ["unlock", 0])
+        # A restarted shard has lost its stand-in waiters: the commands blocked on it
+        # run again (and wait anew, with new stand-ins, if there is still nothing).
+        for b in self.blocked:
+            if any(i in b.proxies for i in shards):
+                b.proxies = {i: w for i, w in b.proxies.items() if i not in shards}
+                b.ready = True
 
     def serve_round(self, reqs: list[Request]) -> None:
         """Run a batch of requests as one round; answer each."""
