@@ -272,6 +272,14 @@ def _level(member: bytes) -> int:
     return n
 
 
+def _before(cur, key: bytes) -> None:
+    """Put ``cur`` on the last entry sorting before ``key`` (a level's head sorts first)."""
+    if cur.set_range(key):
+        cur.prev()
+    else:
+        cur.last()
+
+
 class ZSet:
     """One sorted set's entries, for one command: a cursor on ``index`` and the head.
 
@@ -444,10 +452,7 @@ class ZSet:
         nl = len(pre) + 2
         lp = pre + _LEVEL[1]
         lk = lp + x
-        if cur.set_range(lk):
-            cur.prev()
-        else:
-            cur.last()
+        _before(cur, lk)
         k, v = cur.item()
         p_key = k[nl:]
         d = 0
@@ -464,10 +469,7 @@ class ZSet:
             low = lp
             lp = pre + _LEVEL[lv]
             lk = lp + x
-            if cur.set_range(lk):
-                cur.prev()
-            else:
-                cur.last()
+            _before(cur, lk)
             k, v = cur.item()
             q_key = k[nl:]
             if q_key != p_key:
@@ -495,10 +497,7 @@ class ZSet:
             own = cur.pop(lk)
             if own is None:
                 break
-            if cur.set_range(lk):
-                cur.prev()
-            else:
-                cur.last()
+            _before(cur, lk)
             k, v = cur.item()
             cur.put(k, _pack(_unpack(v)[0] + _unpack(own)[0] - 1))
             lv += 1
@@ -509,10 +508,7 @@ class ZSet:
         cur = self.cur
         pre = self.c.prefix
         for lv in range(h + 1, self.c.a + 1):
-            if cur.set_range(pre + _LEVEL[lv] + x):
-                cur.prev()
-            else:
-                cur.last()
+            _before(cur, pre + _LEVEL[lv] + x)
             k, v = cur.item()
             cur.put(k, _pack(_unpack(v)[0] + delta))
 
@@ -566,15 +562,9 @@ class ZSet:
         cur.put(self.sp + xn, b"")
         for lv in range(h + 1, c.a + 1):
             lp = pre + _LEVEL[lv]
-            if cur.set_range(lp + xo):
-                cur.prev()
-            else:
-                cur.last()
+            _before(cur, lp + xo)
             ko, vo = cur.item()
-            if cur.set_range(lp + xn):
-                cur.prev()
-            else:
-                cur.last()
+            _before(cur, lp + xn)
             kn, vn = cur.item()
             if ko == kn:
                 break
@@ -621,10 +611,7 @@ class ZSet:
             while lv <= top and cur.pop(pre + _LEVEL[lv] + x) is not None:
                 lv += 1
             while lv <= top:
-                if cur.set_range(pre + _LEVEL[lv + 1]):
-                    cur.prev()
-                else:
-                    cur.last()
+                _before(cur, pre + _LEVEL[lv + 1])
                 k, v = cur.item()
                 cur.put(k, _pack(_unpack(v)[0] - 1))
                 lv += 1
