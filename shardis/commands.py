@@ -151,4 +151,5 @@ def build_table() -> CommandTable:
     for family in (connection, admin, keyspace, router_introspect, strings, keys, hashes, lists,
                    sets, zsets, blocking, sort, shard_server, introspect, pubsub):
         family.register(table)
+    shard_server.register_settings(table)
     return table
