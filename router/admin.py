@@ -8,9 +8,10 @@ step), flagged RW for write commands and RO otherwise.
 CONFIG covers the settings clients and tools ask about; values come from
 cluster.toml (``router.cfg``). Settings this router applies live (maxclients,
 client-query-buffer-limit) can be changed with CONFIG SET, in this router
-process only; *shared* settings (client-output-buffer-limit) go through the
-pub/sub hub to every router, and CONFIG SET answers once the hub has passed
-them on; every other known setting answers Redis' immutable-config error.
+process only; *shared* settings (client-output-buffer-limit,
+notify-keyspace-events) go through the pub/sub hub to every router and, those
+the shards use, to every shard; CONFIG SET answers once all have them. Every
+other known setting answers Redis' immutable-config error.
 
 INFO's keyspace and shardis sections need every shard's counts: the router fans
 the internal ``__info`` out and renders the text when all have answered.
@@ -34,9 +35,10 @@ from typing import Callable
 
 from router.app import Slot
 from router.connection import Container, help_reply, text
-from shardis import REDIS_VERSION, __version__, errors
+from router.pubsub import SHARD_SETTINGS
+from shardis import REDIS_VERSION, __version__, errors, notify
 from shardis.commands import INTERNAL, LOCAL, CommandSpec, CommandTable
-from shardis.args import compile_glob
+from shardis.args import compile_glob, cstr
 from shardis.resp import OK, ReplyError, Simple, Verbatim, encode, encode_error, string2ll
 
 # ---------------------------------------------------------------- COMMAND
@@ -251,6 +253,15 @@ def obuf_limit(cfg) -> str:
     return "%s pubsub %d %d %d" % (fixed, *cfg.pubsub_limits())
 
 
+def parse_keyspace_events(v: bytes) -> str:
+    """notify-keyspace-events: Redis' letters, kept as given up to a NUL, where Redis'
+    C loop stops (CONFIG GET shows them normalised, from the flags they make)."""
+    letters = cstr(v).decode("latin-1")
+    if notify.parse_flags(letters) is None:
+        raise ConfigValueError(errors.KEYSPACE_EVENTS_LETTERS)
+    return letters
+
+
 def parse_uint(lo: int, hi: int) -> Callable[[bytes], int]:
     """An integer setting: Redis' integer rules, then its range."""
 
@@ -311,7 +322,9 @@ PARAMS = (
           parse_memory(1 << 20, 2**63 - 1), "client_query_buffer_limit"),
     Param("client-output-buffer-limit", obuf_limit, parse_obuf_limit,
           "client_output_buffer_limit_pubsub", shared=True),
-    Param("notify-keyspace-events", lambda cfg: ""),
+    Param("notify-keyspace-events",
+          lambda cfg: notify.flags_string(notify.parse_flags(cfg.notify_keyspace_events)),
+          parse_keyspace_events, "notify_keyspace_events", shared=True),
     Param("requirepass", lambda cfg: ""),
     Param("loglevel", lambda cfg: cfg.loglevel),
 )
@@ -625,6 +638,31 @@ def info_reply(router, owner, db: int, sections: set[str], pubsub: list | None):
                          lambda shards: InfoView(router, shards, pubsub).render(sections))
 
 
+def set_everywhere(conn, shared: dict) -> Slot:
+    """Shared settings: to every router through the hub, then, those the shards use, to
+    every shard; the reply (OK) once all have them, so the next command sees them."""
+    router = conn.router
+    slot, fill = answer_later(conn)
+    encoder = conn.encode
+
+    def shared_by_routers(version) -> None:
+        if isinstance(version, ReplyError):
+            fill(encode_error(version.args[0]))
+            return
+        for_shards = [(k, v) for k, v in shared.items() if k in SHARD_SETTINGS]
+        if not for_shards:
+            fill(encoder(OK))
+            return
+        args = [b"__config", b"%d" % version]
+        for k, v in for_shards:
+            args += [k.encode(), v.encode()]
+        owner = _Then(fill, encoder)
+        owner.slot = router.fanout(owner, router.table.lookup(b"__config"), 0, args, _ok)
+
+    router.pubsub.share(shared, shared_by_routers)
+    return slot
+
+
 def answer_later(conn) -> tuple[Slot, Callable[[bytes], None]]:
     """A reply slot for ``conn`` and the function that fills it."""
     slot = Slot((None, conn))
@@ -797,7 +835,7 @@ def register_config(table: CommandTable) -> None:
     def config_set_(conn, args):
         shared = config_set(conn.router.cfg, args)
         if shared:
-            return conn.router.pubsub.share(conn, shared)
+            return set_everywhere(conn, shared)
         return OK
 
     @sub("resetstat", 2, admin, since="2.0.0", acl=acl,

@@ -44,15 +44,17 @@ from shardis.commands import INTERNAL, LOCAL, CommandTable
 from shardis.pubsub import ANSWER, CHANNEL, CONFIG, COUNT, HELLO, KINDS, MESSAGE, PATTERN, \
     PMESSAGE, PUBLISH, Q_CHANNELS, Q_NUMPAT, Q_NUMSUB, Q_STATS, QUERY, SET, SHARD, SMESSAGE, \
     SYNC, router_identity
-from shardis.resp import OK, ReplyError, encode_error
+from shardis.resp import ReplyError, encode_error
 
 log = logging.getLogger("router")
 
 _EVENTS = int(zmq.EVENTS)
 _POLLIN = int(zmq.POLLIN)
 
-# Config fields every router applies alike: CONFIG SET sends them through the hub.
-SHARED_SETTINGS = ("client_output_buffer_limit_pubsub",)
+# Config fields every router applies alike: CONFIG SET sends them through the hub; those
+# the shards use too also go to every shard (``__config``).
+SHARED_SETTINGS = ("client_output_buffer_limit_pubsub", "notify_keyspace_events")
+SHARD_SETTINGS = ("notify_keyspace_events",)
 
 # What a subscribed RESP2 connection may run (Redis 7.0's processCommand).
 SUBSCRIBED_ALLOWED = frozenset((b"subscribe", b"ssubscribe", b"psubscribe", b"unsubscribe",
@@ -506,10 +508,10 @@ class PubSub:
         """[channels, patterns, shard channels] over every router, for INFO."""
         self.ask((QUERY, Q_STATS, None), Request(then))
 
-    def share(self, conn, settings: dict) -> Slot:
+    def share(self, settings: dict, then: Callable[[object], None]) -> None:
         """CONFIG SET of shared settings: every router applies them (this one too) when the
-        hub passes them on; the reply waits for that."""
-        return self.call(conn, (SET, settings), _reply_or_error(lambda v: conn.encode(OK)))
+        hub passes them on; ``then`` gets their version (or a ReplyError) after that."""
+        self.ask((SET, settings), Request(then))
 
 
 # ---------------------------------------------------------------- subscribed mode

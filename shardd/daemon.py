@@ -1,6 +1,13 @@
 """The shard daemon's loop: drain every waiting batch, run them in one LMDB write
 transaction (group commit), commit (fsync first under ``durability = "always"``),
-then answer each sender."""
+then answer each sender.
+
+Keyspace notifications: while notify-keyspace-events asks for events, a batch runs
+on a ``NotifyingKeyspace`` with the handler tables that report them (no fast paths,
+read-only commands marked for "keymiss"); the events go to the pub/sub hub once the
+batch has committed (under ``always``, once it is durable, just before its replies).
+The flags come from cluster.toml, then from the hub (HELLO at start, its CONFIG
+messages) and from routers' ``__config`` (CONFIG SET), whichever is newest."""
 
 from __future__ import annotations
 
@@ -18,13 +25,14 @@ import traceback
 import lmdb
 import zmq
 
-from shardis import wire
-from shardis.commands import build_table
+from shardis import notify, wire
+from shardis.commands import INTERNAL, build_table
 from shardis.config import Config
+from shardis.pubsub import CONFIG, HELLO, NOTIFY, shard_identity
 from shardis.resp import ReplyError, encode, encode3, encode_error
 from shardd.blocking import BLOCK, DEFERRED, Waiters
 from shardd.multi import TXMARK
-from shardd.storage import Keyspace, Store
+from shardd.storage import Keyspace, NotifyingKeyspace, Store
 from shardd.wal import LogWriter, WriteAheadLog
 
 log = logging.getLogger("shardd")
@@ -62,31 +70,32 @@ class Shard:
         os.makedirs(cfg.shard_dir(index), exist_ok=True)
         self.store = Store(cfg.shard_dir(index), cfg.durability, cfg.map_size)
         self.store.databases = cfg.databases
+        self.store.notify_flags = notify.parse_flags(cfg.notify_keyspace_events) or 0
         self.table = build_table()
         self.handlers = [spec.handler for spec in self.table.by_id]
-        # RESP2 reply bytes straight from the handler: the hot commands' own
-        # fast path, else the handler's value encoded.
-        self.resp2 = [spec.resp2 or _encoded(spec.handler) for spec in self.table.by_id]
         # Blocking commands (shardd/blocking.py): their RESP2 entry parks the client.
         self.waiters = Waiters(self.store.waiting)
         self.store.blockers = self.waiters  # for __unblock
-        for spec in self.table.by_id:
-            if "blocking" in spec.flags and spec.handler is not None:
-                self.resp2[spec.id] = self._blocking_resp2(spec.id, spec.handler)
+        # (handlers, RESP2 entries) for batches without and with keyspace notifications;
+        # ``tables`` is the pair the running batch uses.
+        self.plain_tables = (self.handlers, self._resp2_table(self.handlers, fast=True))
+        self.notify_tables = self._notifying_tables()
+        self.tables = self.plain_tables
+        self.events: list = []    # (channel, message) the last batch publishes
         self.cur_ident = b""      # the router of the message being run
         self.cur_msg = 0          # its index in the batch
         self.woken: list = []     # (router ident, waiter id, reply) served in this batch
         self.injected: list = []  # (message index, commands done, cid, db, args): for the log
         self.wjournal: list = []  # parks and serves of this attempt, undone if it aborts
         self.names = [spec.name for spec in self.table.by_id]
-        exec_id = self.table.by_name[b"__exec"].id
-        self.handlers[exec_id] = self._exec
-        self.resp2[exec_id] = _encoded(self._exec)
+        # The commands the daemon runs itself (they need its handler tables or waiters).
+        for name, fn in ((b"__exec", self._exec), (b"__readywait", self._readywait)):
+            i = self.table.by_name[name].id
+            for handlers, resp2 in (self.plain_tables, self.notify_tables):
+                handlers[i] = fn
+                resp2[i] = _encoded(fn)
         self.txmark_id = self.table.by_name[b"__txmark"].id
         self.ready_id = self.table.by_name[b"__ready"].id
-        readywait_id = self.table.by_name[b"__readywait"].id
-        self.handlers[readywait_id] = self._readywait
-        self.resp2[readywait_id] = _encoded(self._readywait)
         self.in_multi = False     # running EXEC's commands: blocking ones do not block
         self.replay_aborted: set | None = None  # replaying the log: EXECs WATCH aborted
         # Cross-shard transactions (shardis/coordinator.py): while ``locked`` the
@@ -100,6 +109,7 @@ class Shard:
         self.sock.setsockopt(zmq.LINGER, 1000)
         self.sock.setsockopt(zmq.SNDHWM, 0)
         self.sock.setsockopt(zmq.RCVHWM, 0)
+        self.hub: zmq.Socket | None = None  # to the pub/sub hub, while serving (``serve``)
         self.stopping = False
         self.commands = 0
         self.batches = 0
@@ -126,13 +136,22 @@ class Shard:
             self.writer.stop()
         self.store.close()
         self.sock.close(linger=linger_ms)
+        if self.hub is not None:
+            self.hub.close(linger=linger_ms)
         self.ctx.term()
 
     def serve(self) -> None:
         self.sock.bind(self.cfg.shard_endpoint(self.index))
+        # To the pub/sub hub: keyspace events out, shared settings in.
+        self.hub = self.ctx.socket(zmq.DEALER)
+        self.hub.setsockopt(zmq.IDENTITY, shard_identity(self.index))
+        self.hub.setsockopt(zmq.SNDHWM, 0)
+        self.hub.connect(self.cfg.pubsub_endpoint())
+        self.hub.send(wire.pack([(HELLO, {})]))  # the hub answers with the shared settings
         log.info("shard %d ready on %s", self.index, self.cfg.shard_endpoint(self.index))
         poller = zmq.Poller()
         poller.register(self.sock, zmq.POLLIN)
+        poller.register(self.hub, zmq.POLLIN)
         if self.writer is not None:
             poller.register(self.notify_r, zmq.POLLIN)
         sweep_every = self.cfg.expiry_sweep_ms / 1000.0
@@ -146,7 +165,10 @@ class Shard:
             deadline = self.waiters.next_deadline()
             if deadline is not None:
                 timeout = max(0.0, min(timeout, deadline / 1000.0 - time.time()))
-            if poller.poll(timeout * 1000):
+            ready = poller.poll(timeout * 1000)
+            if ready:
+                if any(s is self.hub for s, _ in ready):
+                    self._from_hub()
                 msgs = []
                 try:
                     while True:
@@ -217,14 +239,33 @@ class Shard:
             out.extend(self._wakeups(self.woken))
             self.woken = []
         self.batches += len(msgs)
+        events, self.events = self.events, []
         if self.writer is not None and (self.held or self.seq > self.writer.durable):
             # Under "always" replies wait until their batch is on disk, and leave
             # in order: a read also waits for the writes before it.
-            self.held.append((self.seq, out))
+            self.held.append((self.seq, out, events))
             return
+        self._publish(events)
         send = self.sock.send_multipart
         for frames in out:
             send(frames)
+
+    def _publish(self, events: list) -> None:
+        """Keyspace events of a committed batch, to the hub (which fans them out); a shard
+        run in-process, not serving, has nobody to tell."""
+        if events and self.hub is not None:
+            self.hub.send(wire.pack([(NOTIFY, events)]))
+
+    def _from_hub(self) -> None:
+        """Shared settings from the hub: the answer to HELLO, or another's CONFIG SET."""
+        while True:
+            try:
+                ops = wire.unpack(self.hub.recv(zmq.NOBLOCK))
+            except zmq.Again:
+                return
+            for op in ops:
+                if op[0] == CONFIG:
+                    self.store.apply_settings(op[2], op[1])
 
     def release(self) -> None:
         """Send the held replies whose batches are durable now."""
@@ -238,7 +279,9 @@ class Shard:
         held = self.held
         send = self.sock.send_multipart
         while held and held[0][0] <= durable:
-            for frames in held.popleft()[1]:
+            _, out, events = held.popleft()
+            self._publish(events)
+            for frames in out:
                 send(frames)
 
     def _apply(self, payloads: list[bytes] | None, now: int, durable: bool,
@@ -250,10 +293,17 @@ class Shard:
         write-ahead log and fsynced before this returns, so before any reply."""
         store = self.store
         batches = [wire.unpack(p) for p in payloads] if payloads is not None else None
+        # The one test per batch: do notify-keyspace-events ask for anything? (Never
+        # while replaying the log: those events were published before the crash, or
+        # belong to replies nobody received.)
+        flags = store.notify_flags
+        notifying = self._notifying(flags) and replay_seq is None
+        self.tables = self.notify_tables if notifying else self.plain_tables
         while True:
             v0 = store.version
             txn = store.env.begin(write=True)
-            ks = Keyspace(store, txn, now)
+            ks = NotifyingKeyspace(store, txn, now, flags) if notifying else \
+                Keyspace(store, txn, now)
             self.woken = []
             self.injected = []
             self.wjournal = []
@@ -289,6 +339,8 @@ class Shard:
                 raise
             break
         ks.committed()
+        if notifying:
+            self.events = notify.messages(flags, ks.events)
         if changed:
             store.dirty = True
             if durable:
@@ -348,8 +400,7 @@ class Shard:
 
         ``multi``: a transaction's commands (EXEC): blocking commands answer at once as
         if timed out, and blocked clients are served after the whole transaction."""
-        handlers = self.handlers
-        resp2 = self.resp2
+        handlers, resp2 = self.tables
         replies = []
         append = replies.append
         if multi:
@@ -468,9 +519,21 @@ class Shard:
             reply = f"unknown operation {op!r}"
         self.sock.send_multipart([ident, wire.pack([txid, reply])])
 
+    @staticmethod
+    def _notifying(flags: int) -> bool:
+        """Whether notify-keyspace-events asks for any event at all."""
+        both = notify.NOTIFY_KEYSPACE | notify.NOTIFY_KEYEVENT
+        return bool(flags & both and flags & ~both)
+
     def _tx_begin(self, tx: Tx) -> None:
         tx.txn = self.store.env.begin(write=True)
-        tx.ks = Keyspace(self.store, tx.txn, tx.now)
+        flags = self.store.notify_flags
+        if self._notifying(flags):
+            self.tables = self.notify_tables
+            tx.ks = NotifyingKeyspace(self.store, tx.txn, tx.now, flags)
+        else:
+            self.tables = self.plain_tables
+            tx.ks = Keyspace(self.store, tx.txn, tx.now)
         tx.v0 = self.store.version
         self.woken = []
         self.injected = []
@@ -533,11 +596,19 @@ class Shard:
         if self.woken:
             out.extend(self._wakeups(self.woken))
             self.woken = []
+        events = self._tx_events(ks)
         if durable and (self.held or self.seq > self.writer.durable):
-            self.held.append((self.seq, out))
+            self.held.append((self.seq, out, events))
             return
         for frames in out:
             self.sock.send_multipart(frames)
+        self._publish(events)
+
+    def _tx_events(self, ks: Keyspace) -> list:
+        """The keyspace events of a committed cross-shard transaction's part."""
+        if isinstance(ks, NotifyingKeyspace):
+            return notify.messages(ks.flags, ks.events)
+        return []
 
     def _release_tx(self) -> None:
         tx = self.tx
@@ -551,6 +622,7 @@ class Shard:
             tx.txn.abort()  # only lazy expiry to lose: the sweep does it later
             return
         tx.ks.committed()
+        self._publish(self._tx_events(tx.ks))
         self.store.dirty = True
 
     def _abort_tx(self) -> None:
@@ -582,7 +654,7 @@ class Shard:
     def _serve(self, ks: Keyspace, done: int) -> None:
         """Serve the waiters of the keys a command left non-empty, oldest first; each one
         served is run again right here (and logged at this place for a replay)."""
-        handlers = self.handlers
+        handlers = self.tables[0]
         MASK = wire.CMD_MASK
         while ks.ready:
             db, key = ks.ready.pop(0)
@@ -638,7 +710,7 @@ class Shard:
                                     for w in gone])
             if self.writer is not None and self.held:
                 # behind the held replies (a deferred reply among them may be this waiter's)
-                self.held.append((self.seq, frames))
+                self.held.append((self.seq, frames, []))
                 return
             for f in frames:
                 self.sock.send_multipart(f)
@@ -678,8 +750,54 @@ class Shard:
 
     def sweep(self) -> None:
         """Active expiry: delete keys whose TTL has passed, a bounded number per round."""
-        while self._apply(None, time.time_ns() // 1_000_000, durable=self.writer is not None) >= SWEEP_LIMIT:
-            pass
+        while True:
+            n = self._apply(None, time.time_ns() // 1_000_000, durable=self.writer is not None)
+            events, self.events = self.events, []
+            if self.writer is not None and self.held:
+                self.held.append((self.seq, [], events))  # after the events held before
+            else:
+                self._publish(events)
+            if n < SWEEP_LIMIT:
+                return
+
+    # ------------------------------------------------------------ handler tables
+
+    def _resp2_table(self, handlers: list, fast: bool) -> list:
+        """RESP2 reply bytes straight from the handler: the hot commands' own fast path
+        (``fast``), else the handler's value encoded; blocking commands park the client."""
+        table = []
+        for spec, handler in zip(self.table.by_id, handlers):
+            if "blocking" in spec.flags and handler is not None:
+                table.append(self._blocking_resp2(spec.id, handler))
+            else:
+                table.append(spec.resp2 if fast and spec.resp2 else _encoded(handler))
+        return table
+
+    def _notifying_tables(self) -> tuple[list, list]:
+        """The handlers for batches with notifications: no fast paths (they report no
+        events), and the commands Redis reads keys for marked as reading ("keymiss")."""
+        handlers = [_reading(spec.handler) if _reads(spec) else spec.handler
+                    for spec in self.table.by_id]
+        return handlers, self._resp2_table(handlers, fast=False)
+
+
+def _reads(spec) -> bool:
+    """Whether Redis looks a command's keys up for reading (lookupKeyRead: a miss is a
+    "keymiss" event)."""
+    if spec.route == INTERNAL or spec.handler is None:
+        return False
+    return "readonly" in spec.flags or spec.name in notify.KEYMISS_WRITES
+
+
+def _reading(handler):
+    """``handler`` with the batch's keyspace marked as reading while it runs."""
+    def run(ks, db, args):
+        ks.reading = True
+        try:
+            return handler(ks, db, args)
+        finally:
+            ks.reading = False
+    return run
 
 
 def _encoded(handler):

@@ -27,6 +27,7 @@ from hashlib import blake2b
 from shardis import errors
 from shardis.args import Options, compile_glob, cstr, int_arg
 from shardis.commands import CommandTable
+from shardis.notify import NOTIFY_HASH
 from shardis.resp import OK, Pairs, ReplyError, string2ll
 from shardd.storage import HASH, Coll, Keyspace, check_members
 from shardd.strings import LLONG_MAX, LLONG_MIN, add_long_double, format_long_double, parse_long_double
@@ -274,12 +275,13 @@ def _hrandfield_one(ks: Keyspace, db: int, key: bytes):
 # ---------------------------------------------------------------- increments
 
 
-def _incr_value(ks: Keyspace, c: Coll, field: bytes, new: bytes) -> None:
+def _incr_value(ks: Keyspace, c: Coll, field: bytes, new: bytes, event: bytes) -> None:
     """Store an increment's result; a new field counts, a long result converts."""
     fresh = ks.mput(c, field, new) is None
     c.count += fresh
     _written(ks, c, [field] if fresh else [], [field, new])
     ks.save_coll(c)
+    ks.notify(NOTIFY_HASH, event, c.db, c.key)
 
 
 _DOC = dict(group="hash", since="2.0.0")
@@ -303,6 +305,7 @@ def register(table: CommandTable) -> None:
         c.count += len(new)
         _written(ks, c, new, args[2:])
         ks.save_coll(c)
+        ks.notify(NOTIFY_HASH, b"hset", db, args[1])  # even when no value changed, as Redis
         return len(new)
 
     @cmd("hset", -4, "write denyoom fast", 1, 1, 1, **_DOC,
@@ -335,6 +338,7 @@ def register(table: CommandTable) -> None:
         c.count += 1
         _written(ks, c, [args[2]], args[2:4])
         ks.save_coll(c)
+        ks.notify(NOTIFY_HASH, b"hset", db, args[1])
         return 1
 
     @cmd("hget", 3, "readonly fast", 1, 1, 1, **_DOC, complexity="O(1)",
@@ -368,6 +372,7 @@ def register(table: CommandTable) -> None:
                 mdel(c, _hkey(f) + f, index=True)
         if deleted:
             c.count -= deleted
+            ks.notify(NOTIFY_HASH, b"hdel", db, args[1])
             ks.save_coll(c)  # the last field gone: the key goes too
         return deleted
 
@@ -428,7 +433,7 @@ def register(table: CommandTable) -> None:
         new = value + incr
         if not LLONG_MIN <= new <= LLONG_MAX:
             raise ReplyError(errors.OVERFLOW)
-        _incr_value(ks, c, field, b"%d" % new)
+        _incr_value(ks, c, field, b"%d" % new, b"hincrby")
         return new
 
     @cmd("hincrbyfloat", 4, "write denyoom fast", 1, 1, 1, group="hash", since="2.6.0",
@@ -452,7 +457,7 @@ def register(table: CommandTable) -> None:
         if isinstance(total, float):
             raise ReplyError(errors.INCR_NAN_INF)
         out = format_long_double(total)
-        _incr_value(ks, c, field, out)
+        _incr_value(ks, c, field, out, b"hincrbyfloat")
         return out
 
     @cmd("hrandfield", -2, "readonly", 1, 1, 1, group="hash", since="6.2.0",

@@ -5,7 +5,8 @@ operations (``register_cross``).
 RENAME, RENAMENX and COPY run here when both keys live on one shard. Across shards
 the coordinator runs them as ``__export`` on the source shard, ``__restore`` on the
 destination shard, then (RENAME) ``__delver`` on the source: it deletes the source
-only if nobody wrote it in between, so a concurrent write is never lost.
+only if nobody wrote it in between, so a concurrent write is never lost. The last two
+take the keyspace event to report (rename_to, copy_to; rename_from).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Callable
 
 from shardis import errors
 from shardis.commands import ALL, COORD, INTERNAL, SPLIT_CONCAT, SPLIT_SUM, CommandTable
+from shardis.notify import NOTIFY_GENERIC, NOTIFY_KEY_MISS
 from shardis.args import Options, compile_glob, cstr, int32_arg, int_arg
 from shardis.resp import OK, ReplyError, Simple
 from shardis.slots import NSLOTS
@@ -75,8 +77,10 @@ def expire_at(ks: Keyspace, db: int, args: list[bytes], name: str, unit: int, re
         return 0
     if when <= ks.now:
         ks.delete(db, key)  # a time already past deletes the key, as Redis does
+        ks.notify(NOTIFY_GENERIC, b"del", db, key)
     else:
         ks.set_expire(db, key, raw, when)
+        ks.notify(NOTIFY_GENERIC, b"expire", db, key)
     return 1
 
 
@@ -122,7 +126,17 @@ def rename_here(ks: Keyspace, db: int, src: bytes, dst: bytes, nx: bool):
         return 0
     ks.delete(db, src)
     ks.restore(db, dst, rec)
+    ks.notify(NOTIFY_GENERIC, b"rename_from", db, src)
+    ks.notify(NOTIFY_GENERIC, b"rename_to", db, dst)
     return 1 if nx else OK
+
+
+def deleted(ks: Keyspace, db: int, key: bytes) -> bool:
+    """DEL/UNLINK of one key: whether it was there (and then a "del" event)."""
+    if ks.delete(db, key):
+        ks.notify(NOTIFY_GENERIC, b"del", db, key)
+        return True
+    return False
 
 
 def restore_mode(arg: bytes) -> bool:
@@ -140,7 +154,7 @@ def register(table: CommandTable) -> None:
          summary="Delete a key", complexity="O(N) where N is the number of keys that will be removed.",
          acl="@keyspace @write @slow")
     def del_(ks: Keyspace, db: int, args: list[bytes]):
-        return sum(ks.delete(db, k) for k in args[1:])
+        return sum(deleted(ks, db, k) for k in args[1:])
 
     @cmd("unlink", -2, "write fast", 1, -1, 1, split=SPLIT_SUM, group="generic", since="4.0.0",
          summary="Delete a key asynchronously in another thread. Otherwise it is just as DEL, "
@@ -148,7 +162,7 @@ def register(table: CommandTable) -> None:
          complexity="O(1) for each key removed regardless of its size.",
          acl="@keyspace @write @fast")
     def unlink(ks: Keyspace, db: int, args: list[bytes]):
-        return sum(ks.delete(db, k) for k in args[1:])
+        return sum(deleted(ks, db, k) for k in args[1:])
 
     @cmd("exists", -2, "readonly fast", 1, -1, 1, split=SPLIT_SUM, group="generic",
          summary="Determine if a key exists", since="1.0.0",
@@ -227,6 +241,7 @@ def register(table: CommandTable) -> None:
         if raw is None or not ks.expire_of(raw):
             return 0
         ks.set_expire(db, args[1], raw, 0)
+        ks.notify(NOTIFY_GENERIC, b"persist", db, args[1])
         return 1
 
     @cmd("keys", 2, "readonly", route=ALL, split=SPLIT_CONCAT, group="generic",
@@ -281,9 +296,13 @@ def register(table: CommandTable) -> None:
         if dst_db == db and src == dst:
             raise ReplyError(errors.SAME_OBJECT)
         rec = ks.export(db, src)
-        if rec is None or not replace and ks.lookup(dst_db, dst) is not None:
+        if rec is None:
+            ks.notify(NOTIFY_KEY_MISS, b"keymiss", db, src)  # COPY reads its source, as Redis
+            return 0
+        if not replace and ks.lookup(dst_db, dst) is not None:
             return 0
         ks.restore(dst_db, dst, rec)
+        ks.notify(NOTIFY_GENERIC, b"copy_to", dst_db, dst)
         return 1
 
     @cmd("move", 3, "write fast", 1, 1, 1, group="generic",
@@ -301,6 +320,8 @@ def register(table: CommandTable) -> None:
             return 0
         ks.restore(dst_db, key, rec)
         ks.delete(db, key)
+        ks.notify(NOTIFY_GENERIC, b"move_from", db, key)
+        ks.notify(NOTIFY_GENERIC, b"move_to", dst_db, key)
         return 1
 
     # -------------------------------------------- internal: cross-shard RENAME / COPY
@@ -314,19 +335,27 @@ def register(table: CommandTable) -> None:
         rec = ks.export(db, args[1])
         return [*rec, ks.version_of(raw)]
 
-    @cmd("__restore", 6, "write", 1, 1, 1, route=INTERNAL, group="generic",
-         summary="__restore key type expire-at payload NX|REPLACE: 1 if written, 0 if key existed")
+    @cmd("__restore", 7, "write", 1, 1, 1, route=INTERNAL, group="generic",
+         summary="__restore key type expire-at payload NX|REPLACE event: 1 if written (and "
+                 "the keyspace event reported), 0 if key existed")
     def restore(ks: Keyspace, db: int, args: list[bytes]):
         key = args[1]
         if not restore_mode(args[5]) and ks.lookup(db, key) is not None:
             return 0
         ks.restore(db, key, [int(args[2]), int(args[3]), args[4]])
+        if args[6]:  # (empty: the caller reports the events itself, see shardis/scratch.py)
+            ks.notify(NOTIFY_GENERIC, args[6], db, key)
         return 1
 
-    @cmd("__delver", 3, "write", 1, 1, 1, route=INTERNAL, group="generic",
-         summary="__delver key version: delete key if it is still at that version")
+    @cmd("__delver", 4, "write", 1, 1, 1, route=INTERNAL, group="generic",
+         summary="__delver key version event: delete key if it is still at that version (and "
+                 "report the keyspace event)")
     def delver(ks: Keyspace, db: int, args: list[bytes]):
-        return int(ks.delete_if_version(db, args[1], int(args[2])))
+        if not ks.delete_if_version(db, args[1], int(args[2])):
+            return 0
+        if args[3]:
+            ks.notify(NOTIFY_GENERIC, args[3], db, args[1])
+        return 1
 
 
 # ------------------------------------------------------------ cross-shard operations
@@ -337,10 +366,10 @@ def _export(coord, db: int, key: bytes) -> list | None:
     return coord.call(coord.shard_of(key), db, b"__export", key)
 
 
-def _restore(coord, db: int, key: bytes, rec: list, replace: bool) -> int:
+def _restore(coord, db: int, key: bytes, rec: list, replace: bool, event: bytes) -> int:
     type_, expire, payload = rec[:3]
     return coord.call(coord.shard_of(key), db, b"__restore", key, type_, expire, payload,
-                      b"REPLACE" if replace else b"NX")
+                      b"REPLACE" if replace else b"NX", event)
 
 
 def cross_rename(coord, db: int, args: list[bytes], nx: bool):
@@ -349,9 +378,9 @@ def cross_rename(coord, db: int, args: list[bytes], nx: bool):
     rec = _export(coord, db, src)
     if rec is None:
         raise ReplyError(errors.NO_SUCH_KEY)
-    if not _restore(coord, db, dst, rec, not nx):
+    if not _restore(coord, db, dst, rec, not nx, b"rename_to"):
         return 0
-    coord.call(coord.shard_of(src), db, b"__delver", src, rec[3])
+    coord.call(coord.shard_of(src), db, b"__delver", src, rec[3], b"rename_from")
     return 1 if nx else OK
 
 
@@ -361,7 +390,7 @@ def cross_copy(coord, db: int, args: list[bytes]):
     rec = _export(coord, db, args[1])
     if rec is None:
         return 0
-    return _restore(coord, dst_db, args[2], rec, replace)
+    return _restore(coord, dst_db, args[2], rec, replace, b"copy_to")
 
 
 def register_cross(ops: dict[str, Callable]) -> None:

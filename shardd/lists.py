@@ -19,6 +19,7 @@ from typing import Callable, Iterator
 from shardis import errors
 from shardis.args import cstr, int_arg
 from shardis.commands import CommandTable
+from shardis.notify import NOTIFY_GENERIC, NOTIFY_LIST
 from shardis.resp import NIL_ARRAY, OK, ReplyError, bulk_array, string2ll
 from shardd.storage import LIST, Coll, Keyspace, pos_bytes
 
@@ -223,7 +224,22 @@ def push(ks: Keyspace, db: int, key: bytes, elements: list[bytes], left: bool,
         c = ks.new_coll(db, key, LIST)
     _push_values(ks, c, elements, left)
     ks.save_coll(c)
+    ks.notify(NOTIFY_LIST, b"lpush" if left else b"rpush", db, key)
     return c.count
+
+
+def store(ks: Keyspace, db: int, key: bytes, elements: list[bytes], event: bytes) -> int:
+    """Replace ``key`` (any type) by a list of ``elements`` and report ``event`` (SORT's
+    STORE); none deletes it (reported as "del" if there was one)."""
+    existed = ks.delete(db, key)
+    if elements:
+        c = ks.new_coll(db, key, LIST, replacing=existed)
+        _push_values(ks, c, elements, False)
+        ks.save_coll(c)
+        ks.notify(NOTIFY_LIST, event, db, key)
+    elif existed:
+        ks.notify(NOTIFY_GENERIC, b"del", db, key)
+    return len(elements)
 
 
 def pop(ks: Keyspace, db: int, key: bytes, left: bool, count: int) -> list[bytes] | None:
@@ -235,6 +251,7 @@ def pop(ks: Keyspace, db: int, key: bytes, left: bool, count: int) -> list[bytes
     if count == 0:
         return []
     out = _pop_values(ks, c, left, count)
+    ks.notify(NOTIFY_LIST, b"lpop" if left else b"rpop", db, key)
     ks.save_coll(c)
     return out
 
@@ -243,10 +260,13 @@ def move(ks: Keyspace, db: int, src: bytes, dst: bytes, from_left: bool,
          to_left: bool) -> bytes | None:
     """LMOVE: pop one element from ``src``, push it onto ``dst`` and return it; None
     when ``src`` has no list. WRONGTYPE for ``dst`` comes before anything moves.
-    With src == dst the list rotates (or stays as it is, for LEFT LEFT / RIGHT RIGHT)."""
+    With src == dst the list rotates (or stays as it is, for LEFT LEFT / RIGHT RIGHT).
+    Events in Redis' order: the push onto ``dst``, then the pop from ``src``."""
     c = ks.coll(db, src, LIST)
     if c is None:
         return None
+    pushed = b"lpush" if to_left else b"rpush"
+    popped = b"lpop" if from_left else b"rpop"
     if src == dst:
         if c.count == 1:  # the element stays where it is (popping it would drop the key)
             value = ks.mget(c, pos_bytes(c.a))
@@ -254,12 +274,16 @@ def move(ks: Keyspace, db: int, src: bytes, dst: bytes, from_left: bool,
             value = _pop_values(ks, c, from_left, 1)[0]
             _push_values(ks, c, [value], to_left)
         ks.save_coll(c)
+        ks.notify(NOTIFY_LIST, pushed, db, dst)
+        ks.notify(NOTIFY_LIST, popped, db, src)
         return value
     d = ks.coll_or_new(db, dst, LIST)
     value = _pop_values(ks, c, from_left, 1)[0]
-    ks.save_coll(c)
     _push_values(ks, d, [value], to_left)
     ks.save_coll(d)
+    ks.notify(NOTIFY_LIST, pushed, db, dst)
+    ks.notify(NOTIFY_LIST, popped, db, src)
+    ks.save_coll(c)
     return value
 
 
@@ -270,6 +294,7 @@ def mpop(ks: Keyspace, db: int, keys: list[bytes], left: bool, count: int) -> li
         c = ks.coll(db, key, LIST)
         if c is not None:
             out = _pop_values(ks, c, left, count)
+            ks.notify(NOTIFY_LIST, b"lpop" if left else b"rpop", db, key)
             ks.save_coll(c)
             return [key, out]
     return None
@@ -430,6 +455,7 @@ def register(table: CommandTable) -> None:
             raise ReplyError(errors.INDEX_OUT_OF_RANGE)
         ks.mput(c, pos_bytes(c.a + i), args[3])
         ks.save_coll(c)
+        ks.notify(NOTIFY_LIST, b"lset", db, args[1])
         return OK
 
     @cmd("linsert", 5, "write denyoom", 1, 1, 1, group="list", since="2.2.0",
@@ -452,6 +478,7 @@ def register(table: CommandTable) -> None:
             return -1
         _insert_at(ks, c, found if where == b"before" else found + 1, args[4])
         ks.save_coll(c)
+        ks.notify(NOTIFY_LIST, b"linsert", db, args[1])
         return c.count
 
     @cmd("lrem", 4, "write", 1, 1, 1, group="list", since="1.0.0",
@@ -476,6 +503,7 @@ def register(table: CommandTable) -> None:
         if not hits:
             return 0
         _remove_indexes(ks, c, hits)
+        ks.notify(NOTIFY_LIST, b"lrem", db, args[1])
         ks.save_coll(c)
         return len(hits)
 
@@ -497,6 +525,7 @@ def register(table: CommandTable) -> None:
                 _delete_range(ks, c, keep_hi, c.b)
             c.a, c.b = keep_lo, keep_hi
             c.count = keep_hi - keep_lo
+        ks.notify(NOTIFY_LIST, b"ltrim", db, args[1])
         ks.save_coll(c)  # Redis counts even a no-op trim as a change of the key
         return OK
 

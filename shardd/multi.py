@@ -72,6 +72,14 @@ def register(table: CommandTable) -> None:
     def ready(ks: Keyspace, db: int, args: list[bytes]):
         return 1
 
+    @cmd("__notify", 2, "fast", route=INTERNAL, group="transactions")
+    def notify_(ks: Keyspace, db: int, args: list[bytes]):
+        """Keyspace events of a command the coordinator ran in its scratch store, for
+        keys of this shard: args[1] packs [[class, event, db, key], ...]."""
+        for cls, event, edb, key in wire.unpack(args[1]):
+            ks.notify(cls, event, edb, key)
+        return None
+
     # From a router to the coordinator: the client of request args[1] went away.
     cmd("__cancel", 2, "fast", route=INTERNAL, group="transactions")(_elsewhere)
     # A transaction over several shards, from a router to the coordinator: args[1] packs

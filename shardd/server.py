@@ -1,5 +1,6 @@
 """Server commands that every shard answers: DBSIZE, FLUSHDB, FLUSHALL, and the internal
-``__info`` (INFO's per-shard figures) and ``__sync`` (SAVE's fsync)."""
+``__info`` (INFO's per-shard figures), ``__sync`` (SAVE's fsync) and ``__config`` (a
+shared setting from CONFIG SET)."""
 
 from __future__ import annotations
 
@@ -55,4 +56,17 @@ def register(table: CommandTable) -> None:
          summary="Fsync what this shard has committed (SAVE, BGSAVE)")
     def shard_sync(ks: Keyspace, db: int, args: list[bytes]):
         ks.store.sync()
+        return OK
+
+
+def register_settings(table: CommandTable) -> None:
+    """``__config``, registered after every family so that no other command's id moves
+    (a write-ahead log holds ids)."""
+
+    @table.command("__config", -4, "admin", route=INTERNAL, group="server",
+                   summary="__config version name value [name value ...]: shared settings "
+                           "(see shardis/pubsub.py), applied unless newer ones were")
+    def shard_config(ks: Keyspace, db: int, args: list[bytes]):
+        settings = {args[i].decode(): args[i + 1].decode() for i in range(2, len(args) - 1, 2)}
+        ks.store.apply_settings(int(args[1]), settings)
         return OK

@@ -26,6 +26,7 @@ import random
 from shardis import errors
 from shardis.args import Options, compile_glob, int_arg
 from shardis.commands import CommandTable
+from shardis.notify import NOTIFY_GENERIC, NOTIFY_SET
 from shardis.resp import OrderedSet, ReplyError, string2ll
 from shardd.storage import SET, Coll, Keyspace, check_members
 
@@ -259,6 +260,7 @@ def sadd(ks: Keyspace, db: int, args: list[bytes]):
         if not intset or c.count > INTSET_MAX:
             c.enc = 1
         ks.save_coll(c)
+        ks.notify(NOTIFY_SET, b"sadd", db, args[1])
     return added
 
 
@@ -275,6 +277,7 @@ def srem(ks: Keyspace, db: int, args: list[bytes]):
                 break  # the set is gone; Redis stops at that point too
     if removed:
         c.count -= removed
+        ks.notify(NOTIFY_SET, b"srem", db, args[1])
         ks.save_coll(c)
     return removed
 
@@ -320,6 +323,7 @@ def spop(ks: Keyspace, db: int, args: list[bytes]):
     m = sample(ks, c, ks.rng(c), 1, False)[0]
     ks.mdel(c, m)
     c.count -= 1
+    ks.notify(NOTIFY_SET, b"spop", db, args[1])
     ks.save_coll(c)
     return m
 
@@ -332,6 +336,7 @@ def spop_count(ks: Keyspace, db: int, key: bytes, count: int):
         ms = members_of(ks, c)
         intset = c.enc == 0
         c.count = 0
+        ks.notify(NOTIFY_SET, b"spop", db, key)
         ks.save_coll(c)
         return set_reply(ms, intset)
     remaining = c.count - count
@@ -342,6 +347,7 @@ def spop_count(ks: Keyspace, db: int, key: bytes, count: int):
     c.count = remaining
     if remaining * SPOP_MOVE_MUL <= count:
         c.enc = encoding_of(members_of(ks, c))  # Redis built a new set of what stays
+    ks.notify(NOTIFY_SET, b"spop", db, key)
     ks.save_coll(c)
     return set_reply(popped, intset)
 
@@ -429,6 +435,7 @@ def smove(ks: Keyspace, db: int, args: list[bytes]):
     if not ks.mdel(src, m):
         return 0
     src.count -= 1
+    ks.notify(NOTIFY_SET, b"srem", db, src_key)
     ks.save_coll(src)
     if dst is None:
         dst = ks.new_coll(db, dst_key, SET)
@@ -437,6 +444,7 @@ def smove(ks: Keyspace, db: int, args: list[bytes]):
         if not is_int(m) or dst.count > INTSET_MAX:
             dst.enc = 1
         ks.save_coll(dst)
+        ks.notify(NOTIFY_SET, b"sadd", db, dst_key)
     return 1
 
 
@@ -483,17 +491,21 @@ def difference(ks: Keyspace, colls: list[Coll | None]) -> list[bytes]:
     return [m for m in members_of(ks, first) if all(mget(o, m) is None for o in others)]
 
 
-def store(ks: Keyspace, db: int, key: bytes, members: list[bytes]) -> int:
-    """Replace ``key`` (any type) by a set of ``members``; an empty result deletes it."""
-    ks.delete(db, key)
+def store(ks: Keyspace, db: int, key: bytes, members: list[bytes], event: bytes) -> int:
+    """Replace ``key`` (any type) by a set of ``members`` and report ``event``; an empty
+    result deletes it (reported as "del" if there was one)."""
+    existed = ks.delete(db, key)
     if members:
-        c = ks.new_coll(db, key, SET)
+        c = ks.new_coll(db, key, SET, replacing=existed)
         mput = ks.mput
         for m in members:
             mput(c, m)
         c.count = len(members)
         c.enc = encoding_of(members)
         ks.save_coll(c)
+        ks.notify(NOTIFY_SET, event, db, key)
+    elif existed:
+        ks.notify(NOTIFY_GENERIC, b"del", db, key)
     return len(members)
 
 
@@ -509,7 +521,7 @@ def sintercard(ks: Keyspace, db: int, args: list[bytes]):
 
 def sinterstore(ks: Keyspace, db: int, args: list[bytes]):
     found, _ = intersection(ks, sources(ks, db, args[2:]))
-    return store(ks, db, args[1], found)
+    return store(ks, db, args[1], found, b"sinterstore")
 
 
 def sunion(ks: Keyspace, db: int, args: list[bytes]):
@@ -518,7 +530,7 @@ def sunion(ks: Keyspace, db: int, args: list[bytes]):
 
 
 def sunionstore(ks: Keyspace, db: int, args: list[bytes]):
-    return store(ks, db, args[1], union(ks, sources(ks, db, args[2:])))
+    return store(ks, db, args[1], union(ks, sources(ks, db, args[2:])), b"sunionstore")
 
 
 def sdiff(ks: Keyspace, db: int, args: list[bytes]):
@@ -527,7 +539,7 @@ def sdiff(ks: Keyspace, db: int, args: list[bytes]):
 
 
 def sdiffstore(ks: Keyspace, db: int, args: list[bytes]):
-    return store(ks, db, args[1], difference(ks, sources(ks, db, args[2:])))
+    return store(ks, db, args[1], difference(ks, sources(ks, db, args[2:])), b"sdiffstore")
 
 
 # ------------------------------------------------------------ the command table

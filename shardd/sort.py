@@ -362,10 +362,7 @@ def sort_generic(ks: Keyspace, db: int, args: list[bytes], readonly: bool):
         out = [g.lookup(ks, db, e) or b"" for e in elems for g in o.gets]
     else:
         out = elems
-    ks.delete(db, o.store)
-    if out:
-        lists.push(ks, db, o.store, out, left=False)
-    return len(out)
+    return lists.store(ks, db, o.store, out, b"sortstore")
 
 
 def sort(ks: Keyspace, db: int, args: list[bytes]):

@@ -27,6 +27,13 @@ its head, and deleting a collection deletes every entry under its id.
 
 A ``Keyspace`` is one batch's view: one write transaction, one clock reading,
 the key counts it changed. Families call it and never touch LMDB directly.
+
+Keyspace notifications: handlers and this module report events through
+``Keyspace.notify(class, event, db, key)``, a no-op here; while
+notify-keyspace-events asks for events the daemon runs its batches on a
+``NotifyingKeyspace``, which records them (and takes no inline shortcut that
+would skip a report). So with notifications off the cost is a no-op call where
+a general path reports an event, and nothing on the inline hot paths.
 """
 
 from __future__ import annotations
@@ -41,6 +48,8 @@ import lmdb
 import msgpack
 
 from shardis import errors
+from shardis.notify import NOTIFY_EXPIRED, NOTIFY_GENERIC, NOTIFY_KEY_MISS, NOTIFY_NEW, \
+    parse_flags
 from shardis.resp import ReplyError, encode
 from shardis.slots import key_slot
 
@@ -125,7 +134,8 @@ class Coll:
     """A collection's head as read from its record: change the fields, then
     ``Keyspace.save_coll``. ``prefix`` starts every ``members``/``index`` key."""
 
-    __slots__ = ("db", "key", "mk", "type", "id", "count", "a", "b", "enc", "expire", "prefix", "old")
+    __slots__ = ("db", "key", "mk", "type", "id", "count", "a", "b", "enc", "expire", "prefix", "old",
+                 "fresh")
 
     def __init__(self, db: int, key: bytes, mk: bytes, type_: int, id_: int, count: int,
                  a: int, b: int, enc: int, expire: int, old: bytes | None) -> None:
@@ -141,6 +151,7 @@ class Coll:
         self.expire = expire
         self.prefix = _ID.pack(id_)
         self.old = old  # the record it was read from; None for a new collection
+        self.fresh = old is None  # a new key: saving it reports "new"
 
 
 class Store:
@@ -177,6 +188,20 @@ class Store:
         self.tombs: dict[bytes, int] = {}
         self.epoch = self.version
         self.dirty = False
+        # notify-keyspace-events as flags (0: off), and the hub's version of the settings
+        # they came with (see ``apply_settings``).
+        self.notify_flags = 0
+        self.settings_version = -1
+
+    def apply_settings(self, version: int, settings: dict) -> None:
+        """Shared settings from the pub/sub hub (or a router's ``__config``); an older
+        version than the one applied is ignored, as two routers' CONFIG SETs may race."""
+        if version < self.settings_version:
+            return
+        self.settings_version = version
+        letters = settings.get("notify_keyspace_events")
+        if letters is not None:
+            self.notify_flags = parse_flags(letters) or 0
 
     def grow(self) -> None:
         """Double the map: LMDB's map is a ceiling, not an allocation."""
@@ -204,6 +229,7 @@ class Keyspace:
 
     __slots__ = ("store", "txn", "now", "meta_db", "exp_db", "delta", "meta_cur", "mem_cur",
                  "ready", "block", "draws")
+    inline_paths = True  # the one-element shortcuts apply (not while reporting events)
 
     def __init__(self, store: Store, txn: lmdb.Transaction, now_ms: int) -> None:
         self.store = store
@@ -237,6 +263,10 @@ class Keyspace:
         st.version += 1
         return st.version
 
+    def notify(self, cls: int, event: bytes, db: int, key: bytes) -> None:
+        """Report a keyspace event (Redis' notifyKeyspaceEvent): nobody listens here; see
+        ``NotifyingKeyspace``."""
+
     def lookup(self, db: int, key: bytes) -> bytes | None:
         """The live record of ``key`` (header + payload), expiring it lazily."""
         mk = mkey(db, key)
@@ -245,6 +275,7 @@ class Keyspace:
             return None
         if raw[1:9] != NO_EXPIRY and _EXP.unpack_from(raw, 1)[0] < self.now:
             self._remove(db, mk, raw)
+            self.notify(NOTIFY_EXPIRED, b"expired", db, key)
             return None
         return raw
 
@@ -292,7 +323,12 @@ class Keyspace:
             self.meta_cur.put(mk, rec)
         if old is None:
             self._count(db, 1, 1 if expire else 0)
+            self.notify(NOTIFY_NEW, b"new", db, key)
         else:
+            if old[1:9] != NO_EXPIRY and _EXP.unpack_from(old, 1)[0] < self.now:
+                # A blind overwrite of an expired key: to Redis it expired, then was made.
+                self.notify(NOTIFY_EXPIRED, b"expired", db, key)
+                self.notify(NOTIFY_NEW, b"new", db, key)
             self._replaced(db, mk, old, expire, type_)
         if expire:
             txn.put(_EXP.pack(expire) + mk, b"", db=self.exp_db)
@@ -349,6 +385,8 @@ class Keyspace:
             return False
         live = raw[1:9] == NO_EXPIRY or _EXP.unpack_from(raw, 1)[0] >= self.now
         self._remove(db, mk, raw)
+        if not live:
+            self.notify(NOTIFY_EXPIRED, b"expired", db, key)
         return live
 
     def _remove(self, db: int, mk: bytes, raw: bytes) -> None:
@@ -379,6 +417,7 @@ class Keyspace:
         exp = 0 if raw[1:9] == NO_EXPIRY else _EXP.unpack_from(raw, 1)[0]
         if exp and exp < self.now:
             self._remove(db, mk, raw)
+            self.notify(NOTIFY_EXPIRED, b"expired", db, key)
             return None
         if raw[0] != type_:
             raise _WRONGTYPE
@@ -390,12 +429,16 @@ class Keyspace:
         return Coll(db, key, mkey(db, key), raw[0], id_, count, a, b, enc,
                     _EXP.unpack_from(raw, 1)[0], raw)
 
-    def new_coll(self, db: int, key: bytes, type_: int) -> Coll:
-        """A new, empty collection for ``key`` (written by ``save_coll`` once it has members)."""
+    def new_coll(self, db: int, key: bytes, type_: int, replacing: bool = False) -> Coll:
+        """A new, empty collection for ``key`` (written by ``save_coll`` once it has members).
+        ``replacing``: it takes the place of a key just deleted (a STORE), so it is no
+        "new" key, as Redis' setKey overwrites."""
         st = self.store
         id_ = st.next_id
         st.next_id += 1
-        return Coll(db, key, mkey(db, key), type_, id_, 0, 0, 0, 0, 0, None)
+        c = Coll(db, key, mkey(db, key), type_, id_, 0, 0, 0, 0, 0, None)
+        c.fresh = not replacing
+        return c
 
     def coll_or_new(self, db: int, key: bytes, type_: int) -> Coll:
         c = self.coll(db, key, type_)
@@ -404,11 +447,15 @@ class Keyspace:
     def save_coll(self, c: Coll) -> None:
         """Write the head back (a new version); an emptied collection disappears as a key.
 
-        Call it once per command that changed anything, after the member writes."""
+        Call it once per command that changed anything, after the member writes. It
+        reports "new" for a key it creates and "del" for one it removes: a command
+        reports its own event after a save that may create, before one that may remove
+        (Redis' order: new, the command's event, del)."""
         if c.count <= 0:
             if c.old is not None:
                 self._remove(c.db, c.mk, c.old)  # drops whatever members are left, too
                 c.old = None
+                self.notify(NOTIFY_GENERIC, b"del", c.db, c.key)
             return
         st = self.store
         st.version += 1
@@ -418,6 +465,8 @@ class Keyspace:
             self._count(c.db, 1, 1 if c.expire else 0)
             if c.expire:
                 self.txn.put(_EXP.pack(c.expire) + c.mk, b"", db=self.exp_db)
+            if c.fresh:
+                self.notify(NOTIFY_NEW, b"new", c.db, c.key)
         c.old = rec
         waiting = st.waiting
         if waiting and (c.db, c.key) in waiting and c.type in (LIST, ZSET):
@@ -622,15 +671,16 @@ class Keyspace:
         return [raw[0], self.expire_of(raw), raw[HDR_LEN:]]
 
     def restore(self, db: int, key: bytes, rec: list) -> None:
-        """Write an exported key under ``key`` (replacing what is there)."""
+        """Write an exported key under ``key`` (replacing what is there: the old key goes
+        and a new one is made, so it is reported "new", as by Redis' dbAdd)."""
         type_, expire, payload = rec
         old = self.lookup(db, key)
+        if old is not None:
+            self._remove(db, mkey(db, key), old)
         if type_ != STRING:
-            if old is not None:
-                self._remove(db, mkey(db, key), old)
             self._restore_members(db, key, type_, expire, payload)
             return
-        self.put(db, key, type_, payload, expire, old)
+        self.put(db, key, type_, payload, expire, None)
 
     # ------------------------------------------------------------ iteration
 
@@ -722,6 +772,7 @@ class Keyspace:
             raw = self.txn.get(mk, None, self.meta_db)
             if raw is not None:
                 self._remove(mk[0], mk, raw)
+                self.notify(NOTIFY_EXPIRED, b"expired", mk[0], mk[3:])
         return len(doomed)
 
     # ------------------------------------------------------------ end of batch
@@ -821,3 +872,49 @@ class Keyspace:
         """How many databases the server has: the daemon sets ``store.databases`` from
         the configuration; Redis' default (16) otherwise."""
         return getattr(self.store, "databases", 16)
+
+
+class NotifyingKeyspace(Keyspace):
+    """A batch's Keyspace while notify-keyspace-events asks for events: ``notify``
+    records those of the classes asked for, in order, for the daemon to publish once the
+    batch has committed. The inline one-element paths are not taken (their general
+    paths report the events), and while ``reading`` (a read-only command runs) a key
+    looked up and not found is a "keymiss"."""
+
+    __slots__ = ("flags", "events", "reading")
+    inline_paths = False  # (zsets.zadd_one asks)
+
+    def __init__(self, store: Store, txn: lmdb.Transaction, now_ms: int, flags: int) -> None:
+        super().__init__(store, txn, now_ms)
+        self.flags = flags
+        self.events: list[tuple[bytes, int, bytes]] = []
+        self.reading = False
+
+    def notify(self, cls: int, event: bytes, db: int, key: bytes) -> None:
+        if self.flags & cls:
+            self.events.append((event, db, key))
+
+    def lookup(self, db: int, key: bytes) -> bytes | None:
+        raw = super().lookup(db, key)
+        if raw is None and self.reading:
+            self.notify(NOTIFY_KEY_MISS, b"keymiss", db, key)
+        return raw
+
+    def coll(self, db: int, key: bytes, type_: int) -> Coll | None:
+        c = super().coll(db, key, type_)
+        if c is None and self.reading:
+            self.notify(NOTIFY_KEY_MISS, b"keymiss", db, key)
+        return c
+
+    def set_plain(self, db: int, key: bytes, value: bytes) -> None:
+        self.put(db, key, STRING, value)
+
+    def push_one(self, db: int, key: bytes, value: bytes, left: bool) -> None:
+        return None
+
+    def pop_one(self, db: int, key: bytes, left: bool) -> None:
+        return None
+
+    def put_one(self, db: int, key: bytes, type_: int, member: bytes, value: bytes = b"",
+                index_of=None) -> None:
+        return None

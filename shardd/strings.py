@@ -14,6 +14,7 @@ from typing import Callable
 
 from shardis import errors
 from shardis.commands import COORD, SPLIT_OK, SPLIT_POSITIONAL, CommandTable
+from shardis.notify import NOTIFY_GENERIC, NOTIFY_KEY_MISS, NOTIFY_STRING
 from shardis.args import int_arg
 from shardis.resp import OK, PROTO_MAX_BULK_LEN, ReplyError, encode, string2ll
 from shardd.storage import HDR_LEN, STRING, Keyspace
@@ -376,7 +377,15 @@ def _incr_by(ks: Keyspace, db: int, key: bytes, delta: int) -> int:
     if not LLONG_MIN <= new <= LLONG_MAX:
         raise ReplyError(errors.OVERFLOW)
     ks.set_string(db, key, b"%d" % new, ks.expire_of(raw) if raw else 0, old=raw)
+    ks.notify(NOTIFY_STRING, b"incrby", db, key)
     return new
+
+
+def _set_events(ks: Keyspace, db: int, key: bytes, expire: int) -> None:
+    """What SET and its kin report: "set", and "expire" when they gave a TTL."""
+    ks.notify(NOTIFY_STRING, b"set", db, key)
+    if expire:
+        ks.notify(NOTIFY_GENERIC, b"expire", db, key)
 
 
 def _mset_pairs(args: list[bytes]) -> None:
@@ -412,6 +421,7 @@ def register(table: CommandTable) -> None:
     def set_(ks: Keyspace, db: int, args: list[bytes]):
         if len(args) == 3:  # the hot path: no options
             ks.set_plain(db, args[1], args[2])
+            ks.notify(NOTIFY_STRING, b"set", db, args[1])
             return OK
         o = parse_ext_options(args, 3, for_set=True)
         expire = expire_at_ms(o.expire_arg, o.unit, ks.now, "set") if o.unit else 0
@@ -420,13 +430,18 @@ def register(table: CommandTable) -> None:
         old_value = None
         if o.get:
             raw, old_value = _string_record(ks, db, key)
+            if raw is None:
+                ks.notify(NOTIFY_KEY_MISS, b"keymiss", db, key)  # GET reads it, as Redis
         elif o.nx or o.xx or o.keepttl:
             raw = ks.lookup(db, key)
         if o.nx and raw is not None or o.xx and raw is None:
             return old_value if o.get else None
         if o.keepttl and raw:
-            expire = ks.expire_of(raw)
-        ks.set_string(db, key, args[2], expire, old=raw)
+            ks.set_string(db, key, args[2], ks.expire_of(raw), old=raw)
+            ks.notify(NOTIFY_STRING, b"set", db, key)
+        else:
+            ks.set_string(db, key, args[2], expire, old=raw)
+            _set_events(ks, db, key, expire)
         return old_value if o.get else OK
 
     @table.resp2("set")
@@ -443,12 +458,14 @@ def register(table: CommandTable) -> None:
         if ks.lookup(db, args[1]) is not None:
             return 0
         ks.set_string(db, args[1], args[2], old=None)
+        ks.notify(NOTIFY_STRING, b"set", db, args[1])
         return 1
 
     @cmd("setex", 4, "write denyoom", 1, 1, 1, group="string", since="2.0.0", complexity="O(1)",
          summary="Set the value and expiration of a key", acl="@write @string @slow")
     def setex(ks: Keyspace, db: int, args: list[bytes]):
         ks.set_string(db, args[1], args[3], expire_at_ms(args[2], b"EX", ks.now, "setex"))
+        _set_events(ks, db, args[1], 1)
         return OK
 
     @cmd("psetex", 4, "write denyoom", 1, 1, 1, group="string", since="2.6.0", complexity="O(1)",
@@ -456,6 +473,7 @@ def register(table: CommandTable) -> None:
          acl="@write @string @slow")
     def psetex(ks: Keyspace, db: int, args: list[bytes]):
         ks.set_string(db, args[1], args[3], expire_at_ms(args[2], b"PX", ks.now, "psetex"))
+        _set_events(ks, db, args[1], 1)
         return OK
 
     @cmd("getset", 3, "write denyoom fast", 1, 1, 1, group="string", since="1.0.0",
@@ -464,6 +482,7 @@ def register(table: CommandTable) -> None:
     def getset(ks: Keyspace, db: int, args: list[bytes]):
         raw, old_value = _string_record(ks, db, args[1])
         ks.set_string(db, args[1], args[2], old=raw)  # like SET: the TTL goes
+        ks.notify(NOTIFY_STRING, b"set", db, args[1])
         return old_value
 
     @cmd("getdel", 2, "write fast", 1, 1, 1, group="string", since="6.2.0", complexity="O(1)",
@@ -472,6 +491,7 @@ def register(table: CommandTable) -> None:
         raw, value = _string_record(ks, db, args[1])
         if raw is not None:
             ks.delete(db, args[1])
+            ks.notify(NOTIFY_GENERIC, b"del", db, args[1])
         return value
 
     @cmd("getex", -2, "write fast", 1, 1, 1, group="string", since="6.2.0", complexity="O(1)",
@@ -487,10 +507,13 @@ def register(table: CommandTable) -> None:
             expire = expire_at_ms(o.expire_arg, o.unit, ks.now, "getex")
             if o.absolute and expire <= ks.now:
                 ks.delete(db, key)
+                ks.notify(NOTIFY_GENERIC, b"del", db, key)
             else:
                 ks.set_expire(db, key, raw, expire)
+                ks.notify(NOTIFY_GENERIC, b"expire", db, key)
         elif o.persist and ks.expire_of(raw):
             ks.set_expire(db, key, raw, 0)
+            ks.notify(NOTIFY_GENERIC, b"persist", db, key)
         return value
 
     @cmd("mget", -2, "readonly fast", 1, -1, 1, split=SPLIT_POSITIONAL, group="string",
@@ -511,6 +534,7 @@ def register(table: CommandTable) -> None:
         _mset_pairs(args)
         for i in range(1, len(args), 2):
             ks.set_string(db, args[i], args[i + 1])
+            ks.notify(NOTIFY_STRING, b"set", db, args[i])
         return OK
 
     @cmd("msetnx", -3, "write denyoom", 1, -1, 2, route=COORD, group="string", since="1.0.1",
@@ -523,6 +547,7 @@ def register(table: CommandTable) -> None:
             return 0
         for i in range(1, len(args), 2):
             ks.set_string(db, args[i], args[i + 1])
+            ks.notify(NOTIFY_STRING, b"set", db, args[i])
         return 1
 
     @cmd("append", 3, "write denyoom fast", 1, 1, 1, group="string", since="2.0.0",
@@ -536,9 +561,11 @@ def register(table: CommandTable) -> None:
         raw, value = _string_record(ks, db, key)
         if raw is None:
             ks.set_string(db, key, tail, old=None)
+            ks.notify(NOTIFY_STRING, b"append", db, key)
             return len(tail)
         _check_length(len(value), len(tail))
         ks.set_string(db, key, value + tail, ks.expire_of(raw), old=raw)
+        ks.notify(NOTIFY_STRING, b"append", db, key)
         return len(value) + len(tail)
 
     @cmd("strlen", 2, "readonly fast", 1, 1, 1, group="string", since="2.2.0", complexity="O(1)",
@@ -590,6 +617,7 @@ def register(table: CommandTable) -> None:
             raise ReplyError(errors.INCR_NAN_INF)
         out = format_long_double(total)
         ks.set_string(db, key, out, ks.expire_of(raw) if raw else 0, old=raw)
+        ks.notify(NOTIFY_STRING, b"incrbyfloat", db, key)
         return out
 
     @cmd("substr", 4, "readonly", 1, 1, 1, group="string", since="1.0.0",
@@ -632,6 +660,7 @@ def register(table: CommandTable) -> None:
             value += b"\0" * (offset - len(value))
         value = value[:offset] + piece + value[offset + len(piece):]
         ks.set_string(db, key, value, ks.expire_of(raw) if raw else 0, old=raw)
+        ks.notify(NOTIFY_STRING, b"setrange", db, key)
         return len(value)
 
     @cmd("lcs", -3, "readonly", 1, 2, 1, route=COORD, group="string", since="7.0.0",

@@ -58,6 +58,7 @@ from zlib import crc32
 from shardis import errors
 from shardis.args import cstr, int_arg
 from shardis.commands import CommandTable
+from shardis.notify import NOTIFY_GENERIC, NOTIFY_ZSET
 from shardis.resp import NIL_ARRAY, Pairs, ReplyError
 from shardd.storage import SET, ZSET, Coll, Keyspace, bytes_score, score_bytes
 
@@ -725,16 +726,23 @@ def _check_lengths(members) -> None:
             raise ReplyError(errors.Z_MEMBER_TOO_LONG % MAX_MEMBER)
 
 
-def store(ks: Keyspace, db: int, key: bytes, scores: dict[bytes, float]) -> int:
-    """Replace ``key`` (any type) by a sorted set of ``scores``; none deletes it."""
+def store(ks: Keyspace, db: int, key: bytes, scores: dict[bytes, float],
+          event: bytes | None = None) -> int:
+    """Replace ``key`` (any type) by a sorted set of ``scores`` and report ``event`` (the
+    STORE commands'; None for a caller that is no command); none deletes it (reported as
+    "del" if there was one)."""
     _check_lengths(scores)
-    ks.delete(db, key)
+    existed = ks.delete(db, key)
     if not scores:
+        if existed:
+            ks.notify(NOTIFY_GENERIC, b"del", db, key)
         return 0
-    c = ks.new_coll(db, key, ZSET)
+    c = ks.new_coll(db, key, ZSET, replacing=existed)
     items = sorted((score_bytes(s) + m, m) for m, s in scores.items())
     ZSet(ks, c)._build([(m, x) for x, m in items])
     ks.save_coll(c)
+    if event is not None:
+        ks.notify(NOTIFY_ZSET, event, db, key)
     return c.count
 
 
@@ -755,7 +763,7 @@ def zadd_one(ks: Keyspace, db: int, args: list[bytes]) -> int | None:
     set: ZADD's common case without the general path's option parsing and lists (as
     HSET's ``put_one``). None: take the general path."""
     score, member = args[2], args[3]
-    if len(score) > 40 or len(member) > MAX_MEMBER:
+    if len(score) > 40 or len(member) > MAX_MEMBER or not ks.inline_paths:
         return None
     if not score.isdigit() and _PLAIN_SCORE.fullmatch(score) is None:  # (digits: the common case)
         return None
@@ -847,6 +855,7 @@ def zadd_generic(ks: Keyspace, db: int, args: list[bytes], incr: bool):
         z._build([(m, x) for x, m in items])
     if added or updated:
         ks.save_coll(c)
+        ks.notify(NOTIFY_ZSET, b"zincr" if incr else b"zadd", db, args[1])
     if error is not None:
         raise error
     if incr:
@@ -951,7 +960,7 @@ def zrangestore(ks: Keyspace, db: int, args: list[bytes]):
     spec = RangeSpec(args, 2, True, None, None)
     z = _zset(ks, db, args[2])
     items = spec.run(z) if z is not None else []
-    return store(ks, db, args[1], dict(items))
+    return store(ks, db, args[1], dict(items), b"zrangestore")
 
 
 # ---------------------------------------------------------------- removal
@@ -968,6 +977,7 @@ def zrem(ks: Keyspace, db: int, args: list[bytes]) -> int:
             z.delete(m, old)
             n += 1
     if n:
+        ks.notify(NOTIFY_ZSET, b"zrem", db, args[1])
         ks.save_coll(z.c)
     return n
 
@@ -994,6 +1004,7 @@ def _zremrange(ks: Keyspace, db: int, args: list[bytes], by: str) -> int:
     if not items:
         return 0
     n = z.remove_many(items)
+    ks.notify(NOTIFY_ZSET, b"zremrangeby" + by.encode(), db, args[1])
     ks.save_coll(z.c)
     return n
 
@@ -1010,17 +1021,16 @@ def pop(ks: Keyspace, db: int, key: bytes, use_max: bool, count: int):
 
 def _pop(ks: Keyspace, c: Coll, use_max: bool, count: int) -> list[tuple[bytes, float]]:
     z = ZSet(ks, c)
-    if count == 1:
-        items = [z.pop_end(use_max)]
-        ks.save_coll(c)
-        return items
     n = min(count, c.count)
-    if n * 4 < c.count or n < 32:
+    if n == 1:
+        items = [z.pop_end(use_max)]
+    elif n * 4 < c.count or n < 32:
         items = [z.pop_end(use_max) for _ in range(n)]  # no search: the ends are known
     else:
         items = z.items(c.count - 1 if use_max else 0, n, use_max)
         z.remove_many(items)
     if items:
+        ks.notify(NOTIFY_ZSET, b"zpopmax" if use_max else b"zpopmin", c.db, c.key)
         ks.save_coll(c)
     return items
 
@@ -1334,7 +1344,7 @@ def setop_reply(ks: Keyspace, db: int, args: list[bytes], op: str):
 
 def setop_store(ks: Keyspace, db: int, args: list[bytes], op: str) -> int:
     scores, _ = setop(ks, db, args, 2, op, True)
-    return store(ks, db, args[1], scores)
+    return store(ks, db, args[1], scores, b"z%sstore" % op.encode())
 
 
 # ---------------------------------------------------------------- keys of movable-key commands

@@ -153,4 +153,5 @@ def build_table() -> CommandTable:
                    sets, zsets, blocking, sort, shard_server, introspect, pubsub, router_multi,
                    multi):
         family.register(table)
+    shard_server.register_settings(table)
     return table

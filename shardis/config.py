@@ -7,6 +7,8 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 
+from shardis.notify import LETTERS, parse_flags
+
 DURABILITY = ("always", "everysec", "no")
 
 
@@ -68,6 +70,8 @@ class Config:
     proto_max_bulk_len: int = 512 << 20
     map_size: int = 1 << 30
     expiry_sweep_ms: int = 100
+    # Redis' notify-keyspace-events letters ("" = off); CONFIG SET changes it everywhere.
+    notify_keyspace_events: str = ""
     loglevel: str = "notice"
     # Where this config came from (not a key).
     source: str = field(default="(built-in defaults)", metadata={"internal": True})
@@ -127,6 +131,9 @@ def validate(cfg: Config) -> Config:
     cfg.pubsub_limits()  # raises ConfigError, naming the key, when it cannot be read
     if cfg.expiry_sweep_ms < 1:
         raise ConfigError("expiry_sweep_ms: must be at least 1")
+    if parse_flags(cfg.notify_keyspace_events) is None:
+        raise ConfigError(f"notify_keyspace_events: letters must be among "
+                          f"{''.join(LETTERS)}, got {cfg.notify_keyspace_events!r}")
     return cfg
 
 

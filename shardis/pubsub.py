@@ -15,9 +15,14 @@ One publisher's messages reach each subscriber in order: they travel on one
 router->hub pipe, the hub handles them in order, and each hub->router pipe
 keeps that order.
 
+Shards (DEALERs, identity ``shard-<index>``) send it their keyspace events
+(NOTIFY), which it fans out as it does PUBLISH.
+
 The hub also holds the *shared settings* (CONFIG SET of a setting every
 process must apply): a SET is sent on to every peer as CONFIG, and a peer that
-says HELLO gets the current ones.
+says HELLO gets the current ones. Each SET gets a version (a clock reading that
+only grows), so a shard that hears of a setting twice, or out of order, keeps
+the newest.
 
 Frames are msgpack lists of operations, handled in order; the hub answers every
 operation that carries a token, in the order received, so an answer means
@@ -30,18 +35,22 @@ peer -> hub::
     [SYNC, token]                            answer None
     [PUBLISH, token, kind, channel, message] answer the number of receivers
     [QUERY, token, what, arg]                answer PUBSUB CHANNELS/NUMSUB/... (see ``query``)
-    [SET, token, {setting: value}]           CONFIG to every peer (the sender too); answer None
+    [SET, token, {setting: value}]           CONFIG to every peer (the sender too);
+                                             answer the version
+    [NOTIFY, [[channel, message], ...]]      publish each (keyspace events); no answer
 
 hub -> peer::
 
     [MESSAGE, channel, message]     [PMESSAGE, pattern, channel, message]
-    [SMESSAGE, channel, message]    [ANSWER, token, value]    [CONFIG, {setting: value}]
+    [SMESSAGE, channel, message]    [ANSWER, token, value]
+    [CONFIG, {setting: value}, version]
 """
 
 from __future__ import annotations
 
 import collections
 import logging
+import time
 import traceback
 from typing import Callable
 
@@ -58,7 +67,7 @@ CHANNEL, PATTERN, SHARD = 0, 1, 2
 KINDS = (CHANNEL, PATTERN, SHARD)
 
 # Operations, peer -> hub.
-HELLO, COUNT, SYNC, PUBLISH, QUERY, SET = range(6)
+HELLO, COUNT, SYNC, PUBLISH, QUERY, SET, NOTIFY = range(7)
 # Operations, hub -> peer.
 MESSAGE, PMESSAGE, SMESSAGE, ANSWER, CONFIG = range(10, 15)
 # QUERY's questions.
@@ -69,6 +78,11 @@ def router_identity(index: int) -> bytes:
     """The ZeroMQ identity of router ``index``: fixed, so a restarted router replaces
     its former self at the hub (its HELLO drops the old registrations)."""
     return b"router-%d" % index
+
+
+def shard_identity(index: int) -> bytes:
+    """The ZeroMQ identity of shard ``index`` at the hub."""
+    return b"shard-%d" % index
 
 
 class Hub:
@@ -87,6 +101,7 @@ class Hub:
         self.matchers: dict[bytes, Callable[[bytes], bool]] = {}  # pattern -> predicate
         self.peers: dict[bytes, None] = {}  # every peer that said HELLO, in order
         self.settings: dict[str, object] = {}
+        self.version = 0  # of the settings (see ``set``)
 
     def run(self) -> None:
         """Serve until the context is terminated (the coordinator is stopping)."""
@@ -134,6 +149,9 @@ class Hub:
         elif code == COUNT:
             _, kind, name, n = op
             self.count(ident, kind, name, n)
+        elif code == NOTIFY:
+            for channel, message in op[1]:
+                self.publish(CHANNEL, channel, message, out)
         elif code == SYNC:
             out[ident].append((ANSWER, op[1], None))
         elif code == QUERY:
@@ -141,13 +159,13 @@ class Hub:
             out[ident].append((ANSWER, token, self.query(what, arg)))
         elif code == HELLO:
             self.hello(ident, op[1])
-            out[ident].append((CONFIG, self.settings))
+            out[ident].append((CONFIG, self.settings, self.version))
         elif code == SET:
             _, token, settings = op
-            self.settings.update(settings)
+            version = self.set(settings)
             for peer in self.peers:
-                out[peer].append((CONFIG, settings))
-            out[ident].append((ANSWER, token, None))
+                out[peer].append((CONFIG, settings, version))
+            out[ident].append((ANSWER, token, version))
         else:
             log.error("pub/sub hub: unknown operation %r from %r", code, ident)
 
@@ -164,6 +182,13 @@ class Hub:
         self.peers[ident] = None
         for k, v in settings.items():
             self.settings.setdefault(k, v)
+
+    def set(self, settings: dict) -> int:
+        """Take new values of shared settings; their version: the clock in ns, so that it
+        keeps growing across a restart of the hub, and one more than the last at least."""
+        self.version = max(self.version + 1, time.time_ns())
+        self.settings.update(settings)
+        return self.version
 
     def count(self, ident: bytes, kind: int, name: bytes, n: int) -> None:
         held = self.held.setdefault(ident, (set(), set(), set()))[kind]

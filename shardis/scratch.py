@@ -8,6 +8,8 @@ them into a throwaway LMDB store of its own, runs the command's handler there,
 and writes back every key whose record the command changed (``__restore``, or
 ``DEL`` for a key it removed). Replies, errors and types are therefore exactly
 the single-shard ones. The cost is the size of the keys involved, copied twice.
+The keyspace events the command reports there go, per key, to the key's shard
+(``__notify``), which reports them with its own batch's events.
 """
 
 from __future__ import annotations
@@ -17,9 +19,20 @@ import shutil
 
 import lmdb
 
+from shardis import notify, wire
 from shardis.commands import CommandSpec
 from shardd.blocking import BLOCK
-from shardd.storage import Keyspace, Store
+from shardd.storage import NotifyingKeyspace, Store
+
+
+class _Collecting(NotifyingKeyspace):
+    """Records every keyspace event with its class: the shards filter them by their
+    own notify-keyspace-events when they report them (``__notify``)."""
+
+    __slots__ = ()
+
+    def notify(self, cls: int, event: bytes, db: int, key: bytes) -> None:
+        self.events.append((cls, event, db, key))
 
 
 class Scratch:
@@ -49,13 +62,14 @@ class Scratch:
                 txn.abort()  # never kept
 
     def _run(self, coord, txn, spec, db, args, keys, before):
-        ks = Keyspace(self.store, txn, coord.now)
+        ks = _Collecting(self.store, txn, coord.now, notify.NOTIFY_ALL | notify.NOTIFY_KEYSPACE)
         versions = {}
         for key in keys:
             rec = before[key]
             if rec is not None:
                 ks.restore(db, key, rec[:3])
                 versions[key] = ks.version_of(ks.lookup(db, key))
+        ks.events.clear()  # (the restores' own)
         v = spec.handler(ks, db, args)
         if v is BLOCK:
             self.block, ks.block = ks.block, None
@@ -67,9 +81,14 @@ class Scratch:
             shard = coord.shard_of(key)
             if raw is None:
                 if before[key] is not None:
-                    coord.call(shard, db, b"DEL", key)
+                    coord.call(shard, db, b"__delver", key, before[key][3], b"")
             elif ks.version_of(raw) != versions.get(key):
                 type_, expire, payload = ks.export(db, key)
-                coord.call(shard, db, b"__restore", key, type_, expire, payload, b"REPLACE")
+                coord.call(shard, db, b"__restore", key, type_, expire, payload, b"REPLACE", b"")
+        by_shard: dict[int, list] = {}
+        for cls, event, edb, key in ks.events:
+            by_shard.setdefault(coord.shard_of(key), []).append([cls, event, edb, key])
+        for shard, events in by_shard.items():
+            coord.call(shard, db, b"__notify", wire.pack(events))
         return v
 

@@ -485,6 +485,8 @@ def test_redis_py_pubsub_many_subscribers(cluster2, protocol):
             f"no subscriber landed on router {i}"
         c.close()
     pubs = [redis.Redis(connection_pool=redis.ConnectionPool(port=cluster2.port)) for _ in range(4)]
+    eventually(lambda: pubs[0].pubsub_numsub("py.chan") == [(b"py.chan", 8)]
+               and pubs[0].pubsub_numpat() == 1)  # every count has reached the hub
     total = 0
     for k, pub in enumerate(pubs):
         total += pub.publish("py.chan", f"m{k}")
@@ -533,6 +535,9 @@ def test_slow_subscriber_is_disconnected(conns, cluster2, limit):
         subscribe(slow, "SUBSCRIBE", "flood")
         fast = conns(1)
         subscribe(fast, "SUBSCRIBE", "flood")
+        # (The second subscriber on a router is confirmed at once; its count reaches the
+        # hub in the same loop turn, which may come after the confirmation.)
+        eventually(lambda: parse_reply(pub.call("PUBSUB", "NUMSUB", "flood")) == [b"flood", 2])
         payload = "x" * 16384
         deadline = time.monotonic() + 30
         while True:
