@@ -212,6 +212,18 @@ ZSETS = [
     ("ZRANGE", "{z}2", "0", "-1"), ("ZSCORE", "nope", "m"),
 ]
 
+# Multi-key commands over shards (a, d -> shard 2, b, f -> 0, c, g -> 1): the coordinator
+# runs them; each key's events come from its shard.
+ACROSS = [
+    ("SADD", "a", "1", "2"), ("SADD", "b", "2", "3"), ("SMOVE", "a", "c", "1"),
+    ("SINTERSTORE", "d", "a", "b"), ("SUNIONSTORE", "f", "a", "b", "c"), ("SMOVE", "a", "b", "2"),
+    ("RPUSH", "g", "x", "y"), ("LMOVE", "g", "a", "LEFT", "RIGHT"), ("SET", "c", "v"),
+    ("RPOPLPUSH", "g", "f"), ("ZADD", "b", "1", "m"), ("ZADD", "c", "2", "n"),
+    ("MSET", "a", "1", "b", "2", "c", "3"), ("DEL", "a", "b", "c"), ("ZADD", "b", "1", "m"),
+    ("ZADD", "c", "2", "n"), ("ZUNIONSTORE", "a", "2", "b", "c"), ("ZMPOP", "2", "b", "c", "MIN"),
+    ("RENAME", "a", "b"), ("COPY", "b", "c"),
+]
+
 SORTS = [
     ("RPUSH", "{o}l", "3", "1", "2"), ("SORT", "{o}l", "STORE", "{o}d"),
     ("SORT", "{o}l", "LIMIT", "5", "5", "STORE", "{o}d"),
@@ -221,8 +233,8 @@ SORTS = [
 ]
 
 
-@pytest.mark.parametrize("cmds", [STRINGS, GENERIC, LISTS, HASHES, SETS, ZSETS, SORTS],
-                         ids=["strings", "generic", "lists", "hashes", "sets", "zsets", "sort"])
+@pytest.mark.parametrize("cmds", [STRINGS, GENERIC, LISTS, HASHES, SETS, ZSETS, SORTS, ACROSS],
+                         ids=["strings", "generic", "lists", "hashes", "sets", "zsets", "sort", "across"])
 def test_family_events_match_redis(watch, cmds):
     w = watch("KEA")
     w.run(*cmds)
