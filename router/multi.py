@@ -65,7 +65,7 @@ def queue(conn, cmds: list[list[bytes]]) -> None:
             return
         if name == "discard":
             discard(conn)
-            pending.append([encode(conn, OK), conn])
+            pending.append([conn.encode(OK), conn])
             if cmds[n + 1:]:
                 conn.dispatch(cmds[n + 1:])
             return
@@ -83,10 +83,6 @@ def queue(conn, cmds: list[list[bytes]]) -> None:
         else:
             conn.multi.append(args)
             pending.append([QUEUED, conn])
-
-
-def encode(conn, v) -> bytes:
-    return conn.encode(v)
 
 
 def discard(conn) -> None:
@@ -158,7 +154,8 @@ def run_local(conn, args: list[bytes], placeholder) -> None:
     except ReplyError as e:
         placeholder[0] = encode_error(e.args[0])
         return
-    if v.__class__.__name__ == "Slot":  # (its reply comes later: it takes the placeholder's place)
+    from router.app import Slot
+    if v.__class__ is Slot:  # its reply comes later: it takes the placeholder's place
         for i, s in enumerate(conn.pending):
             if s is placeholder:
                 conn.pending[i] = v
