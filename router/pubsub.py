@@ -41,7 +41,7 @@ from router.app import Slot
 from router.connection import Container, help_reply, text
 from shardis import errors, wire
 from shardis.commands import INTERNAL, LOCAL, CommandTable
-from shardis.pubsub import ANSWER, CHANNEL, CONFIG, COUNT, HELLO, KINDS, MESSAGE, PATTERN, \
+from shardis.pubsub import ANSWER, CHANNEL, CONFIG, CONFIGURED, COUNT, HELLO, KINDS, MESSAGE, PATTERN, \
     PMESSAGE, PUBLISH, Q_CHANNELS, Q_NUMPAT, Q_NUMSUB, Q_STATS, QUERY, SET, SHARD, SMESSAGE, \
     SYNC, router_identity
 from shardis.resp import ReplyError, encode_error
@@ -208,7 +208,7 @@ class PubSub:
         self.members: tuple[dict[bytes, dict], ...] = ({}, {}, {})  # clients receiving now
         self.since: tuple[dict[bytes, int], ...] = ({}, {}, {})    # the SYNC that registered it
         self.tokens = itertools.count(1)
-        self.answered = 0  # the last token the hub answered (it answers in order)
+        self.answered = 0  # the last token the hub answered (in order, but for SET)
         self.waiting: dict[int, Call | Request] = {}
         self.resync = 0    # the SYNC after a re-registration: older calls were lost if open then
         self.ops: list = []
@@ -301,6 +301,7 @@ class PubSub:
                     self._answer(op[1], op[2], touched)
                 elif code == CONFIG:
                     self.apply(op[1])
+                    self.send((CONFIGURED, op[2]))
                 else:
                     self._deliver(op, touched)
         for conn in touched:
@@ -311,7 +312,8 @@ class PubSub:
                 self._check_limit(conn)
 
     def _answer(self, token: int, value, touched: dict) -> None:
-        self.answered = token
+        if token > self.answered:  # (a SET's answer waits for the routers: it may come late)
+            self.answered = token
         entry = self.waiting.pop(token, None)
         if entry is None:
             return  # a call already settled as lost when the hub restarted

@@ -25,8 +25,9 @@ only grows), so a shard that hears of a setting twice, or out of order, keeps
 the newest.
 
 Frames are msgpack lists of operations, handled in order; the hub answers every
-operation that carries a token, in the order received, so an answer means
-everything the peer sent before it has been done.
+operation that carries a token, in the order received (but SET, whose answer
+waits for the routers), so an answer means everything the peer sent before it
+has been done.
 
 peer -> hub::
 
@@ -36,7 +37,10 @@ peer -> hub::
     [PUBLISH, token, kind, channel, message] answer the number of receivers
     [QUERY, token, what, arg]                answer PUBSUB CHANNELS/NUMSUB/... (see ``query``)
     [SET, token, {setting: value}]           CONFIG to every peer (the sender too);
-                                             answer the version
+                                             answer the version once every router
+                                             has said CONFIGURED (or said HELLO
+                                             again, or SET_WAIT seconds passed)
+    [CONFIGURED, version]                    a router applied the settings of version
     [NOTIFY, [[channel, message], ...]]      publish each (keyspace events); no answer
 
 hub -> peer::
@@ -67,11 +71,13 @@ CHANNEL, PATTERN, SHARD = 0, 1, 2
 KINDS = (CHANNEL, PATTERN, SHARD)
 
 # Operations, peer -> hub.
-HELLO, COUNT, SYNC, PUBLISH, QUERY, SET, NOTIFY = range(7)
+HELLO, COUNT, SYNC, PUBLISH, QUERY, SET, NOTIFY, CONFIGURED = range(8)
 # Operations, hub -> peer.
 MESSAGE, PMESSAGE, SMESSAGE, ANSWER, CONFIG = range(10, 15)
 # QUERY's questions.
 Q_CHANNELS, Q_NUMSUB, Q_NUMPAT, Q_STATS = range(4)
+# How long a SET waits for the routers' CONFIGURED (one may be dead, not yet restarted).
+SET_WAIT = 2.0
 
 
 def router_identity(index: int) -> bytes:
@@ -102,14 +108,26 @@ class Hub:
         self.peers: dict[bytes, None] = {}  # every peer that said HELLO, in order
         self.settings: dict[str, object] = {}
         self.version = 0  # of the settings (see ``set``)
+        # SETs not yet answered: [version, sender, token, routers yet to apply it, deadline]
+        self.unconfirmed: list[list] = []
 
     def run(self) -> None:
         """Serve until the context is terminated (the coordinator is stopping)."""
         sock = self.sock
         sock.bind(self.cfg.pubsub_endpoint())
         log.info("pub/sub hub ready on %s", self.cfg.pubsub_endpoint())
+        poller = zmq.Poller()
+        poller.register(sock, zmq.POLLIN)
         try:
             while True:
+                if self.unconfirmed:
+                    wait = max(0.0, self.unconfirmed[0][4] - time.monotonic())
+                    if not poller.poll(wait * 1000 + 1):
+                        out = collections.defaultdict(list)
+                        self._confirm(None, out)
+                        for ident, ops in out.items():
+                            sock.send_multipart([ident, wire.pack(ops)])
+                        continue
                 frames = [sock.recv_multipart()]
                 try:
                     while True:
@@ -160,12 +178,20 @@ class Hub:
         elif code == HELLO:
             self.hello(ident, op[1])
             out[ident].append((CONFIG, self.settings, self.version))
+            if self.unconfirmed:
+                self._confirm(ident, out, self.version)
         elif code == SET:
             _, token, settings = op
             version = self.set(settings)
+            routers = set()
             for peer in self.peers:
                 out[peer].append((CONFIG, settings, version))
-            out[ident].append((ANSWER, token, version))
+                if peer.startswith(b"router-"):
+                    routers.add(peer)
+            self.unconfirmed.append([version, ident, token, routers, time.monotonic() + SET_WAIT])
+            self._confirm(ident, out, version)
+        elif code == CONFIGURED:
+            self._confirm(ident, out, op[1])
         else:
             log.error("pub/sub hub: unknown operation %r from %r", code, ident)
 
@@ -182,6 +208,23 @@ class Hub:
         self.peers[ident] = None
         for k, v in settings.items():
             self.settings.setdefault(k, v)
+
+    def _confirm(self, ident: bytes | None, out: dict[bytes, list], version: int = 0) -> None:
+        """``ident`` has the settings up to ``version``: answer the SETs every router has
+        now (or that waited long enough; ``ident`` None: just check the time)."""
+        now = time.monotonic()
+        kept = []
+        for entry in self.unconfirmed:
+            if ident is not None and entry[0] <= version:
+                entry[3].discard(ident)
+            if entry[3] and entry[4] > now:
+                kept.append(entry)
+            else:
+                if entry[3]:
+                    log.warning("pub/sub hub: no word from %s on a CONFIG SET",
+                                b", ".join(sorted(entry[3])).decode())
+                out[entry[1]].append((ANSWER, entry[2], entry[0]))
+        self.unconfirmed = kept
 
     def set(self, settings: dict) -> int:
         """Take new values of shared settings; their version: the clock in ns, so that it
