@@ -486,23 +486,27 @@ def top_from_raw(raw_path: str, expected: int) -> str:
 
 
 def profile(args: argparse.Namespace, tmp: str) -> None:
-    """py-spy flame graphs and top tables of router-0 and shard-0 under SET -P 16 load."""
+    """py-spy flame graphs and top tables of router-0, shard-0 and the coordinator under
+    -P 16 load of the first of --tests (SET by default)."""
     if not shutil.which("py-spy"):
         print("--profile: py-spy is not installed (pip install py-spy); skipped", file=sys.stderr)
         return
     out = os.path.join(HERE, "out")
     os.makedirs(out, exist_ok=True)
     secs = args.profile_seconds
+    test = args.tests[0] if args.tests else "set"
     server = ShardisServer("everysec", os.path.join(tmp, "profile"), args.shards, args.routers)
     with running(server):
         load = subprocess.Popen(["redis-benchmark", "-h", "127.0.0.1", "-p", str(server.port), "-c",
-                                 str(CLIENTS), "-r", str(KEYSPACE), "-t", "set", "-P", "16", "-l", "-q"],
+                                 str(CLIENTS), "-r", str(KEYSPACE), "-t", test, "-P", "16", "-l", "-q"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 stdin=subprocess.DEVNULL)
         try:
             time.sleep(1.0)
             pids = server.pids()
             targets = {"router": pids["router"][0], "shard": sorted(pids["shard"])[0]}
+            if pids.get("coordinator"):
+                targets["coordinator"] = pids["coordinator"][0]
             for fmt_, suffix in (("flamegraph", ".svg"), ("raw", ".raw.txt")):
                 spies = [subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--duration", str(secs),
                                            "--format", fmt_, "-o", os.path.join(out, name + suffix)],
@@ -518,7 +522,7 @@ def profile(args: argparse.Namespace, tmp: str) -> None:
                     f.write(sh_out(["py-spy", "dump", "--pid", str(pid)]) + "\n")
                 with open(os.path.join(out, name + "-top.txt"), "w") as f:
                     f.write(f"py-spy record --pid {pid} ({name}) for {secs}s under redis-benchmark "
-                            f"-t set -P 16 -c {CLIENTS}\n")
+                            f"-t {test} -P 16 -c {CLIENTS}\n")
                     f.write(top_from_raw(os.path.join(out, name + ".raw.txt"), secs * 100) + "\n")
         finally:
             load.terminate()

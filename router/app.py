@@ -317,14 +317,19 @@ class Router:
 
     # ------------------------------------------------------------ coordinator
 
-    def to_coordinator(self, client: "Client", spec: CommandSpec, args: list[bytes]) -> Slot:
+    def to_coordinator(self, client: "Client", spec: CommandSpec, args: list[bytes],
+                       shards: list[int] | None = None) -> Slot:
         slot = Slot((None, client))
         rid = next(self.batch_ids)
         self.coord_waiting[rid] = (slot, client)
         client.coord_outstanding += 1
         if spec.blocking:
             client.coord_rid = rid
-        self._to_coord([rid, spec.id | client.proto_bit, client.db, args])
+        if shards is not None and self.cfg.shards <= 256:
+            # (each key's shard: the coordinator need not hash the keys again)
+            self._to_coord([rid, spec.id | client.proto_bit, client.db, args, bytes(shards)])
+        else:
+            self._to_coord([rid, spec.id | client.proto_bit, client.db, args])
         return slot
 
     def _to_coord(self, request: list) -> None:
@@ -640,7 +645,8 @@ class Client(asyncio.Protocol):
                 pending.append(router.fanout(self, spec, db, args, MERGES[spec.split]))
             else:
                 keys = spec.keys(args)
-                shards = [slot_to_shard[key_slot(k)] for k in keys] or [0]
+                shards = [slot_to_shard[key_slot(k) if 123 in k else crc_hqx(k, 0) & 0x3FFF]
+                          for k in keys] or [0]
                 s0 = shards[0]
                 same = all(s == s0 for s in shards)
                 if coord_n and (same or spec.blocking):
@@ -672,7 +678,7 @@ class Client(asyncio.Protocol):
                     self.drain_wait = True
                     self.backlog.extend(cmds[n:])
                     break
-                pending.append(router.to_coordinator(self, spec, args))
+                pending.append(router.to_coordinator(self, spec, args, shards))
                 coord_n += 1
                 if spec.blocking:  # nothing after it runs before it is answered
                     hold_from = n + 1

@@ -187,7 +187,7 @@ class Shard:
                 next_sweep = now + sweep_every
             if now >= next_sync:
                 if everysec and self.store.dirty:
-                    self.store.sync()
+                    self.store.sync_later()
                 elif self.wal is not None and self.wal.size > WAL_CHECKPOINT_BYTES:
                     self.checkpoint()
                 next_sync = now + 1.0

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import random
 import struct
+import threading
 import time
 from binascii import crc_hqx
 from itertools import islice
@@ -188,6 +189,11 @@ class Store:
         self.tombs: dict[bytes, int] = {}
         self.epoch = self.version
         self.dirty = False
+        # everysec's syncs run in a thread of their own (``sync_later``); the lock keeps
+        # one from overlapping a map resize or another sync.
+        self.sync_lock = threading.Lock()
+        self.syncer: threading.Thread | None = None
+        self.sync_wanted = threading.Event()
         # notify-keyspace-events as flags (0: off), and the hub's version of the settings
         # they came with (see ``apply_settings``).
         self.notify_flags = 0
@@ -205,7 +211,8 @@ class Store:
 
     def grow(self) -> None:
         """Double the map: LMDB's map is a ceiling, not an allocation."""
-        self.env.set_mapsize(self.env.info()["map_size"] * 2)
+        with self.sync_lock:
+            self.env.set_mapsize(self.env.info()["map_size"] * 2)
 
     def get_sys(self, key: bytes) -> bytes | None:
         with self.env.begin() as txn:
@@ -216,12 +223,42 @@ class Store:
             txn.put(key, value, db=self.sys)
 
     def sync(self) -> None:
-        self.env.sync(True)
+        """Flush every committed transaction to disk, now."""
         self.dirty = False
+        with self.sync_lock:
+            self.env.sync(True)
+
+    def sync_later(self) -> None:
+        """The same, in the background (everysec): what was committed before this call is
+        on disk when that sync returns. The shard goes on serving meanwhile: a sync in its
+        own loop stalled it (and, across shards, every transaction holding it) for as long
+        as the disk took. A sync still running when the next is asked for takes both."""
+        self.dirty = False
+        if self.syncer is None:
+            self.syncer = threading.Thread(target=self._sync_loop, name="lmdb-sync", daemon=True)
+            self.syncer.start()
+        self.sync_wanted.set()
+
+    def _sync_loop(self) -> None:
+        wanted = self.sync_wanted
+        while True:
+            wanted.wait()
+            wanted.clear()
+            if self.syncer is None:
+                return
+            with self.sync_lock:
+                if self.syncer is None:
+                    return
+                self.env.sync(True)  # (lmdb lets the GIL go while the disk works)
 
     def close(self) -> None:
-        self.env.sync(True)
-        self.env.close()
+        syncer, self.syncer = self.syncer, None
+        if syncer is not None:
+            self.sync_wanted.set()
+            syncer.join()
+        with self.sync_lock:
+            self.env.sync(True)
+            self.env.close()
 
 
 class Keyspace:
@@ -364,6 +401,32 @@ class Keyspace:
             d[0] += 1
         elif old[1:9] != NO_EXPIRY or old[0] != STRING:
             self._replaced(db, mk, old, 0)
+
+    def set_plain_many(self, db: int, args: list[bytes]) -> None:
+        """``set_plain`` of each key/value pair of an MSET (args[1], args[2], ...), in
+        one loop: the coordinator gives a shard one MSET of a whole round's pairs."""
+        prefix = DB_PREFIX[db]
+        slots = _SLOT_BYTES
+        st = self.store
+        replace = self.meta_cur.replace
+        version = st.version
+        added = 0
+        for i in range(1, len(args), 2):
+            key = args[i]
+            mk = prefix + slots[key_slot(key) if 123 in key else crc_hqx(key, 0) & 0x3FFF] + key
+            version += 1
+            old = replace(mk, _PLAIN_STRING + version.to_bytes(8, "big") + args[i + 1])
+            if old is None:
+                added += 1
+            elif old[1:9] != NO_EXPIRY or old[0] != STRING:
+                st.version = version
+                self._replaced(db, mk, old, 0)
+        st.version = version
+        if added:
+            d = self.delta.get(db)
+            if d is None:
+                d = self.delta[db] = [0, 0]
+            d[0] += added
 
     def set_expire(self, db: int, key: bytes, raw: bytes, expire: int) -> None:
         """Change the TTL of an existing record (0 removes it)."""

@@ -532,6 +532,9 @@ def register(table: CommandTable) -> None:
          summary="Set multiple keys to multiple values", acl="@write @string @slow")
     def mset(ks: Keyspace, db: int, args: list[bytes]):
         _mset_pairs(args)
+        if ks.inline_paths:  # (no events to report)
+            ks.set_plain_many(db, args)
+            return OK
         for i in range(1, len(args), 2):
             ks.set_string(db, args[i], args[i + 1])
             ks.notify(NOTIFY_STRING, b"set", db, args[i])

@@ -61,7 +61,7 @@ from shardis import errors, plan, wire
 from shardis.commands import ALL, build_table
 from shardis.config import Config
 from shardis.pubsub import Hub
-from shardis.resp import ReplyError, encode_error
+from shardis.resp import OK, ReplyError, encode_error
 from shardis.resp import encode as encode2, encode3
 from shardis.scratch import Scratch
 from shardis.slots import key_slot, slot_table
@@ -149,7 +149,7 @@ class Blocked:
 class Request:
     """One router request in a round: its reply, once known, goes back to its router."""
 
-    __slots__ = ("ident", "rid", "cid", "db", "args", "spec", "reply", "encode")
+    __slots__ = ("ident", "rid", "cid", "db", "args", "spec", "reply", "encode", "shards")
 
     def __init__(self, ident, rid, cid, db, args, spec) -> None:
         self.ident = ident
@@ -160,6 +160,7 @@ class Request:
         self.spec = spec
         self.reply = None
         self.encode = encode3 if cid & wire.RESP3 else encode2
+        self.shards = None  # each key's shard, as the router found them (bytes), if it sent them
 
 
 class Coordinator:
@@ -171,6 +172,7 @@ class Coordinator:
         self.by_name = self.table.by_name
         self.ops = build_ops()
         self.slot_to_shard = slot_table(cfg.shards)
+        self.joinable: dict[int, tuple] = {}  # shard -> the MSET part others may join (_plan_mset)
         self.ctx = zmq.Context()
         self.front = self.ctx.socket(zmq.ROUTER)
         self.front.setsockopt(zmq.LINGER, 1000)
@@ -434,11 +436,17 @@ class Coordinator:
                 return
 
     def _requests(self, frames: list[bytes]) -> list[Request]:
-        """A router's message: its requests of one loop turn, [[rid, cid, db, args], ...]."""
+        """A router's message: its requests of one loop turn, [[rid, cid, db, args], ...]
+        (a multi-key command's with a fifth item: the shard of each of its keys)."""
         ident = frames[0]
         by_id = self.table.by_id
-        return [Request(ident, rid, cid, db, args, by_id[cid & wire.CMD_MASK])
-                for rid, cid, db, args in wire.unpack(frames[-1])]
+        reqs = []
+        for item in wire.unpack(frames[-1]):
+            r = Request(ident, item[0], item[1], item[2], item[3], by_id[item[1] & wire.CMD_MASK])
+            if len(item) > 4:
+                r.shards = item[4]
+            reqs.append(r)
+        return reqs
 
     def _reply(self, reqs) -> None:
         """One message per router with the replies of its requests."""
@@ -626,26 +634,82 @@ class Coordinator:
             return
         parts: dict[int, list] = {}
         finish: list[tuple[Request, Callable]] = []
+        self.joinable = {}
         for r in reqs:
             try:
-                if r.spec.name == "__multi":
+                if r.spec.name == "mset":
+                    finish.append((r, self._plan_mset(r.cid, r.db, r.args, parts, r.encode,
+                                                      r.shards)))
+                elif r.spec.name == "__multi":
                     finish.append((r, self._plan_exec(r, parts, id(r) in aborted)))
                 else:
-                    finish.append((r, self._plan_split(r.spec, r.cid, r.db, r.args, parts, r.encode)))
+                    finish.append((r, self._plan_split(r.spec, r.cid, r.db, r.args, parts, r.encode,
+                                                       r.shards)))
             except ReplyError as e:
                 r.reply = encode_error(e.args[0])
         take = self._taker(self.run_on(parts) if parts else {})
         for r, done in finish:
             r.reply = done(take)
 
-    def _plan_split(self, spec, cid: int, db: int, args: list, parts: dict, encode) -> Callable:
+    def _plan_mset(self, cid: int, db: int, args: list, parts: dict, encode,
+                   shards: bytes | None = None) -> Callable:
+        """MSET's parts join the MSET its shard was last given in this step, when nothing
+        was queued there since: one MSET of all their pairs, in arrival order, which is
+        what running them one after another does (the last value of a key wins, events
+        come in the same order); the shard runs one command instead of hundreds."""
+        if len(args) < 3 or len(args) % 2 == 0:
+            raise ReplyError(errors.WRONG_ARITY % "mset")
+        by_shard: dict[int, list] = {}
+        if shards is None or len(shards) * 2 + 1 != len(args):
+            slot_to_shard = self.slot_to_shard
+            shards = [slot_to_shard[key_slot(args[n])] for n in range(1, len(args), 2)]
+        n = -1
+        for shard in shards:
+            n += 2
+            pairs = by_shard.get(shard)
+            if pairs is None:
+                by_shard[shard] = [args[n], args[n + 1]]
+            else:
+                pairs += (args[n], args[n + 1])
+        joinable = self.joinable
+        cells = []  # (shard, the shared reply cell, whether this MSET takes the reply)
+        for shard, pairs in by_shard.items():
+            queued = parts.get(shard)
+            open_ = joinable.get(shard)
+            if open_ is not None and open_[0] == db and queued and queued[-1] is open_[1]:
+                open_[1][2].extend(pairs)
+                cells.append((shard, open_[2], False))
+                continue
+            part = ((cid & wire.CMD_MASK) | wire.RAW, db, [args[0]] + pairs)
+            if queued is None:
+                parts[shard] = [part]
+            else:
+                queued.append(part)
+            cell = [None]
+            joinable[shard] = (db, part, cell)
+            cells.append((shard, cell, True))
+
+        def done(take):
+            err = None
+            for shard, cell, takes in cells:
+                if takes:
+                    cell[0] = take(shard)
+                if err is None:
+                    err = wire.raw_error(cell[0])
+            return encode_error(err.args[0]) if err is not None else encode(OK)
+        return done
+
+    def _plan_split(self, spec, cid: int, db: int, args: list, parts: dict, encode,
+                    known: bytes | None = None) -> Callable:
         """Queue one multi-key command's parts; returns a function that takes their
         replies (in queue order) and gives the encoded reply."""
         if spec.route == ALL:
             shard_parts = [(i, args) for i in range(self.cfg.shards)]
             merge = plan.MERGES[spec.split]
         else:
-            shards = [self.shard_of(k) for k in spec.keys(args)]
+            keys = spec.keys(args)
+            shards = known if known is not None and len(known) == len(keys) else \
+                [self.shard_of(k) for k in keys]
             if len(set(shards)) <= 1:
                 shard = shards[0] if shards else 0
                 parts.setdefault(shard, []).append((cid & ~wire.RAW, db, args))
