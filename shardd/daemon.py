@@ -44,6 +44,9 @@ _SEQ = struct.Struct(">Q")
 
 
 COORD_IDENT = b"coord"  # the coordinator's ZeroMQ identity (routers' are generated)
+# How long a key stays held for a blocked client of the coordinator's (see ``reserved``)
+# when the coordinator does not say it is done with it.
+RESERVE_S = 2.0
 
 
 class Tx:
@@ -89,13 +92,19 @@ class Shard:
         self.wjournal: list = []  # parks and serves of this attempt, undone if it aborts
         self.names = [spec.name for spec in self.table.by_id]
         # The commands the daemon runs itself (they need its handler tables or waiters).
-        for name, fn in ((b"__exec", self._exec), (b"__readywait", self._readywait)):
+        for name, fn in ((b"__exec", self._exec), (b"__readywait", self._readywait),
+                         (b"__unreserve", self._unreserve)):
             i = self.table.by_name[name].id
             for handlers, resp2 in (self.plain_tables, self.notify_tables):
                 handlers[i] = fn
                 resp2[i] = _encoded(fn)
         self.txmark_id = self.table.by_name[b"__txmark"].id
         self.ready_id = self.table.by_name[b"__ready"].id
+        self.unreserve_id = self.table.by_name[b"__unreserve"].id
+        # Keys whose first waiter was the coordinator's stand-in: served, it holds the key
+        # (no later waiter takes what was pushed) until the coordinator has run the
+        # blocked command (``__unreserve``) or RESERVE_S passed. wid -> (db, key, deadline)
+        self.reserved: dict[int, tuple] = {}
         self.in_multi = False     # running EXEC's commands: blocking ones do not block
         self.replay_aborted: set | None = None  # replaying the log: EXECs WATCH aborted
         # Cross-shard transactions (shardis/coordinator.py): while ``locked`` the
@@ -165,6 +174,8 @@ class Shard:
             deadline = self.waiters.next_deadline()
             if deadline is not None:
                 timeout = max(0.0, min(timeout, deadline / 1000.0 - time.time()))
+            if self.reserved:
+                timeout = max(0.0, min(timeout, min(r[2] for r in self.reserved.values()) - now))
             ready = poller.poll(timeout * 1000)
             if ready:
                 if any(s is self.hub for s, _ in ready):
@@ -181,6 +192,8 @@ class Shard:
                     self.release()
             if self.waiters.deadlines:
                 self.expire_waiters()
+            if self.reserved and not self.locked:
+                self.release_reserved()
             now = time.monotonic()
             if now >= next_sweep and not self.locked:
                 self.sweep()
@@ -463,6 +476,23 @@ class Shard:
         self.wjournal.append((True, w))
         return w.wid
 
+    def _unreserve(self, ks: Keyspace, db: int, args: list):
+        """The stand-ins named have had their turn: the waiters behind them on their keys
+        may take what is left (served when this batch or transaction ends)."""
+        for a in args[1:]:
+            entry = self.reserved.pop(int(a), None)
+            if entry is not None and ks.lookup(entry[0], entry[1]) is not None:
+                ks.ready.append((entry[0], entry[1]))
+        return None
+
+    def release_reserved(self) -> None:
+        """Keys held for the coordinator longer than RESERVE_S (it restarted, or lost the
+        command): free them, as a batch of this shard's own."""
+        now = time.monotonic()
+        late = [b"%d" % wid for wid, (_, _, deadline) in self.reserved.items() if deadline <= now]
+        if late:
+            self.run_batch([[b"", wire.pack((0, [(self.unreserve_id, 0, [b"__unreserve"] + late)]))]])
+
     def on_coordinator(self, m: list[bytes]) -> None:
         """One message of the coordinator's protocol (shardis/coordinator.py):
 
@@ -503,6 +533,8 @@ class Shard:
         elif op == "hello":
             self._abort_tx()
             self.locked = True
+            # A new coordinator knows nothing of the blocked commands of the last one.
+            self.reserved = {wid: (db, key, 0.0) for wid, (db, key, _) in self.reserved.items()}
             raw = self.store.get_sys(TXMARK)
             reply = int.from_bytes(raw, "big") if raw else 0
         elif op == "redo":
@@ -656,8 +688,11 @@ class Shard:
         served is run again right here (and logged at this place for a replay)."""
         handlers = self.tables[0]
         MASK = wire.CMD_MASK
+        reserved = self.reserved
         while ks.ready:
             db, key = ks.ready.pop(0)
+            if reserved and any(r[0] == db and r[1] == key for r in reserved.values()):
+                continue  # held for a blocked client of the coordinator's
             for w in self.waiters.first(db, key):
                 try:
                     v = handlers[w.cid & MASK](ks, w.db, w.args)
@@ -676,6 +711,11 @@ class Shard:
                 self.wjournal.append((False, w))
                 self.injected.append((self.cur_msg, done, w.cid, w.db, w.args))
                 self.woken.append((w.ident, w.wid, self._encode_for(w.cid, v)))
+                if w.cid & MASK == self.ready_id:
+                    # A client blocked over several shards came first: the key is its
+                    # until the coordinator has run its command (arrival order).
+                    self.reserved[w.wid] = (db, key, time.monotonic() + RESERVE_S)
+                    break
 
     @staticmethod
     def _encode_for(cid: int, v) -> bytes:

@@ -85,3 +85,14 @@ def register(table: CommandTable) -> None:
     # A transaction over several shards, from a router to the coordinator: args[1] packs
     # [watched [[shard, epoch, db, key, version]...], commands [[cid, db, args]...]].
     cmd("__multi", 2, "write", route=INTERNAL, group="transactions")(_elsewhere)
+
+
+def register_unreserve(table) -> None:
+    """``__unreserve``, registered last of all so that no other command's id moves (a
+    write-ahead log holds ids)."""
+    # From the coordinator (or the shard itself, when the coordinator is late): the
+    # blocked client whose stand-in waiter ``wid`` was served has had its turn; the
+    # clients waiting behind it on that key may take what is left. Run by the daemon.
+    table.command("__unreserve", -2, "write", route=INTERNAL, group="transactions",
+                  summary="__unreserve wid [wid ...]: a served stand-in's key is free again")(
+        _elsewhere)

@@ -154,4 +154,5 @@ def build_table() -> CommandTable:
                    multi):
         family.register(table)
     shard_server.register_settings(table)
+    multi.register_unreserve(table)
     return table

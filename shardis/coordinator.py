@@ -136,7 +136,7 @@ class Blocked:
     each of its shards a stand-in waiter (``__readywait``) tells the coordinator when
     one of its keys gets data; the command then runs again, in arrival order."""
 
-    __slots__ = ("req", "deadline", "on_timeout", "proxies", "ready")
+    __slots__ = ("req", "deadline", "on_timeout", "proxies", "ready", "woken")
 
     def __init__(self, req: "Request", deadline: int, on_timeout) -> None:
         self.req = req
@@ -144,6 +144,9 @@ class Blocked:
         self.on_timeout = on_timeout
         self.proxies: dict[int, int] = {}  # shard -> stand-in waiter id
         self.ready = False
+        # Stand-ins served (shard, waiter id): their shards hold the key for this command
+        # until it has run (``__unreserve``), so that later waiters there come after it.
+        self.woken: list[tuple[int, int]] = []
 
 
 class Request:
@@ -172,7 +175,9 @@ class Coordinator:
         self.by_name = self.table.by_name
         self.ops = build_ops()
         self.slot_to_shard = slot_table(cfg.shards)
-        self.joinable: dict[int, tuple] = {}  # shard -> the MSET part others may join (_plan_mset)
+        self.joinable: dict[int, tuple] = {}
+        # Stand-ins served after their blocked command went away (see ``_free_orphans``).
+        self.orphans = Blocked(None, 0, None)  # shard -> the MSET part others may join (_plan_mset)
         self.ctx = zmq.Context()
         self.front = self.ctx.socket(zmq.ROUTER)
         self.front.setsockopt(zmq.LINGER, 1000)
@@ -244,7 +249,10 @@ class Coordinator:
                 if b.proxies.get(shard) == wid:
                     del b.proxies[shard]
                     b.ready = True
+                    b.woken.append((shard, wid))
                     break
+            else:  # its command is gone (the client left): the shard need not hold the key
+                self.orphans.woken.append((shard, wid))
 
     def _drain_shards(self) -> None:
         for i, sock in enumerate(self.shards):
@@ -349,6 +357,8 @@ class Coordinator:
             self._drain_shards()
             if self.blocked:
                 self.serve_blocked()
+            if self.orphans.woken:
+                self._free_orphans()
             events = dict(poller.poll(self._poll_ms()))
             self._check_monitors()
             if self.front not in events:
@@ -397,6 +407,7 @@ class Coordinator:
                 b.ready = False
                 r.reply = None
                 self._run_op(r, b)
+                self._unreserve(b)
                 if r.reply is not DEFERRED:
                     done.append(b)
             self._finish_round()
@@ -408,6 +419,25 @@ class Coordinator:
         for b in done:
             self.blocked.remove(b)
         self._reply([b.req for b in done])
+
+    def _free_orphans(self) -> None:
+        """Keys held for blocked commands that went away: free them, in a round."""
+        self._begin_round()
+        try:
+            self._unreserve(self.orphans)
+            self._finish_round()
+        except Unavailable:
+            self._abort_round()  # (the shard frees them itself after a while)
+        self.orphans.woken = []
+
+    def _unreserve(self, b: Blocked) -> None:
+        """The command has had its turn: the shards that woke it free their keys."""
+        by_shard: dict[int, list[bytes]] = {}
+        for shard, wid in b.woken:
+            by_shard.setdefault(shard, []).append(b"%d" % wid)
+        b.woken = []
+        for shard, wids in sorted(by_shard.items()):
+            self.call(shard, 0, b"__unreserve", *wids)
 
     def _drop_proxies(self, b: Blocked) -> None:
         for shard, wid in b.proxies.items():
@@ -432,6 +462,7 @@ class Coordinator:
         for b in self.blocked:
             if b.req.ident == r.ident and b.req.rid == int(r.args[1]):
                 self._drop_proxies(b)
+                self._unreserve(b)
                 self.blocked.remove(b)
                 return
 
@@ -663,14 +694,13 @@ class Coordinator:
         if shards is None or len(shards) * 2 + 1 != len(args):
             slot_to_shard = self.slot_to_shard
             shards = [slot_to_shard[key_slot(args[n])] for n in range(1, len(args), 2)]
-        n = -1
-        for shard in shards:
-            n += 2
+        for shard, key, value in zip(shards, args[1::2], args[2::2]):
             pairs = by_shard.get(shard)
             if pairs is None:
-                by_shard[shard] = [args[n], args[n + 1]]
+                by_shard[shard] = [key, value]
             else:
-                pairs += (args[n], args[n + 1])
+                pairs.append(key)
+                pairs.append(value)
         joinable = self.joinable
         cells = []  # (shard, the shared reply cell, whether this MSET takes the reply)
         for shard, pairs in by_shard.items():

@@ -125,6 +125,43 @@ def test_push_wakes_waiters_in_arrival_order(shardis_server):
     c.close()
 
 
+def test_waiters_over_shards_and_on_one_shard_are_served_in_arrival_order(shardis_server):
+    """Clients blocked on keys over several shards (they wait in the coordinator) and
+    clients blocked on one shard, on the same key: served first come, first served, as
+    Redis does, whichever kind pushed first; one element each."""
+    port = shardis_server.port
+    c = RawClient(port)
+    c.call("DEL", "a", "b", "c")
+    kinds = [("BLPOP", "a", "b", "0"), ("BLPOP", "a", "0"), ("BLMOVE", "a", "c", "LEFT", "RIGHT", "0"),
+             ("BLPOP", "a", "0"), ("BLPOP", "b", "a", "0")]
+    waiters = []
+    for cmd in kinds:
+        w = Later(port, *cmd)
+        w.start()
+        _wait_blocked(port, 1)
+        waiters.append(w)
+    # One element: the first waiter only; the one behind it on the shard stays blocked.
+    assert c.call("RPUSH", "a", "x1") == b":1\r\n"
+    waiters[0].join(5)
+    assert waiters[0].reply == b"*2\r\n$1\r\na\r\n$2\r\nx1\r\n"
+    time.sleep(0.3)
+    assert [w.reply for w in waiters[1:]] == [None] * 4
+    # Three more at once: each of the next three in turn, in order; the last waits on.
+    assert c.call("RPUSH", "a", "x2", "x3", "x4") == b":3\r\n"
+    for w in waiters[1:4]:
+        w.join(5)
+    assert [w.reply for w in waiters[1:4]] == [
+        b"*2\r\n$1\r\na\r\n$2\r\nx2\r\n", b"$2\r\nx3\r\n", b"*2\r\n$1\r\na\r\n$2\r\nx4\r\n"]
+    assert c.call("LRANGE", "c", "0", "-1") == b"*1\r\n$2\r\nx3\r\n"
+    assert waiters[4].reply is None
+    assert c.call("RPUSH", "a", "x5") == b":1\r\n"
+    waiters[4].join(5)
+    assert waiters[4].reply == b"*2\r\n$1\r\na\r\n$2\r\nx5\r\n"
+    assert c.call("EXISTS", "a", "b") == b":0\r\n"
+    c.call("DEL", "c")
+    c.close()
+
+
 def test_other_clients_keep_being_served_and_timeout_answers_nil(shardis_server):
     port = shardis_server.port
     w = Later(port, "BRPOP", "{n}nothing", "0.5")
