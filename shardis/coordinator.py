@@ -79,13 +79,26 @@ LOG_TRUNCATE_BYTES = 16 << 20
 SIMPLE = frozenset(("mget", "mset", "del", "unlink", "exists", "touch", "__multi"))
 
 
+def _logged_part(part: list) -> tuple[int, list]:
+    """(now, commands) of a shard's part of a logged intent: its run messages (or, in a
+    log written before they were logged as sent, [now, commands])."""
+    if part and isinstance(part[0], int):
+        return part[0], part[1]
+    now, cmds = 0, []
+    for msg in part:
+        _, _, now, more = wire.unpack(msg)
+        cmds.extend(more)
+    return now, cmds
+
+
 class Unavailable(Exception):
     """A shard did not answer: the round cannot finish now."""
 
 
 class IntentLog:
-    """The coordinator's log of intents: ``begin txid {shard: [now, cmds]}`` before any
-    shard commits, ``done txid`` after all have. At most one is pending at a time."""
+    """The coordinator's log of intents: ``begin txid {shard: [run message, ...]}`` (the
+    packed ``run`` messages the shard was sent, as sent) before any shard commits,
+    ``done txid`` after all have. At most one is pending at a time."""
 
     def __init__(self, path: str, fsync: bool) -> None:
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -200,7 +213,7 @@ class Coordinator:
         # The round in progress.
         self.txid = 0
         self.now = 0
-        self.ran: dict[int, list] = {}  # shard -> the commands it ran in this round
+        self.ran: dict[int, list] = {}  # shard -> the run messages it was sent in this round
         self.wrote = False
         self.scratch = Scratch(os.path.join(cfg.dir, "coordinator", "scratch"))
         self.blocked: list[Blocked] = []
@@ -280,8 +293,9 @@ class Coordinator:
         parts: shard -> [(cid, db, args)]; returns shard -> replies."""
         for shard in sorted(parts):  # locks taken in shard order, as DESIGN.md says
             cmds = parts[shard]
-            self._send(shard, ["run", self.txid, self.now, cmds])
-            self.ran.setdefault(shard, []).extend(cmds)
+            msg = wire.pack(["run", self.txid, self.now, cmds])
+            self.shards[shard].send(msg)
+            self.ran.setdefault(shard, []).append(msg)  # (logged as sent: see IntentLog)
             if not self.wrote:
                 self.wrote = any(self.table.by_id[c[0] & wire.CMD_MASK].write for c in cmds)
         return self._wait(set(parts), self.txid)
@@ -310,7 +324,7 @@ class Coordinator:
             for i in shards:
                 self._send(i, ["release", self.txid])
             return
-        parts = {i: [self.now, self.ran[i]] for i in shards}
+        parts = {i: self.ran[i] for i in shards}
         self.intents.begin(self.txid, parts)
         for i in shards:
             self._send(i, ["commit", self.txid])
@@ -333,8 +347,9 @@ class Coordinator:
     def _complete(self, txid: int, parts: dict, shards: list[int]) -> None:
         """Redo a logged round on shards that have not committed it; waits for them."""
         for i in shards:
+            now, cmds = _logged_part(parts[i])
             while not self.stopping:
-                self._send(i, ["redo", txid, parts[i][0], parts[i][1]])
+                self._send(i, ["redo", txid, now, cmds])
                 try:
                     self._wait({i}, txid)
                     break
