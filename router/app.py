@@ -648,7 +648,7 @@ class Client(asyncio.Protocol):
                 shards = [slot_to_shard[key_slot(k) if 123 in k else crc_hqx(k, 0) & 0x3FFF]
                           for k in keys] or [0]
                 s0 = shards[0]
-                same = all(s == s0 for s in shards)
+                same = shards.count(s0) == len(shards)
                 if coord_n and (same or spec.blocking):
                     hold_from = n
                     break

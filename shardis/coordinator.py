@@ -91,6 +91,9 @@ def _logged_part(part: list) -> tuple[int, list]:
     return now, cmds
 
 
+OK_REPLY = encode2(OK)  # (the same in RESP3)
+
+
 class Unavailable(Exception):
     """A shard did not answer: the round cannot finish now."""
 
@@ -741,7 +744,7 @@ class Coordinator:
                     cell[0] = take(shard)
                 if err is None:
                     err = wire.raw_error(cell[0])
-            return encode_error(err.args[0]) if err is not None else encode(OK)
+            return encode_error(err.args[0]) if err is not None else OK_REPLY
         return done
 
     def _plan_split(self, spec, cid: int, db: int, args: list, parts: dict, encode,
