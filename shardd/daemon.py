@@ -498,6 +498,8 @@ class Shard:
 
         - ``run txid now cmds``: run commands in transaction txid, opening it (and
           locking this shard) on its first message; answers their replies;
+        - ``runcommit txid now cmds``: ``run`` and ``commit`` in one (a round of one
+          step that writes); answers the replies once durable;
         - ``commit txid``: mark txid applied, commit; answers once durable. The shard
           stays locked until ``unlock``, so no reader sees one shard's part committed
           before every shard has committed its own;
@@ -512,6 +514,10 @@ class Shard:
         op, txid, *rest = wire.unpack(m[-1])
         if op == "run":
             reply = self._tx_run(txid, rest[0], rest[1])
+        elif op == "runcommit":
+            replies = self._tx_run(txid, rest[0], rest[1])
+            self._tx_commit(ident, self.tx, replies)
+            return
         elif op == "commit":
             tx = self.tx
             if tx is None or tx.txid != txid:
@@ -600,7 +606,7 @@ class Shard:
             except lmdb.MapFullError:
                 continue
 
-    def _tx_commit(self, ident: bytes, tx: Tx) -> None:
+    def _tx_commit(self, ident: bytes, tx: Tx, answer=1) -> None:
         store = self.store
         durable = self.writer is not None
         mark = [self.txmark_id, 0, [b"__txmark", b"%d" % tx.txid]]
@@ -624,7 +630,7 @@ class Shard:
         if durable:
             self.seq += 1
             self.writer.submit(self.seq, tx.now, [wire.pack((0, tx.log + [mark]))], self.injected)
-        out = [[ident, wire.pack([tx.txid, 1])]]
+        out = [[ident, wire.pack([tx.txid, answer])]]
         if self.woken:
             out.extend(self._wakeups(self.woken))
             self.woken = []

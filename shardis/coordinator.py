@@ -549,24 +549,12 @@ class Coordinator:
         self.requests += len(reqs)
         self._begin_round()
         try:
-            # In arrival order (a client may have several requests in a round), each
-            # run of requests whose parts do not depend on each other in one step.
-            batch: list[Request] = []
-            for r in reqs:
-                if r.spec.name in SIMPLE and not (r.spec.name == "__multi" and self._alone(r)):
-                    batch.append(r)
-                    continue
-                self._run_parts(batch)
-                batch = []
-                if r.spec.name == "__cancel":
-                    self._cancel(r)
-                    r.reply = DEFERRED
-                elif r.spec.name == "__multi":
-                    self._run_alone(r)
-                else:
-                    self._run_op(r)
-            self._run_parts(batch)
-            self._finish_round()
+            if all(r.spec.name in SIMPLE and not (r.spec.name == "__multi" and self._alone(r))
+                   for r in reqs):
+                self._run_committed(reqs)  # (one step: the common case)
+            else:
+                self._run_steps(reqs)
+                self._finish_round()
         except Unavailable as e:
             self._abort_round()
             err = encode_error(errors.SHARD_DOWN % e.args[0])
@@ -581,6 +569,25 @@ class Coordinator:
                 r.reply = err
             self.blocked = [b for b in self.blocked if b.req not in reqs]
         self._reply([r for r in reqs if r.reply is not DEFERRED])
+
+    def _run_steps(self, reqs: list[Request]) -> None:
+        """In arrival order (a client may have several requests in a round), each run of
+        requests whose parts do not depend on each other in one step."""
+        batch: list[Request] = []
+        for r in reqs:
+            if r.spec.name in SIMPLE and not (r.spec.name == "__multi" and self._alone(r)):
+                batch.append(r)
+                continue
+            self._run_parts(batch)
+            batch = []
+            if r.spec.name == "__cancel":
+                self._cancel(r)
+                r.reply = DEFERRED
+            elif r.spec.name == "__multi":
+                self._run_alone(r)
+            else:
+                self._run_op(r)
+        self._run_parts(batch)
 
     def _run_op(self, r: Request, blocked: Blocked | None = None) -> None:
         """A request with an operation of its own, or one run in the scratch store."""
@@ -681,6 +688,51 @@ class Coordinator:
     def _run_parts(self, reqs: list[Request], aborted: set[int] = frozenset()) -> None:
         if not reqs:
             return
+        parts, finish = self._plan(reqs, aborted)
+        take = self._taker(self.run_on(parts) if parts else {})
+        for r, done in finish:
+            r.reply = done(take)
+
+    def _run_committed(self, reqs: list[Request]) -> None:
+        """A round of one step that writes: each shard runs its part and commits it in
+        one message (``runcommit``), logged as an intent first; one trip to the shards
+        instead of two (run, then commit). Replies come once every shard committed."""
+        parts, finish = self._plan(reqs)
+        by_id = self.table.by_id
+        if not any(by_id[c[0] & wire.CMD_MASK].write for cmds in parts.values() for c in cmds):
+            take = self._taker(self.run_on(parts) if parts else {})
+            for r, done in finish:
+                r.reply = done(take)
+            self._finish_round()  # (read-only: each shard releases)
+            return
+        txid = self.txid
+        shards = sorted(parts)
+        logged = {i: [wire.pack(["runcommit", txid, self.now, parts[i]])] for i in shards}
+        self.intents.begin(txid, logged)
+        for i in shards:  # locks taken in shard order
+            self.shards[i].send(logged[i][0])
+        try:
+            try:
+                replies = self._wait(set(shards), txid)
+            except Unavailable as e:
+                # Some shards may have committed: the round finishes everywhere (redo is
+                # skipped where its mark is), but its replies are lost; the clients hear so.
+                self._complete(txid, logged, shards)
+                err = encode_error(errors.SHARD_DOWN % e.args[0])
+                for r in reqs:
+                    r.reply = err
+            else:
+                take = self._taker(replies)
+                for r, done in finish:
+                    r.reply = done(take)
+        finally:  # (committed: whatever happened, never rolled back)
+            for i in shards:
+                self._send(i, ["unlock", txid])
+            self.intents.done(txid)
+
+    def _plan(self, reqs: list[Request], aborted: set[int] = frozenset()) -> tuple[dict, list]:
+        """Each request's parts, queued per shard in arrival order: (shard -> commands,
+        [(request, the function that makes its reply from the parts' replies)])."""
         parts: dict[int, list] = {}
         finish: list[tuple[Request, Callable]] = []
         self.joinable = {}
@@ -696,9 +748,7 @@ class Coordinator:
                                                        r.shards)))
             except ReplyError as e:
                 r.reply = encode_error(e.args[0])
-        take = self._taker(self.run_on(parts) if parts else {})
-        for r, done in finish:
-            r.reply = done(take)
+        return parts, finish
 
     def _plan_mset(self, cid: int, db: int, args: list, parts: dict, encode,
                    shards: bytes | None = None) -> Callable:
