@@ -191,9 +191,9 @@ class Coordinator:
         self.by_name = self.table.by_name
         self.ops = build_ops()
         self.slot_to_shard = slot_table(cfg.shards)
-        self.joinable: dict[int, tuple] = {}
-        # Stand-ins served after their blocked command went away (see ``_free_orphans``).
-        self.orphans = Blocked(None, 0, None)  # shard -> the MSET part others may join (_plan_mset)
+        self.joinable: dict[int, tuple] = {}  # shard -> the MSET part others may join (_plan_mset)
+        # Stand-ins served after their blocked command went away: (shard, waiter id).
+        self.orphans: list[tuple[int, int]] = []
         self.ctx = zmq.Context()
         self.front = self.ctx.socket(zmq.ROUTER)
         self.front.setsockopt(zmq.LINGER, 1000)
@@ -268,7 +268,7 @@ class Coordinator:
                     b.woken.append((shard, wid))
                     break
             else:  # its command is gone (the client left): the shard need not hold the key
-                self.orphans.woken.append((shard, wid))
+                self.orphans.append((shard, wid))
 
     def _drain_shards(self) -> None:
         for i, sock in enumerate(self.shards):
@@ -375,7 +375,7 @@ class Coordinator:
             self._drain_shards()
             if self.blocked:
                 self.serve_blocked()
-            if self.orphans.woken:
+            if self.orphans:
                 self._free_orphans()
             events = dict(poller.poll(self._poll_ms()))
             self._check_monitors()
@@ -425,7 +425,8 @@ class Coordinator:
                 b.ready = False
                 r.reply = None
                 self._run_op(r, b)
-                self._unreserve(b)
+                self._unreserve(b.woken)
+                b.woken = []
                 if r.reply is not DEFERRED:
                     done.append(b)
             self._finish_round()
@@ -440,20 +441,20 @@ class Coordinator:
 
     def _free_orphans(self) -> None:
         """Keys held for blocked commands that went away: free them, in a round."""
+        orphans, self.orphans = self.orphans, []
         self._begin_round()
         try:
-            self._unreserve(self.orphans)
+            self._unreserve(orphans)
             self._finish_round()
         except Unavailable:
             self._abort_round()  # (the shard frees them itself after a while)
-        self.orphans.woken = []
 
-    def _unreserve(self, b: Blocked) -> None:
-        """The command has had its turn: the shards that woke it free their keys."""
+    def _unreserve(self, woken: list[tuple[int, int]]) -> None:
+        """Blocked commands have had their turn: the shards whose stand-ins woke them
+        (shard, waiter id) free the keys."""
         by_shard: dict[int, list[bytes]] = {}
-        for shard, wid in b.woken:
+        for shard, wid in woken:
             by_shard.setdefault(shard, []).append(b"%d" % wid)
-        b.woken = []
         for shard, wids in sorted(by_shard.items()):
             self.call(shard, 0, b"__unreserve", *wids)
 
@@ -480,7 +481,7 @@ class Coordinator:
         for b in self.blocked:
             if b.req.ident == r.ident and b.req.rid == int(r.args[1]):
                 self._drop_proxies(b)
-                self._unreserve(b)
+                self._unreserve(b.woken)
                 self.blocked.remove(b)
                 return
 
@@ -688,8 +689,13 @@ class Coordinator:
     def _run_parts(self, reqs: list[Request], aborted: set[int] = frozenset()) -> None:
         if not reqs:
             return
-        parts, finish = self._plan(reqs, aborted)
-        take = self._taker(self.run_on(parts) if parts else {})
+        self._answer(*self._plan(reqs, aborted), self.run_on)
+
+    @classmethod
+    def _answer(cls, parts: dict, finish: list, run: Callable[[dict], dict]) -> None:
+        """Run the parts (``run``: shard -> commands, to shard -> replies) and give each
+        request its reply."""
+        take = cls._taker(run(parts) if parts else {})
         for r, done in finish:
             r.reply = done(take)
 
@@ -700,9 +706,7 @@ class Coordinator:
         parts, finish = self._plan(reqs)
         by_id = self.table.by_id
         if not any(by_id[c[0] & wire.CMD_MASK].write for cmds in parts.values() for c in cmds):
-            take = self._taker(self.run_on(parts) if parts else {})
-            for r, done in finish:
-                r.reply = done(take)
+            self._answer(parts, finish, self.run_on)
             self._finish_round()  # (read-only: each shard releases)
             return
         txid = self.txid
@@ -722,9 +726,7 @@ class Coordinator:
                 for r in reqs:
                     r.reply = err
             else:
-                take = self._taker(replies)
-                for r, done in finish:
-                    r.reply = done(take)
+                self._answer(parts, finish, lambda _: replies)
         finally:  # (committed: whatever happened, never rolled back)
             for i in shards:
                 self._send(i, ["unlock", txid])
