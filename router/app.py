@@ -619,7 +619,7 @@ class Client(asyncio.Protocol):
                 continue
             group_shard = -1
             route = spec.route
-            if coord_n and (route is LOCAL or route is ALL):
+            if coord_n and route is LOCAL:
                 hold_from = n
                 break
             if route is LOCAL:
@@ -641,36 +641,39 @@ class Client(asyncio.Protocol):
                 if self.multi is not None:
                     multi.queue(self, cmds[n + 1:])
                     break
-            elif route is ALL:
+            elif route is ALL and single:
                 pending.append(router.fanout(self, spec, db, args, MERGES[spec.split]))
             else:
-                keys = spec.keys(args)
-                shards = [slot_to_shard[key_slot(k) if 123 in k else crc_hqx(k, 0) & 0x3FFF]
-                          for k in keys] or [0]
-                s0 = shards[0]
-                same = shards.count(s0) == len(shards)
-                if coord_n and (same or spec.blocking):
-                    hold_from = n
-                    break
-                if spec.blocking and same:
-                    # The client waits for this reply before its next command runs.
-                    parent = Slot((None, self))
-                    b = self.blocked_on = BlockedCall(router, self, s0, parent)
-                    pending.append(parent)
-                    out[s0].append((spec.id | pbit, db, args))
-                    out_slots[s0].append(b.slot)
-                    queued = True
-                    self.held = True
-                    self.backlog.extend(cmds[n + 1:])
-                    break
-                if same:
-                    slot = [None, self]
-                    pending.append(slot)
-                    out[s0].append((spec.id | pbit, db, args))
-                    out_slots[s0].append(slot)
-                    queued = True
-                    continue
-                # Keys on several shards: the coordinator runs it atomically.
+                if route is ALL:
+                    shards = None  # every shard (KEYS, DBSIZE, FLUSHDB, FLUSHALL): one round
+                else:
+                    keys = spec.keys(args)
+                    shards = [slot_to_shard[key_slot(k) if 123 in k else crc_hqx(k, 0) & 0x3FFF]
+                              for k in keys] or [0]
+                    s0 = shards[0]
+                    same = shards.count(s0) == len(shards)
+                    if coord_n and (same or spec.blocking):
+                        hold_from = n
+                        break
+                    if spec.blocking and same:
+                        # The client waits for this reply before its next command runs.
+                        parent = Slot((None, self))
+                        b = self.blocked_on = BlockedCall(router, self, s0, parent)
+                        pending.append(parent)
+                        out[s0].append((spec.id | pbit, db, args))
+                        out_slots[s0].append(b.slot)
+                        queued = True
+                        self.held = True
+                        self.backlog.extend(cmds[n + 1:])
+                        break
+                    if same:
+                        slot = [None, self]
+                        pending.append(slot)
+                        out[s0].append((spec.id | pbit, db, args))
+                        out_slots[s0].append(slot)
+                        queued = True
+                        continue
+                # Keys on several shards, or every shard: the coordinator runs it atomically.
                 if not coord_n and any(p[0] is None for p in pending):
                     # Earlier commands first: the coordinator's messages to the shards
                     # could overtake them.
