@@ -742,8 +742,7 @@ class Coordinator:
         for r in reqs:
             try:
                 if r.spec.name == "mset":
-                    finish.append((r, self._plan_mset(r.cid, r.db, r.args, parts, r.encode,
-                                                      r.shards)))
+                    finish.append((r, self._plan_mset(r.cid, r.db, r.args, parts, r.shards)))
                 elif r.spec.name == "__multi":
                     finish.append((r, self._plan_exec(r, parts, id(r) in aborted)))
                 else:
@@ -753,7 +752,7 @@ class Coordinator:
                 r.reply = encode_error(e.args[0])
         return parts, finish
 
-    def _plan_mset(self, cid: int, db: int, args: list, parts: dict, encode,
+    def _plan_mset(self, cid: int, db: int, args: list, parts: dict,
                    shards: bytes | None = None) -> Callable:
         """MSET's parts join the MSET its shard was last given in this step, when nothing
         was queued there since: one MSET of all their pairs, in arrival order, which is
