@@ -215,6 +215,15 @@ class Pair:
         assert got == want, f"{args!r}:\n  shardis: {got!r}\n  redis:   {want!r}"
         return got
 
+    def check_pipeline(self, cmds: list[tuple]) -> None:
+        """Send every command at once (one pipeline) to both, then compare each reply."""
+        data = b"".join(encode_command(c) for c in cmds)
+        self.s.send_raw(data)
+        self.r.send_raw(data)
+        for c in cmds:
+            got, want = self.s.read_reply(), self.r.read_reply()
+            assert got == want, f"{c!r}:\n  shardis: {got!r}\n  redis:   {want!r}"
+
     def check_unordered(self, *args):
         """For replies whose order Redis leaves unspecified (KEYS, SCAN): compare as sorted."""
         got = parse_reply(self.s.call(*args))

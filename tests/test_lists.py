@@ -12,7 +12,7 @@ from shardd import lists
 from shardd.storage import LIST, Keyspace, Store, bytes_pos
 from shardis.commands import CommandTable
 from shardis.resp import ReplyError
-from tests.helpers import encode_command, parse_reply
+from tests.helpers import parse_reply
 
 BIG = "9223372036854775807"
 SMALL = "-9223372036854775808"
@@ -393,11 +393,7 @@ def test_pipelined(pair):
     cmds = [("RPUSH", "p", str(i)) for i in range(50)] + [("LPOP", "p", "3"), ("LPUSH", "p", "x"),
                                                            ("LINSERT", "p", "AFTER", "x", "y"),
                                                            ("LRANGE", "p", "0", "-1")]
-    data = b"".join(encode_command(c) for c in cmds)
-    pair.s.send_raw(data)
-    pair.r.send_raw(data)
-    for c in cmds:
-        assert pair.s.read_reply() == pair.r.read_reply(), c
+    pair.check_pipeline(cmds)
 
 
 def test_reply_decodes(pair):

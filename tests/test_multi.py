@@ -225,12 +225,7 @@ def test_pipelined_transaction(pair):
     cmds = [("MULTI",), ("SET", "a", "1"), ("SET", "b", "2"), ("MGET", "a", "b", "c"),
             ("EXEC",), ("GET", "a"), ("WATCH", "a"), ("MULTI",), ("INCR", "a"), ("EXEC",),
             ("GET", "a")]
-    from tests.helpers import encode_command
-    data = b"".join(encode_command(c) for c in cmds)
-    pair.s.send_raw(data)
-    pair.r.send_raw(data)
-    for c in cmds:
-        assert pair.s.read_reply() == pair.r.read_reply(), c
+    pair.check_pipeline(cmds)
 
 
 def test_pipelined_cross_shard_msets_with_reads_between(pair):
@@ -238,17 +233,12 @@ def test_pipelined_cross_shard_msets_with_reads_between(pair):
     into one MSET per shard, which must still read as one after another (repeated
     keys: the last value wins; a read or a DEL between them sees exactly what came
     before it)."""
-    from tests.helpers import encode_command
     cmds = [("MSET", "a", "1", "b", "1", "c", "1"), ("MSET", "a", "2", "a", "3", "b", "2"),
             ("MGET", "a", "b", "c"), ("MSET", "c", "4", "b", "4"), ("DEL", "a", "b"),
             ("MSET", "a", "5", "c", "5", "a", "6"), ("MSET", "b", "7"), ("MGET", "a", "b", "c"),
             ("MSET", "a", "8", "b"), ("MSET", "b", "9", "c", "9"), ("EXISTS", "a", "b", "c"),
             ("MGET", "a", "b", "c"), ("DEL", "a", "b", "c")]
-    data = b"".join(encode_command(c) for c in cmds) * 3
-    pair.s.send_raw(data)
-    pair.r.send_raw(data)
-    for c in cmds * 3:
-        assert pair.s.read_reply() == pair.r.read_reply(), c
+    pair.check_pipeline(cmds * 3)
 
 
 def test_cross_shard_commands(pair):

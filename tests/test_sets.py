@@ -10,7 +10,7 @@ import pytest
 from shardd import sets
 from shardd.storage import LIST, Keyspace, Store
 from shardis.commands import CommandTable
-from tests.helpers import RawClient, encode_command, parse_reply, run_in_process
+from tests.helpers import RawClient, parse_reply, run_in_process
 
 BIG = "9223372036854775807"
 SMALL = "-9223372036854775808"
@@ -367,11 +367,7 @@ def test_big_set(pair):
 def test_pipelined(pair):
     cmds = [("SADD", f"p{i % 7}", str(i)) for i in range(200)]
     cmds += [("SMEMBERS", f"p{i}") for i in range(7)] + [("SCARD", "p3"), ("SPOP", "p1", "0")]
-    data = b"".join(encode_command(c) for c in cmds)
-    pair.s.send_raw(data)
-    pair.r.send_raw(data)
-    for c in cmds:
-        assert pair.s.read_reply() == pair.r.read_reply(), c
+    pair.check_pipeline(cmds)
 
 
 def test_unit_against_list_key(redis_server, tmp_path):

@@ -14,7 +14,7 @@ from shardd.storage import LIST, Keyspace, Store
 from shardd.strings import (add_long_double, format_long_double, lcs_reply,
                             parse_long_double)
 from shardis.commands import CommandTable
-from tests.helpers import RawClient, encode_command, parse_reply, run_in_process
+from tests.helpers import RawClient, parse_reply, run_in_process
 
 BIG = "9223372036854775807"
 SMALL = "-9223372036854775808"
@@ -352,11 +352,7 @@ def test_pipelined_mixed(pair):
     for i, k in enumerate(KEYS):
         cmds += [("SET", k, str(i)), ("INCR", k), ("APPEND", k, "x"), ("GETRANGE", k, "0", "0")]
     cmds += [("MGET", *KEYS), ("MSETNX", "p1", "1", "p2", "2"), ("MGET", "p1", "p2")]
-    data = b"".join(encode_command(c) for c in cmds)
-    pair.s.send_raw(data)
-    pair.r.send_raw(data)
-    for c in cmds:
-        assert pair.s.read_reply() == pair.r.read_reply(), c
+    pair.check_pipeline(cmds)
 
 
 def test_mset_odd_count_across_shards_writes_nothing(pair):
