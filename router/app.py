@@ -16,6 +16,7 @@ import collections
 import itertools
 import json
 import logging
+import os
 import signal
 import socket
 import sys
@@ -147,14 +148,19 @@ class Router:
         self.slot_to_shard = slot_table(cfg.shards)
         self.ctx = zmq.Context()
         self.socks: list[zmq.Socket] = []
+        # Named after this process, so that a shard can tell whether the router of a
+        # client blocked there still runs (shardd.daemon.router_alive).
+        ident = wire.router_ident(os.getpid())
         for i in range(cfg.shards):
             s = self.ctx.socket(zmq.DEALER)
+            s.setsockopt(zmq.IDENTITY, ident)
             s.setsockopt(zmq.LINGER, 0)
             s.setsockopt(zmq.SNDHWM, 0)
             s.setsockopt(zmq.RCVHWM, 0)
             s.connect(cfg.shard_endpoint(i))
             self.socks.append(s)
         self.coord = self.ctx.socket(zmq.DEALER)
+        self.coord.setsockopt(zmq.IDENTITY, ident)  # (the coordinator asks the same)
         self.coord.setsockopt(zmq.LINGER, 0)
         self.coord.connect(cfg.coordinator_endpoint())
         self.coord_waiting: dict[int, tuple[Slot, "Client"]] = {}

@@ -47,6 +47,8 @@ COORD_IDENT = b"coord"  # the coordinator's ZeroMQ identity (routers' are genera
 # How long a key stays held for a blocked client of the coordinator's (see ``reserved``)
 # when the coordinator does not say it is done with it.
 RESERVE_S = 2.0
+# How long a router seen running is taken to be (see Shard._router_alive).
+ALIVE_CHECK_S = 0.01
 
 
 class Tx:
@@ -105,6 +107,7 @@ class Shard:
         # (no later waiter takes what was pushed) until the coordinator has run the
         # blocked command (``__unreserve``) or RESERVE_S passed. wid -> (db, key, deadline)
         self.reserved: dict[int, tuple] = {}
+        self.alive_checked: dict[bytes, float] = {}  # router identity -> when seen running
         self.in_multi = False     # running EXEC's commands: blocking ones do not block
         self.replay_aborted: set | None = None  # replaying the log: EXECs WATCH aborted
         # Cross-shard transactions (shardis/coordinator.py): while ``locked`` the
@@ -476,6 +479,19 @@ class Shard:
         self.wjournal.append((True, w))
         return w.wid
 
+    def _router_alive(self, ident: bytes) -> bool:
+        """``wire.router_alive``, asked at most every ALIVE_CHECK_S per router (serving a
+        waiter is on the path of every push to a key with blocked clients)."""
+        now = time.monotonic()
+        checked = self.alive_checked.get(ident)
+        if checked is not None and now - checked < ALIVE_CHECK_S:
+            return True
+        if not wire.router_alive(ident):
+            self.alive_checked.pop(ident, None)
+            return False
+        self.alive_checked[ident] = now
+        return True
+
     def _unreserve(self, ks: Keyspace, db: int, args: list):
         """The stand-ins named have had their turn: the waiters behind them on their keys
         may take what is left (served when this batch or transaction ends)."""
@@ -700,6 +716,10 @@ class Shard:
             if reserved and any(r[0] == db and r[1] == key for r in reserved.values()):
                 continue  # held for a blocked client of the coordinator's
             for w in self.waiters.first(db, key):
+                if w.ident != self.cur_ident and not self._router_alive(w.ident):
+                    # Its router died with the client: nobody would get what it takes.
+                    self.waiters.remove(w.wid)
+                    continue
                 try:
                     v = handlers[w.cid & MASK](ks, w.db, w.args)
                 except ReplyError as e:

@@ -415,10 +415,17 @@ class Coordinator:
             return
         self._begin_round()
         done = []
+        gone = []
         try:
             for b in due:
                 self._drop_proxies(b)
                 r = b.req
+                if not wire.router_alive(r.ident):
+                    # Its router died with the client: nothing is taken for nobody.
+                    self._unreserve(b.woken)
+                    b.woken = []
+                    gone.append(b)
+                    continue
                 if not b.ready:
                     r.reply = r.encode(b.on_timeout)
                     done.append(b)
@@ -433,10 +440,10 @@ class Coordinator:
             self._finish_round()
         except Unavailable as e:
             self._abort_round()
-            for b in due:
+            done = [b for b in due if b not in gone]
+            for b in done:
                 b.req.reply = encode_error(errors.SHARD_DOWN % e.args[0])
-            done = due
-        for b in done:
+        for b in done + gone:
             self.blocked.remove(b)
         self._reply([b.req for b in done])
 

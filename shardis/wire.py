@@ -18,11 +18,16 @@ Shard -> sender, one frame:
 A RESP reply is bytes; a raw reply is a value where errors travel as
 ``ExtType(EXT_ERROR, text)`` and the null array as ``ExtType(EXT_NIL_ARRAY, b"")``.
 
-Router -> coordinator:   [request_id, cmd, db, args]
-Coordinator -> router:   [request_id, resp_bytes]
+Router -> coordinator:   [[request_id, cmd, db, args(, each key's shard)], ...]
+Coordinator -> router:   [[request_id, resp_bytes], ...]
+
+A router's identity at the shards is ``router.<pid>.<nonce>`` (``router_ident``): a
+shard can tell whether the router of a client blocked there still runs.
 """
 
 from __future__ import annotations
+
+import os
 
 import msgpack
 
@@ -78,3 +83,38 @@ def raw_error(v) -> ReplyError | None:
     if v.__class__ is _ExtType and v.code == EXT_ERROR:
         return ReplyError(v.data.decode())
     return None
+
+
+def router_ident(pid: int) -> bytes:
+    """A router process' ZeroMQ identity at the shards: its pid, and a nonce (two
+    routers of one process, as in tests, stay apart)."""
+    return b"router.%d.%s" % (pid, os.urandom(4).hex().encode())
+
+
+def router_pid(ident: bytes) -> int | None:
+    """The pid in a ``router_ident`` (None: another kind of peer)."""
+    parts = ident.split(b".")
+    if len(parts) == 3 and parts[0] == b"router" and parts[1].isdigit():
+        return int(parts[1])
+    return None
+
+
+def router_alive(ident: bytes) -> bool:
+    """Whether the router process behind a peer's ZeroMQ identity still runs (a
+    zombie not yet reaped by the supervisor counts as gone). Peers that are not
+    routers: True."""
+    pid = router_pid(ident)
+    if pid is None:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            state = f.read().rpartition(b")")[2].split()[0]
+    except (OSError, IndexError):
+        return True  # (no /proc: the signal test above is all there is)
+    return state not in (b"Z", b"X")

@@ -492,6 +492,33 @@ def test_killed_child_is_restarted(tmp_path, servers, module):
     assert s.stop() == 0
 
 
+def test_clients_blocked_on_a_killed_router_take_nothing(tmp_path, servers):
+    """A router killed while its clients wait in BLPOP (on one shard, and over shards
+    in the coordinator): the shards must not hand those dead clients what is pushed
+    next; the elements stay for the clients of the restarted router."""
+    port = free_port()
+    s = servers(tmp_path, "--port", str(port), "--dir", str(tmp_path / "data"), "--shards", "3")
+    s.wait_ready(port)
+    a, b = keys_on_shards(3)[:2]
+    blocked = []
+    for cmd in (["BLPOP", "{q}l", "0"], ["BLPOP", a.decode(), b.decode(), "0"]):
+        c = socket.create_connection(("127.0.0.1", port))
+        c.sendall(encode_command(cmd))
+        blocked.append(c)
+    time.sleep(0.5)
+    routers = role_pids(s.proc.pid, "router")
+    os.kill(routers[0], signal.SIGKILL)
+    wait_role(s.proc.pid, "router", len(routers), exclude={routers[0]})
+    assert call_until_ok(port, "RPUSH", "{q}l", "kept") == b":1\r\n"
+    assert call_until_ok(port, "RPUSH", a.decode(), "also") == b":1\r\n"
+    time.sleep(0.5)
+    assert call_until_ok(port, "LRANGE", "{q}l", "0", "-1") == b"*1\r\n$4\r\nkept\r\n"
+    assert call_until_ok(port, "LRANGE", a.decode(), "0", "-1") == b"*1\r\n$4\r\nalso\r\n"
+    for c in blocked:
+        c.close()
+    assert s.stop() == 0
+
+
 def keys_on_shards(nshards: int) -> list[bytes]:
     """One key per shard, in shard order."""
     table = slot_table(nshards)
