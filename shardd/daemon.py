@@ -93,9 +93,15 @@ class Shard:
         self.injected: list = []  # (message index, commands done, cid, db, args): for the log
         self.wjournal: list = []  # parks and serves of this attempt, undone if it aborts
         self.names = [spec.name for spec in self.table.by_id]
+        # WATCH's registrations, counted per router too: those of a router that dies
+        # are dropped (``forget_dead_routers``). router identity -> Counter of (db, key)
+        self.watchers: dict[bytes, collections.Counter] = {}
+        self.family_watch = self.handlers[self.table.by_name[b"__watch"].id]
+        self.family_unwatch = self.handlers[self.table.by_name[b"__unwatch"].id]
         # The commands the daemon runs itself (they need its handler tables or waiters).
         for name, fn in ((b"__exec", self._exec), (b"__readywait", self._readywait),
-                         (b"__unreserve", self._unreserve)):
+                         (b"__unreserve", self._unreserve), (b"__watch", self._watch),
+                         (b"__unwatch", self._unwatch)):
             i = self.table.by_name[name].id
             for handlers, resp2 in (self.plain_tables, self.notify_tables):
                 handlers[i] = fn
@@ -202,6 +208,8 @@ class Shard:
                 self.sweep()
                 next_sweep = now + sweep_every
             if now >= next_sync:
+                if self.watchers:
+                    self.forget_dead_routers()
                 if everysec and self.store.dirty:
                     self.store.sync_later()
                 elif self.wal is not None and self.wal.size > WAL_CHECKPOINT_BYTES:
@@ -466,7 +474,9 @@ class Shard:
                 ok = token not in self.replay_aborted
             else:
                 ok = ks.watch_ok(epoch, watched)
-            ks.unwatch([(d, k) for d, k, _ in watched])
+            items = [(d, k) for d, k, _ in watched]
+            ks.unwatch(items)
+            self._uncount(items)
             if not ok:
                 self.injected.append((self.cur_msg, -1, -1, 0, [token]))
                 return None
@@ -491,6 +501,38 @@ class Shard:
             return False
         self.alive_checked[ident] = now
         return True
+
+    def _watch(self, ks: Keyspace, db: int, args: list):
+        c = self.watchers.get(self.cur_ident)
+        if c is None:
+            c = self.watchers[self.cur_ident] = collections.Counter()
+        for key in args[1:]:
+            c[(db, key)] += 1
+        return self.family_watch(ks, db, args)
+
+    def _unwatch(self, ks: Keyspace, db: int, args: list):
+        self._uncount(wire.unpack(args[1]))
+        return self.family_unwatch(ks, db, args)
+
+    def _uncount(self, items) -> None:
+        """The current router's clients unwatched these (db, key)."""
+        c = self.watchers.get(self.cur_ident)
+        if c is None:
+            return
+        for wdb, key in items:
+            n = c[(wdb, key)] - 1
+            if n > 0:
+                c[(wdb, key)] = n
+            else:
+                c.pop((wdb, key), None)
+        if not c:
+            del self.watchers[self.cur_ident]
+
+    def forget_dead_routers(self) -> None:
+        """Drop the WATCHes of the clients of routers that died (nobody would UNWATCH
+        them: the keys would stay watched, and keep their tombs, for good)."""
+        for ident in [i for i in self.watchers if not wire.router_alive(i)]:
+            self.store.unwatch(list(self.watchers.pop(ident).elements()))
 
     def _unreserve(self, ks: Keyspace, db: int, args: list):
         """The stand-ins named have had their turn: the waiters behind them on their keys

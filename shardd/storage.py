@@ -222,6 +222,18 @@ class Store:
         with self.env.begin(write=True) as txn:
             txn.put(key, value, db=self.sys)
 
+    def unwatch(self, items) -> None:
+        """Drop one watcher of each (db, key); a key nobody watches keeps no tomb."""
+        watched = self.watched
+        for db, key in items:
+            mk = mkey(db, key)
+            n = watched.get(mk, 0) - 1
+            if n > 0:
+                watched[mk] = n
+            else:
+                watched.pop(mk, None)
+                self.tombs.pop(mk, None)
+
     def sync(self) -> None:
         """Flush every committed transaction to disk, now."""
         self.dirty = False
@@ -898,16 +910,7 @@ class Keyspace:
         return self.store.tombs.get(mkey(db, key), 0)
 
     def unwatch(self, items) -> None:
-        """Drop one watcher of each (db, key); a key nobody watches keeps no tomb."""
-        st = self.store
-        for db, key in items:
-            mk = mkey(db, key)
-            n = st.watched.get(mk, 0) - 1
-            if n > 0:
-                st.watched[mk] = n
-            else:
-                st.watched.pop(mk, None)
-                st.tombs.pop(mk, None)
+        self.store.unwatch(items)
 
     def watch_ok(self, epoch: int, items) -> bool:
         """Whether every watched (db, key, version) is unchanged since WATCH read it."""

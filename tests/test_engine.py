@@ -4,7 +4,10 @@ family handlers called straight from the command table with a fake clock."""
 from __future__ import annotations
 
 import contextlib
+import os
 import random
+import subprocess
+import sys
 
 import lmdb
 import pytest
@@ -422,3 +425,26 @@ def test_members_too_long_for_an_lmdb_key_are_refused_before_any_write(store):
         assert call(ks, "HLEN", "h") == 1
         assert call(ks, "RPUSH", "l", long) == 1  # list elements are values: any size
         assert call(ks, "LINDEX", "l", "0") == long.encode()
+
+
+def test_watches_of_a_dead_router_are_dropped(tiny_shard):
+    """A router that dies never UNWATCHes for its clients: the shard drops what it
+    registered (its identity names its pid), and keeps what live routers hold."""
+    shard = tiny_shard
+    watch_id = TABLE.lookup(b"__watch").id
+    unwatch_id = TABLE.lookup(b"__unwatch").id
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    dead, live = wire.router_ident(gone.pid), wire.router_ident(os.getpid())
+    assert not wire.router_alive(dead) and wire.router_alive(live)
+    for ident in (dead, live):
+        cmds = [(watch_id, 0, [b"__watch", b"a", b"b"]), (watch_id, 1, [b"__watch", b"a"])]
+        shard.run_batch([[ident, wire.pack((1, cmds))]])
+    assert shard.store.watched == {mkey(0, b"a"): 2, mkey(0, b"b"): 2, mkey(1, b"a"): 2}
+    # The live router's clients unwatch one key; then the dead router's go.
+    cmds = [(unwatch_id, 0, [b"__unwatch", wire.pack([[1, b"a"]])])]
+    shard.run_batch([[live, wire.pack((2, cmds))]])
+    shard.forget_dead_routers()
+    assert shard.store.watched == {mkey(0, b"a"): 1, mkey(0, b"b"): 1}
+    assert list(shard.watchers) == [live]
+
