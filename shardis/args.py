@@ -3,11 +3,10 @@ and Redis' glob patterns (KEYS, SCAN MATCH, CONFIG GET, PSUBSCRIBE, PUBSUB CHANN
 
 from __future__ import annotations
 
-import functools
-import re
 from typing import Callable
 
 from shardis import errors
+from shardis.glob import stringmatch
 from shardis.resp import ReplyError, string2ll
 
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
@@ -68,87 +67,9 @@ class Options:
 
 # ------------------------------------------------------------ glob patterns
 
-_STAR, _ANY = b".*", b"."
-
-
-def _class_bytes(members: list[int], ranges: list[tuple[int, int]], negate: bool) -> bytes:
-    """A regex character class of the bytes a ``[...]`` accepts (Redis compares signed chars)."""
-    allowed = []
-    for b in range(256):
-        c = b - 256 if b > 127 else b
-        hit = b in members or any(lo <= c <= hi for lo, hi in ranges)
-        if hit != negate:
-            allowed.append(b)
-    if not allowed:
-        return b"(?!)"
-    return b"[" + b"".join(b"\\x%02x" % b for b in allowed) + b"]"
-
-
-def _glob_regex(pat: bytes) -> bytes:
-    """Translate a glob to a regex, consuming the pattern exactly as stringmatchlen does
-    (util.c), quirks included: an unclosed ``[`` runs to the end, ``[a-]`` is the
-    range a..']', a trailing ``\\`` is a literal backslash."""
-    n = len(pat)
-    out: list[bytes] = []
-    p = 0
-
-    def at(i: int) -> int:
-        return pat[i] if i < n else 0  # the sds NUL terminator
-
-    while p < n:
-        c = pat[p]
-        if c == 42:  # '*'
-            while p + 1 < n and pat[p + 1] == 42:
-                p += 1
-            out.append(_STAR)
-        elif c == 63:  # '?'
-            out.append(_ANY)
-        elif c == 91:  # '['
-            p += 1
-            negate = at(p) == 94
-            if negate:
-                p += 1
-            members: list[int] = []
-            ranges: list[tuple[int, int]] = []
-            while True:
-                if at(p) == 92 and n - p >= 2:
-                    p += 1
-                    members.append(pat[p])
-                elif at(p) == 93:
-                    break
-                elif p >= n:
-                    p -= 1
-                    break
-                elif n - p >= 3 and pat[p + 1] == 45:
-                    lo, hi = (x - 256 if x > 127 else x for x in (pat[p], pat[p + 2]))
-                    ranges.append((min(lo, hi), max(lo, hi)))
-                    p += 2
-                else:
-                    members.append(pat[p])
-                p += 1
-            out.append(_class_bytes(members, ranges, negate))
-        else:
-            if c == 92 and n - p >= 2:  # '\\' escapes the next byte
-                p += 1
-            out.append(b"\\x%02x" % pat[p])
-        p += 1
-    return b"".join(out)
-
-
-@functools.lru_cache(maxsize=256)
-def stringmatch(pattern: bytes, nocase: bool = False) -> Callable[[bytes], bool]:
-    """A predicate that answers exactly as Redis' stringmatchlen(pattern, s, nocase) does
-    (``nocase`` folds ASCII letters only, as C's tolower does). PSUBSCRIBE and PUBSUB
-    CHANNELS match with it as it is; KEYS and SCAN through ``compile_glob``."""
-    rx = re.compile(_glob_regex(pattern), re.S | (re.I if nocase else 0)).fullmatch
-    empty = pattern == b""
-    # stringmatchlen never enters its loop for an empty string: only the empty pattern
-    # matches it (so PSUBSCRIBE * does not receive PUBLISH to the channel "").
-    return lambda s: rx(s) is not None if s else empty
-
 
 def compile_glob(pattern: bytes, nocase: bool = False) -> Callable[[bytes], bool]:
-    """``stringmatch`` as KEYS, SCAN MATCH and CONFIG GET use it."""
+    """``stringmatch`` (shardis/glob.py) as KEYS, SCAN MATCH and CONFIG GET use it."""
     if pattern == b"*":
         return _everything  # KEYS and SCAN special-case "*": even the empty key matches
     return stringmatch(pattern, nocase)
