@@ -31,6 +31,16 @@ and waits for the coordinator's ``hello``; a coordinator that starts says hello 
 every shard (which rolls back anything open), redoes the pending intent where its
 mark is missing, then unlocks them all.
 
+Liveness: slow is not dead. A shard is taken to be gone only when its process is:
+its ZeroMQ connection drops (the kernel closes a dead process' socket, and the
+socket monitor reports it) or comes back (the supervisor restarted it). However
+long a shard works on a round's commands (a KEYS over millions of keys, a SORT of
+a million elements, a stopped process), the coordinator waits for its answer,
+logging the wait at doubling intervals from SLOW_REPORT_S on, and never redoes or
+fails a round on a shard whose process runs. A redo goes only to a shard that
+restarted, once it is back. A round holds only its own shards: the others keep
+serving their routers.
+
 Multi-key operations that need data from one shard to write another (RENAME,
 COPY, MSETNX, LCS ...) are functions ``op(coord, db, args) -> reply value`` that
 call shards through ``coord.call`` inside the round; they are listed in
@@ -68,7 +78,9 @@ from shardis.slots import key_slot, slot_table
 
 log = logging.getLogger("coordinator")
 
-CALL_TIMEOUT_S = 30.0
+# A shard's reply is waited for as long as its process runs (see Coordinator._wait);
+# a wait longer than this is logged, then at doubling intervals.
+SLOW_REPORT_S = 10.0
 IDENT = b"coord"          # the shards tell the coordinator's messages by this identity
 _HEAD = struct.Struct("<II")
 LOG_TRUNCATE_BYTES = 16 << 20
@@ -235,21 +247,29 @@ class Coordinator:
         self.shards[shard].send(wire.pack(msg))
 
     def _wait(self, waiting: set[int], txid: int) -> dict[int, object]:
-        """Each waiting shard's reply to the message just sent it (matched by txid)."""
+        """Each waiting shard's reply to the message just sent it (matched by txid).
+
+        A shard is waited for as long as its process runs, however long its work takes
+        (slow is not dead): only its connection going away (the process exited, see
+        ``_check_monitors``) or coming back (it restarted) raises Unavailable. A long
+        wait is logged at growing intervals, never acted upon."""
         got: dict[int, object] = {}
         poller = zmq.Poller()
         for i in waiting:
             poller.register(self.shards[i], zmq.POLLIN)
-        deadline = time.monotonic() + CALL_TIMEOUT_S
+        started = time.monotonic()
+        report = started + SLOW_REPORT_S
         while len(got) < len(waiting):
             self._check_monitors()
             lost = waiting & (self.restarted | self.down)
             if lost:
                 raise Unavailable(min(lost))
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise Unavailable(min(waiting - set(got)))
-            for sock, _ in poller.poll(min(left, 0.2) * 1000):
+            now = time.monotonic()
+            if now >= report:
+                log.info("coordinator: transaction %d still waits for shard(s) %s, working for %.0fs",
+                         txid, sorted(waiting - set(got)), now - started)
+                report = started + 2 * (now - started)
+            for sock, _ in poller.poll(200):
                 i = self.shards.index(sock)
                 while sock.get(zmq.EVENTS) & zmq.POLLIN:
                     rtxid, reply = wire.unpack(sock.recv())
@@ -258,6 +278,14 @@ class Coordinator:
                     elif rtxid == 0:
                         self._wakeups(i, reply)
         return got
+
+    def _await_up(self, shard: int) -> None:
+        """Wait while a shard's process is gone (the supervisor restarts it)."""
+        if shard in self.down:
+            log.warning("coordinator: shard %d is down; waiting for it to come back", shard)
+        while shard in self.down and not self.stopping:
+            time.sleep(0.05)
+            self._check_monitors()
 
     def _wakeups(self, shard: int, items: list) -> None:
         """Stand-in waiters that a shard served: their blocked commands may run now."""
@@ -349,18 +377,22 @@ class Coordinator:
             self._send(i, ["abort", self.txid])
 
     def _complete(self, txid: int, parts: dict, shards: list[int]) -> None:
-        """Redo a logged round on shards that have not committed it; waits for them."""
+        """Redo a logged round on shards that have not committed it; waits for them.
+
+        Only a shard whose process went away is sent the redo again, once it is back: a
+        shard that answers late is still running the round's commands."""
         for i in shards:
             now, cmds = _logged_part(parts[i])
             while not self.stopping:
+                self._await_up(i)
+                self.restarted.discard(i)  # (it says hello's answer, the mark, in redo's)
                 self._send(i, ["redo", txid, now, cmds])
                 try:
                     self._wait({i}, txid)
                     break
                 except Unavailable:
-                    log.warning("coordinator: shard %d unavailable, retrying redo of %d", i, txid)
-                    self.restarted.discard(i)
-                    time.sleep(0.2)
+                    log.warning("coordinator: shard %d went away while finishing transaction %d; "
+                                "redo once it is back", i, txid)
 
     def serve(self) -> None:
         self.front.bind(self.cfg.coordinator_endpoint())
@@ -527,15 +559,15 @@ class Coordinator:
         """Say hello to (re)started shards (they wait fenced), redo ``pending`` where it
         is missing, and unlock them."""
         for i in shards:
-            self.restarted.discard(i)
             while not self.stopping:
+                self._await_up(i)
+                self.restarted.discard(i)
                 self._send(i, ["hello", -1])
                 try:
                     self._wait({i}, -1)
                     break
                 except Unavailable:
-                    self.restarted.discard(i)
-                    time.sleep(0.1)
+                    pass  # it restarted again: greet the new process
         if pending is not None:
             txid, parts = pending
             log.info("coordinator: finishing transaction %d on shards %s", txid, sorted(parts))
