@@ -253,7 +253,7 @@ def register(table) -> None:
         numkeys = zsets._ranged_long(args[2], 1, zsets.LONG_MAX, errors.Z_NUMKEYS_POSITIVE)
         where = numkeys + 3
         if where >= len(args) or cstr(args[where]).lower() not in (b"min", b"max"):
-            raise zsets._SYNTAX
+            raise ReplyError(errors.SYNTAX)
         seen = False
         j = where + 1
         while j < len(args):
@@ -262,7 +262,7 @@ def register(table) -> None:
                 seen = True
                 j += 2
             else:
-                raise zsets._SYNTAX
+                raise ReplyError(errors.SYNTAX)
 
     def bzmpop_keys(args: list[bytes]) -> list[bytes]:
         n = int(args[2])

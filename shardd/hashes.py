@@ -41,9 +41,6 @@ ULONG_MAX = 2**64 - 1
 RANDOM_REPEAT_MAX = 10_000_000
 
 _U64 = struct.Struct(">Q")
-_SYNTAX = ReplyError(errors.SYNTAX)
-_NOT_INTEGER = ReplyError(errors.HASH_NOT_INTEGER)
-_NOT_FLOAT = ReplyError(errors.HASH_NOT_FLOAT)
 
 
 # ---------------------------------------------------------------- encoding and the hash index
@@ -429,7 +426,7 @@ def register(table: CommandTable) -> None:
         if old is not None:
             value = string2ll(old)
             if value is None:
-                raise _NOT_INTEGER
+                raise ReplyError(errors.HASH_NOT_INTEGER)
         new = value + incr
         if not LLONG_MIN <= new <= LLONG_MAX:
             raise ReplyError(errors.OVERFLOW)
@@ -452,7 +449,7 @@ def register(table: CommandTable) -> None:
         old = ks.mget(c, field) if c.old is not None else None
         value = 0 if old is None else parse_long_double(old)
         if value is None:
-            raise _NOT_FLOAT
+            raise ReplyError(errors.HASH_NOT_FLOAT)
         total = add_long_double(value, incr)
         if isinstance(total, float):
             raise ReplyError(errors.INCR_NAN_INF)
@@ -472,7 +469,7 @@ def register(table: CommandTable) -> None:
         if count < -LLONG_MAX:
             raise ReplyError(errors.INT_OUT_OF_RANGE % (-LLONG_MAX, LLONG_MAX))
         if len(args) > 4 or (len(args) == 4 and cstr(args[3]).lower() != b"withvalues"):
-            raise _SYNTAX
+            raise ReplyError(errors.SYNTAX)
         withvalues = len(args) == 4
         if withvalues and not -(LLONG_MAX // 2) <= count <= LLONG_MAX // 2:
             raise ReplyError(errors.VALUE_OUT_OF_RANGE)
@@ -501,11 +498,11 @@ def register(table: CommandTable) -> None:
             if opts.eat(b"count", 1):
                 count = int_arg(opts.take())
                 if count < 1:
-                    raise _SYNTAX
+                    raise ReplyError(errors.SYNTAX)
             elif opts.eat(b"match", 1):
                 pattern = opts.take()
             else:
-                raise _SYNTAX
+                raise ReplyError(errors.SYNTAX)
         match = None if pattern == b"*" else compile_glob(pattern)
         if c.enc == 0:
             out = []

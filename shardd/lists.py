@@ -25,7 +25,6 @@ from shardd.storage import LIST, Coll, Keyspace, pos_bytes
 
 LLONG_MIN = -(2**63)
 
-_SYNTAX = ReplyError(errors.SYNTAX)
 
 
 # ---------------------------------------------------------------- argument parsing
@@ -38,7 +37,7 @@ def parse_side(arg: bytes) -> bool:
         return True
     if word == b"right":
         return False
-    raise _SYNTAX
+    raise ReplyError(errors.SYNTAX)
 
 
 def _bounded(arg: bytes, low: int, error: str) -> int:
@@ -468,7 +467,7 @@ def register(table: CommandTable) -> None:
     def linsert(ks: Keyspace, db: int, args: list[bytes]):
         where = cstr(args[2]).lower()
         if where not in (b"before", b"after"):
-            raise _SYNTAX
+            raise ReplyError(errors.SYNTAX)
         c = ks.coll(db, args[1], LIST)
         if c is None:
             return 0
@@ -542,7 +541,7 @@ def register(table: CommandTable) -> None:
         while j < n:
             opt = cstr(args[j]).lower()
             if j + 1 >= n or opt not in (b"rank", b"count", b"maxlen"):
-                raise _SYNTAX
+                raise ReplyError(errors.SYNTAX)
             j += 1
             if opt == b"rank":
                 rank = int_arg(args[j])
@@ -584,7 +583,7 @@ def parse_mpop(args: list[bytes], numkeys_at: int) -> tuple[bool, int, list[byte
     numkeys = _bounded(args[numkeys_at], 1, errors.NUMKEYS_POSITIVE)
     where_at = numkeys_at + numkeys + 1
     if where_at >= len(args):
-        raise _SYNTAX
+        raise ReplyError(errors.SYNTAX)
     left = parse_side(args[where_at])
     count = None
     j = where_at + 1
@@ -593,5 +592,5 @@ def parse_mpop(args: list[bytes], numkeys_at: int) -> tuple[bool, int, list[byte
             count = _bounded(args[j + 1], 1, errors.MPOP_COUNT_POSITIVE)
             j += 2
         else:
-            raise _SYNTAX
+            raise ReplyError(errors.SYNTAX)
     return left, 1 if count is None else count, args[numkeys_at + 1:where_at]

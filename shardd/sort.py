@@ -66,13 +66,6 @@ from shardd.zsets import ZSet, strtod
 
 DBL_MIN = 2.2250738585072014e-308
 
-_SYNTAX = ReplyError(errors.SYNTAX)
-_NOT_INTEGER = ReplyError(errors.NOT_INTEGER)
-_WRONGTYPE = ReplyError(errors.WRONGTYPE)
-_NOT_DOUBLE = ReplyError(errors.SORT_NOT_DOUBLE)
-_BY_DENIED = ReplyError(errors.SORT_BY_CLUSTER)
-_GET_DENIED = ReplyError(errors.SORT_GET_CLUSTER)
-_CROSSSLOT = ReplyError(errors.CROSSSLOT)
 
 # Options followed by arguments, for finding STORE's key as Redis' sortGetKeys does.
 _SKIP = {b"limit": 2, b"get": 1, b"by": 1}
@@ -204,11 +197,11 @@ class SortOptions:
             elif word == b"get" and left >= 1:
                 pat = args[j + 1]
                 if cstr(pat) != b"#" and pattern_slot(pat) != slot:
-                    raise _GET_DENIED
+                    raise ReplyError(errors.SORT_GET_CLUSTER)
                 self.gets.append(Pattern(pat))
                 j += 1
             else:
-                raise _SYNTAX
+                raise ReplyError(errors.SYNTAX)
             j += 1
 
     def _by(self, pat: bytes, slot: int) -> None:
@@ -217,14 +210,14 @@ class SortOptions:
         if b"*" not in cstr(pat):
             self.dontsort = True
         elif pattern_slot(pat) != slot:
-            raise _BY_DENIED
+            raise ReplyError(errors.SORT_BY_CLUSTER)
         self.by = Pattern(pat)
 
 
 def _long(arg: bytes) -> int:
     v = string2ll(arg)
     if v is None:
-        raise _NOT_INTEGER
+        raise ReplyError(errors.NOT_INTEGER)
     return v
 
 
@@ -265,7 +258,7 @@ def _sorted(ks: Keyspace, db: int, elems: list[bytes], o: SortOptions, by: Patte
                 v = by.lookup(ks, db, e)
                 w = 0.0 if v is None else _weight(v)
             if w is None:
-                raise _NOT_DOUBLE
+                raise ReplyError(errors.SORT_NOT_DOUBLE)
             scores.append(w)
         order = sorted(range(len(elems)), key=lambda i: (scores[i], elems[i]), reverse=o.desc)
         return [elems[i] for i in order]
@@ -289,7 +282,7 @@ def _source(ks: Keyspace, db: int, key: bytes) -> Coll | None:
     if t is None:
         return None
     if t not in (LIST, SET, ZSET):
-        raise _WRONGTYPE
+        raise ReplyError(errors.WRONGTYPE)
     return ks.coll(db, key, t)
 
 

@@ -68,7 +68,6 @@ _EXP = struct.Struct(">Q")
 _COUNT = struct.Struct(">QQ")
 NO_EXPIRY = b"\0" * 8
 DB_PREFIX = [bytes([i]) for i in range(256)]
-_WRONGTYPE = ReplyError(errors.WRONGTYPE)
 
 
 _SLOT_BYTES = [s.to_bytes(2, "big") for s in range(16384)]
@@ -334,7 +333,7 @@ class Keyspace:
         if raw is None:
             return None
         if raw[0] != STRING:
-            raise _WRONGTYPE
+            raise ReplyError(errors.WRONGTYPE)
         return raw[HDR_LEN:]
 
     def get_string_resp(self, db: int, key: bytes) -> bytes:
@@ -495,7 +494,7 @@ class Keyspace:
             self.notify(NOTIFY_EXPIRED, b"expired", db, key)
             return None
         if raw[0] != type_:
-            raise _WRONGTYPE
+            raise ReplyError(errors.WRONGTYPE)
         id_, count, a, b, enc = COLL.unpack_from(raw, HDR_LEN)
         return Coll(db, key, mk, type_, id_, count, a, b, enc, exp, raw)
 

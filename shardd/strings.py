@@ -22,8 +22,6 @@ from shardd.storage import HDR_LEN, STRING, Keyspace
 LLONG_MIN = -(2**63)
 LLONG_MAX = 2**63 - 1
 
-_SYNTAX = ReplyError(errors.SYNTAX)
-_WRONGTYPE = ReplyError(errors.WRONGTYPE)
 
 
 # ---------------------------------------------------------------- small parsers
@@ -40,7 +38,7 @@ def _string_record(ks: Keyspace, db: int, key: bytes) -> tuple[bytes | None, byt
     if raw is None:
         return None, None
     if raw[0] != STRING:
-        raise _WRONGTYPE
+        raise ReplyError(errors.WRONGTYPE)
     # The string payload is the record after its header (see storage's layout).
     return raw, raw[HDR_LEN:]
 
@@ -101,7 +99,7 @@ def parse_ext_options(args: list[bytes], start: int, for_set: bool) -> ExtOption
             o.expire_arg = args[i + 1]
             i += 1
         else:
-            raise _SYNTAX
+            raise ReplyError(errors.SYNTAX)
         i += 1
     return o
 
@@ -258,7 +256,6 @@ def format_long_double(v: Fraction) -> bytes:
 # ---------------------------------------------------------------- LCS
 
 
-_LCS_TYPE = ReplyError(errors.LCS_NOT_STRING)
 
 
 def _lcs_rows(a: bytes, b: bytes) -> list[int]:
@@ -299,7 +296,7 @@ def lcs_reply(a: bytes | None, b: bytes | None, args: list[bytes]):
             minmatchlen = max(int_arg(args[j + 1]), 0)
             j += 1
         else:
-            raise _SYNTAX
+            raise ReplyError(errors.SYNTAX)
         j += 1
     if getidx and getlen:
         raise ReplyError(errors.LCS_IDX_AND_LEN)
@@ -674,7 +671,7 @@ def register(table: CommandTable) -> None:
         for key in args[1:3]:
             raw = ks.lookup(db, key)
             if raw is not None and raw[0] != STRING:
-                raise _LCS_TYPE
+                raise ReplyError(errors.LCS_NOT_STRING)
             values.append(None if raw is None else raw[HDR_LEN:])
         return lcs_reply(values[0], values[1], args)
 
@@ -704,7 +701,7 @@ def _lcs_cross(coord, db: int, args: list[bytes]):
             values.append(coord.call(coord.shard_of(key), db, b"GET", key))
         except ReplyError as e:
             if e.args[0] == errors.WRONGTYPE:
-                raise _LCS_TYPE from None
+                raise ReplyError(errors.LCS_NOT_STRING) from None
             raise
     return lcs_reply(values[0], values[1], args)
 

@@ -81,11 +81,6 @@ _unpack = _SPAN.unpack
 _pack = _SPAN.pack
 _S = b"s"
 
-_SYNTAX = ReplyError(errors.SYNTAX)
-_NOT_FLOAT = ReplyError(errors.NOT_FLOAT)
-_RANGE_NOT_FLOAT = ReplyError(errors.Z_MINMAX_NOT_FLOAT)
-_RANGE_NOT_LEX = ReplyError(errors.Z_MINMAX_NOT_LEX)
-_NAN = ReplyError(errors.Z_SCORE_NAN)
 INF = float("inf")
 
 
@@ -124,14 +119,14 @@ def strtod(s: bytes) -> tuple[float, int, bool]:
     return (-v if neg else v), m.end(), erange
 
 
-def parse_score(arg: bytes, error: ReplyError = _NOT_FLOAT) -> float:
+def parse_score(arg: bytes, error: str = errors.NOT_FLOAT) -> float:
     """getDoubleFromObject: the whole argument is one double, no leading space, no NaN,
     no overflow or underflow to zero."""
     if not arg or arg[0] in b" \t\n\v\f\r":
-        raise error
+        raise ReplyError(error)
     v, n, erange = strtod(arg)
     if n != len(arg) or v != v or (erange and (v in (INF, -INF) or v == 0.0)):
-        raise error
+        raise ReplyError(error)
     return v
 
 
@@ -143,7 +138,7 @@ def _range_item(arg: bytes) -> tuple[float, bool]:
         s = s[1:]
     v, n, _ = strtod(s)
     if n != len(s) or v != v:
-        raise _RANGE_NOT_FLOAT
+        raise ReplyError(errors.Z_MINMAX_NOT_FLOAT)
     return v, ex
 
 
@@ -169,13 +164,13 @@ def _lex_item(arg: bytes):
     c = arg[:1]
     if c in (b"+", b"-"):
         if arg[1:2] not in (b"", b"\0"):
-            raise _RANGE_NOT_LEX
+            raise ReplyError(errors.Z_MINMAX_NOT_LEX)
         return (_MAX if c == b"+" else _MIN), True
     if c == b"(":
         return arg[1:], True
     if c == b"[":
         return arg[1:], False
-    raise _RANGE_NOT_LEX
+    raise ReplyError(errors.Z_MINMAX_NOT_LEX)
 
 
 def parse_lex(min_arg: bytes, max_arg: bytes):
@@ -796,7 +791,7 @@ def zadd_generic(ks: Keyspace, db: int, args: list[bytes], incr: bool):
     incr = incr or b"incr" in flags
     rest = len(args) - i
     if rest % 2 or not rest:
-        raise _SYNTAX
+        raise ReplyError(errors.SYNTAX)
     nx, xx, gt, lt = (f in flags for f in (b"nx", b"xx", b"gt", b"lt"))
     if nx and xx:
         raise ReplyError(errors.Z_XX_NX)
@@ -830,7 +825,7 @@ def zadd_generic(ks: Keyspace, db: int, args: list[bytes], incr: bool):
             if incr:
                 s += cur
                 if s != s:
-                    error = _NAN
+                    error = ReplyError(errors.Z_SCORE_NAN)
                     break
             if (lt and s >= cur) or (gt and s <= cur):
                 continue
@@ -907,7 +902,7 @@ class RangeSpec:
             elif by is None and word == b"byscore":
                 by = "score"
             else:
-                raise _SYNTAX
+                raise ReplyError(errors.SYNTAX)
             j += 1
         self.rev = bool(rev)
         self.by = by or "rank"
@@ -1037,7 +1032,7 @@ def _pop(ks: Keyspace, c: Coll, use_max: bool, count: int) -> list[tuple[bytes, 
 
 def _zpop(ks: Keyspace, db: int, args: list[bytes], use_max: bool):
     if len(args) > 3:
-        raise _SYNTAX
+        raise ReplyError(errors.SYNTAX)
     count = -1
     if len(args) == 3:
         count = _ranged_long(args[2], 0, LONG_MAX, errors.Z_MUST_BE_POSITIVE)
@@ -1054,10 +1049,10 @@ def zmpop(ks: Keyspace, db: int, args: list[bytes]):
     numkeys = _ranged_long(args[1], 1, LONG_MAX, errors.Z_NUMKEYS_POSITIVE)
     where = numkeys + 2
     if where >= len(args):
-        raise _SYNTAX
+        raise ReplyError(errors.SYNTAX)
     word = cstr(args[where]).lower()
     if word not in (b"min", b"max"):
-        raise _SYNTAX
+        raise ReplyError(errors.SYNTAX)
     count = -1
     j = where + 1
     while j < len(args):
@@ -1065,7 +1060,7 @@ def zmpop(ks: Keyspace, db: int, args: list[bytes]):
             count = _ranged_long(args[j + 1], 1, LONG_MAX, errors.Z_COUNT_POSITIVE)
             j += 2
         else:
-            raise _SYNTAX
+            raise ReplyError(errors.SYNTAX)
     if count == -1:
         count = 1
     for key in args[2:2 + numkeys]:
@@ -1093,7 +1088,7 @@ def zrandmember(ks: Keyspace, db: int, args: list[bytes]):
             raise ReplyError(errors.INT_OUT_OF_RANGE % (-LONG_MAX, LONG_MAX))
         withscores = False
         if len(args) > 4 or (len(args) == 4 and cstr(args[3]).lower() != b"withscores"):
-            raise _SYNTAX
+            raise ReplyError(errors.SYNTAX)
         if len(args) == 4:
             withscores = True
             if count < -LONG_MAX // 2 or count > LONG_MAX // 2:
@@ -1251,7 +1246,7 @@ def setop(ks: Keyspace, db: int, args: list[bytes], at: int, op: str, has_dest: 
     if setnum < 1:
         raise ReplyError(errors.Z_AT_LEAST_ONE_KEY % name)
     if setnum > len(args) - (at + 1):
-        raise _SYNTAX
+        raise ReplyError(errors.SYNTAX)
     srcs = [Source(ks, db, k) for k in args[at + 1:at + 1 + setnum]]
     j = at + 1 + setnum
     how = b"sum"
@@ -1263,12 +1258,12 @@ def setop(ks: Keyspace, db: int, args: list[bytes], at: int, op: str, has_dest: 
         left = n - j
         if op != "diff" and not card and left >= setnum + 1 and word == b"weights":
             for i, s in enumerate(srcs):
-                s.weight = parse_score(args[j + 1 + i], ReplyError(errors.Z_WEIGHT_NOT_FLOAT))
+                s.weight = parse_score(args[j + 1 + i], errors.Z_WEIGHT_NOT_FLOAT)
             j += setnum + 1
         elif op != "diff" and not card and left >= 2 and word == b"aggregate":
             how = cstr(args[j + 1]).lower()
             if how not in (b"sum", b"min", b"max"):
-                raise _SYNTAX
+                raise ReplyError(errors.SYNTAX)
             j += 2
         elif not has_dest and not card and word == b"withscores":
             withscores = True
@@ -1277,7 +1272,7 @@ def setop(ks: Keyspace, db: int, args: list[bytes], at: int, op: str, has_dest: 
             limit = _ranged_long(args[j + 1], 0, LONG_MAX, errors.Z_LIMIT_NEGATIVE)
             j += 2
         else:
-            raise _SYNTAX
+            raise ReplyError(errors.SYNTAX)
     if op == "inter":
         result = _inter(srcs, how, card, limit)
         if card:
