@@ -96,3 +96,39 @@ def test_error_replies_keep_no_memory(tmp_path):
         _pipeline(s.port, ERRORS, 12_000)  # 108k errors
         grown = rss_bytes(pid) - before
         assert grown < 4 << 20, f"the shard grew by {grown >> 10} KB over 100k error replies"
+
+
+# ---------------------------------------------------------------- WATCH and databases
+
+# Redis' own multi.tcl cases (and neighbours): a watched key belongs to its database.
+WATCH_DB_CASES = [
+    [("SELECT", "5"), ("SET", "x", "30"), ("WATCH", "x"), ("SELECT", "1"), ("SET", "x", "10"),
+     ("SELECT", "5"), ("MULTI",), ("PING",), ("EXEC",)],
+    [("SELECT", "5"), ("WATCH", "x"), ("SELECT", "1"), ("SET", "x", "10"), ("SELECT", "5"),
+     ("MULTI",), ("PING",), ("EXEC",)],
+    [("SELECT", "5"), ("SET", "x", "1"), ("WATCH", "x"), ("SELECT", "1"), ("DEL", "x"),
+     ("SELECT", "5"), ("MULTI",), ("PING",), ("EXEC",)],
+    [("SELECT", "5"), ("SET", "x", "1"), ("WATCH", "x"), ("SELECT", "1"), ("FLUSHDB",),
+     ("SELECT", "5"), ("MULTI",), ("PING",), ("EXEC",)],
+    [("SELECT", "5"), ("WATCH", "x"), ("FLUSHDB",), ("MULTI",), ("PING",), ("EXEC",)],
+    [("SELECT", "5"), ("SET", "x", "1"), ("WATCH", "x"), ("FLUSHDB",), ("MULTI",), ("PING",),
+     ("EXEC",)],
+    [("SELECT", "5"), ("WATCH", "x"), ("FLUSHALL",), ("MULTI",), ("PING",), ("EXEC",)],
+    [("SELECT", "5"), ("SET", "x", "1"), ("WATCH", "x"), ("FLUSHALL",), ("MULTI",), ("PING",),
+     ("EXEC",)],
+    [("SELECT", "5"), ("WATCH", "x"), ("SELECT", "1"), ("SET", "x", "2"), ("MOVE", "x", "5"),
+     ("SELECT", "5"), ("MULTI",), ("PING",), ("EXEC",)],
+    [("SELECT", "5"), ("SET", "x", "1"), ("WATCH", "x"), ("SELECT", "1"), ("SET", "x", "2"),
+     ("SELECT", "5"), ("MULTI",), ("MSET", "y", "1", "z", "2"), ("SELECT", "1"), ("GET", "x"),
+     ("EXEC",)],
+]
+
+
+def test_watch_remembers_the_database(pair):
+    for case in WATCH_DB_CASES:
+        pair.check("SELECT", "0")
+        pair.check("FLUSHALL")
+        for cmd in case:
+            pair.check(*cmd)
+        pair.check("SELECT", "0")
+        pair.check_pipeline([("FLUSHALL",)] + case + [("SELECT", "0")])  # (all in one pipeline)
