@@ -56,6 +56,12 @@ def queue(conn, cmds: list[list[bytes]]) -> None:
             continue
         name = spec.name
         if name == "exec":
+            if _must_wait(conn):
+                # Earlier commands first: the transaction could overtake them.
+                conn.held = True
+                conn.drain_wait = True
+                conn.backlog.extend(cmds[n:])
+                return
             execute(conn)
             rest = cmds[n + 1:]
             if conn.held:
@@ -83,6 +89,33 @@ def queue(conn, cmds: list[list[bytes]]) -> None:
         else:
             conn.multi.append(args)
             pending.append([QUEUED, conn])
+
+
+def _must_wait(conn) -> bool:
+    """Whether EXEC must wait for the client's earlier replies: it goes to the coordinator,
+    whose messages to the shards can overtake the client's earlier commands still on
+    their way (or it follows commands of the client's that the coordinator still runs)."""
+    if not any(p[0] is None for p in conn.pending):
+        return False
+    if conn.coord_outstanding:
+        return True
+    router = conn.router
+    table = router.table
+    slot_to_shard = router.slot_to_shard
+    shards = {w[0] for w in conn.watched.values()}
+    for args in conn.multi:
+        spec = table.lookup(args[0])
+        inner = _on_shard(args)
+        if inner is not None:
+            spec, args = table.lookup(inner[0]), inner
+        if spec.route is LOCAL:
+            continue
+        if spec.route == ALL:
+            return True
+        shards |= {slot_to_shard[key_slot(k)] for k in spec.keys(args)} or {0}
+        if len(shards) > 1:
+            return True
+    return False
 
 
 def discard(conn) -> None:

@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import collections
 import heapq
+import math
+from typing import Callable
 
 from shardis import errors
 from shardis.args import cstr
@@ -55,7 +57,7 @@ BLOCK = _Block()
 def parse_timeout(arg: bytes, now_ms: int) -> int:
     """A blocking command's timeout (seconds, fractions allowed) as an absolute
     deadline in ms; 0 = wait forever. As Redis 7.0: strtold over the whole
-    argument, milliseconds truncated to a long long (past its range the x86
+    argument, milliseconds rounded up to a long long (past its range the x86
     conversion gives LLONG_MIN: "negative"); a deadline past the clock's range
     never comes."""
     from shardd.strings import parse_long_double  # (strings imports nothing from here)
@@ -63,7 +65,8 @@ def parse_timeout(arg: bytes, now_ms: int) -> int:
     if v is None:
         raise ReplyError(errors.TIMEOUT_NOT_FLOAT)
     ms = v * 1000
-    ms = int(ms) if -_LLONG_MAX - 1 <= ms <= _LLONG_MAX else -_LLONG_MAX - 1
+    # Rounded up (ceill): any positive timeout, 0.0001 s included, waits at least 1 ms.
+    ms = math.ceil(ms) if -_LLONG_MAX - 1 <= ms <= _LLONG_MAX else -_LLONG_MAX - 1
     if ms < 0:
         raise ReplyError(errors.TIMEOUT_NEGATIVE)
     if ms == 0:
@@ -73,17 +76,40 @@ def parse_timeout(arg: bytes, now_ms: int) -> int:
     return now_ms + ms
 
 
-def wait_for(ks, db: int, keys: list[bytes], deadline: int, on_timeout) -> _Block:
+class Wait:
+    """What a blocking command that found nothing waits for (``ks.block``).
+
+    ``want``: the type its keys must hold for it to be served (a key that gets a
+    value of another type leaves it waiting, as in Redis); ``narrow(key)``: the
+    command's arguments to serve it from that one key, the key that got data (None:
+    it has one key), so that another of its keys cannot answer instead."""
+
+    __slots__ = ("db", "keys", "deadline", "on_timeout", "want", "narrow")
+
+    def __init__(self, db: int, keys: list[bytes], deadline: int, on_timeout, want: int,
+                 narrow: Callable[[bytes], list[bytes]] | None) -> None:
+        self.db = db
+        self.keys = keys
+        self.deadline = deadline
+        self.on_timeout = on_timeout
+        self.want = want
+        self.narrow = narrow
+
+
+def wait_for(ks, db: int, keys: list[bytes], deadline: int, on_timeout, want: int,
+             narrow: Callable[[bytes], list[bytes]] | None = None) -> _Block:
     """What a blocking handler returns when none of ``keys`` has data: wait for them
     until ``deadline`` (0: forever); ``on_timeout`` is the reply value then."""
-    ks.block = (db, keys, deadline, on_timeout)
+    ks.block = Wait(db, keys, deadline, on_timeout, want, narrow)
     return BLOCK
 
 
 class Waiter:
-    __slots__ = ("wid", "ident", "cid", "db", "args", "keys", "deadline", "on_timeout")
+    __slots__ = ("wid", "ident", "cid", "db", "args", "keys", "deadline", "on_timeout", "want",
+                 "narrow")
 
-    def __init__(self, wid, ident, cid, db, args, keys, deadline, on_timeout) -> None:
+    def __init__(self, wid, ident, cid, db, args, keys, deadline, on_timeout, want,
+                 narrow) -> None:
         self.wid = wid
         self.ident = ident
         self.cid = cid
@@ -92,6 +118,12 @@ class Waiter:
         self.keys = keys
         self.deadline = deadline
         self.on_timeout = on_timeout
+        self.want = want
+        self.narrow = narrow
+
+    def serving(self, key: bytes) -> list[bytes]:
+        """The arguments that serve this waiter from ``key``, the key that got data."""
+        return self.args if self.narrow is None else self.narrow(key)
 
 
 class Waiters:
@@ -104,8 +136,9 @@ class Waiters:
         self.next_id = 1
 
     def add(self, ident: bytes, cid: int, db: int, args: list, keys: list[bytes],
-            deadline: int, on_timeout) -> Waiter:
-        w = Waiter(self.next_id, ident, cid, db, args, keys, deadline, on_timeout)
+            deadline: int, on_timeout, want: int,
+            narrow: Callable[[bytes], list[bytes]] | None) -> Waiter:
+        w = Waiter(self.next_id, ident, cid, db, args, keys, deadline, on_timeout, want, narrow)
         self.next_id += 1
         self.by_id[w.wid] = w
         for k in dict.fromkeys(keys):
@@ -167,6 +200,7 @@ def register(table) -> None:
     from shardis.commands import INTERNAL
     from shardis.resp import NIL_ARRAY
     from shardd import lists, zsets
+    from shardd.storage import LIST, ZSET
 
     cmd = table.command
 
@@ -183,7 +217,10 @@ def register(table) -> None:
             deadline = parse_timeout(args[-1], ks.now)
             keys = args[1:-1]
             v = first_of(ks, db, keys, lambda k: _one(lists.pop(ks, db, k, left, 1), k))
-            return v if v is not None else wait_for(ks, db, keys, deadline, NIL_ARRAY)
+            if v is not None:
+                return v
+            return wait_for(ks, db, keys, deadline, NIL_ARRAY, LIST,
+                            lambda key: [args[0], key, args[-1]])
         return handler
 
     def _one(popped, key):
@@ -200,7 +237,7 @@ def register(table) -> None:
     def bmove(ks, db: int, src: bytes, dst: bytes, from_left: bool, to_left: bool, timeout: bytes):
         deadline = parse_timeout(timeout, ks.now)
         v = lists.move(ks, db, src, dst, from_left, to_left)
-        return v if v is not None else wait_for(ks, db, [src], deadline, NIL_ARRAY)
+        return v if v is not None else wait_for(ks, db, [src], deadline, NIL_ARRAY, LIST)
 
     move_doc = dict(group="list", complexity="O(1)", acl="@write @list @slow @blocking",
                     summary="Pop an element from a list, push it to another list and return it; "
@@ -224,7 +261,11 @@ def register(table) -> None:
         left, count, keys = lists.parse_mpop(args, 2)  # Redis: these errors before the timeout's
         deadline = parse_timeout(args[1], ks.now)
         v = lists.mpop(ks, db, keys, left, count)
-        return v if v is not None else wait_for(ks, db, keys, deadline, NIL_ARRAY)
+        if v is not None:
+            return v
+        side = b"LEFT" if left else b"RIGHT"
+        return wait_for(ks, db, keys, deadline, NIL_ARRAY, LIST,
+                        lambda key: [args[0], args[1], b"1", key, side, b"COUNT", b"%d" % count])
 
     def bzpop(use_max: bool):
         def handler(ks, db: int, args: list[bytes]):
@@ -236,7 +277,10 @@ def register(table) -> None:
                 return [key, items[0][0], items[0][1]] if items else None
 
             v = first_of(ks, db, keys, take)
-            return v if v is not None else wait_for(ks, db, keys, deadline, NIL_ARRAY)
+            if v is not None:
+                return v
+            return wait_for(ks, db, keys, deadline, NIL_ARRAY, ZSET,
+                            lambda key: [args[0], key, args[-1]])
         return handler
 
     zdoc = dict(group="sorted-set", since="5.0.0", acl="@write @sortedset @fast @blocking",
@@ -284,7 +328,9 @@ def register(table) -> None:
         v = zsets.zmpop(ks, db, [args[0]] + args[2:])
         if v is not NIL_ARRAY:
             return v
-        return wait_for(ks, db, bzmpop_keys(args), deadline, NIL_ARRAY)
+        where = 3 + int(args[2])  # (MIN|MAX [COUNT n] follow the keys)
+        return wait_for(ks, db, bzmpop_keys(args), deadline, NIL_ARRAY, ZSET,
+                        lambda key: [args[0], args[1], b"1", key] + args[where:])
 
     @cmd("__unblock", 2, "fast", route=INTERNAL)
     def unblock(ks, db: int, args: list[bytes]):

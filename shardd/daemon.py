@@ -484,8 +484,10 @@ class Shard:
 
     def _readywait(self, ks: Keyspace, db: int, args: list):
         """The coordinator's stand-in for a client blocked on keys over several shards:
-        a waiter on this shard's keys that, served, only says so (``__ready``)."""
-        w = self.waiters.add(COORD_IDENT, self.ready_id, db, [b"__ready"], args[1:], 0, None)
+        a waiter on this shard's keys (args: the type they must hold, the keys) that,
+        served, only says so, naming the key (``__ready``)."""
+        w = self.waiters.add(COORD_IDENT, self.ready_id | wire.RAW, db, [b"__ready"], args[2:], 0,
+                             None, int(args[1]), lambda key: [b"__ready", key])
         self.wjournal.append((True, w))
         return w.wid
 
@@ -739,11 +741,11 @@ class Shard:
 
     def _park(self, ks: Keyspace, cid: int, db: int, args: list) -> bytes:
         """Register the client of a blocking command that found nothing; the deferred reply."""
-        _, keys, deadline, on_timeout = ks.block
-        ks.block = None
+        wait, ks.block = ks.block, None
         if self.in_multi:  # inside a transaction nothing waits: the timeout's answer now
-            return self._encode_for(cid, on_timeout)
-        w = self.waiters.add(self.cur_ident, cid, db, args, keys, deadline, on_timeout)
+            return self._encode_for(cid, wait.on_timeout)
+        w = self.waiters.add(self.cur_ident, cid, db, args, wait.keys, wait.deadline,
+                             wait.on_timeout, wait.want, wait.narrow)
         self.wjournal.append((True, w))
         return DEFERRED + w.wid.to_bytes(8, "big")
 
@@ -758,18 +760,24 @@ class Shard:
             if reserved and any(r[0] == db and r[1] == key for r in reserved.values()):
                 continue  # held for a blocked client of the coordinator's
             for w in self.waiters.first(db, key):
+                raw = ks.lookup(db, key)
+                if raw is None or raw[0] != w.want:
+                    # Emptied, or now of another type (a transaction's ZADD k; DEL k;
+                    # SET k): its clients wait on, as in Redis.
+                    break
                 if w.ident != self.cur_ident and not self._router_alive(w.ident):
                     # Its router died with the client: nobody would get what it takes.
                     self.waiters.remove(w.wid)
                     continue
+                args = w.serving(key)  # (from this key only, as Redis serves it)
                 try:
-                    v = handlers[w.cid & MASK](ks, w.db, w.args)
+                    v = handlers[w.cid & MASK](ks, w.db, args)
                 except ReplyError as e:
                     v = e
                 except lmdb.MapFullError:
                     raise
                 except Exception as e:  # a bug: this waiter gets an error, the batch goes on
-                    log.error("shard %d: serving %s failed: %s", self.index, w.args[:1],
+                    log.error("shard %d: serving %s failed: %s", self.index, args[:1],
                               traceback.format_exc())
                     v = ReplyError(f"ERR internal error in '{self.names[w.cid & MASK]}': {e}")
                 if v is BLOCK:  # an earlier waiter took what there was
@@ -777,7 +785,7 @@ class Shard:
                     break
                 self.waiters.remove(w.wid)
                 self.wjournal.append((False, w))
-                self.injected.append((self.cur_msg, done, w.cid, w.db, w.args))
+                self.injected.append((self.cur_msg, done, w.cid, w.db, args))
                 self.woken.append((w.ident, w.wid, self._encode_for(w.cid, v)))
                 if w.cid & MASK == self.ready_id:
                     # A client blocked over several shards came first: the key is its
@@ -786,7 +794,9 @@ class Shard:
                     break
 
     @staticmethod
-    def _encode_for(cid: int, v) -> bytes:
+    def _encode_for(cid: int, v):
+        if cid & wire.RAW:
+            return wire.to_raw(v)
         if isinstance(v, ReplyError):
             return encode_error(v.args[0])
         return encode3(v) if cid & wire.RESP3 else encode(v)

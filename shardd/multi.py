@@ -66,11 +66,12 @@ def register(table: CommandTable) -> None:
     # A blocking command over several shards waits in the coordinator, which leaves a
     # stand-in waiter on each shard (run by the daemon: it has the waiters): served,
     # it runs ``__ready`` and so tells the coordinator that a key got data.
-    cmd("__readywait", -2, "fast", 1, -1, 1, route=INTERNAL, group="transactions")(_elsewhere)
+    cmd("__readywait", -3, "fast", 2, -1, 1, route=INTERNAL, group="transactions")(_elsewhere)
 
-    @cmd("__ready", 1, "fast", route=INTERNAL, group="transactions")
+    @cmd("__ready", 2, "fast", route=INTERNAL, group="transactions")
     def ready(ks: Keyspace, db: int, args: list[bytes]):
-        return 1
+        """A stand-in served: the key that got data, for the coordinator."""
+        return args[1] if len(args) > 1 else 1  # (a log written before it named the key)
 
     @cmd("__notify", 2, "fast", route=INTERNAL, group="transactions")
     def notify_(ks: Keyspace, db: int, args: list[bytes]):

@@ -66,7 +66,7 @@ from typing import Callable
 import msgpack
 import zmq
 
-from shardd.blocking import BLOCK
+from shardd.blocking import BLOCK, Wait
 from shardis import errors, plan, wire
 from shardis.commands import ALL, build_table
 from shardis.config import Config
@@ -165,17 +165,19 @@ class Blocked:
     each of its shards a stand-in waiter (``__readywait``) tells the coordinator when
     one of its keys gets data; the command then runs again, in arrival order."""
 
-    __slots__ = ("req", "deadline", "on_timeout", "proxies", "ready", "woken")
+    __slots__ = ("req", "wait", "deadline", "on_timeout", "proxies", "ready", "woken", "keys")
 
-    def __init__(self, req: "Request", deadline: int, on_timeout) -> None:
+    def __init__(self, req: "Request", wait: Wait) -> None:
         self.req = req
-        self.deadline = deadline    # ms, 0 = forever
-        self.on_timeout = on_timeout
+        self.wait = wait            # what it waits for (shardd.blocking.Wait)
+        self.deadline = wait.deadline    # ms, 0 = forever
+        self.on_timeout = wait.on_timeout
         self.proxies: dict[int, int] = {}  # shard -> stand-in waiter id
         self.ready = False
         # Stand-ins served (shard, waiter id): their shards hold the key for this command
         # until it has run (``__unreserve``), so that later waiters there come after it.
         self.woken: list[tuple[int, int]] = []
+        self.keys: list[bytes] = []  # the keys that got data, in the order their stand-ins said
 
 
 class Request:
@@ -289,12 +291,14 @@ class Coordinator:
 
     def _wakeups(self, shard: int, items: list) -> None:
         """Stand-in waiters that a shard served: their blocked commands may run now."""
-        for wid, _ in items:
+        for wid, key in items:
             for b in self.blocked:
                 if b.proxies.get(shard) == wid:
                     del b.proxies[shard]
                     b.ready = True
                     b.woken.append((shard, wid))
+                    if isinstance(key, bytes):
+                        b.keys.append(key)
                     break
             else:  # its command is gone (the client left): the shard need not hold the key
                 self.orphans.append((shard, wid))
@@ -464,7 +468,7 @@ class Coordinator:
                     continue
                 b.ready = False
                 r.reply = None
-                self._run_op(r, b)
+                self._serve_woken(r, b)
                 self._unreserve(b.woken)
                 b.woken = []
                 if r.reply is not DEFERRED:
@@ -478,6 +482,30 @@ class Coordinator:
         for b in done + gone:
             self.blocked.remove(b)
         self._reply([b.req for b in done])
+
+    def _serve_woken(self, r: Request, b: Blocked) -> None:
+        """A blocked command whose keys got data: served from those keys alone, in the
+        order they got it (as Redis serves a blocked client from the key that became
+        ready, whatever its other keys hold); if others took it all, it waits again.
+        After a shard restarted (no key named), the whole command runs again."""
+        keys, b.keys = b.keys, []
+        if not keys:
+            self._run_op(r, b)
+            return
+        narrow = b.wait.narrow
+        for key in dict.fromkeys(keys):
+            args = r.args if narrow is None else narrow(key)
+            try:
+                v = self.scratch.run(self, r.spec, r.db, args)
+            except ReplyError as e:
+                r.reply = encode_error(e.args[0])
+                return
+            if v is not BLOCK:
+                r.reply = r.encode(v)
+                return
+        self.scratch.block = b.wait
+        self._block(r, b)
+        r.reply = DEFERRED
 
     def _free_orphans(self) -> None:
         """Keys held for blocked commands that went away: free them, in a round."""
@@ -505,15 +533,15 @@ class Coordinator:
 
     def _block(self, r: Request, b: Blocked | None) -> Blocked:
         """Wait for any of a blocking command's keys: a stand-in waiter on each shard."""
-        db, keys, deadline, on_timeout = self.scratch.block
+        wait = self.scratch.block
         if b is None:
-            b = Blocked(r, deadline, on_timeout)
+            b = Blocked(r, wait)
             self.blocked.append(b)
         by_shard: dict[int, list[bytes]] = {}
-        for k in keys:
+        for k in wait.keys:
             by_shard.setdefault(self.shard_of(k), []).append(k)
         for shard, ks in by_shard.items():
-            b.proxies[shard] = self.call(shard, db, b"__readywait", *ks)
+            b.proxies[shard] = self.call(shard, wait.db, b"__readywait", b"%d" % wait.want, *ks)
         return b
 
     def _cancel(self, r: Request) -> None:
@@ -711,7 +739,7 @@ class Coordinator:
             if op is not None:
                 return encode(op(self, db, args))
             v = self.scratch.run(self, spec, db, args)
-            return encode(self.scratch.block[3] if v is BLOCK else v)
+            return encode(self.scratch.block.on_timeout if v is BLOCK else v)
         except ReplyError as e:
             return encode_error(e.args[0])
 

@@ -46,8 +46,8 @@ class Scratch:
 
     def run(self, coord, spec: CommandSpec, db: int, args: list[bytes]):
         """``args`` run against copies of its keys; the changed keys written back.
-        A blocking command that finds nothing answers BLOCK, and ``block`` says
-        (db, keys, deadline, reply on timeout), as ``shardd.blocking.wait_for``."""
+        A blocking command that finds nothing answers BLOCK, and ``block`` says what
+        it waits for (``shardd.blocking.Wait``)."""
         keys = list(dict.fromkeys(spec.keys(args)))
         before = {}
         for key in keys:

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import ast
 import os
+import select
+import time
 
 import hiredis
 import redis
 
-from tests.helpers import ROOT, RawClient, cluster, encode_command
+from shardis.slots import key_slot, slot_table
+from tests.helpers import ROOT, Pair, RawClient, cluster, encode_command
 from tests.test_liveness import shard_pid
 from tests.test_supervisor import rss_bytes
 
@@ -132,3 +135,153 @@ def test_watch_remembers_the_database(pair):
             pair.check(*cmd)
         pair.check("SELECT", "0")
         pair.check_pipeline([("FLUSHALL",)] + case + [("SELECT", "0")])  # (all in one pipeline)
+
+
+# ---------------------------------------------------------------- blocked clients
+
+def _silent(c: RawClient, seconds: float = 0.3) -> bool:
+    """Whether nothing arrives on ``c`` for ``seconds`` (its client is still blocked)."""
+    ready, _, _ = select.select([c.sock], [], [], seconds)
+    return not ready and not c.buf
+
+
+def _keys_on_two_shards() -> tuple[str, str]:
+    table = slot_table(3)
+    a = "wa"
+    b = next(f"wb{n}" for n in range(1000) if table[key_slot(f"wb{n}".encode())] != table[key_slot(b"wa")])
+    return a, b
+
+
+# (blocking command, a write that gives its key the right type; {k} keeps keys on one shard)
+BLOCKERS = [
+    (("BLPOP", "{k}k", "0"), ("RPUSH", "{k}k", "x")),
+    (("BRPOP", "{k}k", "0"), ("RPUSH", "{k}k", "x")),
+    (("BLMPOP", "0", "1", "{k}k", "LEFT"), ("RPUSH", "{k}k", "x")),
+    (("BLMOVE", "{k}k", "{k}d", "LEFT", "RIGHT", "0"), ("RPUSH", "{k}k", "x")),
+    (("BRPOPLPUSH", "{k}k", "{k}d", "0"), ("RPUSH", "{k}k", "x")),
+    (("BZPOPMIN", "{k}k", "0"), ("ZADD", "{k}k", "1", "x")),
+    (("BZPOPMAX", "{k}k", "0"), ("ZADD", "{k}k", "1", "x")),
+    (("BZMPOP", "0", "1", "{k}k", "MIN"), ("ZADD", "{k}k", "1", "x")),
+]
+
+
+def _other_type(push: tuple) -> tuple:
+    """A write that gives the key the other collection type."""
+    return ("ZADD", push[1], "0", "foo") if push[0] == "RPUSH" else ("RPUSH", push[1], "foo")
+
+
+def test_blocked_client_waits_through_a_key_of_another_type(shardis_server, redis_server):
+    """A transaction that leaves the key as a string (or a collection of the other type)
+    does not serve the blocked client WRONGTYPE: it stays blocked, as in Redis, and is
+    served once the key holds its type."""
+    for block, push in BLOCKERS:
+        key = push[1]
+        waiter = Pair(shardis_server.port, redis_server.port)
+        other = Pair(shardis_server.port, redis_server.port)
+        try:
+            other.check("FLUSHALL")
+            for c in (waiter.s, waiter.r):
+                c.send_raw(encode_command(block))
+            time.sleep(0.1)
+            other.check_pipeline([("MULTI",), _other_type(push), ("DEL", key), ("SET", key, "foo"),
+                                  ("EXEC",)])
+            other.check_pipeline([("MULTI",), ("DEL", key), _other_type(push), ("EXEC",)])
+            assert _silent(waiter.r) and _silent(waiter.s), block
+            other.check("DEL", key)
+            other.check(*push)
+            assert waiter.s.read_reply() == waiter.r.read_reply(), block
+        finally:
+            waiter.close()
+            other.close()
+
+
+def test_served_from_the_key_that_got_data(shardis_server, redis_server):
+    """BLPOP a b with both filled in one transaction is served from the key filled first;
+    a key of another type among its keys does not make it fail."""
+    for block, fill in [
+        (("BLPOP", "{s}a", "{s}b", "0"), [("RPUSH", "{s}b", "x"), ("RPUSH", "{s}a", "y")]),
+        (("BZPOPMIN", "{s}a", "{s}b", "0"), [("ZADD", "{s}b", "1", "x"), ("ZADD", "{s}a", "0", "y")]),
+        (("BLMPOP", "0", "2", "{s}a", "{s}b", "RIGHT", "COUNT", "2"),
+         [("RPUSH", "{s}b", "x", "z"), ("RPUSH", "{s}a", "y")]),
+        (("BZMPOP", "0", "2", "{s}a", "{s}b", "MAX", "COUNT", "2"),
+         [("ZADD", "{s}b", "1", "x"), ("ZADD", "{s}a", "0", "y")]),
+        (("BLPOP", "{s}a", "{s}b", "0"), [("SET", "{s}a", "str"), ("RPUSH", "{s}b", "x")]),
+    ]:
+        waiter = Pair(shardis_server.port, redis_server.port)
+        other = Pair(shardis_server.port, redis_server.port)
+        try:
+            other.check("FLUSHALL")
+            for c in (waiter.s, waiter.r):
+                c.send_raw(encode_command(block))
+            time.sleep(0.1)
+            other.check_pipeline([("MULTI",), *fill, ("EXEC",)])
+            assert waiter.s.read_reply() == waiter.r.read_reply(), block
+            for key in ("{s}a", "{s}b"):
+                other.check("TYPE", key)
+        finally:
+            waiter.close()
+            other.close()
+
+
+def test_blocked_over_shards_ignores_a_key_of_another_type(shardis_server, redis_server):
+    """BLPOP a b with a and b on different shards: a turns into a string, b gets data:
+    served from b (the coordinator re-ran BLPOP a b and answered WRONGTYPE)."""
+    a, b = _keys_on_two_shards()
+    waiter = Pair(shardis_server.port, redis_server.port)
+    other = Pair(shardis_server.port, redis_server.port)
+    try:
+        other.check("FLUSHALL")
+        for c in (waiter.s, waiter.r):
+            c.send_raw(encode_command(("BLPOP", a, b, "0")))
+        time.sleep(0.2)
+        other.check("SET", a, "str")
+        assert _silent(waiter.s) and _silent(waiter.r)
+        other.check("RPUSH", b, "x")
+        assert waiter.s.read_reply() == waiter.r.read_reply()
+        other.check("LLEN", b)
+    finally:
+        waiter.close()
+        other.close()
+
+
+# ---------------------------------------------------------------- timeouts
+
+TINY = ["0.001", "0.0001", "0.0005", "1e-3", "0.00099999", "1e-400", "0.0015", "0.01"]
+
+
+def test_tiny_timeouts_answer_nil(pair):
+    """Every positive timeout waits at least 1 ms and then answers nil, as Redis 7.0
+    rounds it up; none blocks for ever."""
+    for t in TINY:
+        for cmd in (("BLPOP", "{t}a", t), ("BRPOP", "{t}a", "{t}b", t), ("BLMPOP", t, "1", "{t}a", "LEFT"),
+                    ("BLMOVE", "{t}a", "{t}b", "LEFT", "LEFT", t), ("BRPOPLPUSH", "{t}a", "{t}b", t),
+                    ("BZPOPMIN", "{t}z", t), ("BZPOPMAX", "{t}z", t), ("BZMPOP", t, "1", "{t}z", "MIN")):
+            pair.check(*cmd)
+
+
+def test_tiny_timeouts_over_shards(pair):
+    """The same through the coordinator (keys on two shards)."""
+    a, b = _keys_on_two_shards()
+    for t in TINY[:3]:
+        for cmd in (("BLPOP", a, b, t), ("BLMPOP", t, "2", a, b, "LEFT"), ("BZPOPMIN", a, b, t),
+                    ("BLMOVE", a, b, "LEFT", "LEFT", t)):
+            pair.check(*cmd)
+
+
+def test_timeout_edge_values(pair):
+    """Values around zero and past the range: errors as Redis gives them."""
+    for t in ("1e300", "9223372036854775807", "inf", "nan", " 1", "-0.0001x", "-1", "", "1e"):
+        pair.check("BLPOP", "{t}a", t)
+
+
+def test_exec_sees_the_clients_own_pipelined_writes(pair):
+    """A pipelined write, then a transaction that goes through the coordinator (or one on
+    one shard after a cross-shard write): the transaction sees the write, as in Redis."""
+    a, b = _keys_on_two_shards()
+    for n in range(30):
+        pair.check_pipeline([("SET", a, f"v{n}"), ("MULTI",), ("GET", a), ("GET", b), ("EXEC",)])
+        pair.check_pipeline([("SELECT", "1"), ("SET", a, f"w{n}"), ("MULTI",), ("MSET", a, "1", b, "2"),
+                             ("SELECT", "1"), ("GET", a), ("EXEC",), ("SELECT", "0")])
+        pair.check_pipeline([("MSET", a, f"x{n}", b, f"y{n}"), ("MULTI",), ("GET", a), ("EXEC",)])
+        pair.check_pipeline([("WATCH", a), ("SET", b, f"z{n}"), ("MULTI",), ("GET", b), ("GET", a),
+                             ("EXEC",)])
