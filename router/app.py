@@ -13,6 +13,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import ctypes
+import ctypes.util
+import gc
 import itertools
 import json
 import logging
@@ -36,6 +39,23 @@ from router import multi
 
 log = logging.getLogger("router")
 MAX_INFLIGHT = 4  # batches per shard awaiting replies; see Router.flush
+# Router.tidy: every TIDY_S, once TIDY_CLIENTS clients have left since the last time,
+# free pages go back to the system.
+TIDY_S = 5.0
+TIDY_CLIENTS = 500
+
+
+def _libc_malloc_trim():
+    """glibc's malloc_trim, or a no-op where there is none."""
+    try:
+        trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return lambda: None
+    trim.argtypes = [ctypes.c_size_t]
+    return lambda: trim(0)
+
+
+_malloc_trim = _libc_malloc_trim()
 # Plain ints: with them pyzmq's get() skips wrapping the result in an Enum (~1 us a call).
 _EVENTS = int(zmq.EVENTS)
 _POLLIN = int(zmq.POLLIN)
@@ -172,6 +192,7 @@ class Router:
         self.flush_scheduled = False
         self.loop: asyncio.AbstractEventLoop | None = None
         self.clients: dict[int, "Client"] = {}
+        self.clients_peak = 0  # the most clients since memory was last given back (tidy)
         self.client_ids = itertools.count(1 + index * 1_000_000_000)
         self.started = time.time()
         self.stats = collections.Counter()
@@ -412,8 +433,19 @@ class Router:
                 log.warning("router %d: shard %d disconnected", self.index, i)
                 self.fail_shard(i)
 
+    def tidy(self) -> None:
+        """Give memory back once many clients left: freed connections leave the C heap
+        (uvloop's handles, buffers) with free pages that malloc keeps unless asked."""
+        n = len(self.clients)
+        if self.clients_peak - n >= TIDY_CLIENTS:
+            gc.collect()
+            _malloc_trim()
+            self.clients_peak = n
+        self.loop.call_later(TIDY_S, self.tidy)
+
     async def serve(self) -> None:
         self.loop = asyncio.get_running_loop()
+        self.loop.call_later(TIDY_S, self.tidy)
         self.watch_sockets()
         sock = socket.socket(socket.AF_INET6 if ":" in self.cfg.bind else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -502,6 +534,8 @@ class Client(asyncio.Protocol):
             self.closing = True
             return
         router.clients[self.id] = self
+        if len(router.clients) > router.clients_peak:
+            router.clients_peak = len(router.clients)
         transport.set_write_buffer_limits(high=router.cfg.client_output_buffer_limit)
         sock = transport.get_extra_info("socket")
         if sock is not None:
