@@ -697,6 +697,36 @@ class Keyspace:
         it = cur.iterprev(keys=False) if reverse else cur.iternext(keys=False)
         return list(islice(it, n))
 
+    def mscan(self, c: Coll, cursor: int, count: int) -> tuple[int, list[tuple[bytes, bytes]]]:
+        """One SSCAN/ZSCAN step over ``c``'s ``members``, in byte order: (next cursor, 0 at
+        the end; [(member, value), ...]).
+
+        The cursor is the first 8 bytes of the next member to return, as a big-endian
+        integer (its trailing zero bytes dropped to seek). A step starts at the first
+        member at or after them and stops after ``count`` members, but only between two
+        members whose first 8 bytes differ (and never before one whose first 8 bytes are
+        all zero, which would read as cursor 0). So each step moves strictly forward,
+        the scan ends, and every member present throughout comes back (once, when the
+        collection does not change)."""
+        p = c.prefix
+        n = len(p)
+        cur = self.mcursor()
+        found: list[tuple[bytes, bytes]] = []
+        seen = 0
+        last8 = b""
+        if cur.set_range(p + cursor.to_bytes(8, "big").rstrip(b"\0")):
+            for k, v in cur.iternext():
+                if not k.startswith(p):
+                    break
+                m = k[n:]
+                head = m[:8].ljust(8, b"\0")
+                if seen >= count and head != last8 and head != b"\0" * 8:
+                    return int.from_bytes(head, "big"), found
+                seen += 1
+                last8 = head
+                found.append((m, v))
+        return 0, found
+
     def _drop_members(self, id_: int) -> None:
         """Delete every ``members`` and ``index`` entry of collection ``id_``."""
         p = _ID.pack(id_)
