@@ -32,7 +32,7 @@ from shardis.pubsub import CONFIG, HELLO, NOTIFY, shard_identity
 from shardis.resp import ReplyError, encode, encode3, encode_error
 from shardd.blocking import BLOCK, DEFERRED, Waiters
 from shardd.multi import TXMARK
-from shardd.storage import Keyspace, NotifyingKeyspace, Store
+from shardd.storage import LIST, ZSET, Keyspace, NotifyingKeyspace, Store
 from shardd.wal import LogWriter, WriteAheadLog
 
 log = logging.getLogger("shardd")
@@ -106,6 +106,10 @@ class Shard:
             for handlers, resp2 in (self.plain_tables, self.notify_tables):
                 handlers[i] = fn
                 resp2[i] = _encoded(fn)
+        # The type a blocking command waits for: a waiter is not served from a key that
+        # holds another (Redis skips a client blocked for another type; it waits on).
+        self.wants = [(LIST if spec.group == "list" else ZSET) if spec.blocking else None
+                      for spec in self.table.by_id]
         self.txmark_id = self.table.by_name[b"__txmark"].id
         self.ready_id = self.table.by_name[b"__ready"].id
         self.unreserve_id = self.table.by_name[b"__unreserve"].id
@@ -758,6 +762,9 @@ class Shard:
             if reserved and any(r[0] == db and r[1] == key for r in reserved.values()):
                 continue  # held for a blocked client of the coordinator's
             for w in self.waiters.first(db, key):
+                want = self.wants[w.cid & MASK]
+                if want is not None and ks.type_of(w.db, key) not in (want, None):
+                    continue  # (a SWAPDB, or a key deleted and made anew as another type)
                 if w.ident != self.cur_ident and not self._router_alive(w.ident):
                     # Its router died with the client: nobody would get what it takes.
                     self.waiters.remove(w.wid)

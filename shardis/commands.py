@@ -156,4 +156,5 @@ def build_table() -> CommandTable:
     shard_server.register_settings(table)
     multi.register_unreserve(table)
     zsets.register_scan(table)
+    shard_server.register_swapdb(table)
     return table
