@@ -25,7 +25,7 @@ import traceback
 import lmdb
 import zmq
 
-from shardis import notify, wire
+from shardis import errors, notify, wire
 from shardis.commands import INTERNAL, build_table
 from shardis.config import Config
 from shardis.pubsub import CONFIG, HELLO, NOTIFY, shard_identity
@@ -453,7 +453,11 @@ class Shard:
                 if ks.ready and not self.in_multi:  # a write left a key with blocked clients non-empty
                     self._serve(ks, len(replies))
             except ReplyError as e:
-                append(wire.to_raw(e) if raw else encode_error(e.args[0]))
+                if raw:  # a part of a reply made elsewhere: counted there (INFO errorstats)
+                    append(wire.to_raw(e))
+                else:
+                    append(encode_error(e.args[0]))
+                    self.store.errors[errors.code_of(e.args[0])] += 1
             except lmdb.MapFullError:
                 raise
             except Exception as e:  # a bug must not take the shard down
@@ -461,6 +465,8 @@ class Shard:
                           traceback.format_exc())
                 err = ReplyError(f"ERR internal error in '{self.names[cid & MASK]}': {e}")
                 append(wire.to_raw(err) if raw else encode_error(err.args[0]))
+                if not raw:
+                    self.store.errors["ERR"] += 1
         return replies
 
     # ------------------------------------------------------------ transactions
@@ -773,6 +779,7 @@ class Shard:
                     v = handlers[w.cid & MASK](ks, w.db, w.args)
                 except ReplyError as e:
                     v = e
+                    self.store.errors[errors.code_of(e.args[0])] += 1
                 except lmdb.MapFullError:
                     raise
                 except Exception as e:  # a bug: this waiter gets an error, the batch goes on

@@ -66,14 +66,20 @@ def register(table: CommandTable) -> None:
         ks.flush_all()
         return OK
 
-    @cmd("__info", 2, "readonly", route=INTERNAL, group="server",
-         summary="This shard's figures for INFO: [pid, map size, bytes used, [[keys, expires] per db]]")
+    @cmd("__info", -2, "readonly", route=INTERNAL, group="server",
+         summary="__info ndb [RESETSTAT]: this shard's figures for INFO: [pid, map size, bytes "
+                 "used, [[keys, expires] per db], [[error code, count] ...]]; RESETSTAT (CONFIG "
+                 "RESETSTAT) zeroes the error counts")
     def shard_info(ks: Keyspace, db: int, args: list[bytes]):
         ndb = int(args[1])
-        env = ks.store.env
+        st = ks.store
+        if len(args) > 2:
+            st.errors.clear()
+        env = st.env
         info = env.info()
         used = (info["last_pgno"] + 1) * env.stat()["psize"]
-        return [os.getpid(), info["map_size"], used, [list(ks.size(d)) for d in range(ndb)]]
+        return [os.getpid(), info["map_size"], used, [list(ks.size(d)) for d in range(ndb)],
+                [[code.encode(), n] for code, n in st.errors.items()]]
 
     @cmd("__sync", 1, "admin", route=INTERNAL, group="server",
          summary="Fsync what this shard has committed (SAVE, BGSAVE)")

@@ -38,6 +38,7 @@ a general path reports an event, and nothing on the inline hot paths.
 
 from __future__ import annotations
 
+import collections
 import random
 import struct
 import threading
@@ -198,6 +199,8 @@ class Store:
         # they came with (see ``apply_settings``).
         self.notify_flags = 0
         self.settings_version = -1
+        # Error replies by code (INFO errorstats: the daemon counts, ``__info`` reports).
+        self.errors: collections.Counter = collections.Counter()
 
     def apply_settings(self, version: int, settings: dict) -> None:
         """Shared settings from the pub/sub hub (or a router's ``__config``); an older
