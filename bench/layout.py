@@ -69,7 +69,7 @@ def main() -> int:
                 try:
                     sub: dict = {}
                     run_server(srv, tests, [a.pipeline], a.requests, rep, sub)
-                    for (_, test, p), runs in sub.items():
+                    for (_, test, _p), runs in sub.items():
                         results.setdefault((label, test), []).extend(runs)
                 finally:
                     srv.stop()
@@ -80,7 +80,8 @@ def main() -> int:
             "|---|---|---|---|---|"]
     ref = {t: median([r.rps for r in results[("redis", t)] if r.rps]) for t in tests}
     ref_cpu = {t: median_cpu(results[("redis", t)], ("redis",)) for t in tests}
-    rows.append(f"| redis-server | 1.00 ({fmt(ref['set'], ',.0f')} rps) | 1.00 ({fmt(ref['get'], ',.0f')} rps) "
+    rows.append(f"| redis-server | 1.00 ({fmt(ref['set'], ',.0f')} rps) | "
+                f"1.00 ({fmt(ref['get'], ',.0f')} rps) "
                 f"| {fmt(ref_cpu['set'], '.2f')} | {fmt(ref_cpu['get'], '.2f')} |")
     for s, r in layouts:
         label = f"{s}+{r}"

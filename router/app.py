@@ -79,13 +79,14 @@ WAITING = _Waiting()
 class Merger:
     """Collects the RAW parts of one command split over shards, then fills the parent slot."""
 
-    __slots__ = ("parts", "parent", "merge", "dirty")
+    __slots__ = ("parts", "parent", "merge", "dirty", "router")
 
-    def __init__(self, parent: Slot, merge, n: int) -> None:
+    def __init__(self, parent: Slot, merge, n: int, router: "Router | None" = None) -> None:
         self.parent = parent
         self.merge = merge
         self.parts = [Slot((WAITING, self)) for _ in range(n)]
         self.dirty = False
+        self.router = router  # counts an error reply (INFO errorstats), when given
 
     def flush(self) -> None:
         self.dirty = False
@@ -102,6 +103,8 @@ class Merger:
                 reply = self.parent[1].encode(self.merge(values))
             except ReplyError as e:
                 reply = encode_error(e.args[0])
+        if reply[:1] == b"-" and self.router is not None:
+            self.router.count_error(reply[1:40].decode("latin-1"))
         self.deliver(reply)
 
     def deliver(self, reply: bytes) -> None:
@@ -197,6 +200,9 @@ class Router:
         self.started = time.time()
         self.stats = collections.Counter()
         self.ncommands = 0  # commands parsed (INFO total_commands_processed)
+        # INFO's reads and writes of clients' sockets and their bytes (plain attributes:
+        # they count on every read and write; CONFIG RESETSTAT zeroes them with stats)
+        self.reads = self.writes = self.net_input = self.net_output = 0
         self.config_live: dict[str, bytes] = {}
         self.server: asyncio.AbstractServer | None = None
         self.lastsave = int(time.time())
@@ -331,13 +337,17 @@ class Router:
             slot[0] = err
             client.release()
 
+    def count_error(self, msg: str) -> None:
+        """An error reply made by this router (INFO errorstats; shards count their own)."""
+        self.stats["errorstat_" + errors.code_of(msg)] += 1
+
     def submit_raw(self, shard: int, spec: CommandSpec, db: int, args: list[bytes], slot: Slot) -> None:
         self.submit(shard, spec.id | wire.RAW, db, args, slot)
 
     def fanout(self, owner, spec: CommandSpec, db: int, args: list[bytes], merge) -> Slot:
         """Run a command on every shard; ``merge`` turns the RAW parts into one reply."""
         parent = Slot((None, owner))
-        m = Merger(parent, merge, self.nshards)
+        m = Merger(parent, merge, self.nshards, self)
         for i, part in enumerate(m.parts):
             self.submit_raw(i, spec, db, args, part)
         return parent
@@ -397,6 +407,8 @@ class Router:
                 client.coord_rid = None
                 client.coord_outstanding -= 1
                 slot[0] = reply
+                if reply[:1] == b"-":  # (the coordinator's own errors, and its parts')
+                    self.count_error(reply[1:40].decode("latin-1"))
                 if client.coord_outstanding == 0 and client.held:
                     client.release()
                 elif not client.dirty:
@@ -528,8 +540,11 @@ class Client(asyncio.Protocol):
     def connection_made(self, transport) -> None:
         self.transport = transport
         router = self.router
+        router.stats["connections"] += 1
         if len(router.clients) >= router.cfg.maxclients:
-            transport.write(b"-ERR max number of clients reached\r\n")
+            router.stats["rejected_connections"] += 1
+            router.count_error(errors.MAX_CLIENTS)
+            transport.write(encode_error(errors.MAX_CLIENTS))
             transport.close()
             self.closing = True
             return
@@ -577,12 +592,15 @@ class Client(asyncio.Protocol):
         router = self.router
         self.last_active = router.loop.time()  # uvloop's cached loop clock: no syscall
         router.ncommands += len(cmds)
+        router.reads += 1
+        router.net_input += len(data)
         if self.held:
             self.backlog.extend(cmds)
         elif cmds:
             self.dispatch(cmds)
         if err is not None:
             self.pending.append([encode_error("ERR " + err), self])
+            router.count_error("ERR")
             self.closing = True
         elif not cmds and reader.buffered() > router.cfg.client_query_buffer_limit:
             # (Only a read that completed no command can have grown the partial request.)
@@ -629,11 +647,13 @@ class Client(asyncio.Protocol):
                 spec = router.table.lookup(args[0])
                 if spec is None or spec.route == INTERNAL:
                     pending.append([encode_error(_unknown(args)), self])
+                    router.count_error("ERR")
                     group_shard = -1
                     continue
             a = spec.arity
             if (len(args) != a) if a > 0 else (len(args) < -a):
                 pending.append([encode_error(errors.WRONG_ARITY % spec.name), self])
+                router.count_error("ERR")
                 group_shard = -1
                 continue
             if spec.one_key:
@@ -668,6 +688,7 @@ class Client(asyncio.Protocol):
                     v = spec.handler(self, args)
                 except ReplyError as e:
                     pending.append([encode_error(e.args[0]), self])
+                    router.count_error(e.args[0])
                 else:
                     if v.__class__ is Slot:
                         pending.append(v)
@@ -766,6 +787,9 @@ class Client(asyncio.Protocol):
         if t is None or t.is_closing():
             return
         t.write(data)
+        router = self.router
+        router.writes += 1
+        router.net_output += len(data)
         if self.closing and not pending:
             t.close()
         elif self.paused:

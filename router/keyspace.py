@@ -11,31 +11,14 @@ slot (16383) end the iteration: cursor 0 and no keys.
 from __future__ import annotations
 
 import random
-import re
 
 from router.app import WAITING, Merger, Slot
 from shardis import errors, wire
 from shardis.commands import LOCAL, CommandTable
 from shardis.resp import ReplyError, encode_error
 from shardis.slots import NSLOTS
-from shardis.args import Options, int_arg
+from shardis.args import Options, int_arg, scan_cursor
 
-ULONG_MAX = 2**64 - 1
-_DIGITS = re.compile(rb"[+-]?[0-9]+").fullmatch
-_SPACE = b" \t\n\v\f\r"
-
-
-def parse_cursor(arg: bytes) -> int:
-    """parseScanCursorOrReply: strtoul(), refusing leading space and trailing junk."""
-    s = arg.split(b"\0", 1)[0]
-    if not s:
-        return 0  # strtoul reads nothing and stops at the terminator: cursor 0
-    if s[0] in _SPACE or not _DIGITS(s):
-        raise ReplyError(errors.INVALID_CURSOR)
-    v = int(s)
-    if abs(v) > ULONG_MAX:
-        raise ReplyError(errors.INVALID_CURSOR)  # ERANGE
-    return v % (ULONG_MAX + 1)  # strtoul negates in unsigned arithmetic
 
 
 class ScanArgs:
@@ -44,7 +27,7 @@ class ScanArgs:
     __slots__ = ("cursor", "pattern", "count", "type")
 
     def __init__(self, args: list[bytes]) -> None:
-        self.cursor = parse_cursor(args[1])
+        self.cursor = scan_cursor(args[1])
         self.pattern = b"*"
         self.count = 10
         self.type: bytes | None = None

@@ -48,10 +48,12 @@ def queue(conn, cmds: list[list[bytes]]) -> None:
         if spec is None or spec.route == INTERNAL:
             from router.app import _unknown
             pending.append([encode_error(_unknown(args)), conn])
+            router.count_error("ERR")
             conn.multi_error = True
             continue
         if not spec.arity_ok(len(args)):
             pending.append([encode_error(errors.WRONG_ARITY % spec.name), conn])
+            router.count_error("ERR")
             conn.multi_error = True
             continue
         name = spec.name
@@ -81,10 +83,13 @@ def queue(conn, cmds: list[list[bytes]]) -> None:
             return
         if name == "multi":
             pending.append([encode_error(errors.MULTI_NESTED), conn])
+            router.count_error(errors.MULTI_NESTED)
         elif name == "watch":
             pending.append([encode_error(errors.WATCH_IN_MULTI), conn])
+            router.count_error(errors.WATCH_IN_MULTI)
         elif "no_multi" in spec.flags:
             pending.append([encode_error(errors.NOT_IN_MULTI), conn])
+            router.count_error(errors.NOT_IN_MULTI)
             conn.multi_error = True
         else:
             conn.multi.append(args)
@@ -186,6 +191,7 @@ def run_local(conn, args: list[bytes], placeholder) -> None:
         v = spec.handler(conn, args)
     except ReplyError as e:
         placeholder[0] = encode_error(e.args[0])
+        router.count_error(e.args[0])
         return
     from router.app import Slot
     if v.__class__ is Slot:  # its reply comes later: it takes the placeholder's place
@@ -206,6 +212,7 @@ def execute(conn) -> None:
     if failed:
         unwatch_all(conn)
         pending.append([encode_error(errors.EXECABORT), conn])
+        router.count_error(errors.EXECABORT)
         return
     watched, conn.watched = conn.watched, {}
     table = router.table

@@ -25,7 +25,7 @@ import traceback
 import lmdb
 import zmq
 
-from shardis import notify, wire
+from shardis import errors, notify, wire
 from shardis.commands import INTERNAL, build_table
 from shardis.config import Config
 from shardis.pubsub import CONFIG, HELLO, NOTIFY, shard_identity
@@ -449,7 +449,11 @@ class Shard:
                 if ks.ready and not self.in_multi:  # a write left a key with blocked clients non-empty
                     self._serve(ks, len(replies))
             except ReplyError as e:
-                append(wire.to_raw(e) if raw else encode_error(e.args[0]))
+                if raw:  # a part of a reply made elsewhere: counted there (INFO errorstats)
+                    append(wire.to_raw(e))
+                else:
+                    append(encode_error(e.args[0]))
+                    self.store.errors[errors.code_of(e.args[0])] += 1
             except lmdb.MapFullError:
                 raise
             except Exception as e:  # a bug must not take the shard down
@@ -457,6 +461,8 @@ class Shard:
                           traceback.format_exc())
                 err = ReplyError(f"ERR internal error in '{self.names[cid & MASK]}': {e}")
                 append(wire.to_raw(err) if raw else encode_error(err.args[0]))
+                if not raw:
+                    self.store.errors["ERR"] += 1
         return replies
 
     # ------------------------------------------------------------ transactions
@@ -761,10 +767,12 @@ class Shard:
                 continue  # held for a blocked client of the coordinator's
             for w in self.waiters.first(db, key):
                 raw = ks.lookup(db, key)
-                if raw is None or raw[0] != w.want:
-                    # Emptied, or now of another type (a transaction's ZADD k; DEL k;
-                    # SET k): its clients wait on, as in Redis.
-                    break
+                if raw is None:
+                    break  # emptied by the waiters before
+                if raw[0] != w.want:
+                    # Blocked for another type (a transaction's ZADD k; DEL k; SET k, a
+                    # SWAPDB): it waits on, as in Redis; the next may want this one.
+                    continue
                 if w.ident != self.cur_ident and not self._router_alive(w.ident):
                     # Its router died with the client: nobody would get what it takes.
                     self.waiters.remove(w.wid)
@@ -774,6 +782,7 @@ class Shard:
                     v = handlers[w.cid & MASK](ks, w.db, args)
                 except ReplyError as e:
                     v = e
+                    self.store.errors[errors.code_of(e.args[0])] += 1
                 except lmdb.MapFullError:
                     raise
                 except Exception as e:  # a bug: this waiter gets an error, the batch goes on

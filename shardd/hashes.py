@@ -25,7 +25,7 @@ import struct
 from hashlib import blake2b
 
 from shardis import errors
-from shardis.args import Options, compile_glob, cstr, int_arg
+from shardis.args import compile_glob, cstr, int_arg, scan_cursor, scan_options
 from shardis.commands import CommandTable
 from shardis.notify import NOTIFY_HASH
 from shardis.resp import OK, Pairs, ReplyError, string2ll
@@ -34,7 +34,6 @@ from shardd.strings import LLONG_MAX, LLONG_MIN, add_long_double, format_long_do
 
 LISTPACK_ENTRIES = 512   # hash-max-listpack-entries (Redis 7.0's default; 128 is the zset one)
 LISTPACK_VALUE = 64      # hash-max-listpack-value
-ULONG_MAX = 2**64 - 1
 # A negative HRANDFIELD count asks for |count| fields, repeats allowed. Redis 7.0
 # tries to build any such reply (a huge count never finishes); shardis refuses
 # counts past this bound with "value is out of range" rather than stall a shard.
@@ -102,21 +101,6 @@ def _walk(ks: Keyspace, c: Coll, keys: bool = True, values: bool = True):
 
 
 # ---------------------------------------------------------------- HSCAN
-
-
-def parse_cursor(arg: bytes) -> int:
-    """parseScanCursorOrReply: C's strtoul over the whole argument (a sign is accepted and
-    negates modulo 2**64; leading space, trailing junk and ERANGE are refused)."""
-    s = cstr(arg)
-    if not s:
-        return 0  # strtoul reads nothing and stops at the terminator
-    digits = s[1:] if s[:1] in (b"+", b"-") else s
-    if not digits.isdigit() or not digits.isascii():
-        raise ReplyError(errors.INVALID_CURSOR)
-    v = int(digits)
-    if v > ULONG_MAX:
-        raise ReplyError(errors.INVALID_CURSOR)  # ERANGE
-    return (-v if s[:1] == b"-" else v) % (ULONG_MAX + 1)
 
 
 def _scan_table(ks: Keyspace, c: Coll, cursor: int, count: int, match) -> tuple[int, list]:
@@ -487,22 +471,11 @@ def register(table: CommandTable) -> None:
         """HSCAN key cursor [MATCH pattern] [COUNT count]. Redis checks the cursor, then
         the key (no key: an empty scan, options unread), then the options. A listpack
         hash comes back whole with cursor 0; a hashtable in steps (``_scan_table``)."""
-        cursor = parse_cursor(args[2])
+        cursor = scan_cursor(args[2])
         c = ks.coll(db, args[1], HASH)
         if c is None:
             return [b"0", []]
-        count = 10
-        pattern = b"*"
-        opts = Options(args, 3)
-        while opts.more():
-            if opts.eat(b"count", 1):
-                count = int_arg(opts.take())
-                if count < 1:
-                    raise ReplyError(errors.SYNTAX)
-            elif opts.eat(b"match", 1):
-                pattern = opts.take()
-            else:
-                raise ReplyError(errors.SYNTAX)
+        count, pattern = scan_options(args)
         match = None if pattern == b"*" else compile_glob(pattern)
         if c.enc == 0:
             out = []

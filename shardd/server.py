@@ -1,4 +1,4 @@
-"""Server commands that every shard answers: DBSIZE, FLUSHDB, FLUSHALL, and the internal
+"""Server commands that every shard answers: DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, and the internal
 ``__info`` (INFO's per-shard figures), ``__sync`` (SAVE's fsync) and ``__config`` (a
 shared setting from CONFIG SET)."""
 
@@ -7,8 +7,9 @@ from __future__ import annotations
 import os
 
 from shardis import errors
+from shardis.args import INT_MAX, INT_MIN
 from shardis.commands import ALL, INTERNAL, SPLIT_OK, SPLIT_SUM, CommandTable
-from shardis.resp import OK, ReplyError
+from shardis.resp import OK, ReplyError, string2ll
 from shardd.storage import Keyspace
 
 
@@ -16,6 +17,28 @@ def check_flush_mode(args: list[bytes]) -> None:
     """FLUSHDB/FLUSHALL [ASYNC|SYNC]: both run synchronously inside the batch."""
     if len(args) > 2 or (len(args) == 2 and args[1].lower() not in (b"async", b"sync")):
         raise ReplyError(errors.SYNTAX)
+
+
+def db_index(arg: bytes, error: str) -> int:
+    """getIntFromObjectOrReply with SWAPDB's own message: an integer as string2ll reads
+    it that fits a C int."""
+    v = string2ll(arg)
+    if v is None or not INT_MIN <= v <= INT_MAX:
+        raise ReplyError(error)
+    return v
+
+
+def swapdb(ks: Keyspace, db: int, args: list[bytes]):
+    """SWAPDB index1 index2, this shard's part: every shard runs it in one coordinator
+    round (one shard: in its batch), so no client sees one shard swapped and another not.
+    The cost is the records of both databases on each shard (``Keyspace.swap_dbs``)."""
+    a = db_index(args[1], errors.INVALID_FIRST_DB)
+    b = db_index(args[2], errors.INVALID_SECOND_DB)
+    n = ks.databases()
+    if not (0 <= a < n and 0 <= b < n):
+        raise ReplyError(errors.DB_INDEX)
+    ks.swap_dbs(a, b)
+    return OK
 
 
 def register(table: CommandTable) -> None:
@@ -43,14 +66,20 @@ def register(table: CommandTable) -> None:
         ks.flush_all()
         return OK
 
-    @cmd("__info", 2, "readonly", route=INTERNAL, group="server",
-         summary="This shard's figures for INFO: [pid, map size, bytes used, [[keys, expires] per db]]")
+    @cmd("__info", -2, "readonly", route=INTERNAL, group="server",
+         summary="__info ndb [RESETSTAT]: this shard's figures for INFO: [pid, map size, bytes "
+                 "used, [[keys, expires] per db], [[error code, count] ...]]; RESETSTAT (CONFIG "
+                 "RESETSTAT) zeroes the error counts")
     def shard_info(ks: Keyspace, db: int, args: list[bytes]):
         ndb = int(args[1])
-        env = ks.store.env
+        st = ks.store
+        if len(args) > 2:
+            st.errors.clear()
+        env = st.env
         info = env.info()
         used = (info["last_pgno"] + 1) * env.stat()["psize"]
-        return [os.getpid(), info["map_size"], used, [list(ks.size(d)) for d in range(ndb)]]
+        return [os.getpid(), info["map_size"], used, [list(ks.size(d)) for d in range(ndb)],
+                [[code.encode(), n] for code, n in st.errors.items()]]
 
     @cmd("__sync", 1, "admin", route=INTERNAL, group="server",
          summary="Fsync what this shard has committed (SAVE, BGSAVE)")
@@ -70,3 +99,14 @@ def register_settings(table: CommandTable) -> None:
         settings = {args[i].decode(): args[i + 1].decode() for i in range(2, len(args) - 1, 2)}
         ks.store.apply_settings(int(args[1]), settings)
         return OK
+
+
+def register_swapdb(table: CommandTable) -> None:
+    """SWAPDB, registered after every family (``build_table``) so that no other command's
+    id moves: a write-ahead log and the coordinator's intent log hold ids."""
+    table.command("swapdb", 3, "write fast", route=ALL, split=SPLIT_OK, group="server",
+                  since="4.0.0",
+                  complexity="O(N) where N is the count of clients watching or blocking on keys "
+                             "from both databases.",
+                  summary="Swaps two Redis databases",
+                  acl="@keyspace @write @fast @dangerous")(swapdb)

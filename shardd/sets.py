@@ -24,7 +24,7 @@ from __future__ import annotations
 import random
 
 from shardis import errors
-from shardis.args import Options, compile_glob, int_arg
+from shardis.args import Options, compile_glob, scan_cursor, scan_options
 from shardis.commands import CommandTable
 from shardis.notify import NOTIFY_GENERIC, NOTIFY_SET
 from shardis.resp import OrderedSet, ReplyError, string2ll
@@ -35,7 +35,6 @@ SPOP_MOVE_MUL = 5         # SPOP rebuilds the set when what stays is this much s
 SMALL_SET = 256           # up to this many members, random draws read the whole set
 MAX_REPEATS = 1 << 24     # SRANDMEMBER with a negative count: at most this many draws
 LONG_MAX = 2**63 - 1
-ULONG_MAX = 2**64 - 1
 EMPTY_SCAN = [b"0", []]
 
 
@@ -169,37 +168,6 @@ def sample(ks: Keyspace, c: Coll, rng: random.Random, k: int, distinct: bool) ->
 
 
 # ------------------------------------------------------------ argument parsing
-
-
-def parse_cursor(arg: bytes) -> int:
-    """A SCAN cursor as Redis reads it (strtoul: sign allowed, no leading space,
-    no trailing junk, at most 64 bits; "" is 0), as router/keyspace.py does."""
-    s = arg.split(b"\0", 1)[0]
-    if not s:
-        return 0
-    body = s[1:] if s[:1] in (b"+", b"-") else s
-    if not body.isdigit() or not body.isascii():
-        raise ReplyError(errors.INVALID_CURSOR)
-    v = int(s)
-    if abs(v) > ULONG_MAX:
-        raise ReplyError(errors.INVALID_CURSOR)
-    return v % (ULONG_MAX + 1)
-
-
-def scan_options(args: list[bytes]) -> tuple[int, bytes]:
-    """SSCAN's COUNT and MATCH (any order, the last one wins); (count, pattern)."""
-    count, pattern = 10, b"*"
-    opts = Options(args, 3)
-    while opts.more():
-        if opts.eat(b"count", 1):
-            count = int_arg(opts.take())
-            if count < 1:
-                raise ReplyError(errors.SYNTAX)
-        elif opts.eat(b"match", 1):
-            pattern = opts.take()
-        else:
-            raise ReplyError(errors.SYNTAX)
-    return count, pattern
 
 
 def intercard_args(args: list[bytes]) -> tuple[list[bytes], int]:
@@ -381,15 +349,10 @@ def srandmember(ks: Keyspace, db: int, args: list[bytes]):
 def sscan(ks: Keyspace, db: int, args: list[bytes]):
     """SSCAN key cursor [MATCH pattern] [COUNT count].
 
-    An intset-sized set (enc 0) answers whole, cursor 0, as Redis does. For a
-    bigger set the cursor is the first 8 bytes of the next member to return (as a
-    big-endian integer; its trailing zero bytes dropped to seek): a reply starts at
-    the first member at or after them, stops after COUNT members but only between
-    two members whose first 8 bytes differ (and never before one whose first 8
-    bytes are all zero, which would read as cursor 0). So each call moves strictly
-    forward, the scan ends, and every member present throughout comes back (once,
-    when the set does not change)."""
-    cursor = parse_cursor(args[2])
+    An intset-sized set (enc 0) answers whole, cursor 0, as Redis does; a bigger one in
+    steps of about COUNT members (``Keyspace.mscan``: every member present throughout
+    comes back, once when the set does not change)."""
+    cursor = scan_cursor(args[2])
     c = ks.coll(db, args[1], SET)
     if c is None:
         return EMPTY_SCAN
@@ -397,26 +360,8 @@ def sscan(ks: Keyspace, db: int, args: list[bytes]):
     match = compile_glob(pattern)
     if c.enc == 0:
         return [b"0", [m for m in sorted(members_of(ks, c), key=int) if match(m)]]
-    p = c.prefix
-    n = len(p)
-    start = cursor.to_bytes(8, "big").rstrip(b"\0")
-    cur = ks.mcursor()
-    found: list[bytes] = []
-    seen = 0
-    last8 = b""
-    if cur.set_range(p + start):
-        for k in cur.iternext(values=False):
-            if not k.startswith(p):
-                break
-            m = k[n:]
-            head = m[:8].ljust(8, b"\0")
-            if seen >= count and head != last8 and head != b"\0" * 8:
-                return [b"%d" % int.from_bytes(head, "big"), found]
-            seen += 1
-            last8 = head
-            if match(m):
-                found.append(m)
-    return [b"0", found]
+    nxt, found = ks.mscan(c, cursor, count)
+    return [b"%d" % nxt, [m for m, _ in found if match(m)]]
 
 
 # ------------------------------------------------------------ two and more sets

@@ -38,6 +38,7 @@ a general path reports an event, and nothing on the inline hot paths.
 
 from __future__ import annotations
 
+import collections
 import random
 import struct
 import threading
@@ -197,6 +198,8 @@ class Store:
         # they came with (see ``apply_settings``).
         self.notify_flags = 0
         self.settings_version = -1
+        # Error replies by code (INFO errorstats: the daemon counts, ``__info`` reports).
+        self.errors: collections.Counter = collections.Counter()
 
     def apply_settings(self, version: int, settings: dict) -> None:
         """Shared settings from the pub/sub hub (or a router's ``__config``); an older
@@ -696,6 +699,36 @@ class Keyspace:
         it = cur.iterprev(keys=False) if reverse else cur.iternext(keys=False)
         return list(islice(it, n))
 
+    def mscan(self, c: Coll, cursor: int, count: int) -> tuple[int, list[tuple[bytes, bytes]]]:
+        """One SSCAN/ZSCAN step over ``c``'s ``members``, in byte order: (next cursor, 0 at
+        the end; [(member, value), ...]).
+
+        The cursor is the first 8 bytes of the next member to return, as a big-endian
+        integer (its trailing zero bytes dropped to seek). A step starts at the first
+        member at or after them and stops after ``count`` members, but only between two
+        members whose first 8 bytes differ (and never before one whose first 8 bytes are
+        all zero, which would read as cursor 0). So each step moves strictly forward,
+        the scan ends, and every member present throughout comes back (once, when the
+        collection does not change)."""
+        p = c.prefix
+        n = len(p)
+        cur = self.mcursor()
+        found: list[tuple[bytes, bytes]] = []
+        seen = 0
+        last8 = b""
+        if cur.set_range(p + cursor.to_bytes(8, "big").rstrip(b"\0")):
+            for k, v in cur.iternext():
+                if not k.startswith(p):
+                    break
+                m = k[n:]
+                head = m[:8].ljust(8, b"\0")
+                if seen >= count and head != last8 and head != b"\0" * 8:
+                    return int.from_bytes(head, "big"), found
+                seen += 1
+                last8 = head
+                found.append((m, v))
+        return 0, found
+
     def _drop_members(self, id_: int) -> None:
         """Delete every ``members`` and ``index`` entry of collection ``id_``."""
         p = _ID.pack(id_)
@@ -824,6 +857,88 @@ class Keyspace:
         for db in set(self.store.counts) | set(self.delta):
             base = self.store.counts.get(db, (0, 0))
             self.delta[db] = [-base[0], -base[1]]
+
+    def swap_dbs(self, a: int, b: int) -> None:
+        """SWAPDB a b on this shard: every record of database ``a`` moves to ``b`` and every
+        record of ``b`` to ``a``, expired ones too (as Redis swaps whole dictionaries), with
+        its expiry index entry; members stay under their collection ids, so a key costs
+        one delete and one put whatever its size. No keyspace event, as in Redis.
+
+        What stays with the database *index*, as in Redis: watchers, tombs and blocked
+        clients. A watched key of either database that exists in either before the swap
+        gets a new version (touchAllWatchedKeysInDb: its EXEC fails); blocked clients whose
+        key holds a list or sorted set after the swap are marked ready
+        (scanDatabaseForReadyKeys), for the daemon to serve right after this command."""
+        if a == b:
+            return
+        st = self.store
+        touched = []
+        for mk in [mk for mk in st.watched if mk[0] in (a, b)]:
+            # (lookup expires a dead key lazily: an expired key is no key, here as in Redis)
+            in_a = self.lookup(a, mk[3:]) is not None
+            in_b = self.lookup(b, mk[3:]) is not None
+            if in_a or in_b:
+                touched.append(mk)
+        (ka, ea), (kb, eb) = self.size(a), self.size(b)
+        self._swap_records(a, b)
+        self._count(a, kb - ka, eb - ea)
+        self._count(b, ka - kb, ea - eb)
+        for mk in touched:
+            raw = self.txn.get(mk, None, self.meta_db)
+            if raw is None:
+                st.tombs[mk] = self._next_version()
+            else:
+                self.meta_cur.put(mk, HDR.pack(raw[0], _EXP.unpack_from(raw, 1)[0], self._next_version())
+                                  + raw[HDR_LEN:])
+        self._next_version()  # (something changed: the batch commits and is logged)
+        if st.waiting:
+            for db in (a, b):
+                for wdb, key in list(st.waiting):
+                    if wdb == db:
+                        raw = self.txn.get(mkey(db, key), None, self.meta_db)
+                        if raw is not None and raw[0] in (LIST, ZSET):
+                            self.ready.append((db, key))
+
+    _SWAP_CHUNK = 1000
+
+    def _swap_records(self, a: int, b: int) -> None:
+        """Exchange the ``meta`` records of databases ``a`` and ``b`` (and their expiry
+        entries) in key order, a bounded chunk of each at a time (memory stays flat; no
+        spare database prefix is needed, all 256 may be in use). A chunk ends at the
+        smaller of the two last keys read, so a key present in both is read from both in
+        the same round; what is written lands behind the next round's start."""
+        txn, meta, exp_db = self.txn, self.meta_db, self.exp_db
+        cur = txn.cursor(db=meta)
+        n = self._SWAP_CHUNK
+        start = b""  # slot + key to go on from
+        while True:
+            chunks = []
+            for db in (a, b):
+                recs = []
+                if cur.set_range(DB_PREFIX[db] + start):
+                    for mk, raw in cur.iternext():
+                        if mk[0] != db or len(recs) >= n:
+                            break
+                        recs.append((mk, raw))
+                chunks.append(recs)
+            ends = [recs[-1][0][1:] for recs in chunks if len(recs) >= n]
+            stop = min(ends) if ends else None
+            if stop is not None:
+                chunks = [[r for r in recs if r[0][1:] <= stop] for recs in chunks]
+            for recs in chunks:
+                for mk, raw in recs:
+                    txn.delete(mk, db=meta)
+                    if raw[1:9] != NO_EXPIRY:
+                        txn.delete(raw[1:9] + mk, db=exp_db)
+            for recs, to in zip(chunks, (DB_PREFIX[b], DB_PREFIX[a])):
+                for mk, raw in recs:
+                    moved = to + mk[1:]
+                    txn.put(moved, raw, db=meta)
+                    if raw[1:9] != NO_EXPIRY:
+                        txn.put(raw[1:9] + moved, b"", db=exp_db)
+            if stop is None:
+                return
+            start = stop + b"\0"
 
     def size(self, db: int) -> tuple[int, int]:
         """(keys, keys with a TTL) in ``db``, this batch's changes included."""

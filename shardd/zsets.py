@@ -56,10 +56,10 @@ from itertools import islice, takewhile
 from zlib import crc32
 
 from shardis import errors
-from shardis.args import cstr, int_arg
+from shardis.args import compile_glob, cstr, int_arg, scan_cursor, scan_options
 from shardis.commands import CommandTable
 from shardis.notify import NOTIFY_GENERIC, NOTIFY_ZSET
-from shardis.resp import NIL_ARRAY, Pairs, ReplyError
+from shardis.resp import NIL_ARRAY, Pairs, ReplyError, format_double
 from shardd.storage import SET, ZSET, Coll, Keyspace, bytes_score, score_bytes
 
 LONG_MAX = 2**63 - 1
@@ -82,6 +82,7 @@ _pack = _SPAN.pack
 _S = b"s"
 
 INF = float("inf")
+_LL_HALF = float(LONG_MAX // 2)   # (double)(LLONG_MAX/2): 2**62
 
 
 # ---------------------------------------------------------------- numbers
@@ -1151,6 +1152,47 @@ def zmscore(ks: Keyspace, db: int, args: list[bytes]):
     return out
 
 
+def zscan(ks: Keyspace, db: int, args: list[bytes]):
+    """ZSCAN key cursor [MATCH pattern] [COUNT count]: [cursor, [member, score, ...]],
+    scores as bulk strings in RESP2 and RESP3 alike (%.17g, as Redis' scan replies).
+
+    Redis checks the cursor, then the key (none: an empty scan, options unread), then
+    the options. A listpack-sized set (enc 0) answers whole, in score order, cursor 0,
+    as Redis does; a bigger one in steps of about COUNT members in byte order
+    (``Keyspace.mscan``, the cursor scheme SSCAN uses: every member present throughout
+    the scan comes back, once when the set does not change)."""
+    cursor = scan_cursor(args[2])
+    c = ks.coll(db, args[1], ZSET)
+    if c is None:
+        return [b"0", []]
+    count, pattern = scan_options(args)
+    match = compile_glob(pattern)
+    if c.enc == 0:
+        nxt, items, fmt = 0, ZSet(ks, c).items(0, c.count), _listpack_score
+    else:
+        nxt, found = ks.mscan(c, cursor, count)
+        items, fmt = [(m, bytes_score(v)) for m, v in found], _skiplist_score
+    out = []
+    for m, score in items:
+        if match(m):
+            out.append(m)
+            out.append(fmt(score))
+    return [b"%d" % nxt, out]
+
+
+def _listpack_score(d: float) -> bytes:
+    """A score as a listpack holds it and ZSCAN shows it (d2string): an integral score
+    within +-2**62 (double2ll's range) in integer form, others as %.17g."""
+    if d.is_integer() and -_LL_HALF <= d <= _LL_HALF:
+        return b"%d" % d
+    return format_double(d).encode()
+
+
+def _skiplist_score(d: float) -> bytes:
+    """A score as ZSCAN shows a skiplist's (ld2string: %.17Lg of the double)."""
+    return format_double(d).encode()
+
+
 def _zrank(ks: Keyspace, db: int, args: list[bytes], rev: bool):
     z = _zset(ks, db, args[1])
     if z is None:
@@ -1555,3 +1597,14 @@ def register(table: CommandTable) -> None:
          acl=w_slow, keys=numkeys_dest)
     def zdiffstore(ks: Keyspace, db: int, args: list[bytes]):
         return setop_store(ks, db, args, "diff")
+
+
+def register_scan(table: CommandTable) -> None:
+    """ZSCAN, registered after every family (``build_table``) so that no other command's
+    id moves: a write-ahead log and the coordinator's intent log hold ids."""
+    table.command("zscan", -3, "readonly", 1, 1, 1, group="sorted-set", since="2.8.0",
+                  complexity="O(1) for every call. O(N) for a complete iteration, including "
+                             "enough command calls for the cursor to return back to 0. N is the "
+                             "number of elements inside the collection..",
+                  summary="Incrementally iterate sorted sets elements and associated scores",
+                  acl="@read @sortedset @slow")(zscan)

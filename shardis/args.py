@@ -3,6 +3,7 @@ and Redis' glob patterns (KEYS, SCAN MATCH, CONFIG GET, PSUBSCRIBE, PUBSUB CHANN
 
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 from shardis import errors
@@ -10,6 +11,8 @@ from shardis.glob import stringmatch
 from shardis.resp import ReplyError, string2ll
 
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+ULONG_MAX = 2**64 - 1
+_DIGITS = re.compile(rb"[+-]?[0-9]+").fullmatch
 
 
 # ------------------------------------------------------------ argument parsing
@@ -34,6 +37,38 @@ def int32_arg(arg: bytes) -> int:
     if not INT_MIN <= v <= INT_MAX:
         raise ReplyError(errors.INT_OUT_OF_RANGE % (INT_MIN, INT_MAX))
     return v
+
+
+def scan_cursor(arg: bytes) -> int:
+    """parseScanCursorOrReply: C's strtoul over the whole argument, cut at a NUL (a sign is
+    accepted and negates modulo 2**64; leading space, trailing junk and ERANGE are
+    refused; "" reads as 0)."""
+    s = cstr(arg)
+    if not s:
+        return 0  # strtoul reads nothing and stops at the terminator
+    if not _DIGITS(s):
+        raise ReplyError(errors.INVALID_CURSOR)
+    v = int(s)
+    if abs(v) > ULONG_MAX:
+        raise ReplyError(errors.INVALID_CURSOR)  # ERANGE
+    return v % (ULONG_MAX + 1)  # strtoul negates in unsigned arithmetic
+
+
+def scan_options(args: list[bytes]) -> tuple[int, bytes]:
+    """HSCAN/SSCAN/ZSCAN's COUNT and MATCH after the cursor (any order, the last one
+    wins), as scanGenericCommand reads them: (count, pattern). TYPE is SCAN's alone."""
+    count, pattern = 10, b"*"
+    opts = Options(args, 3)
+    while opts.more():
+        if opts.eat(b"count", 1):
+            count = int_arg(opts.take())
+            if count < 1:
+                raise ReplyError(errors.SYNTAX)
+        elif opts.eat(b"match", 1):
+            pattern = opts.take()
+        else:
+            raise ReplyError(errors.SYNTAX)
+    return count, pattern
 
 
 class Options:

@@ -155,4 +155,6 @@ def build_table() -> CommandTable:
         family.register(table)
     shard_server.register_settings(table)
     multi.register_unreserve(table)
+    zsets.register_scan(table)
+    shard_server.register_swapdb(table)
     return table

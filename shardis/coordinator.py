@@ -89,7 +89,7 @@ LOG_TRUNCATE_BYTES = 16 << 20
 # Requests whose parts go out together (see Coordinator.serve_round); the others are
 # operations of their own (``build_ops``), run one after the other.
 SIMPLE = frozenset(("mget", "mset", "del", "unlink", "exists", "touch", "__multi",
-                    "keys", "dbsize", "flushdb", "flushall"))
+                    "keys", "dbsize", "flushdb", "flushall", "swapdb"))
 
 
 def _logged_part(part: list) -> tuple[int, list]:

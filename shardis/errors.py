@@ -1,5 +1,13 @@
 """Every error text shardis answers, worded as Redis 7.0 words it (prefix included)."""
 
+
+def code_of(msg: str) -> str:
+    """The errorstats name of an error reply (Redis' afterErrorReply): its first word, when
+    a space ends it within the first 32 characters; ERR otherwise."""
+    space = msg.find(" ", 0, 32)
+    return msg[:space] if space > 0 else "ERR"
+
+
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 SYNTAX = "ERR syntax error"
 NOT_INTEGER = "ERR value is not an integer or out of range"
@@ -10,6 +18,8 @@ NO_SUCH_KEY = "ERR no such key"
 INVALID_EXPIRE = "ERR invalid expire time in '%s' command"
 DB_INDEX = "ERR DB index is out of range"
 INVALID_DB_INDEX = "ERR invalid DB index"
+INVALID_FIRST_DB = "ERR invalid first DB index"
+INVALID_SECOND_DB = "ERR invalid second DB index"
 SAME_OBJECT = "ERR source and destination objects are the same"
 WRONG_ARITY = "ERR wrong number of arguments for '%s' command"
 UNKNOWN_COMMAND = "ERR unknown command '%s', with args beginning with: %s"
@@ -21,6 +31,7 @@ NX_XX_GT_LT = "ERR NX and XX, GT or LT options at the same time are not compatib
 GT_LT = "ERR GT and LT options at the same time are not compatible"
 PROTO_NOT_SUPPORTED = "NOPROTO unsupported protocol version"
 SHARD_DOWN = "ERR shard %d is unavailable, try again"
+MAX_CLIENTS = "ERR max number of clients reached"
 COORD_DOWN = "ERR coordinator is unavailable, try again"
 OOM = "OOM command not allowed when used memory > 'maxmemory'."
 CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot"

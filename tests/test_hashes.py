@@ -12,6 +12,7 @@ import pytest
 
 from shardd import hashes
 from shardd.storage import SET, Keyspace, Store
+from shardis.args import scan_cursor
 from shardis.commands import CommandTable
 from shardis.resp import ReplyError
 from tests.helpers import Pair, RawClient, parse_reply, run_in_process
@@ -479,10 +480,10 @@ def test_index_follows_fields_unit(tmp_path):
 
 
 def test_scan_cursor_unit():
-    assert hashes.parse_cursor(b"") == 0
-    assert hashes.parse_cursor(b"-1") == 2**64 - 1
-    assert hashes.parse_cursor(b"+5") == 5
-    assert hashes.parse_cursor(b"7\x00junk") == 7
+    assert scan_cursor(b"") == 0
+    assert scan_cursor(b"-1") == 2**64 - 1
+    assert scan_cursor(b"+5") == 5
+    assert scan_cursor(b"7\x00junk") == 7
     for bad in (b" 1", b"1 ", b"0x1", b"18446744073709551616", b"1.0", b"-", "١".encode()):
         with pytest.raises(ReplyError):
-            hashes.parse_cursor(bad)
+            scan_cursor(bad)

@@ -14,7 +14,7 @@ import time
 import pytest
 import redis
 
-from tests.helpers import RawClient, parse_reply
+from tests.helpers import Pair, RawClient, RedisServer, parse_reply
 
 # Fields of a CLIENT LIST line, in order: Redis 7.0's, then 7.2's lib-name/lib-ver.
 CLIENT_FIELDS = ["id", "addr", "laddr", "fd", "name", "age", "idle", "flags", "db", "sub", "psub",
@@ -413,17 +413,79 @@ def test_redis_benchmark_fetches_config(shardis_server):
 # ---------------------------------------------------------------- INFO
 
 DEFAULT_SECTIONS = ["Server", "Clients", "Memory", "Persistence", "Stats", "Replication", "CPU",
-                    "Modules", "Cluster", "Keyspace", "Shardis"]
+                    "Modules", "Errorstats", "Cluster", "Keyspace"]
+ALL_SECTIONS = ["Server", "Clients", "Memory", "Persistence", "Stats", "Replication", "CPU",
+                "Modules", "Commandstats", "Errorstats", "Latencystats", "Cluster", "Keyspace"]
+# Sections whose fields are per command run so far (Redis counts INFO itself there too).
+PER_COMMAND = {"Commandstats", "Latencystats"}
 
 
 def test_info_sections(pair):
-    for args in [(), ("default",), ("all",), ("everything",), ("ALL",)]:
-        assert list(info_sections(bulk(pair.s.call("INFO", *args)))) == DEFAULT_SECTIONS
-    pair.check("INFO", "nosuch")
+    """Which sections each argument list shows, in which order, as Redis 7.0.15 picks them."""
+    for args in [(), ("default",), ("DEFAULT",), ("all",), ("ALL",), ("everything",), ("Everything",),
+                 ("server",), ("SERVER", "clients"), ("clients", "server"), ("cpu", "nosuch"),
+                 ("nosuch",), ("nosuch", "other"), ("modules",), ("module_list",), ("MODULES",),
+                 ("commandstats",), ("errorstats",), ("latencystats",), ("keyspace",),
+                 ("Keyspace", "keyspace"), ("default", "commandstats"), ("default", "latencystats"),
+                 ("all", "default"), ("everything", "nosuch"), ("default", "all"),
+                 ("cluster", "nosuch", "CPU"), ("persistence", "replication", "stats", "memory"),
+                 ("all\x00junk",), ("server\x00",), ("",), ("shardis", "nosuch")]:
+        got, want = (list(info_sections(bulk(x))) for x in pair.both("INFO", *args))
+        if args == ("shardis", "nosuch"):
+            assert got == ["Shardis"] and want == []  # shardis' own section, asked by name
+        else:
+            assert got == want, args
+    assert list(info_sections(bulk(pair.s.call("INFO")))) == DEFAULT_SECTIONS
+    assert list(info_sections(bulk(pair.s.call("INFO", "everything")))) == ALL_SECTIONS
+    pair.check("INFO", "nosuch")  # an empty text
     pair.check("INFO", "modules")
-    got = info_sections(bulk(pair.s.call("INFO", "cluster", "nosuch", "CPU")))
-    assert list(got) == ["CPU", "Cluster"] and got["Cluster"] == {"cluster_enabled": "0"}
     pair.check("INFO", "cluster")
+    pair.check("INFO", "modules", "cluster", "nosuch")
+
+
+def test_info_sections_resp3(pair3):
+    pair3.check("INFO", "nosuch")
+    pair3.check("INFO", "cluster")
+
+
+def test_info_field_names_as_redis(shardis_server):
+    """Every section's field names, in Redis' order (values differ), against a Redis that,
+    like shardis, logs every write (appendonly yes)."""
+    ref = RedisServer(None, "--appendonly", "yes").start()
+    try:
+        p = Pair(shardis_server.port, ref.port)
+        p.check("FLUSHALL")
+        p.check("CONFIG", "RESETSTAT")
+        p.check("SET", "k", "v")
+        p.check("GET", "k")
+        got, want = (info_sections(bulk(x)) for x in p.both("INFO", "everything"))
+        assert list(got) == list(want)
+        for title in want:
+            if title not in PER_COMMAND:
+                assert list(got[title]) == list(want[title]), title
+        p.close()
+    finally:
+        ref.stop()
+
+
+def test_info_errorstats(pair):
+    """Error replies counted by code, wherever shardis makes them (a router: unknown
+    command, arity; a shard: WRONGTYPE, syntax), reset by CONFIG RESETSTAT."""
+    pair.check("CONFIG", "RESETSTAT")
+    pair.check("INFO", "errorstats")
+    for args in [("NOSUCH",), ("GET",), ("SET", "s", "x"), ("LPUSH", "s", "x"), ("SET", "k", "v", "NX", "XX"),
+                 ("HSET", "s", "f", "v"), ("INCR", "s"), ("MULTI",), ("MULTI",), ("EXEC",),
+                 ("ZADD", "z", "NX", "XX", "1", "m"), ("SWAPDB", "0", "x"),
+                 ("MULTI",), ("NOSUCH",), ("INCR", "s"), ("EXEC",), ("MULTI",), ("INCR", "s"),
+                 ("LPUSH", "s", "x"), ("EXEC",), ("MSET", "a", "1", "b"), ("RENAME", "nokey", "other"),
+                 ("EXEC",), ("WATCH",), ("SELECT", "x"), ("PING", "a", "b")]:
+        pair.check(*args)
+    pair.check("INFO", "errorstats")
+    got, want = (info_sections(bulk(x))["Stats"]["total_error_replies"]
+                 for x in pair.both("INFO", "stats"))
+    assert got == want
+    pair.check("CONFIG", "RESETSTAT")
+    pair.check("INFO", "errorstats")
 
 
 def test_info_fields_clients_read(pair, shardis_server):
@@ -438,14 +500,20 @@ def test_info_fields_clients_read(pair, shardis_server):
     # Every shardis process: supervisor, 3 shards, coordinator, router.
     assert int(mem["used_memory"]) > 6 * 1_000_000
     assert mem["used_memory_human"][-1] in "KMG" and mem["maxmemory"] == "0"
+    assert int(mem["used_memory_peak"]) >= int(mem["used_memory"])
     assert info["Persistence"]["aof_enabled"] == "1"
     assert int(info["Persistence"]["rdb_last_save_time"]) > 1_600_000_000
-    assert int(info["Stats"]["total_commands_processed"]) >= 0
+    stats = info["Stats"]
+    assert int(stats["total_commands_processed"]) >= 0
+    assert int(stats["total_connections_received"]) >= 1
+    assert int(stats["total_net_input_bytes"]) > 0 and int(stats["total_net_output_bytes"]) > 0
+    assert int(stats["total_reads_processed"]) > 0 and int(stats["total_writes_processed"]) > 0
     assert info["Replication"] == {**info["Replication"], "role": "master", "connected_slaves": "0"}
     assert float(info["CPU"]["used_cpu_user"]) > 0
-    sh = info["Shardis"]
-    assert sh["shards"] == "3" and sorted(k for k in sh if k.startswith("shard") and k != "shards") \
+    sh = info_sections(bulk(pair.s.call("INFO", "shardis")))["Shardis"]
+    assert sh["shards"] == "3" and sorted(k for k in sh if k.startswith("shard") and k[5:].isdigit()) \
         == ["shard0", "shard1", "shard2"]
+    assert sh["shardis_version"]
 
 
 def test_info_keyspace(pair):

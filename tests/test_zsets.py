@@ -328,6 +328,29 @@ CASES = {
         ("ZADD", "d", "1 ", "m"), ("ZADD", "d", "ch", "m"), ("ZADD", "d", "-2.50", "b"),
         ("ZRANGE", "d", "0", "-1", "WITHSCORES"), ("ZSCORE", "d", "i"), ("ZSCORE", "d", "f"),
     ],
+    # A listpack-sized set answers whole, in score order, cursor 0, whatever the cursor
+    # and COUNT; errors in Redis' order (cursor, key, type, options).
+    "zscan_listpack": [
+        ("ZADD", "z", "-0", "a", "0.1", "b", "1e20", "c", "inf", "d", "-inf", "e", "3", "f",
+         "1.5e-7", "h", "123456789012345678", "g", "2.5", "ab", "7", b"\x00\xff", "1e18", "i",
+         "4611686018427387904", "j", "-4611686018427387904", "k", "9223372036854775807", "l"),
+        ("ZSCAN", "z", "0"), ("ZSCAN", "z", "5"), ("ZSCAN", "z", "0", "COUNT", "1"),
+        ("ZSCAN", "z", "0", "MATCH", "a*"), ("ZSCAN", "z", "0", "match", "[a-c]", "count", "100"),
+        ("ZSCAN", "z", "0", "MATCH", "nothing"), ("ZSCAN", "z", "0", "MATCH", "a", "MATCH", "b"),
+        ("ZSCAN", "z", "0", "MATCH", "*"), ("ZSCAN", "z", "0", "MATCH", ""),
+        ("ZSCAN", "z", "x"), ("ZSCAN", "z", " 0"), ("ZSCAN", "z", "0x"), ("ZSCAN", "z", "1.0"),
+        ("ZSCAN", "z", ""), ("ZSCAN", "z", "+0"), ("ZSCAN", "z", "-1"),
+        ("ZSCAN", "z", "18446744073709551615"), ("ZSCAN", "z", "18446744073709551616"),
+        ("ZSCAN", "z", "0", "COUNT", "0"), ("ZSCAN", "z", "0", "COUNT", "-1"),
+        ("ZSCAN", "z", "0", "COUNT", "x"), ("ZSCAN", "z", "0", "COUNT"), ("ZSCAN", "z", "0", "MATCH"),
+        ("ZSCAN", "z", "0", "FOO"), ("ZSCAN", "z", "0", "FOO", "1"), ("ZSCAN", "z", "0", "TYPE", "zset"),
+        ("ZSCAN", "z", "0", "COUNT", "1", "COUNT", "0"), ("ZSCAN", "z", "0", "NOVALUES"),
+        ("ZSCAN", "z"), ("ZSCAN",), ("ZSCAN", "none", "0"), ("ZSCAN", "none", "0", "COUNT", "x"),
+        ("ZSCAN", "none", "x"), ("ZSCAN", "none", "0", "FOO"), ("SET", "str", "v"),
+        ("ZSCAN", "str", "0"), ("ZSCAN", "str", "x"), ("ZSCAN", "str", "0", "FOO"),
+        ("ZADD", "one", "1", "x"), ("ZINCRBY", "one", "0.5", "x"), ("ZSCAN", "one", "0"),
+        ("ZADD", "long", "1", "m" * 64, "2", "n"), ("OBJECT", "ENCODING", "long"), ("ZSCAN", "long", "0"),
+    ],
 }
 
 
@@ -350,6 +373,8 @@ RESP3 = [
     ("ZMPOP", "1", "{t}a", "MIN"), ("ZRANDMEMBER", "none"), ("ZRANDMEMBER", "none", "2"),
     ("ZADD", "one", "7", "m"), ("ZRANDMEMBER", "one", "-2", "WITHSCORES"),
     ("ZRANDMEMBER", "one", "1", "WITHSCORES"),
+    # ZSCAN's scores are bulk strings in RESP3 too, not doubles.
+    ("ZADD", "s", "1", "a", "0.1", "b", "-inf", "c"), ("ZSCAN", "s", "0"), ("ZSCAN", "none", "0"),
 ]
 
 
@@ -495,6 +520,71 @@ def test_big_zset(pair):
     pair.check("ZRANGESTORE", "{b}big2", "{b}big", "100", "3000")
     pair.check("ZRANGE", "{b}big2", "2000", "2010", "WITHSCORES")
     pair.check("OBJECT", "ENCODING", "{b}big2")
+
+
+def _zscan_all(client, key, *opts) -> tuple[list, int]:
+    """Every (member, score) a full ZSCAN returns, and how many calls it took."""
+    cursor, out, calls = b"0", [], 0
+    while True:
+        cursor, part = parse_reply(client.call("ZSCAN", key, cursor, *opts))
+        out += list(zip(part[::2], part[1::2]))
+        calls += 1
+        assert calls < 100000
+        if cursor == b"0":
+            return out, calls
+
+
+def test_zscan_skiplist(pair):
+    """Past 128 members (skiplist in Redis): a full scan in steps returns every member once,
+    with the score Redis formats; MATCH filters members; COUNT bounds a step."""
+    rng = random.Random(7)
+    members = [f"m{i}" for i in range(1500)] + ["", "\x00", "\x00\x00", "a" * 20, "a" * 20 + "b"]
+    scores = [rng.choice(["1", "-2.5", "0.1", "1e20", "-inf", "inf", "1.5e-7", str(rng.random()),
+                          str(rng.randrange(-10**6, 10**6)), "123456789012345678"])
+              for _ in members]
+    for i in range(0, len(members), 500):
+        chunk = [x for pair_ in zip(scores[i:i + 500], members[i:i + 500]) for x in pair_]
+        pair.check("ZADD", "z", *chunk)
+    pair.check("OBJECT", "ENCODING", "z")
+    want_all = None
+    for opts in [(), ("COUNT", "1"), ("COUNT", "7"), ("COUNT", "5000"), ("MATCH", "m1*"),
+                 ("MATCH", "*9", "COUNT", "50"), ("MATCH", "nothing")]:
+        got, calls = _zscan_all(pair.s, "z", *opts)
+        want, _ = _zscan_all(pair.r, "z", *opts)
+        assert len(got) == len({m for m, _ in got}), opts  # each member once
+        assert sorted(got) == sorted(want), opts
+        if opts == ():
+            want_all = want
+        if opts == ("COUNT", "1"):
+            assert calls > 100  # in steps, not whole
+    assert len(want_all) == len(members)
+    # A step visits about COUNT members (more only where their first 8 bytes are equal).
+    cursor, part = parse_reply(pair.s.call("ZSCAN", "z", "0", "COUNT", "10"))
+    assert cursor != b"0" and 20 <= len(part) <= 60
+    # Any cursor is accepted and the scan still ends; errors as Redis gives them.
+    assert parse_reply(pair.s.call("ZSCAN", "z", "18446744073709551615"))[0] == b"0"
+    for args in [("ZSCAN", "z", "x"), ("ZSCAN", "z", "0", "COUNT", "0"), ("ZSCAN", "z", "0", "TYPE", "zset"),
+                 ("ZSCAN", "z", "0", "MATCH")]:
+        pair.check(*args)
+    # Members removed during a scan never come back twice; those present throughout come back.
+    cursor, part = parse_reply(pair.s.call("ZSCAN", "z", "0", "COUNT", "100"))
+    seen = set(part[::2])
+    pair.check("ZREM", "z", *[m for m in members[::3]])
+    while cursor != b"0":
+        cursor, part = parse_reply(pair.s.call("ZSCAN", "z", cursor, "COUNT", "100"))
+        assert not seen & set(part[::2])
+        seen |= set(part[::2])
+    assert {m.encode() for i, m in enumerate(members) if i % 3} <= seen
+
+
+def test_zscan_resp3_skiplist(pair3):
+    pair3.check("ZADD", "z", *[x for i in range(200) for x in (f"{i}.25", f"m{i}")])
+    got = parse_reply(pair3.s.call("ZSCAN", "z", "0", "COUNT", "1000"))
+    want = parse_reply(pair3.r.call("ZSCAN", "z", "0", "COUNT", "1000"))
+    assert got[0] == want[0] == b"0" and sorted(zip(got[1][::2], got[1][1::2])) == \
+        sorted(zip(want[1][::2], want[1][1::2]))
+    assert pair3.s.call("ZSCAN", "z", "0", "MATCH", "m7", "COUNT", "1000") == \
+        b"*2\r\n$1\r\n0\r\n*2\r\n$2\r\nm7\r\n$4\r\n7.25\r\n"
 
 
 # ---------------------------------------------------------------- unit tests (no network)
