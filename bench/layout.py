@@ -76,13 +76,14 @@ def main() -> int:
                     shutil.rmtree(srv.tmp, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    rows = ["| shards + routers | SET ratio | GET ratio | CPU µs/SET | CPU µs/GET |",
-            "|---|---|---|---|---|"]
+    rows = ["| shards + routers | SET ratio | GET ratio | CPU µs/SET | CPU µs/GET "
+            "| of which routers (SET / GET) | shards (SET / GET) |",
+            "|---|---|---|---|---|---|---|"]
     ref = {t: median([r.rps for r in results[("redis", t)] if r.rps]) for t in tests}
     ref_cpu = {t: median_cpu(results[("redis", t)], ("redis",)) for t in tests}
     rows.append(f"| redis-server | 1.00 ({fmt(ref['set'], ',.0f')} rps) | "
                 f"1.00 ({fmt(ref['get'], ',.0f')} rps) "
-                f"| {fmt(ref_cpu['set'], '.2f')} | {fmt(ref_cpu['get'], '.2f')} |")
+                f"| {fmt(ref_cpu['set'], '.2f')} | {fmt(ref_cpu['get'], '.2f')} | | |")
     for s, r in layouts:
         label = f"{s}+{r}"
         cells = []
@@ -92,7 +93,10 @@ def main() -> int:
             ratios = [x.rps / y.rps for x, y in zip(runs, results[("redis", t)]) if x.rps and y.rps]
             cells.append(fmt(median(ratios), ".2f"))
         cpus = [fmt(median_cpu(results[(label, t)], SHARDIS_KINDS), ".2f") for t in tests]
-        rows.append(f"| {label} | {cells[0]} | {cells[1]} | {cpus[0]} | {cpus[1]} |")
+        parts = [" / ".join(fmt(median_cpu(results[(label, t)], (kind,)), ".2f") for t in tests)
+                 for kind in ("router", "shard")]
+        rows.append(f"| {label} | {cells[0]} | {cells[1]} | {cpus[0]} | {cpus[1]} | {parts[0]} "
+                    f"| {parts[1]} |")
     table = "\n".join(rows)
     cores = len(os.sched_getaffinity(0))
     cmd = "python bench/layout.py " + " ".join(x for x in sys.argv[1:] if x != "--write")
