@@ -344,6 +344,11 @@ ACROSS = {
         ("SORT", "l", "BY", "n_*", "STORE", "dst"), ("LRANGE", "dst", "0", "-1"),
         ("SORT", "s", "BY", "nosort", "GET", "n_*", "STORE", "dst"), ("LRANGE", "dst", "0", "-1"),
         ("SORT", "hs", "BY", "nosort", "STORE", "dst"), ("LRANGE", "dst", "0", "-1"),
+        # Only the destination elsewhere: STORE's own rules still hold (a nosort set is
+        # sorted ALPHA, ALPHA compares whole byte strings).
+        ("SORT", "s", "BY", "nosort", "STORE", "dst"), ("LRANGE", "dst", "0", "-1"),
+        ("RPUSH", "e2", "b\x00z", "b\x00a", "b"), ("SORT", "e2", "ALPHA", "STORE", "d"),
+        ("LRANGE", "d", "0", "-1"),
         ("SORT", "l", "BY", "n_*", "ALPHA", "STORE", "d"), ("LRANGE", "d", "0", "-1"),
         ("SET", "dst", "x"), ("EXPIRE", "dst", "100"), ("SORT", "l", "BY", "w_*", "STORE", "dst"),
         ("TTL", "dst"), ("LRANGE", "dst", "0", "-1"),
