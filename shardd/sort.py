@@ -45,11 +45,12 @@ Side effect kept from Redis: SORT (and SORT_RO) converts a listpack sorted set t
 skiplist (OBJECT ENCODING), as Redis converts it in place before reading it.
 
 Where Redis' answer depends on its memory layout, shardis answers otherwise (both
-are unspecified to clients): a hashtable set is loaded in byte order (Redis: its
-table's order), which shows with BY nosort and in ALPHA ties under a BY pattern;
-with BY and a LIMIT, Redis' partial quicksort may order such ties differently.
-Redis reads weights with strtod without clearing errno first, so after one
-out-of-range weight it can refuse later SORTs; shardis does not copy that.
+are unspecified to clients): a hashtable set, and a sorted set being sorted, are
+loaded in byte order (Redis: their hash table's order), which shows with a set's BY
+nosort and in ALPHA ties under a BY pattern; with BY and a LIMIT, Redis' partial
+quicksort may order ALPHA ties differently (a list's too). Redis reads weights with
+strtod without clearing errno first, so after any out-of-range float it parsed (a
+weight, ZADD 1e400 ...) it can refuse later SORTs; shardis does not copy that.
 """
 
 
