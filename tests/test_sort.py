@@ -7,14 +7,19 @@ shardd/sort.py), and the same replies, errors and events are expected."""
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
 
 import pytest
 
-from shardd.sort import Pattern, sort_keys, sort_reach
+from shardd.sort import Pattern, cross_sort, sort_keys, sort_reach
+from shardd.storage import Keyspace, Store
+from shardis import wire
+from shardis.commands import build_table
+from shardis.resp import encode
 from shardis.slots import key_slot, slot_table
-from tests.helpers import Pair, RawClient, parse_reply
+from tests.helpers import Pair, RawClient, parse_reply, run_in_process
 
 BIG = "9223372036854775807"
 SMALL = "-9223372036854775808"
@@ -555,3 +560,77 @@ def test_sort_store_is_atomic(shardis_server):
     for c in (writer, reader, final):
         c.close()
     assert not failures, failures[:5]
+
+
+class _Shards:
+    """The coordinator as ``cross_sort`` sees it, over three in-process keyspaces (one
+    per shard, keys placed as the session cluster places them), counting the commands
+    each shard is sent."""
+
+    def __init__(self, tmp_path, now: int) -> None:
+        self.table = build_table()
+        self.stores = [Store(str(tmp_path / f"s{i}"), "no", 1 << 24) for i in range(3)]
+        self.txns = [s.env.begin(write=True) for s in self.stores]
+        self.kss = [Keyspace(s, t, now) for s, t in zip(self.stores, self.txns)]
+        self.sent: list[tuple[int, bytes]] = []
+
+    def shard_of(self, key: bytes) -> int:
+        return SHARD_OF[key_slot(key)]
+
+    def call(self, shard: int, db: int, *args):
+        self.sent.append((shard, args[0]))
+        v = self.table.lookup(args[0]).handler(self.kss[shard], db, list(args))
+        return wire.from_raw(wire.to_raw(v))  # (as it travels)
+
+    def call_each(self, db: int, calls: dict) -> dict:
+        return {shard: self.call(shard, db, *argv) for shard, argv in calls.items()}
+
+    def close(self) -> None:
+        for t, s in zip(self.txns, self.stores):
+            t.abort()
+            s.close()
+
+
+def test_cross_sort_in_process(tmp_path):
+    """``cross_sort`` over three keyspaces answers what ``sort`` answers over one holding
+    every key, asking the sorted key's shard once, each shard at most once for BY values
+    and once for GET values, and the destination's shard once."""
+    now = int(time.time() * 1000)
+    one_store = Store(str(tmp_path / "one"), "no", 1 << 24)
+    one_txn = one_store.env.begin(write=True)
+    one = Keyspace(one_store, one_txn, now)
+    shards = _Shards(tmp_path, now)
+    table = shards.table
+    try:
+        for args in ACROSS_SETUP:
+            argv = [a.encode() for a in args]
+            spec = table.lookup(argv[0])
+            spec.handler(one, 0, argv)
+            if spec.name == "mset":
+                for k, v in zip(argv[1::2], argv[2::2]):
+                    spec.handler(shards.kss[shards.shard_of(k)], 0, [b"MSET", k, v])
+            else:
+                spec.handler(shards.kss[shards.shard_of(argv[1])], 0, argv)
+        for args in [("SORT", "l", "BY", "w_*", "GET", "#", "GET", "n_*", "GET", "h_*->f"),
+                     ("SORT", "z", "BY", "h_*->g", "DESC", "LIMIT", "1", "3", "GET", "{w}n_*"),
+                     ("SORT", "hs", "BY", "n_*", "ALPHA", "GET", "w_*"), ("SORT", "s", "GET", "n_*"),
+                     ("SORT", "l", "BY", "w_*", "GET", "n_*", "STORE", "dst"),
+                     ("SORT_RO", "l", "BY", "nosort", "GET", "h_*->g")]:
+            argv = [a.encode() for a in args]
+            want = run_in_process(table, one, argv)
+            shards.sent.clear()
+            got = encode(cross_sort(shards, 0, argv, readonly=argv[0] == b"SORT_RO"))
+            assert got == want, args
+            steps = [name for _, name in shards.sent]
+            assert steps[0] == b"__sortload" and steps.count(b"__sortload") == 1
+            assert steps.count(b"__sortstore") == (b"STORE" in argv)
+            gets = collections.Counter(shard for shard, name in shards.sent if name == b"__sortget")
+            phases = (b"BY" in argv and b"nosort" not in argv) + (b"GET" in argv)
+            assert max(gets.values()) <= phases, (args, shards.sent)
+            assert len(gets) > 1, args  # (the keys are on several shards)
+            if b"STORE" in argv:
+                assert shards.kss[shards.shard_of(b"dst")].type_of(0, b"dst") is not None
+    finally:
+        one_txn.abort()
+        one_store.close()
+        shards.close()
