@@ -53,7 +53,6 @@ strtod without clearing errno first, so after any out-of-range float it parsed (
 weight, ZADD 1e400 ...) it can refuse later SORTs; shardis does not copy that.
 """
 
-
 from __future__ import annotations
 
 from typing import Callable
