@@ -713,6 +713,10 @@ class Client(asyncio.Protocol):
                               for k in keys] or [0]
                     s0 = shards[0]
                     same = shards.count(s0) == len(shards)
+                    if same and spec.reach is not None and not single:
+                        # Keys it reads besides its arguments (SORT's patterns): there too?
+                        more = spec.reached(args)
+                        same = more is not None and all(slot_to_shard[key_slot(k)] == s0 for k in more)
                     if coord_n and (same or spec.blocking):
                         hold_from = n
                         break

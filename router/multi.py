@@ -253,6 +253,12 @@ def execute(conn) -> None:
             continue
         keys = spec.keys(args)
         ks = {slot_to_shard[key_slot(k)] for k in keys} or {0}
+        if spec.reach is not None:  # keys it reads besides its arguments (SORT's patterns)
+            more = spec.reached(args)
+            if more is None:
+                cross = cross or router.nshards > 1
+            else:
+                ks.update(slot_to_shard[key_slot(k)] for k in more)
         if len(ks) > 1:
             cross = True
         shards |= ks

@@ -26,7 +26,8 @@ def main() -> None:
         by_where: dict[str, list[str]] = defaultdict(list)
         for s in specs:
             where = WHERE.get(s.route, s.route)
-            if s.route in (KEYS, COORD) and (s.getkeys is not None or s.last_key != s.first_key):
+            if s.route in (KEYS, COORD) and (s.getkeys is not None or s.reach is not None
+                                             or s.last_key != s.first_key):
                 where = MULTI_KEY
             by_where[where].append(s.name.upper())
         for where, names in by_where.items():

@@ -911,8 +911,10 @@ class Shard:
 def _reads(spec) -> bool:
     """Whether Redis looks a command's keys up for reading (lookupKeyRead: a miss is a
     "keymiss" event)."""
-    if spec.route == INTERNAL or spec.handler is None:
+    if spec.handler is None:
         return False
+    if spec.route == INTERNAL:
+        return spec.name in notify.KEYMISS_INTERNAL
     return "readonly" in spec.flags or spec.name in notify.KEYMISS_WRITES
 
 

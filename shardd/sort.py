@@ -24,41 +24,43 @@ SORT key [BY pattern] [LIMIT offset count] [GET pattern ...] [ASC|DESC] [ALPHA]
   result deletes the destination; the reply is the stored length.
 
 Options are read left to right and the first bad one answers: a syntax error,
-LIMIT's integer error, or a BY/GET pattern refused (below); then WRONGTYPE when
-the key is not a list, set or sorted set; then the conversion error.
+or LIMIT's integer error; then WRONGTYPE when the key is not a list, set or sorted
+set; then the conversion error.
 
-Cluster rule (shardis is a cluster of shards): a BY/GET pattern names other keys,
-which one shard can read only when they are on it. As Redis Cluster does (since
-7.4; 7.0 refused every pattern in cluster mode), a BY pattern with ``*`` and a GET
-pattern other than ``#`` are refused ("... denied in Cluster mode when keys formed
-by the pattern may be in different slots.") unless the pattern's hash slot, read
-as Redis reads a pattern's (a ``{tag}`` closed before any ``*``, ``?``, ``[`` or
-backslash, else the whole pattern when it has none of those), is the slot of the
-sorted key: ``SORT {u}list BY {u}weight_* GET {u}name_*`` works. A STORE
-destination may be anywhere: on another shard, the coordinator sorts on the
-sorted key's shard (where the patterns' keys are) and writes the destination on
-its own (``register_cross``).
+Across shards (shardis is standalone, as Redis is, so every pattern works): a BY/GET
+pattern names other keys, which may lie on other shards. ``sort_reach`` tells the router
+where they can lie: nowhere for ``GET #``, a pattern without ``*`` and the BY of a
+``BY nosort`` sort; in one slot when the part before the ``*`` holds a whole non-empty
+``{tag}`` (every key formed then has that tag); anywhere otherwise. When those keys,
+the sorted key and the STORE destination are all on one shard, SORT runs there. Else
+the coordinator runs it in one round (``cross_sort``), with the same code: the source
+shard loads the elements (``__sortload``: options, WRONGTYPE, and the whole sort when
+no BY values are needed), each shard holding BY keys reads them in one message
+(``__sortget``), the coordinator sorts, reads the GET keys the same way, and the
+destination's shard stores the result (``__sortstore``). Every shard it touched stays
+locked until the round commits, so no client sees a part of it; keymiss events come
+from the shards that looked for the keys, as Redis reports them.
 
 Side effect kept from Redis: SORT (and SORT_RO) converts a listpack sorted set to a
 skiplist (OBJECT ENCODING), as Redis converts it in place before reading it.
 
 Where Redis' answer depends on its memory layout, shardis answers otherwise (both
-are unspecified to clients): a hashtable set is loaded in byte order (Redis: its
-table's order), which shows with BY nosort and in ALPHA ties under a BY pattern;
-with BY and a LIMIT, Redis' partial quicksort may order such ties differently.
-Redis reads weights with strtod without clearing errno first, so after one
-out-of-range weight it can refuse later SORTs; shardis does not copy that.
+are unspecified to clients): a hashtable set, and a sorted set being sorted, are
+loaded in byte order (Redis: their hash table's order), which shows with a set's BY
+nosort and in ALPHA ties under a BY pattern; with BY and a LIMIT, Redis' partial
+quicksort may order ALPHA ties differently (a list's too). Redis reads weights with
+strtod without clearing errno first, so after any out-of-range float it parsed (a
+weight, ZADD 1e400 ...) it can refuse later SORTs; shardis does not copy that.
 """
 
 from __future__ import annotations
 
-from binascii import crc_hqx
+from typing import Callable
 
 from shardis import errors
 from shardis.args import cstr
-from shardis.commands import CommandTable
+from shardis.commands import INTERNAL, CommandTable
 from shardis.resp import ReplyError, string2ll
-from shardis.slots import key_slot
 from shardd import lists
 from shardd.sets import members_of
 from shardd.storage import HASH, LIST, SET, ZSET, Coll, Keyspace
@@ -70,8 +72,12 @@ DBL_MIN = 2.2250738585072014e-308
 # Options followed by arguments, for finding STORE's key as Redis' sortGetKeys does.
 _SKIP = {b"limit": 2, b"get": 1, b"by": 1}
 
+# fetch(patterns, elements) -> for each element, each pattern's value (None: missing):
+# where BY and GET values come from, this shard's keyspace or every shard's (cross_sort).
+Fetch = Callable[[list["Pattern"], list[bytes]], list[list[bytes | None]]]
 
-# ---------------------------------------------------------------- keys and slots
+
+# ---------------------------------------------------------------- keys and where they lie
 
 
 def sort_keys(args: list[bytes]) -> list[bytes]:
@@ -92,22 +98,26 @@ def sort_keys(args: list[bytes]) -> list[bytes]:
     return keys
 
 
-def pattern_slot(pattern: bytes) -> int:
-    """The one slot every key a pattern can form hashes to, -1 when they may differ:
-    the first non-empty ``{tag}`` closed before any wildcard (``*``, ``?``, ``[``) or
-    backslash, or the whole pattern when it has none of these (Redis' patternHashSlot)."""
-    open_at = -1
-    for i, ch in enumerate(pattern):
-        if ch in b"*?[\\":
-            return -1
-        if open_at == -1 and ch == 0x7B:  # {
-            open_at = i
-        elif open_at >= 0 and ch == 0x7D:  # }
-            if i == open_at + 1:
-                open_at = -2  # "{}": the whole key is hashed, the braces mean nothing
-            else:
-                return crc_hqx(pattern[open_at + 1:i], 0) & 0x3FFF
-    return crc_hqx(pattern, 0) & 0x3FFF
+def sort_reach(args: list[bytes], readonly: bool = False) -> list[bytes] | None:
+    """The keys a SORT reads besides its key arguments, as one key in the slot of each
+    pattern that forms some (its tag); None when a pattern's keys may lie in any slot.
+    A SORT its options refuse reaches nothing (it answers its error wherever it runs)."""
+    try:
+        o = SortOptions(args, readonly)
+    except ReplyError:
+        return []
+    patterns = list(o.gets)
+    if o.by is not None and not o.dontsort:  # (nosort never reads its BY)
+        patterns.append(o.by)
+    out = []
+    for p in patterns:
+        if p.self_ or p.const:
+            continue
+        tag = p.tag()
+        if tag is None:
+            return None
+        out.append(tag)
+    return out
 
 
 # ---------------------------------------------------------------- patterns
@@ -139,21 +149,44 @@ class Pattern:
         self.prefix = raw[:star]
         self.postfix = raw[star + 1:end]
 
+    def key(self, element: bytes) -> bytes:
+        return self.prefix + element + self.postfix
+
+    def tag(self) -> bytes | None:
+        """``{tag}`` when every key this pattern forms hashes to that tag's slot: the first
+        '{' and the first '}' after it lie before the '*' with something between them
+        (else the element decides the slot): None."""
+        pre = self.prefix
+        s = pre.find(b"{")
+        e = pre.find(b"}", s + 1) if s >= 0 else -1
+        return pre[s:e + 1] if e > s + 1 else None
+
     def lookup(self, ks: Keyspace, db: int, element: bytes) -> bytes | None:
-        """The value this pattern names for ``element``; None when missing or of
-        another type (a string, or a hash for ``->field``)."""
+        """The value this pattern names for ``element`` (see ``read``)."""
         if self.self_:
             return element
         if self.const:
             return None
-        key = self.prefix + element + self.postfix
-        try:
-            if self.field is None:
-                return ks.get_string(db, key)
-            c = ks.coll(db, key, HASH)
-        except ReplyError:  # WRONGTYPE: Redis reads it as missing
-            return None
-        return None if c is None else ks.mget(c, self.field)
+        return read(ks, db, self.key(element), self.field)
+
+
+def read(ks: Keyspace, db: int, key: bytes, field: bytes | None) -> bytes | None:
+    """A pattern's key as SORT reads it: a string's value, or a hash's ``field``; None
+    when missing or of another type."""
+    try:
+        if field is None:
+            return ks.get_string(db, key)
+        c = ks.coll(db, key, HASH)
+    except ReplyError:  # WRONGTYPE: Redis reads it as missing
+        return None
+    return None if c is None else ks.mget(c, field)
+
+
+def local_fetch(ks: Keyspace, db: int) -> Fetch:
+    """Pattern values from this keyspace, element by element as Redis reads them."""
+    def fetch(patterns: list[Pattern], elems: list[bytes]) -> list[list[bytes | None]]:
+        return [[p.lookup(ks, db, e) for p in patterns] for e in elems]
+    return fetch
 
 
 # ---------------------------------------------------------------- options
@@ -172,7 +205,6 @@ class SortOptions:
         self.by: Pattern | None = None
         self.dontsort = False
         self.gets: list[Pattern] = []
-        slot = key_slot(args[1])
         n = len(args)
         j = 2
         while j < n:
@@ -192,26 +224,18 @@ class SortOptions:
                 self.store = args[j + 1]
                 j += 1
             elif word == b"by" and left >= 1:
-                self._by(args[j + 1], slot)
+                # A pattern without '*' means "do not sort", for good: a later BY with a
+                # '*' does not undo it.
+                if b"*" not in cstr(args[j + 1]):
+                    self.dontsort = True
+                self.by = Pattern(args[j + 1])
                 j += 1
             elif word == b"get" and left >= 1:
-                pat = args[j + 1]
-                if cstr(pat) != b"#" and pattern_slot(pat) != slot:
-                    raise ReplyError(errors.SORT_GET_CLUSTER)
-                self.gets.append(Pattern(pat))
+                self.gets.append(Pattern(args[j + 1]))
                 j += 1
             else:
                 raise ReplyError(errors.SYNTAX)
             j += 1
-
-    def _by(self, pat: bytes, slot: int) -> None:
-        """BY: a pattern without '*' means "do not sort" (for good: a later BY with a
-        '*' does not undo it); one with '*' must stay in the sorted key's slot."""
-        if b"*" not in cstr(pat):
-            self.dontsort = True
-        elif pattern_slot(pat) != slot:
-            raise ReplyError(errors.SORT_BY_CLUSTER)
-        self.by = Pattern(pat)
 
 
 def _long(arg: bytes) -> int:
@@ -246,30 +270,24 @@ def _weight(value: bytes) -> float | None:
     return v
 
 
-def _sorted(ks: Keyspace, db: int, elems: list[bytes], o: SortOptions, by: Pattern | None,
+def _sorted(elems: list[bytes], values: list[bytes | None] | None, o: SortOptions,
             alpha: bool) -> list[bytes]:
-    """``elems`` in SORT's order (see the module docstring)."""
-    if not alpha:
-        scores = []
-        for e in elems:
-            if by is None:
-                w = _weight(e)
-            else:
-                v = by.lookup(ks, db, e)
-                w = 0.0 if v is None else _weight(v)
-            if w is None:
-                raise ReplyError(errors.SORT_NOT_DOUBLE)
-            scores.append(w)
-        order = sorted(range(len(elems)), key=lambda i: (scores[i], elems[i]), reverse=o.desc)
-        return [elems[i] for i in order]
+    """``elems`` in SORT's order (see the module docstring), by their BY ``values``, or
+    by themselves when ``values`` is None."""
     whole = o.store is not None  # STORE compares whole byte strings, strcoll stops at NUL
-    if by is None:
-        return sorted(elems, key=(None if whole else cstr), reverse=o.desc)
-    keys = []
-    for e in elems:
-        v = by.lookup(ks, db, e)
-        keys.append((0, b"") if v is None else (1, v if whole else cstr(v)))
-    order = sorted(range(len(elems)), key=keys.__getitem__, reverse=o.desc)
+    if values is None:
+        if alpha:
+            return sorted(elems, key=(None if whole else cstr), reverse=o.desc)
+        scores = [_weight(e) for e in elems]
+    elif alpha:
+        keys = [(0, b"") if v is None else (1, v if whole else cstr(v)) for v in values]
+        order = sorted(range(len(elems)), key=keys.__getitem__, reverse=o.desc)
+        return [elems[i] for i in order]
+    else:
+        scores = [0.0 if v is None else _weight(v) for v in values]
+    if None in scores:
+        raise ReplyError(errors.SORT_NOT_DOUBLE)
+    order = sorted(range(len(elems)), key=lambda i: (scores[i], elems[i]), reverse=o.desc)
     return [elems[i] for i in order]
 
 
@@ -277,13 +295,18 @@ def _sorted(ks: Keyspace, db: int, elems: list[bytes], o: SortOptions, by: Patte
 
 
 def _source(ks: Keyspace, db: int, key: bytes) -> Coll | None:
-    """The list, set or sorted set to sort; None when missing; WRONGTYPE otherwise."""
+    """The list, set or sorted set to sort; None when missing; WRONGTYPE otherwise.
+    Redis converts a listpack sorted set to a skiplist before sorting it: so here."""
     t = ks.type_of(db, key)
     if t is None:
         return None
     if t not in (LIST, SET, ZSET):
         raise ReplyError(errors.WRONGTYPE)
-    return ks.coll(db, key, t)
+    c = ks.coll(db, key, t)
+    if c.type == ZSET and c.enc == 0:
+        c.enc = 1
+        ks.save_coll(c)
+    return c
 
 
 def _all(ks: Keyspace, c: Coll) -> list[bytes]:
@@ -320,41 +343,57 @@ def _set_order(ks: Keyspace, c: Coll) -> list[bytes]:
     return members
 
 
-def _selection(ks: Keyspace, db: int, c: Coll | None, o: SortOptions) -> list[bytes]:
-    """The elements SORT outputs, in order, LIMIT applied."""
+def _load(ks: Keyspace, c: Coll | None, o: SortOptions) -> tuple[bool, list[bytes]]:
+    """(weighed, elements): when SORT needs its BY pattern's values (weighed), every
+    element in load order, for ``_finish``; else the output elements already, in
+    order, LIMIT applied (nothing outside the source is read for them)."""
     if c is None:
-        return []
+        return False, []
     first, last = _window(o.start, o.count, c.count)
     dontsort, alpha, by = o.dontsort, o.alpha, o.by
     if dontsort and c.type == SET and o.store is not None:
         dontsort, alpha, by = False, True, None  # a stored result must not depend on set order
     if dontsort:
         if c.type == SET:
-            return _set_order(ks, c)[first:last + 1]
-        return _window_in_order(ks, c, first, last, o.desc)
-    elems = _sorted(ks, db, _all(ks, c), o, by, alpha)
-    return elems[first:last + 1]
+            return False, _set_order(ks, c)[first:last + 1]
+        return False, _window_in_order(ks, c, first, last, o.desc)
+    if by is not None:
+        return True, _all(ks, c)
+    return False, _sorted(_all(ks, c), None, o, alpha)[first:last + 1]
+
+
+def _finish(elems: list[bytes], o: SortOptions, fetch: Fetch) -> list[bytes]:
+    """The loaded elements sorted by their BY values, LIMIT applied."""
+    values = [row[0] for row in fetch([o.by], elems)]
+    first, last = _window(o.start, o.count, len(elems))
+    return _sorted(elems, values, o, o.alpha)[first:last + 1]
+
+
+def _output(elems: list[bytes], o: SortOptions, fetch: Fetch) -> list:
+    """What SORT answers or stores for its output elements: themselves, or each GET
+    pattern's value for each (nil; an empty string when stored)."""
+    if not o.gets:
+        return elems
+    out = [v for row in fetch(o.gets, elems) for v in row]
+    if o.store is not None:
+        return [b"" if v is None else v for v in out]
+    return out
 
 
 # ---------------------------------------------------------------- the command
 
 
 def sort_generic(ks: Keyspace, db: int, args: list[bytes], readonly: bool):
-    """SORT / SORT_RO: the reply array, or the stored length with STORE."""
+    """SORT / SORT_RO with every key on this shard: the reply array, or the stored length
+    with STORE."""
     o = SortOptions(args, readonly)
-    c = _source(ks, db, args[1])
-    if c is not None and c.type == ZSET and c.enc == 0:
-        c.enc = 1  # Redis converts a listpack sorted set to a skiplist before sorting it
-        ks.save_coll(c)
-    elems = _selection(ks, db, c, o)
+    weighed, elems = _load(ks, _source(ks, db, args[1]), o)
+    fetch = local_fetch(ks, db)
+    if weighed:
+        elems = _finish(elems, o, fetch)
+    out = _output(elems, o, fetch)
     if o.store is None:
-        if not o.gets:
-            return elems
-        return [g.lookup(ks, db, e) for e in elems for g in o.gets]
-    if o.gets:
-        out = [g.lookup(ks, db, e) or b"" for e in elems for g in o.gets]
-    else:
-        out = elems
+        return out
     return lists.store(ks, db, o.store, out, b"sortstore")
 
 
@@ -366,29 +405,75 @@ def sort_ro(ks: Keyspace, db: int, args: list[bytes]):
     return sort_generic(ks, db, args, readonly=True)
 
 
-def _sort_cross(coord, db: int, args: list[bytes]) -> int:
-    """SORT ... STORE with the destination on another shard than the sorted key."""
-    src, dst = sort_keys(args)
-    plain = [args[0], args[1]]
-    i = 2
-    while i < len(args):
-        word = cstr(args[i]).lower()
-        n = _SKIP.get(word, 1 if word == b"store" and i + 1 < len(args) else 0)
-        if word != b"store" or n == 0:
-            plain.extend(args[i:i + n + 1])
-        i += n + 1
-    elems = coord.call(coord.shard_of(src), db, *plain)
-    out = [b"" if e is None else e for e in elems]
-    shard = coord.shard_of(dst)
-    coord.call(shard, db, b"DEL", dst)
-    if out:
-        coord.call(shard, db, b"RPUSH", dst, *out)
-    return len(out)
+# ---------------------------------------------------------------- across shards
+
+
+def sort_load(ks: Keyspace, db: int, args: list[bytes]):
+    """``__sortload key option ...`` (SORT's arguments after its name): [weighed,
+    elements] of ``_load``, on the sorted key's shard; WRONGTYPE as SORT answers it."""
+    o = SortOptions(args, readonly=False)  # (SORT_RO's were checked by the coordinator)
+    weighed, elems = _load(ks, _source(ks, db, args[1]), o)
+    return [int(weighed), elems]
+
+
+def sort_get(ks: Keyspace, db: int, args: list[bytes]):
+    """``__sortget key field [key field ...]``: each key's value as a BY/GET pattern
+    reads it (an empty field: the key's string value)."""
+    return [read(ks, db, args[i], args[i + 1] or None) for i in range(1, len(args) - 1, 2)]
+
+
+def sort_store(ks: Keyspace, db: int, args: list[bytes]):
+    """``__sortstore key [element ...]``: STORE's write, on the destination's shard."""
+    return lists.store(ks, db, args[1], args[2:], b"sortstore")
+
+
+def remote_fetch(coord, db: int) -> Fetch:
+    """Pattern values from the shards holding the keys: one ``__sortget`` per shard,
+    every shard's at once."""
+    def fetch(patterns: list[Pattern], elems: list[bytes]) -> list[list[bytes | None]]:
+        rows = [[None] * len(patterns) for _ in elems]
+        asks: dict[int, list[bytes]] = {}
+        cells: dict[int, list[tuple[list, int]]] = {}
+        for e, row in zip(elems, rows):
+            for j, p in enumerate(patterns):
+                if p.self_:
+                    row[j] = e
+                elif not p.const:
+                    key = p.key(e)
+                    shard = coord.shard_of(key)
+                    ask = asks.get(shard)
+                    if ask is None:
+                        ask = asks[shard] = [b"__sortget"]
+                        cells[shard] = []
+                    ask.append(key)
+                    ask.append(p.field or b"")
+                    cells[shard].append((row, j))
+        if asks:
+            for shard, values in coord.call_each(db, asks).items():
+                for (row, j), v in zip(cells[shard], values):
+                    row[j] = v
+        return rows
+    return fetch
+
+
+def cross_sort(coord, db: int, args: list[bytes], readonly: bool):
+    """SORT / SORT_RO whose keys (sorted key, STORE destination, pattern keys) may lie on
+    several shards, run by the coordinator inside its round (see the module docstring)."""
+    o = SortOptions(args, readonly)  # (refused before any shard is asked, as Redis does)
+    weighed, elems = coord.call(coord.shard_of(args[1]), db, b"__sortload", *args[1:])
+    fetch = remote_fetch(coord, db)
+    if weighed:
+        elems = _finish(elems, o, fetch)
+    out = _output(elems, o, fetch)
+    if o.store is None:
+        return out
+    return coord.call(coord.shard_of(o.store), db, b"__sortstore", o.store, *out)
 
 
 def register_cross(ops: dict) -> None:
-    """SORT's cross-shard operation, run by the coordinator."""
-    ops["sort"] = _sort_cross
+    """SORT's and SORT_RO's cross-shard operations, run by the coordinator."""
+    ops["sort"] = lambda coord, db, args: cross_sort(coord, db, args, False)
+    ops["sort_ro"] = lambda coord, db, args: cross_sort(coord, db, args, True)
 
 
 _COMPLEXITY = ("O(N+M*log(M)) where N is the number of elements in the list or set to sort, "
@@ -397,13 +482,28 @@ _COMPLEXITY = ("O(N+M*log(M)) where N is the number of elements in the list or s
 
 
 def register(table: CommandTable) -> None:
-    """SORT and SORT_RO, declared as Redis 7.0's COMMAND INFO describes them."""
+    """SORT and SORT_RO, declared as Redis 7.0's COMMAND INFO describes them; ``reach``
+    says where their patterns' keys may lie (the router routes by it)."""
     table.command("sort", -2, "write denyoom movablekeys", 1, 1, 1, group="generic",
                   summary="Sort the elements in a list, set or sorted set",
                   complexity=_COMPLEXITY, acl="@write @set @sortedset @list @slow @dangerous",
-                  keys=sort_keys)(sort)
+                  keys=sort_keys, reach=sort_reach)(sort)
     table.command("sort_ro", -2, "readonly movablekeys", 1, 1, 1, group="generic",
                   since="7.0.0",
                   summary="Sort the elements in a list, set or sorted set. Read-only variant of SORT.",
                   complexity=_COMPLEXITY, acl="@read @set @sortedset @list @slow @dangerous",
-                  keys=lambda args: [args[1]])(sort_ro)
+                  keys=lambda args: [args[1]],
+                  reach=lambda args: sort_reach(args, readonly=True))(sort_ro)
+
+
+def register_internal(table: CommandTable) -> None:
+    """The shard-side steps of ``cross_sort``; registered after every other command so
+    that no command's id moves (a write-ahead log holds ids)."""
+    cmd = table.command
+    cmd("__sortload", -2, "readonly", 1, 1, 1, route=INTERNAL, group="generic",
+        summary="__sortload key [option ...]: [weighed, elements] for a SORT across shards")(
+        sort_load)
+    cmd("__sortget", -1, "readonly", route=INTERNAL, group="generic",
+        summary="__sortget [key field ...]: the values SORT's patterns name")(sort_get)
+    cmd("__sortstore", -2, "write", 1, 1, 1, route=INTERNAL, group="generic",
+        summary="__sortstore key [element ...]: SORT's STORE")(sort_store)

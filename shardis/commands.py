@@ -60,6 +60,10 @@ class CommandSpec:
     resp2: Callable | None = None
     # Commands whose keys move (numkeys, STORE ...): getkeys(args) -> the key arguments.
     getkeys: Callable | None = None
+    # Commands that read keys their arguments do not name (SORT's BY and GET patterns):
+    # reach(args) -> one key in the slot of each such key, or None when they may lie in
+    # any slot. The router (and the coordinator, inside EXEC) routes by these too.
+    reach: Callable | None = None
 
     def __post_init__(self) -> None:
         self.write = "write" in self.flags
@@ -76,6 +80,16 @@ class CommandSpec:
             return []
         last = self.last_key if self.last_key >= 0 else len(args) + self.last_key
         return args[self.first_key:last + 1:self.step]
+
+    def reached(self, args: list[bytes]) -> list[bytes] | None:
+        """Keys standing for the slots of the other keys the command reads (``reach``):
+        [] when there are none, None when they may lie in any slot."""
+        if self.reach is None:
+            return []
+        try:
+            return self.reach(args)
+        except (ValueError, IndexError, TypeError):
+            return []  # malformed: the command itself gives Redis' error wherever it runs
 
     def arity_ok(self, n: int) -> bool:
         a = self.arity
@@ -104,18 +118,20 @@ class CommandTable:
     def command(self, name: str, arity: int, flags: str, first: int = 0, last: int = 0,
                 step: int = 0, *, route: str = KEYS, split: str | None = None,
                 group: str = "generic", summary: str = "", since: str = "1.0.0",
-                complexity: str = "", acl: str = "",
-                keys: Callable | None = None) -> Callable[[Callable], Callable]:
+                complexity: str = "", acl: str = "", keys: Callable | None = None,
+                reach: Callable | None = None) -> Callable[[Callable], Callable]:
         """Decorator form of ``add`` used by the family modules' ``register``.
 
         ``keys``: for commands with movable keys, a function args -> key arguments
-        (may raise ValueError/IndexError on malformed arguments)."""
+        (may raise ValueError/IndexError on malformed arguments); ``reach``: see
+        ``CommandSpec.reach``."""
 
         def deco(fn: Callable) -> Callable:
             spec = CommandSpec(name, arity, tuple(flags.split()), first, last, step, fn,
                                route, split, group, summary, since, complexity,
                                tuple(acl.split()))
             spec.getkeys = keys
+            spec.reach = reach
             self.add(spec)
             return fn
 
@@ -157,4 +173,5 @@ def build_table() -> CommandTable:
     multi.register_unreserve(table)
     zsets.register_scan(table)
     shard_server.register_swapdb(table)
+    sort.register_internal(table)
     return table

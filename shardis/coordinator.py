@@ -345,6 +345,19 @@ class Coordinator:
             raise v
         return v
 
+    def call_each(self, db: int, calls: dict[int, list[bytes]]) -> dict[int, object]:
+        """One command on each of several shards inside the round, all sent before any
+        reply is awaited: shard -> its reply value (an error raised)."""
+        replies = self.run_on({shard: [(self.table.lookup(argv[0]).id | wire.RAW, db, argv)]
+                               for shard, argv in calls.items()})
+        out = {}
+        for shard, got in replies.items():
+            v = wire.from_raw(got[0])
+            if isinstance(v, ReplyError):
+                raise v
+            out[shard] = v
+        return out
+
     # ------------------------------------------------------------ rounds
 
     def _begin_round(self) -> None:
@@ -701,7 +714,12 @@ class Coordinator:
         spec = self.table.by_id[cid & wire.CMD_MASK]
         if spec.route == ALL or spec.split is not None:
             return False
-        return len({self.shard_of(k) for k in spec.keys(args)}) > 1
+        shards = {self.shard_of(k) for k in spec.keys(args)}
+        more = spec.reached(args)  # keys it reads besides its arguments (SORT's patterns)
+        if more is None:
+            return self.cfg.shards > 1
+        shards.update(self.shard_of(k) for k in more)
+        return len(shards) > 1
 
     def _run_exec_steps(self, r: Request, watched: list, cmds: list) -> None:
         """EXEC with composite commands: runs of plain commands, one message per shard

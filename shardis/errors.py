@@ -102,10 +102,6 @@ NUMKEYS_TOO_MANY = "ERR Number of keys can't be greater than number of args"
 Z_MEMBER_TOO_LONG = "ERR sorted set members longer than %d bytes are not supported"
 MEMBER_TOO_LONG = "ERR hash fields and set members longer than %d bytes are not supported"
 SORT_NOT_DOUBLE = "ERR One or more scores can't be converted into double"
-SORT_BY_CLUSTER = ("ERR BY option of SORT denied in Cluster mode when keys formed by the pattern "
-                   "may be in different slots.")
-SORT_GET_CLUSTER = ("ERR GET option of SORT denied in Cluster mode when keys formed by the "
-                    "pattern may be in different slots.")
 
 # Transactions (router/multi.py)
 MULTI_NESTED = "ERR MULTI calls can not be nested"

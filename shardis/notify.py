@@ -39,6 +39,11 @@ KEYMISS_WRITES = frozenset(("getdel", "getex", "getset", "sort", "sinterstore", 
                             "sdiffstore", "zunionstore", "zinterstore", "zdiffstore",
                             "zrangestore"))
 
+# Internal commands that read keys for a client's command (SORT across shards: its
+# source and its BY/GET keys, read by lookupKeyRead in Redis): a missing key is a
+# "keymiss" there too.
+KEYMISS_INTERNAL = frozenset(("__sortload", "__sortget"))
+
 # keyspaceEventsFlagsToString's order: the classes (or A), then K, E, m.
 _CLASS_ORDER = "g$lshzxetdn"
 

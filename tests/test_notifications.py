@@ -232,9 +232,27 @@ SORTS = [
     ("SORT", "{o}s", "ALPHA", "STORE", "{o}l"), ("SORT", "{o}l", "ALPHA"),
 ]
 
+# SORT with BY/GET patterns whose keys lie on every shard (l, n_1, h_2 -> shard 2; w_1, n_3,
+# h_3, dst -> 1; w_2, w_3, n_2, h_1 -> 0), run by the coordinator: keymiss from the shards
+# that looked the keys up (source, BY keys, then GET keys), sortstore/del on the destination.
+SORTS_ACROSS = [
+    ("RPUSH", "l", "3", "1", "2"), ("SET", "w_1", "5"), ("HSET", "h_2", "f", "x"),
+    ("SORT", "l", "BY", "w_*"), ("SORT", "l", "BY", "w_*", "GET", "n_*", "GET", "h_*->f"),
+    ("SORT", "l", "BY", "w_*", "GET", "#", "STORE", "dst"),
+    ("SORT", "l", "LIMIT", "5", "5", "BY", "w_*", "STORE", "dst"),
+    ("SORT", "l", "LIMIT", "5", "5", "BY", "w_*", "STORE", "dst"),
+    ("SORT", "nope", "BY", "w_*", "GET", "n_*", "STORE", "dst"), ("SORT_RO", "l", "GET", "n_*"),
+    ("SET", "n_2", "b"), ("SORT", "l", "BY", "n_*", "GET", "w_*"),  # (a conversion error: no GET)
+    ("SORT", "l", "BY", "n_*", "ALPHA", "GET", "h_*->f", "STORE", "w_1"),
+    ("SET", "w_2", "2"), ("SORT", "l", "BY", "nosort", "GET", "w_*"),
+    ("SORT", "nope", "STORE", "dst"), ("SORT", "l", "GET", "{w}n_*", "STORE", "dst"),
+]
 
-@pytest.mark.parametrize("cmds", [STRINGS, GENERIC, LISTS, HASHES, SETS, ZSETS, SORTS, ACROSS],
-                         ids=["strings", "generic", "lists", "hashes", "sets", "zsets", "sort", "across"])
+
+@pytest.mark.parametrize("cmds", [STRINGS, GENERIC, LISTS, HASHES, SETS, ZSETS, SORTS, ACROSS,
+                                  SORTS_ACROSS],
+                         ids=["strings", "generic", "lists", "hashes", "sets", "zsets", "sort", "across",
+                              "sort_across"])
 def test_family_events_match_redis(watch, cmds):
     w = watch("KEA")
     w.run(*cmds)
@@ -263,6 +281,14 @@ def test_new_and_keymiss_events_match_redis(watch, cmds):
     w = watch("KEAnm")
     w.run(*[args for args in cmds if on_one_shard(args)])
     w.compare()
+
+
+def test_sort_across_shards_keymiss_as_redis(watch):
+    """SORT across shards reads its source and pattern keys as Redis' lookupKeyRead does:
+    a keymiss for each missing one, from its shard."""
+    w = watch("KEAnm")
+    w.run(*SORTS_ACROSS)
+    assert any(m[3] == b"keymiss" for m in w.compare())
 
 
 @pytest.mark.parametrize("flags", ["Kl", "El", "Klg", "Elx$", "KEl", "Kl$hsz"])

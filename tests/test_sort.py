@@ -1,18 +1,25 @@
 """SORT and SORT_RO against a real redis-server 7.0: every reply compared byte for byte.
 
-Every BY/GET pattern here carries the sorted key's hash tag, so both servers answer
-it (shardis refuses a pattern whose keys may lie in another slot, as Redis Cluster
-does; see shardd/sort.py and the shardis-only tests at the end)."""
+The first tables keep every key under one hash tag (so on one shard: SORT runs there);
+the ``ACROSS`` ones spread the sorted keys, the BY/GET keys and the STORE destinations
+over the 3 shards of the session cluster (the coordinator runs those, see
+shardd/sort.py), and the same replies, errors and events are expected."""
 
 from __future__ import annotations
 
+import collections
+import threading
 import time
 
 import pytest
 
-from shardd.sort import Pattern, pattern_slot, sort_keys
-from shardis.slots import key_slot
-from tests.helpers import Pair, parse_reply
+from shardd.sort import Pattern, cross_sort, sort_keys, sort_reach
+from shardd.storage import Keyspace, Store
+from shardis import wire
+from shardis.commands import build_table
+from shardis.resp import encode
+from shardis.slots import key_slot, slot_table
+from tests.helpers import Pair, RawClient, parse_reply, run_in_process
 
 BIG = "9223372036854775807"
 SMALL = "-9223372036854775808"
@@ -213,34 +220,6 @@ def test_unordered_hashtable_set(pair):
     assert len(got) == 2 and set(got) <= {b"a", b"b", b"c", b"1"}
 
 
-def test_cluster_refusals(pair):
-    """shardis only: patterns that may name keys in another slot are refused, as Redis
-    Cluster refuses them (Redis standalone has no such rule)."""
-    s = pair.s
-    s.call("RPUSH", "{t}l", "2", "1")
-    s.call("RPUSH", "plain", "2", "1")
-    tail = (b" option of SORT denied in Cluster mode when keys formed by the pattern "
-            b"may be in different slots.\r\n")
-    by, get = b"-ERR BY" + tail, b"-ERR GET" + tail
-    not_int = b"-ERR value is not an integer or out of range\r\n"
-    for args, want in [
-        (("SORT", "{t}l", "BY", "w_*"), by), (("SORT", "{t}l", "BY", "*{t}"), by),
-        (("SORT", "{t}l", "BY", "{u}w_*"), by), (("SORT", "{t}l", "BY", "{t?}_*"), by),
-        (("SORT", "{t}l", "BY", "{}{t}*"), by), (("SORT_RO", "{t}l", "BY", "w_*->f"), by),
-        (("SORT", "{t}l", "GET", "n_*"), get), (("SORT", "{t}l", "GET", "const"), get),
-        (("SORT", "{t}l", "GET", "#", "GET", "n_*"), get), (("SORT", "plain", "GET", "n_*"), get),
-        (("SORT", "{t}l", "FOO", "BY", "w_*"), b"-ERR syntax error\r\n"),
-        (("SORT", "{t}l", "BY", "w_*", "FOO"), by),
-        (("SORT", "{t}l", "LIMIT", "x", "0", "GET", "n_*"), not_int),
-    ]:
-        assert s.call(*args) == want, args
-    # Allowed: nosort, GET #, and patterns in the key's own slot.
-    assert s.call("SORT", "{t}l", "BY", "nosort", "GET", "#") == b"*2\r\n$1\r\n2\r\n$1\r\n1\r\n"
-    assert s.call("SORT", "plain", "BY", "const", "GET", "#") == b"*2\r\n$1\r\n2\r\n$1\r\n1\r\n"
-    assert s.call("SORT", "{t}l", "BY", "{t}w_*", "GET", "{t}n_*") == b"*2\r\n$-1\r\n$-1\r\n"
-    assert s.call("SORT", "{t}l", "BY", "t{t}_*") == b"*2\r\n$1\r\n1\r\n$1\r\n2\r\n"
-
-
 def test_store_on_another_shard(pair):
     """A STORE destination on another shard (a, b): sorted there, stored here."""
     pair.check("RPUSH", "a", "3", "1", "2")
@@ -263,12 +242,19 @@ def test_sort_keys_and_slots():
     assert sort_keys([b"sort", b"k", b"GET", b"store", b"BY", b"store"]) == [b"k"]
     assert sort_keys([b"sort", b"k", b"LIMIT", b"store", b"x", b"ALPHA"]) == [b"k"]
     assert sort_keys([b"sort", b"k", b"STORE"]) == [b"k"]
-    assert pattern_slot(b"{t}w_*") == key_slot(b"{t}x")
-    assert pattern_slot(b"w_*") == -1
-    assert pattern_slot(b"{t*}") == -1
-    assert pattern_slot(b"abc") == key_slot(b"abc")
-    assert pattern_slot(b"{}x{t}") == key_slot(b"{}x{t}")
-    assert pattern_slot(b"a\\{t}*") == -1
+    # Where the patterns' keys lie: a tag before the '*' fixes their slot; nowhere for #,
+    # patterns without '*' and a nosort sort's BY; anywhere (None) otherwise.
+    assert Pattern(b"{t}w_*").tag() == b"{t}" and Pattern(b"x{t}{u}*->f").tag() == b"{t}"
+    for raw in (b"w_*", b"*{t}", b"{t*}", b"{}{t}*", b"{t*", b"{*}"):
+        assert Pattern(raw).tag() is None, raw
+    assert sort_reach([b"sort", b"k"]) == []
+    assert sort_reach([b"sort", b"k", b"BY", b"{t}w_*", b"GET", b"#", b"GET", b"{u}n_*"]) == \
+        [b"{u}", b"{t}"]
+    assert sort_reach([b"sort", b"k", b"BY", b"w_*"]) is None
+    assert sort_reach([b"sort", b"k", b"GET", b"n_*->f"]) is None
+    assert sort_reach([b"sort", b"k", b"BY", b"w_*", b"BY", b"nosort", b"GET", b"c"]) == []
+    assert sort_reach([b"sort", b"k", b"BY", b"w_*", b"FOO"]) == []  # (a syntax error)
+    assert sort_reach([b"sort_ro", b"k", b"GET", b"n_*", b"STORE", b"d"], readonly=True) == []
     p = Pattern(b"{t}h_*->f->g")
     assert (p.prefix, p.postfix, p.field) == (b"{t}h_", b"", b"f->g")
     p = Pattern(b"k*->")
@@ -303,3 +289,351 @@ def test_big(pair):
     ]:
         pair.check(*args)
     assert parse_reply(pair.s.call("SORT", "{b}l"))[:3] == [b"0", b"1", b"2"]
+
+
+# ---------------------------------------------------------------- across shards
+
+SHARD_OF = slot_table(3)  # the session cluster's
+
+
+def shard(key: str) -> int:
+    return SHARD_OF[key_slot(key.encode())]
+
+
+# Sorted keys l (a list), s (an intset), hs (a hashtable set), z (a sorted set); weights
+# w_*, names n_*, hashes h_* and tagged names {w}n_* spread over the shards; STORE
+# destinations dst and d.
+ACROSS_SETUP = [
+    ("RPUSH", "l", "3", "1", "2", "10", "-5", "2.5"),
+    ("SADD", "s", "3", "1", "2", "10", "-5"),
+    ("SADD", "hs", "3", "1", "2.5", "x1", "-5"),
+    ("ZADD", "z", "5", "3", "4", "1", "3", "2", "2", "10", "1", "-5"),
+    ("MSET", "w_3", "30", "w_1", "10", "w_2", "20", "w_10", "-1", "w_-5", "7", "w_2.5", "0.5",
+     "w_x1", "4", "n_3", "three", "n_1", "one", "n_2", "two", "n_10", "ten", "n_x1", "x"),
+    ("HSET", "h_3", "f", "c", "g", "9"), ("HSET", "h_1", "f", "a", "g", "8"),
+    ("HSET", "h_2", "f", "b", "g", "7"), ("HSET", "h_10", "f", "z"),
+    ("MSET", "{w}n_3", "c3", "{w}n_1", "c1", "{w}n_-5", "c-5"),
+]
+
+ACROSS = {
+    "by": [
+        ("SORT", "l", "BY", "w_*"), ("SORT", "l", "BY", "w_*", "DESC"),
+        ("SORT", "l", "BY", "w_*", "LIMIT", "1", "3"), ("SORT", "l", "LIMIT", "2", "9", "BY", "w_*", "DESC"),
+        ("SORT", "l", "BY", "h_*->g"), ("SORT", "l", "BY", "h_*->g", "DESC"),
+        ("SORT", "l", "BY", "n_*", "ALPHA"), ("SORT", "l", "BY", "n_*", "ALPHA", "DESC"),
+        ("SORT", "l", "BY", "h_*->f", "ALPHA"), ("SORT", "l", "BY", "h_*->f", "ALPHA", "LIMIT", "0", "3"),
+        ("SORT", "l", "BY", "nokey_*"), ("SORT", "l", "BY", "h_*"), ("SORT", "l", "BY", "n_*->f"),
+        ("SORT", "l", "BY", "h_*->nofield"), ("SORT", "l", "BY", "w_*", "ALPHA"),
+        ("SORT", "s", "BY", "w_*"), ("SORT", "s", "BY", "w_*", "DESC", "LIMIT", "0", "2"),
+        ("SORT", "hs", "BY", "w_*"), ("SORT", "hs", "BY", "w_*", "DESC"),
+        ("SORT", "z", "BY", "w_*"), ("SORT", "z", "BY", "h_*->g", "DESC"),
+        ("SORT", "l", "BY", "{w}n_*", "ALPHA"), ("SORT", "nokey", "BY", "w_*"),
+        ("SORT", "l", "BY", "w_*", "BY", "nosort"), ("SORT", "l", "BY", "nosort", "BY", "w_*"),
+    ],
+    "get": [
+        ("SORT", "l", "GET", "n_*"), ("SORT", "l", "GET", "#", "GET", "n_*", "GET", "h_*->f"),
+        ("SORT", "l", "BY", "w_*", "GET", "#", "GET", "w_*", "GET", "{w}n_*"),
+        ("SORT", "l", "GET", "{w}n_*"), ("SORT", "l", "GET", "{w}n_*", "DESC", "LIMIT", "1", "2"),
+        ("SORT", "z", "GET", "n_*", "LIMIT", "1", "2"), ("SORT", "s", "GET", "h_*->g", "DESC"),
+        ("SORT", "l", "BY", "nosort", "GET", "n_*"), ("SORT", "l", "BY", "nosort", "GET", "n_*", "DESC"),
+        ("SORT", "z", "BY", "nosort", "GET", "h_*->f", "LIMIT", "0", "3"),
+        ("SORT", "l", "GET", "h_*"), ("SORT", "l", "GET", "n_*->f"), ("SORT", "l", "GET", "h_*->"),
+        ("SORT", "l", "GET", "n_*", "LIMIT", "0", "0"), ("SORT", "nokey", "GET", "#", "GET", "n_*"),
+        ("SORT", "l", "BY", "w_*", "ALPHA", "GET", "n_*", "GET", "h_*->g"),
+    ],
+    "store": [
+        ("SORT", "l", "BY", "w_*", "STORE", "dst"), ("LRANGE", "dst", "0", "-1"), ("TYPE", "dst"),
+        ("SORT", "l", "BY", "w_*", "GET", "n_*", "GET", "#", "STORE", "dst"), ("LRANGE", "dst", "0", "-1"),
+        ("SORT", "z", "BY", "h_*->g", "GET", "h_*->f", "STORE", "d"), ("LRANGE", "d", "0", "-1"),
+        ("SORT", "l", "GET", "nokey_*", "STORE", "dst"), ("LRANGE", "dst", "0", "-1"),
+        ("SORT", "l", "BY", "n_*", "STORE", "dst"), ("LRANGE", "dst", "0", "-1"),
+        ("SORT", "s", "BY", "nosort", "GET", "n_*", "STORE", "dst"), ("LRANGE", "dst", "0", "-1"),
+        ("SORT", "hs", "BY", "nosort", "STORE", "dst"), ("LRANGE", "dst", "0", "-1"),
+        # Only the destination elsewhere: STORE's own rules still hold (a nosort set is
+        # sorted ALPHA, ALPHA compares whole byte strings).
+        ("SORT", "s", "BY", "nosort", "STORE", "dst"), ("LRANGE", "dst", "0", "-1"),
+        ("RPUSH", "e2", "b\x00z", "b\x00a", "b"), ("SORT", "e2", "ALPHA", "STORE", "d"),
+        ("LRANGE", "d", "0", "-1"),
+        ("SORT", "l", "BY", "n_*", "ALPHA", "STORE", "d"), ("LRANGE", "d", "0", "-1"),
+        ("SET", "dst", "x"), ("EXPIRE", "dst", "100"), ("SORT", "l", "BY", "w_*", "STORE", "dst"),
+        ("TTL", "dst"), ("LRANGE", "dst", "0", "-1"),
+        ("SORT", "l", "BY", "w_*", "LIMIT", "0", "0", "STORE", "dst"), ("EXISTS", "dst"),
+        ("SORT", "nokey", "BY", "w_*", "STORE", "d"), ("EXISTS", "d"),
+        ("SORT", "l", "BY", "w_*", "STORE", "d", "STORE", "dst"), ("EXISTS", "d"),
+        ("LRANGE", "dst", "0", "-1"), ("SORT", "l", "BY", "w_*", "GET", "#", "STORE", "w_1"),
+        ("LRANGE", "w_1", "0", "-1"), ("SORT", "l", "BY", "w_*", "GET", "n_*"),
+        ("SORT", "l", "BY", "h_*->g", "DESC", "STORE", "l"), ("LRANGE", "l", "0", "-1"),
+    ],
+    "sort_ro": [
+        ("SORT_RO", "l", "BY", "w_*", "GET", "n_*"),
+        ("SORT_RO", "z", "BY", "h_*->g", "GET", "#", "GET", "h_*->f"),
+        ("SORT_RO", "l", "BY", "w_*", "STORE", "dst"), ("SORT_RO", "l", "GET", "{w}n_*", "ALPHA"),
+        ("SORT_RO", "hs", "BY", "w_*", "LIMIT", "1", "2"), ("SORT_RO", "str", "BY", "w_*"),
+        ("SORT_RO", "l", "BY", "n_*"),
+        # Sorting converts a listpack sorted set to a skiplist, across shards too.
+        ("ZADD", "zz", "1", "a", "2", "b"), ("OBJECT", "ENCODING", "zz"),
+        ("SORT_RO", "zz", "BY", "w_*", "ALPHA"), ("OBJECT", "ENCODING", "zz"),
+    ],
+    "errors": [
+        ("SET", "str", "x"), ("SORT", "str", "BY", "w_*"), ("SORT", "str", "GET", "n_*"),
+        ("SORT", "str", "BY", "w_*", "STORE", "dst"), ("SORT", "h_1", "BY", "w_*", "GET", "#"),
+        ("SORT", "l", "BY", "w_*", "FOO"), ("SORT", "l", "FOO", "BY", "w_*"),
+        ("SORT", "l", "BY", "w_*", "LIMIT", "x", "1"), ("SORT", "l", "GET", "n_*", "LIMIT", "1"),
+        ("SORT", "str", "BY", "w_*", "LIMIT", "x", "1"), ("SORT", "l", "BY"),
+        ("SORT", "l", "BY", "n_*", "GET", "n_*"), ("SORT", "l", "BY", "n_*", "DESC", "STORE", "dst"),
+        ("EXISTS", "dst"), ("RPUSH", "bad", "1", "x", "2"), ("SORT", "bad", "BY", "w_*"),
+        ("SORT", "bad", "GET", "n_*"), ("SORT", "bad", "GET", "n_*", "STORE", "dst"),
+        ("SET", "w_2", "nan"), ("SORT", "l", "BY", "w_*"), ("SET", "w_2", "1e400"),
+        ("SORT", "z", "BY", "w_*", "ALPHA"), ("SET", "w_2", " 0x10"), ("SORT", "l", "BY", "w_*"),
+    ],
+}
+
+
+def _setup_across(pair: Pair) -> None:
+    for args in ACROSS_SETUP:
+        pair.check(*args)
+
+
+def test_across_keys_spread():
+    """The tables below do what they say: sorted keys, pattern keys and destinations on
+    every shard, each sorted key with pattern keys on the other shards."""
+    assert {shard(k) for k in ("l", "s", "z")} == {0, 1, 2}
+    assert shard("dst") not in (shard("l"), shard("hs")) and shard("d") != shard("z")
+    for src in ("l", "s", "z"):
+        assert {shard(f"w_{e}") for e in ("3", "1", "2", "10", "-5")} - {shard(src)}
+    assert shard("{w}n_1") != shard("l")
+
+
+@pytest.mark.parametrize("name", sorted(ACROSS))
+def test_across_shards(pair, name):
+    _setup_across(pair)
+    for args in ACROSS[name]:
+        pair.check(*args)
+
+
+def test_across_shards_resp3(pair3):
+    _setup_across(pair3)
+    for name in ("by", "get", "store", "errors"):
+        for args in ACROSS[name]:
+            pair3.check(*args)
+
+
+def test_across_shards_expired(pair):
+    """Expired sources and pattern keys on other shards read as missing."""
+    _setup_across(pair)
+    pair.check("RPUSH", "x", "2", "1")
+    for key in ("x", "n_1", "w_2", "h_3"):
+        pair.check("PEXPIRE", key, "20")
+    time.sleep(0.05)
+    for args in [("SORT", "x", "BY", "w_*"), ("SORT", "l", "GET", "n_*", "GET", "h_*->f"),
+                 ("SORT", "l", "BY", "w_*"), ("SORT", "l", "BY", "h_*->g", "GET", "#", "STORE", "d"),
+                 ("LRANGE", "d", "0", "-1"), ("EXISTS", "x", "n_1", "w_2", "h_3")]:
+        pair.check(*args)
+
+
+def test_across_shards_in_transactions(pair, shardis_server, redis_server):
+    """Inside MULTI/EXEC, with and without WATCH; a watched weight another client
+    touched aborts it."""
+    _setup_across(pair)
+    cmds = [("SORT", "l", "BY", "w_*", "GET", "n_*"), ("SORT", "l", "BY", "w_*", "STORE", "dst"),
+            ("LRANGE", "dst", "0", "-1"), ("SORT_RO", "z", "BY", "h_*->g", "GET", "{w}n_*"),
+            ("SET", "w_3", "-100"), ("SORT", "l", "BY", "w_*", "LIMIT", "0", "2"),
+            ("SORT", "str", "BY", "w_*"), ("SORT", "l", "BY", "n_*"), ("SORT", "l", "GET", "n_*")]
+    pair.check("SET", "str", "x")
+    pair.check("MULTI")
+    for args in cmds:
+        pair.check(*args)
+    pair.check("EXEC")
+    other = Pair(shardis_server.port, redis_server.port)
+    try:
+        for touch in (False, True):
+            pair.check("WATCH", "w_1", "l")
+            if touch:
+                other.check("SET", "w_1", "1000")
+            pair.check("MULTI")
+            pair.check("SORT", "l", "BY", "w_*", "GET", "#", "GET", "w_*", "STORE", "d")
+            pair.check("LRANGE", "d", "0", "-1")
+            pair.check("EXEC")
+    finally:
+        other.close()
+
+
+def test_across_shards_ties_and_size(pair):
+    """2,000 elements whose weights (7 values, on every shard) tie a lot: numeric ties
+    in byte order, ALPHA ties in list order, as Redis; with LIMIT, GET and STORE. (Not
+    ALPHA ties with LIMIT: Redis' partial quicksort leaves them in an order of its own.)"""
+    n = 2000
+    vals = [str((i * 7919) % n) for i in range(n)]
+    for i in range(0, n, 500):
+        pair.check("RPUSH", "big", *vals[i:i + 500])
+    pair.check("MSET", *[x for i in range(n) for x in (f"wb_{i}", str(i % 7))])
+    pair.check("MSET", *[x for i in range(0, n, 3) for x in (f"nb_{i}", f"name{i % 5}")])
+    for args in [
+        ("SORT", "big", "BY", "wb_*", "LIMIT", "0", "30"),
+        ("SORT", "big", "BY", "wb_*", "DESC", "LIMIT", "990", "30"),
+        ("SORT", "big", "BY", "nb_*", "ALPHA"), ("SORT", "big", "BY", "nb_*", "ALPHA", "DESC"),
+        ("SORT", "big", "BY", "wb_*", "GET", "#", "GET", "nb_*", "LIMIT", "600", "20"),
+        ("SORT", "big", "BY", "nb_*", "ALPHA", "GET", "wb_*", "STORE", "dst"), ("LRANGE", "dst", "0", "60"),
+        ("LRANGE", "dst", "1900", "-1"), ("SORT_RO", "big", "BY", "wb_*", "LIMIT", "1995", "10"),
+    ]:
+        pair.check(*args)
+
+
+def test_sort_store_is_atomic(shardis_server):
+    """A SORT ... STORE across shards reads its keys and writes its destination in one
+    step. Weights, names and the destination share a shard ({v}), the sorted list is on
+    another: a writer that changes every weight and name and deletes the destination in
+    one transaction there (run by that shard alone, not the coordinator), and a reader
+    that reads the destination and the names in one, never see a destination that does
+    not match the names, nor a sort that mixes two generations."""
+    port = shardis_server.port
+    elems = ["a", "b", "c"]
+    w, n, dst = "{v}w_", "{v}n_", "{v}dst"
+    assert shard("l") != shard(dst)
+    setup = RawClient(port)
+    setup.call("FLUSHALL")
+    setup.call("RPUSH", "l", *elems)
+    setup.close()
+    generations = 150
+    failures: list[str] = []
+    sort = ("SORT", "l", "BY", w + "*", "GET", "#", "GET", n + "*")
+
+    def expected(gen: int) -> list[bytes]:
+        """Generation gen's order: the elements rotated by gen, then each one's name."""
+        k = gen % 3
+        order = elems[k:] + elems[:k]
+        return [x for e in order for x in (e.encode(), str(gen).encode())]
+
+    def generation(c: RawClient, gen: int) -> None:
+        """MULTI: weights of the rotation, names = gen, destination deleted: EXEC."""
+        k = gen % 3
+        order = elems[k:] + elems[:k]
+        c.call("MULTI")
+        c.call("MSET", *[x for rank, e in enumerate(order) for x in (w + e, str(rank))],
+               *[x for e in elems for x in (n + e, str(gen))])
+        c.call("DEL", dst)
+        assert len(parse_reply(c.call("EXEC"))) == 2
+
+    def consistent(got: list, what: str) -> None:
+        if got and got != expected(int(got[1])):
+            failures.append(f"{what}: {got}")
+
+    def sorter(stop: threading.Event) -> None:
+        c = RawClient(port)
+        try:
+            while not stop.is_set():
+                consistent(parse_reply(c.call(*sort)), "SORT")
+                stored = parse_reply(c.call(*sort, "STORE", dst))
+                if stored != 6:
+                    failures.append(f"SORT ... STORE answered {stored!r}")
+        except Exception as e:  # (a thread's exception would not fail the test)
+            failures.append(f"sorter: {e!r}")
+        finally:
+            c.close()
+
+    def read(c: RawClient) -> bool:
+        """Whether the destination existed; a mismatch is recorded."""
+        c.call("MULTI")
+        c.call("LRANGE", dst, "0", "-1")
+        c.call("MGET", *[n + e for e in elems])
+        stored, names = parse_reply(c.call("EXEC"))
+        if not stored:
+            return False
+        consistent(stored, "stored")
+        if set(stored[1::2]) != set(names):
+            failures.append(f"stored {stored} while the names are {names}")
+        return True
+
+    writer, reader = RawClient(port), RawClient(port)
+    stop = threading.Event()
+    generation(writer, 0)
+    t = threading.Thread(target=sorter, args=(stop,))
+    t.start()
+    try:
+        for gen in range(1, generations):
+            generation(writer, gen)
+            read(reader)
+    finally:
+        stop.set()
+        t.join()
+    # After the writer: the sorter's last STORE is there, and reads back whole.
+    final = RawClient(port)
+    assert parse_reply(final.call(*sort, "STORE", dst)) == 6
+    assert read(reader)
+    for c in (writer, reader, final):
+        c.close()
+    assert not failures, failures[:5]
+
+
+class _Shards:
+    """The coordinator as ``cross_sort`` sees it, over three in-process keyspaces (one
+    per shard, keys placed as the session cluster places them), counting the commands
+    each shard is sent."""
+
+    def __init__(self, tmp_path, now: int) -> None:
+        self.table = build_table()
+        self.stores = [Store(str(tmp_path / f"s{i}"), "no", 1 << 24) for i in range(3)]
+        self.txns = [s.env.begin(write=True) for s in self.stores]
+        self.kss = [Keyspace(s, t, now) for s, t in zip(self.stores, self.txns)]
+        self.sent: list[tuple[int, bytes]] = []
+
+    def shard_of(self, key: bytes) -> int:
+        return SHARD_OF[key_slot(key)]
+
+    def call(self, shard: int, db: int, *args):
+        self.sent.append((shard, args[0]))
+        v = self.table.lookup(args[0]).handler(self.kss[shard], db, list(args))
+        return wire.from_raw(wire.to_raw(v))  # (as it travels)
+
+    def call_each(self, db: int, calls: dict) -> dict:
+        return {shard: self.call(shard, db, *argv) for shard, argv in calls.items()}
+
+    def close(self) -> None:
+        for t, s in zip(self.txns, self.stores):
+            t.abort()
+            s.close()
+
+
+def test_cross_sort_in_process(tmp_path):
+    """``cross_sort`` over three keyspaces answers what ``sort`` answers over one holding
+    every key, asking the sorted key's shard once, each shard at most once for BY values
+    and once for GET values, and the destination's shard once."""
+    now = int(time.time() * 1000)
+    one_store = Store(str(tmp_path / "one"), "no", 1 << 24)
+    one_txn = one_store.env.begin(write=True)
+    one = Keyspace(one_store, one_txn, now)
+    shards = _Shards(tmp_path, now)
+    table = shards.table
+    try:
+        for args in ACROSS_SETUP:
+            argv = [a.encode() for a in args]
+            spec = table.lookup(argv[0])
+            spec.handler(one, 0, argv)
+            if spec.name == "mset":
+                for k, v in zip(argv[1::2], argv[2::2]):
+                    spec.handler(shards.kss[shards.shard_of(k)], 0, [b"MSET", k, v])
+            else:
+                spec.handler(shards.kss[shards.shard_of(argv[1])], 0, argv)
+        for args in [("SORT", "l", "BY", "w_*", "GET", "#", "GET", "n_*", "GET", "h_*->f"),
+                     ("SORT", "z", "BY", "h_*->g", "DESC", "LIMIT", "1", "3", "GET", "{w}n_*"),
+                     ("SORT", "hs", "BY", "n_*", "ALPHA", "GET", "w_*"), ("SORT", "s", "GET", "n_*"),
+                     ("SORT", "l", "BY", "w_*", "GET", "n_*", "STORE", "dst"),
+                     ("SORT_RO", "l", "BY", "nosort", "GET", "h_*->g")]:
+            argv = [a.encode() for a in args]
+            want = run_in_process(table, one, argv)
+            shards.sent.clear()
+            got = encode(cross_sort(shards, 0, argv, readonly=argv[0] == b"SORT_RO"))
+            assert got == want, args
+            steps = [name for _, name in shards.sent]
+            assert steps[0] == b"__sortload" and steps.count(b"__sortload") == 1
+            assert steps.count(b"__sortstore") == (b"STORE" in argv)
+            gets = collections.Counter(shard for shard, name in shards.sent if name == b"__sortget")
+            phases = (b"BY" in argv and b"nosort" not in argv) + (b"GET" in argv)
+            assert max(gets.values()) <= phases, (args, shards.sent)
+            assert len(gets) > 1, args  # (the keys are on several shards)
+            if b"STORE" in argv:
+                assert shards.kss[shards.shard_of(b"dst")].type_of(0, b"dst") is not None
+    finally:
+        one_txn.abort()
+        one_store.close()
+        shards.close()
