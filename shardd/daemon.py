@@ -32,7 +32,7 @@ from shardis.pubsub import CONFIG, HELLO, NOTIFY, shard_identity
 from shardis.resp import ReplyError, encode, encode3, encode_error
 from shardd.blocking import BLOCK, DEFERRED, Waiters
 from shardd.multi import TXMARK
-from shardd.storage import Keyspace, NotifyingKeyspace, Store
+from shardd.storage import Keyspace, NotifyingKeyspace, Store, limits_of
 from shardd.wal import LogWriter, WriteAheadLog
 
 log = logging.getLogger("shardd")
@@ -49,6 +49,8 @@ COORD_IDENT = b"coord"  # the coordinator's ZeroMQ identity (routers' are genera
 RESERVE_S = 2.0
 # How long a router seen running is taken to be (see Shard._router_alive).
 ALIVE_CHECK_S = 0.01
+# How long a starting shard waits for the pub/sub hub's settings before it serves.
+HUB_WAIT_S = 5.0
 
 
 class Tx:
@@ -134,6 +136,10 @@ class Shard:
         self.started = time.time()
         self._check_slotmap()
         self._open_wal()
+        # The log replayed under the limits (encoding thresholds ...) it was written
+        # with; from here on cluster.toml's, until the hub has newer ones (``serve``).
+        if self.store.set_limits(0, limits_of(cfg), force=True):
+            self.store.sync()
 
     def _check_slotmap(self) -> None:
         """The slot table is stored with the data; a different one means resharding."""
@@ -166,6 +172,7 @@ class Shard:
         self.hub.setsockopt(zmq.SNDHWM, 0)
         self.hub.connect(self.cfg.pubsub_endpoint())
         self.hub.send(wire.pack([(HELLO, {})]))  # the hub answers with the shared settings
+        self._await_hub()
         log.info("shard %d ready on %s", self.index, self.cfg.shard_endpoint(self.index))
         poller = zmq.Poller()
         poller.register(self.sock, zmq.POLLIN)
@@ -279,6 +286,20 @@ class Shard:
         run in-process, not serving, has nobody to tell."""
         if events and self.hub is not None:
             self.hub.send(wire.pack([(NOTIFY, events)]))
+
+    def _await_hub(self) -> None:
+        """Before serving: the settings the hub holds now (a CONFIG SET made while this
+        shard was down). The limits among them are kept with the data, outside any batch
+        (nothing runs yet); later ones come inside batches (``__config``)."""
+        if not self.hub.poll(HUB_WAIT_S * 1000):
+            log.warning("shard %d: no answer from the pub/sub hub; serving with cluster.toml's "
+                        "settings", self.index)
+            return
+        for op in wire.unpack(self.hub.recv()):
+            if op[0] == CONFIG:
+                self.store.apply_settings(op[2], op[1])
+                if self.store.set_limits(op[2], op[1]):
+                    self.store.sync()
 
     def _from_hub(self) -> None:
         """Shared settings from the hub: the answer to HELLO, or another's CONFIG SET."""
