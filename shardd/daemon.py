@@ -130,6 +130,7 @@ class Shard:
         self.sock.setsockopt(zmq.SNDHWM, 0)
         self.sock.setsockopt(zmq.RCVHWM, 0)
         self.hub: zmq.Socket | None = None  # to the pub/sub hub, while serving (``serve``)
+        self.poller: zmq.Poller | None = None  # ``serve``'s
         self.stopping = False
         self.commands = 0
         self.batches = 0
@@ -140,6 +141,10 @@ class Shard:
         # with; from here on cluster.toml's, until the hub has newer ones (``serve``).
         if self.store.set_limits(0, limits_of(cfg), force=True):
             self.store.sync()
+        # (and the other shared settings the log may have replayed, cluster.toml's too)
+        self.store.durability = cfg.durability
+        self.store.notify_flags = notify.parse_flags(cfg.notify_keyspace_events) or 0
+        self.store.settings_version = -1
 
     def _check_slotmap(self) -> None:
         """The slot table is stored with the data; a different one means resharding."""
@@ -174,7 +179,7 @@ class Shard:
         self.hub.send(wire.pack([(HELLO, {})]))  # the hub answers with the shared settings
         self._await_hub()
         log.info("shard %d ready on %s", self.index, self.cfg.shard_endpoint(self.index))
-        poller = zmq.Poller()
+        poller = self.poller = zmq.Poller()
         poller.register(self.sock, zmq.POLLIN)
         poller.register(self.hub, zmq.POLLIN)
         if self.writer is not None:
@@ -182,7 +187,6 @@ class Shard:
         sweep_every = self.cfg.expiry_sweep_ms / 1000.0
         next_sweep = time.monotonic() + sweep_every
         next_sync = time.monotonic() + 1.0
-        everysec = self.cfg.durability == "everysec"
         recv = self.sock.recv_multipart
         while not self.stopping:
             now = time.monotonic()
@@ -214,10 +218,12 @@ class Shard:
             if now >= next_sweep and not self.locked:
                 self.sweep()
                 next_sweep = now + sweep_every
+            if self.store.durability != self.cfg.durability and not self.locked:
+                self.switch_durability()
             if now >= next_sync:
                 if self.watchers:
                     self.forget_dead_routers()
-                if everysec and self.store.dirty:
+                if self.cfg.durability == "everysec" and self.store.dirty:
                     self.store.sync_later()
                 elif self.wal is not None and self.wal.size > WAL_CHECKPOINT_BYTES:
                     self.checkpoint()
@@ -420,17 +426,47 @@ class Shard:
         self.store.sync()
         wal.truncate()
         if self.cfg.durability == "always":
-            self.wal = wal
-            self.notify_r, self.notify_w = os.pipe()
-            os.set_blocking(self.notify_r, False)
-            self.writer = LogWriter(wal, applied, self.notify_w)
-            self.writer.start()
-            # When an fsync returns, the writer needs the GIL back at once to release
-            # the replies; CPython's default switch interval (5 ms) would hold them.
-            sys.setswitchinterval(SWITCH_INTERVAL)
+            self._start_log(wal)
         else:
             wal.close()
             os.unlink(path)
+
+    def _start_log(self, wal: WriteAheadLog) -> None:
+        """Log every batch that writes from here on (``always``), from ``self.seq``."""
+        self.wal = wal
+        self.notify_r, self.notify_w = os.pipe()
+        os.set_blocking(self.notify_r, False)
+        self.writer = LogWriter(wal, self.seq, self.notify_w)
+        self.writer.start()
+        # When an fsync returns, the writer needs the GIL back at once to release
+        # the replies; CPython's default switch interval (5 ms) would hold them.
+        sys.setswitchinterval(SWITCH_INTERVAL)
+
+    def switch_durability(self) -> None:
+        """CONFIG SET appendfsync (``store.durability``), between batches and outside a
+        cross-shard transaction: into ``always``, LMDB is synced and a new log starts;
+        out of it, the log is checkpointed, its held replies released and it is removed.
+        everysec and no differ only in the serve loop's once-a-second sync."""
+        want, was = self.store.durability, self.cfg.durability
+        path = os.path.join(self.cfg.shard_dir(self.index), "wal.log")
+        if was == "always":
+            self.checkpoint()
+            self.release()
+            self.poller.unregister(self.notify_r)
+            self.writer.stop()
+            self.wal.close()
+            os.unlink(path)
+            os.close(self.notify_r)
+            os.close(self.notify_w)
+            self.writer = self.wal = None
+        if want == "always":
+            self.store.sync()
+            wal = WriteAheadLog(path)
+            wal.truncate()
+            self._start_log(wal)
+            self.poller.register(self.notify_r, zmq.POLLIN)  # (durable replies wake the loop)
+        self.cfg.durability = want
+        log.info("shard %d: durability %s (was %s)", self.index, want, was)
 
     def checkpoint(self) -> None:
         """Sync LMDB, then empty the log it makes redundant."""

@@ -267,6 +267,9 @@ class Store:
         if version < self.settings_version:
             return
         self.settings_version = version
+        durability = settings.get("appendfsync")
+        if durability is not None:
+            self.durability = durability  # (the daemon switches between batches)
         letters = settings.get("notify-keyspace-events", settings.get("notify_keyspace_events"))
         if letters is not None:
             self.notify_flags = parse_flags(letters) or 0

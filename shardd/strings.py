@@ -280,7 +280,8 @@ def _lcs_rows(a: bytes, b: bytes) -> list[int]:
     return rows
 
 
-def lcs_reply(a: bytes | None, b: bytes | None, args: list[bytes], max_bulk_len: int):
+def lcs_reply(a: bytes | None, b: bytes | None, args: list[bytes],
+              max_bulk_len: int = 512 << 20):
     """LCS's reply for the values of its two keys (None = absent), options in ``args[3:]``,
     under proto-max-bulk-len ``max_bulk_len``."""
     a = a or b""

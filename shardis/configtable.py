@@ -46,7 +46,7 @@ ULLONG_MAX = 2**64 - 1
 # What shardis does with a parameter.
 STORED = "stored"  # validated, kept and shown; nothing in shardis uses it (yet)
 ROUTER = "router"  # every router applies it (CONFIG SET reaches all of them first)
-SHARD = "shard"    # every router and every shard; a shard logs it with its batches
+SHARD = "shard"    # every router and every shard, which gets it inside its batches
 START = "start"    # read at start only: CONFIG SET answers Redis' immutable error
 
 
@@ -303,9 +303,11 @@ def parse_obuf(p: Param, v: bytes, cur) -> str:
         if cls is None:
             raise ConfigValueError(errors.OBUF_CLASS)
         hard, soft, seconds = memtoull(args[i + 1]), memtoull(args[i + 2]), strtoll(args[i + 3])
+        if seconds is not None:
+            seconds = wrap32(seconds)  # (soft_seconds is an int)
         if hard is None or soft is None or seconds is None or seconds < 0:
             raise ConfigValueError(errors.OBUF_VALUES)
-        classes[cls] = (hard, soft, wrap32(seconds))  # (soft_seconds is an int)
+        classes[cls] = (hard, soft, seconds)
     return " ".join("%s %d %d %d" % (c, *classes[c]) for c in OBUF_CLASSES)
 
 
@@ -356,8 +358,10 @@ def show_dir(p: Param, v) -> str:
 
 
 def parse_replicaof(p: Param, v: bytes, cur) -> str:
-    """setConfigReplicaOfOption: <host> <port>, or "no one"."""
+    """setConfigReplicaOfOption: <host> <port>, or "no one" (or nothing: no master)."""
     args = _args(v)
+    if not args:
+        return ""
     if len(args) != 2:
         raise ConfigValueError(errors.CONFIG_WRONG_ARGS)
     if args[0].lower() == b"no" and args[1].lower() == b"one":
@@ -616,7 +620,7 @@ PARAMS: tuple[Param, ...] = (
     enum("loglevel", "debug verbose notice warning", "notice", act=ROUTER, field="loglevel"),
     enum("maxmemory-policy", "volatile-lru volatile-lfu volatile-random volatile-ttl "
          "allkeys-lru allkeys-lfu allkeys-random noeviction", "noeviction"),
-    enum("appendfsync", "everysec always no", "everysec", act=START, field="durability"),
+    enum("appendfsync", "everysec always no", "everysec", act=SHARD, field="durability"),
     enum("oom-score-adj", "no yes relative absolute", "no", same=(("relative", "yes"),)),
     enum("acl-pubsub-default", "allchannels resetchannels", "resetchannels"),
     enum("sanitize-dump-payload", "no yes clients", "no"),

@@ -104,7 +104,8 @@ class IntentLog:
     packed ``run`` messages the shard was sent, as sent) before any shard commits,
     ``done txid`` after all have. At most one is pending at a time."""
 
-    def __init__(self, path: str, fsync: bool) -> None:
+    def __init__(self, path: str, fsync: Callable[[], bool]) -> None:
+        """``fsync``: whether intents are synced now (CONFIG SET appendfsync changes it)."""
         os.makedirs(os.path.dirname(path), exist_ok=True)
         self.path = path
         self.fsync = fsync
@@ -135,7 +136,7 @@ class IntentLog:
             os.fdatasync(self.fd)
 
     def begin(self, txid: int, parts: dict) -> None:
-        self._append(["begin", txid, parts], self.fsync)
+        self._append(["begin", txid, parts], self.fsync())
 
     def done(self, txid: int) -> None:
         # Not synced: if it is lost, recovery redoes the intent, and every shard skips
@@ -210,7 +211,7 @@ class Coordinator:
             s.connect(cfg.shard_endpoint(i))
             self.shards.append(s)
         self.intents = IntentLog(os.path.join(cfg.dir, "coordinator", "intent.log"),
-                                 fsync=cfg.durability == "always")
+                                 fsync=lambda: cfg.durability == "always")
         last, self.pending = self.intents.scan()
         self.txids = itertools.count(max(last + 1, time.time_ns() // 1000))
         self.stopping = False
