@@ -27,7 +27,7 @@ import zmq
 
 from shardis import notify, wire
 from shardis.commands import INTERNAL, build_table
-from shardis.config import Config
+from shardis.config import Config, log_level
 from shardis.pubsub import CONFIG, HELLO, NOTIFY, shard_identity
 from shardis.resp import ReplyError, encode, encode3, encode_error
 from shardd.blocking import BLOCK, DEFERRED, Waiters
@@ -317,6 +317,8 @@ class Shard:
             for op in ops:
                 if op[0] == CONFIG:
                     self.store.apply_settings(op[2], op[1])
+                    if "loglevel" in op[1]:
+                        logging.getLogger().setLevel(log_level(op[1]["loglevel"]))
 
     def release(self) -> None:
         """Send the held replies whose batches are durable now."""
@@ -982,7 +984,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--index", type=int, required=True)
     a = ap.parse_args(argv)
     cfg = Config(**json.loads(a.config_json))
-    logging.basicConfig(level=logging.DEBUG if cfg.loglevel == "debug" else logging.INFO,
+    logging.basicConfig(level=log_level(cfg.loglevel),
                         format=f"%(asctime)s shard-{a.index} %(levelname)s %(message)s",
                         stream=sys.stderr)
     shard = Shard(cfg, a.index, fenced=True)  # until the coordinator says hello

@@ -59,7 +59,7 @@ import zmq
 from shardd.blocking import BLOCK
 from shardis import errors, plan, wire
 from shardis.commands import ALL, build_table
-from shardis.config import Config
+from shardis.config import Config, log_level
 from shardis.pubsub import Hub
 from shardis.resp import OK, ReplyError, encode_error
 from shardis.resp import encode as encode2, encode3
@@ -912,7 +912,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--config-json", required=True)
     a = ap.parse_args(argv)
     cfg = Config(**json.loads(a.config_json))
-    logging.basicConfig(level=logging.DEBUG if cfg.loglevel == "debug" else logging.INFO,
+    logging.basicConfig(level=log_level(cfg.loglevel),
                         format="%(asctime)s coordinator %(levelname)s %(message)s", stream=sys.stderr)
     coord = Coordinator(cfg)
 

@@ -62,7 +62,7 @@ import zmq
 
 from shardis import configtable, wire
 from shardis.args import stringmatch
-from shardis.config import Config
+from shardis.config import Config, log_level
 
 log = logging.getLogger("pubsub")
 
@@ -242,6 +242,8 @@ class Hub:
             found = configtable.lookup(name)
             if found is not None:
                 configtable.set_value(self.cfg, found[0], value)
+        if "loglevel" in settings:
+            logging.getLogger().setLevel(log_level(self.cfg.loglevel))
 
     def count(self, ident: bytes, kind: int, name: bytes, n: int) -> None:
         held = self.held.setdefault(ident, (set(), set(), set()))[kind]
