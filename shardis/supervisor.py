@@ -15,7 +15,7 @@ import sys
 import time
 
 
-from shardis import REDIS_VERSION, __version__
+from shardis import REDIS_VERSION, __version__, configtable
 from shardis.config import Config, ConfigError, load
 
 log = logging.getLogger("shardis")
@@ -211,26 +211,32 @@ Start a shardis cluster: shards, coordinator and routers.
   CONFIG         cluster.toml (default: ./cluster.toml if there is one)
   --NAME VALUE   any cluster.toml key or Redis configuration parameter, overriding
                  the file, as redis-server takes them: --port 7000 --shards 4
-                 --durability always --maxmemory 1gb --save "" --bind 127.0.0.1
-                 (every word up to the next --NAME is the value)
+                 --durability always --maxmemory 1gb --save "60 1000" --bind 127.0.0.1
+                 (a parameter of several words takes them all: --save 60 1000)
   --version      print the version
 """
 
 
 def parse_argv(argv: list[str]) -> tuple[str | None, dict[str, str]]:
-    """redis-server's command line: an optional file, then ``--name value...`` pairs."""
+    """redis-server's command line: the config file, and ``--name value`` pairs, where
+    a parameter of several words (``--save 60 1000``, ``--bind a b``) takes every word
+    up to the next ``--name`` and any other takes one (as in redis.conf, where they must
+    have one argument); the file may also come after the options."""
     path = None
-    i = 0
-    if argv and not argv[0].startswith("--"):
-        path, i = argv[0], 1
     overrides: dict[str, str] = {}
+    i = 0
     while i < len(argv):
         arg = argv[i]
-        if not arg.startswith("--") or len(arg) == 2:
-            raise ConfigError(f"command line: expected --name value, got {arg!r}")
-        values = []
         i += 1
-        while i < len(argv) and not argv[i].startswith("--"):
+        if not arg.startswith("--") or len(arg) == 2:
+            if path is not None:
+                raise ConfigError(f"command line: expected --name value, got {arg!r}")
+            path = arg
+            continue
+        found = configtable.lookup_key(arg[2:])
+        several = found is not None and found[0].flags & configtable.MULTI_ARG
+        values = []
+        while i < len(argv) and not argv[i].startswith("--") and (several or not values):
             values.append(argv[i])
             i += 1
         overrides[arg[2:]] = " ".join(values)

@@ -589,6 +589,9 @@ def test_command_line_takes_any_parameter_as_redis_server_does():
     assert cfg.port == 7000 and cfg.params["maxmemory"] == 1 << 30
     assert cfg.pubsub_limits() == (1 << 20, 2 << 20, 3)
     assert parse_argv(["--shards", "3"]) == (None, {"shards": "3"})
+    # One word for a one-word parameter: the file may follow the options.
+    assert parse_argv(["--dir", "d", "c.toml", "--save", "60", "1"]) == \
+        ("c.toml", {"dir": "d", "save": "60 1"})
     with pytest.raises(ConfigError):
         parse_argv(["a.toml", "b.toml"])
 
