@@ -159,9 +159,11 @@ def register(table: CommandTable) -> None:
          summary="Set configuration parameters to the given values")
     def config_set_(conn, args):
         shared = config_set(conn, args)
-        if shared:
-            return set_everywhere(conn, shared)
-        return OK
+        if not shared:
+            return OK
+        # This router at once (a CONFIG GET queued after it in MULTI sees it), then all.
+        conn.router.pubsub.apply(shared)
+        return set_everywhere(conn, shared)
 
     @sub("resetstat", 2, admin, since="2.0.0", acl=acl,
          summary="Reset the stats returned by INFO")

@@ -255,6 +255,16 @@ def test_config_set_is_all_or_nothing(pair):
                   "normal 0 0 0 replica 256mb 64mb 60 pubsub 32mb 8mb 60")
 
 
+def test_config_set_inside_multi(pair):
+    """A CONFIG GET queued after a CONFIG SET in the same transaction sees the new value."""
+    try:
+        for args in [("MULTI",), ("CONFIG", "SET", "maxmemory", "1mb"), ("CONFIG", "GET", "maxmemory"),
+                     ("CONFIG", "SET", "nosuch", "1"), ("EXEC",), ("CONFIG", "GET", "maxmemory")]:
+            pair.check(*args)
+    finally:
+        pair.both("CONFIG", "SET", "maxmemory", "0")
+
+
 def test_requirepass_is_refused_without_auth(pair):
     """shardis has no AUTH: a password it would not ask for is refused, not kept."""
     got = pair.s.call("CONFIG", "SET", "requirepass", "secret")
@@ -433,8 +443,7 @@ def test_a_restarted_shard_takes_the_settings_from_the_hub(two_routers):
         keys = [f"z{i}" for i in range(8)]  # (some on the restarted shard)
         for key in keys:
             eventually(lambda key=key: a.call("ZADD", key, "1", "a", "2", "b") == b":2\r\n",
-                       timeout=20,
-                       every=0.1)
+                       timeout=20, every=0.1)
             assert a.call("OBJECT", "ENCODING", key) == b"$8\r\nskiplist\r\n"
     finally:
         a.call("CONFIG", "SET", "zset-max-listpack-entries", "128")
