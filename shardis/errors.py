@@ -87,6 +87,9 @@ CONFIG_UNSUPPORTED_CLUSTER = ("shardis runs standalone (its routers answer the c
                               "commands by themselves): cluster-enabled must stay no")
 CONFIG_NO_FILE = "ERR The server is running without a config file"
 CONFIG_REWRITE_FAILED = "ERR Rewriting config file: %s"
+# (shardis' reasons, after "Rewriting config file: ")
+REWRITE_UNREADABLE = "the rewritten file would not read back: %s"
+REWRITE_DIFFERENT = "the rewritten file would not read back as the running settings"
 LFU_NOT_SELECTED = ("ERR An LFU maxmemory policy is not selected, access frequency not tracked. "
                     "Please note that when switching between policies at runtime LRU and LFU "
                     "data will take some time to adjust.")
