@@ -84,7 +84,7 @@ class Param:
 
     @property
     def settable(self) -> bool:
-        """Whether CONFIG SET may change it (before shardis' START rule)."""
+        """Whether CONFIG SET may change it in shardis (not immutable, not read at start only)."""
         return not self.flags & IMMUTABLE and self.act != START
 
 
@@ -507,27 +507,32 @@ def _proc_title(s: str) -> None:
 # ---------------------------------------------------------------- row makers
 
 def yesno(name: str, default: bool, flags: int = 0, alias: str | None = None, **kw) -> Param:
+    """A bool parameter (createBoolConfig)."""
     return Param(name, "bool", default, alias, flags, **kw)
 
 
 def string(name: str, default: str = "", flags: int = 0, alias: str | None = None, **kw) -> Param:
+    """A C string parameter (createStringConfig); NULL and "" both show as ""."""
     return Param(name, "string", default, alias, flags, **kw)
 
 
 def enum(name: str, choices: str, default: str, flags: int = 0,
          same: tuple[tuple[str, str], ...] = (), **kw) -> Param:
+    """An enum parameter (createEnumConfig): ``choices`` in Redis' order, space-separated."""
     return Param(name, "enum", default, None, flags, choices=tuple(choices.split()), same=same,
                  **kw)
 
 
 def number(name: str, ctype: int, lo: int, hi: int, default: int, flags: int = 0,
            alias: str | None = None, numflags: int = 0, **kw) -> Param:
+    """A numeric parameter (createIntConfig, createSizeTConfig ...) of C type ``ctype``."""
     return Param(name, "numeric", default, alias, flags, ctype=ctype, lo=lo, hi=hi,
                  numflags=numflags, **kw)
 
 
 def special(name: str, kind: str, default: str, flags: int = 0, alias: str | None = None,
             **kw) -> Param:
+    """A parameter with its own parse and show (createSpecialConfig): ``kind`` in KINDS."""
     return Param(name, kind, default, alias, flags, **kw)
 
 
