@@ -5,13 +5,7 @@ hold is left out (DOCS has no arguments or history; INFO has no tips) or derived
 from what it holds: the key specs are one range spec built from (first, last,
 step), flagged RW for write commands and RO otherwise.
 
-CONFIG covers the settings clients and tools ask about; values come from
-cluster.toml (``router.cfg``). Settings this router applies live (maxclients,
-client-query-buffer-limit) can be changed with CONFIG SET, in this router
-process only; *shared* settings (client-output-buffer-limit,
-notify-keyspace-events) go through the pub/sub hub to every router and, those
-the shards use, to every shard; CONFIG SET answers once all have them. Every
-other known setting answers Redis' immutable-config error.
+CONFIG is in ``router/configcmd.py``.
 
 INFO's keyspace, stats, errorstats and shardis sections need every shard's figures
 (key counts, error replies by code): the router fans the internal ``__info`` out and
@@ -35,16 +29,16 @@ import re
 import resource
 import sys
 import time
-from dataclasses import dataclass
 from typing import Callable
 
+from router import configcmd
 from router.app import Slot
-from router.connection import Container, help_reply, text
-from router.pubsub import SHARD_SETTINGS
-from shardis import REDIS_VERSION, __version__, errors, notify
+from router.connection import Container, help_reply
+from router.later import Then, all_ok, answer_later
+from shardis import REDIS_VERSION, __version__, errors
 from shardis.commands import INTERNAL, LOCAL, CommandSpec, CommandTable
 from shardis.args import compile_glob, cstr
-from shardis.resp import OK, ReplyError, Simple, Verbatim, encode, encode_error, string2ll
+from shardis.resp import ReplyError, Simple, Verbatim, encode_error
 
 # ---------------------------------------------------------------- COMMAND
 
@@ -186,225 +180,6 @@ class ListFilter:
         if self.kind == b"aclcat":
             return self.arg.decode("latin-1").lower() in acl_categories(spec)
         return compile_glob(self.arg, nocase=True)(spec.name.encode())
-
-
-# ---------------------------------------------------------------- glob
-
-
-class ConfigValueError(Exception):
-    """A CONFIG SET value this setting refuses; the text is Redis' reason."""
-
-
-def memtoull(v: bytes) -> int | None:
-    """Redis' memory values: digits and an optional unit (b, k, kb, m, mb, g, gb); the
-    product wraps around as Redis' unsigned long long does."""
-    units = {b"": 1, b"b": 1, b"k": 1000, b"kb": 1024, b"m": 1000**2, b"mb": 1024**2,
-             b"g": 1000**3, b"gb": 1024**3}
-    digits = len(v) - len(v.lstrip(b"0123456789"))
-    mul = units.get(v[digits:].lower())
-    if v[:1] == b"-" or mul is None or digits >= 128:
-        return None
-    n = min(int(v[:digits]), 2**64 - 1) if digits else 0  # strtoull saturates
-    return n * mul % 2**64
-
-
-_STRTOLL = re.compile(rb"[ \t\n\v\f\r]*([+-]?[0-9]+)")
-
-
-def strtoll_int(v: bytes) -> int | None:
-    """``(int)strtoll(v, &end, 10)`` where the whole of ``v`` must be read (an empty ``v``
-    reads as 0, as in C); None where it is not a number."""
-    if not v:
-        return 0
-    m = _STRTOLL.fullmatch(v)
-    if m is None:
-        return None
-    n = max(-(2**63), min(int(m.group(1)), 2**63 - 1))  # strtoll saturates
-    return (n + 2**31) % 2**32 - 2**31
-
-
-# Client classes of client-output-buffer-limit, and the limits shardis shows (and keeps)
-# for those it does not apply: its normal clients get back-pressure instead, and it has
-# no replicas.
-OBUF_CLASSES = {b"normal": "normal", b"slave": "slave", b"replica": "slave", b"pubsub": "pubsub"}
-OBUF_FIXED = {"normal": (0, 0, 0), "slave": (268435456, 67108864, 60)}
-
-
-def parse_obuf_limit(v: bytes) -> str | None:
-    """client-output-buffer-limit as Redis parses it: ``<class> <hard> <soft> <seconds>``
-    repeated, split at single spaces, every class checked before any applies. The
-    pubsub class's new value as cluster.toml spells it, or None where it names none."""
-    parts = v.split(b" ") if v else []
-    if len(parts) % 4:
-        raise ConfigValueError(errors.OBUF_ARGS)
-    values: dict[str, tuple[int, int, int]] = {}
-    for i in range(0, len(parts), 4):
-        cls = OBUF_CLASSES.get(parts[i].lower())
-        if cls is None:
-            raise ConfigValueError(errors.OBUF_CLASS)
-        hard, soft, seconds = memtoull(parts[i + 1]), memtoull(parts[i + 2]), \
-            strtoll_int(parts[i + 3])
-        if hard is None or soft is None or seconds is None or seconds < 0:
-            raise ConfigValueError(errors.OBUF_VALUES)
-        values[cls] = (hard, soft, seconds)
-    if any(values.get(cls, fixed) != fixed for cls, fixed in OBUF_FIXED.items()):
-        raise ConfigValueError(errors.OBUF_PUBSUB_ONLY)
-    return "%d %d %d" % values["pubsub"] if "pubsub" in values else None
-
-
-def obuf_limit(cfg) -> str:
-    """CONFIG GET client-output-buffer-limit: every class, as Redis shows them."""
-    fixed = " ".join("%s %d %d %d" % (cls, *limits) for cls, limits in OBUF_FIXED.items())
-    return "%s pubsub %d %d %d" % (fixed, *cfg.pubsub_limits())
-
-
-def parse_keyspace_events(v: bytes) -> str:
-    """notify-keyspace-events: Redis' letters, kept as given up to a NUL, where Redis'
-    C loop stops (CONFIG GET shows them normalised, from the flags they make)."""
-    letters = cstr(v).decode("latin-1")
-    if notify.parse_flags(letters) is None:
-        raise ConfigValueError(errors.KEYSPACE_EVENTS_LETTERS)
-    return letters
-
-
-def parse_uint(lo: int, hi: int) -> Callable[[bytes], int]:
-    """An integer setting: Redis' integer rules, then its range."""
-
-    def parse(v: bytes) -> int:
-        n = string2ll(v)
-        if n is None:
-            raise ConfigValueError(errors.CONFIG_NOT_INTEGER)
-        if not lo <= n <= hi:
-            raise ConfigValueError(errors.CONFIG_RANGE % (lo, hi))
-        return n
-
-    return parse
-
-
-def parse_memory(lo: int, hi: int) -> Callable[[bytes], int]:
-    """A memory setting such as 64mb; the range is checked as a signed long long."""
-
-    def parse(v: bytes) -> int:
-        n = memtoull(v)
-        if n is None:
-            raise ConfigValueError(errors.CONFIG_NOT_MEMORY)
-        if n >= 2**63:
-            n -= 2**64
-        if not lo <= n <= hi:
-            raise ConfigValueError(errors.CONFIG_RANGE % (lo, hi))
-        return n
-
-    return parse
-
-
-@dataclass(frozen=True)
-class Param:
-    """One CONFIG setting: how to read it and, if it can change live, how to set it."""
-
-    name: str
-    get: Callable[[object], str]
-    parse: Callable[[bytes], object] | None = None  # None: immutable; it may return None: no change
-    attr: str = ""                                   # the Config field a SET changes
-    shared: bool = False                             # set on every router, through the hub
-
-
-PARAMS = (
-    Param("save", lambda cfg: ""),
-    Param("appendonly", lambda cfg: "yes"),
-    Param("appendfsync", lambda cfg: cfg.durability),
-    Param("databases", lambda cfg: str(cfg.databases)),
-    Param("maxmemory", lambda cfg: "0"),
-    Param("maxmemory-policy", lambda cfg: "noeviction"),
-    Param("port", lambda cfg: str(cfg.port)),
-    Param("bind", lambda cfg: cfg.bind),
-    Param("dir", lambda cfg: os.path.abspath(cfg.dir)),
-    Param("maxclients", lambda cfg: str(cfg.maxclients), parse_uint(1, 2**32 - 1),
-          "maxclients"),
-    Param("timeout", lambda cfg: "0"),
-    Param("tcp-keepalive", lambda cfg: "0"),
-    Param("proto-max-bulk-len", lambda cfg: str(cfg.proto_max_bulk_len)),
-    Param("client-query-buffer-limit", lambda cfg: str(cfg.client_query_buffer_limit),
-          parse_memory(1 << 20, 2**63 - 1), "client_query_buffer_limit"),
-    Param("client-output-buffer-limit", obuf_limit, parse_obuf_limit,
-          "client_output_buffer_limit_pubsub", shared=True),
-    Param("notify-keyspace-events",
-          lambda cfg: notify.flags_string(notify.parse_flags(cfg.notify_keyspace_events)),
-          parse_keyspace_events, "notify_keyspace_events", shared=True),
-    Param("requirepass", lambda cfg: ""),
-    Param("loglevel", lambda cfg: cfg.loglevel),
-)
-
-CONFIG_HELP = (
-    "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-    "GET <pattern>",
-    "    Return parameters matching the glob-like <pattern> and their values.",
-    "SET <directive> <value>",
-    "    Set the configuration <directive> to <value>.",
-    "RESETSTAT",
-    "    Reset statistics reported by the INFO command.",
-    "REWRITE",
-    "    Rewrite the configuration file.",
-)
-
-
-def find_param(name: bytes) -> Param | None:
-    low = name.decode("latin-1").lower()
-    for p in PARAMS:
-        if p.name == low:
-            return p
-    return None
-
-
-def config_get(cfg, patterns: list[bytes]) -> dict[bytes, bytes]:
-    """Every setting a pattern matches and its value; an exact name echoes as given."""
-    seen: set[str] = set()
-    out: dict[bytes, bytes] = {}
-    for pat in patterns:
-        if not any(c in pat for c in b"[*?"):
-            p = find_param(pat)
-            if p is not None and p.name not in seen:
-                seen.add(p.name)
-                out[pat] = p.get(cfg).encode()
-            continue
-        for p in PARAMS:
-            if p.name not in seen and compile_glob(pat, nocase=True)(p.name.encode()):
-                seen.add(p.name)
-                out[p.name.encode()] = p.get(cfg).encode()
-    return out
-
-
-def config_set(cfg, args: list[bytes]) -> dict:
-    """CONFIG SET name value [name value ...]: all checked, then all applied, as Redis does.
-    The shared settings are returned ({field: value}) for the caller to send to the hub."""
-    if len(args) % 2:
-        raise ReplyError(errors.SYNTAX)
-    pairs = [(args[i], args[i + 1]) for i in range(2, len(args), 2)]
-    chosen: list[Param] = []
-    for name, _ in pairs:
-        # The first bad name decides the error, as in Redis' configSetCommand.
-        p = find_param(name)
-        if p is None:
-            raise ReplyError(errors.CONFIG_SET_UNKNOWN % text(name))
-        if p in chosen:
-            raise ReplyError(errors.CONFIG_SET_FAILED % (text(name), errors.CONFIG_DUPLICATE))
-        if p.parse is None:
-            raise ReplyError(errors.CONFIG_SET_FAILED % (text(name), errors.CONFIG_IMMUTABLE))
-        chosen.append(p)
-    values = []
-    for p, (_, value) in zip(chosen, pairs):
-        try:
-            values.append(p.parse(value))
-        except ConfigValueError as e:
-            raise ReplyError(errors.CONFIG_SET_FAILED % (p.name, e.args[0])) from None
-    shared = {}
-    for p, v in zip(chosen, values):
-        if v is None:
-            continue
-        if p.shared:
-            shared[p.attr] = v
-        else:
-            setattr(cfg, p.attr, v)
-    return shared
 
 
 # ---------------------------------------------------------------- processes
@@ -564,7 +339,10 @@ class InfoView:
         peak = stats["used_memory_peak"] = max(stats["used_memory_peak"], used)
         system = total_memory()
         # (used_memory is every shardis process's resident memory: all of it overhead
-        # to Redis' way of counting, the data being in LMDB's map, outside it)
+        # to Redis' way of counting, the data being in LMDB's map, outside it; maxmemory is
+        # stored, not enforced: shardis evicts nothing, README "CONFIG parameters")
+        maxmemory = self.cfg.params.get("maxmemory", 0)
+        policy = self.cfg.params.get("maxmemory-policy", "noeviction")
         return [("used_memory", used), ("used_memory_human", bytes_to_human(used)),
                 ("used_memory_rss", used), ("used_memory_rss_human", bytes_to_human(used)),
                 ("used_memory_peak", peak), ("used_memory_peak_human", bytes_to_human(peak)),
@@ -580,7 +358,8 @@ class InfoView:
                 ("used_memory_vm_functions", 0), ("used_memory_vm_total", 0),
                 ("used_memory_vm_total_human", "0B"), ("used_memory_functions", 0),
                 ("used_memory_scripts", 0), ("used_memory_scripts_human", "0B"),
-                ("maxmemory", 0), ("maxmemory_human", "0B"), ("maxmemory_policy", "noeviction"),
+                ("maxmemory", maxmemory), ("maxmemory_human", bytes_to_human(maxmemory)),
+                ("maxmemory_policy", policy),
                 ("allocator_frag_ratio", "1.00"), ("allocator_frag_bytes", 0),
                 ("allocator_rss_ratio", "1.00"), ("allocator_rss_bytes", 0),
                 ("rss_overhead_ratio", "1.00"), ("rss_overhead_bytes", 0),
@@ -721,33 +500,13 @@ class InfoView:
 # ---------------------------------------------------------------- shard rounds
 
 
-class _Then:
-    """Owner of an internal fan-out's slot: calls ``then(reply)`` once every shard answered."""
-
-    __slots__ = ("dirty", "then", "slot", "encode")
-
-    def __init__(self, then: Callable[[bytes], None], encoder: Callable = encode) -> None:
-        self.dirty = False
-        self.then = then
-        self.slot: Slot | None = None
-        self.encode = encoder  # what Merger encodes the merged value with
-
-    def flush(self) -> None:
-        self.dirty = False
-        self.then(self.slot[0])
-
-
-def _ok(values: list) -> Simple:
-    return OK
-
-
 def fsync_all(router, then: Callable[[bytes], None]) -> None:
     """Fsync every shard once all that was sent before has committed; then ``then(reply)``."""
     spec = router.table.lookup(b"__sync")
 
     def round_(after: Callable[[bytes], None]) -> None:
-        owner = _Then(after)
-        owner.slot = router.fanout(owner, spec, 0, [b"__sync"], _ok)
+        owner = Then(after)
+        owner.slot = router.fanout(owner, spec, 0, [b"__sync"], all_ok)
 
     def second(reply: bytes) -> None:
         if reply.startswith(b"-"):
@@ -768,48 +527,10 @@ def info_reply(router, owner, db: int, sections: set[str], pubsub: list | None):
                          lambda shards: InfoView(router, shards, pubsub).render(sections))
 
 
-def set_everywhere(conn, shared: dict) -> Slot:
-    """Shared settings: to every router through the hub, then, those the shards use, to
-    every shard; the reply (OK) once all have them, so the next command sees them."""
-    router = conn.router
-    slot, fill = answer_later(conn)
-    encoder = conn.encode
-
-    def shared_by_routers(version) -> None:
-        if isinstance(version, ReplyError):
-            fill(encode_error(version.args[0]))
-            return
-        for_shards = [(k, v) for k, v in shared.items() if k in SHARD_SETTINGS]
-        if not for_shards:
-            fill(encoder(OK))
-            return
-        args = [b"__config", b"%d" % version]
-        for k, v in for_shards:
-            args += [k.encode(), v.encode()]
-        owner = _Then(fill, encoder)
-        owner.slot = router.fanout(owner, router.table.lookup(b"__config"), 0, args, _ok)
-
-    router.pubsub.share(shared, shared_by_routers)
-    return slot
-
-
-def answer_later(conn) -> tuple[Slot, Callable[[bytes], None]]:
-    """A reply slot for ``conn`` and the function that fills it."""
-    slot = Slot((None, conn))
-
-    def fill(reply: bytes) -> None:
-        slot[0] = reply
-        if not conn.dirty:
-            conn.dirty = True
-            conn.flush()
-
-    return slot, fill
-
-
 def register(table: CommandTable) -> None:
     cmd = table.command
     register_command(table)
-    register_config(table)
+    configcmd.register(table)  # (here: command ids follow the order of registration)
 
     @cmd("info", -1, "loading stale", route=LOCAL, group="server", since="1.0.0",
          summary="Get information and statistics about the server", complexity="O(1)",
@@ -827,7 +548,7 @@ def register(table: CommandTable) -> None:
             if isinstance(pubsub, ReplyError):
                 fill(encode_error(pubsub.args[0]))
                 return
-            owner = _Then(fill, encoder)
+            owner = Then(fill, encoder)
             v = info_reply(router, owner, db, sections, pubsub)
             if v.__class__ is Slot:
                 owner.slot = v
@@ -946,52 +667,3 @@ def register_command(table: CommandTable) -> None:
          summary="Show helpful text about the different subcommands")
     def command_help(conn, args):
         return help_reply(COMMAND_HELP)
-
-
-def register_config(table: CommandTable) -> None:
-    """CONFIG and its subcommands over ``router.cfg``."""
-    config = Container(table, "config", -2, group="server", since="2.0.0",
-                       summary="A container for server configuration commands")
-    sub = config.sub
-    admin, acl = "admin noscript loading stale", "@admin @slow @dangerous"
-
-    @sub("get", -3, admin, since="2.0.0", acl=acl,
-         complexity="O(N) when N is the number of configuration parameters provided",
-         summary="Get the values of configuration parameters")
-    def config_get_(conn, args):
-        return config_get(conn.router.cfg, args[2:])
-
-    @sub("set", -4, admin, since="2.0.0", acl=acl,
-         complexity="O(N) when N is the number of configuration parameters provided",
-         summary="Set configuration parameters to the given values")
-    def config_set_(conn, args):
-        shared = config_set(conn.router.cfg, args)
-        if shared:
-            return set_everywhere(conn, shared)
-        return OK
-
-    @sub("resetstat", 2, admin, since="2.0.0", acl=acl,
-         summary="Reset the stats returned by INFO")
-    def config_resetstat(conn, args):
-        router = conn.router
-        router.stats.clear()
-        router.ncommands = router.reads = router.writes = router.net_input = router.net_output = 0
-        # The shards' error counts too (they are the server's, over every router).
-        slot, fill = answer_later(conn)
-        owner = _Then(fill, conn.encode)
-        owner.slot = router.fanout(owner, router.table.lookup(b"__info"), 0,
-                                   [b"__info", b"%d" % router.cfg.databases, b"RESETSTAT"], _ok)
-        return slot
-
-    @sub("rewrite", 2, admin, since="2.8.0", acl=acl,
-         summary="Rewrite the configuration file with the in memory configuration")
-    def config_rewrite(conn, args):
-        if conn.router.cfg.source.startswith("("):
-            raise ReplyError(errors.CONFIG_NO_FILE)
-        # cluster.toml is the operator's file: shardis does not rewrite it.
-        raise ReplyError(errors.CONFIG_REWRITE_FAILED % os.strerror(95))
-
-    @sub("help", 2, "loading stale", since="5.0.0", acl="@slow",
-         summary="Show helpful text about the different subcommands")
-    def config_help(conn, args):
-        return help_reply(CONFIG_HELP)

@@ -27,10 +27,10 @@ import time
 
 import zmq
 
-from shardis import errors, wire
+from shardis import configtable, errors, wire
 from shardis.plan import MERGES
 from shardis.commands import ALL, INTERNAL, LOCAL, CommandSpec, build_table
-from shardis.config import Config
+from shardis.config import Config, log_level
 from shardis.resp import RequestReader, ReplyError, encode, encode_error
 from binascii import crc_hqx
 
@@ -203,8 +203,8 @@ class Router:
         # INFO's reads and writes of clients' sockets and their bytes (plain attributes:
         # they count on every read and write; CONFIG RESETSTAT zeroes them with stats)
         self.reads = self.writes = self.net_input = self.net_output = 0
-        self.config_live: dict[str, bytes] = {}
         self.server: asyncio.AbstractServer | None = None
+        self.idle_timer: asyncio.TimerHandle | None = None  # while ``timeout`` is set
         self.lastsave = int(time.time())
         self.monitors: list[zmq.Socket] = []
         self.blocked: dict[tuple[int, int], BlockedCall] = {}   # (shard, waiter id)
@@ -212,6 +212,54 @@ class Router:
         self.unblock_id = self.table.by_name[b"__unblock"].id
         from router.pubsub import PubSub  # (router.pubsub imports this module)
         self.pubsub = PubSub(self)
+
+    # ------------------------------------------------------------ settings
+
+    def reconfigure(self, settings: dict) -> None:
+        """Shared settings changed (a CONFIG SET, on any router, or the hub's at HELLO):
+        the values are in ``cfg`` already; apply those that need more than that. The
+        others are read where they are used (maxclients, client-query-buffer-limit ...)."""
+        for name in settings:
+            hook = _RECONFIGURE.get(name)
+            if hook is not None:
+                hook(self)
+
+    def _bulk_len(self) -> None:
+        """proto-max-bulk-len: every client's parser judges lengths by the new limit."""
+        n = self.cfg.proto_max_bulk_len
+        for c in self.clients.values():
+            c.reader.set_max_bulk_len(n)
+
+    def _loglevel(self) -> None:
+        logging.getLogger().setLevel(log_level(self.cfg.loglevel))
+
+    def _reset_stats(self) -> None:
+        """CONFIG RESETSTAT: what INFO's stats section counts starts again."""
+        self.stats.clear()
+        self.ncommands = self.reads = self.writes = self.net_input = self.net_output = 0
+
+    def _idle_check(self) -> None:
+        """Redis' client timeout: close a client idle for longer than ``timeout`` seconds,
+        unless it is blocked or subscribed in RESP2 (clientsCronHandleTimeout); every
+        second while the timeout is set."""
+        timeout = configtable.get_value(self.cfg, _TIMEOUT)
+        if not timeout:
+            self.idle_timer = None
+            return
+        now = self.loop.time()
+        for c in list(self.clients.values()):
+            if now - c.last_active <= timeout or c.blocked_on is not None or c.closing:
+                continue
+            if c.pubsub is not None and c.pubsub.total() and c.resp == 2:
+                continue
+            log.debug("router %d: closing client %d, idle past timeout", self.index, c.id)
+            c.closing = True
+            c.transport.close()
+        self.idle_timer = self.loop.call_later(1.0, self._idle_check)
+
+    def _timeout(self) -> None:
+        if self.idle_timer is None and configtable.get_value(self.cfg, _TIMEOUT):
+            self.idle_timer = self.loop.call_later(1.0, self._idle_check)
 
     # ------------------------------------------------------------ sending
 
@@ -459,6 +507,7 @@ class Router:
         self.loop = asyncio.get_running_loop()
         self.loop.call_later(TIDY_S, self.tidy)
         self.watch_sockets()
+        self._timeout()
         sock = socket.socket(socket.AF_INET6 if ":" in self.cfg.bind else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if self.cfg.routers > 1:
@@ -495,12 +544,18 @@ class Router:
         log.info("router %d stopped", self.index)
 
 
+_TIMEOUT = configtable.lookup("timeout")[0]
+# Shared settings that take more than their new value in cfg (``Router.reconfigure``).
+_RECONFIGURE = {"proto-max-bulk-len": Router._bulk_len, "loglevel": Router._loglevel,
+                "timeout": Router._timeout, configtable.RESETSTAT: Router._reset_stats}
+
+
 class Client(asyncio.Protocol):
     """One client connection: its parser, its reply queue, its settings."""
 
     def __init__(self, router: Router) -> None:
         self.router = router
-        self.reader = RequestReader()
+        self.reader = RequestReader(router.cfg.proto_max_bulk_len)
         self.pending: collections.deque[Slot] = collections.deque()
         self.dirty = False
         self.db = 0
@@ -851,7 +906,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--index", type=int, default=0)
     a = ap.parse_args(argv)
     cfg = Config(**json.loads(a.config_json))
-    logging.basicConfig(level=logging.DEBUG if cfg.loglevel == "debug" else logging.INFO,
+    logging.basicConfig(level=log_level(cfg.loglevel),
                         format=f"%(asctime)s router-{a.index} %(levelname)s %(message)s",
                         stream=sys.stderr)
     try:

@@ -39,7 +39,7 @@ import zmq
 
 from router.app import Slot
 from router.connection import Container, help_reply, text
-from shardis import errors, wire
+from shardis import configtable, errors, wire
 from shardis.commands import INTERNAL, LOCAL, CommandTable
 from shardis.pubsub import ANSWER, CHANNEL, CONFIG, CONFIGURED, COUNT, HELLO, KINDS, MESSAGE, PATTERN, \
     PMESSAGE, PUBLISH, Q_CHANNELS, Q_NUMPAT, Q_NUMSUB, Q_STATS, QUERY, SET, SHARD, SMESSAGE, \
@@ -51,10 +51,9 @@ log = logging.getLogger("router")
 _EVENTS = int(zmq.EVENTS)
 _POLLIN = int(zmq.POLLIN)
 
-# Config fields every router applies alike: CONFIG SET sends them through the hub; those
-# the shards use too also go to every shard (``__config``).
-SHARED_SETTINGS = ("client_output_buffer_limit_pubsub", "notify_keyspace_events")
-SHARD_SETTINGS = ("notify_keyspace_events",)
+# The parameters every router holds alike: those CONFIG SET may change (it sends them
+# through the hub; see router/configcmd.py).
+SHARED_PARAMS = tuple(p for p in configtable.PARAMS if p.settable)
 
 # What a subscribed RESP2 connection may run (Redis 7.0's processCommand).
 SUBSCRIBED_ALLOWED = frozenset((b"subscribe", b"ssubscribe", b"psubscribe", b"unsubscribe",
@@ -237,7 +236,8 @@ class PubSub:
                 s.close(0)
 
     def settings(self) -> dict:
-        return {k: getattr(self.cfg, k) for k in SHARED_SETTINGS}
+        """This router's values of the shared parameters (the hub keeps the first it hears)."""
+        return {p.name: configtable.get_value(self.cfg, p) for p in SHARED_PARAMS}
 
     def send(self, op: tuple) -> None:
         """Queue an operation for the hub; this loop turn's leave as one frame."""
@@ -368,11 +368,13 @@ class PubSub:
             t.abort()
 
     def apply(self, settings: dict) -> None:
-        """Shared settings from the hub (another router's CONFIG SET, or at HELLO)."""
-        for k, v in settings.items():
-            if k in SHARED_SETTINGS:
-                setattr(self.cfg, k, v)
+        """Shared settings from the hub (a router's CONFIG SET, or all of them at HELLO)."""
+        for name, value in settings.items():
+            found = configtable.lookup(name)
+            if found is not None:
+                configtable.set_value(self.cfg, found[0], value)
         self.limits = self.cfg.pubsub_limits()
+        self.router.reconfigure(settings)
 
     # ------------------------------------------------------------ subscriptions
 

@@ -27,12 +27,12 @@ import zmq
 
 from shardis import errors, notify, wire
 from shardis.commands import INTERNAL, build_table
-from shardis.config import Config
+from shardis.config import Config, log_level
 from shardis.pubsub import CONFIG, HELLO, NOTIFY, shard_identity
 from shardis.resp import ReplyError, encode, encode3, encode_error
 from shardd.blocking import BLOCK, DEFERRED, Waiters
 from shardd.multi import TXMARK
-from shardd.storage import Keyspace, NotifyingKeyspace, Store
+from shardd.storage import Keyspace, NotifyingKeyspace, Store, limits_of
 from shardd.wal import LogWriter, WriteAheadLog
 
 log = logging.getLogger("shardd")
@@ -49,6 +49,8 @@ COORD_IDENT = b"coord"  # the coordinator's ZeroMQ identity (routers' are genera
 RESERVE_S = 2.0
 # How long a router seen running is taken to be (see Shard._router_alive).
 ALIVE_CHECK_S = 0.01
+# How long a starting shard waits for the pub/sub hub's settings before it serves.
+HUB_WAIT_S = 5.0
 
 
 class Tx:
@@ -128,12 +130,21 @@ class Shard:
         self.sock.setsockopt(zmq.SNDHWM, 0)
         self.sock.setsockopt(zmq.RCVHWM, 0)
         self.hub: zmq.Socket | None = None  # to the pub/sub hub, while serving (``serve``)
+        self.poller: zmq.Poller | None = None  # ``serve``'s
         self.stopping = False
         self.commands = 0
         self.batches = 0
         self.started = time.time()
         self._check_slotmap()
         self._open_wal()
+        # The log replayed under the limits (encoding thresholds ...) it was written
+        # with; from here on cluster.toml's, until the hub has newer ones (``serve``).
+        if self.store.set_limits(0, limits_of(cfg), force=True):
+            self.store.sync()
+        # (and the other shared settings the log may have replayed, cluster.toml's too)
+        self.store.durability = cfg.durability
+        self.store.notify_flags = notify.parse_flags(cfg.notify_keyspace_events) or 0
+        self.store.settings_version = -1
 
     def _check_slotmap(self) -> None:
         """The slot table is stored with the data; a different one means resharding."""
@@ -166,8 +177,9 @@ class Shard:
         self.hub.setsockopt(zmq.SNDHWM, 0)
         self.hub.connect(self.cfg.pubsub_endpoint())
         self.hub.send(wire.pack([(HELLO, {})]))  # the hub answers with the shared settings
+        self._await_hub()
         log.info("shard %d ready on %s", self.index, self.cfg.shard_endpoint(self.index))
-        poller = zmq.Poller()
+        poller = self.poller = zmq.Poller()
         poller.register(self.sock, zmq.POLLIN)
         poller.register(self.hub, zmq.POLLIN)
         if self.writer is not None:
@@ -175,7 +187,6 @@ class Shard:
         sweep_every = self.cfg.expiry_sweep_ms / 1000.0
         next_sweep = time.monotonic() + sweep_every
         next_sync = time.monotonic() + 1.0
-        everysec = self.cfg.durability == "everysec"
         recv = self.sock.recv_multipart
         while not self.stopping:
             now = time.monotonic()
@@ -207,10 +218,12 @@ class Shard:
             if now >= next_sweep and not self.locked:
                 self.sweep()
                 next_sweep = now + sweep_every
+            if self.store.durability != self.cfg.durability and not self.locked:
+                self.switch_durability()
             if now >= next_sync:
                 if self.watchers:
                     self.forget_dead_routers()
-                if everysec and self.store.dirty:
+                if self.cfg.durability == "everysec" and self.store.dirty:
                     self.store.sync_later()
                 elif self.wal is not None and self.wal.size > WAL_CHECKPOINT_BYTES:
                     self.checkpoint()
@@ -280,6 +293,20 @@ class Shard:
         if events and self.hub is not None:
             self.hub.send(wire.pack([(NOTIFY, events)]))
 
+    def _await_hub(self) -> None:
+        """Before serving: the settings the hub holds now (a CONFIG SET made while this
+        shard was down). The limits among them are kept with the data, outside any batch
+        (nothing runs yet); later ones come inside batches (``__config``)."""
+        if not self.hub.poll(HUB_WAIT_S * 1000):
+            log.warning("shard %d: no answer from the pub/sub hub; serving with cluster.toml's "
+                        "settings", self.index)
+            return
+        for op in wire.unpack(self.hub.recv()):
+            if op[0] == CONFIG:
+                self.store.apply_settings(op[2], op[1])
+                if self.store.set_limits(op[2], op[1]):
+                    self.store.sync()
+
     def _from_hub(self) -> None:
         """Shared settings from the hub: the answer to HELLO, or another's CONFIG SET."""
         while True:
@@ -290,6 +317,8 @@ class Shard:
             for op in ops:
                 if op[0] == CONFIG:
                     self.store.apply_settings(op[2], op[1])
+                    if "loglevel" in op[1]:
+                        logging.getLogger().setLevel(log_level(op[1]["loglevel"]))
 
     def release(self) -> None:
         """Send the held replies whose batches are durable now."""
@@ -399,17 +428,47 @@ class Shard:
         self.store.sync()
         wal.truncate()
         if self.cfg.durability == "always":
-            self.wal = wal
-            self.notify_r, self.notify_w = os.pipe()
-            os.set_blocking(self.notify_r, False)
-            self.writer = LogWriter(wal, applied, self.notify_w)
-            self.writer.start()
-            # When an fsync returns, the writer needs the GIL back at once to release
-            # the replies; CPython's default switch interval (5 ms) would hold them.
-            sys.setswitchinterval(SWITCH_INTERVAL)
+            self._start_log(wal)
         else:
             wal.close()
             os.unlink(path)
+
+    def _start_log(self, wal: WriteAheadLog) -> None:
+        """Log every batch that writes from here on (``always``), from ``self.seq``."""
+        self.wal = wal
+        self.notify_r, self.notify_w = os.pipe()
+        os.set_blocking(self.notify_r, False)
+        self.writer = LogWriter(wal, self.seq, self.notify_w)
+        self.writer.start()
+        # When an fsync returns, the writer needs the GIL back at once to release
+        # the replies; CPython's default switch interval (5 ms) would hold them.
+        sys.setswitchinterval(SWITCH_INTERVAL)
+
+    def switch_durability(self) -> None:
+        """CONFIG SET appendfsync (``store.durability``), between batches and outside a
+        cross-shard transaction: into ``always``, LMDB is synced and a new log starts;
+        out of it, the log is checkpointed, its held replies released and it is removed.
+        everysec and no differ only in the serve loop's once-a-second sync."""
+        want, was = self.store.durability, self.cfg.durability
+        path = os.path.join(self.cfg.shard_dir(self.index), "wal.log")
+        if was == "always":
+            self.checkpoint()
+            self.release()
+            self.poller.unregister(self.notify_r)
+            self.writer.stop()
+            self.wal.close()
+            os.unlink(path)
+            os.close(self.notify_r)
+            os.close(self.notify_w)
+            self.writer = self.wal = None
+        if want == "always":
+            self.store.sync()
+            wal = WriteAheadLog(path)
+            wal.truncate()
+            self._start_log(wal)
+            self.poller.register(self.notify_r, zmq.POLLIN)  # (durable replies wake the loop)
+        self.cfg.durability = want
+        log.info("shard %d: durability %s (was %s)", self.index, want, was)
 
     def checkpoint(self) -> None:
         """Sync LMDB, then empty the log it makes redundant."""
@@ -946,7 +1005,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--index", type=int, required=True)
     a = ap.parse_args(argv)
     cfg = Config(**json.loads(a.config_json))
-    logging.basicConfig(level=logging.DEBUG if cfg.loglevel == "debug" else logging.INFO,
+    logging.basicConfig(level=log_level(cfg.loglevel),
                         format=f"%(asctime)s shard-{a.index} %(levelname)s %(message)s",
                         stream=sys.stderr)
     shard = Shard(cfg, a.index, fenced=True)  # until the coordinator says hello

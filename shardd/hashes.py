@@ -32,8 +32,6 @@ from shardis.resp import OK, Pairs, ReplyError, string2ll
 from shardd.storage import HASH, Coll, Keyspace, check_members
 from shardd.strings import LLONG_MAX, LLONG_MIN, add_long_double, format_long_double, parse_long_double
 
-LISTPACK_ENTRIES = 512   # hash-max-listpack-entries (Redis 7.0's default; 128 is the zset one)
-LISTPACK_VALUE = 64      # hash-max-listpack-value
 # A negative HRANDFIELD count asks for |count| fields, repeats allowed. Redis 7.0
 # tries to build any such reply (a huge count never finishes); shardis refuses
 # counts past this bound with "value is out of range" rather than stall a shard.
@@ -68,7 +66,7 @@ def _written(ks: Keyspace, c: Coll, new: list[bytes], written: list[bytes]) -> N
     if c.enc:
         if new:
             _index(ks, c, new)
-    elif c.count > LISTPACK_ENTRIES or any(len(x) > LISTPACK_VALUE for x in written):
+    elif c.count > ks.store.hash_entries or any(len(x) > ks.store.hash_value for x in written):
         c.enc = 1
         _index(ks, c, list(_walk(ks, c, values=False)))
 
@@ -235,7 +233,8 @@ def _hrandfield_count(ks: Keyspace, db: int, key: bytes, count: int, withvalues:
         items = list(_walk(ks, c))
     else:
         rng = _rng(ks, c)
-        small = size <= LISTPACK_ENTRIES or (uniq and count * 3 > size)
+        # (Redis picks from a listpack its own way: by the encoding, as Redis decides.)
+        small = not c.enc or (uniq and count * 3 > size)
         items = (_random_small if small else _random_big)(ks, c, rng, count, uniq)
     if withvalues:
         return Pairs(items)
@@ -248,7 +247,7 @@ def _hrandfield_one(ks: Keyspace, db: int, key: bytes):
     if c is None:
         return None
     rng = _rng(ks, c)
-    if c.count <= LISTPACK_ENTRIES:
+    if not c.enc:
         return _random_small(ks, c, rng, 1, False)[0][0]
     return _random_big(ks, c, rng, 1, False)[0][0]
 

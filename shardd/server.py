@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import os
 
-from shardis import errors
+from shardis import configtable, errors
 from shardis.args import INT_MAX, INT_MIN
 from shardis.commands import ALL, INTERNAL, SPLIT_OK, SPLIT_SUM, CommandTable
 from shardis.resp import OK, ReplyError, string2ll
-from shardd.storage import Keyspace
+from shardd.storage import LIMITS, Keyspace
 
 
 def check_flush_mode(args: list[bytes]) -> None:
@@ -96,8 +96,20 @@ def register_settings(table: CommandTable) -> None:
                    summary="__config version name value [name value ...]: shared settings "
                            "(see shardis/pubsub.py), applied unless newer ones were")
     def shard_config(ks: Keyspace, db: int, args: list[bytes]):
-        settings = {args[i].decode(): args[i + 1].decode() for i in range(2, len(args) - 1, 2)}
-        ks.store.apply_settings(int(args[1]), settings)
+        version = int(args[1])
+        settings, limits = {}, {}
+        for i in range(2, len(args) - 1, 2):
+            found = configtable.lookup_key(args[i].decode())
+            if found is None:
+                continue  # (not a parameter this version knows)
+            p = found[0]
+            value = configtable.parse(p, args[i + 1])
+            (limits if p.name in LIMITS else settings)[p.name] = value
+        ks.store.apply_settings(version, settings)
+        # The limits are kept with the data in this batch's transaction, and the batch is
+        # logged: a replay of the write-ahead log applies them where they came.
+        if limits and ks.store.set_limits(version, limits, ks.txn):
+            ks.mark_written()
         return OK
 
 

@@ -30,7 +30,6 @@ from shardis.notify import NOTIFY_GENERIC, NOTIFY_SET
 from shardis.resp import OrderedSet, ReplyError, string2ll
 from shardd.storage import SET, Coll, Keyspace, check_members
 
-INTSET_MAX = 512          # set-max-intset-entries
 SPOP_MOVE_MUL = 5         # SPOP rebuilds the set when what stays is this much smaller
 SMALL_SET = 256           # up to this many members, random draws read the whole set
 MAX_REPEATS = 1 << 24     # SRANDMEMBER with a negative count: at most this many draws
@@ -46,9 +45,9 @@ def is_int(member: bytes) -> bool:
     return len(member) <= 20 and string2ll(member) is not None
 
 
-def encoding_of(members: list[bytes]) -> int:
+def encoding_of(ks: Keyspace, members: list[bytes]) -> int:
     """The encoding Redis gives a set built from ``members`` one by one."""
-    if len(members) > INTSET_MAX:
+    if len(members) > ks.store.set_intset:
         return 1
     return 0 if all(is_int(m) for m in members) else 1
 
@@ -73,9 +72,9 @@ def set_reply(members: list[bytes], intset: bool) -> OrderedSet:
     return OrderedSet(sorted(members, key=int) if intset else members)
 
 
-def intset_like(members: list[bytes]) -> bool:
+def intset_like(ks: Keyspace, members: list[bytes]) -> bool:
     """Whether Redis builds this computed result as an intset (so answers it in order)."""
-    return len(members) <= INTSET_MAX and all(is_int(m) for m in members)
+    return len(members) <= ks.store.set_intset and all(is_int(m) for m in members)
 
 
 # ------------------------------------------------------------ randomness
@@ -225,7 +224,7 @@ def sadd(ks: Keyspace, db: int, args: list[bytes]):
                 intset = False
     if added:
         c.count += added
-        if not intset or c.count > INTSET_MAX:
+        if not intset or c.count > ks.store.set_intset:
             c.enc = 1
         ks.save_coll(c)
         ks.notify(NOTIFY_SET, b"sadd", db, args[1])
@@ -314,7 +313,7 @@ def spop_count(ks: Keyspace, db: int, key: bytes, count: int):
     intset = c.enc == 0
     c.count = remaining
     if remaining * SPOP_MOVE_MUL <= count:
-        c.enc = encoding_of(members_of(ks, c))  # Redis built a new set of what stays
+        c.enc = encoding_of(ks, members_of(ks, c))  # Redis built a new set of what stays
     ks.notify(NOTIFY_SET, b"spop", db, key)
     ks.save_coll(c)
     return set_reply(popped, intset)
@@ -386,7 +385,7 @@ def smove(ks: Keyspace, db: int, args: list[bytes]):
         dst = ks.new_coll(db, dst_key, SET)
     if ks.mput(dst, m) is None:
         dst.count += 1
-        if not is_int(m) or dst.count > INTSET_MAX:
+        if not is_int(m) or dst.count > ks.store.set_intset:
             dst.enc = 1
         ks.save_coll(dst)
         ks.notify(NOTIFY_SET, b"sadd", db, dst_key)
@@ -446,7 +445,7 @@ def store(ks: Keyspace, db: int, key: bytes, members: list[bytes], event: bytes)
         for m in members:
             mput(c, m)
         c.count = len(members)
-        c.enc = encoding_of(members)
+        c.enc = encoding_of(ks, members)
         ks.save_coll(c)
         ks.notify(NOTIFY_SET, event, db, key)
     elif existed:
@@ -471,7 +470,7 @@ def sinterstore(ks: Keyspace, db: int, args: list[bytes]):
 
 def sunion(ks: Keyspace, db: int, args: list[bytes]):
     found = union(ks, sources(ks, db, args[1:]))
-    return set_reply(found, intset_like(found))
+    return set_reply(found, intset_like(ks, found))
 
 
 def sunionstore(ks: Keyspace, db: int, args: list[bytes]):
@@ -480,7 +479,7 @@ def sunionstore(ks: Keyspace, db: int, args: list[bytes]):
 
 def sdiff(ks: Keyspace, db: int, args: list[bytes]):
     found = difference(ks, sources(ks, db, args[1:]))
-    return set_reply(found, intset_like(found))
+    return set_reply(found, intset_like(ks, found))
 
 
 def sdiffstore(ks: Keyspace, db: int, args: list[bytes]):

@@ -10,7 +10,9 @@ One LMDB environment per shard, with named sub-databases:
              in time order.
 ``sys``      b"slotmap" -> the slot table this data was written under;
              b"count" + db -> number of keys, number of keys with a TTL (8 + 8);
-             b"next_id" -> the next collection id (8).
+             b"next_id" -> the next collection id (8);
+             b"limits" -> msgpack [version, {parameter: value}]: the CONFIG
+             settings the data was written under (see ``Store.limits``).
 ``members``  collection id (8) + suffix -> value: every member of every hash,
              set, list and sorted set, one entry each. The suffix is the hash
              field, the set member, the list position (``pos_bytes``) or the
@@ -49,7 +51,7 @@ from itertools import islice
 import lmdb
 import msgpack
 
-from shardis import errors
+from shardis import configtable, errors
 from shardis.notify import NOTIFY_EXPIRED, NOTIFY_GENERIC, NOTIFY_KEY_MISS, NOTIFY_NEW, \
     parse_flags
 from shardis.resp import ReplyError, encode
@@ -155,8 +157,30 @@ class Coll:
         self.fresh = old is None  # a new key: saving it reports "new"
 
 
+# The CONFIG parameters that decide what a command writes (an encoding, whether APPEND
+# fits): the Store attribute each one sets. They reach a shard inside its batches
+# (``__config``), so its write-ahead log replays them in order, and are kept in LMDB
+# with the data they were written under.
+LIMITS = {"hash-max-listpack-entries": "hash_entries", "hash-max-listpack-value": "hash_value",
+          "set-max-intset-entries": "set_intset", "zset-max-listpack-entries": "zset_entries",
+          "zset-max-listpack-value": "zset_value", "proto-max-bulk-len": "proto_max_bulk_len"}
+
+
+def limits_of(cfg) -> dict:
+    """The LIMITS parameters' values in a Config."""
+    return {name: configtable.get_value(cfg, configtable.lookup(name)[0]) for name in LIMITS}
+
+
 class Store:
     """One shard's LMDB environment and the counters kept with it."""
+
+    # Redis 7.0's defaults, until ``set_limits``.
+    hash_entries = 512
+    hash_value = 64
+    set_intset = 512
+    zset_entries = 128
+    zset_value = 64
+    proto_max_bulk_len = 512 << 20
 
     def __init__(self, path: str, durability: str, map_size: int) -> None:
         self.path = path
@@ -200,6 +224,44 @@ class Store:
         self.settings_version = -1
         # Error replies by code (INFO errorstats: the daemon counts, ``__info`` reports).
         self.errors: collections.Counter = collections.Counter()
+        # The LIMITS as the data was last written under them, and the hub's version of the
+        # CONFIG SET they came with (0: cluster.toml's, at start).
+        self.limits_version = 0
+        raw = self.get_sys(b"limits")
+        if raw is not None:
+            self.limits_version, values = msgpack.unpackb(raw)
+            self.use_limits(values)
+
+    def use_limits(self, values: dict) -> None:
+        """Apply LIMITS values (nothing kept: see ``set_limits``)."""
+        for name, value in values.items():
+            attr = LIMITS.get(name)
+            if attr is not None:
+                setattr(self, attr, value)
+
+    def limits(self) -> dict:
+        """The LIMITS parameters as this store applies them."""
+        return {name: getattr(self, attr) for name, attr in LIMITS.items()}
+
+    def set_limits(self, version: int, values: dict, txn: lmdb.Transaction | None = None,
+                   force: bool = False) -> bool:
+        """Take new LIMITS values (an older version than the one applied is ignored, as
+        two routers' CONFIG SETs may race) and keep them in ``txn``, or in a transaction
+        of their own. True when anything, values or version, changed: a replay of the
+        write-ahead log must see the same versions to ignore the same late arrivals.
+        ``force``: whatever the version (a start takes cluster.toml's values, version 0)."""
+        if version < self.limits_version and not force:
+            return False
+        new = {**self.limits(), **{k: v for k, v in values.items() if k in LIMITS}}
+        changed = new != self.limits() or version != self.limits_version
+        self.limits_version = version
+        self.use_limits(new)
+        raw = msgpack.packb([version, new])
+        if txn is not None:
+            txn.put(b"limits", raw, db=self.sys)
+        else:
+            self.put_sys(b"limits", raw)
+        return changed
 
     def apply_settings(self, version: int, settings: dict) -> None:
         """Shared settings from the pub/sub hub (or a router's ``__config``); an older
@@ -207,7 +269,10 @@ class Store:
         if version < self.settings_version:
             return
         self.settings_version = version
-        letters = settings.get("notify_keyspace_events")
+        durability = settings.get("appendfsync")
+        if durability is not None:
+            self.durability = durability  # (the daemon switches between batches)
+        letters = settings.get("notify-keyspace-events", settings.get("notify_keyspace_events"))
         if letters is not None:
             self.notify_flags = parse_flags(letters) or 0
 
@@ -308,6 +373,11 @@ class Keyspace:
             d = self.delta[db] = [0, 0]
         d[0] += keys
         d[1] += expires
+
+    def mark_written(self) -> None:
+        """Count this batch as a write, so that it is logged, without touching a key (a
+        setting that decides what later commands write)."""
+        self._next_version()
 
     def _next_version(self) -> int:
         st = self.store

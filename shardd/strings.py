@@ -16,7 +16,7 @@ from shardis import errors
 from shardis.commands import COORD, SPLIT_OK, SPLIT_POSITIONAL, CommandTable
 from shardis.notify import NOTIFY_GENERIC, NOTIFY_KEY_MISS, NOTIFY_STRING
 from shardis.args import int_arg
-from shardis.resp import OK, PROTO_MAX_BULK_LEN, ReplyError, encode, string2ll
+from shardis.resp import OK, ReplyError, encode, string2ll
 from shardd.storage import HDR_LEN, STRING, Keyspace
 
 LLONG_MIN = -(2**63)
@@ -43,9 +43,9 @@ def _string_record(ks: Keyspace, db: int, key: bytes) -> tuple[bytes | None, byt
     return raw, raw[HDR_LEN:]
 
 
-def _check_length(size: int, extra: int) -> None:
+def _check_length(ks: Keyspace, size: int, extra: int) -> None:
     """Redis' checkStringLength: a string may not grow past proto-max-bulk-len."""
-    if size + extra > PROTO_MAX_BULK_LEN:
+    if size + extra > ks.store.proto_max_bulk_len:
         raise ReplyError(errors.STRING_TOO_LONG)
 
 
@@ -277,8 +277,10 @@ def _lcs_rows(a: bytes, b: bytes) -> list[int]:
     return rows
 
 
-def lcs_reply(a: bytes | None, b: bytes | None, args: list[bytes]):
-    """LCS's reply for the values of its two keys (None = absent), options in ``args[3:]``."""
+def lcs_reply(a: bytes | None, b: bytes | None, args: list[bytes],
+              max_bulk_len: int = 512 << 20):
+    """LCS's reply for the values of its two keys (None = absent), options in ``args[3:]``,
+    under proto-max-bulk-len ``max_bulk_len``."""
     a = a or b""
     b = b or b""
     getidx = getlen = withmatchlen = False
@@ -303,7 +305,7 @@ def lcs_reply(a: bytes | None, b: bytes | None, args: list[bytes]):
     alen, blen = len(a), len(b)
     # Redis refuses a table bigger than proto-max-bulk-len (4 bytes a cell); the
     # "String too long for LCS" check cannot trigger below that limit.
-    if (alen + 1) * (blen + 1) * 4 > PROTO_MAX_BULK_LEN:
+    if (alen + 1) * (blen + 1) * 4 > max_bulk_len:
         raise ReplyError(errors.LCS_TOO_BIG)
     rows = _lcs_rows(a, b)
     total = blen - (rows[-1].bit_count() if rows else blen)
@@ -563,7 +565,7 @@ def register(table: CommandTable) -> None:
             ks.set_string(db, key, tail, old=None)
             ks.notify(NOTIFY_STRING, b"append", db, key)
             return len(tail)
-        _check_length(len(value), len(tail))
+        _check_length(ks, len(value), len(tail))
         ks.set_string(db, key, value + tail, ks.expire_of(raw), old=raw)
         ks.notify(NOTIFY_STRING, b"append", db, key)
         return len(value) + len(tail)
@@ -654,7 +656,7 @@ def register(table: CommandTable) -> None:
         raw, value = _string_record(ks, db, key)
         if not piece:  # nothing to write: not even an empty key is created
             return 0 if raw is None else len(value)
-        _check_length(offset, len(piece))
+        _check_length(ks, offset, len(piece))
         value = value or b""
         if len(value) < offset:
             value += b"\0" * (offset - len(value))
@@ -673,7 +675,7 @@ def register(table: CommandTable) -> None:
             if raw is not None and raw[0] != STRING:
                 raise ReplyError(errors.LCS_NOT_STRING)
             values.append(None if raw is None else raw[HDR_LEN:])
-        return lcs_reply(values[0], values[1], args)
+        return lcs_reply(values[0], values[1], args, ks.store.proto_max_bulk_len)
 
 
 # ---------------------------------------------------------------- across shards
@@ -703,7 +705,7 @@ def _lcs_cross(coord, db: int, args: list[bytes]):
             if e.args[0] == errors.WRONGTYPE:
                 raise ReplyError(errors.LCS_NOT_STRING) from None
             raise
-    return lcs_reply(values[0], values[1], args)
+    return lcs_reply(values[0], values[1], args, coord.cfg.proto_max_bulk_len)
 
 
 def register_cross(ops: dict[str, Callable]) -> None:

@@ -68,8 +68,6 @@ LEVEL_BITS = 4                     # a node of one level is one of the next with
 _LEVEL_MASK = (1 << LEVEL_BITS) - 1
 _FIB = 0x9E3779B97F4A7C15         # 2**64 / the golden ratio: multiplying spreads the bits
 RANK_VERSION = 1                   # ``c.b & 0xFF`` of a sorted set whose levels follow ``_level``
-LISTPACK_ENTRIES = 128
-LISTPACK_VALUE = 64
 # LMDB keys are at most 511 bytes; the longest key holding a member is a level entry
 # (collection id 8 + tag 2 + score 8 + member).
 MAX_MEMBER = 511 - 18
@@ -529,7 +527,7 @@ class ZSet:
         if not written:
             self.ks.mput(c, member, sb)
         c.count += 1
-        if c.count > LISTPACK_ENTRIES or len(member) > LISTPACK_VALUE:
+        if c.count > self.ks.store.zset_entries or len(member) > self.ks.store.zset_value:
             c.enc = 1
 
     def delete(self, member: bytes, sb: bytes) -> None:
@@ -706,7 +704,7 @@ class ZSet:
         c.b = RANK_VERSION
         if items is not None:
             c.count = n
-            if n > LISTPACK_ENTRIES or maxlen > LISTPACK_VALUE:
+            if n > self.ks.store.zset_entries or maxlen > self.ks.store.zset_value:
                 c.enc = 1
 
 

@@ -1,15 +1,34 @@
-"""cluster.toml: the one place that says how shardis runs; defaults, validation, overrides."""
+"""cluster.toml: the one place that says how shardis runs; defaults, validation, overrides.
+
+Its keys are shardis' own (``shards``, ``routers``, ``durability``, ``map_size`` ...) and
+every parameter of Redis 7.0's configuration (``shardis/configtable.py``), spelt with
+``_`` or ``-`` alike (``hash_max_listpack_entries = 4``, ``maxmemory = "1gb"``), values
+as TOML strings or numbers. Where a Redis parameter is a shardis setting, they are one
+key: ``appendfsync`` is ``durability``, ``port``, ``bind``, ``dir``, ``databases``,
+``maxclients``, ``loglevel``, ``proto_max_bulk_len``, ``client_query_buffer_limit`` and
+``notify_keyspace_events`` are the same names. ``client_output_buffer_limit`` takes
+either shardis' back-pressure size (``"64mb"``) or Redis' classes
+(``"pubsub 32mb 8mb 60"``); ``client_output_buffer_limit_pubsub = "32mb 8mb 60"`` is
+the older spelling of Redis' pubsub class.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import tomllib
 from dataclasses import dataclass, field
 
+from shardis import configtable
 from shardis.notify import LETTERS, parse_flags
 
 DURABILITY = ("always", "everysec", "no")
+
+
+def log_level(loglevel: str) -> int:
+    """Redis' loglevel as a logging level (verbose and notice both log INFO)."""
+    return {"debug": logging.DEBUG, "warning": logging.WARNING}.get(loglevel, logging.INFO)
 
 
 class ConfigError(Exception):
@@ -62,10 +81,6 @@ class Config:
     # client whose unparsed query grows past client_query_buffer_limit.
     client_output_buffer_limit: int = 64 << 20
     client_query_buffer_limit: int = 1 << 30
-    # Redis' client-output-buffer-limit for the pubsub class, "hard soft seconds": a
-    # subscriber whose unsent output passes hard, or stays past soft for seconds, is
-    # disconnected (0 turns a limit off). CONFIG SET changes it on every router.
-    client_output_buffer_limit_pubsub: str = "32mb 8mb 60"
     max_pending_commands: int = 100000
     proto_max_bulk_len: int = 512 << 20
     map_size: int = 1 << 30
@@ -73,6 +88,11 @@ class Config:
     # Redis' notify-keyspace-events letters ("" = off); CONFIG SET changes it everywhere.
     notify_keyspace_events: str = ""
     loglevel: str = "notice"
+    # Redis' CONFIG parameters that are not fields above, by name, where not at their
+    # default (shardis/configtable.py). Among them client-output-buffer-limit, whose
+    # pubsub class the routers apply: a subscriber whose unsent output passes hard, or
+    # stays past soft for seconds, is disconnected.
+    params: dict = field(default_factory=dict)
     # Where this config came from (not a key).
     source: str = field(default="(built-in defaults)", metadata={"internal": True})
 
@@ -92,16 +112,17 @@ class Config:
         return "ipc://" + os.path.abspath(os.path.join(self.run_dir(), "pubsub.sock"))
 
     def pubsub_limits(self) -> tuple[int, int, int]:
-        """client_output_buffer_limit_pubsub as (hard bytes, soft bytes, soft seconds)."""
-        return parse_obuf_limit(self.client_output_buffer_limit_pubsub,
-                                "client_output_buffer_limit_pubsub")
+        """client-output-buffer-limit's pubsub class: (hard bytes, soft bytes, soft seconds)."""
+        p = configtable.lookup("client-output-buffer-limit")[0]
+        return configtable.obuf_classes(configtable.get_value(self, p))["pubsub"]
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
 
 _SIZE_KEYS = {"client_output_buffer_limit", "client_query_buffer_limit", "proto_max_bulk_len", "map_size"}
-_KEYS = {f.name: f for f in dataclasses.fields(Config) if not f.metadata.get("internal")}
+_KEYS = {f.name: f for f in dataclasses.fields(Config)
+         if not f.metadata.get("internal") and f.name != "params"}
 
 
 def validate(cfg: Config) -> Config:
@@ -128,13 +149,54 @@ def validate(cfg: Config) -> Config:
     for key in ("client_query_buffer_limit", "proto_max_bulk_len", "map_size"):
         if getattr(cfg, key) < 1 << 20:
             raise ConfigError(f"{key}: must be at least 1mb, got {getattr(cfg, key)}")
-    cfg.pubsub_limits()  # raises ConfigError, naming the key, when it cannot be read
+    if len(cfg.bind.split()) != 1:
+        raise ConfigError(f"bind: shardis listens on one address, got {cfg.bind!r}")
     if cfg.expiry_sweep_ms < 1:
         raise ConfigError("expiry_sweep_ms: must be at least 1")
     if parse_flags(cfg.notify_keyspace_events) is None:
         raise ConfigError(f"notify_keyspace_events: letters must be among "
                           f"{''.join(LETTERS)}, got {cfg.notify_keyspace_events!r}")
+    # What Redis' apply functions would refuse at start (TLS without its files ...).
+    for p in configtable.PARAMS:
+        if p.applycheck is not None and configtable.get_value(cfg, p) != p.default:
+            err = p.applycheck(lambda name: configtable.get_value(cfg, configtable.lookup(name)[0]))
+            if err is not None:
+                raise ConfigError(f"{p.name}: {err}")
     return cfg
+
+
+def _raw(v: object) -> bytes:
+    """A TOML or command-line value as the bytes Redis would read."""
+    if isinstance(v, bool):
+        return b"yes" if v else b"no"
+    if isinstance(v, list):
+        return b" ".join(_raw(x) for x in v)
+    return str(v).encode()
+
+
+def _is_size(v: object) -> bool:
+    try:
+        parse_size(v, "")
+    except ConfigError:
+        return False
+    return True
+
+
+def apply_param(cfg: Config, key: str, v: object, where: str = "") -> None:
+    """Set a Redis parameter from a TOML or command-line value (from ``where``), read by
+    Redis' rules."""
+    found = configtable.lookup_key(key)
+    if found is None:
+        raise ConfigError(f"{where}: unknown key {key!r}")
+    p = found[0]
+    raw = _raw(v)
+    if p.flags & configtable.MULTI_ARG:
+        raw = b" ".join(raw.split())  # (a file's words, however spaced)
+    try:
+        value = configtable.parse(p, raw, configtable.get_value(cfg, p))
+    except configtable.ConfigValueError as e:
+        raise ConfigError(f"{key}: {e.args[0]}") from None
+    configtable.set_value(cfg, p, value)
 
 
 def apply(cfg: Config, values: dict, where: str) -> Config:
@@ -142,8 +204,15 @@ def apply(cfg: Config, values: dict, where: str) -> Config:
     for key, v in values.items():
         k = key.replace("-", "_")
         f = _KEYS.get(k)
+        if k == "client_output_buffer_limit" and not _is_size(v):
+            f = None  # Redis' classes, not shardis' size
+        elif k == "client_output_buffer_limit_pubsub":
+            hard, soft, seconds = parse_obuf_limit(v, key)
+            apply_param(cfg, "client-output-buffer-limit", f"pubsub {hard} {soft} {seconds}")
+            continue
         if f is None:
-            raise ConfigError(f"{where}: unknown key {key!r}")
+            apply_param(cfg, key, v, where)
+            continue
         if k in _SIZE_KEYS:
             v = parse_size(v, key)
         elif f.type in ("int", int):

@@ -69,7 +69,7 @@ import zmq
 from shardd.blocking import BLOCK, Wait
 from shardis import errors, plan, wire
 from shardis.commands import ALL, build_table
-from shardis.config import Config
+from shardis.config import Config, log_level
 from shardis.pubsub import Hub
 from shardis.resp import OK, ReplyError, encode_error
 from shardis.resp import encode as encode2, encode3
@@ -116,7 +116,8 @@ class IntentLog:
     packed ``run`` messages the shard was sent, as sent) before any shard commits,
     ``done txid`` after all have. At most one is pending at a time."""
 
-    def __init__(self, path: str, fsync: bool) -> None:
+    def __init__(self, path: str, fsync: Callable[[], bool]) -> None:
+        """``fsync``: whether intents are synced now (CONFIG SET appendfsync changes it)."""
         os.makedirs(os.path.dirname(path), exist_ok=True)
         self.path = path
         self.fsync = fsync
@@ -147,7 +148,7 @@ class IntentLog:
             os.fdatasync(self.fd)
 
     def begin(self, txid: int, parts: dict) -> None:
-        self._append(["begin", txid, parts], self.fsync)
+        self._append(["begin", txid, parts], self.fsync())
 
     def done(self, txid: int) -> None:
         # Not synced: if it is lost, recovery redoes the intent, and every shard skips
@@ -224,7 +225,7 @@ class Coordinator:
             s.connect(cfg.shard_endpoint(i))
             self.shards.append(s)
         self.intents = IntentLog(os.path.join(cfg.dir, "coordinator", "intent.log"),
-                                 fsync=cfg.durability == "always")
+                                 fsync=lambda: cfg.durability == "always")
         last, self.pending = self.intents.scan()
         self.txids = itertools.count(max(last + 1, time.time_ns() // 1000))
         self.stopping = False
@@ -989,7 +990,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--config-json", required=True)
     a = ap.parse_args(argv)
     cfg = Config(**json.loads(a.config_json))
-    logging.basicConfig(level=logging.DEBUG if cfg.loglevel == "debug" else logging.INFO,
+    logging.basicConfig(level=log_level(cfg.loglevel),
                         format="%(asctime)s coordinator %(levelname)s %(message)s", stream=sys.stderr)
     coord = Coordinator(cfg)
 

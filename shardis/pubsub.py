@@ -60,9 +60,9 @@ from typing import Callable
 
 import zmq
 
-from shardis import wire
+from shardis import configtable, wire
 from shardis.args import stringmatch
-from shardis.config import Config
+from shardis.config import Config, log_level
 
 log = logging.getLogger("pubsub")
 
@@ -208,6 +208,7 @@ class Hub:
         self.peers[ident] = None
         for k, v in settings.items():
             self.settings.setdefault(k, v)
+        self._keep(self.settings)
 
     def _confirm(self, ident: bytes | None, out: dict[bytes, list], version: int = 0) -> None:
         """``ident`` has the settings up to ``version``: answer the SETs every router has
@@ -231,7 +232,18 @@ class Hub:
         keeps growing across a restart of the hub, and one more than the last at least."""
         self.version = max(self.version + 1, time.time_ns())
         self.settings.update(settings)
+        self._keep(settings)
         return self.version
+
+    def _keep(self, settings: dict) -> None:
+        """The coordinator, in this process, works under the same settings (what its
+        scratch store writes, LCS's limit): its Config follows the hub's."""
+        for name, value in settings.items():
+            found = configtable.lookup(name)
+            if found is not None:
+                configtable.set_value(self.cfg, found[0], value)
+        if "loglevel" in settings:
+            logging.getLogger().setLevel(log_level(self.cfg.loglevel))
 
     def count(self, ident: bytes, kind: int, name: bytes, n: int) -> None:
         held = self.held.setdefault(ident, (set(), set(), set()))[kind]

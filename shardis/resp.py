@@ -375,6 +375,15 @@ class RequestReader:
         self._probe = probe = RespParser(self.max_bulk_len, keep=False)
         return out, probe.feed(rest)[1]
 
+    def set_max_bulk_len(self, n: int) -> None:
+        """proto-max-bulk-len changed (CONFIG SET): the next bulk length read is judged by
+        ``n``, also inside the request being read, as Redis judges each header it reads."""
+        self.max_bulk_len = n
+        self._overhead = _BULK_OVERHEAD[:n + 1]
+        for parser in (self._probe, self._exact):
+            if parser is not None:
+                parser.max_bulk_len = n
+
     def _end_of(self, cmd: list, buf: bytes, pos: int) -> int:
         """Where ``cmd`` (read by hiredis at ``pos``) ends if Redis reads it the same; else -1."""
         n = len(cmd)

@@ -22,7 +22,7 @@ import lmdb
 from shardis import notify, wire
 from shardis.commands import CommandSpec
 from shardd.blocking import BLOCK
-from shardd.storage import NotifyingKeyspace, Store
+from shardd.storage import NotifyingKeyspace, Store, limits_of
 
 
 class _Collecting(NotifyingKeyspace):
@@ -49,6 +49,9 @@ class Scratch:
         A blocking command that finds nothing answers BLOCK, and ``block`` says what
         it waits for (``shardd.blocking.Wait``)."""
         keys = list(dict.fromkeys(spec.keys(args)))
+        # What the command writes follows the CONFIG settings the shards have (the hub,
+        # in this process, keeps ``coord.cfg`` current); the shards take it as written.
+        self.store.use_limits(limits_of(coord.cfg))
         before = {}
         for key in keys:
             before[key] = coord.call(coord.shard_of(key), db, b"__export", key)

@@ -3,7 +3,6 @@ them running, and stop them in order (routers, coordinator, shards) on SIGTERM/S
 
 from __future__ import annotations
 
-import argparse
 import ctypes
 import errno
 import json
@@ -16,7 +15,7 @@ import sys
 import time
 
 
-from shardis import REDIS_VERSION, __version__
+from shardis import REDIS_VERSION, __version__, configtable
 from shardis.config import Config, ConfigError, load
 
 log = logging.getLogger("shardis")
@@ -205,25 +204,58 @@ class Supervisor:
         log.info("shardis stopped")
 
 
+USAGE = """usage: shardis-server [CONFIG] [--NAME VALUE ...]
+
+Start a shardis cluster: shards, coordinator and routers.
+
+  CONFIG         cluster.toml (default: ./cluster.toml if there is one)
+  --NAME VALUE   any cluster.toml key or Redis configuration parameter, overriding
+                 the file, as redis-server takes them: --port 7000 --shards 4
+                 --durability always --maxmemory 1gb --save "60 1000" --bind 127.0.0.1
+                 (a parameter of several words takes them all: --save 60 1000)
+  --version      print the version
+"""
+
+
+def parse_argv(argv: list[str]) -> tuple[str | None, dict[str, str]]:
+    """redis-server's command line: the config file, and ``--name value`` pairs, where
+    a parameter of several words (``--save 60 1000``, ``--bind a b``) takes every word
+    up to the next ``--name`` and any other takes one (as in redis.conf, where they must
+    have one argument); the file may also come after the options."""
+    path = None
+    overrides: dict[str, str] = {}
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        i += 1
+        if not arg.startswith("--") or len(arg) == 2:
+            if path is not None:
+                raise ConfigError(f"command line: expected --name value, got {arg!r}")
+            path = arg
+            continue
+        found = configtable.lookup_key(arg[2:])
+        several = found is not None and found[0].flags & configtable.MULTI_ARG
+        values = []
+        while i < len(argv) and not argv[i].startswith("--") and (several or not values):
+            values.append(argv[i])
+            i += 1
+        overrides[arg[2:]] = " ".join(values)
+    return path, overrides
+
+
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="shardis-server",
-                                 description="Start a shardis cluster (router, shards, coordinator).")
-    ap.add_argument("config", nargs="?", help="cluster.toml (default: ./cluster.toml if present)")
-    ap.add_argument("--port", type=int)
-    ap.add_argument("--bind")
-    ap.add_argument("--dir")
-    ap.add_argument("--shards", type=int)
-    ap.add_argument("--routers", type=int)
-    ap.add_argument("--durability", choices=("always", "everysec", "no"))
-    ap.add_argument("--loglevel", choices=("debug", "verbose", "notice", "warning"))
-    ap.add_argument("--version", action="version", version=f"shardis {__version__}")
-    a = ap.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("-h", "--help"):
+        print(USAGE, end="")
+        sys.exit(0)
+    if argv and argv[0] in ("-v", "--version"):
+        print(f"shardis {__version__}")
+        sys.exit(0)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s supervisor %(levelname)s %(message)s")
-    overrides = {k: getattr(a, k) for k in ("port", "bind", "dir", "shards", "routers",
-                                            "durability", "loglevel")}
     try:
-        cfg = load(a.config, overrides)
+        path, overrides = parse_argv(argv)
+        cfg = load(path, overrides)
         check_port(cfg)
         check_dir(cfg)
     except ConfigError as e:
