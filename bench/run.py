@@ -534,12 +534,15 @@ def profile(args: argparse.Namespace, tmp: str) -> None:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    from shardis.config import Config  # the same defaults shardis-server uses
+    from shardis import layout  # the layout shardis-server's "auto" picks here
+
+    cores = layout.usable_cores()
 
     ap = argparse.ArgumentParser(prog="bench/run.py", description=__doc__.splitlines()[0])
-    ap.add_argument("--shards", type=int, default=Config.shards, help="shard daemons (default %(default)s)")
-    ap.add_argument("--routers", type=int, default=Config.routers,
-                    help="router processes (default %(default)s)")
+    ap.add_argument("--shards", type=int, default=layout.auto_shards(cores),
+                    help="shard daemons (default: as shards = \"auto\" here, %(default)s)")
+    ap.add_argument("--routers", type=int, default=layout.auto_routers(cores),
+                    help="router processes (default: as routers = \"auto\" here, %(default)s)")
     ap.add_argument("--repeats", type=int, help="interleaved repeats (default 3; --quick: 1)")
     ap.add_argument("--requests", type=int,
                     help="requests per redis-benchmark run (default 200000; --quick: 20000)")

@@ -53,6 +53,13 @@ def stored_layout(cfg: Config, i: int) -> int | None:
     return None if raw is None else json.loads(raw)["shards"]
 
 
+def recorded_shards(cfg: Config) -> int | None:
+    """The shard count the data in ``cfg.dir`` was written with (shard 0's slot map, or
+    any shard's), None when there is no data yet."""
+    counts = [n for n in (stored_layout(cfg, i) for i in shard_dirs(cfg)) if n is not None]
+    return counts[0] if counts else None
+
+
 def needs_reshard(cfg: Config) -> bool:
     for i in shard_dirs(cfg):
         n = stored_layout(cfg, i)

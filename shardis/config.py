@@ -21,6 +21,7 @@ import tomllib
 from dataclasses import dataclass, field
 
 from shardis import configtable
+from shardis.layout import AUTO
 from shardis.notify import LETTERS, parse_flags
 
 DURABILITY = ("always", "everysec", "no")
@@ -71,8 +72,10 @@ class Config:
     port: int = 6380
     bind: str = "127.0.0.1"
     dir: str = "./shardis-data"
-    shards: int = 2
-    routers: int = 1
+    # "auto": from the cores and the data directory (shardis/layout.py), resolved by the
+    # supervisor before anything starts; a number is taken as it is.
+    shards: int | str = AUTO
+    routers: int | str = AUTO
     durability: str = "everysec"
     databases: int = 16
     maxclients: int = 10000
@@ -95,6 +98,13 @@ class Config:
     params: dict = field(default_factory=dict)
     # Where this config came from (not a key).
     source: str = field(default="(built-in defaults)", metadata={"internal": True})
+    # The keys that said "auto" before the supervisor chose their numbers (not a key): a
+    # CONFIG REWRITE keeps "auto".
+    auto: list = field(default_factory=list, metadata={"internal": True})
+
+    def setting(self, key: str) -> object:
+        """A key's value as configured: "auto" for a layout key the supervisor resolved."""
+        return AUTO if key in self.auto else getattr(self, key)
 
     def run_dir(self) -> str:
         return os.path.join(self.dir, "run")
@@ -121,6 +131,7 @@ class Config:
 
 
 _SIZE_KEYS = {"client_output_buffer_limit", "client_query_buffer_limit", "proto_max_bulk_len", "map_size"}
+_LAYOUT_KEYS = {"shards", "routers"}
 _KEYS = {f.name: f for f in dataclasses.fields(Config)
          if not f.metadata.get("internal") and f.name != "params"}
 
@@ -129,10 +140,10 @@ def validate(cfg: Config) -> Config:
     """Check every value; raise ConfigError naming the first bad key."""
     if not (0 < cfg.port < 65536):
         raise ConfigError(f"port: must be 1..65535, got {cfg.port}")
-    if not (1 <= cfg.shards <= 256):
-        raise ConfigError(f"shards: must be 1..256, got {cfg.shards}")
-    if not (1 <= cfg.routers <= 64):
-        raise ConfigError(f"routers: must be 1..64, got {cfg.routers}")
+    if cfg.shards != AUTO and not (isinstance(cfg.shards, int) and 1 <= cfg.shards <= 256):
+        raise ConfigError(f"shards: must be 1..256 or \"auto\", got {cfg.shards!r}")
+    if cfg.routers != AUTO and not (isinstance(cfg.routers, int) and 1 <= cfg.routers <= 64):
+        raise ConfigError(f"routers: must be 1..64 or \"auto\", got {cfg.routers!r}")
     if cfg.durability not in DURABILITY:
         raise ConfigError(f"durability: must be one of {', '.join(DURABILITY)}, got {cfg.durability!r}")
     if not (1 <= cfg.databases <= 256):
@@ -215,6 +226,11 @@ def apply(cfg: Config, values: dict, where: str) -> Config:
             continue
         if k in _SIZE_KEYS:
             v = parse_size(v, key)
+        elif k in _LAYOUT_KEYS:
+            if isinstance(v, str) and v.strip().isdigit():
+                v = int(v)
+            if v != AUTO and (not isinstance(v, int) or isinstance(v, bool)):
+                raise ConfigError(f"{key}: expected a number or \"auto\", got {v!r}")
         elif f.type in ("int", int):
             if isinstance(v, str) and v.lstrip("-").isdigit():
                 v = int(v)

@@ -80,7 +80,7 @@ def _memory(n: int) -> str:
 def _format(entry: str, cfg: Config, key: str) -> str:
     """The TOML value of a setting, for the file key ``key``."""
     if entry in _KEYS:
-        v = getattr(cfg, entry)
+        v = cfg.setting(entry)
         if entry in _SIZE_KEYS:
             return _memory(v)
         return str(v) if isinstance(v, int) else _toml_string(v)
@@ -100,7 +100,7 @@ def _format(entry: str, cfg: Config, key: str) -> str:
 def _value(entry: str, cfg: Config):
     """A setting's value in ``cfg``, to compare."""
     if entry in _KEYS:
-        return getattr(cfg, entry)
+        return cfg.setting(entry)
     return configtable.get_value(cfg, configtable.lookup(entry)[0])
 
 
@@ -112,7 +112,7 @@ def _default(entry: str):
 
 def _settings(cfg: Config) -> dict[str, object]:
     """Every setting of ``cfg`` a file can hold: its fields, then its parameters."""
-    out = {k: getattr(cfg, k) for k in _KEYS}
+    out = {k: cfg.setting(k) for k in _KEYS}
     for p in configtable.PARAMS:
         if not p.field:
             out[p.name] = configtable.get_value(cfg, p)

@@ -15,7 +15,7 @@ import sys
 import time
 
 
-from shardis import REDIS_VERSION, __version__, configtable
+from shardis import REDIS_VERSION, __version__, configtable, layout
 from shardis.config import Config, ConfigError, load
 
 log = logging.getLogger("shardis")
@@ -91,6 +91,32 @@ def check_dir(cfg: Config) -> None:
         raise ConfigError(f"dir: cannot use {cfg.dir!r} for data: {e.strerror}") from None
     if not os.access(cfg.dir, os.W_OK | os.X_OK):
         raise ConfigError(f"dir: {cfg.dir!r} is not writable")
+
+
+def resolve_layout(cfg: Config) -> list[str]:
+    """Numbers for ``shards`` and ``routers`` set to "auto" (shardis/layout.py); the
+    lines that say what was chosen and why, for the log."""
+    from shardd import reshard
+
+    cores = layout.usable_cores()
+    why = []
+    if cfg.shards == layout.AUTO:
+        cfg.auto.append("shards")
+        recorded = reshard.recorded_shards(cfg)
+        if recorded is not None:
+            cfg.shards = recorded
+            why.append(f"shards = auto: {recorded}, the count the data in {os.path.abspath(cfg.dir)} "
+                       f"was written with (auto never reshards; set a number to change it)")
+        else:
+            cfg.shards = layout.auto_shards(cores)
+            why.append(f"shards = auto: {cfg.shards} for {cores} usable core(s) (half the cores; "
+                       f"bench/RESULTS.md, layouts)")
+    if cfg.routers == layout.AUTO:
+        cfg.auto.append("routers")
+        cfg.routers = layout.auto_routers(cores)
+        why.append(f"routers = auto: {cfg.routers} for {cores} usable core(s) (a quarter of the "
+                   f"cores)")
+    return why
 
 
 def reshard_if_needed(cfg: Config) -> None:
@@ -261,6 +287,8 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as e:
         print(f"shardis-server: {e}", file=sys.stderr)
         sys.exit(1)
+    for line in resolve_layout(cfg):
+        log.info("%s", line)
     reshard_if_needed(cfg)
     sys.exit(Supervisor(cfg).run())
 

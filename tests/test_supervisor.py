@@ -8,9 +8,13 @@ import signal
 import socket
 import subprocess
 import time
+import tomllib
 
 import pytest
+import redis
 
+from shardis.config import Config, ConfigError, apply, validate
+from shardis.layout import auto_routers, auto_shards, usable_cores
 from shardis.slots import key_slot, slot_table
 from tests.helpers import RawClient, encode_command, free_port, wait_for_port
 
@@ -237,12 +241,67 @@ def test_starts_with_built_in_defaults_in_empty_cwd(tmp_path, servers):
     s.wait_ready(port)
     answers(port)
     assert "config=(built-in defaults)" in s.stderr()
-    # Defaults: ./shardis-data in the working directory, two shards.
+    # Defaults: ./shardis-data in the working directory, the layout "auto" picks here.
+    shards, routers = auto_shards(usable_cores()), auto_routers(usable_cores())
     data = tmp_path / "shardis-data"
-    assert sorted(p.name for p in data.iterdir() if p.name.startswith("shard-")) == ["shard-0", "shard-1"]
-    assert len(role_pids(s.proc.pid, "shardd")) == 2
-    assert len(role_pids(s.proc.pid, "router")) == 1
+    assert sorted(p.name for p in data.iterdir() if p.name.startswith("shard-")) == \
+        [f"shard-{i}" for i in range(shards)]
+    assert len(role_pids(s.proc.pid, "shardd")) == shards
+    assert len(role_pids(s.proc.pid, "router")) == routers
     assert s.stop() == 0
+
+
+@pytest.mark.parametrize("cores,shards,routers", [(1, 1, 1), (2, 1, 1), (3, 1, 1), (4, 2, 1),
+                                                  (8, 4, 2), (16, 8, 4), (64, 32, 16)])
+def test_auto_layout_rule(cores, shards, routers):
+    """shards = "auto" and routers = "auto" (shardis/layout.py, its table)."""
+    assert (auto_shards(cores), auto_routers(cores)) == (shards, routers)
+
+
+def test_auto_layout_follows_the_cores_then_keeps_the_data(tmp_path, servers):
+    """auto on an empty directory: the cores decide, and the log says so; an explicit
+    number reshards; auto afterwards keeps the count the data was written with (the
+    machine changing never reshards); CONFIG REWRITE keeps "auto" in the file."""
+    port = free_port()
+    conf = tmp_path / "cluster.toml"
+    conf.write_text(f'port = {port}\ndir = "data"\nshards = "auto"   # chosen here\n')
+    s = servers(tmp_path)
+    s.wait_ready(port)
+    err = s.stderr()
+    cores = usable_cores()
+    assert f"shards = auto: {auto_shards(cores)} for {cores} usable core(s)" in err, err
+    assert f"routers = auto: {auto_routers(cores)} for {cores} usable core(s)" in err, err
+    c = redis.Redis(port=port)
+    c.mset({f"k{i}": i for i in range(200)})
+    c.config_set("maxmemory-policy", "allkeys-lru")
+    assert c.execute_command("CONFIG", "REWRITE")
+    c.close()
+    text = conf.read_text()
+    assert 'shards = "auto"   # chosen here' in text and "routers" not in text, text
+    assert s.stop() == 0
+    s = servers(tmp_path, "--shards", "3")
+    s.wait_ready(port)
+    assert len(role_pids(s.proc.pid, "shardd")) == 3
+    assert s.stop() == 0
+    s = servers(tmp_path)  # auto again: 3, as the data was written
+    s.wait_ready(port)
+    err = s.stderr()
+    assert "shards = auto: 3, the count the data in" in err, err
+    assert "resharding" not in err
+    assert len(role_pids(s.proc.pid, "shardd")) == 3
+    c = redis.Redis(port=port)
+    assert c.dbsize() == 200 and c.get("k7") == b"7"
+    c.close()
+    assert s.stop() == 0
+
+
+def test_layout_keys_refuse_other_words(tmp_path):
+    """A layout key is a number or "auto"."""
+    for text in ('shards = "many"\n', "routers = 0\n", 'routers = "Auto "\n'):
+        with pytest.raises(ConfigError):
+            validate(apply(Config(), tomllib.loads(text), "cluster.toml"))
+    cfg = validate(apply(Config(), {"shards": "4", "routers": "auto"}, "command line"))
+    assert (cfg.shards, cfg.routers) == (4, "auto")
 
 
 def test_reads_cluster_toml_from_cwd(tmp_path, servers):
