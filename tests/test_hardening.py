@@ -4,6 +4,7 @@ across databases, blocked clients and keys of the wrong type, sub-millisecond ti
 from __future__ import annotations
 
 import ast
+import contextlib
 import os
 import resource
 import select
@@ -147,6 +148,23 @@ def _silent(c: RawClient, seconds: float = 0.3) -> bool:
     return not ready and not c.buf
 
 
+@contextlib.contextmanager
+def _blocked(shardis_server, redis_server, block: tuple, wait: float = 0.1):
+    """A client of each server blocked in ``block`` (after FLUSHALL), and another pair of
+    clients: (waiter, other)."""
+    waiter = Pair(shardis_server.port, redis_server.port)
+    other = Pair(shardis_server.port, redis_server.port)
+    try:
+        other.check("FLUSHALL")
+        for c in (waiter.s, waiter.r):
+            c.send_raw(encode_command(block))
+        time.sleep(wait)
+        yield waiter, other
+    finally:
+        waiter.close()
+        other.close()
+
+
 def _keys_on_two_shards() -> tuple[str, str]:
     table = slot_table(3)
     a = "wa"
@@ -178,13 +196,7 @@ def test_blocked_client_waits_through_a_key_of_another_type(shardis_server, redi
     served once the key holds its type."""
     for block, push in BLOCKERS:
         key = push[1]
-        waiter = Pair(shardis_server.port, redis_server.port)
-        other = Pair(shardis_server.port, redis_server.port)
-        try:
-            other.check("FLUSHALL")
-            for c in (waiter.s, waiter.r):
-                c.send_raw(encode_command(block))
-            time.sleep(0.1)
+        with _blocked(shardis_server, redis_server, block) as (waiter, other):
             other.check_pipeline([("MULTI",), _other_type(push), ("DEL", key), ("SET", key, "foo"),
                                   ("EXEC",)])
             other.check_pipeline([("MULTI",), ("DEL", key), _other_type(push), ("EXEC",)])
@@ -192,9 +204,6 @@ def test_blocked_client_waits_through_a_key_of_another_type(shardis_server, redi
             other.check("DEL", key)
             other.check(*push)
             assert waiter.s.read_reply() == waiter.r.read_reply(), block
-        finally:
-            waiter.close()
-            other.close()
 
 
 def test_served_from_the_key_that_got_data(shardis_server, redis_server):
@@ -209,41 +218,23 @@ def test_served_from_the_key_that_got_data(shardis_server, redis_server):
          [("ZADD", "{s}b", "1", "x"), ("ZADD", "{s}a", "0", "y")]),
         (("BLPOP", "{s}a", "{s}b", "0"), [("SET", "{s}a", "str"), ("RPUSH", "{s}b", "x")]),
     ]:
-        waiter = Pair(shardis_server.port, redis_server.port)
-        other = Pair(shardis_server.port, redis_server.port)
-        try:
-            other.check("FLUSHALL")
-            for c in (waiter.s, waiter.r):
-                c.send_raw(encode_command(block))
-            time.sleep(0.1)
+        with _blocked(shardis_server, redis_server, block) as (waiter, other):
             other.check_pipeline([("MULTI",), *fill, ("EXEC",)])
             assert waiter.s.read_reply() == waiter.r.read_reply(), block
             for key in ("{s}a", "{s}b"):
                 other.check("TYPE", key)
-        finally:
-            waiter.close()
-            other.close()
 
 
 def test_blocked_over_shards_ignores_a_key_of_another_type(shardis_server, redis_server):
     """BLPOP a b with a and b on different shards: a turns into a string, b gets data:
     served from b (the coordinator re-ran BLPOP a b and answered WRONGTYPE)."""
     a, b = _keys_on_two_shards()
-    waiter = Pair(shardis_server.port, redis_server.port)
-    other = Pair(shardis_server.port, redis_server.port)
-    try:
-        other.check("FLUSHALL")
-        for c in (waiter.s, waiter.r):
-            c.send_raw(encode_command(("BLPOP", a, b, "0")))
-        time.sleep(0.2)
+    with _blocked(shardis_server, redis_server, ("BLPOP", a, b, "0"), wait=0.2) as (waiter, other):
         other.check("SET", a, "str")
         assert _silent(waiter.s) and _silent(waiter.r)
         other.check("RPUSH", b, "x")
         assert waiter.s.read_reply() == waiter.r.read_reply()
         other.check("LLEN", b)
-    finally:
-        waiter.close()
-        other.close()
 
 
 # ---------------------------------------------------------------- timeouts
