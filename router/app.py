@@ -44,6 +44,10 @@ MAX_INFLIGHT = 4  # batches per shard awaiting replies; see Router.flush
 TIDY_S = 5.0
 TIDY_CLIENTS = 500
 
+# Plain ints: with them pyzmq's get() skips wrapping the result in an Enum (~1 us a call).
+_EVENTS = int(zmq.EVENTS)
+_POLLIN = int(zmq.POLLIN)
+
 
 def _libc_malloc_trim():
     """glibc's malloc_trim, or a no-op where there is none."""
@@ -56,9 +60,6 @@ def _libc_malloc_trim():
 
 
 _malloc_trim = _libc_malloc_trim()
-# Plain ints: with them pyzmq's get() skips wrapping the result in an Enum (~1 us a call).
-_EVENTS = int(zmq.EVENTS)
-_POLLIN = int(zmq.POLLIN)
 
 
 class Slot(list):
