@@ -123,7 +123,7 @@ def run_shardis(n: int, settle: float, shards: int) -> dict:
                             start_new_session=True)
     try:
         wait_port(port, proc)
-        router = next(p for p, cmd in children(proc.pid).items() if "-m router" in cmd)
+        router = next(p for p, cmd in children(proc.pid).items() if "-m shardis.router" in cmd)
         return measure("shardis router", port, router, n, settle)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

@@ -265,7 +265,7 @@ def run(args: argparse.Namespace, conns: dict[str, Conn]) -> tuple[str, list[str
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    from shardis import layout  # the layout shardis-server's "auto" picks here
+    from shardis import autolayout  # the layout shardis-server's "auto" picks here
 
     ap = argparse.ArgumentParser(prog="bench/growth.py", description=__doc__.splitlines()[0])
     ap.add_argument("--max", type=int, default=1_000_000, help="largest size (default %(default)s)")
@@ -278,9 +278,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--port", type=int, help="use the shardis already on this port (default: start one)")
     ap.add_argument("--redis-port", type=int, help="use the redis-server on this port (default: start one)")
     ap.add_argument("--no-redis", action="store_true", help="measure shardis alone")
-    ap.add_argument("--shards", type=int, default=layout.auto_shards(layout.usable_cores()),
+    ap.add_argument("--shards", type=int, default=autolayout.auto_shards(autolayout.usable_cores()),
                     help="when starting shardis (default: as shards = \"auto\" here, %(default)s)")
-    ap.add_argument("--routers", type=int, default=layout.auto_routers(layout.usable_cores()),
+    ap.add_argument("--routers", type=int, default=autolayout.auto_routers(autolayout.usable_cores()),
                     help="when starting shardis (default: as routers = \"auto\" here, %(default)s)")
     ap.add_argument("--durability", default="everysec", choices=("everysec", "always"),
                     help="shardis --durability / redis appendfsync when started here (default %(default)s)")

@@ -6,7 +6,7 @@ layout given (durability everysec), each fresh; on each, redis-benchmark SET the
 (-c 50, random keys over 1M, -P 16 by default) with the CPU time of every process.
 Prints, per layout, the medians of shardis/redis throughput and of shardis' CPU per
 command, all processes together; this is what ``shards = "auto"`` and
-``routers = "auto"`` (shardis/layout.py) were chosen from.
+``routers = "auto"`` (shardis/autolayout.py) were chosen from.
 
     python bench/layout.py                               # 1+1 2+1 1+2 2+2 3+1 4+2 8+4
     python bench/layout.py --layouts 1+1,2+1 --repeats 5 --write

@@ -116,7 +116,7 @@ def shardis_kind(pid: int) -> str:
     except OSError:
         return "other"
     module = argv[argv.index(b"-m") + 1] if b"-m" in argv[:-1] else b""
-    return {b"router": "router", b"shardd": "shard", b"shardis.coordinator": "coordinator"}.get(
+    return {b"shardis.router": "router", b"shardis.shardd": "shard", b"shardis.coord": "coordinator"}.get(
         module, "other")
 
 
@@ -534,14 +534,14 @@ def profile(args: argparse.Namespace, tmp: str) -> None:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    from shardis import layout  # the layout shardis-server's "auto" picks here
+    from shardis import autolayout  # the layout shardis-server's "auto" picks here
 
-    cores = layout.usable_cores()
+    cores = autolayout.usable_cores()
 
     ap = argparse.ArgumentParser(prog="bench/run.py", description=__doc__.splitlines()[0])
-    ap.add_argument("--shards", type=int, default=layout.auto_shards(cores),
+    ap.add_argument("--shards", type=int, default=autolayout.auto_shards(cores),
                     help="shard daemons (default: as shards = \"auto\" here, %(default)s)")
-    ap.add_argument("--routers", type=int, default=layout.auto_routers(cores),
+    ap.add_argument("--routers", type=int, default=autolayout.auto_routers(cores),
                     help="router processes (default: as routers = \"auto\" here, %(default)s)")
     ap.add_argument("--repeats", type=int, help="interleaved repeats (default 3; --quick: 1)")
     ap.add_argument("--requests", type=int,

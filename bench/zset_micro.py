@@ -29,7 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
-from shardd.storage import Keyspace, Store  # noqa: E402
+from shardis.shardd.storage import Keyspace, Store  # noqa: E402
 from shardis.commands import CommandTable  # noqa: E402
 from shardis.resp import encode  # noqa: E402
 
@@ -39,7 +39,7 @@ KEY = b"myzset"
 def load_zsets(rev: str | None):
     """This tree's shardd.zsets, or the one at git revision ``rev`` as a separate module."""
     if rev is None:
-        from shardd import zsets
+        from shardis.shardd import zsets
         return zsets
     src = subprocess.run(["git", "-C", ROOT, "show", f"{rev}:shardd/zsets.py"], check=True,
                          capture_output=True).stdout

@@ -1,3 +1,3 @@
-from router.app import main
+from shardis.assembly import run_router
 
-main()
+run_router()

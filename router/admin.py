@@ -31,10 +31,10 @@ import sys
 import time
 from typing import Callable
 
-from router import configcmd
-from router.app import Slot
-from router.connection import Container, help_reply
-from router.later import Then, all_ok, answer_later
+from shardis.router import configcmd
+from shardis.router.replies import Slot
+from shardis.router.connection import Container, help_reply
+from shardis.router.later import Then, all_ok, answer_later
 from shardis import REDIS_VERSION, __version__, errors
 from shardis.commands import INTERNAL, LOCAL, CommandSpec, CommandTable
 from shardis.args import compile_glob, cstr

@@ -24,18 +24,24 @@ import signal
 import socket
 import sys
 import time
+from binascii import crc_hqx
 
 import zmq
 
-from shardis import configtable, errors, wire
-from shardis.plan import MERGES
-from shardis.commands import ALL, INTERNAL, LOCAL, CommandSpec, build_table
-from shardis.config import Config, log_level
-from shardis.resp import RequestReader, ReplyError, encode, encode_error
-from binascii import crc_hqx
+try:
+    import uvloop  # libuv's loop where installed (pyproject.toml says why)
+except ImportError:  # pragma: no cover
+    uvloop = None
 
+from shardis import configtable, errors, wire
+from shardis.commands import ALL, INTERNAL, LOCAL, CommandSpec, CommandTable
+from shardis.config import Config, log_level
+from shardis.plan import MERGES
+from shardis.resp import RequestReader, ReplyError, encode, encode_error
+from shardis.router import multi
+from shardis.router.pubsub import PubSub
+from shardis.router.replies import NOBODY, Merger, Slot, unknown_command
 from shardis.slots import key_slot, slot_table
-from router import multi
 
 log = logging.getLogger("router")
 MAX_INFLIGHT = 4  # batches per shard awaiting replies; see Router.flush
@@ -60,62 +66,6 @@ def _libc_malloc_trim():
 
 
 _malloc_trim = _libc_malloc_trim()
-
-
-class Slot(list):
-    """A reply to come: ``[resp_bytes or None, owner]``; owner has ``dirty`` and ``flush``."""
-
-    __slots__ = ()
-
-
-class _Waiting:
-    """What a Merger part holds until its reply arrives (a RAW reply may be None)."""
-
-    __slots__ = ()
-
-
-WAITING = _Waiting()
-
-
-class Merger:
-    """Collects the RAW parts of one command split over shards, then fills the parent slot."""
-
-    __slots__ = ("parts", "parent", "merge", "dirty", "router")
-
-    def __init__(self, parent: Slot, merge, n: int, router: "Router | None" = None) -> None:
-        self.parent = parent
-        self.merge = merge
-        self.parts = [Slot((WAITING, self)) for _ in range(n)]
-        self.dirty = False
-        self.router = router  # counts an error reply (INFO errorstats), when given
-
-    def flush(self) -> None:
-        self.dirty = False
-        if any(p[0] is WAITING for p in self.parts):
-            return
-        values = [p[0] for p in self.parts]
-        for v in values:
-            err = wire.raw_error(v)
-            if err is not None:
-                reply = encode_error(err.args[0])
-                break
-        else:
-            try:
-                reply = self.parent[1].encode(self.merge(values))
-            except ReplyError as e:
-                reply = encode_error(e.args[0])
-        if reply[:1] == b"-" and self.router is not None:
-            self.router.count_error(reply[1:40].decode("latin-1"))
-        self.deliver(reply)
-
-    def deliver(self, reply: bytes) -> None:
-        """Fill the client's slot with the finished reply and let the client write."""
-        parent = self.parent
-        parent[0] = reply
-        owner = parent[1]
-        if not owner.dirty:
-            owner.dirty = True
-            owner.flush()
 
 
 class BlockedCall:
@@ -163,10 +113,10 @@ class BlockedCall:
 class Router:
     """Per-process state shared by all connections: sockets, batches, in-flight slots."""
 
-    def __init__(self, cfg: Config, index: int = 0) -> None:
+    def __init__(self, cfg: Config, table: CommandTable, index: int = 0) -> None:
         self.cfg = cfg
         self.index = index
-        self.table = build_table()
+        self.table = table
         self.by_name = self.table.by_name
         self.nshards = cfg.shards
         self.slot_to_shard = slot_table(cfg.shards)
@@ -211,7 +161,6 @@ class Router:
         self.blocked: dict[tuple[int, int], BlockedCall] = {}   # (shard, waiter id)
         self.early_wakeups: dict[tuple[int, int], bytes] = {}  # a wake-up before its deferral
         self.unblock_id = self.table.by_name[b"__unblock"].id
-        from router.pubsub import PubSub  # (router.pubsub imports this module)
         self.pubsub = PubSub(self)
 
     # ------------------------------------------------------------ settings
@@ -348,7 +297,7 @@ class Router:
 
     def unblock(self, shard: int, wid: int) -> None:
         """Tell a shard to forget a waiter whose client left."""
-        self.submit(shard, self.unblock_id, 0, [b"__unblock", b"%d" % wid], Slot((None, _NOBODY)))
+        self.submit(shard, self.unblock_id, 0, [b"__unblock", b"%d" % wid], Slot((None, NOBODY)))
 
     def fail_shard(self, i: int) -> None:
         """A shard went away: answer every command waiting on it with an error."""
@@ -702,7 +651,7 @@ class Client(asyncio.Protocol):
             if spec is None:
                 spec = router.table.lookup(args[0])
                 if spec is None or spec.route == INTERNAL:
-                    pending.append([encode_error(_unknown(args)), self])
+                    pending.append([encode_error(unknown_command(args)), self])
                     router.count_error("ERR")
                     group_shard = -1
                     continue
@@ -876,32 +825,7 @@ class Client(asyncio.Protocol):
         self.db = db
 
 
-class _Nobody:
-    """Owner of a reply nobody reads (``__unblock``)."""
-
-    __slots__ = ()
-    dirty = True  # never flushed
-
-    def flush(self) -> None:
-        pass
-
-
-_NOBODY = _Nobody()
-
-
-def _unknown(args: list[bytes]) -> bytes:
-    """Redis' unknown-command error: raw bytes, each part cut at a NUL (C strings),
-    the name at 128 bytes, arguments added while the list is under 128 bytes."""
-    name = args[0].split(b"\0", 1)[0][:128]
-    rest = b""
-    for a in args[1:]:
-        if len(rest) >= 128:
-            break
-        rest += b"'" + a.split(b"\0", 1)[0][:128 - len(rest)] + b"' "
-    return errors.UNKNOWN_COMMAND.encode() % (name, rest)
-
-
-def main(argv: list[str] | None = None) -> None:
+def main(table: CommandTable, argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="shardis-router")
     ap.add_argument("--config-json", required=True)
     ap.add_argument("--index", type=int, default=0)
@@ -910,11 +834,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=log_level(cfg.loglevel),
                         format=f"%(asctime)s router-{a.index} %(levelname)s %(message)s",
                         stream=sys.stderr)
-    try:
-        import uvloop
-    except ImportError:
-        uvloop = None
-    router = Router(cfg, a.index)
+    router = Router(cfg, table, a.index)
     if uvloop is not None:
         uvloop.run(router.serve())
     else:

@@ -21,9 +21,9 @@ from __future__ import annotations
 import ipaddress
 import time
 
-from router.app import _NOBODY, Slot
-from router.connection import Container, help_reply, text
-from router.later import Then, all_ok, answer_later
+from shardis.router.replies import NOBODY, Slot
+from shardis.router.connection import Container, help_reply, text
+from shardis.router.later import Then, all_ok, answer_later
 from shardis import configtable, errors, rewrite
 from shardis.commands import CommandTable
 from shardis.configtable import IMMUTABLE, PROTECTED, RESETSTAT, START, ConfigValueError, Param
@@ -171,7 +171,7 @@ def register(table: CommandTable) -> None:
         # The shards' error counts (INFO errorstats) too: sent before the routers are
         # told, so they are reset when OK comes (a shard runs a router's messages in order).
         router = conn.router
-        router.fanout(_NOBODY, router.table.lookup(b"__info"), 0,
+        router.fanout(NOBODY, router.table.lookup(b"__info"), 0,
                       [b"__info", b"%d" % router.cfg.databases, b"RESETSTAT"], all_ok)
         return set_everywhere(conn, {RESETSTAT: time.time_ns()})
 

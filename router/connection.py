@@ -18,6 +18,7 @@ from typing import Callable
 from shardis import REDIS_VERSION, errors, wire
 from shardis.commands import LOCAL, CommandSpec, CommandTable
 from shardis.args import int_arg
+from shardis.router import multi
 from shardis.resp import ENCODERS, OK, PONG, ReplyError, Simple, Verbatim, string2ll
 
 RESET = Simple("RESET")
@@ -354,7 +355,6 @@ def register(table: CommandTable) -> None:
          group="connection", since="6.2.0", summary="Reset the connection",
          complexity="O(1)", acl="@fast @connection")
     def reset(conn, args):
-        from router import multi  # (the command table imports both)
         multi.discard(conn)
         if conn.pubsub is not None:
             conn.router.pubsub.leave(conn)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from router.app import Merger, Slot
-from router.connection import Container, help_reply
+from shardis.router.replies import Merger, Slot
+from shardis.router.connection import Container, help_reply
 from shardis import errors
 from shardis.args import Options, int_arg
 from shardis.commands import CommandTable

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 
-from router.app import WAITING, Merger, Slot
+from shardis.router.replies import WAITING, Merger, Slot
 from shardis import errors, wire
 from shardis.commands import LOCAL, CommandTable
 from shardis.resp import ReplyError, encode_error

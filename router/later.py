@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from router.app import Slot
+from shardis.router.replies import Slot
 from shardis.resp import OK, Simple, encode
 
 

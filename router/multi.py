@@ -9,7 +9,7 @@ refusing what Redis refuses at queue time (unknown command, wrong arity,
   runs them as one ``__exec``: one command of its batch, so one LMDB transaction
   with nothing in between (shardd/multi.py);
 - otherwise the coordinator runs the transaction across the shards, under its
-  locks (``__multi``, shardis/coordinator.py).
+  locks (``__multi``, shardis/coord/coordinator.py).
 
 EXEC's reply is written as a run of slots in the client's queue: the array
 header, then one slot per queued command, filled as their replies come.
@@ -25,6 +25,7 @@ import itertools
 from shardis import errors, wire
 from shardis.commands import ALL, INTERNAL, LOCAL, CommandTable
 from shardis.resp import NIL_ARRAY, OK, ReplyError, encode_error
+from shardis.router.replies import NOBODY, Slot, unknown_command
 from shardis.slots import key_slot
 
 QUEUED = b"+QUEUED\r\n"
@@ -32,7 +33,6 @@ _tokens = itertools.count(1)
 
 
 def _slot(owner, value=None):
-    from router.app import Slot  # (router.app imports the command table, which imports this)
     return Slot((value, owner))
 
 
@@ -46,8 +46,7 @@ def queue(conn, cmds: list[list[bytes]]) -> None:
     for n, args in enumerate(cmds):
         spec = router.table.lookup(args[0])
         if spec is None or spec.route == INTERNAL:
-            from router.app import _unknown
-            pending.append([encode_error(_unknown(args)), conn])
+            pending.append([encode_error(unknown_command(args)), conn])
             router.count_error("ERR")
             conn.multi_error = True
             continue
@@ -193,7 +192,6 @@ def run_local(conn, args: list[bytes], placeholder) -> None:
         placeholder[0] = encode_error(e.args[0])
         router.count_error(e.args[0])
         return
-    from router.app import Slot
     if v.__class__ is Slot:  # its reply comes later: it takes the placeholder's place
         for i, s in enumerate(conn.pending):
             if s is placeholder:
@@ -348,9 +346,8 @@ def unwatch_all(conn) -> None:
         by_shard.setdefault(shard, []).append([db, key])
     conn.watched = {}
     spec = router.by_name[b"__unwatch"]
-    from router.app import _NOBODY
     for shard, items in by_shard.items():
-        router.submit_raw(shard, spec, 0, [b"__unwatch", wire.pack(items)], _slot(_NOBODY))
+        router.submit_raw(shard, spec, 0, [b"__unwatch", wire.pack(items)], _slot(NOBODY))
 
 
 def register(table: CommandTable) -> None:

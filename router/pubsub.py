@@ -2,7 +2,7 @@
 and the commands (SUBSCRIBE ... PUBSUB).
 
 Every router holds its own clients' subscriptions and tells the hub
-(``shardis/pubsub.py``) how many it has per channel, pattern and shard channel.
+(``shardis/coord/hub.py``) how many it has per channel, pattern and shard channel.
 The hub is where the order of pub/sub events is decided: a router's operations
 reach it on one pipe and it answers them in order. So:
 
@@ -37,11 +37,11 @@ from typing import Callable
 
 import zmq
 
-from router.app import Slot
-from router.connection import Container, help_reply, text
+from shardis.router.replies import Slot
+from shardis.router.connection import Container, help_reply, text
 from shardis import configtable, errors, wire
 from shardis.commands import INTERNAL, LOCAL, CommandTable
-from shardis.pubsub import ANSWER, CHANNEL, CONFIG, CONFIGURED, COUNT, HELLO, KINDS, MESSAGE, PATTERN, \
+from shardis.hubproto import ANSWER, CHANNEL, CONFIG, CONFIGURED, COUNT, HELLO, KINDS, MESSAGE, PATTERN, \
     PMESSAGE, PUBLISH, Q_CHANNELS, Q_NUMPAT, Q_NUMSUB, Q_STATS, QUERY, SET, SHARD, SMESSAGE, \
     SYNC, router_identity
 from shardis.resp import ReplyError, encode_error

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from shardis.commands import ALL, COORD, KEYS, LOCAL, build_table
+from shardis.assembly import build_table
+from shardis.commands import ALL, COORD, KEYS, LOCAL
 
 WHERE = {LOCAL: "router", KEYS: "its key's shard", ALL: "every shard",
          COORD: "its keys' shard, or the coordinator"}

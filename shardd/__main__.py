@@ -1,3 +1,3 @@
-from shardd.daemon import main
+from shardis.assembly import run_shard
 
-main()
+run_shard()

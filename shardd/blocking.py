@@ -36,7 +36,11 @@ from typing import Callable
 
 from shardis import errors
 from shardis.args import cstr
-from shardis.resp import ReplyError
+from shardis.commands import INTERNAL, CommandTable
+from shardis.resp import NIL_ARRAY, ReplyError
+from shardis.shardd import lists, zsets
+from shardis.shardd.storage import LIST, ZSET
+from shardis.shardd.strings import parse_long_double
 
 DEFERRED = b"\0"   # first byte of a deferred reply; then the waiter id, 8 bytes big-endian
 _LLONG_MAX = 2**63 - 1
@@ -60,7 +64,6 @@ def parse_timeout(arg: bytes, now_ms: int) -> int:
     argument, milliseconds rounded up to a long long (past its range the x86
     conversion gives LLONG_MIN: "negative"); a deadline past the clock's range
     never comes."""
-    from shardd.strings import parse_long_double  # (strings imports nothing from here)
     v = parse_long_double(arg)
     if v is None:
         raise ReplyError(errors.TIMEOUT_NOT_FLOAT)
@@ -194,14 +197,9 @@ class Waiters:
         return list(q) if q else []
 
 
-def register(table) -> None:
+def register(table: CommandTable) -> None:
     """The blocking list and sorted-set commands, declared as Redis 7.0's COMMAND INFO
     gives them, and the internal ``__unblock``."""
-    from shardis.commands import INTERNAL
-    from shardis.resp import NIL_ARRAY
-    from shardd import lists, zsets
-    from shardd.storage import LIST, ZSET
-
     cmd = table.command
 
     def first_of(ks, db, keys, take):

@@ -26,14 +26,14 @@ import lmdb
 import zmq
 
 from shardis import errors, notify, wire
-from shardis.commands import INTERNAL, build_table
+from shardis.commands import INTERNAL, CommandTable
 from shardis.config import Config, log_level
-from shardis.pubsub import CONFIG, HELLO, NOTIFY, shard_identity
+from shardis.hubproto import CONFIG, HELLO, NOTIFY, shard_identity
 from shardis.resp import ReplyError, encode, encode3, encode_error
-from shardd.blocking import BLOCK, DEFERRED, Waiters
-from shardd.multi import TXMARK
-from shardd.storage import Keyspace, NotifyingKeyspace, Store, limits_of
-from shardd.wal import LogWriter, WriteAheadLog
+from shardis.shardd.blocking import BLOCK, DEFERRED, Waiters
+from shardis.shardd.multi import TXMARK
+from shardis.shardd.storage import Keyspace, NotifyingKeyspace, Store, limits_of
+from shardis.shardd.wal import LogWriter, WriteAheadLog
 
 log = logging.getLogger("shardd")
 
@@ -71,14 +71,14 @@ class Tx:
 class Shard:
     """One shard: its store, its socket, its command handlers."""
 
-    def __init__(self, cfg: Config, index: int, fenced: bool = False) -> None:
+    def __init__(self, cfg: Config, index: int, table: CommandTable, fenced: bool = False) -> None:
         self.cfg = cfg
         self.index = index
         os.makedirs(cfg.shard_dir(index), exist_ok=True)
         self.store = Store(cfg.shard_dir(index), cfg.durability, cfg.map_size)
         self.store.databases = cfg.databases
         self.store.notify_flags = notify.parse_flags(cfg.notify_keyspace_events) or 0
-        self.table = build_table()
+        self.table = table
         self.handlers = [spec.handler for spec in self.table.by_id]
         # Blocking commands (shardd/blocking.py): their RESP2 entry parks the client.
         self.waiters = Waiters(self.store.waiting)
@@ -118,7 +118,7 @@ class Shard:
         self.alive_checked: dict[bytes, float] = {}  # router identity -> when seen running
         self.in_multi = False     # running EXEC's commands: blocking ones do not block
         self.replay_aborted: set | None = None  # replaying the log: EXECs WATCH aborted
-        # Cross-shard transactions (shardis/coordinator.py): while ``locked`` the
+        # Cross-shard transactions (shardis/coord/coordinator.py): while ``locked`` the
         # routers' messages wait in ``deferred``; a shard starts locked (fenced) when
         # a coordinator runs, until it has said whether a transaction must be redone here.
         self.locked = fenced
@@ -619,7 +619,7 @@ class Shard:
             self.run_batch([[b"", wire.pack((0, [(self.unreserve_id, 0, [b"__unreserve"] + late)]))]])
 
     def on_coordinator(self, m: list[bytes]) -> None:
-        """One message of the coordinator's protocol (shardis/coordinator.py):
+        """One message of the coordinator's protocol (shardis/coord/coordinator.py):
 
         - ``run txid now cmds``: run commands in transaction txid, opening it (and
           locking this shard) on its first message; answers their replies;
@@ -999,7 +999,7 @@ def _encoded(handler):
     return resp2
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(table: CommandTable, argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="shardd")
     ap.add_argument("--config-json", required=True)
     ap.add_argument("--index", type=int, required=True)
@@ -1008,7 +1008,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=log_level(cfg.loglevel),
                         format=f"%(asctime)s shard-{a.index} %(levelname)s %(message)s",
                         stream=sys.stderr)
-    shard = Shard(cfg, a.index, fenced=True)  # until the coordinator says hello
+    shard = Shard(cfg, a.index, table, fenced=True)  # until the coordinator says hello
 
     def stop(*_):
         shard.stopping = True

@@ -29,8 +29,9 @@ from shardis.args import compile_glob, cstr, int_arg, scan_cursor, scan_options
 from shardis.commands import CommandTable
 from shardis.notify import NOTIFY_HASH
 from shardis.resp import OK, Pairs, ReplyError, string2ll
-from shardd.storage import HASH, Coll, Keyspace, check_members
-from shardd.strings import LLONG_MAX, LLONG_MIN, add_long_double, format_long_double, parse_long_double
+from shardis.shardd.storage import HASH, Coll, Keyspace, check_members
+from shardis.shardd.strings import LLONG_MAX, LLONG_MIN, add_long_double, format_long_double, \
+    parse_long_double
 
 # A negative HRANDFIELD count asks for |count| fields, repeats allowed. Redis 7.0
 # tries to build any such reply (a huge count never finishes); shardis refuses

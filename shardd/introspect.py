@@ -7,7 +7,7 @@ from itertools import islice
 from shardis import errors
 from shardis.commands import INTERNAL, CommandTable
 from shardis.resp import ReplyError, string2ll
-from shardd.storage import COLL, HASH, HDR_LEN, LIST, SET, STRING, ZSET, Keyspace, mkey
+from shardis.shardd.storage import COLL, HASH, HDR_LEN, LIST, SET, STRING, ZSET, Keyspace, mkey
 
 SHARED_INTEGERS = 10000      # Redis shares the objects of 0..9999 ...
 SHARED_REFCOUNT = 2**31 - 1  # ... and reports this refcount for them

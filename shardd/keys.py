@@ -20,7 +20,7 @@ from shardis.notify import NOTIFY_GENERIC, NOTIFY_KEY_MISS
 from shardis.args import Options, compile_glob, cstr, int32_arg, int_arg
 from shardis.resp import OK, ReplyError, Simple
 from shardis.slots import NSLOTS
-from shardd.storage import TYPE_NAMES, Keyspace
+from shardis.shardd.storage import TYPE_NAMES, Keyspace
 
 LLONG_MAX = 2**63 - 1
 NONE_TYPE = Simple("none")
@@ -343,7 +343,7 @@ def register(table: CommandTable) -> None:
         if not restore_mode(args[5]) and ks.lookup(db, key) is not None:
             return 0
         ks.restore(db, key, [int(args[2]), int(args[3]), args[4]])
-        if args[6]:  # (empty: the caller reports the events itself, see shardis/scratch.py)
+        if args[6]:  # (empty: the caller reports the events itself, see shardis/coord/scratch.py)
             ks.notify(NOTIFY_GENERIC, args[6], db, key)
         return 1
 

@@ -10,7 +10,7 @@ queued commands:
   commands, msgpack-packed), run by the daemon as one command of its batch, so
   in one LMDB transaction with nothing between its commands;
 - across shards: the coordinator checks with ``__watchok`` on every shard of the
-  transaction, under its locks, before any command runs (shardis/coordinator.py).
+  transaction, under its locks, before any command runs (shardis/coord/coordinator.py).
 
 ``__txmark`` stores the id of the last cross-shard transaction this shard
 committed, in the same LMDB transaction as its commands; the coordinator's
@@ -24,7 +24,7 @@ import struct
 from shardis import wire
 from shardis.resp import ReplyError
 from shardis.commands import INTERNAL, CommandTable
-from shardd.storage import Keyspace
+from shardis.shardd.storage import Keyspace
 
 TXMARK = b"txmark"
 _U64 = struct.Struct(">Q")

@@ -20,9 +20,11 @@ import time
 
 import lmdb
 
+from shardis.commands import CommandTable
 from shardis.config import Config
 from shardis.slots import slot_table
-from shardd.storage import Keyspace, Store
+from shardis.shardd.daemon import Shard
+from shardis.shardd.storage import Keyspace, Store
 
 log = logging.getLogger("reshard")
 
@@ -68,15 +70,13 @@ def needs_reshard(cfg: Config) -> bool:
     return False
 
 
-def _replay_logs(cfg: Config, found: list[int]) -> None:
+def _replay_logs(cfg: Config, found: list[int], table: CommandTable) -> None:
     """Apply what a write-ahead log holds (after a crash under "always") in the old layout."""
-    from shardd.daemon import Shard
-
     for i in found:
         wal = os.path.join(cfg.shard_dir(i), "wal.log")
         if os.path.exists(wal) and os.path.getsize(wal) > 0:
             old = stored_layout(cfg, i) or cfg.shards
-            Shard(dataclasses.replace(cfg, shards=old), i).close()
+            Shard(dataclasses.replace(cfg, shards=old), i, table).close()
 
 
 def _write(store: Store, fn) -> None:
@@ -118,10 +118,10 @@ def _delete(ks: Keyspace, chunk: list[bytes]) -> None:
         ks.delete(mk[0], mk[3:])
 
 
-def reshard(cfg: Config) -> int:
+def reshard(cfg: Config, table: CommandTable) -> int:
     """Move every key to its shard under ``cfg.shards``; returns how many moved."""
     found = shard_dirs(cfg)
-    _replay_logs(cfg, found)
+    _replay_logs(cfg, found, table)
     table = slot_table(cfg.shards)
     indexes = sorted(set(found) | set(range(cfg.shards)))
     for i in indexes:

@@ -10,7 +10,7 @@ from shardis import configtable, errors
 from shardis.args import INT_MAX, INT_MIN
 from shardis.commands import ALL, INTERNAL, SPLIT_OK, SPLIT_SUM, CommandTable
 from shardis.resp import OK, ReplyError, string2ll
-from shardd.storage import LIMITS, Keyspace
+from shardis.shardd.storage import LIMITS, Keyspace
 
 
 def check_flush_mode(args: list[bytes]) -> None:
@@ -94,7 +94,7 @@ def register_settings(table: CommandTable) -> None:
 
     @table.command("__config", -4, "admin", route=INTERNAL, group="server",
                    summary="__config version name value [name value ...]: shared settings "
-                           "(see shardis/pubsub.py), applied unless newer ones were")
+                           "(see shardis/coord/hub.py), applied unless newer ones were")
     def shard_config(ks: Keyspace, db: int, args: list[bytes]):
         version = int(args[1])
         settings, limits = {}, {}

@@ -61,10 +61,10 @@ from shardis import errors
 from shardis.args import cstr
 from shardis.commands import INTERNAL, CommandTable
 from shardis.resp import ReplyError, string2ll
-from shardd import lists
-from shardd.sets import members_of
-from shardd.storage import HASH, LIST, SET, ZSET, Coll, Keyspace
-from shardd.zsets import ZSet, strtod
+from shardis.shardd import lists
+from shardis.shardd.sets import members_of
+from shardis.shardd.storage import HASH, LIST, SET, ZSET, Coll, Keyspace
+from shardis.shardd.zsets import ZSet, strtod
 
 DBL_MIN = 2.2250738585072014e-308
 

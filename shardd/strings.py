@@ -17,7 +17,7 @@ from shardis.commands import COORD, SPLIT_OK, SPLIT_POSITIONAL, CommandTable
 from shardis.notify import NOTIFY_GENERIC, NOTIFY_KEY_MISS, NOTIFY_STRING
 from shardis.args import int_arg
 from shardis.resp import OK, ReplyError, encode, string2ll
-from shardd.storage import HDR_LEN, STRING, Keyspace
+from shardis.shardd.storage import HDR_LEN, STRING, Keyspace
 
 LLONG_MIN = -(2**63)
 LLONG_MAX = 2**63 - 1

@@ -60,7 +60,7 @@ from shardis.args import compile_glob, cstr, int_arg, scan_cursor, scan_options
 from shardis.commands import CommandTable
 from shardis.notify import NOTIFY_GENERIC, NOTIFY_ZSET
 from shardis.resp import NIL_ARRAY, Pairs, ReplyError, format_double
-from shardd.storage import SET, ZSET, Coll, Keyspace, bytes_score, score_bytes
+from shardis.shardd.storage import SET, ZSET, Coll, Keyspace, bytes_score, score_bytes
 
 LONG_MAX = 2**63 - 1
 MAX_LEVEL = 32

@@ -1,7 +1,7 @@
 """The command table: every command declares its name, arity, flags, keys and route.
 
 A family module declares its commands in ``register(table)``; ``build_table``
-calls each family explicitly. The router routes from these specs alone:
+(shardis/assembly.py) calls each family explicitly. The router routes from these specs alone:
 
 route   where it runs
 ------  -----------------------------------------------------------------
@@ -155,23 +155,3 @@ class CommandTable:
     def public(self) -> list[CommandSpec]:
         return [s for s in self.by_id if s.route != INTERNAL]
 
-
-def build_table() -> CommandTable:
-    """Every family's commands, registered explicitly in one place."""
-    from router import admin, connection, introspect as router_introspect, keyspace, \
-        multi as router_multi, pubsub
-    from shardd import blocking, hashes, introspect, keys, lists, multi, server as shard_server, \
-        sets, sort, strings, zsets
-
-    table = CommandTable()
-    # (Appended families keep the ids of the others: a write-ahead log stores ids.)
-    for family in (connection, admin, keyspace, router_introspect, strings, keys, hashes, lists,
-                   sets, zsets, blocking, sort, shard_server, introspect, pubsub, router_multi,
-                   multi):
-        family.register(table)
-    shard_server.register_settings(table)
-    multi.register_unreserve(table)
-    zsets.register_scan(table)
-    shard_server.register_swapdb(table)
-    sort.register_internal(table)
-    return table

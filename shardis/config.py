@@ -21,7 +21,7 @@ import tomllib
 from dataclasses import dataclass, field
 
 from shardis import configtable
-from shardis.layout import AUTO
+from shardis.autolayout import AUTO
 from shardis.notify import LETTERS, parse_flags
 
 DURABILITY = ("always", "everysec", "no")
@@ -72,7 +72,7 @@ class Config:
     port: int = 6380
     bind: str = "127.0.0.1"
     dir: str = "./shardis-data"
-    # "auto": from the cores and the data directory (shardis/layout.py), resolved by the
+    # "auto": from the cores and the data directory (shardis/autolayout.py), resolved by the
     # supervisor before anything starts; a number is taken as it is.
     shards: int | str = AUTO
     routers: int | str = AUTO

@@ -15,8 +15,10 @@ import sys
 import time
 
 
-from shardis import REDIS_VERSION, __version__, configtable, layout
+from shardis import REDIS_VERSION, __version__, autolayout, configtable
+from shardis.assembly import build_table
 from shardis.config import Config, ConfigError, load
+from shardis.shardd import reshard
 
 log = logging.getLogger("shardis")
 
@@ -94,13 +96,11 @@ def check_dir(cfg: Config) -> None:
 
 
 def resolve_layout(cfg: Config) -> list[str]:
-    """Numbers for ``shards`` and ``routers`` set to "auto" (shardis/layout.py); the
+    """Numbers for ``shards`` and ``routers`` set to "auto" (shardis/autolayout.py); the
     lines that say what was chosen and why, for the log."""
-    from shardd import reshard
-
-    cores = layout.usable_cores()
+    cores = autolayout.usable_cores()
     why = []
-    if cfg.shards == layout.AUTO:
+    if cfg.shards == autolayout.AUTO:
         cfg.auto.append("shards")
         recorded = reshard.recorded_shards(cfg)
         if recorded is not None:
@@ -108,12 +108,12 @@ def resolve_layout(cfg: Config) -> list[str]:
             why.append(f"shards = auto: {recorded}, the count the data in {os.path.abspath(cfg.dir)} "
                        f"was written with (auto never reshards; set a number to change it)")
         else:
-            cfg.shards = layout.auto_shards(cores)
+            cfg.shards = autolayout.auto_shards(cores)
             why.append(f"shards = auto: {cfg.shards} for {cores} usable core(s) (half the cores; "
                        f"bench/RESULTS.md, layouts)")
-    if cfg.routers == layout.AUTO:
+    if cfg.routers == autolayout.AUTO:
         cfg.auto.append("routers")
-        cfg.routers = layout.auto_routers(cores)
+        cfg.routers = autolayout.auto_routers(cores)
         why.append(f"routers = auto: {cfg.routers} for {cores} usable core(s) (a quarter of the "
                    f"cores)")
     return why
@@ -121,15 +121,13 @@ def resolve_layout(cfg: Config) -> list[str]:
 
 def reshard_if_needed(cfg: Config) -> None:
     """Data written under another shard count is moved to its new shards first."""
-    from shardd import reshard
-
     if not reshard.needs_reshard(cfg):
         return
     found = reshard.shard_dirs(cfg)
     log.info("the data in %s is laid out for %d shard(s); resharding to %d", cfg.dir,
              len(found), cfg.shards)
     t = time.monotonic()
-    moved = reshard.reshard(cfg)
+    moved = reshard.reshard(cfg, build_table())
     log.info("resharding done: %d keys moved in %.1fs", moved, time.monotonic() - t)
 
 
@@ -138,10 +136,11 @@ class Supervisor:
         self.cfg = cfg
         js = json.dumps(cfg.to_dict())
         py = sys.executable
-        self.shards = [Child(f"shard-{i}", [py, "-m", "shardd", "--config-json", js, "--index", str(i)])
+        run = [py, "-m"]  # each package's __main__ (shardis/assembly.py gives it the table)
+        self.shards = [Child(f"shard-{i}", run + ["shardis.shardd", "--config-json", js, "--index", str(i)])
                        for i in range(cfg.shards)]
-        self.coordinator = Child("coordinator", [py, "-m", "shardis.coordinator", "--config-json", js])
-        self.routers = [Child(f"router-{i}", [py, "-m", "router", "--config-json", js, "--index", str(i)])
+        self.coordinator = Child("coordinator", run + ["shardis.coord", "--config-json", js])
+        self.routers = [Child(f"router-{i}", run + ["shardis.router", "--config-json", js, "--index", str(i)])
                         for i in range(cfg.routers)]
         self.stopping = False
 

@@ -91,7 +91,7 @@ def read_all_replies(p: Pipeliner, deadline: float) -> int:
 def test_pipeliner_that_never_reads_is_paused(tmp_path, cfg, bound):
     server = Shardis(str(tmp_path / "data"), shards=3, **cfg).start()
     try:
-        router = role_pids(server.proc.pid, "router")[0]
+        router = role_pids(server.proc.pid, "shardis.router")[0]
         base = rss_bytes(router)
         watch = RssWatch(router)
         watch.start()

@@ -15,11 +15,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from router import configcmd
-from shardd.daemon import Shard
-from shardd.storage import LIMITS
+from shardis.router import configcmd
+from shardis.shardd.daemon import Shard
+from shardis.shardd.storage import LIMITS
 from shardis import configtable, errors, rewrite, wire
-from shardis.commands import build_table
+from shardis.assembly import build_table
 from shardis.config import Config, ConfigError, apply, load, validate
 from shardis.resp import ReplyError, encode, encode_error
 from shardis.supervisor import parse_argv
@@ -437,9 +437,9 @@ def test_a_restarted_shard_takes_the_settings_from_the_hub(two_routers):
     try:
         assert a.call("CONFIG", "SET", "zset-max-listpack-entries", "1") == b"+OK\r\n"
         supervisor = two_routers.proc.pid
-        [victim] = [p for p in role_pids(supervisor, "shardd") if argv_of(p)[-2:] == ["--index", "1"]]
+        [victim] = [p for p in role_pids(supervisor, "shardis.shardd") if argv_of(p)[-2:] == ["--index", "1"]]
         os.kill(victim, signal.SIGKILL)
-        wait_role(supervisor, "shardd", 2, exclude={victim})
+        wait_role(supervisor, "shardis.shardd", 2, exclude={victim})
         keys = [f"z{i}" for i in range(8)]  # (some on the restarted shard)
         for key in keys:
             eventually(lambda key=key: a.call("ZADD", key, "1", "a", "2", "b") == b":2\r\n",
@@ -504,7 +504,7 @@ def test_a_replay_of_the_log_gives_the_same_encodings(tmp_path):
     write-ahead log over the data as it was applies them where they came: a late,
     older CONFIG SET ignored as it was. After the replay, cluster.toml's values hold."""
     cfg = Config(dir=str(tmp_path), shards=1, durability="always")
-    shard = Shard(cfg, 0)
+    shard = Shard(cfg, 0, TABLE)
     real = shard.sock
     shard.sock = _Outbox()
     snapshot = tmp_path / "snapshot"
@@ -530,7 +530,7 @@ def test_a_replay_of_the_log_gives_the_same_encodings(tmp_path):
     shard.ctx.term()
     shutil.copy(snapshot / "data.mdb", os.path.join(cfg.shard_dir(0), "data.mdb"))
     shutil.copy(tmp_path / "wal.keep", wal)
-    again = Shard(cfg, 0)
+    again = Shard(cfg, 0, TABLE)
     real = again.sock
     again.sock = _Outbox()
     try:

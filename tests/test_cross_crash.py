@@ -100,7 +100,7 @@ class Load:
         c.close()
 
 
-@pytest.mark.parametrize("victim", ["shardd --config-json", "shardis.coordinator"])
+@pytest.mark.parametrize("victim", ["shardis.shardd --config-json", "shardis.coord --config-json"])
 def test_kill_one_process(tmp_path, victim):
     """The supervisor restarts the killed process; transactions in flight are finished
     or rolled back, and writes go on."""

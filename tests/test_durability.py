@@ -213,7 +213,7 @@ def test_shard_crash_loses_no_acknowledged_write(tmp_path):
     """durability = everysec: a shard process killed (its page cache survives it) loses nothing."""
     server = Shardis(str(tmp_path / "data"), shards=3, durability="everysec").start()
     try:
-        shards = wait_role(server.proc.pid, "shardd", 3)
+        shards = wait_role(server.proc.pid, "shardis.shardd", 3)
         writers = [Writer(server.port, f"w{t}") for t in range(WRITERS)]
         for w in writers:
             w.start()
@@ -222,7 +222,7 @@ def test_shard_crash_loses_no_acknowledged_write(tmp_path):
         index = int(_arg(victim, "--index"))
         before = sum(w.acked for w in writers)
         os.kill(victim, signal.SIGKILL)
-        wait_role(server.proc.pid, "shardd", 3, exclude={victim})
+        wait_role(server.proc.pid, "shardis.shardd", 3, exclude={victim})
         # The restarted shard answers again, on a key it owns.
         key = _key_on_shard(index, 3)
         deadline = time.monotonic() + 30

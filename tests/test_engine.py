@@ -12,10 +12,10 @@ import sys
 import lmdb
 import pytest
 
-from shardd.daemon import Shard
-from shardd.storage import HASH, LIST, STRING, Keyspace, Store, mkey
+from shardis.shardd.daemon import Shard
+from shardis.shardd.storage import HASH, LIST, STRING, Keyspace, Store, mkey
 from shardis import errors, wire
-from shardis.commands import build_table
+from shardis.assembly import build_table
 from shardis.config import Config
 from shardis.resp import OK, ReplyError
 from shardis.slots import NSLOTS, key_slot
@@ -360,7 +360,7 @@ class Outbox:
 def tiny_shard(tmp_path):
     """A shard whose LMDB map starts at 256 KB."""
     cfg = Config(dir=str(tmp_path), shards=1, durability="everysec", map_size=256 << 10)
-    shard = Shard(cfg, 0)
+    shard = Shard(cfg, 0, TABLE)
     real = shard.sock
     shard.sock = Outbox()
     yield shard

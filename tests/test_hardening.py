@@ -290,7 +290,7 @@ def test_idle_connections_are_small_and_given_back(tmp_path):
         resource.setrlimit(resource.RLIMIT_NOFILE, (4000, hard))  # (the server inherits it)
     n = min(2000, resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 300)
     with cluster(tmp_path, shards=1) as s:
-        router = role_pids(s.proc.pid, "router")[0]
+        router = role_pids(s.proc.pid, "shardis.router")[0]
         time.sleep(1)
         before = rss_bytes(router)
         socks = []

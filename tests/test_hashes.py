@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from shardd import hashes
-from shardd.storage import SET, Keyspace, Store
+from shardis.shardd import hashes
+from shardis.shardd.storage import SET, Keyspace, Store
 from shardis.args import scan_cursor
 from shardis.commands import CommandTable
 from shardis.resp import ReplyError

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from shardd import lists
-from shardd.storage import LIST, Keyspace, Store, bytes_pos
+from shardis.shardd import lists
+from shardis.shardd.storage import LIST, Keyspace, Store, bytes_pos
 from shardis.commands import CommandTable
 from shardis.resp import ReplyError
 from tests.helpers import parse_reply

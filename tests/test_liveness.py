@@ -29,7 +29,7 @@ def key_on(shard: int, prefix: str) -> str:
 
 
 def shard_pid(server, index: int) -> int:
-    for pid in role_pids(server.proc.pid, "shardd"):
+    for pid in role_pids(server.proc.pid, "shardis.shardd"):
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             argv = f.read().split(b"\0")
         if argv[argv.index(b"--index") + 1] == str(index).encode():

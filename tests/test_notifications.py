@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from shardis.commands import build_table
+from shardis.assembly import build_table
 from shardis.slots import key_slot, slot_table
 from tests.helpers import Pair, RawClient, RedisServer, Shardis, encode_command, parse_reply
 from tests.test_pubsub import eventually, on_router
@@ -434,9 +434,9 @@ def test_a_restarted_shard_takes_the_flags_from_the_hub(two_routers):
         sub.call("PSUBSCRIBE", "__keyspace@0__:*")
         assert a.call("CONFIG", "SET", "notify-keyspace-events", "K$") == b"+OK\r\n"
         supervisor = two_routers.proc.pid
-        [victim] = [p for p in role_pids(supervisor, "shardd") if argv_of(p)[-2:] == ["--index", "1"]]
+        [victim] = [p for p in role_pids(supervisor, "shardis.shardd") if argv_of(p)[-2:] == ["--index", "1"]]
         os.kill(victim, signal.SIGKILL)
-        wait_role(supervisor, "shardd", 2, exclude={victim})
+        wait_role(supervisor, "shardis.shardd", 2, exclude={victim})
         key = _keys_on_every_shard(2)[1]
         eventually(lambda: a.call("SET", key, "1") == b"+OK\r\n", timeout=20, every=0.1)
         assert parse_reply(sub.read_reply())[2:] == [b"__keyspace@0__:" + key, b"set"]

@@ -566,9 +566,9 @@ def test_subscribers_survive_a_coordinator_restart(conns, cluster2):
     for c in subs:
         assert len(replies(c, 2)) == 2
     supervisor = cluster2.proc.pid
-    [coordinator] = role_pids(supervisor, "shardis.coordinator")
+    [coordinator] = role_pids(supervisor, "shardis.coord")
     os.kill(coordinator, signal.SIGKILL)
-    wait_role(supervisor, "shardis.coordinator", 1, exclude={coordinator})
+    wait_role(supervisor, "shardis.coord", 1, exclude={coordinator})
 
     attempt = iter(range(1_000_000))
     last = b""
@@ -604,8 +604,8 @@ def test_a_restarted_router_drops_its_old_subscribers(conns, cluster2):
     pub = conns(0)
     assert counted(pub, "PUBLISH", "phoenix", "x") == 2
     supervisor = cluster2.proc.pid
-    [victim] = [p for p in role_pids(supervisor, "router") if argv_of(p)[-2:] == ["--index", "1"]]
+    [victim] = [p for p in role_pids(supervisor, "shardis.router") if argv_of(p)[-2:] == ["--index", "1"]]
     os.kill(victim, signal.SIGKILL)
-    wait_role(supervisor, "router", 2, exclude={victim})
+    wait_role(supervisor, "shardis.router", 2, exclude={victim})
     on_router(cluster2.port, 1).close()  # it listens again, so it said HELLO to the hub
     assert eventually(lambda: counted(pub, "PUBLISH", "phoenix", "y") == 1)

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from shardd import sets
-from shardd.storage import LIST, Keyspace, Store
+from shardis.shardd import sets
+from shardis.shardd.storage import LIST, Keyspace, Store
 from shardis.commands import CommandTable
 from tests.helpers import RawClient, parse_reply, run_in_process
 

@@ -13,10 +13,10 @@ import time
 
 import pytest
 
-from shardd.sort import Pattern, cross_sort, sort_keys, sort_reach
-from shardd.storage import Keyspace, Store
+from shardis.shardd.sort import Pattern, cross_sort, sort_keys, sort_reach
+from shardis.shardd.storage import Keyspace, Store
 from shardis import wire
-from shardis.commands import build_table
+from shardis.assembly import build_table
 from shardis.resp import encode
 from shardis.slots import key_slot, slot_table
 from tests.helpers import Pair, RawClient, parse_reply, run_in_process

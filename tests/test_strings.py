@@ -9,9 +9,9 @@ from fractions import Fraction
 import hiredis
 import pytest
 
-from shardd import strings
-from shardd.storage import LIST, Keyspace, Store
-from shardd.strings import (add_long_double, format_long_double, lcs_reply,
+from shardis.shardd import strings
+from shardis.shardd.storage import LIST, Keyspace, Store
+from shardis.shardd.strings import (add_long_double, format_long_double, lcs_reply,
                             parse_long_double)
 from shardis.commands import CommandTable
 from tests.helpers import RawClient, parse_reply, run_in_process

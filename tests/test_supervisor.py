@@ -14,7 +14,7 @@ import pytest
 import redis
 
 from shardis.config import Config, ConfigError, apply, validate
-from shardis.layout import auto_routers, auto_shards, usable_cores
+from shardis.autolayout import auto_routers, auto_shards, usable_cores
 from shardis.slots import key_slot, slot_table
 from tests.helpers import RawClient, encode_command, free_port, wait_for_port
 
@@ -47,7 +47,7 @@ def argv_of(pid: int) -> list[str]:
 
 
 def role_pids(supervisor: int, module: str) -> list[int]:
-    """Children of the supervisor running ``python -m <module>`` (shardd, router, shardis.coordinator)."""
+    """Children of the supervisor running ``python -m <module>`` (shardis.shardd, .router, .coord)."""
     return [p for p in child_pids(supervisor) if argv_of(p)[1:3] == ["-m", module]]
 
 
@@ -246,15 +246,15 @@ def test_starts_with_built_in_defaults_in_empty_cwd(tmp_path, servers):
     data = tmp_path / "shardis-data"
     assert sorted(p.name for p in data.iterdir() if p.name.startswith("shard-")) == \
         [f"shard-{i}" for i in range(shards)]
-    assert len(role_pids(s.proc.pid, "shardd")) == shards
-    assert len(role_pids(s.proc.pid, "router")) == routers
+    assert len(role_pids(s.proc.pid, "shardis.shardd")) == shards
+    assert len(role_pids(s.proc.pid, "shardis.router")) == routers
     assert s.stop() == 0
 
 
 @pytest.mark.parametrize("cores,shards,routers", [(1, 1, 1), (2, 1, 1), (3, 1, 1), (4, 2, 1),
                                                   (8, 4, 2), (16, 8, 4), (64, 32, 16)])
 def test_auto_layout_rule(cores, shards, routers):
-    """shards = "auto" and routers = "auto" (shardis/layout.py, its table)."""
+    """shards = "auto" and routers = "auto" (shardis/autolayout.py, its table)."""
     assert (auto_shards(cores), auto_routers(cores)) == (shards, routers)
 
 
@@ -281,14 +281,14 @@ def test_auto_layout_follows_the_cores_then_keeps_the_data(tmp_path, servers):
     assert s.stop() == 0
     s = servers(tmp_path, "--shards", "3")
     s.wait_ready(port)
-    assert len(role_pids(s.proc.pid, "shardd")) == 3
+    assert len(role_pids(s.proc.pid, "shardis.shardd")) == 3
     assert s.stop() == 0
     s = servers(tmp_path)  # auto again: 3, as the data was written
     s.wait_ready(port)
     err = s.stderr()
     assert "shards = auto: 3, the count the data in" in err, err
     assert "resharding" not in err
-    assert len(role_pids(s.proc.pid, "shardd")) == 3
+    assert len(role_pids(s.proc.pid, "shardis.shardd")) == 3
     c = redis.Redis(port=port)
     assert c.dbsize() == 200 and c.get("k7") == b"7"
     c.close()
@@ -344,8 +344,8 @@ def test_command_line_overrides_the_file(tmp_path, servers):
     answers(port)
     err = s.stderr()
     assert "3 shards, 2 routers, durability=always" in err
-    assert len(role_pids(s.proc.pid, "shardd")) == 3
-    assert len(role_pids(s.proc.pid, "router")) == 2
+    assert len(role_pids(s.proc.pid, "shardis.shardd")) == 3
+    assert len(role_pids(s.proc.pid, "shardis.router")) == 2
     assert not (tmp_path / "filedata").exists()
     assert sorted(p.name for p in data.iterdir() if p.name.startswith("shard-")) \
         == ["shard-0", "shard-1", "shard-2"]
@@ -532,7 +532,7 @@ def test_signal_stops_in_order(tmp_path, servers, sig, group):
 # ---------------------------------------------------------------- supervision
 
 
-@pytest.mark.parametrize("module", ["router", "shardd", "shardis.coordinator"])
+@pytest.mark.parametrize("module", ["shardis.router", "shardis.shardd", "shardis.coord"])
 def test_killed_child_is_restarted(tmp_path, servers, module):
     port = free_port()
     s = servers(tmp_path, "--port", str(port), "--dir", str(tmp_path / "data"), "--shards", "3")
@@ -565,9 +565,9 @@ def test_clients_blocked_on_a_killed_router_take_nothing(tmp_path, servers):
         c.sendall(encode_command(cmd))
         blocked.append(c)
     time.sleep(0.5)
-    routers = role_pids(s.proc.pid, "router")
+    routers = role_pids(s.proc.pid, "shardis.router")
     os.kill(routers[0], signal.SIGKILL)
-    wait_role(s.proc.pid, "router", len(routers), exclude={routers[0]})
+    wait_role(s.proc.pid, "shardis.router", len(routers), exclude={routers[0]})
     assert call_until_ok(port, "RPUSH", "{q}l", "kept") == b":1\r\n"
     assert call_until_ok(port, "RPUSH", a.decode(), "also") == b":1\r\n"
     time.sleep(0.5)
@@ -590,7 +590,7 @@ def keys_on_shards(nshards: int) -> list[bytes]:
     return [found[i] for i in range(nshards)]
 
 
-@pytest.mark.parametrize("module", ["shardd", "shardis.coordinator"])
+@pytest.mark.parametrize("module", ["shardis.shardd", "shardis.coord"])
 def test_request_in_flight_when_child_dies_is_answered(tmp_path, servers, module):
     """A command the dead child had taken is answered (an error will do), never left hanging."""
     port = free_port()
@@ -598,7 +598,7 @@ def test_request_in_flight_when_child_dies_is_answered(tmp_path, servers, module
     s.wait_ready(port)
     keys = keys_on_shards(3)
     victim = role_pids(s.proc.pid, module)[0]
-    if module == "shardd":
+    if module == "shardis.shardd":
         index = int(argv_of(victim)[argv_of(victim).index("--index") + 1])
         request = ["SET", keys[index], "x"]           # runs on that shard alone
     else:
@@ -617,7 +617,7 @@ def test_request_in_flight_when_child_dies_is_answered(tmp_path, servers, module
     except TimeoutError:
         raise AssertionError(f"{request[0]} in flight when the {module} died never got a reply") from None
     assert reply[:1] in (b"-", b"+", b":"), reply
-    wait_role(s.proc.pid, module, 1 if module != "shardd" else 3, exclude={victim})
+    wait_role(s.proc.pid, module, 1 if module != "shardis.shardd" else 3, exclude={victim})
     # The same connection goes on working once the child is back.
     deadline = time.monotonic() + 30
     while c.call(*request)[:1] == b"-":
@@ -632,7 +632,7 @@ def test_two_routers_share_the_port(tmp_path, servers):
     port = free_port()
     s = servers(tmp_path, "--port", str(port), "--dir", str(tmp_path / "data"), "--routers", "2")
     s.wait_ready(port)
-    routers = wait_role(s.proc.pid, "router", 2)
+    routers = wait_role(s.proc.pid, "shardis.router", 2)
     deadline = time.monotonic() + START_TIMEOUT
     while not all(socket_inodes(pid) & tcp_inodes(port, "0A") for pid in routers):
         assert time.monotonic() < deadline, "both routers should listen on the port"
@@ -652,7 +652,7 @@ def test_two_routers_share_the_port(tmp_path, servers):
         os.kill(routers[0], signal.SIGKILL)
         for _ in range(10):
             assert call_until_ok(port, "GET", "r3") == b"$1\r\n3\r\n"
-        wait_role(s.proc.pid, "router", 2, exclude={routers[0]})
+        wait_role(s.proc.pid, "shardis.router", 2, exclude={routers[0]})
     finally:
         for c in clients:
             c.close()

@@ -11,10 +11,10 @@ import time
 
 import pytest
 
-from shardd.daemon import Shard
-from shardd.storage import LIST, STRING, Keyspace, Store, mkey
+from shardis.shardd.daemon import Shard
+from shardis.shardd.storage import LIST, STRING, Keyspace, Store, mkey
 from shardis import wire
-from shardis.commands import build_table
+from shardis.assembly import build_table
 from shardis.config import Config
 from shardis.slots import key_slot, slot_table
 from tests.helpers import Pair, RawClient, Shardis, cluster, encode_command, parse_reply
@@ -454,7 +454,7 @@ def test_swapdb_replayed_from_the_write_ahead_log(tmp_path):
     """LMDB without the batch that swapped (a power loss before its pages reached the disk)
     and the write-ahead log with it: the replay swaps again, exactly."""
     cfg = Config(dir=str(tmp_path), shards=1, durability="always")
-    shard = Shard(cfg, 0)
+    shard = Shard(cfg, 0, TABLE)
     set_id, swap_id, rpush_id = (TABLE.lookup(n).id for n in (b"set", b"swapdb", b"rpush"))
     assert shard.table.lookup(b"swapdb").id == swap_id
     cmds = [(set_id, 0, [b"set", b"a%d" % i, b"zero"]) for i in range(50)]
@@ -474,7 +474,7 @@ def test_swapdb_replayed_from_the_write_ahead_log(tmp_path):
     shard.close()
     shutil.copy(tmp_path / "before.mdb", os.path.join(dir_, "data.mdb"))
     shutil.copy(tmp_path / "wal.log", os.path.join(dir_, "wal.log"))
-    again = Shard(cfg, 0)
+    again = Shard(cfg, 0, TABLE)
     try:
         txn = again.store.env.begin(write=True)
         ks = Keyspace(again.store, txn, NOW)

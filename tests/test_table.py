@@ -7,7 +7,8 @@ import inspect
 
 import pytest
 
-from shardis.commands import ALL, COORD, INTERNAL, KEYS, LOCAL, build_table
+from shardis.assembly import build_table
+from shardis.commands import ALL, COORD, INTERNAL, KEYS, LOCAL
 from tests.helpers import RawClient, parse_reply
 
 TABLE = build_table()

@@ -8,9 +8,9 @@ from hashlib import blake2b
 
 import pytest
 
-from shardd import zsets
-from shardd.storage import ZSET, Keyspace, Store
-from shardd.zsets import ZSet, parse_score, strtod
+from shardis.shardd import zsets
+from shardis.shardd.storage import ZSET, Keyspace, Store
+from shardis.shardd.zsets import ZSet, parse_score, strtod
 from shardis.resp import ReplyError
 from tests.helpers import parse_reply
 

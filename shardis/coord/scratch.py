@@ -21,8 +21,8 @@ import lmdb
 
 from shardis import notify, wire
 from shardis.commands import CommandSpec
-from shardd.blocking import BLOCK
-from shardd.storage import NotifyingKeyspace, Store, limits_of
+from shardis.shardd.blocking import BLOCK
+from shardis.shardd.storage import NotifyingKeyspace, Store, limits_of
 
 
 class _Collecting(NotifyingKeyspace):

@@ -66,14 +66,15 @@ from typing import Callable
 import msgpack
 import zmq
 
-from shardd.blocking import BLOCK, Wait
 from shardis import errors, plan, wire
-from shardis.commands import ALL, build_table
+from shardis.commands import ALL, CommandTable
 from shardis.config import Config, log_level
-from shardis.pubsub import Hub
+from shardis.coord.hub import Hub
+from shardis.coord.scratch import Scratch
 from shardis.resp import OK, ReplyError, encode_error
 from shardis.resp import encode as encode2, encode3
-from shardis.scratch import Scratch
+from shardis.shardd import keys, sort, strings
+from shardis.shardd.blocking import BLOCK, Wait
 from shardis.slots import key_slot, slot_table
 
 log = logging.getLogger("coordinator")
@@ -201,9 +202,9 @@ class Request:
 class Coordinator:
     """Serialises cross-shard work in rounds; see the module docstring."""
 
-    def __init__(self, cfg: Config) -> None:
+    def __init__(self, cfg: Config, table: CommandTable) -> None:
         self.cfg = cfg
-        self.table = build_table()
+        self.table = table
         self.by_name = self.table.by_name
         self.ops = build_ops()
         self.slot_to_shard = slot_table(cfg.shards)
@@ -975,8 +976,6 @@ class Coordinator:
 
 def build_ops() -> dict[str, Callable]:
     """Every family's cross-shard operations, registered explicitly in one place."""
-    from shardd import keys, sort, strings
-
     ops: dict[str, Callable] = {}
     for family in (strings, keys, sort):
         reg = getattr(family, "register_cross", None)
@@ -985,14 +984,14 @@ def build_ops() -> dict[str, Callable]:
     return ops
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(table: CommandTable, argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="shardis-coordinator")
     ap.add_argument("--config-json", required=True)
     a = ap.parse_args(argv)
     cfg = Config(**json.loads(a.config_json))
     logging.basicConfig(level=log_level(cfg.loglevel),
                         format="%(asctime)s coordinator %(levelname)s %(message)s", stream=sys.stderr)
-    coord = Coordinator(cfg)
+    coord = Coordinator(cfg, table)
 
     def stop(*_):
         coord.stopping = True
@@ -1003,6 +1002,3 @@ def main(argv: list[str] | None = None) -> None:
     threading.Thread(target=Hub(cfg, coord.ctx).run, name="pubsub-hub", daemon=True).start()
     coord.serve()
 
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,49 @@
+"""The top of the layers: the one place that knows every family and every process.
+
+``build_table`` registers each family's commands; ``run_router``, ``run_shard`` and
+``run_coordinator`` are the processes the supervisor starts (``python -m
+shardis.router`` ... run them), each given the table. Below this module the layers
+only point down (tests/test_layers.py checks it):
+
+    shardis.assembly, shardis.supervisor, */__main__   may import anything
+    shardis.coord   (coordinator, scratch, hub)       the base and shardis.shardd
+    shardis.router, shardis.shardd                    the base only
+    the base        (every other shardis.* module)    the base only
+"""
+
+from __future__ import annotations
+
+from shardis.commands import CommandTable
+from shardis.coord import coordinator
+from shardis.router import admin, app, connection, introspect as router_introspect, keyspace, \
+    multi as router_multi, pubsub
+from shardis.shardd import blocking, daemon, hashes, introspect, keys, lists, multi, server as shard_server, \
+    sets, sort, strings, zsets
+
+
+def build_table() -> CommandTable:
+    """Every family's commands, registered explicitly in one place."""
+    table = CommandTable()
+    # (Appended families keep the ids of the others: a write-ahead log stores ids.)
+    for family in (connection, admin, keyspace, router_introspect, strings, keys, hashes, lists,
+                   sets, zsets, blocking, sort, shard_server, introspect, pubsub, router_multi,
+                   multi):
+        family.register(table)
+    shard_server.register_settings(table)
+    multi.register_unreserve(table)
+    zsets.register_scan(table)
+    shard_server.register_swapdb(table)
+    sort.register_internal(table)
+    return table
+
+
+def run_router(argv: list[str] | None = None) -> None:
+    app.main(build_table(), argv)
+
+
+def run_shard(argv: list[str] | None = None) -> None:
+    daemon.main(build_table(), argv)
+
+
+def run_coordinator(argv: list[str] | None = None) -> None:
+    coordinator.main(build_table(), argv)

@@ -1,0 +1,1 @@
+"""The coordinator process: cross-shard rounds (coordinator), their scratch store, the pub/sub hub."""

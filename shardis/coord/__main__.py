@@ -1,0 +1,3 @@
+from shardis.assembly import run_coordinator
+
+run_coordinator()
