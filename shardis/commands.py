@@ -152,6 +152,16 @@ class CommandTable:
             spec = self.by_name.get(name.lower())
         return spec
 
+    def names(self) -> list[str]:
+        """Every command's name in id order: what a log on disk records in its header, so
+        that a later build (whose ids may differ) replays it by name (``translate``)."""
+        return [s.name for s in self.by_id]
+
+    def translate(self, names: list[str]) -> list[int]:
+        """For a log written by a table whose ``names()`` were ``names``: its id -> this
+        table's id (-1 where this table lacks the command)."""
+        return [self.by_name[n.encode()].id if n.encode() in self.by_name else -1 for n in names]
+
     def public(self) -> list[CommandSpec]:
         return [s for s in self.by_id if s.route != INTERNAL]
 
