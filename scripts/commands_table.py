@@ -1,6 +1,6 @@
 """Print the supported commands as a Markdown table, from the command table itself.
 
-    python scripts/commands_table.py > /tmp/t.md   # then paste into README.md
+    python scripts/commands_table.py > /tmp/t.md   # then paste into docs/COMPATIBILITY.md
 """
 
 from __future__ import annotations
