@@ -221,7 +221,7 @@ class Coordinator:
 
     def _drain_shards(self) -> None:
         for i, sock in enumerate(self.shards):
-            while sock.get(zmq.EVENTS) & zmq.POLLIN:
+            while cast(int, sock.get(zmq.EVENTS)) & zmq.POLLIN:  # (pyzmq types options int | bytes)
                 rtxid, reply = wire.unpack(sock.recv())
                 if rtxid == 0:
                     self._wakeups(i, reply)
@@ -252,19 +252,25 @@ class Coordinator:
                 self.wrote = any(self.table.by_id[c[0] & wire.CMD_MASK].write for c in cmds)
         return self._wait(set(parts), self.txid)
 
-    def call(self, shard: int, db: int, *args):
+    def _command(self, name: bytes) -> CommandSpec:
+        spec = self.table.lookup(name)
+        if spec is None:
+            raise KeyError(f"no command {name!r} in the table")
+        return spec
+
+    def call(self, shard: int, db: int, name: bytes | str, *args: bytes | str | int) -> Any:
         """One command on one shard inside the round: its reply value (errors raised)."""
-        spec = self.table.lookup(args[0] if isinstance(args[0], bytes) else args[0].encode())
-        argv = [a if isinstance(a, bytes) else str(a).encode() for a in args]
+        spec = self._command(name if isinstance(name, bytes) else name.encode())
+        argv = [a if isinstance(a, bytes) else str(a).encode() for a in (name, *args)]
         v = wire.from_raw(self.run_on({shard: [(spec.id | wire.RAW, db, argv)]})[shard][0])
         if isinstance(v, ReplyError):
             raise v
         return v
 
-    def call_each(self, db: int, calls: dict[int, list[bytes]]) -> dict[int, object]:
+    def call_each(self, db: int, calls: dict[int, list[bytes]]) -> dict[int, Any]:
         """One command on each of several shards inside the round, all sent before any
         reply is awaited: shard -> its reply value (an error raised)."""
-        replies = self.run_on({shard: [(self.table.lookup(argv[0]).id | wire.RAW, db, argv)]
+        replies = self.run_on({shard: [(self._command(argv[0]).id | wire.RAW, db, argv)]
                                for shard, argv in calls.items()})
         out = {}
         for shard, got in replies.items():
@@ -463,6 +469,7 @@ class Coordinator:
     def _block(self, r: Request, b: Blocked | None) -> Blocked:
         """Wait for any of a blocking command's keys: a stand-in waiter on each shard."""
         wait = self.scratch.block
+        assert wait is not None  # (set by the command that answered BLOCK)
         if b is None:
             b = Blocked(r, wait)
             self.blocked.append(b)
@@ -495,7 +502,7 @@ class Coordinator:
             reqs.append(r)
         return reqs
 
-    def _reply(self, reqs) -> None:
+    def _reply(self, reqs: list[Request]) -> None:
         """One message per router with the replies of its requests."""
         by_router: dict[bytes, list] = {}
         for r in reqs:
@@ -721,7 +728,7 @@ def main(table: CommandTable, argv: list[str] | None = None) -> None:
                         format="%(asctime)s coordinator %(levelname)s %(message)s", stream=sys.stderr)
     coord = Coordinator(cfg, table)
 
-    def stop(*_):
+    def stop(*_: object) -> None:
         coord.stopping = True
 
     signal.signal(signal.SIGTERM, stop)
