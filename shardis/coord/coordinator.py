@@ -45,6 +45,10 @@ Multi-key operations that need data from one shard to write another (RENAME,
 COPY, MSETNX, LCS ...) are functions ``op(coord, db, args) -> reply value`` that
 call shards through ``coord.call`` inside the round; they are listed in
 ``build_ops``.
+
+Here: rounds, waiting for shards and serving routers. How requests are cut into
+per-shard parts and their replies merged is the planner's (planner.py, no sockets);
+the intent log is intents.py; which way a command goes is its spec's ``cross``.
 """
 
 from __future__ import annotations
@@ -117,7 +121,6 @@ class Coordinator:
     def __init__(self, cfg: Config, table: CommandTable) -> None:
         self.cfg = cfg
         self.table = table
-        self.by_name = self.table.by_name
         self.ops = build_ops()
         # (the supervisor resolved "auto" before it started this process)
         self.nshards = cast(int, cfg.shards)
