@@ -82,10 +82,10 @@ def register(table: CommandTable) -> None:
         return None
 
     # From a router to the coordinator: the client of request args[1] went away.
-    cmd("__cancel", 2, "fast", route=INTERNAL, group="transactions")(_elsewhere)
+    cmd("__cancel", 2, "fast", route=INTERNAL, group="transactions", cross="cancel")(_elsewhere)
     # A transaction over several shards, from a router to the coordinator: args[1] packs
     # [watched [[shard, epoch, db, key, version]...], commands [[cid, db, args]...]].
-    cmd("__multi", 2, "write", route=INTERNAL, group="transactions")(_elsewhere)
+    cmd("__multi", 2, "write", route=INTERNAL, group="transactions", cross="exec")(_elsewhere)
 
 
 def register_unreserve(table) -> None:

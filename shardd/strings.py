@@ -526,7 +526,7 @@ def register(table: CommandTable) -> None:
             out.append(raw[HDR_LEN:] if raw is not None and raw[0] == STRING else None)
         return out
 
-    @cmd("mset", -3, "write denyoom", 1, -1, 2, split=SPLIT_OK, group="string", since="1.0.1",
+    @cmd("mset", -3, "write denyoom", 1, -1, 2, split=SPLIT_OK, cross="join", group="string", since="1.0.1",
          complexity="O(N) where N is the number of keys to set.",
          summary="Set multiple keys to multiple values", acl="@write @string @slow")
     def mset(ks: Keyspace, db: int, args: list[bytes]):

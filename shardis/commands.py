@@ -13,6 +13,10 @@ ALL     on every shard, replies merged by ``split``; handler(ks, db, args)
 COORD   through the coordinator when its keys span shards, else as KEYS
 INTERNAL  shard-side only, sent by routers and the coordinator, never by clients
 
+How the coordinator runs a command that reaches it (``CommandSpec.cross``; its keys
+span shards, or it is one of the coordinator's own): CROSS_* below. Undeclared, it is
+CROSS_PARTS for a command that declares ``split`` and CROSS_OP for the others.
+
 Arity uses Redis' convention: N means exactly N arguments (name included),
 -N means at least N.
 """
@@ -30,6 +34,17 @@ SPLIT_SUM = "sum"                # DEL, EXISTS: integers added
 SPLIT_OK = "ok"                  # MSET, FLUSHDB: +OK once every part said so
 SPLIT_CONCAT = "concat"          # KEYS: arrays joined
 SPLIT_RANDOM = "random"          # RANDOMKEY: any non-nil part
+
+# How the coordinator runs a command (shardis/coord/planner.py).
+CROSS_OP = "op"          # alone in its step: an operation of its own (coordinator.build_ops),
+                         # else its handler in the coordinator's scratch store
+CROSS_PARTS = "parts"    # one part per shard (``split``), sent out with the step's other parts
+CROSS_JOIN = "join"      # as CROSS_PARTS, key/value pairs answered +OK (MSET): a part joins the
+                         # same command's part queued last on its shard, one command for both
+CROSS_EXEC = "exec"      # a transaction across shards (EXEC): its commands' parts, together
+                         # unless it has WATCHes or a command that is itself CROSS_OP
+CROSS_CANCEL = "cancel"  # a client that waited in the coordinator went away: drop its wait
+CROSSINGS = frozenset((CROSS_OP, CROSS_PARTS, CROSS_JOIN, CROSS_EXEC, CROSS_CANCEL))
 
 
 @dataclass(slots=True)
@@ -64,10 +79,16 @@ class CommandSpec:
     # reach(args) -> one key in the slot of each such key, or None when they may lie in
     # any slot. The router (and the coordinator, inside EXEC) routes by these too.
     reach: Callable | None = None
+    # How the coordinator runs it: CROSS_* ("": derived from ``split``, see __post_init__).
+    cross: str = ""
 
     def __post_init__(self) -> None:
         self.write = "write" in self.flags
         self.blocking = "blocking" in self.flags
+        if not self.cross:
+            self.cross = CROSS_PARTS if self.split is not None else CROSS_OP
+        elif self.cross not in CROSSINGS:
+            raise ValueError(f"command {self.name}: cross={self.cross!r} is none of {sorted(CROSSINGS)}")
 
     def keys(self, args: list[bytes]) -> list[bytes]:
         """The key arguments of ``args``, by (first, last, step)."""
@@ -119,17 +140,17 @@ class CommandTable:
                 step: int = 0, *, route: str = KEYS, split: str | None = None,
                 group: str = "generic", summary: str = "", since: str = "1.0.0",
                 complexity: str = "", acl: str = "", keys: Callable | None = None,
-                reach: Callable | None = None) -> Callable[[Callable], Callable]:
+                reach: Callable | None = None, cross: str = "") -> Callable[[Callable], Callable]:
         """Decorator form of ``add`` used by the family modules' ``register``.
 
         ``keys``: for commands with movable keys, a function args -> key arguments
         (may raise ValueError/IndexError on malformed arguments); ``reach``: see
-        ``CommandSpec.reach``."""
+        ``CommandSpec.reach``; ``cross``: see ``CommandSpec.cross`` (CROSS_*)."""
 
         def deco(fn: Callable) -> Callable:
             spec = CommandSpec(name, arity, tuple(flags.split()), first, last, step, fn,
                                route, split, group, summary, since, complexity,
-                               tuple(acl.split()))
+                               tuple(acl.split()), cross=cross)
             spec.getkeys = keys
             spec.reach = reach
             self.add(spec)

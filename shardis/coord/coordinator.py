@@ -45,6 +45,10 @@ Multi-key operations that need data from one shard to write another (RENAME,
 COPY, MSETNX, LCS ...) are functions ``op(coord, db, args) -> reply value`` that
 call shards through ``coord.call`` inside the round; they are listed in
 ``build_ops``.
+
+Here: rounds, waiting for shards and serving routers. How requests are cut into
+per-shard parts and their replies merged is the planner's (planner.py, no sockets);
+the intent log is intents.py; which way a command goes is its spec's ``cross``.
 """
 
 from __future__ import annotations
@@ -60,19 +64,18 @@ import sys
 import threading
 import time
 import traceback
-import zlib
-from typing import Callable
+from typing import Any, Callable, cast
 
-import msgpack
 import zmq
 
-from shardis import errors, plan, wire
-from shardis.commands import ALL, CommandTable
+from shardis import errors, wire
+from shardis.commands import CROSS_CANCEL, CROSS_EXEC, CommandSpec, CommandTable
 from shardis.config import Config, log_level
 from shardis.coord.hub import Hub
+from shardis.coord.intents import IntentLog, Pending, logged_part
+from shardis.coord.planner import Encode, Parts, Planner, Request, answer, taker
 from shardis.coord.scratch import Scratch
-from shardis.resp import OK, ReplyError, encode_error
-from shardis.resp import encode as encode2, encode3
+from shardis.resp import ReplyError, encode_error
 from shardis.shardd import keys, sort, strings
 from shardis.shardd.blocking import BLOCK, Wait
 from shardis.slots import key_slot, slot_table
@@ -83,80 +86,10 @@ log = logging.getLogger("coordinator")
 # a wait longer than this is logged, then at doubling intervals.
 SLOW_REPORT_S = 10.0
 IDENT = b"coord"          # the shards tell the coordinator's messages by this identity
-_HEAD = struct.Struct("<II")
-LOG_TRUNCATE_BYTES = 16 << 20
-
-
-# Requests whose parts go out together (see Coordinator.serve_round); the others are
-# operations of their own (``build_ops``), run one after the other.
-SIMPLE = frozenset(("mget", "mset", "del", "unlink", "exists", "touch", "__multi",
-                    "keys", "dbsize", "flushdb", "flushall", "swapdb"))
-
-
-def _logged_part(part: list) -> tuple[int, list]:
-    """(now, commands) of a shard's part of a logged intent: its run messages (or, in a
-    log written before they were logged as sent, [now, commands])."""
-    if part and isinstance(part[0], int):
-        return part[0], part[1]
-    now, cmds = 0, []
-    for msg in part:
-        _, _, now, more = wire.unpack(msg)
-        cmds.extend(more)
-    return now, cmds
-
-
-OK_REPLY = encode2(OK)  # (the same in RESP3)
 
 
 class Unavailable(Exception):
     """A shard did not answer: the round cannot finish now."""
-
-
-class IntentLog:
-    """The coordinator's log of intents: ``begin txid {shard: [run message, ...]}`` (the
-    packed ``run`` messages the shard was sent, as sent) before any shard commits,
-    ``done txid`` after all have. At most one is pending at a time."""
-
-    def __init__(self, path: str, fsync: Callable[[], bool]) -> None:
-        """``fsync``: whether intents are synced now (CONFIG SET appendfsync changes it)."""
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        self.path = path
-        self.fsync = fsync
-        self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
-
-    def scan(self) -> tuple[int, tuple | None]:
-        """(highest txid logged, the pending intent (txid, parts) or None)."""
-        with open(self.path, "rb") as f:
-            data = f.read()
-        pos = 0
-        last = 0
-        pending = None
-        while pos + _HEAD.size <= len(data):
-            length, crc = _HEAD.unpack_from(data, pos)
-            body = data[pos + _HEAD.size:pos + _HEAD.size + length]
-            if len(body) != length or zlib.crc32(body) != crc:
-                break  # a torn write at the end: never acknowledged
-            rec = msgpack.unpackb(body, raw=False, strict_map_key=False)
-            last = max(last, rec[1])
-            pending = (rec[1], rec[2]) if rec[0] == "begin" else None
-            pos += _HEAD.size + length
-        return last, pending
-
-    def _append(self, rec: list, sync: bool) -> None:
-        body = msgpack.packb(rec, use_bin_type=True)
-        os.write(self.fd, _HEAD.pack(len(body), zlib.crc32(body)) + body)
-        if sync:
-            os.fdatasync(self.fd)
-
-    def begin(self, txid: int, parts: dict) -> None:
-        self._append(["begin", txid, parts], self.fsync())
-
-    def done(self, txid: int) -> None:
-        # Not synced: if it is lost, recovery redoes the intent, and every shard skips
-        # it by its mark.
-        self._append(["done", txid], False)
-        if os.fstat(self.fd).st_size > LOG_TRUNCATE_BYTES:
-            os.ftruncate(self.fd, 0)
 
 
 DEFERRED = object()  # a request's reply while its client waits (a blocking command)
@@ -182,33 +115,17 @@ class Blocked:
         self.keys: list[bytes] = []  # the keys that got data, in the order their stand-ins said
 
 
-class Request:
-    """One router request in a round: its reply, once known, goes back to its router."""
-
-    __slots__ = ("ident", "rid", "cid", "db", "args", "spec", "reply", "encode", "shards")
-
-    def __init__(self, ident, rid, cid, db, args, spec) -> None:
-        self.ident = ident
-        self.rid = rid
-        self.cid = cid
-        self.db = db
-        self.args = args
-        self.spec = spec
-        self.reply = None
-        self.encode = encode3 if cid & wire.RESP3 else encode2
-        self.shards = None  # each key's shard, as the router found them (bytes), if it sent them
-
-
 class Coordinator:
     """Serialises cross-shard work in rounds; see the module docstring."""
 
     def __init__(self, cfg: Config, table: CommandTable) -> None:
         self.cfg = cfg
         self.table = table
-        self.by_name = self.table.by_name
         self.ops = build_ops()
-        self.slot_to_shard = slot_table(cfg.shards)
-        self.joinable: dict[int, tuple] = {}  # shard -> the MSET part others may join (_plan_mset)
+        # (the supervisor resolved "auto" before it started this process)
+        self.nshards = cast(int, cfg.shards)
+        self.slot_to_shard = slot_table(self.nshards)
+        self.planner = Planner(table, self.slot_to_shard, self.nshards)
         # Stand-ins served after their blocked command went away: (shard, waiter id).
         self.orphans: list[tuple[int, int]] = []
         self.ctx = zmq.Context()
@@ -216,7 +133,7 @@ class Coordinator:
         self.front.setsockopt(zmq.LINGER, 1000)
         self.shards: list[zmq.Socket] = []
         self.monitors: list[zmq.Socket] = []
-        for i in range(cfg.shards):
+        for i in range(self.nshards):
             s = self.ctx.socket(zmq.DEALER)
             s.setsockopt(zmq.IDENTITY, IDENT)
             s.setsockopt(zmq.LINGER, 0)
@@ -226,14 +143,14 @@ class Coordinator:
             s.connect(cfg.shard_endpoint(i))
             self.shards.append(s)
         self.intents = IntentLog(os.path.join(cfg.dir, "coordinator", "intent.log"),
-                                 fsync=lambda: cfg.durability == "always")
-        last, self.pending = self.intents.scan()
-        self.txids = itertools.count(max(last + 1, time.time_ns() // 1000))
+                                 fsync=lambda: cfg.durability == "always", table=table)
+        self.pending: Pending | None = self.intents.pending
+        self.txids = itertools.count(max(self.intents.last + 1, time.time_ns() // 1000))
         self.stopping = False
         # The round in progress.
         self.txid = 0
         self.now = 0
-        self.ran: dict[int, list] = {}  # shard -> the run messages it was sent in this round
+        self.ran: dict[int, list[bytes]] = {}  # shard -> the run messages it was sent in this round
         self.wrote = False
         self.scratch = Scratch(os.path.join(cfg.dir, "coordinator", "scratch"))
         self.blocked: list[Blocked] = []
@@ -250,14 +167,14 @@ class Coordinator:
     def _send(self, shard: int, msg: list) -> None:
         self.shards[shard].send(wire.pack(msg))
 
-    def _wait(self, waiting: set[int], txid: int) -> dict[int, object]:
+    def _wait(self, waiting: set[int], txid: int) -> dict[int, Any]:
         """Each waiting shard's reply to the message just sent it (matched by txid).
 
         A shard is waited for as long as its process runs, however long its work takes
         (slow is not dead): only its connection going away (the process exited, see
         ``_check_monitors``) or coming back (it restarted) raises Unavailable. A long
         wait is logged at growing intervals, never acted upon."""
-        got: dict[int, object] = {}
+        got: dict[int, Any] = {}
         poller = zmq.Poller()
         for i in waiting:
             poller.register(self.shards[i], zmq.POLLIN)
@@ -307,7 +224,7 @@ class Coordinator:
 
     def _drain_shards(self) -> None:
         for i, sock in enumerate(self.shards):
-            while sock.get(zmq.EVENTS) & zmq.POLLIN:
+            while cast(int, sock.get(zmq.EVENTS)) & zmq.POLLIN:  # (pyzmq types options int | bytes)
                 rtxid, reply = wire.unpack(sock.recv())
                 if rtxid == 0:
                     self._wakeups(i, reply)
@@ -338,19 +255,25 @@ class Coordinator:
                 self.wrote = any(self.table.by_id[c[0] & wire.CMD_MASK].write for c in cmds)
         return self._wait(set(parts), self.txid)
 
-    def call(self, shard: int, db: int, *args):
+    def _command(self, name: bytes) -> CommandSpec:
+        spec = self.table.lookup(name)
+        if spec is None:
+            raise KeyError(f"no command {name!r} in the table")
+        return spec
+
+    def call(self, shard: int, db: int, name: bytes | str, *args: bytes | str | int) -> Any:
         """One command on one shard inside the round: its reply value (errors raised)."""
-        spec = self.table.lookup(args[0] if isinstance(args[0], bytes) else args[0].encode())
-        argv = [a if isinstance(a, bytes) else str(a).encode() for a in args]
+        spec = self._command(name if isinstance(name, bytes) else name.encode())
+        argv = [a if isinstance(a, bytes) else str(a).encode() for a in (name, *args)]
         v = wire.from_raw(self.run_on({shard: [(spec.id | wire.RAW, db, argv)]})[shard][0])
         if isinstance(v, ReplyError):
             raise v
         return v
 
-    def call_each(self, db: int, calls: dict[int, list[bytes]]) -> dict[int, object]:
+    def call_each(self, db: int, calls: dict[int, list[bytes]]) -> dict[int, Any]:
         """One command on each of several shards inside the round, all sent before any
         reply is awaited: shard -> its reply value (an error raised)."""
-        replies = self.run_on({shard: [(self.table.lookup(argv[0]).id | wire.RAW, db, argv)]
+        replies = self.run_on({shard: [(self._command(argv[0]).id | wire.RAW, db, argv)]
                                for shard, argv in calls.items()})
         out = {}
         for shard, got in replies.items():
@@ -401,7 +324,7 @@ class Coordinator:
         Only a shard whose process went away is sent the redo again, once it is back: a
         shard that answers late is still running the round's commands."""
         for i in shards:
-            now, cmds = _logged_part(parts[i])
+            now, cmds = logged_part(parts[i])
             while not self.stopping:
                 self._await_up(i)
                 self.restarted.discard(i)  # (it says hello's answer, the mark, in redo's)
@@ -549,6 +472,7 @@ class Coordinator:
     def _block(self, r: Request, b: Blocked | None) -> Blocked:
         """Wait for any of a blocking command's keys: a stand-in waiter on each shard."""
         wait = self.scratch.block
+        assert wait is not None  # (set by the command that answered BLOCK)
         if b is None:
             b = Blocked(r, wait)
             self.blocked.append(b)
@@ -581,7 +505,7 @@ class Coordinator:
             reqs.append(r)
         return reqs
 
-    def _reply(self, reqs) -> None:
+    def _reply(self, reqs: list[Request]) -> None:
         """One message per router with the replies of its requests."""
         by_router: dict[bytes, list] = {}
         for r in reqs:
@@ -592,13 +516,13 @@ class Coordinator:
     def recover(self) -> None:
         """At start: greet every shard; finish the intent the last run left pending."""
         deadline = time.monotonic() + 60
-        while len(self.restarted) < self.cfg.shards and time.monotonic() < deadline and not self.stopping:
+        while len(self.restarted) < self.nshards and time.monotonic() < deadline and not self.stopping:
             self._check_monitors()
             time.sleep(0.02)
-        self.greet(list(range(self.cfg.shards)), self.pending)
+        self.greet(list(range(self.nshards)), self.pending)
         self.pending = None
 
-    def greet(self, shards: list[int], pending: tuple | None = None) -> None:
+    def greet(self, shards: list[int], pending: Pending | None = None) -> None:
         """Say hello to (re)started shards (they wait fenced), redo ``pending`` where it
         is missing, and unlock them."""
         for i in shards:
@@ -633,8 +557,8 @@ class Coordinator:
         self.requests += len(reqs)
         self._begin_round()
         try:
-            if all(r.spec.name in SIMPLE and not (r.spec.name == "__multi" and self._alone(r))
-                   for r in reqs):
+            together = self.planner.together
+            if all(together(r) for r in reqs):
                 self._run_committed(reqs)  # (one step: the common case)
             else:
                 self._run_steps(reqs)
@@ -656,18 +580,21 @@ class Coordinator:
 
     def _run_steps(self, reqs: list[Request]) -> None:
         """In arrival order (a client may have several requests in a round), each run of
-        requests whose parts do not depend on each other in one step."""
+        requests whose parts do not depend on each other in one step; the others (by
+        their command's ``cross``) on their own."""
         batch: list[Request] = []
+        together = self.planner.together
         for r in reqs:
-            if r.spec.name in SIMPLE and not (r.spec.name == "__multi" and self._alone(r)):
+            if together(r):
                 batch.append(r)
                 continue
             self._run_parts(batch)
             batch = []
-            if r.spec.name == "__cancel":
+            cross = r.spec.cross
+            if cross == CROSS_CANCEL:
                 self._cancel(r)
                 r.reply = DEFERRED
-            elif r.spec.name == "__multi":
+            elif cross == CROSS_EXEC:
                 self._run_alone(r)
             else:
                 self._run_op(r)
@@ -701,100 +628,64 @@ class Coordinator:
         write another, runs on its own: its watches checked first (under the round's
         locks, after the writes of the requests before it), then its commands."""
         watched, cmds = wire.unpack(r.args[1])
-        aborted = self._check_watches([r]) if watched else set()
-        if aborted or not any(self._composite(*c) for c in cmds):
+        aborted = self.planner.check_watches([r], self.run_on) if watched else set()
+        if aborted or not any(self.planner.composite(*c) for c in cmds):
             self._run_parts([r], aborted)
         else:
             self._run_exec_steps(r, watched, cmds)
 
-    def _alone(self, r: Request) -> bool:
-        watched, cmds = wire.unpack(r.args[1])
-        return bool(watched) or any(self._composite(*c) for c in cmds)
-
-    def _composite(self, cid: int, db: int, args: list) -> bool:
-        """A command whose keys span shards and that does not split into parts."""
-        spec = self.table.by_id[cid & wire.CMD_MASK]
-        if spec.route == ALL or spec.split is not None:
-            return False
-        shards = {self.shard_of(k) for k in spec.keys(args)}
-        more = spec.reached(args)  # keys it reads besides its arguments (SORT's patterns)
-        if more is None:
-            return self.cfg.shards > 1
-        shards.update(self.shard_of(k) for k in more)
-        return len(shards) > 1
-
     def _run_exec_steps(self, r: Request, watched: list, cmds: list) -> None:
         """EXEC with composite commands: runs of plain commands, one message per shard
         each, between the composite ones, in order, all inside the round."""
-        out = []
+        planner = self.planner
+        out: list[object] = []
         i = 0
         while i < len(cmds):
-            parts: dict[int, list] = {}
+            parts: Parts = {}
             steps = []
-            while i < len(cmds) and not self._composite(*cmds[i]):
+            while i < len(cmds) and not planner.composite(*cmds[i]):
                 cid, db, args = cmds[i]
-                steps.append(self._plan_split(self.table.by_id[cid & wire.CMD_MASK], cid, db, args,
-                                              parts, r.encode))
+                steps.append(planner.plan_split(planner.spec_of(cid), cid, db, args, parts, r.encode))
                 i += 1
             if steps:
-                take = self._taker(self.run_on(parts))
+                take = taker(self.run_on(parts))
                 out.extend(step(take) for step in steps)
             if i < len(cmds):
                 cid, db, args = cmds[i]
-                out.append(self._op_reply(self.table.by_id[cid & wire.CMD_MASK], db, args, r.encode))
+                out.append(self._op_reply(planner.spec_of(cid), db, args, r.encode))
                 i += 1
-        unwatch: dict[int, list] = {}
-        for shard, _, db, key, _ in watched:
-            unwatch.setdefault(shard, []).append([db, key])
-        ucid = self.by_name[b"__unwatch"].id | wire.RAW
+        unwatch = planner.unwatch_parts(watched)
         if unwatch:
-            self.run_on({shard: [(ucid, 0, [b"__unwatch", wire.pack(items)])]
-                         for shard, items in unwatch.items()})
+            self.run_on(unwatch)
         r.reply = out
 
-    def _op_reply(self, spec, db: int, args: list, encode) -> bytes:
+    def _op_reply(self, spec: CommandSpec, db: int, args: list, encode: Encode) -> bytes:
         """A composite command inside EXEC: its encoded reply (blocking ones do not wait)."""
         try:
             op = self.ops.get(spec.name)
             if op is not None:
                 return encode(op(self, db, args))
             v = self.scratch.run(self, spec, db, args)
-            return encode(self.scratch.block.on_timeout if v is BLOCK else v)
+            if v is BLOCK:
+                assert self.scratch.block is not None  # (set by the command that answered BLOCK)
+                v = self.scratch.block.on_timeout
+            return encode(v)
         except ReplyError as e:
             return encode_error(e.args[0])
 
-    @staticmethod
-    def _taker(replies: dict[int, list]) -> Callable:
-        """take(shard): the next reply from that shard, in the order the parts were queued."""
-        cursor = {i: 0 for i in replies}
-
-        def take(shard: int):
-            v = replies[shard][cursor[shard]]
-            cursor[shard] += 1
-            return v
-        return take
-
-    def _run_parts(self, reqs: list[Request], aborted: set[int] = frozenset()) -> None:
+    def _run_parts(self, reqs: list[Request], aborted: set[int] | frozenset[int] = frozenset()) -> None:
         if not reqs:
             return
-        self._answer(*self._plan(reqs, aborted), self.run_on)
-
-    @classmethod
-    def _answer(cls, parts: dict, finish: list, run: Callable[[dict], dict]) -> None:
-        """Run the parts (``run``: shard -> commands, to shard -> replies) and give each
-        request its reply."""
-        take = cls._taker(run(parts) if parts else {})
-        for r, done in finish:
-            r.reply = done(take)
+        answer(*self.planner.plan(reqs, aborted), self.run_on)
 
     def _run_committed(self, reqs: list[Request]) -> None:
         """A round of one step that writes: each shard runs its part and commits it in
         one message (``runcommit``), logged as an intent first; one trip to the shards
         instead of two (run, then commit). Replies come once every shard committed."""
-        parts, finish = self._plan(reqs)
+        parts, finish = self.planner.plan(reqs)
         by_id = self.table.by_id
         if not any(by_id[c[0] & wire.CMD_MASK].write for cmds in parts.values() for c in cmds):
-            self._answer(parts, finish, self.run_on)
+            answer(parts, finish, self.run_on)
             self._finish_round()  # (read-only: each shard releases)
             return
         txid = self.txid
@@ -814,164 +705,11 @@ class Coordinator:
                 for r in reqs:
                     r.reply = err
             else:
-                self._answer(parts, finish, lambda _: replies)
+                answer(parts, finish, lambda _: replies)
         finally:  # (committed: whatever happened, never rolled back)
             for i in shards:
                 self._send(i, ["unlock", txid])
             self.intents.done(txid)
-
-    def _plan(self, reqs: list[Request], aborted: set[int] = frozenset()) -> tuple[dict, list]:
-        """Each request's parts, queued per shard in arrival order: (shard -> commands,
-        [(request, the function that makes its reply from the parts' replies)])."""
-        parts: dict[int, list] = {}
-        finish: list[tuple[Request, Callable]] = []
-        self.joinable = {}
-        for r in reqs:
-            try:
-                if r.spec.name == "mset":
-                    finish.append((r, self._plan_mset(r.cid, r.db, r.args, parts, r.shards)))
-                elif r.spec.name == "__multi":
-                    finish.append((r, self._plan_exec(r, parts, id(r) in aborted)))
-                else:
-                    finish.append((r, self._plan_split(r.spec, r.cid, r.db, r.args, parts, r.encode,
-                                                       r.shards)))
-            except ReplyError as e:
-                r.reply = encode_error(e.args[0])
-        return parts, finish
-
-    def _plan_mset(self, cid: int, db: int, args: list, parts: dict,
-                   shards: bytes | None = None) -> Callable:
-        """MSET's parts join the MSET its shard was last given in this step, when nothing
-        was queued there since: one MSET of all their pairs, in arrival order, which is
-        what running them one after another does (the last value of a key wins, events
-        come in the same order); the shard runs one command instead of hundreds."""
-        if len(args) < 3 or len(args) % 2 == 0:
-            raise ReplyError(errors.WRONG_ARITY % "mset")
-        by_shard: dict[int, list] = {}
-        if shards is None or len(shards) * 2 + 1 != len(args):
-            slot_to_shard = self.slot_to_shard
-            shards = [slot_to_shard[key_slot(args[n])] for n in range(1, len(args), 2)]
-        for shard, key, value in zip(shards, args[1::2], args[2::2]):
-            pairs = by_shard.get(shard)
-            if pairs is None:
-                by_shard[shard] = [key, value]
-            else:
-                pairs.append(key)
-                pairs.append(value)
-        joinable = self.joinable
-        cells = []  # (shard, the shared reply cell, whether this MSET takes the reply)
-        for shard, pairs in by_shard.items():
-            queued = parts.get(shard)
-            open_ = joinable.get(shard)
-            if open_ is not None and open_[0] == db and queued and queued[-1] is open_[1]:
-                open_[1][2].extend(pairs)
-                cells.append((shard, open_[2], False))
-                continue
-            part = ((cid & wire.CMD_MASK) | wire.RAW, db, [args[0]] + pairs)
-            if queued is None:
-                parts[shard] = [part]
-            else:
-                queued.append(part)
-            cell = [None]
-            joinable[shard] = (db, part, cell)
-            cells.append((shard, cell, True))
-
-        def done(take):
-            err = None
-            for shard, cell, takes in cells:
-                if takes:
-                    cell[0] = take(shard)
-                if err is None:
-                    err = wire.raw_error(cell[0])
-            return encode_error(err.args[0]) if err is not None else OK_REPLY
-        return done
-
-    def _plan_split(self, spec, cid: int, db: int, args: list, parts: dict, encode,
-                    known: bytes | None = None) -> Callable:
-        """Queue one multi-key command's parts; returns a function that takes their
-        replies (in queue order) and gives the encoded reply."""
-        if spec.route == ALL:
-            shard_parts = [(i, args) for i in range(self.cfg.shards)]
-            merge = plan.MERGES[spec.split]
-        else:
-            keys = spec.keys(args)
-            shards = known if known is not None and len(known) == len(keys) else \
-                [self.shard_of(k) for k in keys]
-            if len(set(shards)) <= 1:
-                shard = shards[0] if shards else 0
-                parts.setdefault(shard, []).append((cid & ~wire.RAW, db, args))
-                return lambda take: take(shard)
-            shard_parts, merge = plan.split(spec, args, shards)
-        rcid = (cid & wire.CMD_MASK) | wire.RAW
-        for shard, sub in shard_parts:
-            parts.setdefault(shard, []).append((rcid, db, sub))
-
-        def done(take):
-            values = [take(shard) for shard, _ in shard_parts]
-            for v in values:
-                err = wire.raw_error(v)
-                if err is not None:
-                    return encode_error(err.args[0])
-            try:
-                return encode(merge([wire.from_raw(v) for v in values]))
-            except ReplyError as e:
-                return encode_error(e.args[0])
-        return done
-
-    def _check_watches(self, execs: list[Request]) -> set[int]:
-        """Compare the versions WATCH read, on every shard involved, under the round's
-        locks; the ids of the requests whose transaction must not run."""
-        checks: dict[int, list] = {}
-        owners: dict[int, list] = {}
-        cid = self.by_name[b"__watchok"].id | wire.RAW
-        for r in execs:
-            watched = wire.unpack(r.args[1])[0]  # [[shard, epoch, db, key, version], ...]
-            by_shard: dict[int, list] = {}
-            for shard, epoch, db, key, version in watched:
-                by_shard.setdefault(shard, [epoch, []])[1].append([db, key, version])
-            for shard, (epoch, items) in by_shard.items():
-                checks.setdefault(shard, []).append((cid, 0, [b"__watchok", wire.pack([epoch, items])]))
-                owners.setdefault(shard, []).append(id(r))
-        replies = self.run_on(checks)
-        aborted = set()
-        for shard, rs in replies.items():
-            for rid, ok in zip(owners[shard], rs):
-                if ok != 1:
-                    aborted.add(rid)
-        return aborted
-
-    def _plan_exec(self, r: Request, parts: dict, aborted: bool) -> Callable:
-        """EXEC across shards: args[1] packs [watched, commands]; each command is run on
-        its shard (or split over several); the reply is the list of their encoded
-        replies, or None when WATCH aborted it. Watches are dropped either way."""
-        watched, cmds = wire.unpack(r.args[1])
-        unwatch: dict[int, list] = {}
-        for shard, _, db, key, _ in watched:
-            unwatch.setdefault(shard, []).append([db, key])
-        ucid = self.by_name[b"__unwatch"].id | wire.RAW
-        if aborted:
-            for shard, items in unwatch.items():
-                parts.setdefault(shard, []).append((ucid, 0, [b"__unwatch", wire.pack(items)]))
-
-            def nil(take):
-                for shard in unwatch:
-                    take(shard)
-                return None
-            return nil
-        encode = r.encode
-        steps = []
-        for cid, db, args in cmds:
-            spec = self.table.by_id[cid & wire.CMD_MASK]
-            steps.append(self._plan_split(spec, cid, db, args, parts, encode))
-        for shard, items in unwatch.items():
-            parts.setdefault(shard, []).append((ucid, 0, [b"__unwatch", wire.pack(items)]))
-
-        def done(take):
-            out = [step(take) for step in steps]
-            for shard in unwatch:
-                take(shard)
-            return out
-        return done
 
 
 def build_ops() -> dict[str, Callable]:
@@ -993,7 +731,7 @@ def main(table: CommandTable, argv: list[str] | None = None) -> None:
                         format="%(asctime)s coordinator %(levelname)s %(message)s", stream=sys.stderr)
     coord = Coordinator(cfg, table)
 
-    def stop(*_):
+    def stop(*_: object) -> None:
         coord.stopping = True
 
     signal.signal(signal.SIGTERM, stop)

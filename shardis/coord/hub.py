@@ -33,7 +33,7 @@ import collections
 import logging
 import time
 import traceback
-from typing import Callable
+from typing import Any, Callable
 
 import zmq
 
@@ -81,9 +81,9 @@ class Hub:
                 if self.unconfirmed:
                     wait = max(0.0, self.unconfirmed[0][4] - time.monotonic())
                     if not poller.poll(wait * 1000 + 1):
-                        out = collections.defaultdict(list)
-                        self._confirm(None, out)
-                        for ident, ops in out.items():
+                        confirmed: dict[bytes, list] = collections.defaultdict(list)
+                        self._confirm(None, confirmed)
+                        for ident, ops in confirmed.items():
                             sock.send_multipart([ident, wire.pack(ops)])
                         continue
                 frames = [sock.recv_multipart()]
@@ -234,7 +234,7 @@ class Hub:
         n = 0
         holders = self.subs[kind].get(channel)
         if holders:
-            op = (SMESSAGE if kind == SHARD else MESSAGE, channel, message)
+            op: tuple = (SMESSAGE if kind == SHARD else MESSAGE, channel, message)
             for ident, count in holders.items():
                 out[ident].append(op)
                 n += count
@@ -248,7 +248,7 @@ class Hub:
                         n += count
         return n
 
-    def query(self, what: int, arg):
+    def query(self, what: int, arg: Any) -> object:
         """PUBSUB's answers over every router: CHANNELS [kind, pattern or None] -> names,
         NUMSUB [kind, names] -> [name, count, ...], NUMPAT -> distinct patterns,
         STATS -> [channels, patterns, shard channels] (INFO)."""

@@ -16,23 +16,31 @@ from __future__ import annotations
 
 import os
 import shutil
+from typing import TYPE_CHECKING
 
 import lmdb
 
 from shardis import notify, wire
 from shardis.commands import CommandSpec
-from shardis.shardd.blocking import BLOCK
+from shardis.shardd.blocking import BLOCK, Wait
 from shardis.shardd.storage import NotifyingKeyspace, Store, limits_of
+
+if TYPE_CHECKING:
+    from shardis.coord.coordinator import Coordinator
 
 
 class _Collecting(NotifyingKeyspace):
-    """Records every keyspace event with its class: the shards filter them by their
-    own notify-keyspace-events when they report them (``__notify``)."""
+    """Records every keyspace event with its class (``collected``): the shards filter
+    them by their own notify-keyspace-events when they report them (``__notify``)."""
 
-    __slots__ = ()
+    __slots__ = ("collected",)
+
+    def __init__(self, store: Store, txn: lmdb.Transaction, now_ms: int, flags: int) -> None:
+        super().__init__(store, txn, now_ms, flags)
+        self.collected: list[tuple[int, bytes, int, bytes]] = []
 
     def notify(self, cls: int, event: bytes, db: int, key: bytes) -> None:
-        self.events.append((cls, event, db, key))
+        self.collected.append((cls, event, db, key))
 
 
 class Scratch:
@@ -42,9 +50,9 @@ class Scratch:
         shutil.rmtree(path, ignore_errors=True)
         os.makedirs(path)
         self.store = Store(path, "no", 64 << 20)
-        self.block = None  # what the last command that answered BLOCK waits for
+        self.block: Wait | None = None  # what the last command that answered BLOCK waits for
 
-    def run(self, coord, spec: CommandSpec, db: int, args: list[bytes]):
+    def run(self, coord: Coordinator, spec: CommandSpec, db: int, args: list[bytes]) -> object:
         """``args`` run against copies of its keys; the changed keys written back.
         A blocking command that finds nothing answers BLOCK, and ``block`` says what
         it waits for (``shardd.blocking.Wait``)."""
@@ -52,7 +60,7 @@ class Scratch:
         # What the command writes follows the CONFIG settings the shards have (the hub,
         # in this process, keeps ``coord.cfg`` current); the shards take it as written.
         self.store.use_limits(limits_of(coord.cfg))
-        before = {}
+        before: dict[bytes, list | None] = {}
         for key in keys:
             before[key] = coord.call(coord.shard_of(key), db, b"__export", key)
         while True:
@@ -64,15 +72,19 @@ class Scratch:
             finally:
                 txn.abort()  # never kept
 
-    def _run(self, coord, txn, spec, db, args, keys, before):
+    def _run(self, coord: Coordinator, txn: lmdb.Transaction, spec: CommandSpec, db: int,
+             args: list[bytes], keys: list[bytes], before: dict[bytes, list | None]) -> object:
+        assert spec.handler is not None  # (every shard command has one: tests/test_table.py)
         ks = _Collecting(self.store, txn, coord.now, notify.NOTIFY_ALL | notify.NOTIFY_KEYSPACE)
-        versions = {}
+        versions: dict[bytes, int] = {}
         for key in keys:
             rec = before[key]
             if rec is not None:
                 ks.restore(db, key, rec[:3])
-                versions[key] = ks.version_of(ks.lookup(db, key))
-        ks.events.clear()  # (the restores' own)
+                restored = ks.lookup(db, key)
+                assert restored is not None  # (just written)
+                versions[key] = ks.version_of(restored)
+        ks.collected.clear()  # (the restores' own)
         v = spec.handler(ks, db, args)
         if v is BLOCK:
             self.block, ks.block = ks.block, None
@@ -82,14 +94,17 @@ class Scratch:
         for key in keys:
             raw = ks.lookup(db, key)
             shard = coord.shard_of(key)
+            old = before[key]
             if raw is None:
-                if before[key] is not None:
-                    coord.call(shard, db, b"__delver", key, before[key][3], b"")
+                if old is not None:
+                    coord.call(shard, db, b"__delver", key, old[3], b"")
             elif ks.version_of(raw) != versions.get(key):
-                type_, expire, payload = ks.export(db, key)
+                exported = ks.export(db, key)
+                assert exported is not None  # (``raw``: the key is live)
+                type_, expire, payload = exported
                 coord.call(shard, db, b"__restore", key, type_, expire, payload, b"REPLACE", b"")
         by_shard: dict[int, list] = {}
-        for cls, event, edb, key in ks.events:
+        for cls, event, edb, key in ks.collected:
             by_shard.setdefault(coord.shard_of(key), []).append([cls, event, edb, key])
         for shard, events in by_shard.items():
             coord.call(shard, db, b"__notify", wire.pack(events))
