@@ -1,10 +1,10 @@
 """Connection commands, answered by the router itself: PING, ECHO, QUIT, SELECT, HELLO,
 RESET and CLIENT.
 
-``Container`` is how a command with subcommands (CLIENT here, COMMAND and CONFIG in
-``router.admin``) is declared: each subcommand is a spec of its own, named
-``parent|sub`` as Redis names it, with its own arity, flags and handler; COMMAND
-INFO and DOCS show them.
+``Container`` is how a command with subcommands (CLIENT here, COMMAND in
+``router.commandinfo``, CONFIG in ``router.configcmd``) is declared: each subcommand is
+a spec of its own, named ``parent|sub`` as Redis names it, with its own arity, flags
+and handler; COMMAND INFO and DOCS show them.
 
 HELLO 2 and HELLO 3 switch the connection's protocol: its encoder here, and the
 RESP3 bit its commands carry to the shards, which encode their replies.
