@@ -174,6 +174,7 @@ class InfoView:
         last_ms, last_total = stats["info_sample_ms"], stats["info_sample_commands"]
         ops = (total - last_total) * 1000 // (now_ms - last_ms) if last_ms and now_ms > last_ms else 0
         stats["info_sample_ms"], stats["info_sample_commands"] = now_ms, total
+        assert self.pubsub is not None, "asked of the hub first (info)"
         channels, patterns, shard_channels = self.pubsub
         zero = ("total_net_repl_input_bytes", "total_net_repl_output_bytes")
         return [("total_connections_received", stats["connections"]),
@@ -246,7 +247,8 @@ class InfoView:
         return [("cluster_enabled", 0)]
 
     def keyspace(self) -> list[tuple[str, object]]:
-        out = []
+        assert self.shards is not None, "a shard section: __info's figures were asked for"
+        out: list[tuple[str, object]] = []
         for db in range(self.cfg.databases):
             keys = sum(s[3][db][0] for s in self.shards)
             expires = sum(s[3][db][1] for s in self.shards)
@@ -256,6 +258,7 @@ class InfoView:
 
     def shardis(self) -> list[tuple[str, object]]:
         cfg = self.cfg
+        assert self.shards is not None, "a shard section: __info's figures were asked for"
         out: list[tuple[str, object]] = [("shardis_version", __version__), ("shards", cfg.shards),
                                          ("routers", cfg.routers), ("durability", cfg.durability)]
         for i, (pid, map_size, used, counts, _) in enumerate(self.shards):
@@ -278,7 +281,7 @@ def info_reply(router: Router, owner, db: int, sections: set[str], pubsub: list 
     """INFO's reply value, or a Slot for ``owner`` when the shards' figures are needed."""
     if not sections & SHARD_SECTIONS:
         return InfoView(router, None, pubsub).render(sections)
-    spec = router.table.lookup(b"__info")
+    spec = router.table.by_name[b"__info"]
     ndb = str(router.cfg.databases).encode()
     return router.fanout(owner, spec, db, [b"__info", ndb],
                          lambda shards: InfoView(router, shards, pubsub).render(sections))

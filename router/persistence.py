@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 def fsync_all(router: Router, then: Callable[[bytes], None]) -> None:
     """Fsync every shard once all that was sent before has committed; then ``then(reply)``."""
-    spec = router.table.lookup(b"__sync")
+    spec = router.table.by_name[b"__sync"]
 
     def round_(after: Callable[[bytes], None]) -> None:
         owner = Then(after)
