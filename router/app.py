@@ -652,7 +652,10 @@ class Client(asyncio.Protocol):
 
     def dispatch(self, cmds: list[list[bytes]]) -> None:
         """Route each command: answer here, or queue it for its shard(s)."""
-        if self.multi is not None:
+        # (Read through a local: a check of self.multi itself would tell mypy, and so the
+        # mypyc build, that it stays None below, where a MULTI run here sets it.)
+        in_multi = self.multi
+        if in_multi is not None:
             multi.queue(self, cmds)
             return
         router = self.router
