@@ -22,7 +22,11 @@ from setuptools import setup
 COMPILED = [
     # the router's hot path
     "shardis/resp.py",          # RESP parsing and reply encoding
-    "shardis/router/app.py",    # the router's dispatch (router/app.py, through the link)
+    # "shardis/router/app.py": the router's dispatch (router/app.py, through the link). It
+    # compiles, but not yet correctly: router/pubsub.py swaps a subscribed client's
+    # ``dispatch`` per instance (conn.dispatch = partial(...)), which a compiled Client's
+    # own calls to self.dispatch never see (tests/test_pubsub.py fails compiled). Add it
+    # once that hook is an explicit attribute.
     "shardis/glob.py",          # Redis' glob patterns (KEYS, SCAN MATCH, PSUBSCRIBE ...)
     "shardis/args.py",          # argument parsing shared by both sides
     "shardis/slots.py",         # key -> hash slot
