@@ -25,13 +25,14 @@ import socket
 import sys
 import time
 from binascii import crc_hqx
+from typing import Any, Callable
 
 import zmq
 
 try:
     import uvloop  # libuv's loop where installed (pyproject.toml says why)
 except ImportError:  # pragma: no cover
-    uvloop = None
+    uvloop = None  # type: ignore[assignment]  # (the module's stub knows no absence)
 
 from shardis import configtable, errors, wire
 from shardis.commands import ALL, INTERNAL, LOCAL, CommandSpec, CommandTable
@@ -39,8 +40,8 @@ from shardis.config import Config, log_level
 from shardis.plan import MERGES
 from shardis.resp import RequestReader, ReplyError, encode, encode_error
 from shardis.router import multi
-from shardis.router.pubsub import PubSub
-from shardis.router.replies import NOBODY, Merger, Slot, unknown_command
+from shardis.router.pubsub import PubSub, Subscriptions
+from shardis.router.replies import NOBODY, Merger, Owner, Slot, unknown_command
 from shardis.slots import key_slot, slot_table
 
 log = logging.getLogger("router")
@@ -55,7 +56,7 @@ _EVENTS = int(zmq.EVENTS)
 _POLLIN = int(zmq.POLLIN)
 
 
-def _libc_malloc_trim():
+def _libc_malloc_trim() -> Callable[[], object]:
     """glibc's malloc_trim, or a no-op where there is none."""
     try:
         trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
@@ -66,6 +67,11 @@ def _libc_malloc_trim():
 
 
 _malloc_trim = _libc_malloc_trim()
+
+
+def _fd(s: zmq.Socket) -> int:
+    """A ZeroMQ socket's (edge-triggered) file descriptor, for the event loop."""
+    return s.getsockopt(zmq.FD)  # type: ignore[return-value]  # (pyzmq types it int | bytes)
 
 
 class BlockedCall:
@@ -81,7 +87,7 @@ class BlockedCall:
         self.shard = shard
         self.parent = parent          # the client's slot
         self.slot = Slot((None, self))  # the shard's
-        self.wid = None
+        self.wid: int | None = None  # the shard's waiter id, once it deferred the reply
         self.dirty = False
 
     def flush(self) -> None:
@@ -89,12 +95,12 @@ class BlockedCall:
         reply = self.slot[0]
         router = self.router
         if reply[:1] == b"\0" and self.wid is None:
-            self.wid = int.from_bytes(reply[1:9], "big")
-            key = (self.shard, self.wid)
+            wid = self.wid = int.from_bytes(reply[1:9], "big")
+            key = (self.shard, wid)
             early = router.early_wakeups.pop(key, None)
             if early is None:
                 if self.client.closing:
-                    router.unblock(self.shard, self.wid)
+                    router.unblock(self.shard, wid)
                     return
                 router.blocked[key] = self
                 return
@@ -118,14 +124,14 @@ class Router:
         self.index = index
         self.table = table
         self.by_name = self.table.by_name
-        self.nshards = cfg.shards
-        self.slot_to_shard = slot_table(cfg.shards)
+        self.nshards = cfg.nshards
+        self.slot_to_shard = slot_table(self.nshards)
         self.ctx = zmq.Context()
         self.socks: list[zmq.Socket] = []
         # Named after this process, so that a shard can tell whether the router of a
         # client blocked there still runs (shardd.daemon.router_alive).
         ident = wire.router_ident(os.getpid())
-        for i in range(cfg.shards):
+        for i in range(self.nshards):
             s = self.ctx.socket(zmq.DEALER)
             s.setsockopt(zmq.IDENTITY, ident)
             s.setsockopt(zmq.LINGER, 0)
@@ -137,11 +143,14 @@ class Router:
         self.coord.setsockopt(zmq.IDENTITY, ident)  # (the coordinator asks the same)
         self.coord.setsockopt(zmq.LINGER, 0)
         self.coord.connect(cfg.coordinator_endpoint())
-        self.coord_waiting: dict[int, tuple[Slot, "Client"]] = {}
+        # request id -> (its slot, its client), or (the function its reply goes to, None)
+        self.coord_waiting: dict[int, tuple[Any, Client | None]] = {}
         self.coord_out: list[list] = []  # this loop turn's requests for the coordinator
-        self.out: list[list] = [[] for _ in range(cfg.shards)]
-        self.out_slots: list[list[Slot]] = [[] for _ in range(cfg.shards)]
-        self.inflight: list[dict[int, list[Slot]]] = [{} for _ in range(cfg.shards)]
+        # Per shard: this loop turn's commands, (id, db, args), and their slots ([reply,
+        # owner] lists: a Slot, or a run's [reply, owner, count], see Client.dispatch).
+        self.out: list[list[tuple[int, int, list[bytes]]]] = [[] for _ in range(self.nshards)]
+        self.out_slots: list[list[list]] = [[] for _ in range(self.nshards)]
+        self.inflight: list[dict[int, list[list]]] = [{} for _ in range(self.nshards)]
         self.batch_ids = itertools.count(1)
         self.flush_scheduled = False
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -149,7 +158,7 @@ class Router:
         self.clients_peak = 0  # the most clients since memory was last given back (tidy)
         self.client_ids = itertools.count(1 + index * 1_000_000_000)
         self.started = time.time()
-        self.stats = collections.Counter()
+        self.stats: collections.Counter[str] = collections.Counter()
         self.ncommands = 0  # commands parsed (INFO total_commands_processed)
         # INFO's reads and writes of clients' sockets and their bytes (plain attributes:
         # they count on every read and write; CONFIG RESETSTAT zeroes them with stats)
@@ -196,7 +205,9 @@ class Router:
         if not timeout:
             self.idle_timer = None
             return
-        now = self.loop.time()
+        loop = self.loop
+        assert loop is not None, "runs on the loop"
+        now = loop.time()
         for c in list(self.clients.values()):
             if now - c.last_active <= timeout or c.blocked_on is not None or c.closing:
                 continue
@@ -204,11 +215,13 @@ class Router:
                 continue
             log.debug("router %d: closing client %d, idle past timeout", self.index, c.id)
             c.closing = True
-            c.transport.close()
-        self.idle_timer = self.loop.call_later(1.0, self._idle_check)
+            if c.transport is not None:  # (a client is listed once connected)
+                c.transport.close()
+        self.idle_timer = loop.call_later(1.0, self._idle_check)
 
     def _timeout(self) -> None:
         if self.idle_timer is None and configtable.get_value(self.cfg, _TIMEOUT):
+            assert self.loop is not None, "runs on the loop"
             self.idle_timer = self.loop.call_later(1.0, self._idle_check)
 
     # ------------------------------------------------------------ sending
@@ -219,7 +232,12 @@ class Router:
         self.out_slots[shard].append(slot)
         if not self.flush_scheduled:
             self.flush_scheduled = True
-            self.loop.call_soon(self.flush)
+            self.call_soon(self.flush)
+
+    def call_soon(self, fn: Callable[[], object]) -> None:
+        loop = self.loop
+        assert loop is not None, "runs on the loop"
+        loop.call_soon(fn)
 
     def flush(self) -> None:
         """Send each shard its batch: one message per shard per loop turn.
@@ -232,7 +250,7 @@ class Router:
         if self.coord_out:
             self.coord.send(wire.pack(self.coord_out))
             self.coord_out = []
-            self.loop.call_soon(self._on_coord)
+            self.call_soon(self._on_coord)
         out = self.out
         inflight = self.inflight
         for i in range(self.nshards):
@@ -255,7 +273,7 @@ class Router:
         touched = []
         # The ZeroMQ fd is edge-triggered: drain until EVENTS says no more
         # (cheaper than catching zmq.Again), and look again after a send.
-        while sock.get(_EVENTS) & _POLLIN:
+        while sock.get(_EVENTS) & _POLLIN:  # type: ignore[operator]  # (pyzmq: int | bytes)
             bid, replies = wire.unpack(sock.recv())
             slots = inflight.pop(bid, None)
             if slots is None:
@@ -342,7 +360,8 @@ class Router:
     def submit_raw(self, shard: int, spec: CommandSpec, db: int, args: list[bytes], slot: Slot) -> None:
         self.submit(shard, spec.id | wire.RAW, db, args, slot)
 
-    def fanout(self, owner, spec: CommandSpec, db: int, args: list[bytes], merge) -> Slot:
+    def fanout(self, owner: Owner, spec: CommandSpec, db: int, args: list[bytes],
+               merge: Callable[[list], object]) -> Slot:
         """Run a command on every shard; ``merge`` turns the RAW parts into one reply."""
         parent = Slot((None, owner))
         m = Merger(parent, merge, self.nshards, self)
@@ -360,7 +379,7 @@ class Router:
         client.coord_outstanding += 1
         if spec.blocking:
             client.coord_rid = rid
-        if shards is not None and self.cfg.shards <= 256:
+        if shards is not None and self.nshards <= 256:
             # (each key's shard: the coordinator need not hash the keys again)
             self._to_coord([rid, spec.id | client.proto_bit, client.db, args, bytes(shards)])
         else:
@@ -372,7 +391,7 @@ class Router:
         self.coord_out.append(request)
         if not self.flush_scheduled:
             self.flush_scheduled = True
-            self.loop.call_soon(self.flush)
+            self.call_soon(self.flush)
 
     def coordinator_waiting_cancel(self, rid: int) -> None:
         """The client of coordinator request ``rid`` left: its reply is dropped, and a
@@ -381,7 +400,7 @@ class Router:
         cid = self.by_name[b"__cancel"].id
         self._to_coord([0, cid, 0, [b"__cancel", b"%d" % rid]])
 
-    def coord_call(self, cid: int, db: int, args: list[bytes], on_reply) -> None:
+    def coord_call(self, cid: int, db: int, args: list[bytes], on_reply: Callable[[Any], None]) -> None:
         """Send the coordinator a request whose reply ``on_reply(value)`` takes."""
         rid = next(self.batch_ids)
         self.coord_waiting[rid] = (on_reply, None)
@@ -419,13 +438,14 @@ class Router:
 
     def watch_sockets(self) -> None:
         loop = self.loop
+        assert loop is not None, "runs on the loop"
         for i, s in enumerate(self.socks):
-            loop.add_reader(s.getsockopt(zmq.FD), self._on_shard, i)
-        loop.add_reader(self.coord.getsockopt(zmq.FD), self._on_coord)
+            loop.add_reader(_fd(s), self._on_shard, i)
+        loop.add_reader(_fd(self.coord), self._on_coord)
         for i, s in [*enumerate(self.socks), (-1, self.coord)]:
             mon = s.get_monitor_socket(zmq.EVENT_DISCONNECTED)
             self.monitors.append(mon)
-            loop.add_reader(mon.getsockopt(zmq.FD), self._on_monitor, i, mon)
+            loop.add_reader(_fd(mon), self._on_monitor, i, mon)
             # A ZeroMQ fd only signals edges: read once now or it may never fire.
             self._on_monitor(i, mon)
         self.pubsub.start()
@@ -451,28 +471,31 @@ class Router:
             gc.collect()
             _malloc_trim()
             self.clients_peak = n
+        assert self.loop is not None, "runs on the loop"
         self.loop.call_later(TIDY_S, self.tidy)
 
     async def serve(self) -> None:
-        self.loop = asyncio.get_running_loop()
-        self.loop.call_later(TIDY_S, self.tidy)
+        loop = self.loop = asyncio.get_running_loop()
+        loop.call_later(TIDY_S, self.tidy)
         self.watch_sockets()
         self._timeout()
         sock = socket.socket(socket.AF_INET6 if ":" in self.cfg.bind else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if self.cfg.routers > 1:
+        if self.cfg.nrouters > 1:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((self.cfg.bind, self.cfg.port))
-        self.server = await self.loop.create_server(lambda: Client(self), sock=sock, backlog=511)
+        self.server = await loop.create_server(lambda: Client(self), sock=sock, backlog=511)
         log.info("router %d listening on %s:%d", self.index, self.cfg.bind, self.cfg.port)
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            self.loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         await self.shutdown()
 
     async def shutdown(self) -> None:
         """Stop accepting, let in-flight commands finish (bounded), close clients."""
+        loop = self.loop
+        assert self.server is not None and loop is not None, "serve() started it"
         self.server.close()
         deadline = time.monotonic() + 5
         while any(self.inflight) or self.coord_waiting:
@@ -480,10 +503,11 @@ class Router:
                 break
             await asyncio.sleep(0.01)
         for c in list(self.clients.values()):
-            c.transport.close()
+            if c.transport is not None:  # (a client is listed once connected)
+                c.transport.close()
         await asyncio.sleep(0)
         for s in self.socks + [self.coord] + self.monitors:
-            self.loop.remove_reader(s.getsockopt(zmq.FD))
+            loop.remove_reader(_fd(s))
         for s in self.monitors:
             s.close(0)
         for s in self.socks:
@@ -494,7 +518,7 @@ class Router:
         log.info("router %d stopped", self.index)
 
 
-_TIMEOUT = configtable.lookup("timeout")[0]
+_TIMEOUT = configtable.param("timeout")
 # Shared settings that take more than their new value in cfg (``Router.reconfigure``).
 _RECONFIGURE = {"proto-max-bulk-len": Router._bulk_len, "loglevel": Router._loglevel,
                 "timeout": Router._timeout, configtable.RESETSTAT: Router._reset_stats}
@@ -506,7 +530,8 @@ class Client(asyncio.Protocol):
     def __init__(self, router: Router) -> None:
         self.router = router
         self.reader = RequestReader(router.cfg.proto_max_bulk_len)
-        self.pending: collections.deque[Slot] = collections.deque()
+        # [reply or None, owner, ...] lists in request order: Slots, and plain lists
+        self.pending: collections.deque[list] = collections.deque()
         self.dirty = False
         self.db = 0
         self.id = next(router.client_ids)
@@ -529,20 +554,20 @@ class Client(asyncio.Protocol):
         self.drain_wait = False
         self.coord_rid: int | None = None  # the blocking command it waits for in the coordinator
         self.coord_outstanding = 0         # its requests the coordinator has not answered
-        self.pubsub = None          # router.pubsub.Subscriptions from its first pub/sub command
+        self.pubsub: Subscriptions | None = None  # from its first pub/sub command
         self.closing = False
         self.paused = False
         self.write_paused = False
         self.transport: asyncio.Transport | None = None
         self.created = time.time()
-        self.last_cmd = b"NULL"
+        self.last_cmd: str | bytes = b"NULL"  # (a spec's name once one ran)
         self.last_active = router.loop.time() if router.loop is not None else 0.0  # loop clock (monotonic)
         self.addr = ""
         self.laddr = ""
 
     # ------------------------------------------------------------ asyncio
 
-    def connection_made(self, transport) -> None:
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self.transport = transport
         router = self.router
         router.stats["connections"] += 1
@@ -568,7 +593,7 @@ class Client(asyncio.Protocol):
         self.addr = f"{peer[0]}:{peer[1]}"
         self.laddr = f"{local[0]}:{local[1]}"
 
-    def connection_lost(self, exc) -> None:
+    def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
         self.router.clients.pop(self.id, None)
         if self.blocked_on is not None:
@@ -595,7 +620,9 @@ class Client(asyncio.Protocol):
         reader = self.reader
         cmds, err = reader.feed(data)
         router = self.router
-        self.last_active = router.loop.time()  # uvloop's cached loop clock: no syscall
+        loop = router.loop
+        assert loop is not None, "runs on the loop"
+        self.last_active = loop.time()  # uvloop's cached loop clock: no syscall
         router.ncommands += len(cmds)
         router.reads += 1
         router.net_input += len(data)
@@ -611,7 +638,8 @@ class Client(asyncio.Protocol):
             # (Only a read that completed no command can have grown the partial request.)
             log.warning("closing client %d: query buffer over client_query_buffer_limit", self.id)
             self.closing = True
-            self.transport.close()
+            if self.transport is not None:  # (it read: connected)
+                self.transport.close()
             return
         pending = self.pending
         if pending and pending[0][0] is not None and not self.dirty:
@@ -624,7 +652,10 @@ class Client(asyncio.Protocol):
 
     def dispatch(self, cmds: list[list[bytes]]) -> None:
         """Route each command: answer here, or queue it for its shard(s)."""
-        if self.multi is not None:
+        # (Read through a local: a check of self.multi itself would tell mypy, and so the
+        # mypyc build, that it stays None below, where a MULTI run here sets it.)
+        in_multi = self.multi
+        if in_multi is not None:
             multi.queue(self, cmds)
             return
         router = self.router
@@ -640,7 +671,7 @@ class Client(asyncio.Protocol):
         # A run of this client's commands for one shard shares one slot, [reply,
         # owner, count]: the shard's replies for it are joined once, instead of a
         # slot, a queue entry and a write-out step per command.
-        group: list | None = None
+        group: list = []  # (empty until the first run starts: group_shard is -1 till then)
         group_shard = -1
         # Cross-shard commands in a row go to the coordinator together; a command for
         # one shard after them waits until they are answered (it could overtake them).
@@ -689,8 +720,10 @@ class Client(asyncio.Protocol):
                 break
             if route is LOCAL:
                 self.last_cmd = spec.name
+                handler = spec.handler
+                assert handler is not None  # (every LOCAL command has one)
                 try:
-                    v = spec.handler(self, args)
+                    v = handler(self, args)
                 except ReplyError as e:
                     pending.append([encode_error(e.args[0]), self])
                     router.count_error(e.args[0])
@@ -708,10 +741,11 @@ class Client(asyncio.Protocol):
                     multi.queue(self, cmds[n + 1:])
                     break
             elif route is ALL and single:
+                assert spec.split is not None  # (every ALL command says how its parts merge)
                 pending.append(router.fanout(self, spec, db, args, MERGES[spec.split]))
             else:
                 if route is ALL:
-                    shards = None  # every shard (KEYS, DBSIZE, FLUSHDB, FLUSHALL): one round
+                    shards: list[int] | None = None  # every shard (KEYS, DBSIZE, FLUSHDB ...): one round
                 else:
                     keys = spec.keys(args)
                     shards = [slot_to_shard[key_slot(k) if 123 in k else crc_hqx(k, 0) & 0x3FFF]
@@ -737,7 +771,7 @@ class Client(asyncio.Protocol):
                         self.backlog.extend(cmds[n + 1:])
                         break
                     if same:
-                        slot = [None, self]
+                        slot: list = [None, self]
                         pending.append(slot)
                         out[s0].append((spec.id | pbit, db, args))
                         out_slots[s0].append(slot)
@@ -761,7 +795,7 @@ class Client(asyncio.Protocol):
             self.backlog.extend(cmds[hold_from:])
         if queued and not router.flush_scheduled:
             router.flush_scheduled = True
-            router.loop.call_soon(router.flush)
+            router.call_soon(router.flush)
 
     def release(self) -> None:
         """The coordinator answered: write, then run what queued up behind it."""

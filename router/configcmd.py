@@ -45,7 +45,7 @@ CONFIG_HELP = (
 def protected_allowed(conn) -> bool:
     """allowProtectedAction: enable-protected-configs is yes, or local and the client
     comes from this host."""
-    mode = configtable.get_value(conn.router.cfg, configtable.lookup("enable-protected-configs")[0])
+    mode = configtable.get_value(conn.router.cfg, configtable.param("enable-protected-configs"))
     if mode == "yes":
         return True
     if mode != "local":
@@ -95,7 +95,7 @@ def config_set(conn, args: list[bytes]) -> dict[str, object]:
         new[p.name] = value
 
     def value_of(name: str) -> object:
-        p = configtable.lookup(name)[0]
+        p = configtable.param(name)
         return new.get(p.name, configtable.get_value(cfg, p))
 
     checked = []

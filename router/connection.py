@@ -1,10 +1,10 @@
 """Connection commands, answered by the router itself: PING, ECHO, QUIT, SELECT, HELLO,
 RESET and CLIENT.
 
-``Container`` is how a command with subcommands (CLIENT here, COMMAND and CONFIG in
-``router.admin``) is declared: each subcommand is a spec of its own, named
-``parent|sub`` as Redis names it, with its own arity, flags and handler; COMMAND
-INFO and DOCS show them.
+``Container`` is how a command with subcommands (CLIENT here, COMMAND in
+``router.commandinfo``, CONFIG in ``router.configcmd``) is declared: each subcommand is
+a spec of its own, named ``parent|sub`` as Redis names it, with its own arity, flags
+and handler; COMMAND INFO and DOCS show them.
 
 HELLO 2 and HELLO 3 switch the connection's protocol: its encoder here, and the
 RESP3 bit its commands carry to the shards, which encode their replies.
@@ -84,7 +84,7 @@ class Container:
                  flags: str = "", acl: str = "@slow", bare: Callable | None = None) -> None:
         table.command(name, arity, flags, route=LOCAL, group=group, summary=summary,
                       since=since, complexity=complexity, acl=acl)(self.dispatch)
-        self.spec = table.lookup(name.encode())
+        self.spec = table.by_name[name.encode()]
         self.upper = name.upper()
         self.bare = bare  # what the command does without a subcommand (COMMAND alone)
 
@@ -106,6 +106,7 @@ class Container:
     def dispatch(self, conn, args: list[bytes]):
         """Run the subcommand named by args[1], as Redis' processCommand checks it."""
         if len(args) == 1:
+            assert self.bare is not None, "arity lets it come alone only with a bare function"
             return self.bare(conn, args)
         spec = self.spec.subcommands.get(args[1].decode("latin-1").lower())
         if spec is None:
@@ -113,7 +114,9 @@ class Container:
         if not spec.arity_ok(len(args)):
             raise ReplyError(errors.WRONG_ARITY % spec.name)
         conn.last_cmd = spec.name
-        return spec.handler(conn, args)
+        handler = spec.handler
+        assert handler is not None  # (every subcommand has one)
+        return handler(conn, args)
 
 
 # ---------------------------------------------------------------- client state
@@ -146,7 +149,10 @@ def client_type(conn) -> bytes:
 def subscriptions(conn) -> tuple[int, int, int]:
     """(channels, patterns, shard channels) the connection subscribes to."""
     subs = conn.pubsub
-    return (0, 0, 0) if subs is None else tuple(len(names) for names in subs.names)
+    if subs is None:
+        return (0, 0, 0)
+    channels, patterns, shard_channels = subs.names
+    return len(channels), len(patterns), len(shard_channels)
 
 
 def parse_client_type(v: bytes) -> bytes:

@@ -11,6 +11,7 @@ slot (16383) end the iteration: cursor 0 and no keys.
 from __future__ import annotations
 
 import random
+from typing import TYPE_CHECKING
 
 from shardis.router.replies import WAITING, Merger, Slot
 from shardis import errors, wire
@@ -18,6 +19,9 @@ from shardis.commands import LOCAL, CommandTable
 from shardis.resp import ReplyError, encode_error
 from shardis.slots import NSLOTS
 from shardis.args import Options, int_arg, scan_cursor
+
+if TYPE_CHECKING:
+    from shardis.router.app import Router
 
 
 
@@ -60,9 +64,9 @@ class ScanChain(Merger):
 
     __slots__ = ("router", "db", "args", "keys", "budget", "ends")
 
-    def __init__(self, parent: Slot, router, db: int, a: ScanArgs, ends: list[int]) -> None:
+    def __init__(self, parent: Slot, router: Router, db: int, a: ScanArgs, ends: list[int]) -> None:
         super().__init__(parent, None, 1)
-        self.router = router
+        self.router: Router = router
         self.db = db
         self.args = [a.pattern] if a.type is None else [a.pattern, a.type]
         self.keys: list[bytes] = []

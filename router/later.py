@@ -21,6 +21,7 @@ class Then:
 
     def flush(self) -> None:
         self.dirty = False
+        assert self.slot is not None, "flushed before its fan-out was sent"
         self.then(self.slot[0])
 
 

@@ -153,7 +153,7 @@ class ExecReply:
 
     def fill(self, v) -> None:
         conn = self.conn
-        err = wire.raw_error(v) if v is not None else None
+        err: ReplyError | bytes | None = wire.raw_error(v) if v is not None else None
         if isinstance(v, bytes) and v[:1] == b"-":  # (the coordinator's own errors)
             err = v
         if v is None:  # WATCH aborted it: nil, and nothing ran

@@ -263,9 +263,11 @@ class PubSub:
         return token
 
     def _on_monitor(self) -> None:
+        monitor = self.monitor
+        assert monitor is not None, "watched from start() on"
         while True:
             try:
-                self.monitor.recv_multipart(zmq.NOBLOCK)
+                monitor.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
                 return
             log.warning("router %d: pub/sub hub disconnected; registering again",

@@ -16,6 +16,15 @@ class ErrorCounter(Protocol):
     def count_error(self, msg: str) -> None: ...
 
 
+class Owner(Protocol):
+    """Who a slot's reply is for: told (``flush``) once it is filled, unless ``dirty``
+    says it will look anyway (a client, a Merger, an internal fan-out's Then ...)."""
+
+    dirty: bool
+
+    def flush(self) -> None: ...
+
+
 class Slot(list):
     """A reply to come: ``[resp_bytes or None, owner]``; owner has ``dirty`` and ``flush``."""
 

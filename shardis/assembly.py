@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from shardis.commands import CommandTable
 from shardis.coord import coordinator
-from shardis.router import admin, app, connection, introspect as router_introspect, keyspace, \
-    multi as router_multi, pubsub
+from shardis.router import app, commandinfo, configcmd, connection, info, introspect as router_introspect, \
+    keyspace, multi as router_multi, persistence, pubsub
 from shardis.shardd import blocking, daemon, hashes, introspect, keys, lists, multi, server as shard_server, \
     sets, sort, strings, zsets
 
@@ -25,9 +25,9 @@ def build_table() -> CommandTable:
     """Every family's commands, registered explicitly in one place."""
     table = CommandTable()
     # (Appended families keep the ids of the others: a write-ahead log stores ids.)
-    for family in (connection, admin, keyspace, router_introspect, strings, keys, hashes, lists,
-                   sets, zsets, blocking, sort, shard_server, introspect, pubsub, router_multi,
-                   multi):
+    for family in (connection, commandinfo, configcmd, info, persistence, keyspace, router_introspect,
+                   strings, keys, hashes, lists, sets, zsets, blocking, sort, shard_server, introspect,
+                   pubsub, router_multi, multi):
         family.register(table)
     shard_server.register_settings(table)
     multi.register_unreserve(table)

@@ -36,7 +36,7 @@ class ConfigError(Exception):
     """A bad configuration; the message names the key."""
 
 
-def parse_size(v: int | str, key: str) -> int:
+def parse_size(v: object, key: str) -> int:
     """Redis-style memory sizes: 100, "512mb", "1gb", "64kb"."""
     if isinstance(v, bool):
         raise ConfigError(f"{key}: expected a size, got {v!r}")
@@ -102,6 +102,18 @@ class Config:
     # CONFIG REWRITE keeps "auto".
     auto: list = field(default_factory=list, metadata={"internal": True})
 
+    @property
+    def nshards(self) -> int:
+        """``shards`` as every process sees it: a number (the supervisor resolved "auto")."""
+        assert isinstance(self.shards, int), "shards: \"auto\" is resolved before anything starts"
+        return self.shards
+
+    @property
+    def nrouters(self) -> int:
+        """``routers`` as every process sees it: a number (the supervisor resolved "auto")."""
+        assert isinstance(self.routers, int), "routers: \"auto\" is resolved before anything starts"
+        return self.routers
+
     def setting(self, key: str) -> object:
         """A key's value as configured: "auto" for a layout key the supervisor resolved."""
         return AUTO if key in self.auto else getattr(self, key)
@@ -123,7 +135,7 @@ class Config:
 
     def pubsub_limits(self) -> tuple[int, int, int]:
         """client-output-buffer-limit's pubsub class: (hard bytes, soft bytes, soft seconds)."""
-        p = configtable.lookup("client-output-buffer-limit")[0]
+        p = configtable.param("client-output-buffer-limit")
         return configtable.obuf_classes(configtable.get_value(self, p))["pubsub"]
 
     def to_dict(self) -> dict:
@@ -170,7 +182,7 @@ def validate(cfg: Config) -> Config:
     # What Redis' apply functions would refuse at start (TLS without its files ...).
     for p in configtable.PARAMS:
         if p.applycheck is not None and configtable.get_value(cfg, p) != p.default:
-            err = p.applycheck(lambda name: configtable.get_value(cfg, configtable.lookup(name)[0]))
+            err = p.applycheck(lambda name: configtable.get_value(cfg, configtable.param(name)))
             if err is not None:
                 raise ConfigError(f"{p.name}: {err}")
     return cfg

@@ -773,6 +773,11 @@ def lookup(name: str | bytes) -> tuple[Param, str] | None:
     return NAMES.get(name.lower())
 
 
+def param(name: str) -> Param:
+    """A parameter the code names, which exists (by name or alias in any case)."""
+    return NAMES[name.lower()][0]
+
+
 def lookup_key(key: str) -> tuple[Param, str] | None:
     """A cluster.toml key or command-line name: '-' and '_' are the same."""
     low = key.lower()

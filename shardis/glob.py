@@ -41,6 +41,23 @@ def _lower(c: int) -> int:
     return c + 32 if 65 <= c <= 90 else c
 
 
+# A class member's test of a byte (a ``[...]``'s tests are ORed).
+def _equal(m: int) -> Callable[[int], bool]:
+    return lambda c: c == m
+
+
+def _equal_folded(m: int) -> Callable[[int], bool]:
+    return lambda c: _lower(_signed(c)) == m
+
+
+def _between(lo: int, hi: int) -> Callable[[int], bool]:
+    return lambda c: lo <= _signed(c) <= hi
+
+
+def _between_folded(lo: int, hi: int) -> Callable[[int], bool]:
+    return lambda c: lo <= _lower(_signed(c)) <= hi
+
+
 def _class(pat: bytes, p: int, nocase: bool) -> tuple[frozenset[int], int]:
     """The bytes a ``[...]`` starting after its ``[`` at ``p`` accepts, and the index of
     its last pattern byte, consumed as stringmatchlen consumes it."""
@@ -56,7 +73,7 @@ def _class(pat: bytes, p: int, nocase: bool) -> tuple[frozenset[int], int]:
     while True:
         if at(p) == 92 and n - p >= 2:  # '\\': the next byte itself, never folded
             p += 1
-            tests.append(lambda c, m=pat[p]: c == m)
+            tests.append(_equal(pat[p]))
         elif at(p) == 93:  # ']'
             break
         elif p >= n:  # unclosed: the class ends with the pattern
@@ -68,15 +85,15 @@ def _class(pat: bytes, p: int, nocase: bool) -> tuple[frozenset[int], int]:
                 lo, hi = hi, lo
             if nocase:
                 lo, hi = _lower(lo), _lower(hi)
-                tests.append(lambda c, lo=lo, hi=hi: lo <= _lower(_signed(c)) <= hi)
+                tests.append(_between_folded(lo, hi))
             else:
-                tests.append(lambda c, lo=lo, hi=hi: lo <= _signed(c) <= hi)
+                tests.append(_between(lo, hi))
             p += 2
         elif nocase:
             low = _lower(_signed(pat[p]))
-            tests.append(lambda c, m=low: _lower(_signed(c)) == m)
+            tests.append(_equal_folded(low))
         else:
-            tests.append(lambda c, m=pat[p]: c == m)
+            tests.append(_equal(pat[p]))
         p += 1
     hit = frozenset(c for c in range(256) if any(t(c) for t in tests))
     return (frozenset(range(256)) - hit if negate else hit), p

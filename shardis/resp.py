@@ -19,6 +19,10 @@ import re
 
 import hiredis
 
+# The reply values that subclass builtins live in shardis/values.py (mypyc compiles this
+# module, and cannot compile such classes); they are this module's names as before.
+from shardis.values import OrderedSet, Pairs, Raw, Simple, Verbatim
+
 PROTO_INLINE_MAX_SIZE = 64 * 1024
 PROTO_MAX_BULK_LEN = 512 * 1024 * 1024
 MAX_MULTIBULK_LEN = 2**31 - 1  # Redis 7.0 accepts up to INT_MAX arguments
@@ -433,12 +437,6 @@ class RequestReader:
 # ---------------------------------------------------------------- replies
 
 
-class Simple(str):
-    """A status reply: encoded as ``+text``."""
-
-    __slots__ = ()
-
-
 class ReplyError(Exception):
     """An error reply; the message includes its prefix (``ERR ...``, ``WRONGTYPE ...``)."""
 
@@ -518,12 +516,6 @@ def encode(v) -> bytes:
     raise TypeError(f"cannot encode {t.__name__} as a reply")
 
 
-class Raw(bytes):
-    """A reply already encoded (the same bytes in RESP2 and RESP3)."""
-
-    __slots__ = ()
-
-
 _BULK_HEAD = [b"$%d\r\n" % n for n in range(1024)]
 
 
@@ -535,24 +527,6 @@ def bulk_array(values: list[bytes]) -> Raw:
     except IndexError:
         parts = [b"$%d\r\n%s" % (len(v), v) for v in values]
     return Raw(b"*%d\r\n" % len(values) + b"\r\n".join(parts) + (b"\r\n" if parts else b""))
-
-
-class OrderedSet(list):
-    """A set reply in a chosen order (Redis answers an intset in ascending order): an
-    array in RESP2, a set (``~``) in RESP3."""
-
-    __slots__ = ()
-
-
-class Pairs(list):
-    """(member, value) pairs, such as members WITHSCORES: a flat array in RESP2,
-    an array of two-element arrays in RESP3 (scores as doubles), as Redis 7.0 replies."""
-
-    __slots__ = ()
-
-
-class Verbatim(bytes):
-    """Text for humans (INFO, CLIENT LIST...): a bulk string in RESP2, ``=txt:`` in RESP3."""
 
 
 def encode3(v) -> bytes:

@@ -18,6 +18,7 @@ import os
 import re
 import tempfile
 import tomllib
+from typing import cast
 
 from shardis import configtable, errors
 from shardis.config import _KEYS, _SIZE_KEYS, Config, ConfigError, _is_size, apply
@@ -82,9 +83,9 @@ def _format(entry: str, cfg: Config, key: str) -> str:
     if entry in _KEYS:
         v = cfg.setting(entry)
         if entry in _SIZE_KEYS:
-            return _memory(v)
-        return str(v) if isinstance(v, int) else _toml_string(v)
-    p = configtable.lookup(entry)[0]
+            return _memory(cast(int, v))
+        return str(v) if isinstance(v, int) else _toml_string(cast(str, v))
+    p = configtable.param(entry)
     v = configtable.get_value(cfg, p)
     if key.replace("-", "_") == "client_output_buffer_limit_pubsub":
         return _toml_string("%d %d %d" % configtable.obuf_classes(v)["pubsub"])
@@ -101,13 +102,13 @@ def _value(entry: str, cfg: Config):
     """A setting's value in ``cfg``, to compare."""
     if entry in _KEYS:
         return cfg.setting(entry)
-    return configtable.get_value(cfg, configtable.lookup(entry)[0])
+    return configtable.get_value(cfg, configtable.param(entry))
 
 
 def _default(entry: str):
     if entry in _KEYS:
         return _value(entry, Config())
-    return configtable.lookup(entry)[0].default
+    return configtable.param(entry).default
 
 
 def _settings(cfg: Config) -> dict[str, object]:

@@ -51,8 +51,12 @@ class Child:
         return self.proc is not None and self.proc.poll() is None
 
     def signal(self, sig: int) -> None:
-        if self.alive():
+        if self.proc is not None and self.proc.poll() is None:  # (alive)
             self.proc.send_signal(sig)
+
+    def status(self) -> int | None:
+        """The exit status once it exited (None before it started or while it runs)."""
+        return None if self.proc is None else self.proc.returncode
 
     def wait(self, timeout: float) -> None:
         if self.proc is None:
@@ -138,10 +142,10 @@ class Supervisor:
         py = sys.executable
         run = [py, "-m"]  # each package's __main__ (shardis/assembly.py gives it the table)
         self.shards = [Child(f"shard-{i}", run + ["shardis.shardd", "--config-json", js, "--index", str(i)])
-                       for i in range(cfg.shards)]
+                       for i in range(cfg.nshards)]
         self.coordinator = Child("coordinator", run + ["shardis.coord", "--config-json", js])
         self.routers = [Child(f"router-{i}", run + ["shardis.router", "--config-json", js, "--index", str(i)])
-                        for i in range(cfg.routers)]
+                        for i in range(cfg.nrouters)]
         self.stopping = False
 
     def children(self) -> list[Child]:
@@ -173,7 +177,7 @@ class Supervisor:
         return code
 
     def _wait_for_sockets(self) -> bool:
-        paths = [self.cfg.shard_endpoint(i)[6:] for i in range(self.cfg.shards)]
+        paths = [self.cfg.shard_endpoint(i)[6:] for i in range(self.cfg.nshards)]
         paths.append(self.cfg.coordinator_endpoint()[6:])
         paths.append(self.cfg.pubsub_endpoint()[6:])
         deadline = time.monotonic() + 60
@@ -182,7 +186,7 @@ class Supervisor:
                 return True
             for c in self.shards + [self.coordinator]:
                 if not c.alive():
-                    log.error("%s exited with status %s during start-up", c.name, c.proc.returncode)
+                    log.error("%s exited with status %s during start-up", c.name, c.status())
                     return False
             time.sleep(0.02)
         return not self.stopping and all(os.path.exists(p) for p in paths)
@@ -209,7 +213,7 @@ class Supervisor:
                     log.error("%s keeps dying (%d times in %.0fs); shutting down",
                               c.name, len(c.restarts), RESTART_WINDOW)
                     return 1
-                log.warning("%s exited with status %s; restarting it", c.name, c.proc.returncode)
+                log.warning("%s exited with status %s; restarting it", c.name, c.status())
                 c.start()
         return 0
 
@@ -260,7 +264,7 @@ def parse_argv(argv: list[str]) -> tuple[str | None, dict[str, str]]:
             continue
         found = configtable.lookup_key(arg[2:])
         several = found is not None and found[0].flags & configtable.MULTI_ARG
-        values = []
+        values: list[str] = []
         while i < len(argv) and not argv[i].startswith("--") and (several or not values):
             values.append(argv[i])
             i += 1
