@@ -82,13 +82,17 @@ class Merger:
 
 
 class Nobody:
-    """Owner of a reply nobody reads (``__unblock``)."""
+    """Owner of a reply nobody reads (``__unblock``, ``__unwatch``, CONFIG RESETSTAT's
+    ``__info``): a merged reply is encoded as for a client, then dropped."""
 
     __slots__ = ()
     dirty = True  # never flushed
 
     def flush(self) -> None:
         pass
+
+    def encode(self, value: object) -> bytes:
+        return b""
 
 
 NOBODY = Nobody()
