@@ -555,6 +555,9 @@ class Client(asyncio.Protocol):
         self.coord_rid: int | None = None  # the blocking command it waits for in the coordinator
         self.coord_outstanding = 0         # its requests the coordinator has not answered
         self.pubsub: Subscriptions | None = None  # from its first pub/sub command
+        # While it has subscriptions: what runs its commands in place of ``dispatch``
+        # (router/pubsub.py's dispatch_subscribed); see ``run``.
+        self.dispatch_hook: Callable[[Client, list[list[bytes]]], None] | None = None
         self.closing = False
         self.paused = False
         self.write_paused = False
@@ -629,7 +632,7 @@ class Client(asyncio.Protocol):
         if self.held:
             self.backlog.extend(cmds)
         elif cmds:
-            self.dispatch(cmds)
+            self.run(cmds)
         if err is not None:
             self.pending.append([encode_error("ERR " + err), self])
             router.count_error("ERR")
@@ -649,6 +652,14 @@ class Client(asyncio.Protocol):
             self._update_reading()
 
     # ------------------------------------------------------------ commands
+
+    def run(self, cmds: list[list[bytes]]) -> None:
+        """Run commands the client sent: through the mode's hook when one is set."""
+        hook = self.dispatch_hook
+        if hook is None:
+            self.dispatch(cmds)
+        else:
+            hook(self, cmds)
 
     def dispatch(self, cmds: list[list[bytes]]) -> None:
         """Route each command: answer here, or queue it for its shard(s)."""
@@ -805,7 +816,7 @@ class Client(asyncio.Protocol):
             self.flush()
         if self.backlog and not self.closing:
             cmds, self.backlog = self.backlog, []
-            self.dispatch(cmds)
+            self.run(cmds)
             if not self.dirty:
                 self.dirty = True
                 self.flush()

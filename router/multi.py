@@ -68,17 +68,17 @@ def queue(conn, cmds: list[list[bytes]]) -> None:
             if conn.held:
                 conn.backlog.extend(rest)
             elif rest:
-                conn.dispatch(rest)
+                conn.run(rest)
             return
         if name == "discard":
             discard(conn)
             pending.append([conn.encode(OK), conn])
             if cmds[n + 1:]:
-                conn.dispatch(cmds[n + 1:])
+                conn.run(cmds[n + 1:])
             return
         if name in ("quit", "reset"):
             discard(conn)
-            conn.dispatch(cmds[n:])
+            conn.run(cmds[n:])
             return
         if name == "multi":
             pending.append([encode_error(errors.MULTI_NESTED), conn])

@@ -29,7 +29,6 @@ to the ordinary dispatch (so the one-key fast path never tests for it).
 from __future__ import annotations
 
 import collections
-import functools
 import itertools
 import logging
 import time
@@ -484,13 +483,13 @@ class PubSub:
     def _enter(self, conn) -> None:
         """First subscription: from the next command on, ``dispatch_subscribed`` decides.
         The rest of this batch waits one loop turn so that it too goes through it."""
-        conn.dispatch = functools.partial(dispatch_subscribed, conn)
+        conn.dispatch_hook = dispatch_subscribed
         conn.held = True
         self.router.loop.call_soon(conn.release)
 
     @staticmethod
     def _leave_mode(conn) -> None:
-        conn.__dict__.pop("dispatch", None)
+        conn.dispatch_hook = None
 
     # ------------------------------------------------------------ calls
 
@@ -524,23 +523,22 @@ class PubSub:
 
 
 def dispatch_subscribed(conn, cmds: list[list[bytes]]) -> None:
-    """``conn.dispatch`` while it has subscriptions: each command on its own, so that the
+    """``conn.dispatch_hook`` while it has subscriptions: each command on its own, so that the
     rule (RESP2: only the pub/sub commands, PING, QUIT, RESET) follows the mode as it
     changes within a batch."""
-    dispatch = type(conn).dispatch
     for n, args in enumerate(cmds):
         if conn.held or conn.closing:
             conn.backlog.extend(cmds[n:])
             return
         if not conn.pubsub.total():
-            dispatch(conn, cmds[n:])
+            conn.dispatch(cmds[n:])
             return
         if conn.resp == 2:
             reply = subscribed_reply(conn, args)
             if reply is not None:
                 conn.pending.append([reply, conn])
                 continue
-        dispatch(conn, [args])
+        conn.dispatch([args])
 
 
 def subscribed_reply(conn, args: list[bytes]) -> bytes | None:
