@@ -22,11 +22,7 @@ from setuptools import setup
 COMPILED = [
     # the router's hot path
     "shardis/resp.py",          # RESP parsing and reply encoding
-    # "shardis/router/app.py": the router's dispatch (router/app.py, through the link). It
-    # compiles, but not yet correctly: router/pubsub.py swaps a subscribed client's
-    # ``dispatch`` per instance (conn.dispatch = partial(...)), which a compiled Client's
-    # own calls to self.dispatch never see (tests/test_pubsub.py fails compiled). Add it
-    # once that hook is an explicit attribute.
+    "shardis/router/app.py",    # the router's dispatch and batching (router/app.py, through the link)
     "shardis/glob.py",          # Redis' glob patterns (KEYS, SCAN MATCH, PSUBSCRIBE ...)
     "shardis/args.py",          # argument parsing shared by both sides
     "shardis/slots.py",         # key -> hash slot
@@ -53,6 +49,14 @@ def ext_modules() -> list:
     if os.environ.get("SHARDIS_PURE") == "1":
         _note("SHARDIS_PURE=1: pure Python")
         return []
+    if "editable_wheel" in sys.argv:
+        # An editable install (pip install -e, the tests' install) runs the checkout's
+        # .py files: an extension built in place would keep running the old code after
+        # an edit. scripts/build-check tests the compiled build.
+        _note("editable install: pure Python")
+        return []
+    if not {"bdist_wheel", "build_ext", "build", "install"} & set(sys.argv):
+        return []  # metadata only (egg_info, dist_info): mypyc's code generation is for builds
     if not _have_compiler():
         _note("no C compiler found: pure Python")
         return []
