@@ -209,18 +209,24 @@ class RedisServer(Server):
 class ShardisServer(Server):
     """shardis-server (supervisor, shards, coordinator, routers)."""
 
-    def __init__(self, durability: str, tmp: str, shards: int, routers: int) -> None:
+    def __init__(self, durability: str, tmp: str, shards: int, routers: int, build: str = "",
+                 python: str | None = None) -> None:
         super().__init__(durability, tmp)
         self.shards = shards
         self.routers = routers
+        self.build = build      # a name for the install ``python`` runs (--build), or ""
+        self.python = python
 
     @property
     def label(self) -> str:
-        return f"shardis-{self.durability}"
+        return shardis_label(self.build, self.durability)
 
     def argv(self) -> list[str]:
         exe = shutil.which("shardis-server")
-        head = [exe] if exe else [sys.executable, "-m", "shardis.supervisor"]
+        if self.python:
+            head = [self.python, "-m", "shardis.supervisor"]
+        else:
+            head = [exe] if exe else [sys.executable, "-m", "shardis.supervisor"]
         # cwd is the temporary directory, so no stray cluster.toml is read: flags and built-in defaults.
         return head + ["--port", str(self.port), "--dir", os.path.join(self.tmp, "data"),
                        "--shards", str(self.shards), "--routers", str(self.routers),
@@ -231,6 +237,10 @@ class ShardisServer(Server):
         for pid in children_of(self.proc.pid):
             found.setdefault(shardis_kind(pid), []).append(pid)
         return found
+
+
+def shardis_label(build: str, durability: str) -> str:
+    return f"shardis[{build}]-{durability}" if build else f"shardis-{durability}"
 
 
 @contextlib.contextmanager
@@ -369,33 +379,36 @@ def fmt(v: float | None, spec: str) -> str:
 
 
 def table(results: dict, tests: list[str], pipelines: list[int],
-          durabilities: list[str]) -> tuple[str, list[str]]:
-    """The Markdown table of medians, and the errors seen (as footnotes)."""
-    head = ("| test | P | fsync | redis rps | shardis rps | shardis/redis | ratio min–max "
+          durabilities: list[str], builds: list[str] | None = None) -> tuple[str, list[str]]:
+    """The Markdown table of medians, and the errors seen (as footnotes). With ``builds``
+    (--build), a row per build, each beside the same redis-server runs."""
+    builds = builds or [""]
+    head = ("| test | P | fsync |" + (" build |" if builds != [""] else "")
+            + " redis rps | shardis rps | shardis/redis | ratio min–max "
             "| redis CPU us/op | router us/op | shards us/op | coord+sup us/op | shardis CPU us/op |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     errors: list[str] = []
-    for test in tests:
-        for p in pipelines:
-            for d in durabilities:
-                red = results.get((f"redis-{d}", test, p), [])
-                sh = results.get((f"shardis-{d}", test, p), [])
-                r_rps = median([r.rps for r in red if r.rps])
-                s_rps = median([r.rps for r in sh if r.rps])
-                ratio = s_rps / r_rps if r_rps and s_rps else None
-                pairs = [b.rps / a.rps for a, b in zip(red, sh) if a.rps and b.rps]
-                spread = f"{min(pairs):.2f}–{max(pairs):.2f}" if len(pairs) > 1 else "—"
-                for label, runs in ((f"redis-{d}", red), (f"shardis-{d}", sh)):
-                    for r in runs:
-                        note = f"{label} {test.upper()} P{p}: {r.error}"
-                        if r.error and note not in errors:
-                            errors.append(note)
-                lines.append(
-                    f"| {test.upper()} | {p} | {d} | {fmt(r_rps, ',.0f')} | {fmt(s_rps, ',.0f')} "
-                    f"| {fmt(ratio, '.2f')} | {spread} | {fmt(median_cpu(red, ('redis',)), '.2f')} "
-                    f"| {fmt(median_cpu(sh, ('router',)), '.2f')} | {fmt(median_cpu(sh, ('shard',)), '.2f')} "
-                    f"| {fmt(median_cpu(sh, OTHER_KINDS), '.2f')} "
-                    f"| {fmt(median_cpu(sh, ('router', 'shard') + OTHER_KINDS), '.2f')} |")
+    for test, p, d, b in ((t, p, d, b) for t in tests for p in pipelines for d in durabilities
+                          for b in builds):
+        red = results.get((f"redis-{d}", test, p), [])
+        sh = results.get((shardis_label(b, d), test, p), [])
+        r_rps = median([r.rps for r in red if r.rps])
+        s_rps = median([r.rps for r in sh if r.rps])
+        ratio = s_rps / r_rps if r_rps and s_rps else None
+        pairs = [y.rps / x.rps for x, y in zip(red, sh) if x.rps and y.rps]
+        spread = f"{min(pairs):.2f}–{max(pairs):.2f}" if len(pairs) > 1 else "—"
+        for label, runs in ((f"redis-{d}", red), (shardis_label(b, d), sh)):
+            for r in runs:
+                note = f"{label} {test.upper()} P{p}: {r.error}"
+                if r.error and note not in errors:
+                    errors.append(note)
+        lines.append(
+            f"| {test.upper()} | {p} | {d} |" + (f" {b} |" if b else "")
+            + f" {fmt(r_rps, ',.0f')} | {fmt(s_rps, ',.0f')} "
+            f"| {fmt(ratio, '.2f')} | {spread} | {fmt(median_cpu(red, ('redis',)), '.2f')} "
+            f"| {fmt(median_cpu(sh, ('router',)), '.2f')} | {fmt(median_cpu(sh, ('shard',)), '.2f')} "
+            f"| {fmt(median_cpu(sh, OTHER_KINDS), '.2f')} "
+            f"| {fmt(median_cpu(sh, ('router', 'shard') + OTHER_KINDS), '.2f')} |")
     return "\n".join(lines), errors
 
 
@@ -437,7 +450,9 @@ def machine_info(args: argparse.Namespace, tmp: str, load_before: tuple, load_af
         f"- command: `python bench/run.py {shlex.join(sys.argv[1:])}`",
         f"- machine: {os.cpu_count()} CPUs (nproc {sh_out(['nproc'])}), {cpu_model()}, "
         f"Linux {platform.release()}, Python {platform.python_version()}",
-        f"- shardis: {args.shards} shards, {args.routers} router(s), commit {commit}{dirty}",
+        f"- shardis: {args.shards} shards, {args.routers} router(s), commit {commit}{dirty}"
+        + ("; builds: " + ", ".join(f"{b} = `{py} -m shardis.supervisor`" for b, py in args.build)
+           if args.build else ""),
         f"- {sh_out([RedisServer.binary, '--version'])}; {sh_out(['redis-benchmark', '--version'])}",
         f"- redis-benchmark -c {CLIENTS} -r {KEYSPACE} -n {args.requests}; medians of {args.repeats} "
         f"interleaved repeat(s); data on {filesystem_of(tmp)}",
@@ -552,6 +567,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="comma-separated redis-benchmark test names, run in this order (default "
                          "%(default)s; any of " + ",".join(KNOWN_TESTS) + ")")
     ap.add_argument("--pipelines", default=",".join(map(str, PIPELINES)), help="default %(default)s")
+    ap.add_argument("--durabilities", default=",".join(DURABILITIES), help="default %(default)s")
+    ap.add_argument("--build", action="append", metavar="NAME=PYTHON",
+                    help="run shardis as PYTHON -m shardis.supervisor, named NAME in the table "
+                         "(repeat it to compare installs in the same run, e.g. pure=python3 "
+                         "compiled=/tmp/venv/bin/python; default: shardis-server)")
     ap.add_argument("--results", help="file to prepend the table to (default bench/RESULTS.md; "
                                       "--quick writes only when this is given)")
     ap.add_argument("--tmpdir", help="where servers keep their data (default: the system temp dir)")
@@ -567,6 +587,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if unknown:
         ap.error(f"unknown test(s) {','.join(unknown)}; known: {','.join(KNOWN_TESTS)}")
     a.pipelines = [int(p) for p in a.pipelines.split(",") if p.strip()]
+    a.durabilities = [d.strip() for d in a.durabilities.split(",") if d.strip()]
+    if a.build:
+        a.build = [tuple(b.split("=", 1)) for b in a.build]
+        if any(len(b) != 2 or not b[0] for b in a.build):
+            ap.error("--build takes NAME=PYTHON")
     if a.results is None and not a.quick:
         a.results = os.path.join(HERE, "RESULTS.md")
     return a
@@ -597,14 +622,19 @@ def main(argv: list[str] | None = None) -> int:
             results: dict = {}
             started = time.monotonic()
             for rep in range(1, args.repeats + 1):
-                for d in DURABILITIES:
-                    for server in (RedisServer(d, os.path.join(tmp, f"redis-{d}-{rep}")),
-                                   ShardisServer(d, os.path.join(tmp, f"shardis-{d}-{rep}"),
-                                                 args.shards, args.routers)):
+                for d in args.durabilities:
+                    builds = [ShardisServer(d, os.path.join(tmp, f"shardis-{b or 'x'}-{d}-{rep}"),
+                                            args.shards, args.routers, b, py)
+                              for b, py in (args.build or [("", None)])]
+                    # (the builds take turns going first, repeat by repeat)
+                    turn = (rep - 1) % len(builds)
+                    for server in [RedisServer(d, os.path.join(tmp, f"redis-{d}-{rep}"))] + \
+                            builds[turn:] + builds[:turn]:
                         with running(server):
                             run_server(server, args.tests, args.pipelines, args.requests, rep, results)
                         shutil.rmtree(server.tmp, ignore_errors=True)
-            body, errors = table(results, args.tests, args.pipelines, list(DURABILITIES))
+            body, errors = table(results, args.tests, args.pipelines, args.durabilities,
+                                 [b for b, _ in args.build] if args.build else None)
             now = datetime.datetime.now(datetime.timezone.utc)
             heading = (f"## {now:%Y-%m-%d %H:%M} UTC — {args.shards} shards, {args.routers} "
                        f"router{'s' if args.routers != 1 else ''}" + (" (quick)" if args.quick else ""))
