@@ -6,7 +6,11 @@ from __future__ import annotations
 import ast
 import os
 
+import pytest
+
 from tests.helpers import ROOT
+
+pytestmark = pytest.mark.source  # reads the checkout's source (scripts/build-check skips it)
 
 # layer -> the layers its modules may import (itself included)
 MAY_IMPORT = {

@@ -6,7 +6,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from tests.helpers import ROOT
+
+pytestmark = pytest.mark.source  # reads the checkout's source (scripts/build-check skips it)
 
 
 def test_mypy_is_clean():
