@@ -21,7 +21,8 @@ from shardis.args import cstr, int_arg
 from shardis.commands import CommandTable
 from shardis.notify import NOTIFY_GENERIC, NOTIFY_LIST
 from shardis.resp import NIL_ARRAY, OK, ReplyError, bulk_array, string2ll
-from shardis.shardd.storage import LIST, Coll, Keyspace, pos_bytes
+from shardis.shardd.disk.coll import pos_bytes
+from shardis.shardd.storage import LIST, Coll, Keyspace
 
 LLONG_MIN = -(2**63)
 

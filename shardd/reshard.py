@@ -12,7 +12,6 @@ and shard directories past the new count are removed last.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
 import shutil
@@ -24,6 +23,8 @@ from shardis.commands import CommandTable
 from shardis.config import Config
 from shardis.slots import slot_table
 from shardis.shardd.daemon import Shard
+from shardis.shardd.disk import sysdb
+from shardis.shardd.disk.keys import db_of, key_of, slot_of
 from shardis.shardd.storage import Keyspace, Store
 
 log = logging.getLogger("reshard")
@@ -45,14 +46,14 @@ def stored_layout(cfg: Config, i: int) -> int | None:
     env = lmdb.open(cfg.shard_dir(i), readonly=True, max_dbs=8, lock=False)
     try:
         try:
-            sysdb = env.open_db(b"sys", create=False)
+            sys_db = env.open_db(b"sys", create=False)
         except lmdb.Error:
             return None
         with env.begin() as txn:
-            raw = txn.get(b"slotmap", db=sysdb)
+            raw = txn.get(sysdb.SLOTMAP, db=sys_db)
     finally:
         env.close()
-    return None if raw is None else json.loads(raw)["shards"]
+    return None if raw is None else sysdb.slotmap_shards(raw)
 
 
 def recorded_shards(cfg: Config) -> int | None:
@@ -103,8 +104,8 @@ def _export(ks: Keyspace, chunk: list[bytes], table: list[int], records: dict[in
     """Read the chunk's keys, grouped by their new shard."""
     records.clear()  # a retry after the map grew starts over
     for mk in chunk:
-        records.setdefault(table[(mk[1] << 8) | mk[2]], []).append(
-            (mk[0], mk[3:], ks.export(mk[0], mk[3:])))
+        records.setdefault(table[slot_of(mk)], []).append(
+            (db_of(mk), key_of(mk), ks.export(db_of(mk), key_of(mk))))
 
 
 def _restore(ks: Keyspace, records: list) -> None:
@@ -115,7 +116,7 @@ def _restore(ks: Keyspace, records: list) -> None:
 
 def _delete(ks: Keyspace, chunk: list[bytes]) -> None:
     for mk in chunk:
-        ks.delete(mk[0], mk[3:])
+        ks.delete(db_of(mk), key_of(mk))
 
 
 def reshard(cfg: Config, table: CommandTable) -> int:
@@ -138,7 +139,7 @@ def reshard(cfg: Config, table: CommandTable) -> int:
                     cur = txn.cursor(db=src.meta)
                     if cur.set_range(start):
                         for mk in cur.iternext(values=False):
-                            if table[(mk[1] << 8) | mk[2]] != i:
+                            if table[slot_of(mk)] != i:
                                 chunk.append(mk)
                                 if len(chunk) >= CHUNK:
                                     break
@@ -152,7 +153,7 @@ def reshard(cfg: Config, table: CommandTable) -> int:
                 moved += len(chunk)
                 start = chunk[-1]
         for i in range(cfg.shards):
-            stores[i].put_sys(b"slotmap", json.dumps({"shards": cfg.shards, "index": i}).encode())
+            stores[i].put_sys(sysdb.SLOTMAP, sysdb.pack_slotmap(cfg.shards, i))
             stores[i].sync()
     finally:
         for st in stores.values():

@@ -28,7 +28,8 @@ from shardis.args import Options, compile_glob, scan_cursor, scan_options
 from shardis.commands import CommandTable
 from shardis.notify import NOTIFY_GENERIC, NOTIFY_SET
 from shardis.resp import OrderedSet, ReplyError, string2ll
-from shardis.shardd.storage import SET, Coll, Keyspace, check_members
+from shardis.shardd.disk.coll import check_members
+from shardis.shardd.storage import SET, Coll, Keyspace
 
 SPOP_MOVE_MUL = 5         # SPOP rebuilds the set when what stays is this much smaller
 SMALL_SET = 256           # up to this many members, random draws read the whole set

@@ -63,7 +63,8 @@ from shardis.commands import INTERNAL, CommandTable
 from shardis.resp import ReplyError, string2ll
 from shardis.shardd import lists
 from shardis.shardd.sets import members_of
-from shardis.shardd.storage import HASH, LIST, SET, ZSET, Coll, Keyspace
+from shardis.shardd.disk.keys import HASH, LIST, SET, ZSET
+from shardis.shardd.storage import Coll, Keyspace
 from shardis.shardd.zsets import ZSet, strtod
 
 DBL_MIN = 2.2250738585072014e-308

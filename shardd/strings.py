@@ -17,7 +17,8 @@ from shardis.commands import COORD, SPLIT_OK, SPLIT_POSITIONAL, CommandTable
 from shardis.notify import NOTIFY_GENERIC, NOTIFY_KEY_MISS, NOTIFY_STRING
 from shardis.args import int_arg
 from shardis.resp import OK, ReplyError, encode, string2ll
-from shardis.shardd.storage import HDR_LEN, STRING, Keyspace
+from shardis.shardd.disk.keys import payload, type_of
+from shardis.shardd.storage import STRING, Keyspace
 
 LLONG_MIN = -(2**63)
 LLONG_MAX = 2**63 - 1
@@ -37,10 +38,9 @@ def _string_record(ks: Keyspace, db: int, key: bytes) -> tuple[bytes | None, byt
     raw = ks.lookup(db, key)
     if raw is None:
         return None, None
-    if raw[0] != STRING:
+    if type_of(raw) != STRING:
         raise ReplyError(errors.WRONGTYPE)
-    # The string payload is the record after its header (see storage's layout).
-    return raw, raw[HDR_LEN:]
+    return raw, payload(raw)
 
 
 def _check_length(ks: Keyspace, size: int, extra: int) -> None:
@@ -523,7 +523,7 @@ def register(table: CommandTable) -> None:
         for key in args[1:]:
             raw = ks.lookup(db, key)
             # MGET answers nil for a key of another type, never WRONGTYPE.
-            out.append(raw[HDR_LEN:] if raw is not None and raw[0] == STRING else None)
+            out.append(payload(raw) if raw is not None and type_of(raw) == STRING else None)
         return out
 
     @cmd("mset", -3, "write denyoom", 1, -1, 2, split=SPLIT_OK, group="string", since="1.0.1",
@@ -672,9 +672,9 @@ def register(table: CommandTable) -> None:
         values = []
         for key in args[1:3]:
             raw = ks.lookup(db, key)
-            if raw is not None and raw[0] != STRING:
+            if raw is not None and type_of(raw) != STRING:
                 raise ReplyError(errors.LCS_NOT_STRING)
-            values.append(None if raw is None else raw[HDR_LEN:])
+            values.append(None if raw is None else payload(raw))
         return lcs_reply(values[0], values[1], args, ks.store.proto_max_bulk_len)
 
 

@@ -50,8 +50,8 @@ def coll_id(raw: bytes) -> int:
 
 
 def encoding(raw: bytes) -> int:
-    """The encoding byte of a collection's record (its last byte)."""
-    return raw[-1]
+    """The encoding byte of a collection's record (the head's last, the record's last)."""
+    return raw[HDR_LEN + COLL.size - 1]
 
 
 def prefix(id_: int) -> bytes:
