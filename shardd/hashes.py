@@ -21,6 +21,7 @@ never converts back.
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from shardis import errors
 from shardis.args import compile_glob, cstr, int_arg, scan_cursor, scan_options
@@ -104,7 +105,7 @@ def _scan_table(ks: Keyspace, c: Coll, cursor: int, count: int, match) -> tuple[
     cur = ks.mcursor(index=True)
     p = c.prefix
     n = len(p)
-    out: list[bytes] = []
+    out: list[bytes | None] = []
     if not cur.set_range(p + position(cursor)):
         return 0, out
     mget = ks.mget
@@ -154,7 +155,7 @@ class _Prober:
         if not self.seek(rng.getrandbits(64)):
             self.seek(0)
 
-    def item(self) -> tuple[bytes, bytes]:
+    def item(self) -> tuple[bytes, bytes | None]:
         f = field_of(self.cur.key()[self.n:])
         return f, self.ks.mget(self.c, f)
 
@@ -183,7 +184,7 @@ def _random_big(ks: Keyspace, c: Coll, rng: random.Random, count: int, uniq: boo
     # after it that is past the field taken before; past the end, wrap to fields
     # not taken yet. Each pick is one or a few cursor moves, never a rescan.
     points = sorted(rng.getrandbits(64) for _ in range(count))
-    taken: dict[bytes, bytes] = {}
+    taken: dict[bytes, bytes | None] = {}
     cur = pr.cur
     prev = None
     for x in points:
@@ -251,7 +252,7 @@ def _incr_value(ks: Keyspace, c: Coll, field: bytes, new: bytes, event: bytes) -
     ks.notify(NOTIFY_HASH, event, c.db, c.key)
 
 
-_DOC = dict(group="hash", since="2.0.0")
+_DOC: dict[str, Any] = dict(group="hash", since="2.0.0")
 
 
 def register(table: CommandTable) -> None:
@@ -394,9 +395,10 @@ def register(table: CommandTable) -> None:
         old = ks.mget(c, field) if c.old is not None else None
         value = 0
         if old is not None:
-            value = string2ll(old)
-            if value is None:
+            parsed = string2ll(old)
+            if parsed is None:
                 raise ReplyError(errors.HASH_NOT_INTEGER)
+            value = parsed
         new = value + incr
         if not LLONG_MIN <= new <= LLONG_MAX:
             raise ReplyError(errors.OVERFLOW)

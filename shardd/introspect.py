@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from itertools import islice
+from typing import cast
 
 from shardis import errors
 from shardis.commands import INTERNAL, CommandTable
 from shardis.resp import ReplyError, string2ll
 from shardis.shardd.disk.coll import encoding
 from shardis.shardd.disk.keys import HASH, LIST, SET, STRING, ZSET, mkey, payload, type_of
-from shardis.shardd.storage import Keyspace
+from shardis.shardd.storage import Coll, Keyspace
 
 SHARED_INTEGERS = 10000      # Redis shares the objects of 0..9999 ...
 SHARED_REFCOUNT = 2**31 - 1  # ... and reports this refcount for them
@@ -75,7 +76,7 @@ def register(table: CommandTable) -> None:
             return None
         size = len(mkey(db, args[1])) + len(raw) + LMDB_NODE_OVERHEAD
         if type_of(raw) != STRING:
-            c = ks.coll(db, args[1], type_of(raw))
+            c = cast(Coll, ks.coll(db, args[1], type_of(raw)))  # (the key is live, of this type)
             sample = list(islice(ks.mrange(c), MEMORY_SAMPLES))
             if sample:
                 per = sum(8 + len(k) + len(v) + LMDB_NODE_OVERHEAD for k, v in sample) / len(sample)

@@ -12,7 +12,7 @@ take the keyspace event to report (rename_to, copy_to; rename_from).
 from __future__ import annotations
 
 import random
-from typing import Callable
+from typing import Callable, cast
 
 from shardis import errors
 from shardis.commands import ALL, COORD, INTERNAL, SPLIT_CONCAT, SPLIT_SUM, CommandTable
@@ -333,7 +333,7 @@ def register(table: CommandTable) -> None:
         raw = ks.lookup(db, args[1])
         if raw is None:
             return None
-        rec = ks.export(db, args[1])
+        rec = cast(list, ks.export(db, args[1]))  # (the key is live: a record)
         return [*rec, ks.version_of(raw)]
 
     @cmd("__restore", 7, "write", 1, 1, 1, route=INTERNAL, group="generic",

@@ -16,6 +16,8 @@ import logging
 import os
 import shutil
 import time
+from functools import partial
+from typing import Any, Callable, cast
 
 import lmdb
 
@@ -63,10 +65,15 @@ def recorded_shards(cfg: Config) -> int | None:
     return counts[0] if counts else None
 
 
+def _shards(cfg: Config) -> int:
+    """The shard count (the supervisor resolves "auto" before anything reshards)."""
+    return cast(int, cfg.shards)
+
+
 def needs_reshard(cfg: Config) -> bool:
     for i in shard_dirs(cfg):
         n = stored_layout(cfg, i)
-        if (n is not None and n != cfg.shards) or i >= cfg.shards:
+        if (n is not None and n != cfg.shards) or i >= _shards(cfg):
             return True
     return False
 
@@ -80,7 +87,7 @@ def _replay_logs(cfg: Config, found: list[int], table: CommandTable) -> None:
             Shard(dataclasses.replace(cfg, shards=old), i, table).close()
 
 
-def _write(store: Store, fn) -> None:
+def _write(store: Store, fn: Callable[[Keyspace], Any]) -> None:
     """Run ``fn(ks)`` in one write transaction, growing the map when it fills."""
     while True:
         txn = store.env.begin(write=True)
@@ -100,11 +107,11 @@ def _write(store: Store, fn) -> None:
         return
 
 
-def _export(ks: Keyspace, chunk: list[bytes], table: list[int], records: dict[int, list]) -> None:
+def _export(ks: Keyspace, chunk: list[bytes], slots: list[int], records: dict[int, list]) -> None:
     """Read the chunk's keys, grouped by their new shard."""
     records.clear()  # a retry after the map grew starts over
     for mk in chunk:
-        records.setdefault(table[slot_of(mk)], []).append(
+        records.setdefault(slots[slot_of(mk)], []).append(
             (db_of(mk), key_of(mk), ks.export(db_of(mk), key_of(mk))))
 
 
@@ -123,8 +130,8 @@ def reshard(cfg: Config, table: CommandTable) -> int:
     """Move every key to its shard under ``cfg.shards``; returns how many moved."""
     found = shard_dirs(cfg)
     _replay_logs(cfg, found, table)
-    table = slot_table(cfg.shards)
-    indexes = sorted(set(found) | set(range(cfg.shards)))
+    slots = slot_table(_shards(cfg))
+    indexes = sorted(set(found) | set(range(_shards(cfg))))
     for i in indexes:
         os.makedirs(cfg.shard_dir(i), exist_ok=True)
     stores = {i: Store(cfg.shard_dir(i), "no", cfg.map_size) for i in indexes}
@@ -139,26 +146,26 @@ def reshard(cfg: Config, table: CommandTable) -> int:
                     cur = txn.cursor(db=src.meta)
                     if cur.set_range(start):
                         for mk in cur.iternext(values=False):
-                            if table[slot_of(mk)] != i:
+                            if slots[slot_of(mk)] != i:
                                 chunk.append(mk)
                                 if len(chunk) >= CHUNK:
                                     break
                 if not chunk:
                     break
                 records: dict[int, list] = {}
-                _write(src, lambda ks, c=chunk, r=records: _export(ks, c, table, r))
+                _write(src, partial(_export, chunk=chunk, slots=slots, records=records))
                 for j, recs in records.items():
-                    _write(stores[j], lambda ks, r=recs: _restore(ks, r))
-                _write(src, lambda ks, c=chunk: _delete(ks, c))
+                    _write(stores[j], partial(_restore, records=recs))
+                _write(src, partial(_delete, chunk=chunk))
                 moved += len(chunk)
                 start = chunk[-1]
-        for i in range(cfg.shards):
-            stores[i].put_sys(sysdb.SLOTMAP, sysdb.pack_slotmap(cfg.shards, i))
+        for i in range(_shards(cfg)):
+            stores[i].put_sys(sysdb.SLOTMAP, sysdb.pack_slotmap(_shards(cfg), i))
             stores[i].sync()
     finally:
         for st in stores.values():
             st.env.close()
     for i in indexes:
-        if i >= cfg.shards:
+        if i >= _shards(cfg):
             shutil.rmtree(cfg.shard_dir(i))
     return moved

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import random
 import re
+from typing import Any, cast
 
 from shardis import errors
 from shardis.args import compile_glob, cstr, int_arg, scan_cursor, scan_options
@@ -160,7 +161,8 @@ def _lte_max(m: bytes, lex) -> bool:
     return m < hi if ex else m <= hi
 
 
-def lex_walk(items, lex, reverse: bool, offset: int = 0, limit: int = -1):
+def lex_walk(items: list[tuple[bytes, float]], lex: Any, reverse: bool, offset: int = 0,
+             limit: int = -1) -> list[tuple[bytes, float]]:
     """Redis' listpack walk for a lex range over ``items`` (score order): from the first
     element past the near bound (nothing if it is beyond the far one), ``offset``
     elements skipped unchecked (as Redis skips them), then while within the far bound,
@@ -173,7 +175,7 @@ def lex_walk(items, lex, reverse: bool, offset: int = 0, limit: int = -1):
     start = next((i for i, (m, _) in enumerate(seq) if near(m, lex)), None)
     if start is None or not far(seq[start][0], lex):
         return []
-    out = []
+    out: list[tuple[bytes, float]] = []
     for m, s in seq[start + offset:]:
         if len(out) == limit or not far(m, lex):
             break
@@ -519,10 +521,12 @@ def pop(ks: Keyspace, db: int, key: bytes, use_max: bool, count: int):
 def _pop(ks: Keyspace, c: Coll, use_max: bool, count: int) -> list[tuple[bytes, float]]:
     z = ZSet(ks, c)
     n = min(count, c.count)
+    items: list[tuple[bytes, float]]
+    # (pop_end answers None only on an empty set: never here, n <= c.count)
     if n == 1:
-        items = [z.pop_end(use_max)]
-    elif n * 4 < c.count or n < 32:
-        items = [z.pop_end(use_max) for _ in range(n)]  # no search: the ends are known
+        items = cast(list[tuple[bytes, float]], [z.pop_end(use_max)])
+    elif n * 4 < c.count or n < 32:  # no search: the ends are known
+        items = cast(list[tuple[bytes, float]], [z.pop_end(use_max) for _ in range(n)])
     else:
         items = z.items(c.count - 1 if use_max else 0, n, use_max)
         z.remove_many(items)
@@ -907,7 +911,7 @@ def _numkeys_at(at: int, dest: bool):
 def register(table: CommandTable) -> None:
     """The sorted set commands, each declared as Redis 7.0's COMMAND INFO describes it."""
     cmd = table.command
-    g = {"group": "sorted-set"}
+    g: dict[str, Any] = {"group": "sorted-set"}
     w_fast = "@write @sortedset @fast"
     r_fast = "@read @sortedset @fast"
     w_slow = "@write @sortedset @slow"
