@@ -31,6 +31,7 @@ from shardis.config import Config, log_level
 from shardis.hubproto import CONFIG, HELLO, NOTIFY, shard_identity
 from shardis.resp import ReplyError, encode, encode3, encode_error
 from shardis.shardd.blocking import BLOCK, DEFERRED, Waiters
+from shardis.shardd.disk.sysdb import APPLIED
 from shardis.shardd.multi import TXMARK
 from shardis.shardd.storage import Keyspace, NotifyingKeyspace, Store, limits_of
 from shardis.shardd.wal import LogWriter, WriteAheadLog
@@ -376,9 +377,9 @@ class Shard:
                 if changed:
                     ks.finish()
                     if durable:
-                        txn.put(b"applied", _SEQ.pack(self.seq + 1), db=store.sys)
+                        txn.put(APPLIED, _SEQ.pack(self.seq + 1), db=store.sys)
                 if replay_seq is not None:
-                    txn.put(b"applied", _SEQ.pack(replay_seq), db=store.sys)
+                    txn.put(APPLIED, _SEQ.pack(replay_seq), db=store.sys)
                 txn.commit()
             except lmdb.MapFullError:
                 txn.abort()
@@ -411,7 +412,7 @@ class Shard:
         if self.cfg.durability != "always" and not os.path.exists(path):
             return
         wal = WriteAheadLog(path)
-        raw = self.store.get_sys(b"applied")
+        raw = self.store.get_sys(APPLIED)
         applied = _SEQ.unpack(raw)[0] if raw else 0
         replayed = 0
         for seq, now, payloads, injected in wal.records():
@@ -744,7 +745,7 @@ class Shard:
                 self._run(ks, [mark], multi=True)
                 ks.finish()
                 if durable:
-                    tx.txn.put(b"applied", _SEQ.pack(self.seq + 1), db=store.sys)
+                    tx.txn.put(APPLIED, _SEQ.pack(self.seq + 1), db=store.sys)
                 tx.txn.commit()
                 break
             except lmdb.MapFullError:

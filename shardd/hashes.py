@@ -1,11 +1,11 @@
 """The hash commands (HSET, HGET, HSCAN, HRANDFIELD ...), as Redis 7.0 answers them.
 
-Layout: one ``members`` entry per field, suffix = the field, value = its value;
-the head's ``count`` is the number of fields. A hash costs the same per field
-whether it holds ten fields or a million. A hashtable-encoded hash (below) also
-keeps one ``index`` entry per field, suffix = 8-byte hash of the field + the
-field, value empty: a stable pseudo-random order that HSCAN's cursor and
-HRANDFIELD's probes walk (built when the hash converts, kept by every write).
+Layout (``shardd.disk``): one ``members`` entry per field, suffix = the field,
+value = its value; the head's ``count`` is the number of fields. A hash costs the
+same per field whether it holds ten fields or a million. A hashtable-encoded hash
+(below) also keeps the hash index (``disk.hash``): a stable pseudo-random order
+that HSCAN's cursor and HRANDFIELD's probes walk (built when the hash converts,
+kept by every write).
 
 Reply order: Redis 7.0 answers a compact (listpack) hash in insertion order and
 a hashtable in its table's order. shardis answers every hash in the byte order
@@ -21,15 +21,16 @@ never converts back.
 from __future__ import annotations
 
 import random
-import struct
-from hashlib import blake2b
+from typing import Any
 
 from shardis import errors
 from shardis.args import compile_glob, cstr, int_arg, scan_cursor, scan_options
 from shardis.commands import CommandTable
 from shardis.notify import NOTIFY_HASH
 from shardis.resp import OK, Pairs, ReplyError, string2ll
-from shardis.shardd.storage import HASH, Coll, Keyspace, check_members
+from shardis.shardd.disk.coll import check_members
+from shardis.shardd.disk.hash import cursor_of, field_of, index_suffix, position, split
+from shardis.shardd.storage import HASH, Coll, Keyspace
 from shardis.shardd.strings import LLONG_MAX, LLONG_MIN, add_long_double, format_long_double, \
     parse_long_double
 
@@ -38,26 +39,13 @@ from shardis.shardd.strings import LLONG_MAX, LLONG_MIN, add_long_double, format
 # counts past this bound with "value is out of range" rather than stall a shard.
 RANDOM_REPEAT_MAX = 10_000_000
 
-_U64 = struct.Struct(">Q")
-
-
 # ---------------------------------------------------------------- encoding and the hash index
-
-
-def _hkey(field: bytes) -> bytes:
-    """A field's 8-byte hash: its position in the ``index`` order of a hashtable hash."""
-    return blake2b(field, digest_size=8).digest()
-
-
-def _hkey_of(field: bytes) -> bytes:
-    """A field's ``index`` suffix in a hashtable hash."""
-    return _hkey(field) + field
 
 
 def _index(ks: Keyspace, c: Coll, fields) -> None:
     mput = ks.mput
     for f in fields:
-        mput(c, _hkey_of(f), b"", index=True)
+        mput(c, index_suffix(f), b"", index=True)
 
 
 def _written(ks: Keyspace, c: Coll, new: list[bytes], written: list[bytes]) -> None:
@@ -117,8 +105,8 @@ def _scan_table(ks: Keyspace, c: Coll, cursor: int, count: int, match) -> tuple[
     cur = ks.mcursor(index=True)
     p = c.prefix
     n = len(p)
-    out: list[bytes] = []
-    if not cur.set_range(p + _U64.pack(cursor)):
+    out: list[bytes | None] = []
+    if not cur.set_range(p + position(cursor)):
         return 0, out
     mget = ks.mget
     visited = 0
@@ -126,12 +114,11 @@ def _scan_table(ks: Keyspace, c: Coll, cursor: int, count: int, match) -> tuple[
     for k in cur.iternext(values=False):
         if not k.startswith(p):
             return 0, out
-        h = k[n:n + 8]
+        h, f = split(k[n:])
         if visited >= count and h != last:
-            return _U64.unpack(h)[0], out
+            return cursor_of(h), out
         visited += 1
         last = h
-        f = k[n + 8:]
         if match is None or match(f):
             out.append(f)
             out.append(mget(c, f))
@@ -158,18 +145,18 @@ class _Prober:
         self.c = c
         self.cur = ks.mcursor(index=True)
         self.p = c.prefix
-        self.n = len(self.p) + 8
+        self.n = len(self.p)
 
     def seek(self, x: int) -> bool:
         """Put the cursor on the first field at or after hash ``x``; False past the end."""
-        return self.cur.set_range(self.p + _U64.pack(x)) and self.cur.key().startswith(self.p)
+        return self.cur.set_range(self.p + position(x)) and self.cur.key().startswith(self.p)
 
     def probe(self, rng: random.Random) -> None:
         if not self.seek(rng.getrandbits(64)):
             self.seek(0)
 
-    def item(self) -> tuple[bytes, bytes]:
-        f = self.cur.key()[self.n:]
+    def item(self) -> tuple[bytes, bytes | None]:
+        f = field_of(self.cur.key()[self.n:])
         return f, self.ks.mget(self.c, f)
 
 
@@ -197,11 +184,11 @@ def _random_big(ks: Keyspace, c: Coll, rng: random.Random, count: int, uniq: boo
     # after it that is past the field taken before; past the end, wrap to fields
     # not taken yet. Each pick is one or a few cursor moves, never a rescan.
     points = sorted(rng.getrandbits(64) for _ in range(count))
-    taken: dict[bytes, bytes] = {}
+    taken: dict[bytes, bytes | None] = {}
     cur = pr.cur
     prev = None
     for x in points:
-        found = cur.set_range(pr.p + _U64.pack(x))
+        found = cur.set_range(pr.p + position(x))
         if found and prev is not None and cur.key() <= prev:
             cur.set_key(prev)
             found = cur.next()
@@ -265,7 +252,7 @@ def _incr_value(ks: Keyspace, c: Coll, field: bytes, new: bytes, event: bytes) -
     ks.notify(NOTIFY_HASH, event, c.db, c.key)
 
 
-_DOC = dict(group="hash", since="2.0.0")
+_DOC: dict[str, Any] = dict(group="hash", since="2.0.0")
 
 
 def register(table: CommandTable) -> None:
@@ -295,7 +282,7 @@ def register(table: CommandTable) -> None:
          summary="Set the string value of a hash field", acl="@write @hash @fast")
     def hset(ks: Keyspace, db: int, args: list[bytes]):
         if len(args) == 4:  # one field into a hashtable hash: the inline path, when it applies
-            added = ks.put_one(db, args[1], HASH, args[2], args[3], _hkey_of)
+            added = ks.put_one(db, args[1], HASH, args[2], args[3], index_suffix)
             if added is not None:
                 return added
         return set_pairs(ks, db, args, "hset")
@@ -350,7 +337,7 @@ def register(table: CommandTable) -> None:
         deleted = len(gone)
         if c.enc and deleted < c.count:  # a whole key's index goes with it anyway
             for f in gone:
-                mdel(c, _hkey(f) + f, index=True)
+                mdel(c, index_suffix(f), index=True)
         if deleted:
             c.count -= deleted
             ks.notify(NOTIFY_HASH, b"hdel", db, args[1])
@@ -408,9 +395,10 @@ def register(table: CommandTable) -> None:
         old = ks.mget(c, field) if c.old is not None else None
         value = 0
         if old is not None:
-            value = string2ll(old)
-            if value is None:
+            parsed = string2ll(old)
+            if parsed is None:
                 raise ReplyError(errors.HASH_NOT_INTEGER)
+            value = parsed
         new = value + incr
         if not LLONG_MIN <= new <= LLONG_MAX:
             raise ReplyError(errors.OVERFLOW)

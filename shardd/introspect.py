@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from itertools import islice
+from typing import cast
 
 from shardis import errors
 from shardis.commands import INTERNAL, CommandTable
 from shardis.resp import ReplyError, string2ll
-from shardis.shardd.storage import COLL, HASH, HDR_LEN, LIST, SET, STRING, ZSET, Keyspace, mkey
+from shardis.shardd.disk.coll import encoding
+from shardis.shardd.disk.keys import HASH, LIST, SET, STRING, ZSET, mkey, payload, type_of
+from shardis.shardd.storage import Coll, Keyspace
 
 SHARED_INTEGERS = 10000      # Redis shares the objects of 0..9999 ...
 SHARED_REFCOUNT = 2**31 - 1  # ... and reports this refcount for them
@@ -33,15 +36,15 @@ COLL_ENCODINGS = {HASH: (b"listpack", b"hashtable"), SET: (b"intset", b"hashtabl
 
 
 def _encoding(raw: bytes):
-    if raw[0] == STRING:
-        return string_encoding(raw[HDR_LEN:])
-    return COLL_ENCODINGS[raw[0]][1 if COLL.unpack_from(raw, HDR_LEN)[4] else 0]
+    if type_of(raw) == STRING:
+        return string_encoding(payload(raw))
+    return COLL_ENCODINGS[type_of(raw)][1 if encoding(raw) else 0]
 
 
 def _refcount(raw: bytes):
-    if raw[0] != STRING:
+    if type_of(raw) != STRING:
         return 1
-    v = raw[HDR_LEN:]
+    v = payload(raw)
     n = string2ll(v) if len(v) <= 20 else None
     return SHARED_REFCOUNT if n is not None and 0 <= n < SHARED_INTEGERS else 1
 
@@ -72,8 +75,8 @@ def register(table: CommandTable) -> None:
         if raw is None:
             return None
         size = len(mkey(db, args[1])) + len(raw) + LMDB_NODE_OVERHEAD
-        if raw[0] != STRING:
-            c = ks.coll(db, args[1], raw[0])
+        if type_of(raw) != STRING:
+            c = cast(Coll, ks.coll(db, args[1], type_of(raw)))  # (the key is live, of this type)
             sample = list(islice(ks.mrange(c), MEMORY_SAMPLES))
             if sample:
                 per = sum(8 + len(k) + len(v) + LMDB_NODE_OVERHEAD for k, v in sample) / len(sample)

@@ -12,7 +12,7 @@ take the keyspace event to report (rename_to, copy_to; rename_from).
 from __future__ import annotations
 
 import random
-from typing import Callable
+from typing import Callable, cast
 
 from shardis import errors
 from shardis.commands import ALL, COORD, INTERNAL, SPLIT_CONCAT, SPLIT_SUM, CommandTable
@@ -20,7 +20,8 @@ from shardis.notify import NOTIFY_GENERIC, NOTIFY_KEY_MISS
 from shardis.args import Options, compile_glob, cstr, int32_arg, int_arg
 from shardis.resp import OK, ReplyError, Simple
 from shardis.slots import NSLOTS
-from shardis.shardd.storage import TYPE_NAMES, Keyspace
+from shardis.shardd.disk.keys import TYPE_NAMES, type_of
+from shardis.shardd.storage import Keyspace
 
 LLONG_MAX = 2**63 - 1
 NONE_TYPE = Simple("none")
@@ -262,7 +263,7 @@ def register(table: CommandTable) -> None:
         if len(args) > 5:
             # strcasecmp against the type's name: an unknown name filters every key out.
             want = cstr(args[5]).lower()
-            keys = [k for k, raw in found if match(k) and TYPE_NAMES[raw[0]].encode() == want]
+            keys = [k for k, raw in found if match(k) and TYPE_NAMES[type_of(raw)].encode() == want]
         else:
             keys = [k for k, _ in found if match(k)]
         return [next_slot, len(found), keys]
@@ -332,7 +333,7 @@ def register(table: CommandTable) -> None:
         raw = ks.lookup(db, args[1])
         if raw is None:
             return None
-        rec = ks.export(db, args[1])
+        rec = cast(list, ks.export(db, args[1]))  # (the key is live: a record)
         return [*rec, ks.version_of(raw)]
 
     @cmd("__restore", 7, "write", 1, 1, 1, route=INTERNAL, group="generic",

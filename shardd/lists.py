@@ -14,14 +14,15 @@ need are plain functions here: ``push``, ``pop``, ``move`` and ``mpop``.
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from typing import Callable, Iterator, cast
 
 from shardis import errors
 from shardis.args import cstr, int_arg
 from shardis.commands import CommandTable
 from shardis.notify import NOTIFY_GENERIC, NOTIFY_LIST
 from shardis.resp import NIL_ARRAY, OK, ReplyError, bulk_array, string2ll
-from shardis.shardd.storage import LIST, Coll, Keyspace, pos_bytes
+from shardis.shardd.disk.coll import pos_bytes
+from shardis.shardd.storage import LIST, Coll, Keyspace
 
 LLONG_MIN = -(2**63)
 
@@ -78,7 +79,7 @@ def _iter_values(ks: Keyspace, c: Coll, from_tail: bool) -> Iterator[bytes]:
     return (v for _, v in ks.mrange(c, pos_bytes(c.a), pos_bytes(c.b), from_tail))
 
 
-def _writer(ks: Keyspace, c: Coll) -> Callable[[int, bytes], None]:
+def _writer(ks: Keyspace, c: Coll) -> Callable[[int, bytes], bool]:
     """A function(position, element) that writes (overwrites) one element."""
     put = ks.mcursor().put
     prefix = c.prefix
@@ -122,7 +123,7 @@ def _pop_values(ks: Keyspace, c: Coll, left: bool, n: int) -> list[bytes]:
     if n == 1:  # the common case, without a cursor: one read, one delete
         pos = c.a if left else c.b - 1
         suffix = pos_bytes(pos)
-        value = ks.mget(c, suffix)
+        value = cast(bytes, ks.mget(c, suffix))  # (a list keeps positions a .. b-1)
         if c.count > 1:
             ks.mdel(c, suffix)
         if left:

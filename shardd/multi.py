@@ -24,9 +24,9 @@ import struct
 from shardis import wire
 from shardis.resp import ReplyError
 from shardis.commands import INTERNAL, CommandTable
+from shardis.shardd.disk.sysdb import TXMARK
 from shardis.shardd.storage import Keyspace
 
-TXMARK = b"txmark"
 _U64 = struct.Struct(">Q")
 
 

@@ -12,11 +12,12 @@ and shard directories past the new count are removed last.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
 import shutil
 import time
+from functools import partial
+from typing import Any, Callable, cast
 
 import lmdb
 
@@ -24,6 +25,8 @@ from shardis.commands import CommandTable
 from shardis.config import Config
 from shardis.slots import slot_table
 from shardis.shardd.daemon import Shard
+from shardis.shardd.disk import sysdb
+from shardis.shardd.disk.keys import db_of, key_of, slot_of
 from shardis.shardd.storage import Keyspace, Store
 
 log = logging.getLogger("reshard")
@@ -45,14 +48,14 @@ def stored_layout(cfg: Config, i: int) -> int | None:
     env = lmdb.open(cfg.shard_dir(i), readonly=True, max_dbs=8, lock=False)
     try:
         try:
-            sysdb = env.open_db(b"sys", create=False)
+            sys_db = env.open_db(b"sys", create=False)
         except lmdb.Error:
             return None
         with env.begin() as txn:
-            raw = txn.get(b"slotmap", db=sysdb)
+            raw = txn.get(sysdb.SLOTMAP, db=sys_db)
     finally:
         env.close()
-    return None if raw is None else json.loads(raw)["shards"]
+    return None if raw is None else sysdb.slotmap_shards(raw)
 
 
 def recorded_shards(cfg: Config) -> int | None:
@@ -62,10 +65,15 @@ def recorded_shards(cfg: Config) -> int | None:
     return counts[0] if counts else None
 
 
+def _shards(cfg: Config) -> int:
+    """The shard count (the supervisor resolves "auto" before anything reshards)."""
+    return cast(int, cfg.shards)
+
+
 def needs_reshard(cfg: Config) -> bool:
     for i in shard_dirs(cfg):
         n = stored_layout(cfg, i)
-        if (n is not None and n != cfg.shards) or i >= cfg.shards:
+        if (n is not None and n != cfg.shards) or i >= _shards(cfg):
             return True
     return False
 
@@ -79,7 +87,7 @@ def _replay_logs(cfg: Config, found: list[int], table: CommandTable) -> None:
             Shard(dataclasses.replace(cfg, shards=old), i, table).close()
 
 
-def _write(store: Store, fn) -> None:
+def _write(store: Store, fn: Callable[[Keyspace], Any]) -> None:
     """Run ``fn(ks)`` in one write transaction, growing the map when it fills."""
     while True:
         txn = store.env.begin(write=True)
@@ -99,12 +107,12 @@ def _write(store: Store, fn) -> None:
         return
 
 
-def _export(ks: Keyspace, chunk: list[bytes], table: list[int], records: dict[int, list]) -> None:
+def _export(ks: Keyspace, chunk: list[bytes], slots: list[int], records: dict[int, list]) -> None:
     """Read the chunk's keys, grouped by their new shard."""
     records.clear()  # a retry after the map grew starts over
     for mk in chunk:
-        records.setdefault(table[(mk[1] << 8) | mk[2]], []).append(
-            (mk[0], mk[3:], ks.export(mk[0], mk[3:])))
+        records.setdefault(slots[slot_of(mk)], []).append(
+            (db_of(mk), key_of(mk), ks.export(db_of(mk), key_of(mk))))
 
 
 def _restore(ks: Keyspace, records: list) -> None:
@@ -115,15 +123,15 @@ def _restore(ks: Keyspace, records: list) -> None:
 
 def _delete(ks: Keyspace, chunk: list[bytes]) -> None:
     for mk in chunk:
-        ks.delete(mk[0], mk[3:])
+        ks.delete(db_of(mk), key_of(mk))
 
 
 def reshard(cfg: Config, table: CommandTable) -> int:
     """Move every key to its shard under ``cfg.shards``; returns how many moved."""
     found = shard_dirs(cfg)
     _replay_logs(cfg, found, table)
-    table = slot_table(cfg.shards)
-    indexes = sorted(set(found) | set(range(cfg.shards)))
+    slots = slot_table(_shards(cfg))
+    indexes = sorted(set(found) | set(range(_shards(cfg))))
     for i in indexes:
         os.makedirs(cfg.shard_dir(i), exist_ok=True)
     stores = {i: Store(cfg.shard_dir(i), "no", cfg.map_size) for i in indexes}
@@ -138,26 +146,26 @@ def reshard(cfg: Config, table: CommandTable) -> int:
                     cur = txn.cursor(db=src.meta)
                     if cur.set_range(start):
                         for mk in cur.iternext(values=False):
-                            if table[(mk[1] << 8) | mk[2]] != i:
+                            if slots[slot_of(mk)] != i:
                                 chunk.append(mk)
                                 if len(chunk) >= CHUNK:
                                     break
                 if not chunk:
                     break
                 records: dict[int, list] = {}
-                _write(src, lambda ks, c=chunk, r=records: _export(ks, c, table, r))
+                _write(src, partial(_export, chunk=chunk, slots=slots, records=records))
                 for j, recs in records.items():
-                    _write(stores[j], lambda ks, r=recs: _restore(ks, r))
-                _write(src, lambda ks, c=chunk: _delete(ks, c))
+                    _write(stores[j], partial(_restore, records=recs))
+                _write(src, partial(_delete, chunk=chunk))
                 moved += len(chunk)
                 start = chunk[-1]
-        for i in range(cfg.shards):
-            stores[i].put_sys(b"slotmap", json.dumps({"shards": cfg.shards, "index": i}).encode())
+        for i in range(_shards(cfg)):
+            stores[i].put_sys(sysdb.SLOTMAP, sysdb.pack_slotmap(_shards(cfg), i))
             stores[i].sync()
     finally:
         for st in stores.values():
             st.env.close()
     for i in indexes:
-        if i >= cfg.shards:
+        if i >= _shards(cfg):
             shutil.rmtree(cfg.shard_dir(i))
     return moved

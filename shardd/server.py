@@ -5,6 +5,7 @@ shared setting from CONFIG SET)."""
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from shardis import configtable, errors
 from shardis.args import INT_MAX, INT_MIN
@@ -97,7 +98,8 @@ def register_settings(table: CommandTable) -> None:
                            "(see shardis/coord/hub.py), applied unless newer ones were")
     def shard_config(ks: Keyspace, db: int, args: list[bytes]):
         version = int(args[1])
-        settings, limits = {}, {}
+        settings: dict[str, Any] = {}
+        limits: dict[str, Any] = {}
         for i in range(2, len(args) - 1, 2):
             found = configtable.lookup_key(args[i].decode())
             if found is None:

@@ -22,13 +22,15 @@ far: a shard replaying a batch after a crash pops the same members.
 from __future__ import annotations
 
 import random
+from typing import cast
 
 from shardis import errors
 from shardis.args import Options, compile_glob, scan_cursor, scan_options
 from shardis.commands import CommandTable
 from shardis.notify import NOTIFY_GENERIC, NOTIFY_SET
 from shardis.resp import OrderedSet, ReplyError, string2ll
-from shardis.shardd.storage import SET, Coll, Keyspace, check_members
+from shardis.shardd.disk.coll import check_members
+from shardis.shardd.storage import SET, Coll, Keyspace
 
 SPOP_MOVE_MUL = 5         # SPOP rebuilds the set when what stays is this much smaller
 SMALL_SET = 256           # up to this many members, random draws read the whole set
@@ -180,9 +182,10 @@ def intercard_args(args: list[bytes]) -> tuple[list[bytes], int]:
     opts = Options(args, 2 + numkeys)
     while opts.more():
         if opts.eat(b"limit", 1):
-            limit = string2ll(opts.take())
-            if limit is None or limit < 0:
+            got = string2ll(opts.take())
+            if got is None or got < 0:
                 raise ReplyError(errors.Z_LIMIT_NEGATIVE)
+            limit = got
         else:
             raise ReplyError(errors.SYNTAX)
     return args[2:2 + numkeys], limit
@@ -402,8 +405,9 @@ def intersection(ks: Keyspace, colls: list[Coll | None], limit: int = 0) -> tupl
     smallest set walked, each member probed in the others; ``limit`` stops early."""
     if not colls or any(c is None for c in colls):
         return [], True
-    first = min(colls, key=lambda c: c.count)
-    others = [c for c in colls if c.id != first.id]
+    present = cast(list[Coll], colls)  # (none is None: see above)
+    first = min(present, key=lambda c: c.count)
+    others = [c for c in present if c.id != first.id]
     mget = ks.mget
     out = []
     for m in members_of(ks, first):

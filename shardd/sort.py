@@ -55,7 +55,7 @@ weight, ZADD 1e400 ...) it can refuse later SORTs; shardis does not copy that.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, cast
 
 from shardis import errors
 from shardis.args import cstr
@@ -63,7 +63,8 @@ from shardis.commands import INTERNAL, CommandTable
 from shardis.resp import ReplyError, string2ll
 from shardis.shardd import lists
 from shardis.shardd.sets import members_of
-from shardis.shardd.storage import HASH, LIST, SET, ZSET, Coll, Keyspace
+from shardis.shardd.disk.keys import HASH, LIST, SET, ZSET
+from shardis.shardd.storage import Coll, Keyspace
 from shardis.shardd.zsets import ZSet, strtod
 
 DBL_MIN = 2.2250738585072014e-308
@@ -302,7 +303,7 @@ def _source(ks: Keyspace, db: int, key: bytes) -> Coll | None:
         return None
     if t not in (LIST, SET, ZSET):
         raise ReplyError(errors.WRONGTYPE)
-    c = ks.coll(db, key, t)
+    c = cast(Coll, ks.coll(db, key, t))  # (the key is live, of type t)
     if c.type == ZSET and c.enc == 0:
         c.enc = 1
         ks.save_coll(c)
@@ -363,8 +364,8 @@ def _load(ks: Keyspace, c: Coll | None, o: SortOptions) -> tuple[bool, list[byte
 
 
 def _finish(elems: list[bytes], o: SortOptions, fetch: Fetch) -> list[bytes]:
-    """The loaded elements sorted by their BY values, LIMIT applied."""
-    values = [row[0] for row in fetch([o.by], elems)]
+    """The loaded elements sorted by their BY values, LIMIT applied (``o.by`` is set)."""
+    values = [row[0] for row in fetch([cast(Pattern, o.by)], elems)]
     first, last = _window(o.start, o.count, len(elems))
     return _sorted(elems, values, o, o.alpha)[first:last + 1]
 
@@ -431,7 +432,7 @@ def remote_fetch(coord, db: int) -> Fetch:
     """Pattern values from the shards holding the keys: one ``__sortget`` per shard,
     every shard's at once."""
     def fetch(patterns: list[Pattern], elems: list[bytes]) -> list[list[bytes | None]]:
-        rows = [[None] * len(patterns) for _ in elems]
+        rows: list[list[bytes | None]] = [[None] * len(patterns) for _ in elems]
         asks: dict[int, list[bytes]] = {}
         cells: dict[int, list[tuple[list, int]]] = {}
         for e, row in zip(elems, rows):

@@ -1,31 +1,9 @@
-"""The on-disk layout of a shard; the only module that knows it.
-
-One LMDB environment per shard, with named sub-databases:
-
-``meta``     mkey -> header + payload. mkey = db (1 byte) + slot (2, big-endian)
-             + key, so one database's keys are one range and SCAN can walk slots.
-             header = type (1) + expire-at ms (8, 0 = none) + version (8).
-             For strings the payload is the value itself (one read per GET).
-``expires``  expire-at ms (8, big-endian) + mkey -> b"": the active sweep walks it
-             in time order.
-``sys``      b"slotmap" -> the slot table this data was written under;
-             b"count" + db -> number of keys, number of keys with a TTL (8 + 8);
-             b"next_id" -> the next collection id (8);
-             b"limits" -> msgpack [version, {parameter: value}]: the CONFIG
-             settings the data was written under (see ``Store.limits``).
-``members``  collection id (8) + suffix -> value: every member of every hash,
-             set, list and sorted set, one entry each. The suffix is the hash
-             field, the set member, the list position (``pos_bytes``) or the
-             sorted-set member (value: its score, ``score_bytes``).
-``index``    collection id (8) + suffix -> value: secondary orders, today the
-             sorted sets' score order (``score_bytes(score) + member``).
-
-A collection's record payload is its head, ``COLL`` (33 bytes): id, member
-count, two integers the type uses as it needs (a list's head and tail
-positions), and an encoding byte (OBJECT ENCODING: 0 while Redis would still
-use its compact encoding, 1 once it would have converted; Redis never converts
-back). Members live under the id, not the key, so a key's members go with
-its head, and deleting a collection deletes every entry under its id.
+"""A shard's storage engine: ``Store`` (the LMDB environment) and ``Keyspace`` (one batch's
+view of it). What the bytes are, keys, records, heads and the ``sys`` entries, is the
+package ``shardd.disk``'s (its docstring draws the whole layout); this module calls it.
+(The inline hot paths below, ``set_plain``, ``get_string_resp``, ``push_one`` ...,
+build and read records with ``disk.keys``' and ``disk.coll``' constants directly: a
+call level costs ~0.1 us there.)
 
 A ``Keyspace`` is one batch's view: one write transaction, one clock reading,
 the key counts it changed. Families call it and never touch LMDB directly.
@@ -42,120 +20,34 @@ from __future__ import annotations
 
 import collections
 import random
-import struct
 import threading
 import time
 from binascii import crc_hqx
 from itertools import islice
+from typing import Any, Callable, Iterable, Iterator, Literal
 
 import lmdb
 import msgpack
 
 from shardis import configtable, errors
+from shardis.config import Config
 from shardis.notify import NOTIFY_EXPIRED, NOTIFY_GENERIC, NOTIFY_KEY_MISS, NOTIFY_NEW, \
     parse_flags
 from shardis.resp import ReplyError, encode
+from shardis.shardd.disk import sysdb
+from shardis.shardd.disk.coll import COLL, MAX_KEY, MAX_MEMBER, POS, POS_BIAS, Coll, bytes_pos, \
+    check_members, coll_id, head, head_bytes, pos_bytes, prefix, prefix_of
+from shardis.shardd.disk.keys import BULK_HEAD, DB_PREFIX, EXP, HASH, HDR_LEN, LIST, NO_EXPIRY, \
+    PLAIN_LIST, PLAIN_STRING, SET, SLOT_BYTES, STRING, TYPE_NAMES, ZSET, db_of, expire_of, expired, \
+    expires_at, expires_key, expires_key_of, expires_mkey, has_expiry, in_db, key_of, mkey, payload, \
+    record, restamp, slot_key, slot_of, slot_prefix, version_of
+from shardis.shardd.disk.zset import bytes_score, score_bytes
 from shardis.slots import key_slot
 
-STRING, LIST, SET, ZSET, HASH = 0, 1, 2, 3, 4
-TYPE_NAMES = {STRING: "string", LIST: "list", SET: "set", ZSET: "zset", HASH: "hash"}
-
-HDR = struct.Struct(">BQQ")
-COLL = struct.Struct(">QQqqB")   # collection head: id, count, a, b, encoding
-_ID = struct.Struct(">Q")
-_POS = struct.Struct(">Q")
-_DBL = struct.Struct(">d")
-_U64 = struct.Struct(">Q")
-HDR_LEN = HDR.size
-_EXP = struct.Struct(">Q")
-_COUNT = struct.Struct(">QQ")
-NO_EXPIRY = b"\0" * 8
-DB_PREFIX = [bytes([i]) for i in range(256)]
-
-
-_SLOT_BYTES = [s.to_bytes(2, "big") for s in range(16384)]
-_PLAIN_STRING = bytes([STRING]) + NO_EXPIRY  # header of a string without TTL, before its version
-_BULK_HEAD = [b"$%d\r\n" % n for n in range(4096)]
-_PLAIN_LIST = bytes([LIST]) + NO_EXPIRY      # header of a list without TTL, before its version
-_POS_BIAS = 1 << 63                          # pos_bytes' offset
-
-
-def mkey(db: int, key: bytes) -> bytes:
-    """The meta key of ``key`` in database ``db``."""
-    if 123 in key:  # b"{"; an int test skips bytes.__contains__'s slow path
-        return DB_PREFIX[db] + _SLOT_BYTES[key_slot(key)] + key
-    return DB_PREFIX[db] + _SLOT_BYTES[crc_hqx(key, 0) & 0x3FFF] + key
-
-
-def slot_prefix(db: int, slot: int) -> bytes:
-    return DB_PREFIX[db] + slot.to_bytes(2, "big")
-
-
-def key_of(mk: bytes) -> bytes:
-    return mk[3:]
-
-
-# LMDB keys hold at most 511 bytes: a member key is the collection id (8) + the
-# suffix, and the longest suffixes add 10 bytes to the member (sorted sets' score
-# index). Longer hash fields and set/sorted-set members are refused (Redis takes
-# them); list elements and values of any size are fine (they are LMDB values).
-MAX_KEY = 511
-MAX_MEMBER = MAX_KEY - 18
-
-
-def check_members(members) -> None:
-    """Refuse, before anything is written, a field or member too long to be stored."""
-    for m in members:
-        if len(m) > MAX_MEMBER:
-            raise ReplyError(errors.MEMBER_TOO_LONG % MAX_MEMBER)
-
-
-def pos_bytes(pos: int) -> bytes:
-    """A list position (any int64) as 8 bytes that sort in numeric order."""
-    return _POS.pack(pos + (1 << 63))
-
-
-def bytes_pos(b: bytes) -> int:
-    return _POS.unpack(b)[0] - (1 << 63)
-
-
-def score_bytes(score: float) -> bytes:
-    """A double as 8 bytes that sort in numeric order (-inf first, +inf last;
-    -0.0 is stored as 0.0, as Redis treats them alike). Never NaN."""
-    if score == 0.0:
-        score = 0.0
-    n = _U64.unpack(_DBL.pack(score))[0]
-    return _U64.pack(n ^ 0xFFFFFFFFFFFFFFFF if n >> 63 else n | (1 << 63))
-
-
-def bytes_score(b: bytes) -> float:
-    n = _U64.unpack_from(b)[0]
-    return _DBL.unpack(_U64.pack(n ^ (1 << 63) if n >> 63 else n ^ 0xFFFFFFFFFFFFFFFF))[0]
-
-
-class Coll:
-    """A collection's head as read from its record: change the fields, then
-    ``Keyspace.save_coll``. ``prefix`` starts every ``members``/``index`` key."""
-
-    __slots__ = ("db", "key", "mk", "type", "id", "count", "a", "b", "enc", "expire", "prefix", "old",
-                 "fresh")
-
-    def __init__(self, db: int, key: bytes, mk: bytes, type_: int, id_: int, count: int,
-                 a: int, b: int, enc: int, expire: int, old: bytes | None) -> None:
-        self.db = db
-        self.key = key
-        self.mk = mk
-        self.type = type_
-        self.id = id_
-        self.count = count
-        self.a = a
-        self.b = b
-        self.enc = enc
-        self.expire = expire
-        self.prefix = _ID.pack(id_)
-        self.old = old  # the record it was read from; None for a new collection
-        self.fresh = old is None  # a new key: saving it reports "new"
-
+# Names families and tests have always imported from here (the layout's own are disk's).
+__all__ = ["STRING", "LIST", "SET", "ZSET", "HASH", "TYPE_NAMES", "HDR_LEN", "COLL", "MAX_MEMBER",
+           "Coll", "Keyspace", "NotifyingKeyspace", "Store", "LIMITS", "limits_of", "check_members",
+           "mkey", "slot_prefix", "key_of", "pos_bytes", "bytes_pos", "score_bytes", "bytes_score"]
 
 # The CONFIG parameters that decide what a command writes (an encoding, whether APPEND
 # fits): the Store attribute each one sets. They reach a shard inside its batches
@@ -166,9 +58,16 @@ LIMITS = {"hash-max-listpack-entries": "hash_entries", "hash-max-listpack-value"
           "zset-max-listpack-value": "zset_value", "proto-max-bulk-len": "proto_max_bulk_len"}
 
 
-def limits_of(cfg) -> dict:
+def _param(name: str) -> configtable.Param:
+    found = configtable.lookup(name)
+    if found is None:
+        raise KeyError(name)  # (never: every LIMITS name is a parameter)
+    return found[0]
+
+
+def limits_of(cfg: Config) -> dict[str, Any]:
     """The LIMITS parameters' values in a Config."""
-    return {name: configtable.get_value(cfg, configtable.lookup(name)[0]) for name in LIMITS}
+    return {name: configtable.get_value(cfg, _param(name)) for name in LIMITS}
 
 
 class Store:
@@ -196,11 +95,12 @@ class Store:
         self.counts: dict[int, list[int]] = {}
         with self.env.begin() as txn:
             for k, v in txn.cursor(db=self.sys).iternext():
-                if k.startswith(b"count") and len(k) == 6:
-                    self.counts[k[5]] = list(_COUNT.unpack(v))
+                db = sysdb.count_db(k)
+                if db is not None:
+                    self.counts[db] = sysdb.unpack_counts(v)
         with self.env.begin() as txn:
-            raw = txn.get(b"next_id", db=self.sys)
-        self.next_id = _ID.unpack(raw)[0] if raw else 1
+            raw = txn.get(sysdb.NEXT_ID, db=self.sys)
+        self.next_id = sysdb.unpack_u64(raw) if raw else 1
         self.saved_id = self.next_id
         # (db, key) -> clients blocked on it (shardd/blocking.py sets it; empty otherwise).
         self.waiting: dict = {}
@@ -227,9 +127,9 @@ class Store:
         # The LIMITS as the data was last written under them, and the hub's version of the
         # CONFIG SET they came with (0: cluster.toml's, at start).
         self.limits_version = 0
-        raw = self.get_sys(b"limits")
+        raw = self.get_sys(sysdb.LIMITS)
         if raw is not None:
-            self.limits_version, values = msgpack.unpackb(raw)
+            self.limits_version, values = sysdb.unpack_limits(raw)
             self.use_limits(values)
 
     def use_limits(self, values: dict) -> None:
@@ -243,7 +143,7 @@ class Store:
         """The LIMITS parameters as this store applies them."""
         return {name: getattr(self, attr) for name, attr in LIMITS.items()}
 
-    def set_limits(self, version: int, values: dict, txn: lmdb.Transaction | None = None,
+    def set_limits(self, version: int, values: dict, txn: lmdb.Transaction[bytes] | None = None,
                    force: bool = False) -> bool:
         """Take new LIMITS values (an older version than the one applied is ignored, as
         two routers' CONFIG SETs may race) and keep them in ``txn``, or in a transaction
@@ -256,11 +156,11 @@ class Store:
         changed = new != self.limits() or version != self.limits_version
         self.limits_version = version
         self.use_limits(new)
-        raw = msgpack.packb([version, new])
+        raw = sysdb.pack_limits(version, new)
         if txn is not None:
-            txn.put(b"limits", raw, db=self.sys)
+            txn.put(sysdb.LIMITS, raw, db=self.sys)
         else:
-            self.put_sys(b"limits", raw)
+            self.put_sys(sysdb.LIMITS, raw)
         return changed
 
     def apply_settings(self, version: int, settings: dict) -> None:
@@ -289,7 +189,7 @@ class Store:
         with self.env.begin(write=True) as txn:
             txn.put(key, value, db=self.sys)
 
-    def unwatch(self, items) -> None:
+    def unwatch(self, items: Iterable[tuple[int, bytes]]) -> None:
         """Drop one watcher of each (db, key); a key nobody watches keeps no tomb."""
         watched = self.watched
         for db, key in items:
@@ -347,7 +247,7 @@ class Keyspace:
                  "ready", "block", "draws")
     inline_paths = True  # the one-element shortcuts apply (not while reporting events)
 
-    def __init__(self, store: Store, txn: lmdb.Transaction, now_ms: int) -> None:
+    def __init__(self, store: Store, txn: lmdb.Transaction[bytes], now_ms: int) -> None:
         self.store = store
         self.txn = txn
         self.now = now_ms
@@ -394,7 +294,7 @@ class Keyspace:
         raw = self.txn.get(mk, None, self.meta_db)
         if raw is None:
             return None
-        if raw[1:9] != NO_EXPIRY and _EXP.unpack_from(raw, 1)[0] < self.now:
+        if raw[1:9] != NO_EXPIRY and EXP.unpack_from(raw, 1)[0] < self.now:
             self._remove(db, mk, raw)
             self.notify(NOTIFY_EXPIRED, b"expired", db, key)
             return None
@@ -407,18 +307,18 @@ class Keyspace:
             return None
         if raw[0] != STRING:
             raise ReplyError(errors.WRONGTYPE)
-        return raw[HDR_LEN:]
+        return payload(raw)
 
     def get_string_resp(self, db: int, key: bytes) -> bytes:
         """GET's reply as RESP2 bytes, every step inline for a string without TTL
         (GET is the hottest read; each call level and each reply value costs ~0.1 us)."""
         slot = key_slot(key) if 123 in key else crc_hqx(key, 0) & 0x3FFF
-        raw = self.txn.get(DB_PREFIX[db] + _SLOT_BYTES[slot] + key, None, self.meta_db)
+        raw = self.txn.get(DB_PREFIX[db] + SLOT_BYTES[slot] + key, None, self.meta_db)
         if raw is None:
             return b"$-1\r\n"
         if raw[0] == STRING and raw[1:9] == NO_EXPIRY:
             n = len(raw) - HDR_LEN
-            return (_BULK_HEAD[n] if n < 4096 else b"$%d\r\n" % n) + raw[HDR_LEN:] + b"\r\n"
+            return (BULK_HEAD[n] if n < 4096 else b"$%d\r\n" % n) + raw[HDR_LEN:] + b"\r\n"
         return encode(self.get_string(db, key))  # a TTL to check, or WRONGTYPE
 
     def type_of(self, db: int, key: bytes) -> int | None:
@@ -427,16 +327,16 @@ class Keyspace:
 
     def expire_of(self, raw: bytes) -> int:
         """Expire-at ms of a record, 0 when it has none."""
-        return _EXP.unpack_from(raw, 1)[0]
+        return expire_of(raw)
 
     def put(self, db: int, key: bytes, type_: int, payload: bytes, expire: int = 0,
-            old: bytes | None | bool = False) -> None:
+            old: bytes | None | Literal[False] = False) -> None:
         """Write a whole record. ``old`` is the current record if the caller already read it."""
         mk = mkey(db, key)
         txn = self.txn
         st = self.store
         st.version += 1
-        rec = HDR.pack(type_, expire, st.version) + payload
+        rec = record(type_, expire, st.version, payload)
         if old is False:
             # One B-tree descent: write and get the previous record back.
             old = self.meta_cur.replace(mk, rec)
@@ -446,26 +346,26 @@ class Keyspace:
             self._count(db, 1, 1 if expire else 0)
             self.notify(NOTIFY_NEW, b"new", db, key)
         else:
-            if old[1:9] != NO_EXPIRY and _EXP.unpack_from(old, 1)[0] < self.now:
+            if expired(old, self.now):
                 # A blind overwrite of an expired key: to Redis it expired, then was made.
                 self.notify(NOTIFY_EXPIRED, b"expired", db, key)
                 self.notify(NOTIFY_NEW, b"new", db, key)
             self._replaced(db, mk, old, expire, type_)
         if expire:
-            txn.put(_EXP.pack(expire) + mk, b"", db=self.exp_db)
+            txn.put(expires_key(expire, mk), b"", db=self.exp_db)
 
     def _replaced(self, db: int, mk: bytes, old: bytes, expire: int, type_: int = STRING) -> None:
         """Tidy up after a record overwrote ``old``: its TTL entry, its members, the counts."""
-        old_exp = _EXP.unpack_from(old, 1)[0] if old[1:9] != NO_EXPIRY else 0
+        old_exp = expire_of(old) if has_expiry(old) else 0
         if old_exp:
-            self.txn.delete(_EXP.pack(old_exp) + mk, db=self.exp_db)
+            self.txn.delete(expires_key(old_exp, mk), db=self.exp_db)
         if old[0] != type_:
             self._drop_payload(mk, old)
         if expire or old_exp:
             self._count(db, 0, (1 if expire else 0) - (1 if old_exp else 0))
 
     def set_string(self, db: int, key: bytes, value: bytes, expire: int = 0,
-                   old: bytes | None | bool = False) -> None:
+                   old: bytes | None | Literal[False] = False) -> None:
         if expire == 0 and old is False:
             self.set_plain(db, key, value)
         else:
@@ -474,10 +374,10 @@ class Keyspace:
     def set_plain(self, db: int, key: bytes, value: bytes) -> None:
         """``put`` of a string without TTL, every step inline: SET's hot path (the
         shard is the bottleneck of SET under load, and each call level costs ~0.1 us)."""
-        mk = DB_PREFIX[db] + _SLOT_BYTES[key_slot(key) if 123 in key else crc_hqx(key, 0) & 0x3FFF] + key
+        mk = DB_PREFIX[db] + SLOT_BYTES[key_slot(key) if 123 in key else crc_hqx(key, 0) & 0x3FFF] + key
         st = self.store
         st.version += 1
-        old = self.meta_cur.replace(mk, _PLAIN_STRING + st.version.to_bytes(8, "big") + value)
+        old = self.meta_cur.replace(mk, PLAIN_STRING + st.version.to_bytes(8, "big") + value)
         if old is None:
             d = self.delta.get(db)
             if d is None:
@@ -490,7 +390,7 @@ class Keyspace:
         """``set_plain`` of each key/value pair of an MSET (args[1], args[2], ...), in
         one loop: the coordinator gives a shard one MSET of a whole round's pairs."""
         prefix = DB_PREFIX[db]
-        slots = _SLOT_BYTES
+        slots = SLOT_BYTES
         st = self.store
         replace = self.meta_cur.replace
         version = st.version
@@ -499,7 +399,7 @@ class Keyspace:
             key = args[i]
             mk = prefix + slots[key_slot(key) if 123 in key else crc_hqx(key, 0) & 0x3FFF] + key
             version += 1
-            old = replace(mk, _PLAIN_STRING + version.to_bytes(8, "big") + args[i + 1])
+            old = replace(mk, PLAIN_STRING + version.to_bytes(8, "big") + args[i + 1])
             if old is None:
                 added += 1
             elif old[1:9] != NO_EXPIRY or old[0] != STRING:
@@ -515,14 +415,13 @@ class Keyspace:
     def set_expire(self, db: int, key: bytes, raw: bytes, expire: int) -> None:
         """Change the TTL of an existing record (0 removes it)."""
         mk = mkey(db, key)
-        old_exp = _EXP.unpack_from(raw, 1)[0]
+        old_exp = expire_of(raw)
         if old_exp:
-            self.txn.delete(_EXP.pack(old_exp) + mk, db=self.exp_db)
+            self.txn.delete(expires_key(old_exp, mk), db=self.exp_db)
         if expire:
-            self.txn.put(_EXP.pack(expire) + mk, b"", db=self.exp_db)
+            self.txn.put(expires_key(expire, mk), b"", db=self.exp_db)
         self._count(db, 0, (1 if expire else 0) - (1 if old_exp else 0))
-        self.txn.put(mk, HDR.pack(raw[0], expire, self._next_version()) + raw[HDR_LEN:],
-                     db=self.meta_db)
+        self.txn.put(mk, restamp(raw, expire, self._next_version()), db=self.meta_db)
 
     def delete(self, db: int, key: bytes) -> bool:
         """Remove a live key; False when there was none."""
@@ -530,7 +429,7 @@ class Keyspace:
         raw = self.txn.get(mk, None, self.meta_db)
         if raw is None:
             return False
-        live = raw[1:9] == NO_EXPIRY or _EXP.unpack_from(raw, 1)[0] >= self.now
+        live = not expired(raw, self.now)
         self._remove(db, mk, raw)
         if not live:
             self.notify(NOTIFY_EXPIRED, b"expired", db, key)
@@ -541,16 +440,16 @@ class Keyspace:
         if self.store.watched and mk in self.store.watched:
             self.store.tombs[mk] = self._next_version()
         txn.delete(mk, db=self.meta_db)
-        exp = _EXP.unpack_from(raw, 1)[0]
+        exp = expire_of(raw)
         if exp:
-            txn.delete(_EXP.pack(exp) + mk, db=self.exp_db)
+            txn.delete(expires_key(exp, mk), db=self.exp_db)
         self._drop_payload(mk, raw)
         self._count(db, -1, -1 if exp else 0)
 
     def _drop_payload(self, mk: bytes, raw: bytes) -> None:
         """Delete what a record keeps outside ``meta``: a collection's members."""
         if raw[0] != STRING:
-            self._drop_members(COLL.unpack_from(raw, HDR_LEN)[0])
+            self._drop_members(coll_id(raw))
 
     # ------------------------------------------------------------ collections
 
@@ -561,20 +460,19 @@ class Keyspace:
         raw = self.txn.get(mk, None, self.meta_db)
         if raw is None:
             return None
-        exp = 0 if raw[1:9] == NO_EXPIRY else _EXP.unpack_from(raw, 1)[0]
+        exp = 0 if raw[1:9] == NO_EXPIRY else EXP.unpack_from(raw, 1)[0]
         if exp and exp < self.now:
             self._remove(db, mk, raw)
             self.notify(NOTIFY_EXPIRED, b"expired", db, key)
             return None
         if raw[0] != type_:
             raise ReplyError(errors.WRONGTYPE)
-        id_, count, a, b, enc = COLL.unpack_from(raw, HDR_LEN)
+        id_, count, a, b, enc = head(raw)
         return Coll(db, key, mk, type_, id_, count, a, b, enc, exp, raw)
 
     def _coll_of(self, db: int, key: bytes, raw: bytes) -> Coll:
-        id_, count, a, b, enc = COLL.unpack_from(raw, HDR_LEN)
-        return Coll(db, key, mkey(db, key), raw[0], id_, count, a, b, enc,
-                    _EXP.unpack_from(raw, 1)[0], raw)
+        id_, count, a, b, enc = head(raw)
+        return Coll(db, key, mkey(db, key), raw[0], id_, count, a, b, enc, expire_of(raw), raw)
 
     def new_coll(self, db: int, key: bytes, type_: int, replacing: bool = False) -> Coll:
         """A new, empty collection for ``key`` (written by ``save_coll`` once it has members).
@@ -606,12 +504,12 @@ class Keyspace:
             return
         st = self.store
         st.version += 1
-        rec = HDR.pack(c.type, c.expire, st.version) + COLL.pack(c.id, c.count, c.a, c.b, c.enc)
+        rec = record(c.type, c.expire, st.version, head_bytes(c.id, c.count, c.a, c.b, c.enc))
         self.meta_cur.put(c.mk, rec)
         if c.old is None:
             self._count(c.db, 1, 1 if c.expire else 0)
             if c.expire:
-                self.txn.put(_EXP.pack(c.expire) + c.mk, b"", db=self.exp_db)
+                self.txn.put(expires_key(c.expire, c.mk), b"", db=self.exp_db)
             if c.fresh:
                 self.notify(NOTIFY_NEW, b"new", c.db, c.key)
         c.old = rec
@@ -632,7 +530,7 @@ class Keyspace:
 
     def _plain_coll(self, db: int, key: bytes, type_: int) -> tuple[bytes, bytes | None]:
         """(meta key, record) of a ``type_`` collection without TTL; record None otherwise."""
-        mk = DB_PREFIX[db] + _SLOT_BYTES[key_slot(key) if 123 in key else crc_hqx(key, 0) & 0x3FFF] + key
+        mk = DB_PREFIX[db] + SLOT_BYTES[key_slot(key) if 123 in key else crc_hqx(key, 0) & 0x3FFF] + key
         raw = self.txn.get(mk, None, self.meta_db)
         if raw is None or raw[0] != type_ or raw[1:9] != NO_EXPIRY:
             return mk, None
@@ -649,11 +547,11 @@ class Keyspace:
         else:
             pos = b
             b += 1
-        self.mem_cur.put(raw[HDR_LEN:HDR_LEN + 8] + _POS.pack(pos + _POS_BIAS), value)
+        self.mem_cur.put(prefix_of(raw) + POS.pack(pos + POS_BIAS), value)
         count += 1
         st = self.store
         st.version += 1
-        self.meta_cur.put(mk, _PLAIN_LIST + st.version.to_bytes(8, "big") + COLL.pack(id_, count, a, b, enc))
+        self.meta_cur.put(mk, PLAIN_LIST + st.version.to_bytes(8, "big") + COLL.pack(id_, count, a, b, enc))
         if st.waiting and (db, key) in st.waiting:
             self.ready.append((db, key))
         return count
@@ -671,17 +569,17 @@ class Keyspace:
         else:
             b -= 1
             pos = b
-        value = self.mem_cur.pop(raw[HDR_LEN:HDR_LEN + 8] + _POS.pack(pos + _POS_BIAS))
+        value = self.mem_cur.pop(prefix_of(raw) + POS.pack(pos + POS_BIAS))
         if value is None:
             return None  # (never: a list keeps positions a .. b-1)
         st = self.store
         st.version += 1
-        self.meta_cur.put(mk, _PLAIN_LIST + st.version.to_bytes(8, "big")
+        self.meta_cur.put(mk, PLAIN_LIST + st.version.to_bytes(8, "big")
                           + COLL.pack(id_, count - 1, a, b, enc))
         return value
 
     def put_one(self, db: int, key: bytes, type_: int, member: bytes, value: bytes = b"",
-                index_of=None) -> int | None:
+                index_of: Callable[[bytes], bytes] | None = None) -> int | None:
         """SADD / HSET of one member into an existing set or hash without TTL that no
         longer needs encoding decisions (enc 1), inline: 1 if the member is new, 0 if it
         was there; None: take the general path. ``index_of(member)``: the ``index``
@@ -691,15 +589,15 @@ class Keyspace:
             return None
         if len(member) > MAX_MEMBER:
             return None  # the general path refuses it, before any write
-        prefix = raw[HDR_LEN:HDR_LEN + 8]
-        old = self.mem_cur.replace(prefix + member, value)
+        pre = prefix_of(raw)
+        old = self.mem_cur.replace(pre + member, value)
         if old is not None and old == value and type_ == SET:
             return 0  # nothing changed
         id_, count, a, b, enc = COLL.unpack_from(raw, HDR_LEN)
         if old is None:
             count += 1
             if index_of is not None:
-                self.txn.put(prefix + index_of(member), b"", db=self.store.index)
+                self.txn.put(pre + index_of(member), b"", db=self.store.index)
         st = self.store
         st.version += 1
         self.meta_cur.put(mk, raw[:9] + st.version.to_bytes(8, "big") + COLL.pack(id_, count, a, b, enc))
@@ -727,13 +625,13 @@ class Keyspace:
             return False
         return self.txn.delete(k, db=self.store.index if index else self.store.members)
 
-    def mcursor(self, index: bool = False) -> lmdb.Cursor:
+    def mcursor(self, index: bool = False) -> lmdb.Cursor[bytes]:
         """A cursor on ``members`` (or ``index``): walk one collection's range from
         ``set_range(c.prefix + ...)`` while keys start with ``c.prefix``."""
         return self.txn.cursor(db=self.store.index if index else self.store.members)
 
     def mrange(self, c: Coll, start: bytes = b"", stop: bytes | None = None,
-               reverse: bool = False, index: bool = False):
+               reverse: bool = False, index: bool = False) -> Iterator[tuple[bytes, bytes]]:
         """(suffix, value) of ``c``'s entries with start <= suffix < stop, in order
         (descending with reverse=True: from just below ``stop``, or the last, down to ``start``)."""
         cur = self.mcursor(index)
@@ -749,7 +647,7 @@ class Keyspace:
                     return
                 yield k[n:], v
             return
-        hi = p + stop if stop is not None else _ID.pack(c.id + 1)
+        hi = p + stop if stop is not None else prefix(c.id + 1)
         if cur.set_range(hi):
             if not cur.prev():
                 return
@@ -801,7 +699,7 @@ class Keyspace:
 
     def _drop_members(self, id_: int) -> None:
         """Delete every ``members`` and ``index`` entry of collection ``id_``."""
-        p = _ID.pack(id_)
+        p = prefix(id_)
         for sub in (self.store.members, self.store.index):
             cur = self.txn.cursor(db=sub)
             if cur.set_range(p):
@@ -811,8 +709,8 @@ class Keyspace:
 
     def _export_members(self, raw: bytes) -> bytes:
         """A collection's head and every entry, as the payload ``export`` carries."""
-        id_, count, a, b, enc = COLL.unpack_from(raw, HDR_LEN)
-        p = _ID.pack(id_)
+        id_, count, a, b, enc = head(raw)
+        p = prefix(id_)
         n = len(p)
         parts = []
         for sub in (self.store.members, self.store.index):
@@ -844,8 +742,8 @@ class Keyspace:
         if raw is None:
             return None
         if raw[0] != STRING:
-            return [raw[0], self.expire_of(raw), self._export_members(raw)]
-        return [raw[0], self.expire_of(raw), raw[HDR_LEN:]]
+            return [raw[0], expire_of(raw), self._export_members(raw)]
+        return [raw[0], expire_of(raw), payload(raw)]
 
     def restore(self, db: int, key: bytes, rec: list) -> None:
         """Write an exported key under ``key`` (replacing what is there: the old key goes
@@ -861,7 +759,8 @@ class Keyspace:
 
     # ------------------------------------------------------------ iteration
 
-    def scan_slots(self, db: int, slot: int, end_slot: int, count: int):
+    def scan_slots(self, db: int, slot: int, end_slot: int,
+                   count: int) -> tuple[list[tuple[bytes, bytes]], int]:
         """Live keys of ``db`` from ``slot`` up to ``end_slot`` (exclusive), whole slots
         at a time until at least ``count`` keys; returns (keys with records, next slot)."""
         cur = self.txn.cursor(db=self.meta_db)
@@ -871,42 +770,42 @@ class Keyspace:
         now = self.now
         cur_slot = -1
         for mk, raw in cur.iternext():
-            if mk[0] != db:
+            if db_of(mk) != db:
                 return out, end_slot
-            s = (mk[1] << 8) | mk[2]
+            s = slot_of(mk)
             if s >= end_slot:
                 return out, end_slot
             if s != cur_slot:
                 if len(out) >= count:
                     return out, s
                 cur_slot = s
-            if raw[1:9] != NO_EXPIRY and _EXP.unpack_from(raw, 1)[0] < now:
+            if raw[1:9] != NO_EXPIRY and EXP.unpack_from(raw, 1)[0] < now:
                 continue
-            out.append((mk[3:], raw))
+            out.append((key_of(mk), raw))
         return out, end_slot
 
-    def iter_db(self, db: int):
+    def iter_db(self, db: int) -> Iterator[tuple[bytes, bytes]]:
         """Every live (key, record) of one database, in slot order."""
         cur = self.txn.cursor(db=self.meta_db)
         if not cur.set_range(DB_PREFIX[db]):
             return
         now = self.now
         for mk, raw in cur.iternext():
-            if mk[0] != db:
+            if db_of(mk) != db:
                 return
-            if raw[1:9] != NO_EXPIRY and _EXP.unpack_from(raw, 1)[0] < now:
+            if raw[1:9] != NO_EXPIRY and EXP.unpack_from(raw, 1)[0] < now:
                 continue
-            yield mk[3:], raw
+            yield key_of(mk), raw
 
     def flush_db(self, db: int) -> None:
         """Delete every key of one database, a bounded chunk at a time (memory stays flat)."""
         cur = self.txn.cursor(db=self.meta_db)
         prefix = DB_PREFIX[db]
         while True:
-            doomed = []
+            doomed: list[tuple[bytes, bytes]] = []
             if cur.set_range(prefix):
                 for mk, raw in cur.iternext():
-                    if mk[0] != db or len(doomed) >= 10000:
+                    if db_of(mk) != db or len(doomed) >= 10000:
                         break
                     doomed.append((mk, raw))
             if not doomed:
@@ -917,7 +816,7 @@ class Keyspace:
     def flush_all(self) -> None:
         txn = self.txn
         for mk in self.store.watched:
-            if self.lookup(mk[0], mk[3:]) is not None:
+            if self.lookup(db_of(mk), key_of(mk)) is not None:
                 self.store.tombs[mk] = self._next_version()
         txn.drop(self.meta_db, delete=False)
         txn.drop(self.exp_db, delete=False)
@@ -943,10 +842,10 @@ class Keyspace:
             return
         st = self.store
         touched = []
-        for mk in [mk for mk in st.watched if mk[0] in (a, b)]:
+        for mk in [mk for mk in st.watched if db_of(mk) in (a, b)]:
             # (lookup expires a dead key lazily: an expired key is no key, here as in Redis)
-            in_a = self.lookup(a, mk[3:]) is not None
-            in_b = self.lookup(b, mk[3:]) is not None
+            in_a = self.lookup(a, key_of(mk)) is not None
+            in_b = self.lookup(b, key_of(mk)) is not None
             if in_a or in_b:
                 touched.append(mk)
         (ka, ea), (kb, eb) = self.size(a), self.size(b)
@@ -958,8 +857,7 @@ class Keyspace:
             if raw is None:
                 st.tombs[mk] = self._next_version()
             else:
-                self.meta_cur.put(mk, HDR.pack(raw[0], _EXP.unpack_from(raw, 1)[0], self._next_version())
-                                  + raw[HDR_LEN:])
+                self.meta_cur.put(mk, restamp(raw, expire_of(raw), self._next_version()))
         self._next_version()  # (something changed: the batch commits and is logged)
         if st.waiting:
             for db in (a, b):
@@ -984,28 +882,28 @@ class Keyspace:
         while True:
             chunks = []
             for db in (a, b):
-                recs = []
+                recs: list[tuple[bytes, bytes]] = []
                 if cur.set_range(DB_PREFIX[db] + start):
                     for mk, raw in cur.iternext():
-                        if mk[0] != db or len(recs) >= n:
+                        if db_of(mk) != db or len(recs) >= n:
                             break
                         recs.append((mk, raw))
                 chunks.append(recs)
-            ends = [recs[-1][0][1:] for recs in chunks if len(recs) >= n]
+            ends = [slot_key(recs[-1][0]) for recs in chunks if len(recs) >= n]
             stop = min(ends) if ends else None
             if stop is not None:
-                chunks = [[r for r in recs if r[0][1:] <= stop] for recs in chunks]
+                chunks = [[r for r in recs if slot_key(r[0]) <= stop] for recs in chunks]
             for recs in chunks:
                 for mk, raw in recs:
                     txn.delete(mk, db=meta)
-                    if raw[1:9] != NO_EXPIRY:
-                        txn.delete(raw[1:9] + mk, db=exp_db)
-            for recs, to in zip(chunks, (DB_PREFIX[b], DB_PREFIX[a])):
+                    if has_expiry(raw):
+                        txn.delete(expires_key_of(raw, mk), db=exp_db)
+            for recs, to in zip(chunks, (b, a)):
                 for mk, raw in recs:
-                    moved = to + mk[1:]
+                    moved = in_db(mk, to)
                     txn.put(moved, raw, db=meta)
-                    if raw[1:9] != NO_EXPIRY:
-                        txn.put(raw[1:9] + moved, b"", db=exp_db)
+                    if has_expiry(raw):
+                        txn.put(expires_key_of(raw, moved), b"", db=exp_db)
             if stop is None:
                 return
             start = stop + b"\0"
@@ -1021,17 +919,17 @@ class Keyspace:
     def sweep(self, limit: int) -> int:
         """Delete up to ``limit`` keys whose time has come; returns how many."""
         cur = self.txn.cursor(db=self.exp_db)
-        doomed = []
+        doomed: list[bytes] = []
         if cur.first():
             for k in cur.iternext(values=False):
-                if _EXP.unpack_from(k)[0] >= self.now or len(doomed) >= limit:
+                if expires_at(k) >= self.now or len(doomed) >= limit:
                     break
-                doomed.append(k[8:])
+                doomed.append(expires_mkey(k))
         for mk in doomed:
             raw = self.txn.get(mk, None, self.meta_db)
             if raw is not None:
-                self._remove(mk[0], mk, raw)
-                self.notify(NOTIFY_EXPIRED, b"expired", mk[0], mk[3:])
+                self._remove(db_of(mk), mk, raw)
+                self.notify(NOTIFY_EXPIRED, b"expired", db_of(mk), key_of(mk))
         return len(doomed)
 
     # ------------------------------------------------------------ end of batch
@@ -1040,13 +938,13 @@ class Keyspace:
         """Write the changed key counts inside the transaction."""
         st = self.store
         if st.next_id != st.saved_id:
-            self.txn.put(b"next_id", _ID.pack(st.next_id), db=st.sys)
+            self.txn.put(sysdb.NEXT_ID, sysdb.pack_u64(st.next_id), db=st.sys)
         counts = st.counts
         for db, (dk, de) in self.delta.items():
             if dk or de:
                 base = counts.get(db, [0, 0])
-                self.txn.put(b"count" + DB_PREFIX[db],
-                             _COUNT.pack(base[0] + dk, base[1] + de), db=self.store.sys)
+                self.txn.put(sysdb.count_key(db), sysdb.pack_counts(base[0] + dk, base[1] + de),
+                             db=self.store.sys)
 
     def committed(self) -> None:
         """Fold the batch's count changes into the store, after the commit."""
@@ -1063,12 +961,12 @@ class Keyspace:
 
     def version_of(self, raw: bytes) -> int:
         """The version of a record: it changes on every write to the key."""
-        return HDR.unpack_from(raw)[2]
+        return version_of(raw)
 
     def delete_if_version(self, db: int, key: bytes, version: int) -> bool:
         """Remove a live key only if nobody wrote it since ``version`` was read."""
         raw = self.lookup(db, key)
-        if raw is None or HDR.unpack_from(raw)[2] != version:
+        if raw is None or version_of(raw) != version:
             return False
         self._remove(db, mkey(db, key), raw)
         return True
@@ -1090,13 +988,13 @@ class Keyspace:
         version its deletion took while watched, or 0."""
         raw = self.lookup(db, key)  # (an expired key is deleted here: a tomb if watched)
         if raw is not None:
-            return HDR.unpack_from(raw)[2]
+            return version_of(raw)
         return self.store.tombs.get(mkey(db, key), 0)
 
-    def unwatch(self, items) -> None:
+    def unwatch(self, items: Iterable[tuple[int, bytes]]) -> None:
         self.store.unwatch(items)
 
-    def watch_ok(self, epoch: int, items) -> bool:
+    def watch_ok(self, epoch: int, items: Iterable[tuple[int, bytes, int]]) -> bool:
         """Whether every watched (db, key, version) is unchanged since WATCH read it."""
         if epoch != self.store.epoch:
             return False  # this shard restarted since: its keys may have changed unseen
@@ -1112,10 +1010,10 @@ class Keyspace:
             if not cur.set_range(origin):
                 continue
             for mk, raw in cur.iternext():
-                if mk[0] != db or (stop is not None and mk >= stop):
+                if db_of(mk) != db or (stop is not None and mk >= stop):
                     break
-                if raw[1:9] == NO_EXPIRY or _EXP.unpack_from(raw, 1)[0] >= now:
-                    return mk[3:]
+                if not expired(raw, now):
+                    return key_of(mk)
         return None
 
     def databases(self) -> int:
@@ -1134,7 +1032,7 @@ class NotifyingKeyspace(Keyspace):
     __slots__ = ("flags", "events", "reading")
     inline_paths = False  # (zsets.zadd_one asks)
 
-    def __init__(self, store: Store, txn: lmdb.Transaction, now_ms: int, flags: int) -> None:
+    def __init__(self, store: Store, txn: lmdb.Transaction[bytes], now_ms: int, flags: int) -> None:
         super().__init__(store, txn, now_ms)
         self.flags = flags
         self.events: list[tuple[bytes, int, bytes]] = []
@@ -1166,5 +1064,5 @@ class NotifyingKeyspace(Keyspace):
         return None
 
     def put_one(self, db: int, key: bytes, type_: int, member: bytes, value: bytes = b"",
-                index_of=None) -> None:
+                index_of: Callable[[bytes], bytes] | None = None) -> None:
         return None

@@ -10,14 +10,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Callable
+from typing import Any, Callable, Literal, cast
 
 from shardis import errors
 from shardis.commands import COORD, SPLIT_OK, SPLIT_POSITIONAL, CommandTable
 from shardis.notify import NOTIFY_GENERIC, NOTIFY_KEY_MISS, NOTIFY_STRING
 from shardis.args import int_arg
 from shardis.resp import OK, ReplyError, encode, string2ll
-from shardis.shardd.storage import HDR_LEN, STRING, Keyspace
+from shardis.shardd.disk.keys import payload, type_of
+from shardis.shardd.storage import STRING, Keyspace
 
 LLONG_MIN = -(2**63)
 LLONG_MAX = 2**63 - 1
@@ -37,10 +38,9 @@ def _string_record(ks: Keyspace, db: int, key: bytes) -> tuple[bytes | None, byt
     raw = ks.lookup(db, key)
     if raw is None:
         return None, None
-    if raw[0] != STRING:
+    if type_of(raw) != STRING:
         raise ReplyError(errors.WRONGTYPE)
-    # The string payload is the record after its header (see storage's layout).
-    return raw, raw[HDR_LEN:]
+    return raw, payload(raw)
 
 
 def _check_length(ks: Keyspace, size: int, extra: int) -> None:
@@ -229,10 +229,10 @@ def parse_long_double(arg: bytes) -> Fraction | float | None:
             if m is None:
                 return None
             return -INF if m[1] == b"-" else INF
-    v = round_long_double(v)
-    if v == 0 or v in (INF, -INF):
+    r = round_long_double(v)
+    if r == 0 or r in (INF, -INF):
         return None
-    return -v if sign == b"-" else v
+    return -r if sign == b"-" else r
 
 
 def add_long_double(a: Fraction | float, b: Fraction | float) -> Fraction | float:
@@ -320,7 +320,7 @@ def lcs_reply(a: bytes | None, b: bytes | None, args: list[bytes],
 
     # Walk back from (alen, blen) exactly as Redis does, so ties pick the same path.
     result = bytearray()
-    ranges = []
+    ranges: list[list] = []
     i, j = alen, blen
     a_start = alen  # alen = no range open
     a_end = b_start = b_end = 0
@@ -350,7 +350,7 @@ def lcs_reply(a: bytes | None, b: bytes | None, args: list[bytes],
         if emit:
             match_len = a_end - a_start + 1
             if getidx and (minmatchlen == 0 or match_len >= minmatchlen):
-                entry = [[a_start, a_end], [b_start, b_end]]
+                entry: list[Any] = [[a_start, a_end], [b_start, b_end]]
                 if withmatchlen:
                     entry.append(match_len)
                 ranges.append(entry)
@@ -369,9 +369,10 @@ def _incr_by(ks: Keyspace, db: int, key: bytes, delta: int) -> int:
     raw, value = _string_record(ks, db, key)
     old = 0
     if raw is not None:
-        old = string2ll(value)
-        if old is None:
+        parsed = string2ll(cast(bytes, value))  # (a record: a value)
+        if parsed is None:
             raise ReplyError(errors.NOT_INTEGER)
+        old = parsed
     new = old + delta
     if not LLONG_MIN <= new <= LLONG_MAX:
         raise ReplyError(errors.OVERFLOW)
@@ -394,7 +395,7 @@ def _mset_pairs(args: list[bytes]) -> None:
 
 
 # GETRANGE and its alias SUBSTR share their documentation, as in Redis.
-_RANGE_DOC = dict(
+_RANGE_DOC: dict[str, Any] = dict(
     complexity="O(N) where N is the length of the returned string. The complexity is "
                "ultimately determined by the returned length, but because creating a "
                "substring from an existing string is very cheap, it can be considered "
@@ -423,9 +424,9 @@ def register(table: CommandTable) -> None:
             ks.notify(NOTIFY_STRING, b"set", db, args[1])
             return OK
         o = parse_ext_options(args, 3, for_set=True)
-        expire = expire_at_ms(o.expire_arg, o.unit, ks.now, "set") if o.unit else 0
+        expire = expire_at_ms(cast(bytes, o.expire_arg), o.unit, ks.now, "set") if o.unit else 0
         key = args[1]
-        raw: bytes | None | bool = False  # False: not read, set_string reads it
+        raw: bytes | None | Literal[False] = False  # False: not read, set_string reads it
         old_value = None
         if o.get:
             raw, old_value = _string_record(ks, db, key)
@@ -503,7 +504,7 @@ def register(table: CommandTable) -> None:
         if raw is None:
             return None  # Redis answers nil before it looks at the expire value
         if o.unit:
-            expire = expire_at_ms(o.expire_arg, o.unit, ks.now, "getex")
+            expire = expire_at_ms(cast(bytes, o.expire_arg), o.unit, ks.now, "getex")
             if o.absolute and expire <= ks.now:
                 ks.delete(db, key)
                 ks.notify(NOTIFY_GENERIC, b"del", db, key)
@@ -523,7 +524,7 @@ def register(table: CommandTable) -> None:
         for key in args[1:]:
             raw = ks.lookup(db, key)
             # MGET answers nil for a key of another type, never WRONGTYPE.
-            out.append(raw[HDR_LEN:] if raw is not None and raw[0] == STRING else None)
+            out.append(payload(raw) if raw is not None and type_of(raw) == STRING else None)
         return out
 
     @cmd("mset", -3, "write denyoom", 1, -1, 2, split=SPLIT_OK, cross="join", group="string", since="1.0.1",
@@ -565,6 +566,7 @@ def register(table: CommandTable) -> None:
             ks.set_string(db, key, tail, old=None)
             ks.notify(NOTIFY_STRING, b"append", db, key)
             return len(tail)
+        value = cast(bytes, value)  # (a record: a value)
         _check_length(ks, len(value), len(tail))
         ks.set_string(db, key, value + tail, ks.expire_of(raw), old=raw)
         ks.notify(NOTIFY_STRING, b"append", db, key)
@@ -611,7 +613,7 @@ def register(table: CommandTable) -> None:
         key = args[1]
         # Redis checks the key's type and value before the increment's syntax.
         raw, value = _string_record(ks, db, key)
-        current = Fraction(0) if raw is None else parse_long_double(value)
+        current = Fraction(0) if raw is None else parse_long_double(cast(bytes, value))
         if current is None or delta is None:
             raise ReplyError(errors.NOT_FLOAT)
         total = add_long_double(current, delta)
@@ -655,7 +657,7 @@ def register(table: CommandTable) -> None:
             raise ReplyError(errors.OFFSET_RANGE)
         raw, value = _string_record(ks, db, key)
         if not piece:  # nothing to write: not even an empty key is created
-            return 0 if raw is None else len(value)
+            return 0 if value is None else len(value)  # (raw and value: both None or neither)
         _check_length(ks, offset, len(piece))
         value = value or b""
         if len(value) < offset:
@@ -672,9 +674,9 @@ def register(table: CommandTable) -> None:
         values = []
         for key in args[1:3]:
             raw = ks.lookup(db, key)
-            if raw is not None and raw[0] != STRING:
+            if raw is not None and type_of(raw) != STRING:
                 raise ReplyError(errors.LCS_NOT_STRING)
-            values.append(None if raw is None else raw[HDR_LEN:])
+            values.append(None if raw is None else payload(raw))
         return lcs_reply(values[0], values[1], args, ks.store.proto_max_bulk_len)
 
 

@@ -9,6 +9,7 @@ from hashlib import blake2b
 import pytest
 
 from shardis.shardd import zsets
+from shardis.shardd.disk import zset as disk_zset
 from shardis.shardd.storage import ZSET, Keyspace, Store
 from shardis.shardd.zsets import ZSet, parse_score, strtod
 from shardis.resp import ReplyError
@@ -679,7 +680,7 @@ def check_rank_structure(ks: Keyspace, key: bytes) -> list[tuple[bytes, float]]:
             s_keys.append(k[n + 1:])
         else:
             assert tag == b"k", k
-            levels.setdefault(k[n + 1], []).append((k[n + 2:], zsets._SPAN.unpack(v)[0]))
+            levels.setdefault(k[n + 1], []).append((k[n + 2:], disk_zset.SPAN.unpack(v)[0]))
     assert s_keys == sorted(s_keys) and len(s_keys) == c.count
     members = dict(ks.mrange(c))
     assert members == {x[8:]: x[:8] for x in s_keys}
@@ -691,8 +692,8 @@ def check_rank_structure(ks: Keyspace, key: bytes) -> list[tuple[bytes, float]]:
         assert recs[0][0] == b"", "every level starts with its head"
         nodes = [x for x, _ in recs[1:]]
         assert set(nodes) <= below, "a node of a level is one of the level below"
-        if c.b & 0xFF == zsets.RANK_VERSION:
-            assert nodes == [x for x in s_keys if zsets._level(x[8:]) >= lv]
+        if c.b & 0xFF == disk_zset.RANK_VERSION:
+            assert nodes == [x for x in s_keys if disk_zset._level(x[8:]) >= lv]
         ranks = [0] + [rank[x] for x in nodes] + [c.count]
         spans = [b - a for a, b in zip(ranks, ranks[1:])]
         spans[0] += c.b >> 8  # a head's span is stored with the offset (see ZSet)
@@ -829,7 +830,7 @@ def test_rank_structure_older_levels(tmp_path, monkeypatch):
     def old_level(member: bytes) -> int:
         h = int.from_bytes(blake2b(member, digest_size=8).digest(), "little")
         n = 0
-        while h & 3 == 0 and n < zsets.MAX_LEVEL:
+        while h & 3 == 0 and n < disk_zset.MAX_LEVEL:
             n += 1
             h >>= 2
         return n
@@ -837,7 +838,7 @@ def test_rank_structure_older_levels(tmp_path, monkeypatch):
     with st.env.begin(write=True) as txn:
         ks = Keyspace(st, txn, int(time.time() * 1000))
         with monkeypatch.context() as mp:
-            mp.setattr(zsets, "_level", old_level)
+            mp.setattr(disk_zset, "_level", old_level)
             zsets.store(ks, 0, b"old", items)
         c = ks.coll(0, b"old", ZSET)
         c.b = 0  # as an older shardis wrote it
@@ -851,6 +852,6 @@ def test_rank_structure_older_levels(tmp_path, monkeypatch):
         zsets.zadd_generic(ks, 0, [b"ZADD", b"old", b"5.5", b"new"], False)
         items[b"new"] = 5.5
         c = ks.coll(0, b"old", ZSET)
-        assert c.b & 0xFF == zsets.RANK_VERSION and c.a < old_top
+        assert c.b & 0xFF == disk_zset.RANK_VERSION and c.a < old_top
         assert check_rank_structure(ks, b"old") == sorted(items.items(), key=lambda p: (p[1], p[0]))
         txn.abort()
