@@ -21,13 +21,13 @@ never converts back.
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import Any, Callable, Iterable, Iterator
 
 from shardis import errors
 from shardis.args import compile_glob, cstr, int_arg, scan_cursor, scan_options
 from shardis.commands import CommandTable
 from shardis.notify import NOTIFY_HASH
-from shardis.resp import OK, Pairs, ReplyError, string2ll
+from shardis.resp import OK, Pairs, ReplyError, Simple, string2ll
 from shardis.shardd.disk.coll import check_members
 from shardis.shardd.disk.hash import cursor_of, field_of, index_suffix, position, split
 from shardis.shardd.storage import HASH, Coll, Keyspace
@@ -42,7 +42,7 @@ RANDOM_REPEAT_MAX = 10_000_000
 # ---------------------------------------------------------------- encoding and the hash index
 
 
-def _index(ks: Keyspace, c: Coll, fields) -> None:
+def _index(ks: Keyspace, c: Coll, fields: Iterable[bytes]) -> None:
     mput = ks.mput
     for f in fields:
         mput(c, index_suffix(f), b"", index=True)
@@ -63,7 +63,7 @@ def _written(ks: Keyspace, c: Coll, new: list[bytes], written: list[bytes]) -> N
 # ---------------------------------------------------------------- walking a hash
 
 
-def _walk(ks: Keyspace, c: Coll, keys: bool = True, values: bool = True):
+def _walk(ks: Keyspace, c: Coll, keys: bool = True, values: bool = True) -> Iterator[Any]:
     """Every field and/or value of ``c`` in field byte order (one cursor, no per-entry call)."""
     cur = ks.mcursor()
     p = c.prefix
@@ -90,7 +90,8 @@ def _walk(ks: Keyspace, c: Coll, keys: bool = True, values: bool = True):
 # ---------------------------------------------------------------- HSCAN
 
 
-def _scan_table(ks: Keyspace, c: Coll, cursor: int, count: int, match) -> tuple[int, list]:
+def _scan_table(ks: Keyspace, c: Coll, cursor: int, count: int,
+                match: Callable[[bytes], bool] | None) -> tuple[int, list]:
     """One HSCAN step over a hashtable-encoded hash; returns (next cursor, [f, v, ...]).
 
     A hashtable hash keeps, besides its fields, an ``index`` entry per field:
@@ -208,7 +209,8 @@ def _random_big(ks: Keyspace, c: Coll, rng: random.Random, count: int, uniq: boo
     return out
 
 
-def _hrandfield_count(ks: Keyspace, db: int, key: bytes, count: int, withvalues: bool):
+def _hrandfield_count(ks: Keyspace, db: int, key: bytes, count: int,
+                      withvalues: bool) -> list[bytes] | Pairs:
     """HRANDFIELD key count [WITHVALUES]: distinct fields for count >= 0 (at most the
     size), exactly -count fields with repeats for count < 0."""
     c = ks.coll(db, key, HASH)
@@ -229,7 +231,7 @@ def _hrandfield_count(ks: Keyspace, db: int, key: bytes, count: int, withvalues:
     return [f for f, _ in items]
 
 
-def _hrandfield_one(ks: Keyspace, db: int, key: bytes):
+def _hrandfield_one(ks: Keyspace, db: int, key: bytes) -> bytes | None:
     """HRANDFIELD key: one random field, nil when there is no key."""
     c = ks.coll(db, key, HASH)
     if c is None:
@@ -252,225 +254,247 @@ def _incr_value(ks: Keyspace, c: Coll, field: bytes, new: bytes, event: bytes) -
     ks.notify(NOTIFY_HASH, event, c.db, c.key)
 
 
+# ---------------------------------------------------------------- the commands
+
+
+def set_pairs(ks: Keyspace, db: int, args: list[bytes], name: str) -> int:
+    """HSET/HMSET's work: every pair written; returns how many fields are new."""
+    if len(args) % 2:
+        raise ReplyError(errors.WRONG_ARITY % name)
+    check_members(args[2::2])
+    c = ks.coll_or_new(db, args[1], HASH)
+    new = []
+    mput = ks.mput
+    for i in range(2, len(args), 2):
+        if mput(c, args[i], args[i + 1]) is None:
+            new.append(args[i])
+    c.count += len(new)
+    _written(ks, c, new, args[2:])
+    ks.save_coll(c)
+    ks.notify(NOTIFY_HASH, b"hset", db, args[1])  # even when no value changed, as Redis
+    return len(new)
+
+
+def hset(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    if len(args) == 4:  # one field into a hashtable hash: the inline path, when it applies
+        added = ks.put_one(db, args[1], HASH, args[2], args[3], index_suffix)
+        if added is not None:
+            return added
+    return set_pairs(ks, db, args, "hset")
+
+
+def hmset(ks: Keyspace, db: int, args: list[bytes]) -> Simple:
+    set_pairs(ks, db, args, "hmset")
+    return OK
+
+
+def hsetnx(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    check_members(args[2:3])
+    c = ks.coll_or_new(db, args[1], HASH)
+    if c.old is not None and ks.mget(c, args[2]) is not None:
+        return 0  # nothing written: an existing field does not convert the hash
+    ks.mput(c, args[2], args[3])
+    c.count += 1
+    _written(ks, c, [args[2]], args[2:4])
+    ks.save_coll(c)
+    ks.notify(NOTIFY_HASH, b"hset", db, args[1])
+    return 1
+
+
+def hget(ks: Keyspace, db: int, args: list[bytes]) -> bytes | None:
+    c = ks.coll(db, args[1], HASH)
+    return None if c is None else ks.mget(c, args[2])
+
+
+def hmget(ks: Keyspace, db: int, args: list[bytes]) -> list[bytes | None]:
+    c = ks.coll(db, args[1], HASH)
+    if c is None:
+        return [None] * (len(args) - 2)
+    mget = ks.mget
+    return [mget(c, f) for f in args[2:]]
+
+
+def hdel(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    c = ks.coll(db, args[1], HASH)
+    if c is None:
+        return 0
+    mdel = ks.mdel
+    gone = [f for f in args[2:] if mdel(c, f)]
+    deleted = len(gone)
+    if c.enc and deleted < c.count:  # a whole key's index goes with it anyway
+        for f in gone:
+            mdel(c, index_suffix(f), index=True)
+    if deleted:
+        c.count -= deleted
+        ks.notify(NOTIFY_HASH, b"hdel", db, args[1])
+        ks.save_coll(c)  # the last field gone: the key goes too
+    return deleted
+
+
+def hexists(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    c = ks.coll(db, args[1], HASH)
+    return 0 if c is None or ks.mget(c, args[2]) is None else 1
+
+
+def hlen(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    c = ks.coll(db, args[1], HASH)
+    return 0 if c is None else c.count
+
+
+def hstrlen(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    c = ks.coll(db, args[1], HASH)
+    v = None if c is None else ks.mget(c, args[2])
+    return 0 if v is None else len(v)
+
+
+def hgetall(ks: Keyspace, db: int, args: list[bytes]) -> dict[bytes, bytes]:
+    c = ks.coll(db, args[1], HASH)
+    return {} if c is None else dict(_walk(ks, c))  # a map in RESP3, flat in RESP2
+
+
+def hkeys(ks: Keyspace, db: int, args: list[bytes]) -> list[bytes]:
+    c = ks.coll(db, args[1], HASH)
+    return [] if c is None else list(_walk(ks, c, values=False))
+
+
+def hvals(ks: Keyspace, db: int, args: list[bytes]) -> list[bytes]:
+    c = ks.coll(db, args[1], HASH)
+    return [] if c is None else list(_walk(ks, c, keys=False))
+
+
+def hincrby(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    incr = int_arg(args[3])  # checked before the key, as Redis does
+    c = ks.coll_or_new(db, args[1], HASH)
+    field = args[2]
+    old = ks.mget(c, field) if c.old is not None else None
+    value = 0
+    if old is not None:
+        parsed = string2ll(old)
+        if parsed is None:
+            raise ReplyError(errors.HASH_NOT_INTEGER)
+        value = parsed
+    new = value + incr
+    if not LLONG_MIN <= new <= LLONG_MAX:
+        raise ReplyError(errors.OVERFLOW)
+    _incr_value(ks, c, field, b"%d" % new, b"hincrby")
+    return new
+
+
+def hincrbyfloat(ks: Keyspace, db: int, args: list[bytes]) -> bytes:
+    """Long double arithmetic and %.17Lf output, as INCRBYFLOAT (shardd/strings.py)."""
+    incr = parse_long_double(args[3])
+    if incr is None:
+        raise ReplyError(errors.NOT_FLOAT)
+    if isinstance(incr, float):  # +-inf: refused before the key is looked at
+        raise ReplyError(errors.NAN_OR_INFINITY)
+    c = ks.coll_or_new(db, args[1], HASH)
+    field = args[2]
+    old = ks.mget(c, field) if c.old is not None else None
+    value = 0 if old is None else parse_long_double(old)
+    if value is None:
+        raise ReplyError(errors.HASH_NOT_FLOAT)
+    total = add_long_double(value, incr)
+    if isinstance(total, float):
+        raise ReplyError(errors.INCR_NAN_INF)
+    out = format_long_double(total)
+    _incr_value(ks, c, field, out, b"hincrbyfloat")
+    return out
+
+
+def hrandfield(ks: Keyspace, db: int, args: list[bytes]) -> bytes | list[bytes] | Pairs | None:
+    """HRANDFIELD key [count [WITHVALUES]]; the count and options are checked
+    before the key, and WITHVALUES bounds the count to +-LONG_MAX/2."""
+    if len(args) == 2:
+        return _hrandfield_one(ks, db, args[1])
+    count = int_arg(args[2])
+    if count < -LLONG_MAX:
+        raise ReplyError(errors.INT_OUT_OF_RANGE % (-LLONG_MAX, LLONG_MAX))
+    if len(args) > 4 or (len(args) == 4 and cstr(args[3]).lower() != b"withvalues"):
+        raise ReplyError(errors.SYNTAX)
+    withvalues = len(args) == 4
+    if withvalues and not -(LLONG_MAX // 2) <= count <= LLONG_MAX // 2:
+        raise ReplyError(errors.VALUE_OUT_OF_RANGE)
+    if count < -RANDOM_REPEAT_MAX:
+        raise ReplyError(errors.VALUE_OUT_OF_RANGE)
+    return _hrandfield_count(ks, db, args[1], count, withvalues)
+
+
+def hscan(ks: Keyspace, db: int, args: list[bytes]) -> list[bytes | list[bytes]]:
+    """HSCAN key cursor [MATCH pattern] [COUNT count]. Redis checks the cursor, then
+    the key (no key: an empty scan, options unread), then the options. A listpack
+    hash comes back whole with cursor 0; a hashtable in steps (``_scan_table``)."""
+    cursor = scan_cursor(args[2])
+    c = ks.coll(db, args[1], HASH)
+    if c is None:
+        return [b"0", []]
+    count, pattern = scan_options(args)
+    match = None if pattern == b"*" else compile_glob(pattern)
+    if c.enc == 0:
+        out = []
+        for f, v in _walk(ks, c):
+            if match is None or match(f):
+                out.append(f)
+                out.append(v)
+        return [b"0", out]
+    nxt, out = _scan_table(ks, c, cursor, count, match)
+    return [b"%d" % nxt, out]
+
+
+# ---------------------------------------------------------------- the command table
+
 _DOC: dict[str, Any] = dict(group="hash", since="2.0.0")
 
 
 def register(table: CommandTable) -> None:
     """The hash commands, each declared as Redis 7.0's COMMAND INFO describes it."""
     cmd = table.command
-
-    def set_pairs(ks: Keyspace, db: int, args: list[bytes], name: str) -> int:
-        """HSET/HMSET's work: every pair written; returns how many fields are new."""
-        if len(args) % 2:
-            raise ReplyError(errors.WRONG_ARITY % name)
-        check_members(args[2::2])
-        c = ks.coll_or_new(db, args[1], HASH)
-        new = []
-        mput = ks.mput
-        for i in range(2, len(args), 2):
-            if mput(c, args[i], args[i + 1]) is None:
-                new.append(args[i])
-        c.count += len(new)
-        _written(ks, c, new, args[2:])
-        ks.save_coll(c)
-        ks.notify(NOTIFY_HASH, b"hset", db, args[1])  # even when no value changed, as Redis
-        return len(new)
-
-    @cmd("hset", -4, "write denyoom fast", 1, 1, 1, **_DOC,
-         complexity="O(1) for each field/value pair added, so O(N) to add N field/value pairs "
-                    "when the command is called with multiple field/value pairs.",
-         summary="Set the string value of a hash field", acl="@write @hash @fast")
-    def hset(ks: Keyspace, db: int, args: list[bytes]):
-        if len(args) == 4:  # one field into a hashtable hash: the inline path, when it applies
-            added = ks.put_one(db, args[1], HASH, args[2], args[3], index_suffix)
-            if added is not None:
-                return added
-        return set_pairs(ks, db, args, "hset")
-
-    @cmd("hmset", -4, "write denyoom fast", 1, 1, 1, **_DOC,
-         complexity="O(N) where N is the number of fields being set.",
-         summary="Set multiple hash fields to multiple values", acl="@write @hash @fast")
-    def hmset(ks: Keyspace, db: int, args: list[bytes]):
-        set_pairs(ks, db, args, "hmset")
-        return OK
-
-    @cmd("hsetnx", 4, "write denyoom fast", 1, 1, 1, **_DOC, complexity="O(1)",
-         summary="Set the value of a hash field, only if the field does not exist",
-         acl="@write @hash @fast")
-    def hsetnx(ks: Keyspace, db: int, args: list[bytes]):
-        check_members(args[2:3])
-        c = ks.coll_or_new(db, args[1], HASH)
-        if c.old is not None and ks.mget(c, args[2]) is not None:
-            return 0  # nothing written: an existing field does not convert the hash
-        ks.mput(c, args[2], args[3])
-        c.count += 1
-        _written(ks, c, [args[2]], args[2:4])
-        ks.save_coll(c)
-        ks.notify(NOTIFY_HASH, b"hset", db, args[1])
-        return 1
-
-    @cmd("hget", 3, "readonly fast", 1, 1, 1, **_DOC, complexity="O(1)",
-         summary="Get the value of a hash field", acl="@read @hash @fast")
-    def hget(ks: Keyspace, db: int, args: list[bytes]):
-        c = ks.coll(db, args[1], HASH)
-        return None if c is None else ks.mget(c, args[2])
-
-    @cmd("hmget", -3, "readonly fast", 1, 1, 1, **_DOC,
-         complexity="O(N) where N is the number of fields being requested.",
-         summary="Get the values of all the given hash fields", acl="@read @hash @fast")
-    def hmget(ks: Keyspace, db: int, args: list[bytes]):
-        c = ks.coll(db, args[1], HASH)
-        if c is None:
-            return [None] * (len(args) - 2)
-        mget = ks.mget
-        return [mget(c, f) for f in args[2:]]
-
-    @cmd("hdel", -3, "write fast", 1, 1, 1, **_DOC,
-         complexity="O(N) where N is the number of fields to be removed.",
-         summary="Delete one or more hash fields", acl="@write @hash @fast")
-    def hdel(ks: Keyspace, db: int, args: list[bytes]):
-        c = ks.coll(db, args[1], HASH)
-        if c is None:
-            return 0
-        mdel = ks.mdel
-        gone = [f for f in args[2:] if mdel(c, f)]
-        deleted = len(gone)
-        if c.enc and deleted < c.count:  # a whole key's index goes with it anyway
-            for f in gone:
-                mdel(c, index_suffix(f), index=True)
-        if deleted:
-            c.count -= deleted
-            ks.notify(NOTIFY_HASH, b"hdel", db, args[1])
-            ks.save_coll(c)  # the last field gone: the key goes too
-        return deleted
-
-    @cmd("hexists", 3, "readonly fast", 1, 1, 1, **_DOC, complexity="O(1)",
-         summary="Determine if a hash field exists", acl="@read @hash @fast")
-    def hexists(ks: Keyspace, db: int, args: list[bytes]):
-        c = ks.coll(db, args[1], HASH)
-        return 0 if c is None or ks.mget(c, args[2]) is None else 1
-
-    @cmd("hlen", 2, "readonly fast", 1, 1, 1, **_DOC, complexity="O(1)",
-         summary="Get the number of fields in a hash", acl="@read @hash @fast")
-    def hlen(ks: Keyspace, db: int, args: list[bytes]):
-        c = ks.coll(db, args[1], HASH)
-        return 0 if c is None else c.count
-
-    @cmd("hstrlen", 3, "readonly fast", 1, 1, 1, group="hash", since="3.2.0",
-         complexity="O(1)", summary="Get the length of the value of a hash field",
-         acl="@read @hash @fast")
-    def hstrlen(ks: Keyspace, db: int, args: list[bytes]):
-        c = ks.coll(db, args[1], HASH)
-        v = None if c is None else ks.mget(c, args[2])
-        return 0 if v is None else len(v)
-
-    @cmd("hgetall", 2, "readonly", 1, 1, 1, **_DOC,
-         complexity="O(N) where N is the size of the hash.",
-         summary="Get all the fields and values in a hash", acl="@read @hash @slow")
-    def hgetall(ks: Keyspace, db: int, args: list[bytes]):
-        c = ks.coll(db, args[1], HASH)
-        return {} if c is None else dict(_walk(ks, c))  # a map in RESP3, flat in RESP2
-
-    @cmd("hkeys", 2, "readonly", 1, 1, 1, **_DOC,
-         complexity="O(N) where N is the size of the hash.",
-         summary="Get all the fields in a hash", acl="@read @hash @slow")
-    def hkeys(ks: Keyspace, db: int, args: list[bytes]):
-        c = ks.coll(db, args[1], HASH)
-        return [] if c is None else list(_walk(ks, c, values=False))
-
-    @cmd("hvals", 2, "readonly", 1, 1, 1, **_DOC,
-         complexity="O(N) where N is the size of the hash.",
-         summary="Get all the values in a hash", acl="@read @hash @slow")
-    def hvals(ks: Keyspace, db: int, args: list[bytes]):
-        c = ks.coll(db, args[1], HASH)
-        return [] if c is None else list(_walk(ks, c, keys=False))
-
-    @cmd("hincrby", 4, "write denyoom fast", 1, 1, 1, **_DOC, complexity="O(1)",
-         summary="Increment the integer value of a hash field by the given number",
-         acl="@write @hash @fast")
-    def hincrby(ks: Keyspace, db: int, args: list[bytes]):
-        incr = int_arg(args[3])  # checked before the key, as Redis does
-        c = ks.coll_or_new(db, args[1], HASH)
-        field = args[2]
-        old = ks.mget(c, field) if c.old is not None else None
-        value = 0
-        if old is not None:
-            parsed = string2ll(old)
-            if parsed is None:
-                raise ReplyError(errors.HASH_NOT_INTEGER)
-            value = parsed
-        new = value + incr
-        if not LLONG_MIN <= new <= LLONG_MAX:
-            raise ReplyError(errors.OVERFLOW)
-        _incr_value(ks, c, field, b"%d" % new, b"hincrby")
-        return new
-
-    @cmd("hincrbyfloat", 4, "write denyoom fast", 1, 1, 1, group="hash", since="2.6.0",
-         complexity="O(1)",
-         summary="Increment the float value of a hash field by the given amount",
-         acl="@write @hash @fast")
-    def hincrbyfloat(ks: Keyspace, db: int, args: list[bytes]):
-        """Long double arithmetic and %.17Lf output, as INCRBYFLOAT (shardd/strings.py)."""
-        incr = parse_long_double(args[3])
-        if incr is None:
-            raise ReplyError(errors.NOT_FLOAT)
-        if isinstance(incr, float):  # +-inf: refused before the key is looked at
-            raise ReplyError(errors.NAN_OR_INFINITY)
-        c = ks.coll_or_new(db, args[1], HASH)
-        field = args[2]
-        old = ks.mget(c, field) if c.old is not None else None
-        value = 0 if old is None else parse_long_double(old)
-        if value is None:
-            raise ReplyError(errors.HASH_NOT_FLOAT)
-        total = add_long_double(value, incr)
-        if isinstance(total, float):
-            raise ReplyError(errors.INCR_NAN_INF)
-        out = format_long_double(total)
-        _incr_value(ks, c, field, out, b"hincrbyfloat")
-        return out
-
-    @cmd("hrandfield", -2, "readonly", 1, 1, 1, group="hash", since="6.2.0",
-         complexity="O(N) where N is the number of fields returned",
-         summary="Get one or multiple random fields from a hash", acl="@read @hash @slow")
-    def hrandfield(ks: Keyspace, db: int, args: list[bytes]):
-        """HRANDFIELD key [count [WITHVALUES]]; the count and options are checked
-        before the key, and WITHVALUES bounds the count to +-LONG_MAX/2."""
-        if len(args) == 2:
-            return _hrandfield_one(ks, db, args[1])
-        count = int_arg(args[2])
-        if count < -LLONG_MAX:
-            raise ReplyError(errors.INT_OUT_OF_RANGE % (-LLONG_MAX, LLONG_MAX))
-        if len(args) > 4 or (len(args) == 4 and cstr(args[3]).lower() != b"withvalues"):
-            raise ReplyError(errors.SYNTAX)
-        withvalues = len(args) == 4
-        if withvalues and not -(LLONG_MAX // 2) <= count <= LLONG_MAX // 2:
-            raise ReplyError(errors.VALUE_OUT_OF_RANGE)
-        if count < -RANDOM_REPEAT_MAX:
-            raise ReplyError(errors.VALUE_OUT_OF_RANGE)
-        return _hrandfield_count(ks, db, args[1], count, withvalues)
-
-    @cmd("hscan", -3, "readonly", 1, 1, 1, group="hash", since="2.8.0",
-         complexity="O(1) for every call. O(N) for a complete iteration, including enough "
-                    "command calls for the cursor to return back to 0. N is the number of "
-                    "elements inside the collection..",
-         summary="Incrementally iterate hash fields and associated values",
-         acl="@read @hash @slow")
-    def hscan(ks: Keyspace, db: int, args: list[bytes]):
-        """HSCAN key cursor [MATCH pattern] [COUNT count]. Redis checks the cursor, then
-        the key (no key: an empty scan, options unread), then the options. A listpack
-        hash comes back whole with cursor 0; a hashtable in steps (``_scan_table``)."""
-        cursor = scan_cursor(args[2])
-        c = ks.coll(db, args[1], HASH)
-        if c is None:
-            return [b"0", []]
-        count, pattern = scan_options(args)
-        match = None if pattern == b"*" else compile_glob(pattern)
-        if c.enc == 0:
-            out = []
-            for f, v in _walk(ks, c):
-                if match is None or match(f):
-                    out.append(f)
-                    out.append(v)
-            return [b"0", out]
-        nxt, out = _scan_table(ks, c, cursor, count, match)
-        return [b"%d" % nxt, out]
+    cmd("hset", -4, "write denyoom fast", 1, 1, 1, **_DOC,
+        complexity="O(1) for each field/value pair added, so O(N) to add N field/value pairs "
+                   "when the command is called with multiple field/value pairs.",
+        summary="Set the string value of a hash field", acl="@write @hash @fast")(hset)
+    cmd("hmset", -4, "write denyoom fast", 1, 1, 1, **_DOC,
+        complexity="O(N) where N is the number of fields being set.",
+        summary="Set multiple hash fields to multiple values", acl="@write @hash @fast")(hmset)
+    cmd("hsetnx", 4, "write denyoom fast", 1, 1, 1, **_DOC, complexity="O(1)",
+        summary="Set the value of a hash field, only if the field does not exist",
+        acl="@write @hash @fast")(hsetnx)
+    cmd("hget", 3, "readonly fast", 1, 1, 1, **_DOC, complexity="O(1)",
+        summary="Get the value of a hash field", acl="@read @hash @fast")(hget)
+    cmd("hmget", -3, "readonly fast", 1, 1, 1, **_DOC,
+        complexity="O(N) where N is the number of fields being requested.",
+        summary="Get the values of all the given hash fields", acl="@read @hash @fast")(hmget)
+    cmd("hdel", -3, "write fast", 1, 1, 1, **_DOC,
+        complexity="O(N) where N is the number of fields to be removed.",
+        summary="Delete one or more hash fields", acl="@write @hash @fast")(hdel)
+    cmd("hexists", 3, "readonly fast", 1, 1, 1, **_DOC, complexity="O(1)",
+        summary="Determine if a hash field exists", acl="@read @hash @fast")(hexists)
+    cmd("hlen", 2, "readonly fast", 1, 1, 1, **_DOC, complexity="O(1)",
+        summary="Get the number of fields in a hash", acl="@read @hash @fast")(hlen)
+    cmd("hstrlen", 3, "readonly fast", 1, 1, 1, group="hash", since="3.2.0",
+        complexity="O(1)", summary="Get the length of the value of a hash field",
+        acl="@read @hash @fast")(hstrlen)
+    cmd("hgetall", 2, "readonly", 1, 1, 1, **_DOC,
+        complexity="O(N) where N is the size of the hash.",
+        summary="Get all the fields and values in a hash", acl="@read @hash @slow")(hgetall)
+    cmd("hkeys", 2, "readonly", 1, 1, 1, **_DOC,
+        complexity="O(N) where N is the size of the hash.",
+        summary="Get all the fields in a hash", acl="@read @hash @slow")(hkeys)
+    cmd("hvals", 2, "readonly", 1, 1, 1, **_DOC,
+        complexity="O(N) where N is the size of the hash.",
+        summary="Get all the values in a hash", acl="@read @hash @slow")(hvals)
+    cmd("hincrby", 4, "write denyoom fast", 1, 1, 1, **_DOC, complexity="O(1)",
+        summary="Increment the integer value of a hash field by the given number",
+        acl="@write @hash @fast")(hincrby)
+    cmd("hincrbyfloat", 4, "write denyoom fast", 1, 1, 1, group="hash", since="2.6.0",
+        complexity="O(1)",
+        summary="Increment the float value of a hash field by the given amount",
+        acl="@write @hash @fast")(hincrbyfloat)
+    cmd("hrandfield", -2, "readonly", 1, 1, 1, group="hash", since="6.2.0",
+        complexity="O(N) where N is the number of fields returned",
+        summary="Get one or multiple random fields from a hash", acl="@read @hash @slow")(hrandfield)
+    cmd("hscan", -3, "readonly", 1, 1, 1, group="hash", since="2.8.0",
+        complexity="O(1) for every call. O(N) for a complete iteration, including enough "
+                   "command calls for the cursor to return back to 0. N is the number of "
+                   "elements inside the collection..",
+        summary="Incrementally iterate hash fields and associated values",
+        acl="@read @hash @slow")(hscan)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from itertools import islice
-from typing import cast
+from typing import Callable, NoReturn, cast
 
 from shardis import errors
 from shardis.commands import INTERNAL, CommandTable
@@ -35,13 +35,13 @@ COLL_ENCODINGS = {HASH: (b"listpack", b"hashtable"), SET: (b"intset", b"hashtabl
                   ZSET: (b"listpack", b"skiplist"), LIST: (b"quicklist", b"quicklist")}
 
 
-def _encoding(raw: bytes):
+def _encoding(raw: bytes) -> bytes:
     if type_of(raw) == STRING:
         return string_encoding(payload(raw))
     return COLL_ENCODINGS[type_of(raw)][1 if encoding(raw) else 0]
 
 
-def _refcount(raw: bytes):
+def _refcount(raw: bytes) -> int:
     if type_of(raw) != STRING:
         return 1
     v = payload(raw)
@@ -49,36 +49,43 @@ def _refcount(raw: bytes):
     return SHARED_REFCOUNT if n is not None and 0 <= n < SHARED_INTEGERS else 1
 
 
-def _freq(raw: bytes):
+def _freq(raw: bytes) -> NoReturn:
     raise ReplyError(errors.LFU_NOT_SELECTED)
 
 
-OBJECT = {b"encoding": _encoding, b"refcount": _refcount, b"freq": _freq}
+OBJECT: dict[bytes, Callable[[bytes], bytes | int]] = {
+    b"encoding": _encoding, b"refcount": _refcount, b"freq": _freq}
+
+
+def object_(ks: Keyspace, db: int, args: list[bytes]) -> bytes | int | None:
+    """[__object, subcommand, key]: nil for a missing key, as Redis answers."""
+    raw = ks.lookup(db, args[2])
+    if raw is None:
+        return None
+    return OBJECT[args[1]](raw)
+
+
+def memusage(ks: Keyspace, db: int, args: list[bytes]) -> int | None:
+    """Bytes the key takes in LMDB: key, record and node header; for a collection
+    also its members, estimated from the first few as Redis samples 5."""
+    raw = ks.lookup(db, args[1])
+    if raw is None:
+        return None
+    size = len(mkey(db, args[1])) + len(raw) + LMDB_NODE_OVERHEAD
+    if type_of(raw) != STRING:
+        c = cast(Coll, ks.coll(db, args[1], type_of(raw)))  # (the key is live, of this type)
+        sample = list(islice(ks.mrange(c), MEMORY_SAMPLES))
+        if sample:
+            per = sum(8 + len(k) + len(v) + LMDB_NODE_OVERHEAD for k, v in sample) / len(sample)
+            size += int(per * c.count)
+    return size
+
+
+# ---------------------------------------------------------------- the command table
 
 
 def register(table: CommandTable) -> None:
+    """OBJECT's and MEMORY's shard-side parts (internal: the router sends them)."""
     cmd = table.command
-
-    @cmd("__object", 3, "readonly", 2, 2, 1, route=INTERNAL)
-    def object_(ks: Keyspace, db: int, args: list[bytes]):
-        """[__object, subcommand, key]: nil for a missing key, as Redis answers."""
-        raw = ks.lookup(db, args[2])
-        if raw is None:
-            return None
-        return OBJECT[args[1]](raw)
-
-    @cmd("__memusage", 2, "readonly", 1, 1, 1, route=INTERNAL)
-    def memusage(ks: Keyspace, db: int, args: list[bytes]):
-        """Bytes the key takes in LMDB: key, record and node header; for a collection
-        also its members, estimated from the first few as Redis samples 5."""
-        raw = ks.lookup(db, args[1])
-        if raw is None:
-            return None
-        size = len(mkey(db, args[1])) + len(raw) + LMDB_NODE_OVERHEAD
-        if type_of(raw) != STRING:
-            c = cast(Coll, ks.coll(db, args[1], type_of(raw)))  # (the key is live, of this type)
-            sample = list(islice(ks.mrange(c), MEMORY_SAMPLES))
-            if sample:
-                per = sum(8 + len(k) + len(v) + LMDB_NODE_OVERHEAD for k, v in sample) / len(sample)
-                size += int(per * c.count)
-        return size
+    cmd("__object", 3, "readonly", 2, 2, 1, route=INTERNAL)(object_)
+    cmd("__memusage", 2, "readonly", 1, 1, 1, route=INTERNAL)(memusage)

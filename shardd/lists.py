@@ -14,18 +14,17 @@ need are plain functions here: ``push``, ``pop``, ``move`` and ``mpop``.
 
 from __future__ import annotations
 
-from typing import Callable, Iterator, cast
+from typing import Any, Callable, Iterator, cast
 
 from shardis import errors
 from shardis.args import cstr, int_arg
 from shardis.commands import CommandTable
 from shardis.notify import NOTIFY_GENERIC, NOTIFY_LIST
-from shardis.resp import NIL_ARRAY, OK, ReplyError, bulk_array, string2ll
+from shardis.resp import NIL_ARRAY, OK, NilArray, Raw, ReplyError, Simple, bulk_array, string2ll
 from shardis.shardd.disk.coll import pos_bytes
 from shardis.shardd.storage import LIST, Coll, Keyspace
 
 LLONG_MIN = -(2**63)
-
 
 
 # ---------------------------------------------------------------- argument parsing
@@ -62,6 +61,25 @@ def lmpop_keys(args: list[bytes], numkeys_at: int = 1) -> list[bytes]:
     if n is None or n < 1 or numkeys_at + n + 1 >= len(args):
         raise ValueError("bad numkeys")
     return args[numkeys_at + 1:numkeys_at + 1 + n]
+
+
+def parse_mpop(args: list[bytes], numkeys_at: int) -> tuple[bool, int, list[bytes]]:
+    """LMPOP's (BLMPOP's: ``numkeys_at=2``) arguments -> (left, count, keys), with
+    Redis' errors in Redis' order: numkeys, the side, then COUNT (at most once)."""
+    numkeys = _bounded(args[numkeys_at], 1, errors.NUMKEYS_POSITIVE)
+    where_at = numkeys_at + numkeys + 1
+    if where_at >= len(args):
+        raise ReplyError(errors.SYNTAX)
+    left = parse_side(args[where_at])
+    count = None
+    j = where_at + 1
+    while j < len(args):
+        if count is None and cstr(args[j]).lower() == b"count" and j + 1 < len(args):
+            count = _bounded(args[j + 1], 1, errors.MPOP_COUNT_POSITIVE)
+            j += 2
+        else:
+            raise ReplyError(errors.SYNTAX)
+    return left, 1 if count is None else count, args[numkeys_at + 1:where_at]
 
 
 # ---------------------------------------------------------------- storage helpers
@@ -301,7 +319,7 @@ def mpop(ks: Keyspace, db: int, keys: list[bytes], left: bool, count: int) -> li
 
 
 def lpos(ks: Keyspace, db: int, key: bytes, element: bytes, rank: int, count: int | None,
-         maxlen: int):
+         maxlen: int) -> int | list[int] | None:
     """LPOS over a parsed request: an index or None, or (with ``count``) a list of indexes.
 
     Redis 7.0 negates a negative RANK in a C long: RANK -2**63 stays negative, so every
@@ -332,266 +350,273 @@ def lpos(ks: Keyspace, db: int, key: bytes, element: bytes, rank: int, count: in
     return found
 
 
+# ---------------------------------------------------------------- the commands
+
+
+def lpush(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    if len(args) == 3:  # one element: the inline path, when it applies
+        n = ks.push_one(db, args[1], args[2], True)
+        if n is not None:
+            return n
+    return push(ks, db, args[1], args[2:], True)
+
+
+def rpush(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    if len(args) == 3:
+        n = ks.push_one(db, args[1], args[2], False)
+        if n is not None:
+            return n
+    return push(ks, db, args[1], args[2:], False)
+
+
+def lpushx(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    return push(ks, db, args[1], args[2:], True, only_existing=True)
+
+
+def rpushx(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    return push(ks, db, args[1], args[2:], False, only_existing=True)
+
+
+# LPOP's and RPOP's reply: an element or nil without a count, an array or a nil array with one.
+PopReply = bytes | list[bytes] | NilArray | None
+
+
+def pop_command(ks: Keyspace, db: int, args: list[bytes], left: bool) -> PopReply:
+    """LPOP/RPOP key [count]: one element (or nil) without count, an array (or a
+    nil array) with it."""
+    if len(args) > 3:
+        raise ReplyError(errors.WRONG_ARITY % args[0].decode(errors="replace").lower())
+    if len(args) == 2:
+        out = pop(ks, db, args[1], left, 1)
+        return out[0] if out else None
+    out = pop(ks, db, args[1], left, _positive(args[2]))
+    return NIL_ARRAY if out is None else out
+
+
+def lpop(ks: Keyspace, db: int, args: list[bytes]) -> PopReply:
+    if len(args) == 2:  # no count: the inline path, when it applies
+        v = ks.pop_one(db, args[1], True)
+        if v is not None:
+            return v
+    return pop_command(ks, db, args, True)
+
+
+def rpop(ks: Keyspace, db: int, args: list[bytes]) -> PopReply:
+    if len(args) == 2:
+        v = ks.pop_one(db, args[1], False)
+        if v is not None:
+            return v
+    return pop_command(ks, db, args, False)
+
+
+def llen(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    c = ks.coll(db, args[1], LIST)
+    return 0 if c is None else c.count
+
+
+def lrange(ks: Keyspace, db: int, args: list[bytes]) -> Raw | list[bytes]:
+    start, end = int_arg(args[2]), int_arg(args[3])
+    c = ks.coll(db, args[1], LIST)
+    if c is None:
+        return []
+    r = _range(start, end, c.count)
+    if r is None:
+        return []
+    return bulk_array(_values(ks, c, c.a + r[0], c.a + r[1] + 1))
+
+
+def lindex(ks: Keyspace, db: int, args: list[bytes]) -> bytes | None:
+    c = ks.coll(db, args[1], LIST)
+    if c is None:
+        return None
+    i = int_arg(args[2])  # Redis reads the index after the key
+    if i < 0:
+        i += c.count
+    if not 0 <= i < c.count:
+        return None
+    return ks.mget(c, pos_bytes(c.a + i))
+
+
+def lset(ks: Keyspace, db: int, args: list[bytes]) -> Simple:
+    c = ks.coll(db, args[1], LIST)
+    if c is None:
+        raise ReplyError(errors.NO_SUCH_KEY)
+    i = int_arg(args[2])
+    if i < 0:
+        i += c.count
+    if not 0 <= i < c.count:
+        raise ReplyError(errors.INDEX_OUT_OF_RANGE)
+    ks.mput(c, pos_bytes(c.a + i), args[3])
+    ks.save_coll(c)
+    ks.notify(NOTIFY_LIST, b"lset", db, args[1])
+    return OK
+
+
+def linsert(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    where = cstr(args[2]).lower()
+    if where not in (b"before", b"after"):
+        raise ReplyError(errors.SYNTAX)
+    c = ks.coll(db, args[1], LIST)
+    if c is None:
+        return 0
+    pivot = args[3]
+    found = next((i for i, v in enumerate(_iter_values(ks, c, False)) if v == pivot), None)
+    if found is None:
+        return -1
+    _insert_at(ks, c, found if where == b"before" else found + 1, args[4])
+    ks.save_coll(c)
+    ks.notify(NOTIFY_LIST, b"linsert", db, args[1])
+    return c.count
+
+
+def lrem(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    """LREM key count element: count > 0 from the head, < 0 from the tail, 0 all."""
+    count = int_arg(args[2])
+    c = ks.coll(db, args[1], LIST)
+    if c is None:
+        return 0
+    element, n = args[3], c.count
+    from_tail = count < 0
+    limit = abs(count)
+    hits = []
+    for i, v in enumerate(_iter_values(ks, c, from_tail)):
+        if v == element:
+            hits.append(n - 1 - i if from_tail else i)
+            if len(hits) == limit:
+                break
+    if not hits:
+        return 0
+    _remove_indexes(ks, c, hits)
+    ks.notify(NOTIFY_LIST, b"lrem", db, args[1])
+    ks.save_coll(c)
+    return len(hits)
+
+
+def ltrim(ks: Keyspace, db: int, args: list[bytes]) -> Simple:
+    start, end = int_arg(args[2]), int_arg(args[3])
+    c = ks.coll(db, args[1], LIST)
+    if c is None:
+        return OK
+    r = _range(start, end, c.count)
+    if r is None:
+        c.count = 0  # nothing kept: save_coll deletes the key
+    else:
+        keep_lo, keep_hi = c.a + r[0], c.a + r[1] + 1
+        if keep_hi - keep_lo < c.count:
+            _delete_range(ks, c, c.a, keep_lo)
+            _delete_range(ks, c, keep_hi, c.b)
+        c.a, c.b = keep_lo, keep_hi
+        c.count = keep_hi - keep_lo
+    ks.notify(NOTIFY_LIST, b"ltrim", db, args[1])
+    ks.save_coll(c)  # Redis counts even a no-op trim as a change of the key
+    return OK
+
+
+def lpos_command(ks: Keyspace, db: int, args: list[bytes]) -> int | list[int] | None:
+    """LPOS key element [RANK r] [COUNT n] [MAXLEN m]; options parsed in order, each
+    error as soon as it is met, before the key is read."""
+    rank, count, maxlen = 1, None, 0
+    j, n = 3, len(args)
+    while j < n:
+        opt = cstr(args[j]).lower()
+        if j + 1 >= n or opt not in (b"rank", b"count", b"maxlen"):
+            raise ReplyError(errors.SYNTAX)
+        j += 1
+        if opt == b"rank":
+            rank = int_arg(args[j])
+            if rank == 0:
+                raise ReplyError(errors.LPOS_RANK_ZERO)
+        elif opt == b"count":
+            count = _bounded(args[j], 0, errors.LPOS_COUNT_NEGATIVE)
+        else:
+            maxlen = _bounded(args[j], 0, errors.LPOS_MAXLEN_NEGATIVE)
+        j += 1
+    return lpos(ks, db, args[1], args[2], rank, count, maxlen)
+
+
+def lmove(ks: Keyspace, db: int, args: list[bytes]) -> bytes | None:
+    from_left, to_left = parse_side(args[3]), parse_side(args[4])
+    return move(ks, db, args[1], args[2], from_left, to_left)
+
+
+def rpoplpush(ks: Keyspace, db: int, args: list[bytes]) -> bytes | None:
+    return move(ks, db, args[1], args[2], False, True)
+
+
+def lmpop(ks: Keyspace, db: int, args: list[bytes]) -> list[Any] | NilArray:
+    left, count, keys = parse_mpop(args, 1)
+    out = mpop(ks, db, keys, left, count)
+    return NIL_ARRAY if out is None else out
+
+
 # ---------------------------------------------------------------- the command table
+
+_PUSH_COST = ("O(1) for each element added, so O(N) to add N elements when the command "
+              "is called with multiple arguments.")
+_POP_COST = "O(N) where N is the number of elements returned"
 
 
 def register(table: CommandTable) -> None:
     """The list commands, each declared as Redis 7.0's COMMAND INFO describes it."""
     cmd = table.command
-    push_cost = ("O(1) for each element added, so O(N) to add N elements when the command "
-                 "is called with multiple arguments.")
-    pop_cost = "O(N) where N is the number of elements returned"
-
-    @cmd("lpush", -3, "write denyoom fast", 1, 1, 1, group="list", since="1.0.0",
-         complexity=push_cost, summary="Prepend one or multiple elements to a list",
-         acl="@write @list @fast")
-    def lpush(ks: Keyspace, db: int, args: list[bytes]):
-        if len(args) == 3:  # one element: the inline path, when it applies
-            n = ks.push_one(db, args[1], args[2], True)
-            if n is not None:
-                return n
-        return push(ks, db, args[1], args[2:], True)
-
-    @cmd("rpush", -3, "write denyoom fast", 1, 1, 1, group="list", since="1.0.0",
-         complexity=push_cost, summary="Append one or multiple elements to a list",
-         acl="@write @list @fast")
-    def rpush(ks: Keyspace, db: int, args: list[bytes]):
-        if len(args) == 3:
-            n = ks.push_one(db, args[1], args[2], False)
-            if n is not None:
-                return n
-        return push(ks, db, args[1], args[2:], False)
-
-    @cmd("lpushx", -3, "write denyoom fast", 1, 1, 1, group="list", since="2.2.0",
-         complexity=push_cost, summary="Prepend an element to a list, only if the list exists",
-         acl="@write @list @fast")
-    def lpushx(ks: Keyspace, db: int, args: list[bytes]):
-        return push(ks, db, args[1], args[2:], True, only_existing=True)
-
-    @cmd("rpushx", -3, "write denyoom fast", 1, 1, 1, group="list", since="2.2.0",
-         complexity=push_cost, summary="Append an element to a list, only if the list exists",
-         acl="@write @list @fast")
-    def rpushx(ks: Keyspace, db: int, args: list[bytes]):
-        return push(ks, db, args[1], args[2:], False, only_existing=True)
-
-    def pop_command(ks: Keyspace, db: int, args: list[bytes], left: bool):
-        """LPOP/RPOP key [count]: one element (or nil) without count, an array (or a
-        nil array) with it."""
-        if len(args) > 3:
-            raise ReplyError(errors.WRONG_ARITY % args[0].decode(errors="replace").lower())
-        if len(args) == 2:
-            out = pop(ks, db, args[1], left, 1)
-            return out[0] if out else None
-        out = pop(ks, db, args[1], left, _positive(args[2]))
-        return NIL_ARRAY if out is None else out
-
-    @cmd("lpop", -2, "write fast", 1, 1, 1, group="list", since="1.0.0", complexity=pop_cost,
-         summary="Remove and get the first elements in a list", acl="@write @list @fast")
-    def lpop(ks: Keyspace, db: int, args: list[bytes]):
-        if len(args) == 2:  # no count: the inline path, when it applies
-            v = ks.pop_one(db, args[1], True)
-            if v is not None:
-                return v
-        return pop_command(ks, db, args, True)
-
-    @cmd("rpop", -2, "write fast", 1, 1, 1, group="list", since="1.0.0", complexity=pop_cost,
-         summary="Remove and get the last elements in a list", acl="@write @list @fast")
-    def rpop(ks: Keyspace, db: int, args: list[bytes]):
-        if len(args) == 2:
-            v = ks.pop_one(db, args[1], False)
-            if v is not None:
-                return v
-        return pop_command(ks, db, args, False)
-
-    @cmd("llen", 2, "readonly fast", 1, 1, 1, group="list", since="1.0.0", complexity="O(1)",
-         summary="Get the length of a list", acl="@read @list @fast")
-    def llen(ks: Keyspace, db: int, args: list[bytes]):
-        c = ks.coll(db, args[1], LIST)
-        return 0 if c is None else c.count
-
-    @cmd("lrange", 4, "readonly", 1, 1, 1, group="list", since="1.0.0",
-         complexity="O(S+N) where S is the distance of start offset from HEAD for small "
-                    "lists, from nearest end (HEAD or TAIL) for large lists; and N is the "
-                    "number of elements in the specified range.",
-         summary="Get a range of elements from a list", acl="@read @list @slow")
-    def lrange(ks: Keyspace, db: int, args: list[bytes]):
-        start, end = int_arg(args[2]), int_arg(args[3])
-        c = ks.coll(db, args[1], LIST)
-        if c is None:
-            return []
-        r = _range(start, end, c.count)
-        if r is None:
-            return []
-        return bulk_array(_values(ks, c, c.a + r[0], c.a + r[1] + 1))
-
-    @cmd("lindex", 3, "readonly", 1, 1, 1, group="list", since="1.0.0",
-         complexity="O(N) where N is the number of elements to traverse to get to the element "
-                    "at index. This makes asking for the first or the last element of the list "
-                    "O(1).",
-         summary="Get an element from a list by its index", acl="@read @list @slow")
-    def lindex(ks: Keyspace, db: int, args: list[bytes]):
-        c = ks.coll(db, args[1], LIST)
-        if c is None:
-            return None
-        i = int_arg(args[2])  # Redis reads the index after the key
-        if i < 0:
-            i += c.count
-        if not 0 <= i < c.count:
-            return None
-        return ks.mget(c, pos_bytes(c.a + i))
-
-    @cmd("lset", 4, "write denyoom", 1, 1, 1, group="list", since="1.0.0",
-         complexity="O(N) where N is the length of the list. Setting either the first or the "
-                    "last element of the list is O(1).",
-         summary="Set the value of an element in a list by its index", acl="@write @list @slow")
-    def lset(ks: Keyspace, db: int, args: list[bytes]):
-        c = ks.coll(db, args[1], LIST)
-        if c is None:
-            raise ReplyError(errors.NO_SUCH_KEY)
-        i = int_arg(args[2])
-        if i < 0:
-            i += c.count
-        if not 0 <= i < c.count:
-            raise ReplyError(errors.INDEX_OUT_OF_RANGE)
-        ks.mput(c, pos_bytes(c.a + i), args[3])
-        ks.save_coll(c)
-        ks.notify(NOTIFY_LIST, b"lset", db, args[1])
-        return OK
-
-    @cmd("linsert", 5, "write denyoom", 1, 1, 1, group="list", since="2.2.0",
-         complexity="O(N) where N is the number of elements to traverse before seeing the value "
-                    "pivot. This means that inserting somewhere on the left end on the list "
-                    "(head) can be considered O(1) and inserting somewhere on the right end "
-                    "(tail) is O(N).",
-         summary="Insert an element before or after another element in a list",
-         acl="@write @list @slow")
-    def linsert(ks: Keyspace, db: int, args: list[bytes]):
-        where = cstr(args[2]).lower()
-        if where not in (b"before", b"after"):
-            raise ReplyError(errors.SYNTAX)
-        c = ks.coll(db, args[1], LIST)
-        if c is None:
-            return 0
-        pivot = args[3]
-        found = next((i for i, v in enumerate(_iter_values(ks, c, False)) if v == pivot), None)
-        if found is None:
-            return -1
-        _insert_at(ks, c, found if where == b"before" else found + 1, args[4])
-        ks.save_coll(c)
-        ks.notify(NOTIFY_LIST, b"linsert", db, args[1])
-        return c.count
-
-    @cmd("lrem", 4, "write", 1, 1, 1, group="list", since="1.0.0",
-         complexity="O(N+M) where N is the length of the list and M is the number of elements "
-                    "removed.",
-         summary="Remove elements from a list", acl="@write @list @slow")
-    def lrem(ks: Keyspace, db: int, args: list[bytes]):
-        """LREM key count element: count > 0 from the head, < 0 from the tail, 0 all."""
-        count = int_arg(args[2])
-        c = ks.coll(db, args[1], LIST)
-        if c is None:
-            return 0
-        element, n = args[3], c.count
-        from_tail = count < 0
-        limit = abs(count)
-        hits = []
-        for i, v in enumerate(_iter_values(ks, c, from_tail)):
-            if v == element:
-                hits.append(n - 1 - i if from_tail else i)
-                if len(hits) == limit:
-                    break
-        if not hits:
-            return 0
-        _remove_indexes(ks, c, hits)
-        ks.notify(NOTIFY_LIST, b"lrem", db, args[1])
-        ks.save_coll(c)
-        return len(hits)
-
-    @cmd("ltrim", 4, "write", 1, 1, 1, group="list", since="1.0.0",
-         complexity="O(N) where N is the number of elements to be removed by the operation.",
-         summary="Trim a list to the specified range", acl="@write @list @slow")
-    def ltrim(ks: Keyspace, db: int, args: list[bytes]):
-        start, end = int_arg(args[2]), int_arg(args[3])
-        c = ks.coll(db, args[1], LIST)
-        if c is None:
-            return OK
-        r = _range(start, end, c.count)
-        if r is None:
-            c.count = 0  # nothing kept: save_coll deletes the key
-        else:
-            keep_lo, keep_hi = c.a + r[0], c.a + r[1] + 1
-            if keep_hi - keep_lo < c.count:
-                _delete_range(ks, c, c.a, keep_lo)
-                _delete_range(ks, c, keep_hi, c.b)
-            c.a, c.b = keep_lo, keep_hi
-            c.count = keep_hi - keep_lo
-        ks.notify(NOTIFY_LIST, b"ltrim", db, args[1])
-        ks.save_coll(c)  # Redis counts even a no-op trim as a change of the key
-        return OK
-
-    @cmd("lpos", -3, "readonly", 1, 1, 1, group="list", since="6.0.6",
-         complexity="O(N) where N is the number of elements in the list, for the average case. "
-                    "When searching for elements near the head or the tail of the list, or when "
-                    "the MAXLEN option is provided, the command may run in constant time.",
-         summary="Return the index of matching elements on a list", acl="@read @list @slow")
-    def lpos_command(ks: Keyspace, db: int, args: list[bytes]):
-        """LPOS key element [RANK r] [COUNT n] [MAXLEN m]; options parsed in order, each
-        error as soon as it is met, before the key is read."""
-        rank, count, maxlen = 1, None, 0
-        j, n = 3, len(args)
-        while j < n:
-            opt = cstr(args[j]).lower()
-            if j + 1 >= n or opt not in (b"rank", b"count", b"maxlen"):
-                raise ReplyError(errors.SYNTAX)
-            j += 1
-            if opt == b"rank":
-                rank = int_arg(args[j])
-                if rank == 0:
-                    raise ReplyError(errors.LPOS_RANK_ZERO)
-            elif opt == b"count":
-                count = _bounded(args[j], 0, errors.LPOS_COUNT_NEGATIVE)
-            else:
-                maxlen = _bounded(args[j], 0, errors.LPOS_MAXLEN_NEGATIVE)
-            j += 1
-        return lpos(ks, db, args[1], args[2], rank, count, maxlen)
-
-    @cmd("lmove", 5, "write denyoom", 1, 2, 1, group="list", since="6.2.0", complexity="O(1)",
-         summary="Pop an element from a list, push it to another list and return it",
-         acl="@write @list @slow")
-    def lmove(ks: Keyspace, db: int, args: list[bytes]):
-        from_left, to_left = parse_side(args[3]), parse_side(args[4])
-        return move(ks, db, args[1], args[2], from_left, to_left)
-
-    @cmd("rpoplpush", 3, "write denyoom", 1, 2, 1, group="list", since="1.2.0", complexity="O(1)",
-         summary="Remove the last element in a list, prepend it to another list and return it",
-         acl="@write @list @slow")
-    def rpoplpush(ks: Keyspace, db: int, args: list[bytes]):
-        return move(ks, db, args[1], args[2], False, True)
-
-    @cmd("lmpop", -4, "write movablekeys", 0, 0, 0, group="list", since="7.0.0",
-         complexity="O(N+M) where N is the number of provided keys and M is the number of "
-                    "elements returned.",
-         summary="Pop elements from a list", acl="@write @list @slow", keys=lmpop_keys)
-    def lmpop(ks: Keyspace, db: int, args: list[bytes]):
-        left, count, keys = parse_mpop(args, 1)
-        out = mpop(ks, db, keys, left, count)
-        return NIL_ARRAY if out is None else out
-
-
-def parse_mpop(args: list[bytes], numkeys_at: int) -> tuple[bool, int, list[bytes]]:
-    """LMPOP's (BLMPOP's: ``numkeys_at=2``) arguments -> (left, count, keys), with
-    Redis' errors in Redis' order: numkeys, the side, then COUNT (at most once)."""
-    numkeys = _bounded(args[numkeys_at], 1, errors.NUMKEYS_POSITIVE)
-    where_at = numkeys_at + numkeys + 1
-    if where_at >= len(args):
-        raise ReplyError(errors.SYNTAX)
-    left = parse_side(args[where_at])
-    count = None
-    j = where_at + 1
-    while j < len(args):
-        if count is None and cstr(args[j]).lower() == b"count" and j + 1 < len(args):
-            count = _bounded(args[j + 1], 1, errors.MPOP_COUNT_POSITIVE)
-            j += 2
-        else:
-            raise ReplyError(errors.SYNTAX)
-    return left, 1 if count is None else count, args[numkeys_at + 1:where_at]
+    cmd("lpush", -3, "write denyoom fast", 1, 1, 1, group="list", since="1.0.0",
+        complexity=_PUSH_COST, summary="Prepend one or multiple elements to a list",
+        acl="@write @list @fast")(lpush)
+    cmd("rpush", -3, "write denyoom fast", 1, 1, 1, group="list", since="1.0.0",
+        complexity=_PUSH_COST, summary="Append one or multiple elements to a list",
+        acl="@write @list @fast")(rpush)
+    cmd("lpushx", -3, "write denyoom fast", 1, 1, 1, group="list", since="2.2.0",
+        complexity=_PUSH_COST, summary="Prepend an element to a list, only if the list exists",
+        acl="@write @list @fast")(lpushx)
+    cmd("rpushx", -3, "write denyoom fast", 1, 1, 1, group="list", since="2.2.0",
+        complexity=_PUSH_COST, summary="Append an element to a list, only if the list exists",
+        acl="@write @list @fast")(rpushx)
+    cmd("lpop", -2, "write fast", 1, 1, 1, group="list", since="1.0.0", complexity=_POP_COST,
+        summary="Remove and get the first elements in a list", acl="@write @list @fast")(lpop)
+    cmd("rpop", -2, "write fast", 1, 1, 1, group="list", since="1.0.0", complexity=_POP_COST,
+        summary="Remove and get the last elements in a list", acl="@write @list @fast")(rpop)
+    cmd("llen", 2, "readonly fast", 1, 1, 1, group="list", since="1.0.0", complexity="O(1)",
+        summary="Get the length of a list", acl="@read @list @fast")(llen)
+    cmd("lrange", 4, "readonly", 1, 1, 1, group="list", since="1.0.0",
+        complexity="O(S+N) where S is the distance of start offset from HEAD for small "
+                   "lists, from nearest end (HEAD or TAIL) for large lists; and N is the "
+                   "number of elements in the specified range.",
+        summary="Get a range of elements from a list", acl="@read @list @slow")(lrange)
+    cmd("lindex", 3, "readonly", 1, 1, 1, group="list", since="1.0.0",
+        complexity="O(N) where N is the number of elements to traverse to get to the element "
+                   "at index. This makes asking for the first or the last element of the list "
+                   "O(1).",
+        summary="Get an element from a list by its index", acl="@read @list @slow")(lindex)
+    cmd("lset", 4, "write denyoom", 1, 1, 1, group="list", since="1.0.0",
+        complexity="O(N) where N is the length of the list. Setting either the first or the "
+                   "last element of the list is O(1).",
+        summary="Set the value of an element in a list by its index", acl="@write @list @slow")(lset)
+    cmd("linsert", 5, "write denyoom", 1, 1, 1, group="list", since="2.2.0",
+        complexity="O(N) where N is the number of elements to traverse before seeing the value "
+                   "pivot. This means that inserting somewhere on the left end on the list "
+                   "(head) can be considered O(1) and inserting somewhere on the right end "
+                   "(tail) is O(N).",
+        summary="Insert an element before or after another element in a list",
+        acl="@write @list @slow")(linsert)
+    cmd("lrem", 4, "write", 1, 1, 1, group="list", since="1.0.0",
+        complexity="O(N+M) where N is the length of the list and M is the number of elements "
+                   "removed.",
+        summary="Remove elements from a list", acl="@write @list @slow")(lrem)
+    cmd("ltrim", 4, "write", 1, 1, 1, group="list", since="1.0.0",
+        complexity="O(N) where N is the number of elements to be removed by the operation.",
+        summary="Trim a list to the specified range", acl="@write @list @slow")(ltrim)
+    cmd("lpos", -3, "readonly", 1, 1, 1, group="list", since="6.0.6",
+        complexity="O(N) where N is the number of elements in the list, for the average case. "
+                   "When searching for elements near the head or the tail of the list, or when "
+                   "the MAXLEN option is provided, the command may run in constant time.",
+        summary="Return the index of matching elements on a list", acl="@read @list @slow")(lpos_command)
+    cmd("lmove", 5, "write denyoom", 1, 2, 1, group="list", since="6.2.0", complexity="O(1)",
+        summary="Pop an element from a list, push it to another list and return it",
+        acl="@write @list @slow")(lmove)
+    cmd("rpoplpush", 3, "write denyoom", 1, 2, 1, group="list", since="1.2.0", complexity="O(1)",
+        summary="Remove the last element in a list, prepend it to another list and return it",
+        acl="@write @list @slow")(rpoplpush)
+    cmd("lmpop", -4, "write movablekeys", 0, 0, 0, group="list", since="7.0.0",
+        complexity="O(N+M) where N is the number of provided keys and M is the number of "
+                   "elements returned.",
+        summary="Pop elements from a list", acl="@write @list @slow", keys=lmpop_keys)(lmpop)

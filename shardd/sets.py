@@ -36,7 +36,7 @@ SPOP_MOVE_MUL = 5         # SPOP rebuilds the set when what stays is this much s
 SMALL_SET = 256           # up to this many members, random draws read the whole set
 MAX_REPEATS = 1 << 24     # SRANDMEMBER with a negative count: at most this many draws
 LONG_MAX = 2**63 - 1
-EMPTY_SCAN = [b"0", []]
+EMPTY_SCAN: list[bytes | list[bytes]] = [b"0", []]
 
 
 # ------------------------------------------------------------ members and replies
@@ -210,7 +210,7 @@ def count_arg(arg: bytes, error: str) -> int:
 # ------------------------------------------------------------ single-set commands
 
 
-def sadd(ks: Keyspace, db: int, args: list[bytes]):
+def sadd(ks: Keyspace, db: int, args: list[bytes]) -> int:
     if len(args) == 3:  # one member into a hashtable set: the inline path, when it applies
         added = ks.put_one(db, args[1], SET, args[2])
         if added is not None:
@@ -234,7 +234,7 @@ def sadd(ks: Keyspace, db: int, args: list[bytes]):
     return added
 
 
-def srem(ks: Keyspace, db: int, args: list[bytes]):
+def srem(ks: Keyspace, db: int, args: list[bytes]) -> int:
     c = ks.coll(db, args[1], SET)
     if c is None:
         return 0
@@ -252,12 +252,12 @@ def srem(ks: Keyspace, db: int, args: list[bytes]):
     return removed
 
 
-def sismember(ks: Keyspace, db: int, args: list[bytes]):
+def sismember(ks: Keyspace, db: int, args: list[bytes]) -> int:
     c = ks.coll(db, args[1], SET)
     return 0 if c is None or ks.mget(c, args[2]) is None else 1
 
 
-def smismember(ks: Keyspace, db: int, args: list[bytes]):
+def smismember(ks: Keyspace, db: int, args: list[bytes]) -> list[int]:
     c = ks.coll(db, args[1], SET)
     if c is None:
         return [0] * (len(args) - 2)
@@ -265,19 +265,19 @@ def smismember(ks: Keyspace, db: int, args: list[bytes]):
     return [0 if mget(c, m) is None else 1 for m in args[2:]]
 
 
-def smembers(ks: Keyspace, db: int, args: list[bytes]):
+def smembers(ks: Keyspace, db: int, args: list[bytes]) -> OrderedSet:
     c = ks.coll(db, args[1], SET)
     if c is None:
         return OrderedSet()
     return set_reply(members_of(ks, c), c.enc == 0)
 
 
-def scard(ks: Keyspace, db: int, args: list[bytes]):
+def scard(ks: Keyspace, db: int, args: list[bytes]) -> int:
     c = ks.coll(db, args[1], SET)
     return 0 if c is None else c.count
 
 
-def spop(ks: Keyspace, db: int, args: list[bytes]):
+def spop(ks: Keyspace, db: int, args: list[bytes]) -> bytes | OrderedSet | None:
     """SPOP key [count]: a count must be >= 0 (checked before the key); a count of
     at least the size pops the whole set (and the key)."""
     if len(args) > 3:
@@ -298,7 +298,7 @@ def spop(ks: Keyspace, db: int, args: list[bytes]):
     return m
 
 
-def spop_count(ks: Keyspace, db: int, key: bytes, count: int):
+def spop_count(ks: Keyspace, db: int, key: bytes, count: int) -> OrderedSet:
     c = ks.coll(db, key, SET)
     if c is None or count == 0:
         return OrderedSet()
@@ -322,7 +322,7 @@ def spop_count(ks: Keyspace, db: int, key: bytes, count: int):
     return set_reply(popped, intset)
 
 
-def srandmember(ks: Keyspace, db: int, args: list[bytes]):
+def srandmember(ks: Keyspace, db: int, args: list[bytes]) -> bytes | list[bytes] | None:
     """SRANDMEMBER key [count]: count > 0 distinct members (the whole set when it is
     no bigger), count < 0 that many draws with repeats; an array in RESP3 too."""
     if len(args) > 3:
@@ -348,7 +348,7 @@ def srandmember(ks: Keyspace, db: int, args: list[bytes]):
     return sample(ks, c, ks.rng(c), count, True)
 
 
-def sscan(ks: Keyspace, db: int, args: list[bytes]):
+def sscan(ks: Keyspace, db: int, args: list[bytes]) -> list[bytes | list[bytes]]:
     """SSCAN key cursor [MATCH pattern] [COUNT count].
 
     An intset-sized set (enc 0) answers whole, cursor 0, as Redis does; a bigger one in
@@ -369,7 +369,7 @@ def sscan(ks: Keyspace, db: int, args: list[bytes]):
 # ------------------------------------------------------------ two and more sets
 
 
-def smove(ks: Keyspace, db: int, args: list[bytes]):
+def smove(ks: Keyspace, db: int, args: list[bytes]) -> int:
     """SMOVE source destination member: 0 when the source is missing (whatever the
     destination is); both keys must be sets; source == destination tests membership."""
     src_key, dst_key, m = args[1], args[2], args[3]
@@ -457,36 +457,36 @@ def store(ks: Keyspace, db: int, key: bytes, members: list[bytes], event: bytes)
     return len(members)
 
 
-def sinter(ks: Keyspace, db: int, args: list[bytes]):
+def sinter(ks: Keyspace, db: int, args: list[bytes]) -> OrderedSet:
     found, intset = intersection(ks, sources(ks, db, args[1:]))
     return set_reply(found, intset)
 
 
-def sintercard(ks: Keyspace, db: int, args: list[bytes]):
+def sintercard(ks: Keyspace, db: int, args: list[bytes]) -> int:
     keys, limit = intercard_args(args)
     return len(intersection(ks, sources(ks, db, keys), limit)[0])
 
 
-def sinterstore(ks: Keyspace, db: int, args: list[bytes]):
+def sinterstore(ks: Keyspace, db: int, args: list[bytes]) -> int:
     found, _ = intersection(ks, sources(ks, db, args[2:]))
     return store(ks, db, args[1], found, b"sinterstore")
 
 
-def sunion(ks: Keyspace, db: int, args: list[bytes]):
+def sunion(ks: Keyspace, db: int, args: list[bytes]) -> OrderedSet:
     found = union(ks, sources(ks, db, args[1:]))
     return set_reply(found, intset_like(ks, found))
 
 
-def sunionstore(ks: Keyspace, db: int, args: list[bytes]):
+def sunionstore(ks: Keyspace, db: int, args: list[bytes]) -> int:
     return store(ks, db, args[1], union(ks, sources(ks, db, args[2:])), b"sunionstore")
 
 
-def sdiff(ks: Keyspace, db: int, args: list[bytes]):
+def sdiff(ks: Keyspace, db: int, args: list[bytes]) -> OrderedSet:
     found = difference(ks, sources(ks, db, args[1:]))
     return set_reply(found, intset_like(ks, found))
 
 
-def sdiffstore(ks: Keyspace, db: int, args: list[bytes]):
+def sdiffstore(ks: Keyspace, db: int, args: list[bytes]) -> int:
     return store(ks, db, args[1], difference(ks, sources(ks, db, args[2:])), b"sdiffstore")
 
 

@@ -384,7 +384,7 @@ def _output(elems: list[bytes], o: SortOptions, fetch: Fetch) -> list:
 # ---------------------------------------------------------------- the command
 
 
-def sort_generic(ks: Keyspace, db: int, args: list[bytes], readonly: bool):
+def sort_generic(ks: Keyspace, db: int, args: list[bytes], readonly: bool) -> list[bytes | None] | int:
     """SORT / SORT_RO with every key on this shard: the reply array, or the stored length
     with STORE."""
     o = SortOptions(args, readonly)
@@ -398,18 +398,18 @@ def sort_generic(ks: Keyspace, db: int, args: list[bytes], readonly: bool):
     return lists.store(ks, db, o.store, out, b"sortstore")
 
 
-def sort(ks: Keyspace, db: int, args: list[bytes]):
+def sort(ks: Keyspace, db: int, args: list[bytes]) -> list[bytes | None] | int:
     return sort_generic(ks, db, args, readonly=False)
 
 
-def sort_ro(ks: Keyspace, db: int, args: list[bytes]):
+def sort_ro(ks: Keyspace, db: int, args: list[bytes]) -> list[bytes | None] | int:
     return sort_generic(ks, db, args, readonly=True)
 
 
 # ---------------------------------------------------------------- across shards
 
 
-def sort_load(ks: Keyspace, db: int, args: list[bytes]):
+def sort_load(ks: Keyspace, db: int, args: list[bytes]) -> list[int | list[bytes]]:
     """``__sortload key option ...`` (SORT's arguments after its name): [weighed,
     elements] of ``_load``, on the sorted key's shard; WRONGTYPE as SORT answers it."""
     o = SortOptions(args, readonly=False)  # (SORT_RO's were checked by the coordinator)
@@ -417,13 +417,13 @@ def sort_load(ks: Keyspace, db: int, args: list[bytes]):
     return [int(weighed), elems]
 
 
-def sort_get(ks: Keyspace, db: int, args: list[bytes]):
+def sort_get(ks: Keyspace, db: int, args: list[bytes]) -> list[bytes | None]:
     """``__sortget key field [key field ...]``: each key's value as a BY/GET pattern
     reads it (an empty field: the key's string value)."""
     return [read(ks, db, args[i], args[i + 1] or None) for i in range(1, len(args) - 1, 2)]
 
 
-def sort_store(ks: Keyspace, db: int, args: list[bytes]):
+def sort_store(ks: Keyspace, db: int, args: list[bytes]) -> int:
     """``__sortstore key [element ...]``: STORE's write, on the destination's shard."""
     return lists.store(ks, db, args[1], args[2:], b"sortstore")
 
@@ -457,7 +457,7 @@ def remote_fetch(coord, db: int) -> Fetch:
     return fetch
 
 
-def cross_sort(coord, db: int, args: list[bytes], readonly: bool):
+def cross_sort(coord, db: int, args: list[bytes], readonly: bool) -> list[bytes | None] | int:
     """SORT / SORT_RO whose keys (sorted key, STORE destination, pattern keys) may lie on
     several shards, run by the coordinator inside its round (see the module docstring)."""
     o = SortOptions(args, readonly)  # (refused before any shard is asked, as Redis does)
@@ -476,6 +476,8 @@ def register_cross(ops: dict) -> None:
     ops["sort"] = lambda coord, db, args: cross_sort(coord, db, args, False)
     ops["sort_ro"] = lambda coord, db, args: cross_sort(coord, db, args, True)
 
+
+# ---------------------------------------------------------------- the command table
 
 _COMPLEXITY = ("O(N+M*log(M)) where N is the number of elements in the list or set to sort, "
                "and M the number of returned elements. When the elements are not sorted, "

@@ -16,13 +16,12 @@ from shardis import errors
 from shardis.commands import COORD, SPLIT_OK, SPLIT_POSITIONAL, CommandTable
 from shardis.notify import NOTIFY_GENERIC, NOTIFY_KEY_MISS, NOTIFY_STRING
 from shardis.args import int_arg
-from shardis.resp import OK, ReplyError, encode, string2ll
+from shardis.resp import OK, ReplyError, Simple, encode, string2ll
 from shardis.shardd.disk.keys import payload, type_of
 from shardis.shardd.storage import STRING, Keyspace
 
 LLONG_MIN = -(2**63)
 LLONG_MAX = 2**63 - 1
-
 
 
 # ---------------------------------------------------------------- small parsers
@@ -255,7 +254,8 @@ def format_long_double(v: Fraction) -> bytes:
 
 # ---------------------------------------------------------------- LCS
 
-
+# LCS's reply: the length (LEN), the ranges (IDX: a map), else the common string.
+LcsReply = int | bytes | dict[bytes, Any]
 
 
 def _lcs_rows(a: bytes, b: bytes) -> list[int]:
@@ -278,7 +278,7 @@ def _lcs_rows(a: bytes, b: bytes) -> list[int]:
 
 
 def lcs_reply(a: bytes | None, b: bytes | None, args: list[bytes],
-              max_bulk_len: int = 512 << 20):
+              max_bulk_len: int = 512 << 20) -> LcsReply:
     """LCS's reply for the values of its two keys (None = absent), options in ``args[3:]``,
     under proto-max-bulk-len ``max_bulk_len``."""
     a = a or b""
@@ -394,296 +394,239 @@ def _mset_pairs(args: list[bytes]) -> None:
         raise ReplyError(errors.WRONG_ARITY % args[0].decode(errors="replace").lower())
 
 
-# GETRANGE and its alias SUBSTR share their documentation, as in Redis.
-_RANGE_DOC: dict[str, Any] = dict(
-    complexity="O(N) where N is the length of the returned string. The complexity is "
-               "ultimately determined by the returned length, but because creating a "
-               "substring from an existing string is very cheap, it can be considered "
-               "O(1) for small strings.",
-    summary="Get a substring of the string stored at a key", acl="@read @string @slow")
+# ---------------------------------------------------------------- the commands
 
 
-def register(table: CommandTable) -> None:
-    """The string commands, each declared as Redis 7.0's COMMAND INFO describes it."""
-    cmd = table.command
+def get(ks: Keyspace, db: int, args: list[bytes]) -> bytes | None:
+    return ks.get_string(db, args[1])
 
-    @cmd("get", 2, "readonly fast", 1, 1, 1, group="string", since="1.0.0", complexity="O(1)",
-         summary="Get the value of a key", acl="@read @string @fast")
-    def get(ks: Keyspace, db: int, args: list[bytes]):
-        return ks.get_string(db, args[1])
 
-    @table.resp2("get")
-    def get_resp2(ks: Keyspace, db: int, args: list[bytes]) -> bytes:
-        return ks.get_string_resp(db, args[1])
+def get_resp2(ks: Keyspace, db: int, args: list[bytes]) -> bytes:
+    return ks.get_string_resp(db, args[1])
 
-    @cmd("set", -3, "write denyoom", 1, 1, 1, group="string", since="1.0.0", complexity="O(1)",
-         summary="Set the string value of a key", acl="@write @string @slow")
-    def set_(ks: Keyspace, db: int, args: list[bytes]):
-        if len(args) == 3:  # the hot path: no options
-            ks.set_plain(db, args[1], args[2])
-            ks.notify(NOTIFY_STRING, b"set", db, args[1])
-            return OK
-        o = parse_ext_options(args, 3, for_set=True)
-        expire = expire_at_ms(cast(bytes, o.expire_arg), o.unit, ks.now, "set") if o.unit else 0
-        key = args[1]
-        raw: bytes | None | Literal[False] = False  # False: not read, set_string reads it
-        old_value = None
-        if o.get:
-            raw, old_value = _string_record(ks, db, key)
-            if raw is None:
-                ks.notify(NOTIFY_KEY_MISS, b"keymiss", db, key)  # GET reads it, as Redis
-        elif o.nx or o.xx or o.keepttl:
-            raw = ks.lookup(db, key)
-        if o.nx and raw is not None or o.xx and raw is None:
-            return old_value if o.get else None
-        if o.keepttl and raw:
-            ks.set_string(db, key, args[2], ks.expire_of(raw), old=raw)
-            ks.notify(NOTIFY_STRING, b"set", db, key)
+
+def set_(ks: Keyspace, db: int, args: list[bytes]) -> bytes | Simple | None:
+    if len(args) == 3:  # the hot path: no options
+        ks.set_plain(db, args[1], args[2])
+        ks.notify(NOTIFY_STRING, b"set", db, args[1])
+        return OK
+    o = parse_ext_options(args, 3, for_set=True)
+    expire = expire_at_ms(cast(bytes, o.expire_arg), o.unit, ks.now, "set") if o.unit else 0
+    key = args[1]
+    raw: bytes | None | Literal[False] = False  # False: not read, set_string reads it
+    old_value = None
+    if o.get:
+        raw, old_value = _string_record(ks, db, key)
+        if raw is None:
+            ks.notify(NOTIFY_KEY_MISS, b"keymiss", db, key)  # GET reads it, as Redis
+    elif o.nx or o.xx or o.keepttl:
+        raw = ks.lookup(db, key)
+    if o.nx and raw is not None or o.xx and raw is None:
+        return old_value if o.get else None
+    if o.keepttl and raw:
+        ks.set_string(db, key, args[2], ks.expire_of(raw), old=raw)
+        ks.notify(NOTIFY_STRING, b"set", db, key)
+    else:
+        ks.set_string(db, key, args[2], expire, old=raw)
+        _set_events(ks, db, key, expire)
+    return old_value if o.get else OK
+
+
+def set_resp2(ks: Keyspace, db: int, args: list[bytes]) -> bytes:
+    if len(args) == 3:
+        ks.set_plain(db, args[1], args[2])
+        return b"+OK\r\n"
+    return encode(set_(ks, db, args))
+
+
+def setnx(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    if ks.lookup(db, args[1]) is not None:
+        return 0
+    ks.set_string(db, args[1], args[2], old=None)
+    ks.notify(NOTIFY_STRING, b"set", db, args[1])
+    return 1
+
+
+def setex(ks: Keyspace, db: int, args: list[bytes]) -> Simple:
+    ks.set_string(db, args[1], args[3], expire_at_ms(args[2], b"EX", ks.now, "setex"))
+    _set_events(ks, db, args[1], 1)
+    return OK
+
+
+def psetex(ks: Keyspace, db: int, args: list[bytes]) -> Simple:
+    ks.set_string(db, args[1], args[3], expire_at_ms(args[2], b"PX", ks.now, "psetex"))
+    _set_events(ks, db, args[1], 1)
+    return OK
+
+
+def getset(ks: Keyspace, db: int, args: list[bytes]) -> bytes | None:
+    raw, old_value = _string_record(ks, db, args[1])
+    ks.set_string(db, args[1], args[2], old=raw)  # like SET: the TTL goes
+    ks.notify(NOTIFY_STRING, b"set", db, args[1])
+    return old_value
+
+
+def getdel(ks: Keyspace, db: int, args: list[bytes]) -> bytes | None:
+    raw, value = _string_record(ks, db, args[1])
+    if raw is not None:
+        ks.delete(db, args[1])
+        ks.notify(NOTIFY_GENERIC, b"del", db, args[1])
+    return value
+
+
+def getex(ks: Keyspace, db: int, args: list[bytes]) -> bytes | None:
+    o = parse_ext_options(args, 2, for_set=False)
+    key = args[1]
+    raw, value = _string_record(ks, db, key)
+    if raw is None:
+        return None  # Redis answers nil before it looks at the expire value
+    if o.unit:
+        expire = expire_at_ms(cast(bytes, o.expire_arg), o.unit, ks.now, "getex")
+        if o.absolute and expire <= ks.now:
+            ks.delete(db, key)
+            ks.notify(NOTIFY_GENERIC, b"del", db, key)
         else:
-            ks.set_string(db, key, args[2], expire, old=raw)
-            _set_events(ks, db, key, expire)
-        return old_value if o.get else OK
+            ks.set_expire(db, key, raw, expire)
+            ks.notify(NOTIFY_GENERIC, b"expire", db, key)
+    elif o.persist and ks.expire_of(raw):
+        ks.set_expire(db, key, raw, 0)
+        ks.notify(NOTIFY_GENERIC, b"persist", db, key)
+    return value
 
-    @table.resp2("set")
-    def set_resp2(ks: Keyspace, db: int, args: list[bytes]) -> bytes:
-        if len(args) == 3:
-            ks.set_plain(db, args[1], args[2])
-            return b"+OK\r\n"
-        return encode(set_(ks, db, args))
 
-    @cmd("setnx", 3, "write denyoom fast", 1, 1, 1, group="string", since="1.0.0",
-         complexity="O(1)", summary="Set the value of a key, only if the key does not exist",
-         acl="@write @string @fast")
-    def setnx(ks: Keyspace, db: int, args: list[bytes]):
-        if ks.lookup(db, args[1]) is not None:
-            return 0
-        ks.set_string(db, args[1], args[2], old=None)
-        ks.notify(NOTIFY_STRING, b"set", db, args[1])
-        return 1
+def mget(ks: Keyspace, db: int, args: list[bytes]) -> list[bytes | None]:
+    out = []
+    for key in args[1:]:
+        raw = ks.lookup(db, key)
+        # MGET answers nil for a key of another type, never WRONGTYPE.
+        out.append(payload(raw) if raw is not None and type_of(raw) == STRING else None)
+    return out
 
-    @cmd("setex", 4, "write denyoom", 1, 1, 1, group="string", since="2.0.0", complexity="O(1)",
-         summary="Set the value and expiration of a key", acl="@write @string @slow")
-    def setex(ks: Keyspace, db: int, args: list[bytes]):
-        ks.set_string(db, args[1], args[3], expire_at_ms(args[2], b"EX", ks.now, "setex"))
-        _set_events(ks, db, args[1], 1)
+
+def mset(ks: Keyspace, db: int, args: list[bytes]) -> Simple:
+    _mset_pairs(args)
+    if ks.inline_paths:  # (no events to report)
+        ks.set_plain_many(db, args)
         return OK
+    for i in range(1, len(args), 2):
+        ks.set_string(db, args[i], args[i + 1])
+        ks.notify(NOTIFY_STRING, b"set", db, args[i])
+    return OK
 
-    @cmd("psetex", 4, "write denyoom", 1, 1, 1, group="string", since="2.6.0", complexity="O(1)",
-         summary="Set the value and expiration in milliseconds of a key",
-         acl="@write @string @slow")
-    def psetex(ks: Keyspace, db: int, args: list[bytes]):
-        ks.set_string(db, args[1], args[3], expire_at_ms(args[2], b"PX", ks.now, "psetex"))
-        _set_events(ks, db, args[1], 1)
-        return OK
 
-    @cmd("getset", 3, "write denyoom fast", 1, 1, 1, group="string", since="1.0.0",
-         complexity="O(1)", summary="Set the string value of a key and return its old value",
-         acl="@write @string @fast")
-    def getset(ks: Keyspace, db: int, args: list[bytes]):
-        raw, old_value = _string_record(ks, db, args[1])
-        ks.set_string(db, args[1], args[2], old=raw)  # like SET: the TTL goes
-        ks.notify(NOTIFY_STRING, b"set", db, args[1])
-        return old_value
+def msetnx(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    _mset_pairs(args)
+    if any(ks.lookup(db, args[i]) is not None for i in range(1, len(args), 2)):
+        return 0
+    for i in range(1, len(args), 2):
+        ks.set_string(db, args[i], args[i + 1])
+        ks.notify(NOTIFY_STRING, b"set", db, args[i])
+    return 1
 
-    @cmd("getdel", 2, "write fast", 1, 1, 1, group="string", since="6.2.0", complexity="O(1)",
-         summary="Get the value of a key and delete the key", acl="@write @string @fast")
-    def getdel(ks: Keyspace, db: int, args: list[bytes]):
-        raw, value = _string_record(ks, db, args[1])
-        if raw is not None:
-            ks.delete(db, args[1])
-            ks.notify(NOTIFY_GENERIC, b"del", db, args[1])
-        return value
 
-    @cmd("getex", -2, "write fast", 1, 1, 1, group="string", since="6.2.0", complexity="O(1)",
-         summary="Get the value of a key and optionally set its expiration",
-         acl="@write @string @fast")
-    def getex(ks: Keyspace, db: int, args: list[bytes]):
-        o = parse_ext_options(args, 2, for_set=False)
-        key = args[1]
-        raw, value = _string_record(ks, db, key)
-        if raw is None:
-            return None  # Redis answers nil before it looks at the expire value
-        if o.unit:
-            expire = expire_at_ms(cast(bytes, o.expire_arg), o.unit, ks.now, "getex")
-            if o.absolute and expire <= ks.now:
-                ks.delete(db, key)
-                ks.notify(NOTIFY_GENERIC, b"del", db, key)
-            else:
-                ks.set_expire(db, key, raw, expire)
-                ks.notify(NOTIFY_GENERIC, b"expire", db, key)
-        elif o.persist and ks.expire_of(raw):
-            ks.set_expire(db, key, raw, 0)
-            ks.notify(NOTIFY_GENERIC, b"persist", db, key)
-        return value
-
-    @cmd("mget", -2, "readonly fast", 1, -1, 1, split=SPLIT_POSITIONAL, group="string",
-         since="1.0.0", complexity="O(N) where N is the number of keys to retrieve.",
-         summary="Get the values of all the given keys", acl="@read @string @fast")
-    def mget(ks: Keyspace, db: int, args: list[bytes]):
-        out = []
-        for key in args[1:]:
-            raw = ks.lookup(db, key)
-            # MGET answers nil for a key of another type, never WRONGTYPE.
-            out.append(payload(raw) if raw is not None and type_of(raw) == STRING else None)
-        return out
-
-    @cmd("mset", -3, "write denyoom", 1, -1, 2, split=SPLIT_OK, cross="join", group="string", since="1.0.1",
-         complexity="O(N) where N is the number of keys to set.",
-         summary="Set multiple keys to multiple values", acl="@write @string @slow")
-    def mset(ks: Keyspace, db: int, args: list[bytes]):
-        _mset_pairs(args)
-        if ks.inline_paths:  # (no events to report)
-            ks.set_plain_many(db, args)
-            return OK
-        for i in range(1, len(args), 2):
-            ks.set_string(db, args[i], args[i + 1])
-            ks.notify(NOTIFY_STRING, b"set", db, args[i])
-        return OK
-
-    @cmd("msetnx", -3, "write denyoom", 1, -1, 2, route=COORD, group="string", since="1.0.1",
-         complexity="O(N) where N is the number of keys to set.",
-         summary="Set multiple keys to multiple values, only if none of the keys exist",
-         acl="@write @string @slow")
-    def msetnx(ks: Keyspace, db: int, args: list[bytes]):
-        _mset_pairs(args)
-        if any(ks.lookup(db, args[i]) is not None for i in range(1, len(args), 2)):
-            return 0
-        for i in range(1, len(args), 2):
-            ks.set_string(db, args[i], args[i + 1])
-            ks.notify(NOTIFY_STRING, b"set", db, args[i])
-        return 1
-
-    @cmd("append", 3, "write denyoom fast", 1, 1, 1, group="string", since="2.0.0",
-         complexity="O(1). The amortized time complexity is O(1) assuming the appended value "
-                    "is small and the already present value is of any size, since the dynamic "
-                    "string library used by Redis will double the free space available on "
-                    "every reallocation.",
-         summary="Append a value to a key", acl="@write @string @fast")
-    def append(ks: Keyspace, db: int, args: list[bytes]):
-        key, tail = args[1], args[2]
-        raw, value = _string_record(ks, db, key)
-        if raw is None:
-            ks.set_string(db, key, tail, old=None)
-            ks.notify(NOTIFY_STRING, b"append", db, key)
-            return len(tail)
-        value = cast(bytes, value)  # (a record: a value)
-        _check_length(ks, len(value), len(tail))
-        ks.set_string(db, key, value + tail, ks.expire_of(raw), old=raw)
+def append(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    key, tail = args[1], args[2]
+    raw, value = _string_record(ks, db, key)
+    if raw is None:
+        ks.set_string(db, key, tail, old=None)
         ks.notify(NOTIFY_STRING, b"append", db, key)
-        return len(value) + len(tail)
+        return len(tail)
+    value = cast(bytes, value)  # (a record: a value)
+    _check_length(ks, len(value), len(tail))
+    ks.set_string(db, key, value + tail, ks.expire_of(raw), old=raw)
+    ks.notify(NOTIFY_STRING, b"append", db, key)
+    return len(value) + len(tail)
 
-    @cmd("strlen", 2, "readonly fast", 1, 1, 1, group="string", since="2.2.0", complexity="O(1)",
-         summary="Get the length of the value stored in a key", acl="@read @string @fast")
-    def strlen(ks: Keyspace, db: int, args: list[bytes]):
-        value = ks.get_string(db, args[1])
-        return 0 if value is None else len(value)
 
-    @cmd("incr", 2, "write denyoom fast", 1, 1, 1, group="string", since="1.0.0",
-         complexity="O(1)", summary="Increment the integer value of a key by one",
-         acl="@write @string @fast")
-    def incr(ks: Keyspace, db: int, args: list[bytes]):
-        return _incr_by(ks, db, args[1], 1)
+def strlen(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    value = ks.get_string(db, args[1])
+    return 0 if value is None else len(value)
 
-    @cmd("decr", 2, "write denyoom fast", 1, 1, 1, group="string", since="1.0.0",
-         complexity="O(1)", summary="Decrement the integer value of a key by one",
-         acl="@write @string @fast")
-    def decr(ks: Keyspace, db: int, args: list[bytes]):
-        return _incr_by(ks, db, args[1], -1)
 
-    @cmd("incrby", 3, "write denyoom fast", 1, 1, 1, group="string", since="1.0.0",
-         complexity="O(1)", summary="Increment the integer value of a key by the given amount",
-         acl="@write @string @fast")
-    def incrby(ks: Keyspace, db: int, args: list[bytes]):
-        return _incr_by(ks, db, args[1], int_arg(args[2]))
+def incr(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    return _incr_by(ks, db, args[1], 1)
 
-    @cmd("decrby", 3, "write denyoom fast", 1, 1, 1, group="string", since="1.0.0",
-         complexity="O(1)", summary="Decrement the integer value of a key by the given number",
-         acl="@write @string @fast")
-    def decrby(ks: Keyspace, db: int, args: list[bytes]):
-        delta = int_arg(args[2])
-        if delta == LLONG_MIN:  # its negation does not fit in 64 bits
-            raise ReplyError(errors.DECR_OVERFLOW)
-        return _incr_by(ks, db, args[1], -delta)
 
-    @cmd("incrbyfloat", 3, "write denyoom fast", 1, 1, 1, group="string", since="2.6.0",
-         complexity="O(1)", summary="Increment the float value of a key by the given amount",
-         acl="@write @string @fast")
-    def incrbyfloat(ks: Keyspace, db: int, args: list[bytes]):
-        delta = parse_long_double(args[2])
-        key = args[1]
-        # Redis checks the key's type and value before the increment's syntax.
-        raw, value = _string_record(ks, db, key)
-        current = Fraction(0) if raw is None else parse_long_double(cast(bytes, value))
-        if current is None or delta is None:
-            raise ReplyError(errors.NOT_FLOAT)
-        total = add_long_double(current, delta)
-        if isinstance(total, float):  # inf or nan
-            raise ReplyError(errors.INCR_NAN_INF)
-        out = format_long_double(total)
-        ks.set_string(db, key, out, ks.expire_of(raw) if raw else 0, old=raw)
-        ks.notify(NOTIFY_STRING, b"incrbyfloat", db, key)
-        return out
+def decr(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    return _incr_by(ks, db, args[1], -1)
 
-    @cmd("substr", 4, "readonly", 1, 1, 1, group="string", since="1.0.0",
-         **_RANGE_DOC)
-    @cmd("getrange", 4, "readonly", 1, 1, 1, group="string", since="2.4.0",
-         **_RANGE_DOC)
-    def getrange(ks: Keyspace, db: int, args: list[bytes]):
-        start, end = int_arg(args[2]), int_arg(args[3])
-        value = ks.get_string(db, args[1]) or b""
-        n = len(value)
-        if start < 0 and end < 0 and start > end:
-            return b""
-        if start < 0:
-            start = max(n + start, 0)
-        if end < 0:
-            end = max(n + end, 0)
-        end = min(end, n - 1)
-        if start > end or n == 0:
-            return b""
-        return value[start:end + 1]
 
-    @cmd("setrange", 4, "write denyoom", 1, 1, 1, group="string", since="2.2.0",
-         complexity="O(1), not counting the time taken to copy the new string in place. "
-                    "Usually, this string is very small so the amortized complexity is O(1). "
-                    "Otherwise, complexity is O(M) with M being the length of the value "
-                    "argument.",
-         summary="Overwrite part of a string at key starting at the specified offset",
-         acl="@write @string @slow")
-    def setrange(ks: Keyspace, db: int, args: list[bytes]):
-        key, piece = args[1], args[3]
-        offset = int_arg(args[2])
-        if offset < 0:
-            raise ReplyError(errors.OFFSET_RANGE)
-        raw, value = _string_record(ks, db, key)
-        if not piece:  # nothing to write: not even an empty key is created
-            return 0 if value is None else len(value)  # (raw and value: both None or neither)
-        _check_length(ks, offset, len(piece))
-        value = value or b""
-        if len(value) < offset:
-            value += b"\0" * (offset - len(value))
-        value = value[:offset] + piece + value[offset + len(piece):]
-        ks.set_string(db, key, value, ks.expire_of(raw) if raw else 0, old=raw)
-        ks.notify(NOTIFY_STRING, b"setrange", db, key)
-        return len(value)
+def incrby(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    return _incr_by(ks, db, args[1], int_arg(args[2]))
 
-    @cmd("lcs", -3, "readonly", 1, 2, 1, route=COORD, group="string", since="7.0.0",
-         complexity="O(N*M) where N and M are the lengths of s1 and s2, respectively",
-         summary="Find longest common substring", acl="@read @string @slow")
-    def lcs(ks: Keyspace, db: int, args: list[bytes]):
-        values = []
-        for key in args[1:3]:
-            raw = ks.lookup(db, key)
-            if raw is not None and type_of(raw) != STRING:
-                raise ReplyError(errors.LCS_NOT_STRING)
-            values.append(None if raw is None else payload(raw))
-        return lcs_reply(values[0], values[1], args, ks.store.proto_max_bulk_len)
+
+def decrby(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    delta = int_arg(args[2])
+    if delta == LLONG_MIN:  # its negation does not fit in 64 bits
+        raise ReplyError(errors.DECR_OVERFLOW)
+    return _incr_by(ks, db, args[1], -delta)
+
+
+def incrbyfloat(ks: Keyspace, db: int, args: list[bytes]) -> bytes:
+    delta = parse_long_double(args[2])
+    key = args[1]
+    # Redis checks the key's type and value before the increment's syntax.
+    raw, value = _string_record(ks, db, key)
+    current = Fraction(0) if raw is None else parse_long_double(cast(bytes, value))
+    if current is None or delta is None:
+        raise ReplyError(errors.NOT_FLOAT)
+    total = add_long_double(current, delta)
+    if isinstance(total, float):  # inf or nan
+        raise ReplyError(errors.INCR_NAN_INF)
+    out = format_long_double(total)
+    ks.set_string(db, key, out, ks.expire_of(raw) if raw else 0, old=raw)
+    ks.notify(NOTIFY_STRING, b"incrbyfloat", db, key)
+    return out
+
+
+def getrange(ks: Keyspace, db: int, args: list[bytes]) -> bytes:
+    start, end = int_arg(args[2]), int_arg(args[3])
+    value = ks.get_string(db, args[1]) or b""
+    n = len(value)
+    if start < 0 and end < 0 and start > end:
+        return b""
+    if start < 0:
+        start = max(n + start, 0)
+    if end < 0:
+        end = max(n + end, 0)
+    end = min(end, n - 1)
+    if start > end or n == 0:
+        return b""
+    return value[start:end + 1]
+
+
+def setrange(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    key, piece = args[1], args[3]
+    offset = int_arg(args[2])
+    if offset < 0:
+        raise ReplyError(errors.OFFSET_RANGE)
+    raw, value = _string_record(ks, db, key)
+    if not piece:  # nothing to write: not even an empty key is created
+        return 0 if value is None else len(value)  # (raw and value: both None or neither)
+    _check_length(ks, offset, len(piece))
+    value = value or b""
+    if len(value) < offset:
+        value += b"\0" * (offset - len(value))
+    value = value[:offset] + piece + value[offset + len(piece):]
+    ks.set_string(db, key, value, ks.expire_of(raw) if raw else 0, old=raw)
+    ks.notify(NOTIFY_STRING, b"setrange", db, key)
+    return len(value)
+
+
+def lcs(ks: Keyspace, db: int, args: list[bytes]) -> LcsReply:
+    values = []
+    for key in args[1:3]:
+        raw = ks.lookup(db, key)
+        if raw is not None and type_of(raw) != STRING:
+            raise ReplyError(errors.LCS_NOT_STRING)
+        values.append(None if raw is None else payload(raw))
+    return lcs_reply(values[0], values[1], args, ks.store.proto_max_bulk_len)
 
 
 # ---------------------------------------------------------------- across shards
 
 
-def _msetnx_cross(coord, db: int, args: list[bytes]):
+def _msetnx_cross(coord, db: int, args: list[bytes]) -> int:
     """MSETNX over several shards: check every shard, then set every shard (not atomic)."""
     _mset_pairs(args)
     groups: dict[int, list[bytes]] = {}
@@ -697,7 +640,7 @@ def _msetnx_cross(coord, db: int, args: list[bytes]):
     return 1
 
 
-def _lcs_cross(coord, db: int, args: list[bytes]):
+def _lcs_cross(coord, db: int, args: list[bytes]) -> LcsReply:
     """LCS of two keys on different shards: fetch both values, compute here."""
     values = []
     for key in args[1:3]:
@@ -714,3 +657,86 @@ def register_cross(ops: dict[str, Callable]) -> None:
     """The string family's cross-shard operations, run by the coordinator."""
     ops["msetnx"] = _msetnx_cross
     ops["lcs"] = _lcs_cross
+
+
+# ---------------------------------------------------------------- the command table
+
+# GETRANGE and its alias SUBSTR share their documentation, as in Redis.
+_RANGE_DOC: dict[str, Any] = dict(
+    complexity="O(N) where N is the length of the returned string. The complexity is "
+               "ultimately determined by the returned length, but because creating a "
+               "substring from an existing string is very cheap, it can be considered "
+               "O(1) for small strings.",
+    summary="Get a substring of the string stored at a key", acl="@read @string @slow")
+
+
+def register(table: CommandTable) -> None:
+    """The string commands, each declared as Redis 7.0's COMMAND INFO describes it."""
+    cmd = table.command
+    cmd("get", 2, "readonly fast", 1, 1, 1, group="string", since="1.0.0", complexity="O(1)",
+        summary="Get the value of a key", acl="@read @string @fast")(get)
+    table.resp2("get")(get_resp2)
+    cmd("set", -3, "write denyoom", 1, 1, 1, group="string", since="1.0.0", complexity="O(1)",
+        summary="Set the string value of a key", acl="@write @string @slow")(set_)
+    table.resp2("set")(set_resp2)
+    cmd("setnx", 3, "write denyoom fast", 1, 1, 1, group="string", since="1.0.0",
+        complexity="O(1)", summary="Set the value of a key, only if the key does not exist",
+        acl="@write @string @fast")(setnx)
+    cmd("setex", 4, "write denyoom", 1, 1, 1, group="string", since="2.0.0", complexity="O(1)",
+        summary="Set the value and expiration of a key", acl="@write @string @slow")(setex)
+    cmd("psetex", 4, "write denyoom", 1, 1, 1, group="string", since="2.6.0", complexity="O(1)",
+        summary="Set the value and expiration in milliseconds of a key",
+        acl="@write @string @slow")(psetex)
+    cmd("getset", 3, "write denyoom fast", 1, 1, 1, group="string", since="1.0.0",
+        complexity="O(1)", summary="Set the string value of a key and return its old value",
+        acl="@write @string @fast")(getset)
+    cmd("getdel", 2, "write fast", 1, 1, 1, group="string", since="6.2.0", complexity="O(1)",
+        summary="Get the value of a key and delete the key", acl="@write @string @fast")(getdel)
+    cmd("getex", -2, "write fast", 1, 1, 1, group="string", since="6.2.0", complexity="O(1)",
+        summary="Get the value of a key and optionally set its expiration",
+        acl="@write @string @fast")(getex)
+    cmd("mget", -2, "readonly fast", 1, -1, 1, split=SPLIT_POSITIONAL, group="string",
+        since="1.0.0", complexity="O(N) where N is the number of keys to retrieve.",
+        summary="Get the values of all the given keys", acl="@read @string @fast")(mget)
+    cmd("mset", -3, "write denyoom", 1, -1, 2, split=SPLIT_OK, cross="join", group="string", since="1.0.1",
+        complexity="O(N) where N is the number of keys to set.",
+        summary="Set multiple keys to multiple values", acl="@write @string @slow")(mset)
+    cmd("msetnx", -3, "write denyoom", 1, -1, 2, route=COORD, group="string", since="1.0.1",
+        complexity="O(N) where N is the number of keys to set.",
+        summary="Set multiple keys to multiple values, only if none of the keys exist",
+        acl="@write @string @slow")(msetnx)
+    cmd("append", 3, "write denyoom fast", 1, 1, 1, group="string", since="2.0.0",
+        complexity="O(1). The amortized time complexity is O(1) assuming the appended value "
+                   "is small and the already present value is of any size, since the dynamic "
+                   "string library used by Redis will double the free space available on "
+                   "every reallocation.",
+        summary="Append a value to a key", acl="@write @string @fast")(append)
+    cmd("strlen", 2, "readonly fast", 1, 1, 1, group="string", since="2.2.0", complexity="O(1)",
+        summary="Get the length of the value stored in a key", acl="@read @string @fast")(strlen)
+    cmd("incr", 2, "write denyoom fast", 1, 1, 1, group="string", since="1.0.0",
+        complexity="O(1)", summary="Increment the integer value of a key by one",
+        acl="@write @string @fast")(incr)
+    cmd("decr", 2, "write denyoom fast", 1, 1, 1, group="string", since="1.0.0",
+        complexity="O(1)", summary="Decrement the integer value of a key by one",
+        acl="@write @string @fast")(decr)
+    cmd("incrby", 3, "write denyoom fast", 1, 1, 1, group="string", since="1.0.0",
+        complexity="O(1)", summary="Increment the integer value of a key by the given amount",
+        acl="@write @string @fast")(incrby)
+    cmd("decrby", 3, "write denyoom fast", 1, 1, 1, group="string", since="1.0.0",
+        complexity="O(1)", summary="Decrement the integer value of a key by the given number",
+        acl="@write @string @fast")(decrby)
+    cmd("incrbyfloat", 3, "write denyoom fast", 1, 1, 1, group="string", since="2.6.0",
+        complexity="O(1)", summary="Increment the float value of a key by the given amount",
+        acl="@write @string @fast")(incrbyfloat)
+    cmd("getrange", 4, "readonly", 1, 1, 1, group="string", since="2.4.0", **_RANGE_DOC)(getrange)
+    cmd("substr", 4, "readonly", 1, 1, 1, group="string", since="1.0.0", **_RANGE_DOC)(getrange)
+    cmd("setrange", 4, "write denyoom", 1, 1, 1, group="string", since="2.2.0",
+        complexity="O(1), not counting the time taken to copy the new string in place. "
+                   "Usually, this string is very small so the amortized complexity is O(1). "
+                   "Otherwise, complexity is O(M) with M being the length of the value "
+                   "argument.",
+        summary="Overwrite part of a string at key starting at the specified offset",
+        acl="@write @string @slow")(setrange)
+    cmd("lcs", -3, "readonly", 1, 2, 1, route=COORD, group="string", since="7.0.0",
+        complexity="O(N*M) where N and M are the lengths of s1 and s2, respectively",
+        summary="Find longest common substring", acl="@read @string @slow")(lcs)

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import random
 import re
-from typing import Any, cast
+from typing import Any, Callable, Iterable, Iterator, cast
 
 from shardis import errors
 from shardis.args import compile_glob, cstr, int_arg, scan_cursor, scan_options
 from shardis.commands import CommandTable
 from shardis.notify import NOTIFY_GENERIC, NOTIFY_ZSET
-from shardis.resp import NIL_ARRAY, Pairs, ReplyError, format_double
+from shardis.resp import NIL_ARRAY, NilArray, Pairs, ReplyError, format_double
 from shardis.shardd.disk.coll import MAX_MEMBER
 from shardis.shardd.disk.zset import ZSet, bytes_score, just_after, next_score, score_bytes, sort_key
 from shardis.shardd.storage import SET, ZSET, Coll, Keyspace
@@ -105,8 +105,12 @@ def score_bounds(min_arg: bytes, max_arg: bytes) -> tuple[bytes, bytes]:
 
 _MIN, _MAX = object(), object()
 
+# A bound of a lex range: (member, exclusive), the member _MIN or _MAX for - and +.
+LexBound = tuple[Any, bool]
+LexRange = tuple[LexBound, LexBound]  # (min, max)
 
-def _lex_item(arg: bytes):
+
+def _lex_item(arg: bytes) -> LexBound:
     """One bound of zslParseLexRange: ``-``, ``+``, ``[member`` or ``(member``."""
     c = arg[:1]
     if c in (b"+", b"-"):
@@ -120,11 +124,11 @@ def _lex_item(arg: bytes):
     raise ReplyError(errors.Z_MINMAX_NOT_LEX)
 
 
-def parse_lex(min_arg: bytes, max_arg: bytes):
+def parse_lex(min_arg: bytes, max_arg: bytes) -> LexRange:
     return _lex_item(min_arg), _lex_item(max_arg)
 
 
-def lex_bounds(lex, score: bytes) -> tuple[bytes, bytes]:
+def lex_bounds(lex: LexRange, score: bytes) -> tuple[bytes, bytes]:
     """A lex range as sort-key bounds [lo, hi) within the score whose encoding is ``score``."""
     (lo, lo_ex), (hi, hi_ex) = lex
     nxt = next_score(score)
@@ -143,7 +147,7 @@ def lex_bounds(lex, score: bytes) -> tuple[bytes, bytes]:
     return lo_k, hi_k
 
 
-def _gte_min(m: bytes, lex) -> bool:
+def _gte_min(m: bytes, lex: LexRange) -> bool:
     lo, ex = lex[0]
     if lo is _MIN:
         return True
@@ -152,7 +156,7 @@ def _gte_min(m: bytes, lex) -> bool:
     return m > lo if ex else m >= lo
 
 
-def _lte_max(m: bytes, lex) -> bool:
+def _lte_max(m: bytes, lex: LexRange) -> bool:
     hi, ex = lex[1]
     if hi is _MAX:
         return True
@@ -161,7 +165,7 @@ def _lte_max(m: bytes, lex) -> bool:
     return m < hi if ex else m <= hi
 
 
-def lex_walk(items: list[tuple[bytes, float]], lex: Any, reverse: bool, offset: int = 0,
+def lex_walk(items: list[tuple[bytes, float]], lex: LexRange, reverse: bool, offset: int = 0,
              limit: int = -1) -> list[tuple[bytes, float]]:
     """Redis' listpack walk for a lex range over ``items`` (score order): from the first
     element past the near bound (nothing if it is beyond the far one), ``offset``
@@ -201,7 +205,7 @@ def _ranged_long(arg: bytes, lo: int, hi: int, msg: str) -> int:
 # ---------------------------------------------------------------- a sorted set's ranges
 
 
-def lex_range(z: ZSet, lex, reverse: bool, offset: int, limit: int) -> list[tuple[bytes, float]]:
+def lex_range(z: ZSet, lex: LexRange, reverse: bool, offset: int, limit: int) -> list[tuple[bytes, float]]:
     """The elements of a lex range (see ``lex_walk``), after ``offset``, at most ``limit``."""
     if offset < 0 or limit == 0 or z.c.count == 0:
         return []
@@ -218,7 +222,7 @@ def _zset(ks: Keyspace, db: int, key: bytes) -> ZSet | None:
     return None if c is None else ZSet(ks, c)
 
 
-def _check_lengths(members) -> None:
+def _check_lengths(members: Iterable[bytes]) -> None:
     """Refuse, before anything is written, a member too long for an LMDB key."""
     for m in members:
         if len(m) > MAX_MEMBER:
@@ -282,7 +286,7 @@ def zadd_one(ks: Keyspace, db: int, args: list[bytes]) -> int | None:
     return 1 if old is None else 0
 
 
-def zadd_generic(ks: Keyspace, db: int, args: list[bytes], incr: bool):
+def zadd_generic(ks: Keyspace, db: int, args: list[bytes], incr: bool) -> float | int | None:
     """ZADD and ZINCRBY (ZADD INCR): flags first, then score/member pairs."""
     flags = set()
     i = 2
@@ -440,14 +444,14 @@ class RangeSpec:
         return z.between(self.lo, self.hi, self.rev, self.offset, self.limit)
 
 
-def _reply(items, withscores: bool):
+def _reply(items: list[tuple[bytes, float]], withscores: bool) -> list[bytes] | Pairs:
     if withscores:
         return Pairs(items)
     return [m for m, _ in items]
 
 
 def zrange_generic(ks: Keyspace, db: int, args: list[bytes], by: str | None = None,
-                   rev: bool | None = None):
+                   rev: bool | None = None) -> list[bytes] | Pairs:
     spec = RangeSpec(args, 1, False, by, rev)
     z = _zset(ks, db, args[1])
     if z is None:
@@ -455,7 +459,7 @@ def zrange_generic(ks: Keyspace, db: int, args: list[bytes], by: str | None = No
     return _reply(spec.run(z), spec.withscores)
 
 
-def zrangestore(ks: Keyspace, db: int, args: list[bytes]):
+def zrangestore(ks: Keyspace, db: int, args: list[bytes]) -> int:
     spec = RangeSpec(args, 2, True, None, None)
     z = _zset(ks, db, args[2])
     items = spec.run(z) if z is not None else []
@@ -511,7 +515,7 @@ def _zremrange(ks: Keyspace, db: int, args: list[bytes], by: str) -> int:
 # ---------------------------------------------------------------- pops
 
 
-def pop(ks: Keyspace, db: int, key: bytes, use_max: bool, count: int):
+def pop(ks: Keyspace, db: int, key: bytes, use_max: bool, count: int) -> list[tuple[bytes, float]] | None:
     """Remove and return up to ``count`` (member, score) pairs from the low end (or the high
     end with ``use_max``); None when the key does not exist. WRONGTYPE for another type."""
     c = ks.coll(db, key, ZSET)
@@ -536,7 +540,7 @@ def _pop(ks: Keyspace, c: Coll, use_max: bool, count: int) -> list[tuple[bytes, 
     return items
 
 
-def _zpop(ks: Keyspace, db: int, args: list[bytes], use_max: bool):
+def _zpop(ks: Keyspace, db: int, args: list[bytes], use_max: bool) -> list[bytes | float] | Pairs:
     if len(args) > 3:
         raise ReplyError(errors.SYNTAX)
     count = -1
@@ -551,7 +555,7 @@ def _zpop(ks: Keyspace, db: int, args: list[bytes], use_max: bool):
     return Pairs(items)
 
 
-def zmpop(ks: Keyspace, db: int, args: list[bytes]):
+def zmpop(ks: Keyspace, db: int, args: list[bytes]) -> list[Any] | NilArray:
     numkeys = _ranged_long(args[1], 1, LONG_MAX, errors.Z_NUMKEYS_POSITIVE)
     where = numkeys + 2
     if where >= len(args):
@@ -587,7 +591,7 @@ def _rng(ks: Keyspace, c: Coll, args: list[bytes]) -> random.Random:
     return random.Random(seed)
 
 
-def zrandmember(ks: Keyspace, db: int, args: list[bytes]):
+def zrandmember(ks: Keyspace, db: int, args: list[bytes]) -> bytes | list[bytes] | Pairs | None:
     if len(args) >= 3:
         count = _long(args[2])
         if count < -LONG_MAX:
@@ -607,7 +611,8 @@ def zrandmember(ks: Keyspace, db: int, args: list[bytes]):
     return z.items(rng.randrange(z.c.count), 1)[0][0]
 
 
-def _randmember_count(ks: Keyspace, db: int, args: list[bytes], count: int, withscores: bool):
+def _randmember_count(ks: Keyspace, db: int, args: list[bytes], count: int,
+                      withscores: bool) -> list[bytes] | Pairs:
     z = _zset(ks, db, args[1])
     if z is None or count == 0:
         return []
@@ -638,7 +643,7 @@ def zcard(ks: Keyspace, db: int, args: list[bytes]) -> int:
     return 0 if c is None else c.count
 
 
-def zscore(ks: Keyspace, db: int, args: list[bytes]):
+def zscore(ks: Keyspace, db: int, args: list[bytes]) -> float | None:
     c = ks.coll(db, args[1], ZSET)
     if c is None:
         return None
@@ -646,7 +651,7 @@ def zscore(ks: Keyspace, db: int, args: list[bytes]):
     return None if v is None else bytes_score(v)
 
 
-def zmscore(ks: Keyspace, db: int, args: list[bytes]):
+def zmscore(ks: Keyspace, db: int, args: list[bytes]) -> list[float | None]:
     c = ks.coll(db, args[1], ZSET)
     if c is None:
         return [None] * (len(args) - 2)
@@ -657,7 +662,7 @@ def zmscore(ks: Keyspace, db: int, args: list[bytes]):
     return out
 
 
-def zscan(ks: Keyspace, db: int, args: list[bytes]):
+def zscan(ks: Keyspace, db: int, args: list[bytes]) -> list[bytes | list[bytes]]:
     """ZSCAN key cursor [MATCH pattern] [COUNT count]: [cursor, [member, score, ...]],
     scores as bulk strings in RESP2 and RESP3 alike (%.17g, as Redis' scan replies).
 
@@ -698,7 +703,7 @@ def _skiplist_score(d: float) -> bytes:
     return format_double(d).encode()
 
 
-def _zrank(ks: Keyspace, db: int, args: list[bytes], rev: bool):
+def _zrank(ks: Keyspace, db: int, args: list[bytes], rev: bool) -> int | None:
     z = _zset(ks, db, args[1])
     if z is None:
         return None
@@ -751,7 +756,7 @@ class Source:
     def __len__(self) -> int:
         return 0 if self.c is None else self.c.count
 
-    def items(self):
+    def items(self) -> Iterator[tuple[bytes, float]]:
         if self.c is None:
             return
         if self.is_set:
@@ -785,7 +790,7 @@ def _weighted(score: float, weight: float) -> float:
 
 
 def setop(ks: Keyspace, db: int, args: list[bytes], at: int, op: str, has_dest: bool,
-          card: bool = False):
+          card: bool = False) -> Any:
     """zunionInterDiffGenericCommand: numkeys at ``args[at]``. Returns (scores, withscores)
     or, for ZINTERCARD, the cardinality."""
     name = cstr(args[0]).lower().decode(errors="replace")
@@ -831,7 +836,7 @@ def setop(ks: Keyspace, db: int, args: list[bytes], at: int, op: str, has_dest: 
     return result, withscores
 
 
-def _inter(srcs: list[Source], how: bytes, card: bool, limit: int):
+def _inter(srcs: list[Source], how: bytes, card: bool, limit: int) -> int | dict[bytes, float]:
     order = sorted(srcs, key=len)
     first = order[0]
     out: dict[bytes, float] = {}
@@ -875,11 +880,11 @@ def _diff(srcs: list[Source]) -> dict[bytes, float]:
     return out
 
 
-def _sorted_items(scores: dict[bytes, float]):
+def _sorted_items(scores: dict[bytes, float]) -> list[tuple[bytes, float]]:
     return sorted(((m, s) for m, s in scores.items()), key=lambda p: (p[1], p[0]))
 
 
-def setop_reply(ks: Keyspace, db: int, args: list[bytes], op: str):
+def setop_reply(ks: Keyspace, db: int, args: list[bytes], op: str) -> list[bytes] | Pairs:
     scores, withscores = setop(ks, db, args, 1, op, False)
     return _reply(_sorted_items(scores), withscores)
 
@@ -892,7 +897,7 @@ def setop_store(ks: Keyspace, db: int, args: list[bytes], op: str) -> int:
 # ---------------------------------------------------------------- keys of movable-key commands
 
 
-def _numkeys_at(at: int, dest: bool):
+def _numkeys_at(at: int, dest: bool) -> Callable[[list[bytes]], list[bytes]]:
     """keys(args) for commands with numkeys at ``args[at]`` (and a destination at args[1])."""
 
     def keys(args: list[bytes]) -> list[bytes]:
@@ -905,203 +910,226 @@ def _numkeys_at(at: int, dest: bool):
     return keys
 
 
+# ---------------------------------------------------------------- the commands
+
+
+def zadd(ks: Keyspace, db: int, args: list[bytes]) -> float | int | None:
+    if len(args) == 4:  # one member, no options: the lean path, when it applies
+        added = zadd_one(ks, db, args)
+        if added is not None:
+            return added
+    return zadd_generic(ks, db, args, False)
+
+
+def zincrby(ks: Keyspace, db: int, args: list[bytes]) -> float | int | None:
+    return zadd_generic(ks, db, args, True)
+
+
+def zrank(ks: Keyspace, db: int, args: list[bytes]) -> int | None:
+    return _zrank(ks, db, args, False)
+
+
+def zrevrank(ks: Keyspace, db: int, args: list[bytes]) -> int | None:
+    return _zrank(ks, db, args, True)
+
+
+def zrange(ks: Keyspace, db: int, args: list[bytes]) -> list[bytes] | Pairs:
+    return zrange_generic(ks, db, args)
+
+
+def zrangebyscore(ks: Keyspace, db: int, args: list[bytes]) -> list[bytes] | Pairs:
+    return zrange_generic(ks, db, args, "score", False)
+
+
+def zrevrangebyscore(ks: Keyspace, db: int, args: list[bytes]) -> list[bytes] | Pairs:
+    return zrange_generic(ks, db, args, "score", True)
+
+
+def zrangebylex(ks: Keyspace, db: int, args: list[bytes]) -> list[bytes] | Pairs:
+    return zrange_generic(ks, db, args, "lex", False)
+
+
+def zrevrangebylex(ks: Keyspace, db: int, args: list[bytes]) -> list[bytes] | Pairs:
+    return zrange_generic(ks, db, args, "lex", True)
+
+
+def zrevrange(ks: Keyspace, db: int, args: list[bytes]) -> list[bytes] | Pairs:
+    return zrange_generic(ks, db, args, "rank", True)
+
+
+def zremrangebyrank(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    return _zremrange(ks, db, args, "rank")
+
+
+def zremrangebyscore(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    return _zremrange(ks, db, args, "score")
+
+
+def zremrangebylex(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    return _zremrange(ks, db, args, "lex")
+
+
+def zpopmin(ks: Keyspace, db: int, args: list[bytes]) -> list[bytes | float] | Pairs:
+    return _zpop(ks, db, args, False)
+
+
+def zpopmax(ks: Keyspace, db: int, args: list[bytes]) -> list[bytes | float] | Pairs:
+    return _zpop(ks, db, args, True)
+
+
+def zunion(ks: Keyspace, db: int, args: list[bytes]) -> list[bytes] | Pairs:
+    return setop_reply(ks, db, args, "union")
+
+
+def zunionstore(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    return setop_store(ks, db, args, "union")
+
+
+def zinter(ks: Keyspace, db: int, args: list[bytes]) -> list[bytes] | Pairs:
+    return setop_reply(ks, db, args, "inter")
+
+
+def zinterstore(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    return setop_store(ks, db, args, "inter")
+
+
+def zintercard(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    return setop(ks, db, args, 1, "inter", False, True)
+
+
+def zdiff(ks: Keyspace, db: int, args: list[bytes]) -> list[bytes] | Pairs:
+    return setop_reply(ks, db, args, "diff")
+
+
+def zdiffstore(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    return setop_store(ks, db, args, "diff")
+
+
 # ---------------------------------------------------------------- the table
+
+# (what the declarations share: texts, and the movable-key commands' key functions)
+_W_FAST = "@write @sortedset @fast"
+_R_FAST = "@read @sortedset @fast"
+_W_SLOW = "@write @sortedset @slow"
+_R_SLOW = "@read @sortedset @slow"
+_LOG_N = "O(log(N)) with N being the number of elements in the sorted set."
+_RANGE_M = ("O(log(N)+M) with N being the number of elements in the sorted set and M the "
+            "number of elements being returned. If M is constant (e.g. always asking for "
+            "the first 10 elements with LIMIT), you can consider it O(log(N)).")
+_REMOVED_M = ("O(log(N)+M) with N being the number of elements in the sorted set and M the "
+              "number of elements removed by the operation.")
+_POP_C = ("O(log(N)*M) with N being the number of elements in the sorted set, and M being "
+          "the number of elements popped.")
+_UNION_C = ("O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and "
+            "M being the number of elements in the resulting sorted set.")
+_INTER_C = ("O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K "
+            "being the number of input sorted sets and M being the number of elements in "
+            "the resulting sorted set.")
+_DIFF_C = ("O(L + (N-K)log(N)) worst case where L is the total number of elements in all the "
+           "sets, N is the size of the first set, and K is the size of the result set.")
+_NUMKEYS = _numkeys_at(1, False)
+_NUMKEYS_DEST = _numkeys_at(2, True)
+_RANK_M = ("O(log(N)+M) with N being the number of elements in the sorted set and M the "
+           "number of elements returned.")
 
 
 def register(table: CommandTable) -> None:
     """The sorted set commands, each declared as Redis 7.0's COMMAND INFO describes it."""
     cmd = table.command
-    g: dict[str, Any] = {"group": "sorted-set"}
-    w_fast = "@write @sortedset @fast"
-    r_fast = "@read @sortedset @fast"
-    w_slow = "@write @sortedset @slow"
-    r_slow = "@read @sortedset @slow"
-    log_n = "O(log(N)) with N being the number of elements in the sorted set."
-    range_m = ("O(log(N)+M) with N being the number of elements in the sorted set and M the "
-               "number of elements being returned. If M is constant (e.g. always asking for "
-               "the first 10 elements with LIMIT), you can consider it O(log(N)).")
-    removed_m = ("O(log(N)+M) with N being the number of elements in the sorted set and M the "
-                 "number of elements removed by the operation.")
-    pop_c = ("O(log(N)*M) with N being the number of elements in the sorted set, and M being "
-             "the number of elements popped.")
-    union_c = ("O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and "
-               "M being the number of elements in the resulting sorted set.")
-    inter_c = ("O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K "
-               "being the number of input sorted sets and M being the number of elements in "
-               "the resulting sorted set.")
-    diff_c = ("O(L + (N-K)log(N)) worst case where L is the total number of elements in all the "
-              "sets, N is the size of the first set, and K is the size of the result set.")
-    numkeys = _numkeys_at(1, False)
-    numkeys_dest = _numkeys_at(2, True)
-
-    @cmd("zadd", -4, "write denyoom fast", 1, 1, 1, **g, since="1.2.0",
-         complexity="O(log(N)) for each item added, where N is the number of elements in the sorted set.",
-         summary="Add one or more members to a sorted set, or update its score if it already exists",
-         acl=w_fast)
-    def zadd(ks: Keyspace, db: int, args: list[bytes]):
-        if len(args) == 4:  # one member, no options: the lean path, when it applies
-            added = zadd_one(ks, db, args)
-            if added is not None:
-                return added
-        return zadd_generic(ks, db, args, False)
-
-    @cmd("zincrby", 4, "write denyoom fast", 1, 1, 1, **g, since="1.2.0",
-         complexity="O(log(N)) where N is the number of elements in the sorted set.",
-         summary="Increment the score of a member in a sorted set", acl=w_fast)
-    def zincrby(ks: Keyspace, db: int, args: list[bytes]):
-        return zadd_generic(ks, db, args, True)
-
-    cmd("zrem", -3, "write fast", 1, 1, 1, **g, since="1.2.0",
+    cmd("zadd", -4, "write denyoom fast", 1, 1, 1, group="sorted-set", since="1.2.0",
+        complexity="O(log(N)) for each item added, where N is the number of elements in the sorted set.",
+        summary="Add one or more members to a sorted set, or update its score if it already exists",
+        acl=_W_FAST)(zadd)
+    cmd("zincrby", 4, "write denyoom fast", 1, 1, 1, group="sorted-set", since="1.2.0",
+        complexity="O(log(N)) where N is the number of elements in the sorted set.",
+        summary="Increment the score of a member in a sorted set", acl=_W_FAST)(zincrby)
+    cmd("zrem", -3, "write fast", 1, 1, 1, group="sorted-set", since="1.2.0",
         complexity=("O(M*log(N)) with N being the number of elements in the sorted set and M the "
                     "number of elements to be removed."),
-        summary="Remove one or more members from a sorted set", acl=w_fast)(zrem)
-    cmd("zcard", 2, "readonly fast", 1, 1, 1, **g, since="1.2.0", complexity="O(1)",
-        summary="Get the number of members in a sorted set", acl=r_fast)(zcard)
-    cmd("zcount", 4, "readonly fast", 1, 1, 1, **g, since="2.0.0", complexity=log_n,
+        summary="Remove one or more members from a sorted set", acl=_W_FAST)(zrem)
+    cmd("zcard", 2, "readonly fast", 1, 1, 1, group="sorted-set", since="1.2.0", complexity="O(1)",
+        summary="Get the number of members in a sorted set", acl=_R_FAST)(zcard)
+    cmd("zcount", 4, "readonly fast", 1, 1, 1, group="sorted-set", since="2.0.0", complexity=_LOG_N,
         summary="Count the members in a sorted set with scores within the given values",
-        acl=r_fast)(zcount)
-    cmd("zlexcount", 4, "readonly fast", 1, 1, 1, **g, since="2.8.9", complexity=log_n,
+        acl=_R_FAST)(zcount)
+    cmd("zlexcount", 4, "readonly fast", 1, 1, 1, group="sorted-set", since="2.8.9", complexity=_LOG_N,
         summary="Count the number of members in a sorted set between a given lexicographical range",
-        acl=r_fast)(zlexcount)
-    cmd("zscore", 3, "readonly fast", 1, 1, 1, **g, since="1.2.0", complexity="O(1)",
+        acl=_R_FAST)(zlexcount)
+    cmd("zscore", 3, "readonly fast", 1, 1, 1, group="sorted-set", since="1.2.0", complexity="O(1)",
         summary="Get the score associated with the given member in a sorted set",
-        acl=r_fast)(zscore)
-    cmd("zmscore", -3, "readonly fast", 1, 1, 1, **g, since="6.2.0",
+        acl=_R_FAST)(zscore)
+    cmd("zmscore", -3, "readonly fast", 1, 1, 1, group="sorted-set", since="6.2.0",
         complexity="O(N) where N is the number of members being requested.",
         summary="Get the score associated with the given members in a sorted set",
-        acl=r_fast)(zmscore)
-
-    @cmd("zrank", 3, "readonly fast", 1, 1, 1, **g, since="2.0.0", complexity="O(log(N))",
-         summary="Determine the index of a member in a sorted set", acl=r_fast)
-    def zrank(ks: Keyspace, db: int, args: list[bytes]):
-        return _zrank(ks, db, args, False)
-
-    @cmd("zrevrank", 3, "readonly fast", 1, 1, 1, **g, since="2.0.0", complexity="O(log(N))",
-         summary="Determine the index of a member in a sorted set, with scores ordered from high to low",
-         acl=r_fast)
-    def zrevrank(ks: Keyspace, db: int, args: list[bytes]):
-        return _zrank(ks, db, args, True)
-
-    rank_m = ("O(log(N)+M) with N being the number of elements in the sorted set and M the "
-              "number of elements returned.")
-
-    @cmd("zrange", -4, "readonly", 1, 1, 1, **g, since="1.2.0", complexity=rank_m,
-         summary="Return a range of members in a sorted set", acl=r_slow)
-    def zrange(ks: Keyspace, db: int, args: list[bytes]):
-        return zrange_generic(ks, db, args)
-
-    cmd("zrangestore", -5, "write denyoom", 1, 2, 1, **g, since="6.2.0",
+        acl=_R_FAST)(zmscore)
+    cmd("zrank", 3, "readonly fast", 1, 1, 1, group="sorted-set", since="2.0.0", complexity="O(log(N))",
+        summary="Determine the index of a member in a sorted set", acl=_R_FAST)(zrank)
+    cmd("zrevrank", 3, "readonly fast", 1, 1, 1, group="sorted-set", since="2.0.0", complexity="O(log(N))",
+        summary="Determine the index of a member in a sorted set, with scores ordered from high to low",
+        acl=_R_FAST)(zrevrank)
+    cmd("zrange", -4, "readonly", 1, 1, 1, group="sorted-set", since="1.2.0", complexity=_RANK_M,
+        summary="Return a range of members in a sorted set", acl=_R_SLOW)(zrange)
+    cmd("zrangestore", -5, "write denyoom", 1, 2, 1, group="sorted-set", since="6.2.0",
         complexity=("O(log(N)+M) with N being the number of elements in the sorted set and M the "
                     "number of elements stored into the destination key."),
-        summary="Store a range of members from sorted set into another key", acl=w_slow)(zrangestore)
-
-    @cmd("zrangebyscore", -4, "readonly", 1, 1, 1, **g, since="1.0.5", complexity=range_m,
-         summary="Return a range of members in a sorted set, by score", acl=r_slow)
-    def zrangebyscore(ks: Keyspace, db: int, args: list[bytes]):
-        return zrange_generic(ks, db, args, "score", False)
-
-    @cmd("zrevrangebyscore", -4, "readonly", 1, 1, 1, **g, since="2.2.0", complexity=range_m,
-         summary="Return a range of members in a sorted set, by score, with scores ordered from high to low",
-         acl=r_slow)
-    def zrevrangebyscore(ks: Keyspace, db: int, args: list[bytes]):
-        return zrange_generic(ks, db, args, "score", True)
-
-    @cmd("zrangebylex", -4, "readonly", 1, 1, 1, **g, since="2.8.9", complexity=range_m,
-         summary="Return a range of members in a sorted set, by lexicographical range", acl=r_slow)
-    def zrangebylex(ks: Keyspace, db: int, args: list[bytes]):
-        return zrange_generic(ks, db, args, "lex", False)
-
-    @cmd("zrevrangebylex", -4, "readonly", 1, 1, 1, **g, since="2.8.9", complexity=range_m,
-         summary=("Return a range of members in a sorted set, by lexicographical range, ordered "
-                  "from higher to lower strings."), acl=r_slow)
-    def zrevrangebylex(ks: Keyspace, db: int, args: list[bytes]):
-        return zrange_generic(ks, db, args, "lex", True)
-
-    @cmd("zrevrange", -4, "readonly", 1, 1, 1, **g, since="1.2.0", complexity=rank_m,
-         summary="Return a range of members in a sorted set, by index, with scores ordered from high to low",
-         acl=r_slow)
-    def zrevrange(ks: Keyspace, db: int, args: list[bytes]):
-        return zrange_generic(ks, db, args, "rank", True)
-
-    @cmd("zremrangebyrank", 4, "write", 1, 1, 1, **g, since="2.0.0", complexity=removed_m,
-         summary="Remove all members in a sorted set within the given indexes", acl=w_slow)
-    def zremrangebyrank(ks: Keyspace, db: int, args: list[bytes]):
-        return _zremrange(ks, db, args, "rank")
-
-    @cmd("zremrangebyscore", 4, "write", 1, 1, 1, **g, since="1.2.0", complexity=removed_m,
-         summary="Remove all members in a sorted set within the given scores", acl=w_slow)
-    def zremrangebyscore(ks: Keyspace, db: int, args: list[bytes]):
-        return _zremrange(ks, db, args, "score")
-
-    @cmd("zremrangebylex", 4, "write", 1, 1, 1, **g, since="2.8.9", complexity=removed_m,
-         summary="Remove all members in a sorted set between the given lexicographical range",
-         acl=w_slow)
-    def zremrangebylex(ks: Keyspace, db: int, args: list[bytes]):
-        return _zremrange(ks, db, args, "lex")
-
-    @cmd("zpopmin", -2, "write fast", 1, 1, 1, **g, since="5.0.0", complexity=pop_c,
-         summary="Remove and return members with the lowest scores in a sorted set", acl=w_fast)
-    def zpopmin(ks: Keyspace, db: int, args: list[bytes]):
-        return _zpop(ks, db, args, False)
-
-    @cmd("zpopmax", -2, "write fast", 1, 1, 1, **g, since="5.0.0", complexity=pop_c,
-         summary="Remove and return members with the highest scores in a sorted set", acl=w_fast)
-    def zpopmax(ks: Keyspace, db: int, args: list[bytes]):
-        return _zpop(ks, db, args, True)
-
-    cmd("zmpop", -4, "write movablekeys", 0, 0, 0, **g, since="7.0.0",
+        summary="Store a range of members from sorted set into another key", acl=_W_SLOW)(zrangestore)
+    cmd("zrangebyscore", -4, "readonly", 1, 1, 1, group="sorted-set", since="1.0.5", complexity=_RANGE_M,
+        summary="Return a range of members in a sorted set, by score", acl=_R_SLOW)(zrangebyscore)
+    cmd("zrevrangebyscore", -4, "readonly", 1, 1, 1, group="sorted-set", since="2.2.0", complexity=_RANGE_M,
+        summary="Return a range of members in a sorted set, by score, with scores ordered from high to low",
+        acl=_R_SLOW)(zrevrangebyscore)
+    cmd("zrangebylex", -4, "readonly", 1, 1, 1, group="sorted-set", since="2.8.9", complexity=_RANGE_M,
+        summary="Return a range of members in a sorted set, by lexicographical range",
+        acl=_R_SLOW)(zrangebylex)
+    cmd("zrevrangebylex", -4, "readonly", 1, 1, 1, group="sorted-set", since="2.8.9", complexity=_RANGE_M,
+        summary=("Return a range of members in a sorted set, by lexicographical range, ordered "
+                 "from higher to lower strings."), acl=_R_SLOW)(zrevrangebylex)
+    cmd("zrevrange", -4, "readonly", 1, 1, 1, group="sorted-set", since="1.2.0", complexity=_RANK_M,
+        summary="Return a range of members in a sorted set, by index, with scores ordered from high to low",
+        acl=_R_SLOW)(zrevrange)
+    cmd("zremrangebyrank", 4, "write", 1, 1, 1, group="sorted-set", since="2.0.0", complexity=_REMOVED_M,
+        summary="Remove all members in a sorted set within the given indexes", acl=_W_SLOW)(zremrangebyrank)
+    cmd("zremrangebyscore", 4, "write", 1, 1, 1, group="sorted-set", since="1.2.0", complexity=_REMOVED_M,
+        summary="Remove all members in a sorted set within the given scores", acl=_W_SLOW)(zremrangebyscore)
+    cmd("zremrangebylex", 4, "write", 1, 1, 1, group="sorted-set", since="2.8.9", complexity=_REMOVED_M,
+        summary="Remove all members in a sorted set between the given lexicographical range",
+        acl=_W_SLOW)(zremrangebylex)
+    cmd("zpopmin", -2, "write fast", 1, 1, 1, group="sorted-set", since="5.0.0", complexity=_POP_C,
+        summary="Remove and return members with the lowest scores in a sorted set", acl=_W_FAST)(zpopmin)
+    cmd("zpopmax", -2, "write fast", 1, 1, 1, group="sorted-set", since="5.0.0", complexity=_POP_C,
+        summary="Remove and return members with the highest scores in a sorted set", acl=_W_FAST)(zpopmax)
+    cmd("zmpop", -4, "write movablekeys", 0, 0, 0, group="sorted-set", since="7.0.0",
         complexity=("O(K) + O(M*log(N)) where K is the number of provided keys, N being the "
                     "number of elements in the sorted set, and M being the number of elements popped."),
-        summary="Remove and return members with scores in a sorted set", acl=w_slow,
-        keys=numkeys)(zmpop)
-    cmd("zrandmember", -2, "readonly", 1, 1, 1, **g, since="6.2.0",
+        summary="Remove and return members with scores in a sorted set", acl=_W_SLOW,
+        keys=_NUMKEYS)(zmpop)
+    cmd("zrandmember", -2, "readonly", 1, 1, 1, group="sorted-set", since="6.2.0",
         complexity="O(N) where N is the number of elements returned",
-        summary="Get one or multiple random elements from a sorted set", acl=r_slow)(zrandmember)
-
-    @cmd("zunion", -3, "readonly movablekeys", 0, 0, 0, **g, since="6.2.0", complexity=union_c,
-         summary="Add multiple sorted sets", acl=r_slow, keys=numkeys)
-    def zunion(ks: Keyspace, db: int, args: list[bytes]):
-        return setop_reply(ks, db, args, "union")
-
-    @cmd("zunionstore", -4, "write denyoom movablekeys", 1, 1, 1, **g, since="2.0.0",
-         complexity=("O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, "
-                     "and M being the number of elements in the resulting sorted set."),
-         summary="Add multiple sorted sets and store the resulting sorted set in a new key",
-         acl=w_slow, keys=numkeys_dest)
-    def zunionstore(ks: Keyspace, db: int, args: list[bytes]):
-        return setop_store(ks, db, args, "union")
-
-    @cmd("zinter", -3, "readonly movablekeys", 0, 0, 0, **g, since="6.2.0", complexity=inter_c,
-         summary="Intersect multiple sorted sets", acl=r_slow, keys=numkeys)
-    def zinter(ks: Keyspace, db: int, args: list[bytes]):
-        return setop_reply(ks, db, args, "inter")
-
-    @cmd("zinterstore", -4, "write denyoom movablekeys", 1, 1, 1, **g, since="2.0.0",
-         complexity=inter_c,
-         summary="Intersect multiple sorted sets and store the resulting sorted set in a new key",
-         acl=w_slow, keys=numkeys_dest)
-    def zinterstore(ks: Keyspace, db: int, args: list[bytes]):
-        return setop_store(ks, db, args, "inter")
-
-    @cmd("zintercard", -3, "readonly movablekeys", 0, 0, 0, **g, since="7.0.0",
-         complexity=("O(N*K) worst case with N being the smallest input sorted set, K being the "
-                     "number of input sorted sets."),
-         summary="Intersect multiple sorted sets and return the cardinality of the result",
-         acl=r_slow, keys=numkeys)
-    def zintercard(ks: Keyspace, db: int, args: list[bytes]):
-        return setop(ks, db, args, 1, "inter", False, True)
-
-    @cmd("zdiff", -3, "readonly movablekeys", 0, 0, 0, **g, since="6.2.0", complexity=diff_c,
-         summary="Subtract multiple sorted sets", acl=r_slow, keys=numkeys)
-    def zdiff(ks: Keyspace, db: int, args: list[bytes]):
-        return setop_reply(ks, db, args, "diff")
-
-    @cmd("zdiffstore", -4, "write denyoom movablekeys", 1, 1, 1, **g, since="6.2.0",
-         complexity=diff_c,
-         summary="Subtract multiple sorted sets and store the resulting sorted set in a new key",
-         acl=w_slow, keys=numkeys_dest)
-    def zdiffstore(ks: Keyspace, db: int, args: list[bytes]):
-        return setop_store(ks, db, args, "diff")
+        summary="Get one or multiple random elements from a sorted set", acl=_R_SLOW)(zrandmember)
+    cmd("zunion", -3, "readonly movablekeys", 0, 0, 0, group="sorted-set", since="6.2.0", complexity=_UNION_C,
+        summary="Add multiple sorted sets", acl=_R_SLOW, keys=_NUMKEYS)(zunion)
+    cmd("zunionstore", -4, "write denyoom movablekeys", 1, 1, 1, group="sorted-set", since="2.0.0",
+        complexity=("O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, "
+                    "and M being the number of elements in the resulting sorted set."),
+        summary="Add multiple sorted sets and store the resulting sorted set in a new key",
+        acl=_W_SLOW, keys=_NUMKEYS_DEST)(zunionstore)
+    cmd("zinter", -3, "readonly movablekeys", 0, 0, 0, group="sorted-set", since="6.2.0", complexity=_INTER_C,
+        summary="Intersect multiple sorted sets", acl=_R_SLOW, keys=_NUMKEYS)(zinter)
+    cmd("zinterstore", -4, "write denyoom movablekeys", 1, 1, 1, group="sorted-set", since="2.0.0",
+        complexity=_INTER_C,
+        summary="Intersect multiple sorted sets and store the resulting sorted set in a new key",
+        acl=_W_SLOW, keys=_NUMKEYS_DEST)(zinterstore)
+    cmd("zintercard", -3, "readonly movablekeys", 0, 0, 0, group="sorted-set", since="7.0.0",
+        complexity=("O(N*K) worst case with N being the smallest input sorted set, K being the "
+                    "number of input sorted sets."),
+        summary="Intersect multiple sorted sets and return the cardinality of the result",
+        acl=_R_SLOW, keys=_NUMKEYS)(zintercard)
+    cmd("zdiff", -3, "readonly movablekeys", 0, 0, 0, group="sorted-set", since="6.2.0", complexity=_DIFF_C,
+        summary="Subtract multiple sorted sets", acl=_R_SLOW, keys=_NUMKEYS)(zdiff)
+    cmd("zdiffstore", -4, "write denyoom movablekeys", 1, 1, 1, group="sorted-set", since="6.2.0",
+        complexity=_DIFF_C,
+        summary="Subtract multiple sorted sets and store the resulting sorted set in a new key",
+        acl=_W_SLOW, keys=_NUMKEYS_DEST)(zdiffstore)
 
 
 def register_scan(table: CommandTable) -> None:
