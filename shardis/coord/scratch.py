@@ -35,7 +35,7 @@ class _Collecting(NotifyingKeyspace):
 
     __slots__ = ("collected",)
 
-    def __init__(self, store: Store, txn: lmdb.Transaction, now_ms: int, flags: int) -> None:
+    def __init__(self, store: Store, txn: lmdb.Transaction[bytes], now_ms: int, flags: int) -> None:
         super().__init__(store, txn, now_ms, flags)
         self.collected: list[tuple[int, bytes, int, bytes]] = []
 
