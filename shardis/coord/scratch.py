@@ -72,7 +72,7 @@ class Scratch:
             finally:
                 txn.abort()  # never kept
 
-    def _run(self, coord: Coordinator, txn: lmdb.Transaction, spec: CommandSpec, db: int,
+    def _run(self, coord: Coordinator, txn: lmdb.Transaction[bytes], spec: CommandSpec, db: int,
              args: list[bytes], keys: list[bytes], before: dict[bytes, list | None]) -> object:
         assert spec.handler is not None  # (every shard command has one: tests/test_table.py)
         ks = _Collecting(self.store, txn, coord.now, notify.NOTIFY_ALL | notify.NOTIFY_KEYSPACE)
