@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
+from typing import TYPE_CHECKING
 
 from shardis.router.replies import NOBODY, Slot
 from shardis.router.connection import Container, help_reply, text
@@ -27,7 +28,10 @@ from shardis.router.later import Then, all_ok, answer_later
 from shardis import configtable, errors, rewrite
 from shardis.commands import CommandTable
 from shardis.configtable import IMMUTABLE, PROTECTED, RESETSTAT, START, ConfigValueError, Param
-from shardis.resp import OK, ReplyError, encode_error
+from shardis.resp import OK, ReplyError, Simple, encode_error
+
+if TYPE_CHECKING:
+    from shardis.router.app import Client
 
 CONFIG_HELP = (
     "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -42,7 +46,7 @@ CONFIG_HELP = (
 )
 
 
-def protected_allowed(conn) -> bool:
+def protected_allowed(conn: Client) -> bool:
     """allowProtectedAction: enable-protected-configs is yes, or local and the client
     comes from this host."""
     mode = configtable.get_value(conn.router.cfg, configtable.param("enable-protected-configs"))
@@ -57,7 +61,7 @@ def protected_allowed(conn) -> bool:
         return False
 
 
-def config_set(conn, args: list[bytes]) -> dict[str, object]:
+def config_set(conn: Client, args: list[bytes]) -> dict[str, object]:
     """CONFIG SET name value [name value ...] as configSetCommand checks it; the new
     values ({parameter: value}) of the parameters it changes, for ``set_everywhere``.
 
@@ -119,26 +123,72 @@ def shard_args(version: int, shared: dict) -> list[bytes] | None:
     return args if len(args) > 2 else None
 
 
-def set_everywhere(conn, shared: dict) -> Slot:
+def set_everywhere(conn: Client, shared: dict) -> Slot:
     """Shared values: to every router through the hub, then, those the shards use, to
     every shard; the reply (OK) once all have them, so the next command sees them."""
     router = conn.router
     slot, fill = answer_later(conn)
     encoder = conn.encode
 
-    def shared_by_routers(version) -> None:
+    def shared_by_routers(version: object) -> None:
         if isinstance(version, ReplyError):
             fill(encode_error(version.args[0]))
             return
+        assert isinstance(version, int), "the hub answers a SET with its version"
         args = shard_args(version, shared)
         if args is None:
             fill(encoder(OK))
             return
         owner = Then(fill, encoder)
-        owner.slot = router.fanout(owner, router.table.lookup(b"__config"), 0, args, all_ok)
+        owner.slot = router.fanout(owner, router.table.by_name[b"__config"], 0, args, all_ok)
 
     router.pubsub.share(shared, shared_by_routers)
     return slot
+
+
+# ---------------------------------------------------------------- the handlers
+
+
+def config_get_(conn: Client, args: list[bytes]) -> dict:
+    return configtable.get_matches(conn.router.cfg, args[2:])
+
+
+def config_set_(conn: Client, args: list[bytes]) -> Simple | Slot:
+    shared = config_set(conn, args)
+    if not shared:
+        return OK
+    # This router at once (a CONFIG GET queued after it in MULTI sees it), then all.
+    conn.router.pubsub.apply(shared)
+    return set_everywhere(conn, shared)
+
+
+def config_resetstat(conn: Client, args: list[bytes]) -> Slot:
+    # The shards' error counts (INFO errorstats) too: sent before the routers are
+    # told, so they are reset when OK comes (a shard runs a router's messages in order).
+    router = conn.router
+    router.fanout(NOBODY, router.table.by_name[b"__info"], 0,
+                  [b"__info", b"%d" % router.cfg.databases, b"RESETSTAT"], all_ok)
+    return set_everywhere(conn, {RESETSTAT: time.time_ns()})
+
+
+def config_rewrite(conn: Client, args: list[bytes]) -> Simple:
+    cfg = conn.router.cfg
+    if cfg.source.startswith("("):
+        raise ReplyError(errors.CONFIG_NO_FILE)
+    try:
+        rewrite.rewrite_file(cfg, cfg.source)
+    except OSError as e:
+        raise ReplyError(errors.CONFIG_REWRITE_FAILED % e.strerror) from None
+    except rewrite.RewriteError as e:
+        raise ReplyError(errors.CONFIG_REWRITE_FAILED % e.args[0]) from None
+    return OK
+
+
+def config_help(conn: Client, args: list[bytes]) -> list[Simple]:
+    return help_reply(CONFIG_HELP)
+
+
+# ---------------------------------------------------------------- the command table
 
 
 def register(table: CommandTable) -> None:
@@ -147,49 +197,15 @@ def register(table: CommandTable) -> None:
                        summary="A container for server configuration commands")
     sub = config.sub
     admin, acl = "admin noscript loading stale", "@admin @slow @dangerous"
-
-    @sub("get", -3, admin, since="2.0.0", acl=acl,
-         complexity="O(N) when N is the number of configuration parameters provided",
-         summary="Get the values of configuration parameters")
-    def config_get_(conn, args):
-        return configtable.get_matches(conn.router.cfg, args[2:])
-
-    @sub("set", -4, admin, since="2.0.0", acl=acl,
-         complexity="O(N) when N is the number of configuration parameters provided",
-         summary="Set configuration parameters to the given values")
-    def config_set_(conn, args):
-        shared = config_set(conn, args)
-        if not shared:
-            return OK
-        # This router at once (a CONFIG GET queued after it in MULTI sees it), then all.
-        conn.router.pubsub.apply(shared)
-        return set_everywhere(conn, shared)
-
-    @sub("resetstat", 2, admin, since="2.0.0", acl=acl,
-         summary="Reset the stats returned by INFO")
-    def config_resetstat(conn, args):
-        # The shards' error counts (INFO errorstats) too: sent before the routers are
-        # told, so they are reset when OK comes (a shard runs a router's messages in order).
-        router = conn.router
-        router.fanout(NOBODY, router.table.lookup(b"__info"), 0,
-                      [b"__info", b"%d" % router.cfg.databases, b"RESETSTAT"], all_ok)
-        return set_everywhere(conn, {RESETSTAT: time.time_ns()})
-
-    @sub("rewrite", 2, admin, since="2.8.0", acl=acl,
-         summary="Rewrite the configuration file with the in memory configuration")
-    def config_rewrite(conn, args):
-        cfg = conn.router.cfg
-        if cfg.source.startswith("("):
-            raise ReplyError(errors.CONFIG_NO_FILE)
-        try:
-            rewrite.rewrite_file(cfg, cfg.source)
-        except OSError as e:
-            raise ReplyError(errors.CONFIG_REWRITE_FAILED % e.strerror) from None
-        except rewrite.RewriteError as e:
-            raise ReplyError(errors.CONFIG_REWRITE_FAILED % e.args[0]) from None
-        return OK
-
-    @sub("help", 2, "loading stale", since="5.0.0", acl="@slow",
-         summary="Show helpful text about the different subcommands")
-    def config_help(conn, args):
-        return help_reply(CONFIG_HELP)
+    sub("get", -3, admin, since="2.0.0", acl=acl,
+        complexity="O(N) when N is the number of configuration parameters provided",
+        summary="Get the values of configuration parameters")(config_get_)
+    sub("set", -4, admin, since="2.0.0", acl=acl,
+        complexity="O(N) when N is the number of configuration parameters provided",
+        summary="Set configuration parameters to the given values")(config_set_)
+    sub("resetstat", 2, admin, since="2.0.0", acl=acl,
+        summary="Reset the stats returned by INFO")(config_resetstat)
+    sub("rewrite", 2, admin, since="2.8.0", acl=acl,
+        summary="Rewrite the configuration file with the in memory configuration")(config_rewrite)
+    sub("help", 2, "loading stale", since="5.0.0", acl="@slow",
+        summary="Show helpful text about the different subcommands")(config_help)

@@ -13,13 +13,16 @@ RESP3 bit its commands carry to the shards, which encode their replies.
 from __future__ import annotations
 
 import time
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from shardis import REDIS_VERSION, errors, wire
 from shardis.commands import LOCAL, CommandSpec, CommandTable
 from shardis.args import int_arg
 from shardis.router import multi
 from shardis.resp import ENCODERS, OK, PONG, ReplyError, Simple, Verbatim, string2ll
+
+if TYPE_CHECKING:
+    from shardis.router.app import Client
 
 RESET = Simple("RESET")
 SUPPORTED_PROTOCOLS = (2, 3)
@@ -103,7 +106,7 @@ class Container:
 
         return deco
 
-    def dispatch(self, conn, args: list[bytes]):
+    def dispatch(self, conn: Client, args: list[bytes]) -> object:
         """Run the subcommand named by args[1], as Redis' processCommand checks it."""
         if len(args) == 1:
             assert self.bare is not None, "arity lets it come alone only with a bare function"
@@ -127,26 +130,26 @@ def valid_client_attr(v: bytes) -> bool:
     return all(33 <= c <= 126 for c in v)
 
 
-def set_name(conn, name: bytes) -> None:
+def set_name(conn: Client, name: bytes) -> None:
     """CLIENT SETNAME's rules; an empty name clears it."""
     if not valid_client_attr(name):
         raise ReplyError(errors.CLIENT_NAME_CHARS)
     conn.name = name
 
 
-def set_protocol(conn, version: int) -> None:
+def set_protocol(conn: Client, version: int) -> None:
     """Speak RESP ``version`` from the next reply on (HELLO's own reply included)."""
     conn.resp = version
     conn.encode = ENCODERS[version]
     conn.proto_bit = wire.RESP3 if version == 3 else 0
 
 
-def client_type(conn) -> bytes:
+def client_type(conn: Client) -> bytes:
     """The type CLIENT LIST/KILL filter on: pubsub while subscribed, else normal."""
     return b"pubsub" if subscriptions(conn) != (0, 0, 0) else b"normal"
 
 
-def subscriptions(conn) -> tuple[int, int, int]:
+def subscriptions(conn: Client) -> tuple[int, int, int]:
     """(channels, patterns, shard channels) the connection subscribes to."""
     subs = conn.pubsub
     if subs is None:
@@ -163,7 +166,7 @@ def parse_client_type(v: bytes) -> bytes:
     return b"slave" if t == b"replica" else t
 
 
-def _fd(conn) -> int:
+def _fd(conn: Client) -> int:
     sock = conn.transport.get_extra_info("socket") if conn.transport is not None else None
     try:
         return sock.fileno() if sock is not None else -1
@@ -171,12 +174,14 @@ def _fd(conn) -> int:
         return -1
 
 
-def client_line(conn, now: float) -> bytes:
+def client_line(conn: Client, now: float) -> bytes:
     """One client as CLIENT LIST shows it (Redis 7.0's fields, then 7.2's lib-name/lib-ver).
 
     What shardis does not track (read buffer sizes, argv memory) reads 0; the output
     memory is what the transport still holds.
     """
+    loop = conn.router.loop
+    assert loop is not None, "runs on the loop"
     t = conn.transport
     qbuf = conn.reader.buffered()
     omem = t.get_write_buffer_size() if t is not None and not t.is_closing() else 0
@@ -187,7 +192,7 @@ def client_line(conn, now: float) -> bytes:
         b"id=%d addr=%s laddr=%s fd=%d name=%s" % (conn.id, conn.addr.encode(), conn.laddr.encode(),
                                                    _fd(conn), conn.name),
         b" age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=-1"
-        % (int(now - conn.created), int(conn.router.loop.time() - conn.last_active),
+        % (int(now - conn.created), int(loop.time() - conn.last_active),
            b"P" if any(subs) else b"N", conn.db, *subs),
         b" qbuf=%d qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=%d omem=%d tot-mem=%d"
         % (qbuf, len(conn.pending), omem, qbuf + omem),
@@ -262,7 +267,7 @@ class KillFilter:
         else:
             raise ReplyError(errors.SYNTAX)
 
-    def matches(self, me, other) -> bool:
+    def matches(self, me: Client, other: Client) -> bool:
         if self.addr is not None and other.addr != self.addr:
             return False
         if self.laddr is not None and other.laddr != self.laddr:
@@ -306,166 +311,189 @@ class HelloArgs:
                 raise ReplyError(errors.HELLO_SYNTAX % text(args[i]))
 
 
+# ---------------------------------------------------------------- the handlers
+
+
+def ping(conn: Client, args: list[bytes]) -> Simple | bytes:
+    if len(args) == 1:
+        return PONG
+    if len(args) == 2:
+        return args[1]
+    raise ReplyError(errors.WRONG_ARITY % "ping")
+
+
+def echo(conn: Client, args: list[bytes]) -> bytes:
+    return args[1]
+
+
+def quit_(conn: Client, args: list[bytes]) -> Simple:
+    conn.closing = True
+    return OK
+
+
+def select(conn: Client, args: list[bytes]) -> Simple:
+    db = int_arg(args[1])
+    if not -(2**31) <= db < 2**31:  # Redis reads the index as a C int
+        raise ReplyError(errors.INT_OUT_OF_RANGE % (-(2**31), 2**31 - 1))
+    if not 0 <= db < conn.router.cfg.databases:
+        raise ReplyError(errors.DB_INDEX)
+    conn.set_db(db)
+    return OK
+
+
+def hello(conn: Client, args: list[bytes]) -> dict[bytes, object]:
+    h = HelloArgs(args)
+    # The default user has no password, so Redis accepts any password for it.
+    if h.user is not None and h.user != b"default":
+        raise ReplyError(errors.WRONGPASS)
+    if h.name is not None:
+        set_name(conn, h.name)
+    if h.version:
+        set_protocol(conn, h.version)
+    return {b"server": b"redis", b"version": REDIS_VERSION.encode(), b"proto": conn.resp,
+            b"id": conn.id, b"mode": b"standalone", b"role": b"master", b"modules": []}
+
+
+def reset(conn: Client, args: list[bytes]) -> Simple:
+    multi.discard(conn)
+    if conn.pubsub is not None:
+        conn.router.pubsub.leave(conn)
+    conn.set_db(0)
+    conn.name = b""
+    set_protocol(conn, 2)
+    return RESET
+
+
+# CLIENT's subcommands
+
+
+def client_id(conn: Client, args: list[bytes]) -> int:
+    return conn.id
+
+
+def client_getname(conn: Client, args: list[bytes]) -> bytes | None:
+    return conn.name or None
+
+
+def client_setname(conn: Client, args: list[bytes]) -> Simple:
+    set_name(conn, args[2])
+    return OK
+
+
+def client_setinfo(conn: Client, args: list[bytes]) -> Simple:
+    attr = args[2].lower()
+    if attr not in (b"lib-name", b"lib-ver"):
+        raise ReplyError(errors.CLIENT_SETINFO_OPTION % text(args[2]))
+    if not valid_client_attr(args[3]):
+        raise ReplyError(errors.CLIENT_ATTR_CHARS % text(args[2]))
+    if attr == b"lib-name":
+        conn.lib_name = args[3]
+    else:
+        conn.lib_ver = args[3]
+    return OK
+
+
+def client_list(conn: Client, args: list[bytes]) -> Verbatim:
+    type_, ids = parse_list_filter(args)
+    clients = conn.router.clients
+    if ids is not None:
+        chosen = [clients[i] for i in ids if i in clients]
+    else:
+        chosen = [c for c in clients.values() if type_ is None or client_type(c) == type_]
+    now = time.time()
+    return Verbatim(b"".join(client_line(c, now) + b"\n" for c in chosen))
+
+
+def client_info(conn: Client, args: list[bytes]) -> Verbatim:
+    return Verbatim(client_line(conn, time.time()) + b"\n")
+
+
+def client_kill(conn: Client, args: list[bytes]) -> Simple | int:
+    f = KillFilter(args)
+    victims = [c for c in conn.router.clients.values() if f.matches(conn, c)]
+    for c in victims:
+        if c is conn:
+            conn.closing = True  # after this reply, as Redis' CLOSE_AFTER_REPLY
+        else:
+            c.closing = True
+            transport = c.transport
+            assert transport is not None, "a client in router.clients is connected"
+            transport.close()
+    if f.old_style:
+        if not victims:
+            raise ReplyError(errors.CLIENT_NO_SUCH)
+        return OK
+    return len(victims)
+
+
+def client_no_evict(conn: Client, args: list[bytes]) -> Simple:
+    # shardis never evicts clients, so both modes hold already.
+    if args[2].lower() not in (b"on", b"off"):
+        raise ReplyError(errors.SYNTAX)
+    return OK
+
+
+def client_getredir(conn: Client, args: list[bytes]) -> int:
+    return -1  # tracking is never on in shardis
+
+
+def client_trackinginfo(conn: Client, args: list[bytes]) -> dict[bytes, object]:
+    return {b"flags": {b"off"}, b"redirect": -1, b"prefixes": []}
+
+
+def client_help(conn: Client, args: list[bytes]) -> list[Simple]:
+    return help_reply(CLIENT_HELP)
+
+
+# ---------------------------------------------------------------- the command table
+
+
 def register(table: CommandTable) -> None:
     cmd = table.command
+    cmd("ping", -1, "fast", route=LOCAL, group="connection", since="1.0.0",
+        summary="Ping the server", complexity="O(1)", acl="@fast @connection")(ping)
+    cmd("echo", 2, "loading stale fast", route=LOCAL, group="connection", since="1.0.0",
+        summary="Echo the given string", complexity="O(1)", acl="@fast @connection")(echo)
+    cmd("quit", -1, "noscript loading stale fast no_auth allow_busy", route=LOCAL,
+        group="connection", since="1.0.0", summary="Close the connection",
+        complexity="O(1)", acl="@fast @connection")(quit_)
+    cmd("select", 2, "loading stale fast", route=LOCAL, group="connection", since="1.0.0",
+        summary="Change the selected database for the current connection",
+        complexity="O(1)", acl="@fast @connection")(select)
+    cmd("hello", -1, "noscript loading stale fast no_auth allow_busy", route=LOCAL,
+        group="connection", since="6.0.0", summary="Handshake with Redis",
+        complexity="O(1)", acl="@fast @connection")(hello)
+    cmd("reset", 1, "noscript loading stale fast no_auth allow_busy", route=LOCAL,
+        group="connection", since="6.2.0", summary="Reset the connection",
+        complexity="O(1)", acl="@fast @connection")(reset)
 
-    @cmd("ping", -1, "fast", route=LOCAL, group="connection", since="1.0.0",
-         summary="Ping the server", complexity="O(1)", acl="@fast @connection")
-    def ping(conn, args):
-        if len(args) == 1:
-            return PONG
-        if len(args) == 2:
-            return args[1]
-        raise ReplyError(errors.WRONG_ARITY % "ping")
-
-    @cmd("echo", 2, "loading stale fast", route=LOCAL, group="connection", since="1.0.0",
-         summary="Echo the given string", complexity="O(1)", acl="@fast @connection")
-    def echo(conn, args):
-        return args[1]
-
-    @cmd("quit", -1, "noscript loading stale fast no_auth allow_busy", route=LOCAL,
-         group="connection", since="1.0.0", summary="Close the connection",
-         complexity="O(1)", acl="@fast @connection")
-    def quit_(conn, args):
-        conn.closing = True
-        return OK
-
-    @cmd("select", 2, "loading stale fast", route=LOCAL, group="connection", since="1.0.0",
-         summary="Change the selected database for the current connection",
-         complexity="O(1)", acl="@fast @connection")
-    def select(conn, args):
-        db = int_arg(args[1])
-        if not -(2**31) <= db < 2**31:  # Redis reads the index as a C int
-            raise ReplyError(errors.INT_OUT_OF_RANGE % (-(2**31), 2**31 - 1))
-        if not 0 <= db < conn.router.cfg.databases:
-            raise ReplyError(errors.DB_INDEX)
-        conn.set_db(db)
-        return OK
-
-    @cmd("hello", -1, "noscript loading stale fast no_auth allow_busy", route=LOCAL,
-         group="connection", since="6.0.0", summary="Handshake with Redis",
-         complexity="O(1)", acl="@fast @connection")
-    def hello(conn, args):
-        h = HelloArgs(args)
-        # The default user has no password, so Redis accepts any password for it.
-        if h.user is not None and h.user != b"default":
-            raise ReplyError(errors.WRONGPASS)
-        if h.name is not None:
-            set_name(conn, h.name)
-        if h.version:
-            set_protocol(conn, h.version)
-        return {b"server": b"redis", b"version": REDIS_VERSION.encode(), b"proto": conn.resp,
-                b"id": conn.id, b"mode": b"standalone", b"role": b"master", b"modules": []}
-
-    @cmd("reset", 1, "noscript loading stale fast no_auth allow_busy", route=LOCAL,
-         group="connection", since="6.2.0", summary="Reset the connection",
-         complexity="O(1)", acl="@fast @connection")
-    def reset(conn, args):
-        multi.discard(conn)
-        if conn.pubsub is not None:
-            conn.router.pubsub.leave(conn)
-        conn.set_db(0)
-        conn.name = b""
-        set_protocol(conn, 2)
-        return RESET
-
-    register_client(table)
-
-
-def register_client(table: CommandTable) -> None:
-    """CLIENT and its subcommands."""
     client = Container(table, "client", -2, group="connection", since="2.4.0",
                        summary="A container for client connection commands")
     sub = client.sub
     admin = "admin noscript loading stale"
     admin_acl = "@admin @slow @dangerous @connection"
-
-    @sub("id", 2, "noscript loading stale", since="5.0.0", acl="@slow @connection",
-         summary="Returns the client ID for the current connection")
-    def client_id(conn, args):
-        return conn.id
-
-    @sub("getname", 2, "noscript loading stale", since="2.6.9", acl="@slow @connection",
-         summary="Get the current connection name")
-    def client_getname(conn, args):
-        return conn.name or None
-
-    @sub("setname", 3, "noscript loading stale", since="2.6.9", acl="@slow @connection",
-         summary="Set the current connection name")
-    def client_setname(conn, args):
-        set_name(conn, args[2])
-        return OK
-
-    @sub("setinfo", 4, "noscript loading stale", since="7.2.0", acl="@slow @connection",
-         summary="Set client or connection specific info")
-    def client_setinfo(conn, args):
-        attr = args[2].lower()
-        if attr not in (b"lib-name", b"lib-ver"):
-            raise ReplyError(errors.CLIENT_SETINFO_OPTION % text(args[2]))
-        if not valid_client_attr(args[3]):
-            raise ReplyError(errors.CLIENT_ATTR_CHARS % text(args[2]))
-        if attr == b"lib-name":
-            conn.lib_name = args[3]
-        else:
-            conn.lib_ver = args[3]
-        return OK
-
-    @sub("list", -2, admin, since="2.4.0", acl=admin_acl,
-         complexity="O(N) where N is the number of client connections",
-         summary="Get the list of client connections")
-    def client_list(conn, args):
-        type_, ids = parse_list_filter(args)
-        clients = conn.router.clients
-        if ids is not None:
-            chosen = [clients[i] for i in ids if i in clients]
-        else:
-            chosen = [c for c in clients.values() if type_ is None or client_type(c) == type_]
-        now = time.time()
-        return Verbatim(b"".join(client_line(c, now) + b"\n" for c in chosen))
-
-    @sub("info", 2, "noscript loading stale", since="6.2.0", acl="@slow @connection",
-         summary="Returns information about the current client connection.")
-    def client_info(conn, args):
-        return Verbatim(client_line(conn, time.time()) + b"\n")
-
-    @sub("kill", -3, admin, since="2.4.0", acl=admin_acl,
-         complexity="O(N) where N is the number of client connections",
-         summary="Kill the connection of a client")
-    def client_kill(conn, args):
-        f = KillFilter(args)
-        victims = [c for c in conn.router.clients.values() if f.matches(conn, c)]
-        for c in victims:
-            if c is conn:
-                conn.closing = True  # after this reply, as Redis' CLOSE_AFTER_REPLY
-            else:
-                c.closing = True
-                c.transport.close()
-        if f.old_style:
-            if not victims:
-                raise ReplyError(errors.CLIENT_NO_SUCH)
-            return OK
-        return len(victims)
-
-    @sub("no-evict", 3, admin, since="7.0.0", acl=admin_acl,
-         summary="Set client eviction mode for the current connection")
-    def client_no_evict(conn, args):
-        # shardis never evicts clients, so both modes hold already.
-        if args[2].lower() not in (b"on", b"off"):
-            raise ReplyError(errors.SYNTAX)
-        return OK
-
-    @sub("getredir", 2, "noscript loading stale", since="6.0.0", acl="@slow @connection",
-         summary="Get tracking notifications redirection client ID if any")
-    def client_getredir(conn, args):
-        return -1  # tracking is never on in shardis
-
-    @sub("trackinginfo", 2, "noscript loading stale", since="6.2.0", acl="@slow @connection",
-         summary="Return information about server assisted client side caching for the "
-                 "current connection")
-    def client_trackinginfo(conn, args):
-        return {b"flags": {b"off"}, b"redirect": -1, b"prefixes": []}
-
-    @sub("help", 2, "loading stale", since="5.0.0", acl="@slow @connection",
-         summary="Show helpful text about the different subcommands")
-    def client_help(conn, args):
-        return help_reply(CLIENT_HELP)
+    sub("id", 2, "noscript loading stale", since="5.0.0", acl="@slow @connection",
+        summary="Returns the client ID for the current connection")(client_id)
+    sub("getname", 2, "noscript loading stale", since="2.6.9", acl="@slow @connection",
+        summary="Get the current connection name")(client_getname)
+    sub("setname", 3, "noscript loading stale", since="2.6.9", acl="@slow @connection",
+        summary="Set the current connection name")(client_setname)
+    sub("setinfo", 4, "noscript loading stale", since="7.2.0", acl="@slow @connection",
+        summary="Set client or connection specific info")(client_setinfo)
+    sub("list", -2, admin, since="2.4.0", acl=admin_acl,
+        complexity="O(N) where N is the number of client connections",
+        summary="Get the list of client connections")(client_list)
+    sub("info", 2, "noscript loading stale", since="6.2.0", acl="@slow @connection",
+        summary="Returns information about the current client connection.")(client_info)
+    sub("kill", -3, admin, since="2.4.0", acl=admin_acl,
+        complexity="O(N) where N is the number of client connections",
+        summary="Kill the connection of a client")(client_kill)
+    sub("no-evict", 3, admin, since="7.0.0", acl=admin_acl,
+        summary="Set client eviction mode for the current connection")(client_no_evict)
+    sub("getredir", 2, "noscript loading stale", since="6.0.0", acl="@slow @connection",
+        summary="Get tracking notifications redirection client ID if any")(client_getredir)
+    sub("trackinginfo", 2, "noscript loading stale", since="6.2.0", acl="@slow @connection",
+        summary="Return information about server assisted client side caching for the "
+                "current connection")(client_trackinginfo)
+    sub("help", 2, "loading stale", since="5.0.0", acl="@slow @connection",
+        summary="Show helpful text about the different subcommands")(client_help)

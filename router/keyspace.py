@@ -21,8 +21,7 @@ from shardis.slots import NSLOTS
 from shardis.args import Options, int_arg, scan_cursor
 
 if TYPE_CHECKING:
-    from shardis.router.app import Router
-
+    from shardis.router.app import Client, Router
 
 
 class ScanArgs:
@@ -102,40 +101,51 @@ class ScanChain(Merger):
         self.deliver(reply)
 
 
+# id(router) -> run_ends(router.slot_to_shard): computed on first use, per router (the slot
+# table is fixed while a router runs).
+RUN_ENDS: dict[int, list[int]] = {}
+
+
 def _pick_random(values: list) -> bytes | None:
     """RANDOMKEY: any shard's key; each part is [key] or [] for a shard without keys."""
     live = [v[0] for v in values if v]
     return random.choice(live) if live else None
 
 
+# ---------------------------------------------------------------- the handlers
+
+
+def scan(conn: Client, args: list[bytes]) -> list | Slot:
+    a = ScanArgs(args)
+    if a.cursor >= NSLOTS:
+        return [b"0", []]
+    router = conn.router
+    run_end = RUN_ENDS.get(id(router))
+    if run_end is None:
+        run_end = RUN_ENDS[id(router)] = run_ends(router.slot_to_shard)
+    parent = Slot((None, conn))
+    ScanChain(parent, router, conn.db, a, run_end).send(a.cursor)
+    return parent
+
+
+def randomkey(conn: Client, args: list[bytes]) -> Slot:
+    # Not route=ALL + SPLIT_RANDOM: a Merger takes a nil part for one not yet arrived.
+    router = conn.router
+    return router.fanout(conn, router.by_name[b"__randomkey"], conn.db, [b"__randomkey"],
+                         _pick_random)
+
+
+# ---------------------------------------------------------------- the command table
+
+
 def register(table: CommandTable) -> None:
     cmd = table.command
-    # Computed on first use, per router: the slot table is fixed while a router runs.
-    ends: dict[int, list[int]] = {}
-
-    @cmd("scan", -2, "readonly", route=LOCAL, group="generic", since="2.8.0",
-         summary="Incrementally iterate the keys space",
-         complexity="O(1) for every call. O(N) for a complete iteration, including enough "
-                    "command calls for the cursor to return back to 0. N is the number of "
-                    "elements inside the collection.",
-         acl="@keyspace @read @slow")
-    def scan(conn, args: list[bytes]):
-        a = ScanArgs(args)
-        if a.cursor >= NSLOTS:
-            return [b"0", []]
-        router = conn.router
-        run_end = ends.get(id(router))
-        if run_end is None:
-            run_end = ends[id(router)] = run_ends(router.slot_to_shard)
-        parent = Slot((None, conn))
-        ScanChain(parent, router, conn.db, a, run_end).send(a.cursor)
-        return parent
-
-    @cmd("randomkey", 1, "readonly", route=LOCAL, group="generic",
-         summary="Return a random key from the keyspace", complexity="O(1)",
-         acl="@keyspace @read @slow")
-    def randomkey(conn, args: list[bytes]):
-        # Not route=ALL + SPLIT_RANDOM: a Merger takes a nil part for one not yet arrived.
-        router = conn.router
-        return router.fanout(conn, router.by_name[b"__randomkey"], conn.db, [b"__randomkey"],
-                             _pick_random)
+    cmd("scan", -2, "readonly", route=LOCAL, group="generic", since="2.8.0",
+        summary="Incrementally iterate the keys space",
+        complexity="O(1) for every call. O(N) for a complete iteration, including enough "
+                   "command calls for the cursor to return back to 0. N is the number of "
+                   "elements inside the collection.",
+        acl="@keyspace @read @slow")(scan)
+    cmd("randomkey", 1, "readonly", route=LOCAL, group="generic",
+        summary="Return a random key from the keyspace", complexity="O(1)",
+        acl="@keyspace @read @slow")(randomkey)

@@ -21,24 +21,28 @@ client; EXEC compares under the transaction, and every end of a transaction
 from __future__ import annotations
 
 import itertools
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from shardis import errors, wire
 from shardis.commands import ALL, INTERNAL, LOCAL, CommandTable
-from shardis.resp import NIL_ARRAY, OK, ReplyError, encode_error
-from shardis.router.replies import NOBODY, Slot, unknown_command
+from shardis.resp import NIL_ARRAY, OK, ReplyError, Simple, encode_error
+from shardis.router.replies import NOBODY, Owner, Slot, unknown_command
 from shardis.slots import key_slot
+
+if TYPE_CHECKING:
+    from shardis.router.app import Client
 
 QUEUED = b"+QUEUED\r\n"
 _tokens = itertools.count(1)
 
 
-def _slot(owner, value=None):
+def _slot(owner: Owner, value: object = None) -> Slot:
     return Slot((value, owner))
 
 
 # ------------------------------------------------------------ queueing
 
-def queue(conn, cmds: list[list[bytes]]) -> None:
+def queue(conn: Client, cmds: list[list[bytes]]) -> None:
     """Commands that arrive while MULTI is open: queued, refused, or (EXEC, DISCARD,
     QUIT, RESET) run."""
     router = conn.router
@@ -91,11 +95,13 @@ def queue(conn, cmds: list[list[bytes]]) -> None:
             router.count_error(errors.NOT_IN_MULTI)
             conn.multi_error = True
         else:
-            conn.multi.append(args)
+            queued = conn.multi
+            assert queued is not None, "queue runs inside MULTI"
+            queued.append(args)
             pending.append([QUEUED, conn])
 
 
-def _must_wait(conn) -> bool:
+def _must_wait(conn: Client) -> bool:
     """Whether EXEC must wait for the client's earlier replies: it goes to the coordinator,
     whose messages to the shards can overtake the client's earlier commands still on
     their way (or it follows commands of the client's that the coordinator still runs)."""
@@ -107,11 +113,14 @@ def _must_wait(conn) -> bool:
     table = router.table
     slot_to_shard = router.slot_to_shard
     shards = {w[0] for w in conn.watched.values()}
-    for args in conn.multi:
+    queued = conn.multi
+    assert queued is not None, "EXEC inside MULTI"
+    for args in queued:
         spec = table.lookup(args[0])
         inner = _on_shard(args)
         if inner is not None:
             spec, args = table.lookup(inner[0]), inner
+        assert spec is not None, "queued, so looked up (and _on_shard's are registered)"
         if spec.route is LOCAL:
             continue
         if spec.route == ALL:
@@ -122,7 +131,7 @@ def _must_wait(conn) -> bool:
     return False
 
 
-def discard(conn) -> None:
+def discard(conn: Client) -> None:
     """Leave MULTI without running anything; watches end too."""
     conn.multi = None
     conn.multi_error = False
@@ -137,7 +146,8 @@ class ExecReply:
 
     __slots__ = ("conn", "header", "n", "remote", "local", "slot", "dirty", "hold")
 
-    def __init__(self, conn, header, n: int, remote: list, local: list, hold: bool) -> None:
+    def __init__(self, conn: Client, header: list | None, n: int, remote: list, local: list,
+                 hold: bool) -> None:
         self.conn = conn
         self.header = header   # the slot for the array header, or None if written already
         self.n = n             # commands in the transaction
@@ -151,7 +161,7 @@ class ExecReply:
         self.dirty = False
         self.fill(self.slot[0])
 
-    def fill(self, v) -> None:
+    def fill(self, v: Any) -> None:
         conn = self.conn
         err: ReplyError | bytes | None = wire.raw_error(v) if v is not None else None
         if isinstance(v, bytes) and v[:1] == b"-":  # (the coordinator's own errors)
@@ -182,10 +192,11 @@ class ExecReply:
             conn.flush()
 
 
-def run_local(conn, args: list[bytes], placeholder) -> None:
+def run_local(conn: Client, args: list[bytes], placeholder: list) -> None:
     """A router command inside EXEC, run now, its reply into ``placeholder``."""
     router = conn.router
     spec = router.table.lookup(args[0])
+    assert spec is not None and spec.handler is not None, "queued, so looked up: a router command"
     try:
         v = spec.handler(conn, args)
     except ReplyError as e:
@@ -201,7 +212,7 @@ def run_local(conn, args: list[bytes], placeholder) -> None:
     placeholder[0] = conn.encode(v)
 
 
-def execute(conn) -> None:
+def execute(conn: Client) -> None:
     """EXEC: EXECABORT, or run the queued commands where their keys are."""
     router = conn.router
     queued, conn.multi = conn.multi, None
@@ -212,6 +223,7 @@ def execute(conn) -> None:
         pending.append([encode_error(errors.EXECABORT), conn])
         router.count_error(errors.EXECABORT)
         return
+    assert queued is not None, "EXEC inside MULTI"
     watched, conn.watched = conn.watched, {}
     table = router.table
     slot_to_shard = router.slot_to_shard
@@ -231,6 +243,7 @@ def execute(conn) -> None:
         inner = _on_shard(args)
         if inner is not None:
             spec, args = table.lookup(inner[0]), inner
+        assert spec is not None, "queued, so looked up (and _on_shard's are registered)"
         if spec.route is LOCAL:
             placeholder = [None, conn]
             pending.append(placeholder)
@@ -294,7 +307,7 @@ def _on_shard(args: list[bytes]) -> list[bytes] | None:
     return None
 
 
-def _selected(conn, args: list[bytes], db: int) -> int:
+def _selected(conn: Client, args: list[bytes], db: int) -> int:
     """The database a SELECT inside EXEC will switch to (its own reply comes when it runs)."""
     try:
         new = int(args[1])
@@ -310,7 +323,7 @@ class WatchReply:
 
     __slots__ = ("conn", "db", "parts", "parent", "dirty")
 
-    def __init__(self, conn, db: int, groups: dict[int, list[bytes]]) -> None:
+    def __init__(self, conn: Client, db: int, groups: dict[int, list[bytes]]) -> None:
         self.conn = conn
         self.db = db
         self.parent = _slot(conn)
@@ -336,7 +349,7 @@ class WatchReply:
         conn.release()
 
 
-def unwatch_all(conn) -> None:
+def unwatch_all(conn: Client) -> None:
     """Drop the client's watchers on their shards (nobody waits for the answer)."""
     if not conn.watched:
         return
@@ -350,52 +363,61 @@ def unwatch_all(conn) -> None:
         router.submit_raw(shard, spec, 0, [b"__unwatch", wire.pack(items)], _slot(NOBODY))
 
 
+# ------------------------------------------------------------ the handlers
+
+def multi_(conn: Client, args: list[bytes]) -> Simple:
+    conn.multi = []
+    conn.multi_error = False
+    return OK
+
+
+def exec_(conn: Client, args: list[bytes]) -> NoReturn:
+    raise ReplyError(errors.EXEC_WITHOUT_MULTI)  # (inside MULTI, ``queue`` runs it)
+
+
+def discard_(conn: Client, args: list[bytes]) -> NoReturn:
+    raise ReplyError(errors.DISCARD_WITHOUT_MULTI)
+
+
+def watch(conn: Client, args: list[bytes]) -> Simple | Slot:
+    router = conn.router
+    db = conn.db
+    groups: dict[int, list[bytes]] = {}
+    for key in dict.fromkeys(args[1:]):
+        if (db, key) not in conn.watched:
+            groups.setdefault(router.slot_to_shard[key_slot(key)], []).append(key)
+    if not groups:
+        return OK
+    w = WatchReply(conn, db, groups)
+    spec = router.by_name[b"__watch"]
+    for shard, keys, s in w.parts:
+        router.submit_raw(shard, spec, db, [b"__watch", *keys], s)
+    conn.held = True
+    return w.parent
+
+
+def unwatch(conn: Client, args: list[bytes]) -> Simple:
+    unwatch_all(conn)
+    return OK
+
+
+# ------------------------------------------------------------ the command table
+
 def register(table: CommandTable) -> None:
     cmd = table.command
-
-    @cmd("multi", 1, "noscript loading stale fast allow_busy", route=LOCAL, group="transactions",
-         since="1.2.0", summary="Start a transaction block", complexity="O(1)",
-         acl="@fast @transaction")
-    def multi(conn, args):
-        conn.multi = []
-        conn.multi_error = False
-        return OK
-
-    @cmd("exec", 1, "noscript loading stale skip_slowlog", route=LOCAL, group="transactions",
-         since="1.2.0", summary="Execute all commands issued after MULTI",
-         complexity="Depends on commands in the transaction", acl="@slow @transaction")
-    def exec_(conn, args):
-        raise ReplyError(errors.EXEC_WITHOUT_MULTI)  # (inside MULTI, ``queue`` runs it)
-
-    @cmd("discard", 1, "noscript loading stale fast allow_busy", route=LOCAL, group="transactions",
-         since="2.0.0", summary="Discard all commands issued after MULTI",
-         complexity="O(N), when N is the number of queued commands", acl="@fast @transaction")
-    def discard_(conn, args):
-        raise ReplyError(errors.DISCARD_WITHOUT_MULTI)
-
-    @cmd("watch", -2, "noscript loading stale fast allow_busy", 1, -1, 1, route=LOCAL,
-         group="transactions", since="2.2.0",
-         summary="Watch the given keys to determine execution of the MULTI/EXEC block",
-         complexity="O(1) for every key.", acl="@fast @transaction")
-    def watch(conn, args):
-        router = conn.router
-        db = conn.db
-        groups: dict[int, list[bytes]] = {}
-        for key in dict.fromkeys(args[1:]):
-            if (db, key) not in conn.watched:
-                groups.setdefault(router.slot_to_shard[key_slot(key)], []).append(key)
-        if not groups:
-            return OK
-        w = WatchReply(conn, db, groups)
-        spec = router.by_name[b"__watch"]
-        for shard, keys, s in w.parts:
-            router.submit_raw(shard, spec, db, [b"__watch", *keys], s)
-        conn.held = True
-        return w.parent
-
-    @cmd("unwatch", 1, "noscript loading stale fast allow_busy", route=LOCAL, group="transactions",
-         since="2.2.0", summary="Forget about all watched keys", complexity="O(1)",
-         acl="@fast @transaction")
-    def unwatch(conn, args):
-        unwatch_all(conn)
-        return OK
+    cmd("multi", 1, "noscript loading stale fast allow_busy", route=LOCAL, group="transactions",
+        since="1.2.0", summary="Start a transaction block", complexity="O(1)",
+        acl="@fast @transaction")(multi_)
+    cmd("exec", 1, "noscript loading stale skip_slowlog", route=LOCAL, group="transactions",
+        since="1.2.0", summary="Execute all commands issued after MULTI",
+        complexity="Depends on commands in the transaction", acl="@slow @transaction")(exec_)
+    cmd("discard", 1, "noscript loading stale fast allow_busy", route=LOCAL, group="transactions",
+        since="2.0.0", summary="Discard all commands issued after MULTI",
+        complexity="O(N), when N is the number of queued commands", acl="@fast @transaction")(discard_)
+    cmd("watch", -2, "noscript loading stale fast allow_busy", 1, -1, 1, route=LOCAL,
+        group="transactions", since="2.2.0",
+        summary="Watch the given keys to determine execution of the MULTI/EXEC block",
+        complexity="O(1) for every key.", acl="@fast @transaction")(watch)
+    cmd("unwatch", 1, "noscript loading stale fast allow_busy", route=LOCAL, group="transactions",
+        since="2.2.0", summary="Forget about all watched keys", complexity="O(1)",
+        acl="@fast @transaction")(unwatch)

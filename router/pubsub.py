@@ -32,7 +32,7 @@ import collections
 import itertools
 import logging
 import time
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import zmq
 
@@ -43,7 +43,10 @@ from shardis.commands import INTERNAL, LOCAL, CommandTable
 from shardis.hubproto import ANSWER, CHANNEL, CONFIG, CONFIGURED, COUNT, HELLO, KINDS, MESSAGE, PATTERN, \
     PMESSAGE, PUBLISH, Q_CHANNELS, Q_NUMPAT, Q_NUMSUB, Q_STATS, QUERY, SET, SHARD, SMESSAGE, \
     SYNC, router_identity
-from shardis.resp import ReplyError, encode_error
+from shardis.resp import ReplyError, Simple, encode_error
+
+if TYPE_CHECKING:
+    from shardis.router.app import Client, Router
 
 log = logging.getLogger("router")
 
@@ -85,7 +88,7 @@ def _bulk(v: bytes) -> bytes:
     return b"$%d\r\n%s\r\n" % (len(v), v)
 
 
-def confirmation(conn, word: bytes, name: bytes | None, count: int) -> bytes:
+def confirmation(conn: Client, word: bytes, name: bytes | None, count: int) -> bytes:
     """A (p|s)(un)subscribe reply: a push in RESP3; ``name`` None is Redis' nil channel."""
     head = b">3\r\n" if conn.resp == 3 else b"*3\r\n"
     if name is None:
@@ -149,14 +152,16 @@ class Call:
 
     __slots__ = ("conn", "slot", "prefix", "finish")
 
-    def __init__(self, conn, finish: Callable[[object], bytes]) -> None:
+    def __init__(self, conn: Client, finish: Callable[[object], bytes]) -> None:
         self.conn = conn
         self.slot = Slot((None, conn))
         self.prefix: list[bytes] = []
         self.finish = finish  # answer -> reply bytes; the answer may be a ReplyError
 
-    def answer(self, value) -> None:
-        calls = self.conn.pubsub.calls
+    def answer(self, value: object) -> None:
+        subs = self.conn.pubsub
+        assert subs is not None, "a call is one of its client's subscriptions' calls"
+        calls = subs.calls
         if calls and calls[0] is self:
             calls.popleft()
         else:
@@ -173,12 +178,12 @@ class Request:
     def __init__(self, then: Callable[[object], None]) -> None:
         self.then = then
 
-    def answer(self, value) -> None:
+    def answer(self, value: object) -> None:
         self.then(value)
 
 
 def _reply_or_error(encode: Callable) -> Callable[[object], bytes]:
-    def finish(value) -> bytes:
+    def finish(value: object) -> bytes:
         if isinstance(value, ReplyError):
             return encode_error(value.args[0])
         return encode(value)
@@ -188,10 +193,15 @@ def _reply_or_error(encode: Callable) -> Callable[[object], bytes]:
 # ---------------------------------------------------------------- the router's side
 
 
+def _fd(s: zmq.Socket) -> int:
+    """A ZeroMQ socket's (edge-triggered) file descriptor, for the event loop."""
+    return s.getsockopt(zmq.FD)  # type: ignore[return-value]  # (pyzmq types it int | bytes)
+
+
 class PubSub:
     """Per router: the clients' subscriptions by name, the DEALER to the hub, delivery."""
 
-    def __init__(self, router) -> None:
+    def __init__(self, router: Router) -> None:
         self.router = router
         self.cfg = router.cfg
         sock = self.sock = router.ctx.socket(zmq.DEALER)
@@ -218,9 +228,10 @@ class PubSub:
     def start(self) -> None:
         """Watch the hub socket and say HELLO (the loop runs from here on)."""
         loop = self.router.loop
-        loop.add_reader(self.sock.getsockopt(zmq.FD), self._on_hub)
+        assert loop is not None, "runs on the loop"
+        loop.add_reader(_fd(self.sock), self._on_hub)
         self.monitor = self.sock.get_monitor_socket(zmq.EVENT_DISCONNECTED)
-        loop.add_reader(self.monitor.getsockopt(zmq.FD), self._on_monitor)
+        loop.add_reader(_fd(self.monitor), self._on_monitor)
         self._on_monitor()  # a ZeroMQ fd only signals edges: read once now
         self.send((HELLO, self.settings()))
 
@@ -229,9 +240,10 @@ class PubSub:
         self.flush()
         self.flush_scheduled = True  # nothing more is sent
         loop = self.router.loop
+        assert loop is not None, "runs on the loop"
         for s in (self.sock, self.monitor):
             if s is not None:
-                loop.remove_reader(s.getsockopt(zmq.FD))
+                loop.remove_reader(_fd(s))
                 s.close(0)
 
     def settings(self) -> dict:
@@ -243,7 +255,7 @@ class PubSub:
         self.ops.append(op)
         if not self.flush_scheduled:
             self.flush_scheduled = True
-            self.router.loop.call_soon(self.flush)
+            self.router.call_soon(self.flush)
 
     def flush(self) -> None:
         if self.sock.closed:
@@ -286,7 +298,7 @@ class PubSub:
             for name in since:
                 since[name] = token
 
-    def _resynced(self, value) -> None:
+    def _resynced(self, value: object) -> None:
         lost = ReplyError(errors.PUBSUB_DOWN)
         for token in [t for t in self.waiting if t < self.resync]:
             self.waiting.pop(token).answer(lost)
@@ -295,7 +307,7 @@ class PubSub:
         """Everything the hub sent: messages to deliver, answers, settings."""
         sock = self.sock
         touched: dict = {}
-        while sock.get(_EVENTS) & _POLLIN:
+        while sock.get(_EVENTS) & _POLLIN:  # type: ignore[operator]  # (pyzmq: int | bytes)
             for op in wire.unpack(sock.recv()):
                 code = op[0]
                 if code == ANSWER:
@@ -312,7 +324,7 @@ class PubSub:
             if conn.pubsub.total():
                 self._check_limit(conn)
 
-    def _answer(self, token: int, value, touched: dict) -> None:
+    def _answer(self, token: int, value: object, touched: dict) -> None:
         if token > self.answered:  # (a SET's answer waits for the routers: it may come late)
             self.answered = token
         entry = self.waiting.pop(token, None)
@@ -340,7 +352,7 @@ class PubSub:
                 conn.pending.append(Slot((data, conn)))
             touched[conn] = None
 
-    def _check_limit(self, conn) -> None:
+    def _check_limit(self, conn: Client) -> None:
         """Redis' checkClientOutputBufferLimits for the pubsub class: past the hard limit,
         or past the soft one for longer than its seconds, the client is closed."""
         hard, soft, seconds = self.limits
@@ -348,6 +360,7 @@ class PubSub:
         if not (hard or soft) or t is None or t.is_closing():
             return
         subs = conn.pubsub
+        assert subs is not None, "checked for a subscriber"
         if not conn.pending and not subs.calls:
             subs.queued = 0
         used = t.get_write_buffer_size() + subs.queued
@@ -387,7 +400,7 @@ class PubSub:
         self.send((COUNT, kind, name, n))
         return n
 
-    def _remove(self, conn, kind: int, name: bytes) -> None:
+    def _remove(self, conn: Client, kind: int, name: bytes) -> None:
         members = self.members[kind].get(name)
         if members is not None:
             members.pop(conn, None)
@@ -402,15 +415,17 @@ class PubSub:
             self.since[kind].pop(name, None)
         self.send((COUNT, kind, name, n))
 
-    def _activate(self, conn, kind: int, names: list[bytes]) -> None:
+    def _activate(self, conn: Client, kind: int, names: list[bytes]) -> None:
         """Deliver to ``conn`` from now on what it is (still) subscribed to among ``names``."""
-        own = conn.pubsub.names[kind]
+        subs = conn.pubsub
+        assert subs is not None, "after its (un)subscribe made them"
+        own = subs.names[kind]
         members = self.members[kind]
         for name in names:
             if name in own:
                 members.setdefault(name, {})[conn] = None
 
-    def subscribe(self, conn, kind: int, names: list[bytes]) -> Slot:
+    def subscribe(self, conn: Client, kind: int, names: list[bytes]) -> Slot:
         subs = conn.pubsub
         if subs is None:
             subs = conn.pubsub = Subscriptions()
@@ -439,7 +454,7 @@ class PubSub:
             self._activate(conn, kind, new)
             return Slot((reply, conn))
 
-        def confirmed(value) -> bytes:
+        def confirmed(value: object) -> bytes:
             self._activate(conn, kind, new)
             return reply
 
@@ -450,7 +465,7 @@ class PubSub:
             since[name] = token
         return call.slot
 
-    def unsubscribe(self, conn, kind: int, names: list[bytes]) -> Slot:
+    def unsubscribe(self, conn: Client, kind: int, names: list[bytes]) -> Slot:
         subs = conn.pubsub
         if subs is None:
             subs = conn.pubsub = Subscriptions()
@@ -469,7 +484,7 @@ class PubSub:
             self._leave_mode(conn)
         return Slot((b"".join(replies), conn))
 
-    def leave(self, conn) -> None:
+    def leave(self, conn: Client) -> None:
         """Drop every subscription of ``conn`` without a reply (RESET, disconnect)."""
         subs = conn.pubsub
         if subs is None or not subs.total():
@@ -480,20 +495,20 @@ class PubSub:
             subs.names[kind].clear()
         self._leave_mode(conn)
 
-    def _enter(self, conn) -> None:
+    def _enter(self, conn: Client) -> None:
         """First subscription: from the next command on, ``dispatch_subscribed`` decides.
         The rest of this batch waits one loop turn so that it too goes through it."""
         conn.dispatch_hook = dispatch_subscribed
         conn.held = True
-        self.router.loop.call_soon(conn.release)
+        self.router.call_soon(conn.release)
 
     @staticmethod
-    def _leave_mode(conn) -> None:
+    def _leave_mode(conn: Client) -> None:
         conn.dispatch_hook = None
 
     # ------------------------------------------------------------ calls
 
-    def call(self, conn, op: tuple, finish: Callable[[object], bytes]) -> Slot:
+    def call(self, conn: Client, op: tuple, finish: Callable[[object], bytes]) -> Slot:
         """Ask the hub for ``conn``'s reply (PUBLISH and PUBSUB)."""
         subs = conn.pubsub
         if subs is None:
@@ -503,10 +518,10 @@ class PubSub:
         self.ask(op, c)
         return c.slot
 
-    def publish(self, conn, kind: int, channel: bytes, message: bytes) -> Slot:
+    def publish(self, conn: Client, kind: int, channel: bytes, message: bytes) -> Slot:
         return self.call(conn, (PUBLISH, kind, channel, message), _reply_or_error(conn.encode))
 
-    def query(self, conn, what: int, arg) -> Slot:
+    def query(self, conn: Client, what: int, arg: object) -> Slot:
         return self.call(conn, (QUERY, what, arg), _reply_or_error(conn.encode))
 
     def stats(self, then: Callable[[object], None]) -> None:
@@ -522,15 +537,17 @@ class PubSub:
 # ---------------------------------------------------------------- subscribed mode
 
 
-def dispatch_subscribed(conn, cmds: list[list[bytes]]) -> None:
+def dispatch_subscribed(conn: Client, cmds: list[list[bytes]]) -> None:
     """``conn.dispatch_hook`` while it has subscriptions: each command on its own, so that the
     rule (RESP2: only the pub/sub commands, PING, QUIT, RESET) follows the mode as it
     changes within a batch."""
+    subs = conn.pubsub
+    assert subs is not None, "the hook is set by a subscription, which made them"
     for n, args in enumerate(cmds):
         if conn.held or conn.closing:
             conn.backlog.extend(cmds[n:])
             return
-        if not conn.pubsub.total():
+        if not subs.total():
             conn.dispatch(cmds[n:])
             return
         if conn.resp == 2:
@@ -541,7 +558,7 @@ def dispatch_subscribed(conn, cmds: list[list[bytes]]) -> None:
         conn.dispatch([args])
 
 
-def subscribed_reply(conn, args: list[bytes]) -> bytes | None:
+def subscribed_reply(conn: Client, args: list[bytes]) -> bytes | None:
     """What Redis answers a RESP2 subscriber for ``args`` in place of running it (its
     refusal, or PING's pong), or None to run it (unknown commands and arity errors
     answer as always)."""
@@ -559,104 +576,133 @@ def subscribed_reply(conn, args: list[bytes]) -> bytes | None:
     return encode_error(errors.SUBSCRIBED_CONTEXT % spec.name)
 
 
-# ---------------------------------------------------------------- commands
+# ---------------------------------------------------------------- the handlers
+
+
+def subscribe(conn: Client, args: list[bytes]) -> Slot:
+    return conn.router.pubsub.subscribe(conn, CHANNEL, args[1:])
+
+
+def unsubscribe(conn: Client, args: list[bytes]) -> Slot:
+    return conn.router.pubsub.unsubscribe(conn, CHANNEL, args[1:])
+
+
+def psubscribe(conn: Client, args: list[bytes]) -> Slot:
+    return conn.router.pubsub.subscribe(conn, PATTERN, args[1:])
+
+
+def punsubscribe(conn: Client, args: list[bytes]) -> Slot:
+    return conn.router.pubsub.unsubscribe(conn, PATTERN, args[1:])
+
+
+def ssubscribe(conn: Client, args: list[bytes]) -> Slot:
+    return conn.router.pubsub.subscribe(conn, SHARD, args[1:])
+
+
+def sunsubscribe(conn: Client, args: list[bytes]) -> Slot:
+    return conn.router.pubsub.unsubscribe(conn, SHARD, args[1:])
+
+
+def publish(conn: Client, args: list[bytes]) -> Slot:
+    return conn.router.pubsub.publish(conn, CHANNEL, args[1], args[2])
+
+
+def spublish(conn: Client, args: list[bytes]) -> Slot:
+    return conn.router.pubsub.publish(conn, SHARD, args[1], args[2])
+
+
+# PUBSUB's subcommands, answered by the hub over every router
+
+
+def active(conn: Client, kind: int, args: list[bytes]) -> Slot:
+    """PUBSUB CHANNELS or SHARDCHANNELS [pattern]: the active names of ``kind``."""
+    if len(args) > 3:
+        raise ReplyError(errors.SUBCOMMAND_SYNTAX % (text(args[1][:128]), "PUBSUB"))
+    pattern = args[2] if len(args) == 3 else None
+    return conn.router.pubsub.query(conn, Q_CHANNELS, (kind, pattern))
+
+
+def pubsub_channels(conn: Client, args: list[bytes]) -> Slot:
+    return active(conn, CHANNEL, args)
+
+
+def pubsub_numsub(conn: Client, args: list[bytes]) -> Slot:
+    return conn.router.pubsub.query(conn, Q_NUMSUB, (CHANNEL, args[2:]))
+
+
+def pubsub_shardchannels(conn: Client, args: list[bytes]) -> Slot:
+    return active(conn, SHARD, args)
+
+
+def pubsub_shardnumsub(conn: Client, args: list[bytes]) -> Slot:
+    return conn.router.pubsub.query(conn, Q_NUMSUB, (SHARD, args[2:]))
+
+
+def pubsub_numpat(conn: Client, args: list[bytes]) -> Slot:
+    return conn.router.pubsub.query(conn, Q_NUMPAT, None)
+
+
+def pubsub_help(conn: Client, args: list[bytes]) -> list[Simple]:
+    return help_reply(PUBSUB_HELP)
+
+
+# ---------------------------------------------------------------- the command table
 
 
 def register(table: CommandTable) -> None:
     cmd = table.command
     flags, acl = "pubsub noscript loading stale", "@pubsub @slow"
+    cmd("subscribe", -2, flags, route=LOCAL, group="pubsub", since="2.0.0",
+        summary="Listen for messages published to the given channels",
+        complexity="O(N) where N is the number of channels to subscribe to.", acl=acl)(subscribe)
+    cmd("unsubscribe", -1, flags, route=LOCAL, group="pubsub", since="2.0.0",
+        summary="Stop listening for messages posted to the given channels",
+        complexity="O(N) where N is the number of clients already subscribed to a channel.",
+        acl=acl)(unsubscribe)
+    cmd("psubscribe", -2, flags, route=LOCAL, group="pubsub", since="2.0.0",
+        summary="Listen for messages published to channels matching the given patterns",
+        complexity="O(N) where N is the number of patterns the client is already subscribed to.",
+        acl=acl)(psubscribe)
+    cmd("punsubscribe", -1, flags, route=LOCAL, group="pubsub", since="2.0.0",
+        summary="Stop listening for messages posted to channels matching the given patterns",
+        complexity="O(N+M) where N is the number of patterns the client is already subscribed and M "
+                   "is the number of total patterns subscribed in the system (by any client).",
+        acl=acl)(punsubscribe)
+    cmd("ssubscribe", -2, flags, 1, -1, 1, route=LOCAL, group="pubsub", since="7.0.0",
+        summary="Listen for messages published to the given shard channels",
+        complexity="O(N) where N is the number of shard channels to subscribe to.", acl=acl)(ssubscribe)
+    cmd("sunsubscribe", -1, flags, 1, -1, 1, route=LOCAL, group="pubsub", since="7.0.0",
+        summary="Stop listening for messages posted to the given shard channels",
+        complexity="O(N) where N is the number of clients already subscribed to a shard channel.",
+        acl=acl)(sunsubscribe)
+    cmd("publish", 3, "pubsub loading stale fast", route=LOCAL, group="pubsub", since="2.0.0",
+        summary="Post a message to a channel", acl="@pubsub @fast",
+        complexity="O(N+M) where N is the number of clients subscribed to the receiving "
+                   "channel and M is the total number of subscribed patterns (by any client).")(publish)
+    cmd("spublish", 3, "pubsub loading stale fast", 1, 1, 1, route=LOCAL, group="pubsub",
+        since="7.0.0", summary="Post a message to a shard channel", acl="@pubsub @fast",
+        complexity="O(N) where N is the number of clients subscribed to the receiving shard "
+                   "channel.")(spublish)
 
-    def subscriber(name: str, arity: int, kind: int, subscribe: bool, since: str,
-                   summary: str, complexity: str, keys: tuple[int, int, int]) -> None:
-        @cmd(name, arity, flags, *keys, route=LOCAL, group="pubsub", since=since,
-             summary=summary, complexity=complexity, acl=acl)
-        def handler(conn, args):
-            pubsub = conn.router.pubsub
-            if subscribe:
-                return pubsub.subscribe(conn, kind, args[1:])
-            return pubsub.unsubscribe(conn, kind, args[1:])
-
-    none, channels = (0, 0, 0), (1, -1, 1)
-    subscriber("subscribe", -2, CHANNEL, True, "2.0.0",
-               "Listen for messages published to the given channels",
-               "O(N) where N is the number of channels to subscribe to.", none)
-    subscriber("unsubscribe", -1, CHANNEL, False, "2.0.0",
-               "Stop listening for messages posted to the given channels",
-               "O(N) where N is the number of clients already subscribed to a channel.", none)
-    subscriber("psubscribe", -2, PATTERN, True, "2.0.0",
-               "Listen for messages published to channels matching the given patterns",
-               "O(N) where N is the number of patterns the client is already subscribed to.",
-               none)
-    subscriber("punsubscribe", -1, PATTERN, False, "2.0.0",
-               "Stop listening for messages posted to channels matching the given patterns",
-               "O(N+M) where N is the number of patterns the client is already subscribed and M "
-               "is the number of total patterns subscribed in the system (by any client).", none)
-    subscriber("ssubscribe", -2, SHARD, True, "7.0.0",
-               "Listen for messages published to the given shard channels",
-               "O(N) where N is the number of shard channels to subscribe to.", channels)
-    subscriber("sunsubscribe", -1, SHARD, False, "7.0.0",
-               "Stop listening for messages posted to the given shard channels",
-               "O(N) where N is the number of clients already subscribed to a shard channel.",
-               channels)
-
-    @cmd("publish", 3, "pubsub loading stale fast", route=LOCAL, group="pubsub", since="2.0.0",
-         summary="Post a message to a channel", acl="@pubsub @fast",
-         complexity="O(N+M) where N is the number of clients subscribed to the receiving "
-                    "channel and M is the total number of subscribed patterns (by any client).")
-    def publish(conn, args):
-        return conn.router.pubsub.publish(conn, CHANNEL, args[1], args[2])
-
-    @cmd("spublish", 3, "pubsub loading stale fast", 1, 1, 1, route=LOCAL, group="pubsub",
-         since="7.0.0", summary="Post a message to a shard channel", acl="@pubsub @fast",
-         complexity="O(N) where N is the number of clients subscribed to the receiving shard "
-                    "channel.")
-    def spublish(conn, args):
-        return conn.router.pubsub.publish(conn, SHARD, args[1], args[2])
-
-    register_pubsub(table)
-
-
-def register_pubsub(table: CommandTable) -> None:
-    """PUBSUB and its subcommands, answered by the hub over every router."""
     container = Container(table, "pubsub", -2, group="pubsub", since="2.8.0",
                           summary="A container for Pub/Sub commands")
     sub = container.sub
     flags, acl = "pubsub loading stale", "@pubsub @slow"
-
-    def channels(kind: int):
-        def handler(conn, args):
-            if len(args) > 3:
-                raise ReplyError(errors.SUBCOMMAND_SYNTAX % (text(args[1][:128]), "PUBSUB"))
-            pattern = args[2] if len(args) == 3 else None
-            return conn.router.pubsub.query(conn, Q_CHANNELS, (kind, pattern))
-        return handler
-
-    def numsub(kind: int):
-        def handler(conn, args):
-            return conn.router.pubsub.query(conn, Q_NUMSUB, (kind, args[2:]))
-        return handler
-
     sub("channels", -2, flags, since="2.8.0", acl=acl, summary="List active channels",
         complexity="O(N) where N is the number of active channels, and assuming constant time "
-                   "pattern matching (relatively short channels and patterns)")(channels(CHANNEL))
+                   "pattern matching (relatively short channels and patterns)")(pubsub_channels)
     sub("numsub", -2, flags, since="2.8.0", acl=acl,
         summary="Get the count of subscribers for channels",
         complexity="O(N) for the NUMSUB subcommand, where N is the number of requested "
-                   "channels")(numsub(CHANNEL))
+                   "channels")(pubsub_numsub)
     sub("shardchannels", -2, flags, since="7.0.0", acl=acl, summary="List active shard channels",
         complexity="O(N) where N is the number of active shard channels, and assuming constant "
-                   "time pattern matching (relatively short shard channels).")(channels(SHARD))
+                   "time pattern matching (relatively short shard channels).")(pubsub_shardchannels)
     sub("shardnumsub", -2, flags, since="7.0.0", acl=acl,
         summary="Get the count of subscribers for shard channels",
         complexity="O(N) for the SHARDNUMSUB subcommand, where N is the number of requested "
-                   "shard channels")(numsub(SHARD))
-
-    @sub("numpat", 2, flags, since="2.8.0", acl=acl,
-         summary="Get the count of unique patterns pattern subscriptions")
-    def pubsub_numpat(conn, args):
-        return conn.router.pubsub.query(conn, Q_NUMPAT, None)
-
-    @sub("help", 2, "loading stale", since="6.2.0", acl="@slow",
-         summary="Show helpful text about the different subcommands")
-    def pubsub_help(conn, args):
-        return help_reply(PUBSUB_HELP)
+                   "shard channels")(pubsub_shardnumsub)
+    sub("numpat", 2, flags, since="2.8.0", acl=acl,
+        summary="Get the count of unique patterns pattern subscriptions")(pubsub_numpat)
+    sub("help", 2, "loading stale", since="6.2.0", acl="@slow",
+        summary="Show helpful text about the different subcommands")(pubsub_help)
