@@ -32,6 +32,7 @@ from shardis.hubproto import CONFIG, HELLO, NOTIFY, shard_identity
 from shardis.resp import ReplyError, encode, encode3, encode_error
 from shardis.shardd.blocking import BLOCK, DEFERRED, Waiters
 from shardis.shardd.multi import TXMARK
+from shardis.shardd.recovery import Translation
 from shardis.shardd.storage import Keyspace, NotifyingKeyspace, Store, limits_of
 from shardis.shardd.wal import LogWriter, WriteAheadLog
 
@@ -410,16 +411,20 @@ class Shard:
         path = os.path.join(self.cfg.shard_dir(self.index), "wal.log")
         if self.cfg.durability != "always" and not os.path.exists(path):
             return
-        wal = WriteAheadLog(path)
+        wal = WriteAheadLog(path, self.table.names())
         raw = self.store.get_sys(b"applied")
         applied = _SEQ.unpack(raw)[0] if raw else 0
         replayed = 0
-        for seq, now, payloads, injected in wal.records():
+        logged, records = wal.read()
+        # (the ids of the build that wrote the log, mapped to this table's by name)
+        ids = Translation(self.table, logged, where=f"shard {self.index}: ")
+        for seq, now, payloads, injected in records:
             if seq <= applied:
                 continue
             # Each replayed transaction records its own seq: a crash during
             # replay resumes after it, never applies a batch twice.
-            self._apply(payloads, now, durable=False, replay_seq=seq, injections=injected)
+            self._apply(ids.payloads(payloads), now, durable=False, replay_seq=seq,
+                        injections=ids.injected(injected))
             applied = seq
             replayed += 1
         if replayed:
@@ -463,7 +468,7 @@ class Shard:
             self.writer = self.wal = None
         if want == "always":
             self.store.sync()
-            wal = WriteAheadLog(path)
+            wal = WriteAheadLog(path, self.table.names())
             wal.truncate()
             self._start_log(wal)
             self.poller.register(self.notify_r, zmq.POLLIN)  # (durable replies wake the loop)
