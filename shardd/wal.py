@@ -45,6 +45,9 @@ from typing import Iterator
 import msgpack
 
 _HEAD = struct.Struct("<II")
+# The ``sys`` key holding the seq of the last batch LMDB applied (u64, big-endian).
+APPLIED = b"applied"
+SEQ = struct.Struct(">Q")
 HEADER_KEY = "commands"  # the header record's one entry: the writer's command names by id
 
 # One logged batch: (seq, now_ms, [message bytes], injected)
