@@ -7,7 +7,11 @@ on a ``NotifyingKeyspace`` with the handler tables that report them (no fast pat
 read-only commands marked for "keymiss"); the events go to the pub/sub hub once the
 batch has committed (under ``always``, once it is durable, just before its replies).
 The flags come from cluster.toml, then from the hub (HELLO at start, its CONFIG
-messages) and from routers' ``__config`` (CONFIG SET), whichever is newest."""
+messages) and from routers' ``__config`` (CONFIG SET), whichever is newest.
+
+The daemon's other jobs live beside it: shardd/recovery.py (opening and replaying
+the write-ahead log), shardd/waiting.py (blocked clients), shardd/watches.py (WATCH
+counted per router), shardd/participant.py (the coordinator's transactions)."""
 
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ import signal
 import sys
 import time
 import traceback
+from typing import Any
 
 import lmdb
 import zmq
@@ -75,8 +80,7 @@ class Shard:
         self.wjournal: list = []  # parks and serves of this attempt, undone if it aborts
         self.names = [spec.name for spec in self.table.by_id]
         # WATCH's registrations, counted per router too (shardd/watches.py).
-        self.watches = Watches(self, self.handlers[self.table.by_name[b"__watch"].id],
-                               self.handlers[self.table.by_name[b"__unwatch"].id])
+        self.watches = Watches(self, self.table)
         self.watchers = self.watches.watchers
         # The commands the daemon runs itself (they need its handler tables or waiters).
         for name, fn in ((b"__exec", self._exec), (b"__readywait", self.blocked.readywait),
@@ -174,7 +178,7 @@ class Shard:
             reserved = self.blocked.reserved
             if reserved:
                 timeout = max(0.0, min(timeout, min(r[2] for r in reserved.values()) - now))
-            ready = poller.poll(timeout * 1000)
+            ready = poller.poll(int(timeout * 1000))  # (pyzmq truncates to whole ms too)
             if ready:
                 if any(s is self.hub for s, _ in ready):
                     self._from_hub()
@@ -226,7 +230,7 @@ class Shard:
     def dispatch(self, msgs: list[list[bytes]]) -> None:
         """Run the routers' messages as batches, the coordinator's one by one, in the
         order they came; while a transaction holds this shard, routers' messages wait."""
-        batch = []
+        batch: list[list[bytes]] = []
         for m in msgs:
             if m[0] == COORD_IDENT:
                 if batch:
@@ -276,11 +280,13 @@ class Shard:
         """Before serving: the settings the hub holds now (a CONFIG SET made while this
         shard was down). The limits among them are kept with the data, outside any batch
         (nothing runs yet); later ones come inside batches (``__config``)."""
-        if not self.hub.poll(HUB_WAIT_S * 1000):
+        hub = self.hub
+        assert hub is not None  # (``serve`` connected it)
+        if not hub.poll(int(HUB_WAIT_S * 1000)):
             log.warning("shard %d: no answer from the pub/sub hub; serving with cluster.toml's "
                         "settings", self.index)
             return
-        for op in wire.unpack(self.hub.recv()):
+        for op in wire.unpack(hub.recv()):
             if op[0] == CONFIG:
                 self.store.apply_settings(op[2], op[1])
                 if self.store.set_limits(op[2], op[1]):
@@ -288,9 +294,11 @@ class Shard:
 
     def _from_hub(self) -> None:
         """Shared settings from the hub: the answer to HELLO, or another's CONFIG SET."""
+        hub = self.hub
+        assert hub is not None  # (``serve`` connected it)
         while True:
             try:
-                ops = wire.unpack(self.hub.recv(zmq.NOBLOCK))
+                ops = wire.unpack(hub.recv(zmq.NOBLOCK))
             except zmq.Again:
                 return
             for op in ops:
@@ -318,8 +326,10 @@ class Shard:
 
     def _apply(self, payloads: list[bytes] | None, now: int, durable: bool,
                replay_seq: int | None = None, idents: list[bytes] | None = None,
-               injections: list | None = None) -> list:
-        """One write transaction over every message (``None``: an expiry sweep).
+               injections: list | None = None) -> Any:
+        """One write transaction over every message (``None``: an expiry sweep); the
+        messages' replies, [(batch id, [reply, ...]), ...], or the number of keys the
+        sweep expired.
 
         Under ``always`` a batch that changed anything is appended to the
         write-ahead log and fsynced before this returns, so before any reply."""
@@ -335,12 +345,13 @@ class Shard:
         while True:
             v0 = store.version
             txn = store.env.begin(write=True)
-            ks = NotifyingKeyspace(store, txn, now, flags) if notifying else \
+            ks: Keyspace = NotifyingKeyspace(store, txn, now, flags) if notifying else \
                 Keyspace(store, txn, now)
             self.woken = []
             self.injected = []
             self.wjournal = []
             try:
+                out: Any  # (the sweep's count, else the replies)
                 if batches is None:
                     out = ks.sweep(SWEEP_LIMIT)
                 elif injections is not None:
@@ -373,11 +384,12 @@ class Shard:
                 raise
             break
         ks.committed()
-        if notifying:
+        if isinstance(ks, NotifyingKeyspace):  # (``notifying``)
             self.events = notify.messages(flags, ks.events)
         if changed:
             store.dirty = True
             if durable:
+                assert self.writer is not None  # (``durable``: there is a log)
                 self.seq += 1
                 self.writer.submit(self.seq, now, payloads, self.injected)
         return out
@@ -396,7 +408,7 @@ class Shard:
         ``multi``: a transaction's commands (EXEC): blocking commands answer at once as
         if timed out, and blocked clients are served after the whole transaction."""
         handlers, resp2 = self.tables
-        replies = []
+        replies: list = []
         append = replies.append
         if multi:
             outer, self.in_multi = self.in_multi, True

@@ -13,6 +13,7 @@ import collections
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from shardis import wire
+from shardis.commands import CommandTable
 from shardis.shardd.storage import Keyspace
 
 if TYPE_CHECKING:
@@ -22,11 +23,15 @@ if TYPE_CHECKING:
 class Watches:
     """router identity -> Counter of the (db, key) its clients watch on this shard."""
 
-    def __init__(self, shard: Shard, family_watch: Callable, family_unwatch: Callable) -> None:
+    def __init__(self, shard: Shard, table: CommandTable) -> None:
         self.shard = shard
         self.watchers: dict[bytes, collections.Counter] = {}
-        self.family_watch = family_watch
-        self.family_unwatch = family_unwatch
+        # the commands' own handlers (shardd/multi.py), which these wrap
+        family_watch = table.by_name[b"__watch"].handler
+        family_unwatch = table.by_name[b"__unwatch"].handler
+        assert family_watch is not None and family_unwatch is not None
+        self.family_watch: Callable = family_watch
+        self.family_unwatch: Callable = family_unwatch
 
     def watch(self, ks: Keyspace, db: int, args: list):
         """``__watch``, counted for the router of the message being run."""
