@@ -45,19 +45,19 @@ def open_shard(tmp_path, table: CommandTable) -> Shard:
     cfg = Config(dir=str(tmp_path), shards=1, durability="always")
     shard = Shard(cfg, 0, table)
     shard.sock.close(0)
-    shard.sock = Outbox()  # type: ignore[assignment]
+    shard.sock = Outbox()
     return shard
 
 
 def run(shard: Shard, table: CommandTable, *cmds: list[bytes], flags: int = 0) -> list:
     """Run one batch of commands (by name, through ``table``'s ids); their replies."""
-    msg = [(table.lookup(c[0]).id | flags, 0, c) for c in cmds]  # type: ignore[union-attr]
-    shard.sock.sent.clear()  # type: ignore[attr-defined]
+    msg = [(table.lookup(c[0]).id | flags, 0, c) for c in cmds]
+    shard.sock.sent.clear()
     shard.run_batch([[b"r1", wire.pack((7, msg))]])
     if shard.writer is not None:
         shard.writer.wait_for(shard.seq)
         shard.release()
-    return [wire.unpack(f[1]) for f in shard.sock.sent]  # type: ignore[attr-defined]
+    return [wire.unpack(f[1]) for f in shard.sock.sent]
 
 
 def crash(shard: Shard) -> None:
