@@ -32,7 +32,7 @@ from __future__ import annotations
 import collections
 import heapq
 import math
-from typing import Callable
+from typing import Any, Callable
 
 from shardis import errors
 from shardis.args import cstr
@@ -224,7 +224,7 @@ def register(table: CommandTable) -> None:
     def _one(popped, key):
         return [key, popped[0]] if popped else None
 
-    list_doc = dict(group="list", since="2.0.0",
+    list_doc: dict[str, Any] = dict(group="list", since="2.0.0",
                     complexity="O(N) where N is the number of provided keys.",
                     acl="@write @list @slow @blocking")
     cmd("blpop", -3, "write noscript blocking", 1, -2, 1, **list_doc,
@@ -237,7 +237,7 @@ def register(table: CommandTable) -> None:
         v = lists.move(ks, db, src, dst, from_left, to_left)
         return v if v is not None else wait_for(ks, db, [src], deadline, NIL_ARRAY, LIST)
 
-    move_doc = dict(group="list", complexity="O(1)", acl="@write @list @slow @blocking",
+    move_doc: dict[str, Any] = dict(group="list", complexity="O(1)", acl="@write @list @slow @blocking",
                     summary="Pop an element from a list, push it to another list and return it; "
                             "or block until one is available")
 
@@ -281,7 +281,7 @@ def register(table: CommandTable) -> None:
                             lambda key: [args[0], key, args[-1]])
         return handler
 
-    zdoc = dict(group="sorted-set", since="5.0.0", acl="@write @sortedset @fast @blocking",
+    zdoc: dict[str, Any] = dict(group="sorted-set", since="5.0.0", acl="@write @sortedset @fast @blocking",
                 complexity="O(log(N)) with N being the number of elements in the sorted set.")
     cmd("bzpopmin", -3, "write noscript blocking fast", 1, -2, 1, **zdoc,
         summary="Remove and return the member with the lowest score from one or more sorted "
@@ -333,7 +333,7 @@ def register(table: CommandTable) -> None:
     @cmd("__unblock", 2, "fast", route=INTERNAL)
     def unblock(ks, db: int, args: list[bytes]):
         """[__unblock, waiter id]: forget a blocked client that went away."""
-        blockers = getattr(ks.store, "blockers", None)
-        if blockers is not None:
-            blockers.remove(int(args[1]))
+        unblock = ks.ctx.unblock
+        if unblock is not None:
+            unblock(int(args[1]))
         return 1

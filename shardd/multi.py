@@ -89,8 +89,9 @@ def register(table: CommandTable) -> None:
 
 
 def register_unreserve(table) -> None:
-    """``__unreserve``, registered last of all so that no other command's id moves (a
-    write-ahead log holds ids)."""
+    """``__unreserve``. Where it is registered no longer matters to the shard's
+    write-ahead log, which names its commands (shardd/wal.py's header); the
+    coordinator's intent log still holds bare ids (shardis/coord)."""
     # From the coordinator (or the shard itself, when the coordinator is late): the
     # blocked client whose stand-in waiter ``wid`` was served has had its turn; the
     # clients waiting behind it on that key may take what is left. Run by the daemon.

@@ -34,6 +34,7 @@ from shardis.config import Config
 from shardis.notify import NOTIFY_EXPIRED, NOTIFY_GENERIC, NOTIFY_KEY_MISS, NOTIFY_NEW, \
     parse_flags
 from shardis.resp import ReplyError, encode
+from shardis.shardd.context import ShardContext
 from shardis.shardd.disk import sysdb
 from shardis.shardd.disk.coll import COLL, MAX_KEY, MAX_MEMBER, POS, POS_BIAS, Coll, bytes_pos, \
     check_members, coll_id, head, head_bytes, pos_bytes, prefix, prefix_of
@@ -81,9 +82,10 @@ class Store:
     zset_value = 64
     proto_max_bulk_len = 512 << 20
 
-    def __init__(self, path: str, durability: str, map_size: int) -> None:
+    def __init__(self, path: str, durability: str, map_size: int, ctx: ShardContext | None = None) -> None:
         self.path = path
         self.durability = durability
+        self.ctx = ctx if ctx is not None else ShardContext()  # the shard's settings (shardd/context.py)
         self.env = lmdb.open(path, map_size=map_size, max_dbs=8, subdir=True,
                              sync=False, metasync=False,  # durability: see shardd/wal.py and the daemon
                              readahead=False, writemap=True, max_readers=126)
@@ -118,10 +120,6 @@ class Store:
         self.sync_lock = threading.Lock()
         self.syncer: threading.Thread | None = None
         self.sync_wanted = threading.Event()
-        # notify-keyspace-events as flags (0: off), and the hub's version of the settings
-        # they came with (see ``apply_settings``).
-        self.notify_flags = 0
-        self.settings_version = -1
         # Error replies by code (INFO errorstats: the daemon counts, ``__info`` reports).
         self.errors: collections.Counter = collections.Counter()
         # The LIMITS as the data was last written under them, and the hub's version of the
@@ -166,15 +164,16 @@ class Store:
     def apply_settings(self, version: int, settings: dict) -> None:
         """Shared settings from the pub/sub hub (or a router's ``__config``); an older
         version than the one applied is ignored, as two routers' CONFIG SETs may race."""
-        if version < self.settings_version:
+        ctx = self.ctx
+        if version < ctx.settings_version:
             return
-        self.settings_version = version
+        ctx.settings_version = version
         durability = settings.get("appendfsync")
         if durability is not None:
             self.durability = durability  # (the daemon switches between batches)
         letters = settings.get("notify-keyspace-events", settings.get("notify_keyspace_events"))
         if letters is not None:
-            self.notify_flags = parse_flags(letters) or 0
+            ctx.notify_flags = parse_flags(letters) or 0
 
     def grow(self) -> None:
         """Double the map: LMDB's map is a ceiling, not an allocation."""
@@ -243,12 +242,13 @@ class Store:
 class Keyspace:
     """One batch's access to the data: a write transaction and a clock reading."""
 
-    __slots__ = ("store", "txn", "now", "meta_db", "exp_db", "delta", "meta_cur", "mem_cur",
+    __slots__ = ("store", "ctx", "txn", "now", "meta_db", "exp_db", "delta", "meta_cur", "mem_cur",
                  "ready", "block", "draws")
     inline_paths = True  # the one-element shortcuts apply (not while reporting events)
 
     def __init__(self, store: Store, txn: lmdb.Transaction[bytes], now_ms: int) -> None:
         self.store = store
+        self.ctx = store.ctx
         self.txn = txn
         self.now = now_ms
         self.meta_db = store.meta
@@ -1017,9 +1017,8 @@ class Keyspace:
         return None
 
     def databases(self) -> int:
-        """How many databases the server has: the daemon sets ``store.databases`` from
-        the configuration; Redis' default (16) otherwise."""
-        return getattr(self.store, "databases", 16)
+        """How many databases the server has (``databases``)."""
+        return self.ctx.databases
 
 
 class NotifyingKeyspace(Keyspace):

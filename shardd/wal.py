@@ -10,6 +10,16 @@ Record layout (little-endian)::
 
     u32 length of body | u32 crc32 of body | body = msgpack [seq, now_ms, [message, ...], injected]
 
+The messages name commands by their ids in the command table of the build that
+wrote them, and ids are positions in that table: so every log file starts with a
+header record (same framing) whose body is the msgpack map
+``{"commands": [name of id 0, name of id 1, ...]}`` (``CommandTable.names``). A
+replay maps the logged ids to its own table's by these names
+(``shardd/recovery.py``), so a build may register commands in any order. The
+header is written whenever the file is (re)started empty: at creation and after
+each checkpoint. A log without one was written by the build before headers,
+whose ids are the current table's.
+
 ``injected`` lists the blocked clients the batch served (shardd/blocking.py), as
 ``[message index, commands done, cmd, db, args]``: a replay runs each of them
 right after the same command, so that their pops happen again in the same place.
@@ -25,55 +35,97 @@ acknowledged.
 
 from __future__ import annotations
 
+import itertools
 import os
 import struct
 import threading
 import zlib
+from typing import Iterator
 
 import msgpack
 
+from shardis.shardd.disk.sysdb import U64
+
 _HEAD = struct.Struct("<II")
+# The ``sys`` key holding the seq of the last batch LMDB applied, and its value's form
+# (shardd/disk/sysdb.py lays them out).
+SEQ = U64
+HEADER_KEY = "commands"  # the header record's one entry: the writer's command names by id
+
+# One logged batch: (seq, now_ms, [message bytes], injected)
+Record = tuple[int, int, list[bytes], list]
+
+
+def _frame(obj: object) -> bytes:
+    body = msgpack.packb(obj, use_bin_type=True)
+    return _HEAD.pack(len(body), zlib.crc32(body)) + body
+
+
+def _bodies(data: bytes) -> Iterator[object]:
+    """Every intact record's body, decoded, from the start (a torn or corrupt one ends it)."""
+    pos = 0
+    while pos + _HEAD.size <= len(data):
+        length, crc = _HEAD.unpack_from(data, pos)
+        body = data[pos + _HEAD.size:pos + _HEAD.size + length]
+        if len(body) != length or zlib.crc32(body) != crc:
+            return
+        yield msgpack.unpackb(body, raw=False)
+        pos += _HEAD.size + length
 
 
 class WriteAheadLog:
-    """Append-only, fdatasync'ed batch log of one shard."""
+    """Append-only, fdatasync'ed batch log of one shard. ``names``: the command table's
+    names by id (``CommandTable.names``), the header of every file this starts."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, names: list[str]) -> None:
         self.path = path
+        self.names = names
         self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         self.size = os.fstat(self.fd).st_size
+        if self.size == 0:
+            self._write_header()
 
-    def records(self):
-        """Every intact record from the start: (seq, now_ms, [message bytes])."""
+    def _write_header(self) -> None:
+        data = _frame({HEADER_KEY: self.names})
+        os.write(self.fd, data)
+        os.fsync(self.fd)
+        self.size = len(data)
+
+    def read(self) -> tuple[list[str] | None, Iterator[Record]]:
+        """(the command names of the build that wrote the log, or None for a log
+        written before headers; every intact batch record from the start)."""
         with open(self.path, "rb") as f:
             data = f.read()
-        pos = 0
-        while pos + _HEAD.size <= len(data):
-            length, crc = _HEAD.unpack_from(data, pos)
-            body = data[pos + _HEAD.size:pos + _HEAD.size + length]
-            if len(body) != length or zlib.crc32(body) != crc:
-                return
-            rec = msgpack.unpackb(body, raw=False)
+        bodies = _bodies(data)
+        first = next(bodies, None)
+        if isinstance(first, dict):
+            return list(first[HEADER_KEY]), self._records(bodies, None)
+        return None, self._records(bodies, first)
+
+    @staticmethod
+    def _records(bodies: Iterator[object], first: object) -> Iterator[Record]:
+        if first is not None:
+            bodies = itertools.chain((first,), bodies)
+        for rec in bodies:
+            assert isinstance(rec, list), rec
             yield rec[0], rec[1], rec[2], rec[3] if len(rec) > 3 else []
-            pos += _HEAD.size + length
+
+    def records(self) -> Iterator[Record]:
+        """Every intact batch record from the start: (seq, now_ms, [message bytes], injected)."""
+        return self.read()[1]
 
     def append_many(self, records: list[tuple]) -> None:
         """Write batches (seq, now_ms, messages, injected) and make them durable before returning."""
-        parts = []
-        for rec in records:
-            body = msgpack.packb(rec, use_bin_type=True)
-            parts.append(_HEAD.pack(len(body), zlib.crc32(body)))
-            parts.append(body)
-        data = b"".join(parts)
+        data = b"".join(_frame(rec) for rec in records)
         os.write(self.fd, data)
         os.fdatasync(self.fd)
         self.size += len(data)
 
     def truncate(self) -> None:
-        """Forget everything: called once LMDB itself is synced (a checkpoint)."""
+        """Forget every batch (called once LMDB itself is synced: a checkpoint); the
+        file starts again with its header."""
         os.ftruncate(self.fd, 0)
-        os.fsync(self.fd)
-        self.size = 0
+        self._write_header()
 
     def close(self) -> None:
         os.close(self.fd)

@@ -24,7 +24,8 @@ from shardis.shardd import blocking, daemon, hashes, introspect, keys, lists, mu
 def build_table() -> CommandTable:
     """Every family's commands, registered explicitly in one place."""
     table = CommandTable()
-    # (Appended families keep the ids of the others: a write-ahead log stores ids.)
+    # The order is free: the shards' write-ahead logs and the coordinator's intent log record
+    # the table's names and replay by name (shardd/recovery.py, shardis/coord/intents.py).
     for family in (connection, commandinfo, configcmd, info, persistence, keyspace, router_introspect,
                    strings, keys, hashes, lists, sets, zsets, blocking, sort, shard_server, introspect,
                    pubsub, router_multi, multi):

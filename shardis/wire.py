@@ -1,4 +1,6 @@
-"""Messages between routers, the coordinator and shards (msgpack over ZeroMQ).
+"""Messages between routers, the coordinator and shards (msgpack over ZeroMQ): the
+encoding (``pack``/``unpack``), command-id flags and RAW reply values. Each message
+is a class of shardis/messages.py, with its codec; the main frames, in short:
 
 Router/coordinator -> shard, one frame (the sender is a DEALER; the shard's
 ROUTER socket prepends the sender's identity):

@@ -1,0 +1,23 @@
+"""What a shard's commands may use beyond its data: the shard's settings and services.
+
+The daemon makes one ``ShardContext`` from the configuration and gives it to its
+``Store``; a command reaches it as ``ks.ctx``. A store opened elsewhere (the
+coordinator's scratch store, resharding, tests) gets the defaults: Redis' 16
+databases, no keyspace events, no blocked clients to forget.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass(slots=True)
+class ShardContext:
+    databases: int = 16          # SELECT's, MOVE's and SWAPDB's range (``databases``)
+    notify_flags: int = 0        # notify-keyspace-events as flags (shardis/notify.py); 0: off
+    # The hub's version of the shared settings last applied (Store.apply_settings): an older
+    # CONFIG SET that arrives late is ignored.
+    settings_version: int = -1
+    # Forget the blocked client with this waiter id (``__unblock``); None: none can block here.
+    unblock: Callable[[int], object] | None = None
