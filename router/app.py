@@ -39,7 +39,7 @@ from shardis.commands import ALL, INTERNAL, LOCAL, CommandSpec, CommandTable
 from shardis.config import Config, log_level
 from shardis.plan import MERGES
 from shardis.resp import RequestReader, ReplyError, encode, encode_error
-from shardis.router import multi
+from shardis.router import transactions
 from shardis.router.pubsub import PubSub, Subscriptions
 from shardis.router.replies import NOBODY, Merger, Owner, Slot, unknown_command
 from shardis.slots import key_slot, slot_table
@@ -545,7 +545,7 @@ class Client(asyncio.Protocol):
         self.max_pending = router.cfg.max_pending_commands
         self.backlog: list[list[bytes]] = []
         self.blocked_on: BlockedCall | None = None
-        # MULTI (router/multi.py): the queued commands, None outside MULTI; whether a
+        # MULTI (router/transactions.py): the queued commands, None outside MULTI; whether a
         # queued command was refused (EXECABORT); WATCH's (db, key) -> (shard, epoch, version).
         self.multi: list | None = None
         self.multi_error = False
@@ -602,7 +602,7 @@ class Client(asyncio.Protocol):
         if self.blocked_on is not None:
             self.blocked_on.cancel()
         if self.watched:
-            multi.unwatch_all(self)
+            transactions.unwatch_all(self)
         if self.coord_rid is not None:  # a blocking command waiting in the coordinator
             router = self.router
             router.coordinator_waiting_cancel(self.coord_rid)
@@ -667,7 +667,7 @@ class Client(asyncio.Protocol):
         # mypyc build, that it stays None below, where a MULTI run here sets it.)
         in_multi = self.multi
         if in_multi is not None:
-            multi.queue(self, cmds)
+            transactions.queue(self, cmds)
             return
         router = self.router
         by_name = router.by_name
@@ -749,7 +749,7 @@ class Client(asyncio.Protocol):
                     self.backlog.extend(cmds[n + 1:])
                     break
                 if self.multi is not None:
-                    multi.queue(self, cmds[n + 1:])
+                    transactions.queue(self, cmds[n + 1:])
                     break
             elif route is ALL and single:
                 assert spec.split is not None  # (every ALL command says how its parts merge)

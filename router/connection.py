@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Callable
 from shardis import REDIS_VERSION, errors, wire
 from shardis.commands import LOCAL, CommandSpec, CommandTable
 from shardis.args import int_arg
-from shardis.router import multi
+from shardis.router import transactions
 from shardis.resp import ENCODERS, OK, PONG, ReplyError, Simple, Verbatim, string2ll
 
 if TYPE_CHECKING:
@@ -355,7 +355,7 @@ def hello(conn: Client, args: list[bytes]) -> dict[bytes, object]:
 
 
 def reset(conn: Client, args: list[bytes]) -> Simple:
-    multi.discard(conn)
+    transactions.discard(conn)
     if conn.pubsub is not None:
         conn.router.pubsub.leave(conn)
     conn.set_db(0)

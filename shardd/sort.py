@@ -500,8 +500,8 @@ def register(table: CommandTable) -> None:
 
 
 def register_internal(table: CommandTable) -> None:
-    """The shard-side steps of ``cross_sort``; registered after every other command so
-    that no command's id moves (a write-ahead log holds ids)."""
+    """The shard-side steps of ``cross_sort``: registered late, see ``build_table``
+    (shardis/assembly.py)."""
     cmd = table.command
     cmd("__sortload", -2, "readonly", 1, 1, 1, route=INTERNAL, group="generic",
         summary="__sortload key [option ...]: [weighed, elements] for a SORT across shards")(

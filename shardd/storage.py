@@ -108,7 +108,7 @@ class Store:
         self.waiting: dict = {}
         # Versions change on every write; they only need to increase, also across restarts.
         self.version = time.time_ns() // 1000
-        # WATCH (shardd/multi.py): mkey -> how many clients watch it, and for a watched
+        # WATCH (shardd/txn.py): mkey -> how many clients watch it, and for a watched
         # key that was deleted, the version its deletion took (an absent key has none).
         # ``epoch`` names this run: versions read before a restart are not comparable.
         self.watched: dict[bytes, int] = {}

@@ -1,6 +1,6 @@
 """WATCH's bookkeeping on a shard: which router's clients watch which keys.
 
-The keys' versions and tombs are the store's (``Keyspace.watch``, shardd/multi.py's
+The keys' versions and tombs are the store's (``Keyspace.watch``, shardd/txn.py's
 ``__watch``/``__unwatch``); the daemon runs those commands through ``Watches`` so it
 also counts each registration per router: the watches of a router that dies are
 dropped (``forget_dead_routers``), since nobody would UNWATCH them and the keys
@@ -26,7 +26,7 @@ class Watches:
     def __init__(self, shard: Shard, table: CommandTable) -> None:
         self.shard = shard
         self.watchers: dict[bytes, collections.Counter] = {}
-        # the commands' own handlers (shardd/multi.py), which these wrap
+        # the commands' own handlers (shardd/txn.py), which these wrap
         family_watch = table.by_name[b"__watch"].handler
         family_unwatch = table.by_name[b"__unwatch"].handler
         assert family_watch is not None and family_unwatch is not None

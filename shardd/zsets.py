@@ -1133,8 +1133,7 @@ def register(table: CommandTable) -> None:
 
 
 def register_scan(table: CommandTable) -> None:
-    """ZSCAN, registered after every family (``build_table``) so that no other command's
-    id moves: a write-ahead log and the coordinator's intent log hold ids."""
+    """ZSCAN: registered late, see ``build_table`` (shardis/assembly.py)."""
     table.command("zscan", -3, "readonly", 1, 1, 1, group="sorted-set", since="2.8.0",
                   complexity="O(1) for every call. O(N) for a complete iteration, including "
                              "enough command calls for the cursor to return back to 0. N is the "

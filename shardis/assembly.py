@@ -15,25 +15,27 @@ from __future__ import annotations
 
 from shardis.commands import CommandTable
 from shardis.coord import coordinator
-from shardis.router import app, commandinfo, configcmd, connection, info, introspect as router_introspect, \
-    keyspace, multi as router_multi, persistence, pubsub
-from shardis.shardd import blocking, daemon, hashes, introspect, keys, lists, multi, server as shard_server, \
-    sets, sort, strings, zsets
+from shardis.router import app, commandinfo, configcmd, connection, info, objectcmd, persistence, pubsub, \
+    scan, transactions
+from shardis.shardd import blocking, daemon, databases, hashes, keys, lists, objectinfo, sets, sort, \
+    strings, txn, zsets
 
 
 def build_table() -> CommandTable:
     """Every family's commands, registered explicitly in one place."""
     table = CommandTable()
-    # The order is free: the shards' write-ahead logs and the coordinator's intent log record
-    # the table's names and replay by name (shardd/recovery.py, shardis/coord/intents.py).
-    for family in (connection, commandinfo, configcmd, info, persistence, keyspace, router_introspect,
-                   strings, keys, hashes, lists, sets, zsets, blocking, sort, shard_server, introspect,
-                   pubsub, router_multi, multi):
+    # The shards' write-ahead logs and the coordinator's intent log record the table's names
+    # and replay by name (shardd/recovery.py, shardis/coord/intents.py), so a later build may
+    # order the table as it likes. This one keeps the order of the build before, whose logs
+    # had no names and are read with this table's ids; hence the late registrations below.
+    for family in (connection, commandinfo, configcmd, info, persistence, scan, objectcmd,
+                   strings, keys, hashes, lists, sets, zsets, blocking, sort, databases, objectinfo,
+                   pubsub, transactions, txn):
         family.register(table)
-    shard_server.register_settings(table)
-    multi.register_unreserve(table)
+    databases.register_settings(table)
+    txn.register_unreserve(table)
     zsets.register_scan(table)
-    shard_server.register_swapdb(table)
+    databases.register_swapdb(table)
     sort.register_internal(table)
     return table
 

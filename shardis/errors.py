@@ -139,7 +139,7 @@ Z_MEMBER_TOO_LONG = "ERR sorted set members longer than %d bytes are not support
 MEMBER_TOO_LONG = "ERR hash fields and set members longer than %d bytes are not supported"
 SORT_NOT_DOUBLE = "ERR One or more scores can't be converted into double"
 
-# Transactions (router/multi.py)
+# Transactions (router/transactions.py)
 MULTI_NESTED = "ERR MULTI calls can not be nested"
 WATCH_IN_MULTI = "ERR WATCH inside MULTI is not allowed"
 NOT_IN_MULTI = "ERR Command not allowed inside a transaction"

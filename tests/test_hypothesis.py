@@ -440,7 +440,7 @@ PAIRED = {b"HGETALL"}
 # Random replies: only their shape (type, length, nil or not) is compared.
 RANDOM = {b"HRANDFIELD", b"SRANDMEMBER", b"ZRANDMEMBER"}
 # Redis' string encodings depend on a value's history (APPEND makes it raw),
-# shardis' on its content alone (see shardd/introspect.py): any string encoding
+# shardis' on its content alone (see shardd/objectinfo.py): any string encoding
 # matches any other; collections' encodings are compared exactly.
 STRING_ENCODINGS = {b"$3\r\nint\r\n", b"$6\r\nembstr\r\n", b"$3\r\nraw\r\n",
                     b"+int\r\n", b"+embstr\r\n", b"+raw\r\n"}

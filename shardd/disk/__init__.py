@@ -19,7 +19,7 @@ One LMDB environment per shard, with named sub-databases:
              b"applied" -> the write-ahead log sequence number (8) up to which
              the log's batches are in LMDB (shardd/daemon.py, shardd/wal.py);
              b"txmark" -> the id (8) of the last cross-shard transaction
-             committed on this shard (shardd/multi.py).                 (``sysdb``)
+             committed on this shard (shardd/txn.py).                 (``sysdb``)
 ``members``  collection id (8) + suffix -> value: every member of every hash,
              set, list and sorted set, one entry each. The suffix is the hash
              field (value: its value), the set member (value: b""), the list

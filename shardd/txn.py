@@ -88,10 +88,8 @@ def register(table: CommandTable) -> None:
     cmd("__multi", 2, "write", route=INTERNAL, group="transactions", cross="exec")(_elsewhere)
 
 
-def register_unreserve(table) -> None:
-    """``__unreserve``. Where it is registered no longer matters to the shard's
-    write-ahead log, which names its commands (shardd/wal.py's header); the
-    coordinator's intent log still holds bare ids (shardis/coord)."""
+def register_unreserve(table: CommandTable) -> None:
+    """``__unreserve``: registered late, see ``build_table`` (shardis/assembly.py)."""
     # From the coordinator (or the shard itself, when the coordinator is late): the
     # blocked client whose stand-in waiter ``wid`` was served has had its turn; the
     # clients waiting behind it on that key may take what is left. Run by the daemon.

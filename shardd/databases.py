@@ -119,16 +119,14 @@ def register(table: CommandTable) -> None:
 
 
 def register_settings(table: CommandTable) -> None:
-    """``__config``, registered after every family so that no other command's id moves
-    (a write-ahead log holds ids)."""
+    """``__config``: registered late, see ``build_table`` (shardis/assembly.py)."""
     table.command("__config", -4, "admin", route=INTERNAL, group="server",
                   summary="__config version name value [name value ...]: shared settings "
                           "(see shardis/coord/hub.py), applied unless newer ones were")(shard_config)
 
 
 def register_swapdb(table: CommandTable) -> None:
-    """SWAPDB, registered after every family (``build_table``) so that no other command's
-    id moves: a write-ahead log and the coordinator's intent log hold ids."""
+    """SWAPDB: registered late, see ``build_table`` (shardis/assembly.py)."""
     table.command("swapdb", 3, "write fast", route=ALL, split=SPLIT_OK, group="server",
                   since="4.0.0",
                   complexity="O(N) where N is the count of clients watching or blocking on keys "

@@ -7,7 +7,7 @@ refusing what Redis refuses at queue time (unknown command, wrong arity,
 - commands that run in the router (PING, SELECT, CLIENT ...) run here, in order;
 - when every other command, and every watched key, is on one shard, the shard
   runs them as one ``__exec``: one command of its batch, so one LMDB transaction
-  with nothing in between (shardd/multi.py);
+  with nothing in between (shardd/txn.py);
 - otherwise the coordinator runs the transaction across the shards, under its
   locks (``__multi``, shardis/coord/coordinator.py).
 

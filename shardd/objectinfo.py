@@ -1,4 +1,4 @@
-"""What OBJECT and MEMORY ask of the shard that owns a key (router side: router/introspect.py)."""
+"""What OBJECT and MEMORY ask of the shard that owns a key (router side: router/objectcmd.py)."""
 
 from __future__ import annotations
 
