@@ -26,11 +26,14 @@ COMPILED = [
     "shardis/glob.py",          # Redis' glob patterns (KEYS, SCAN MATCH, PSUBSCRIBE ...)
     "shardis/args.py",          # argument parsing shared by both sides
     "shardis/slots.py",         # key -> hash slot
-    # ---- the shard side: to add once the shardd/ reshaping (issue 10) has merged, each
-    # ---- only if it compiles and its tests pass compiled:
-    # "shardis/shardd/daemon.py",
-    # "shardis/shardd/storage.py",
-    # "shardis/shardd/strings.py",
+    # the shard's batch loop, storage and the string family
+    "shardis/shardd/daemon.py",
+    "shardis/shardd/storage.py",
+    "shardis/shardd/strings.py",
+    "shardis/shardd/disk/keys.py",
+    "shardis/shardd/disk/coll.py",
+    "shardis/shardd/disk/sysdb.py",
+    "shardis/wire.py",
 ]
 
 

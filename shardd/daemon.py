@@ -442,10 +442,10 @@ class Shard:
                     self.store.errors[errors.code_of(e.args[0])] += 1
             except lmdb.MapFullError:
                 raise
-            except Exception as e:  # a bug must not take the shard down
+            except Exception as exc:  # a bug must not take the shard down
                 log.error("shard %d: %s failed: %s", self.index, args[:1],
                           traceback.format_exc())
-                err = ReplyError(f"ERR internal error in '{self.names[cid & MASK]}': {e}")
+                err = ReplyError(f"ERR internal error in '{self.names[cid & MASK]}': {exc}")
                 append(wire.to_raw(err) if raw else encode_error(err.args[0]))
                 if not raw:
                     self.store.errors["ERR"] += 1

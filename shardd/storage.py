@@ -24,7 +24,7 @@ import threading
 import time
 from binascii import crc_hqx
 from itertools import islice
-from typing import Any, Callable, Iterable, Iterator, Literal
+from typing import Any, Callable, Iterable, Iterator, Literal, Sequence
 
 import lmdb
 import msgpack
@@ -188,7 +188,7 @@ class Store:
         with self.env.begin(write=True) as txn:
             txn.put(key, value, db=self.sys)
 
-    def unwatch(self, items: Iterable[tuple[int, bytes]]) -> None:
+    def unwatch(self, items: Iterable[Sequence[Any]]) -> None:  # ([db, key] as the wire has them)
         """Drop one watcher of each (db, key); a key nobody watches keeps no tomb."""
         watched = self.watched
         for db, key in items:
@@ -991,10 +991,10 @@ class Keyspace:
             return version_of(raw)
         return self.store.tombs.get(mkey(db, key), 0)
 
-    def unwatch(self, items: Iterable[tuple[int, bytes]]) -> None:
+    def unwatch(self, items: Iterable[Sequence[Any]]) -> None:  # ([db, key] as the wire has them)
         self.store.unwatch(items)
 
-    def watch_ok(self, epoch: int, items: Iterable[tuple[int, bytes, int]]) -> bool:
+    def watch_ok(self, epoch: int, items: Iterable[Sequence[Any]]) -> bool:  # [db, key, version]
         """Whether every watched (db, key, version) is unchanged since WATCH read it."""
         if epoch != self.store.epoch:
             return False  # this shard restarted since: its keys may have changed unseen
