@@ -12,10 +12,10 @@ take the keyspace event to report (rename_to, copy_to; rename_from).
 from __future__ import annotations
 
 import random
-from typing import Any, Callable, cast
+from typing import Any, cast
 
 from shardis import errors
-from shardis.commands import ALL, COORD, INTERNAL, SPLIT_CONCAT, SPLIT_SUM, CommandTable
+from shardis.commands import ALL, COORD, INTERNAL, SPLIT_CONCAT, SPLIT_SUM, CommandTable, CrossOp, Round
 from shardis.notify import NOTIFY_GENERIC, NOTIFY_KEY_MISS
 from shardis.args import Options, compile_glob, cstr, int32_arg, int_arg
 from shardis.resp import OK, ReplyError, Simple
@@ -307,18 +307,18 @@ def delver(ks: Keyspace, db: int, args: list[bytes]) -> int:
 # ------------------------------------------------------------ cross-shard operations
 
 
-def _export(coord, db: int, key: bytes) -> list | None:
+def _export(coord: Round, db: int, key: bytes) -> list | None:
     """[type, expire, payload, version] of a key on its shard, None when it is absent."""
     return coord.call(coord.shard_of(key), db, b"__export", key)
 
 
-def _restore(coord, db: int, key: bytes, rec: list, replace: bool, event: bytes) -> int:
+def _restore(coord: Round, db: int, key: bytes, rec: list, replace: bool, event: bytes) -> int:
     type_, expire, payload = rec[:3]
     return coord.call(coord.shard_of(key), db, b"__restore", key, type_, expire, payload,
                       b"REPLACE" if replace else b"NX", event)
 
 
-def cross_rename(coord, db: int, args: list[bytes], nx: bool) -> int | Simple:
+def cross_rename(coord: Round, db: int, args: list[bytes], nx: bool) -> int | Simple:
     """RENAME / RENAMENX with the keys on two shards (so they differ)."""
     src, dst = args[1], args[2]
     rec = _export(coord, db, src)
@@ -330,7 +330,7 @@ def cross_rename(coord, db: int, args: list[bytes], nx: bool) -> int | Simple:
     return 1 if nx else OK
 
 
-def cross_copy(coord, db: int, args: list[bytes]) -> int:
+def cross_copy(coord: Round, db: int, args: list[bytes]) -> int:
     """COPY with the keys on two shards (so they differ)."""
     dst_db, replace = parse_copy(args, db, coord.cfg.databases)
     rec = _export(coord, db, args[1])
@@ -339,7 +339,7 @@ def cross_copy(coord, db: int, args: list[bytes]) -> int:
     return _restore(coord, dst_db, args[2], rec, replace, b"copy_to")
 
 
-def register_cross(ops: dict[str, Callable]) -> None:
+def register_cross(ops: dict[str, CrossOp]) -> None:
     """The coordinator's operations for the commands above whose keys span shards."""
     ops["rename"] = lambda coord, db, args: cross_rename(coord, db, args, False)
     ops["renamenx"] = lambda coord, db, args: cross_rename(coord, db, args, True)

@@ -59,7 +59,7 @@ from typing import Callable, cast
 
 from shardis import errors
 from shardis.args import cstr
-from shardis.commands import INTERNAL, CommandTable
+from shardis.commands import INTERNAL, CommandTable, CrossOp, Round
 from shardis.resp import ReplyError, string2ll
 from shardis.shardd import lists
 from shardis.shardd.sets import members_of
@@ -428,7 +428,7 @@ def sort_store(ks: Keyspace, db: int, args: list[bytes]) -> int:
     return lists.store(ks, db, args[1], args[2:], b"sortstore")
 
 
-def remote_fetch(coord, db: int) -> Fetch:
+def remote_fetch(coord: Round, db: int) -> Fetch:
     """Pattern values from the shards holding the keys: one ``__sortget`` per shard,
     every shard's at once."""
     def fetch(patterns: list[Pattern], elems: list[bytes]) -> list[list[bytes | None]]:
@@ -457,7 +457,7 @@ def remote_fetch(coord, db: int) -> Fetch:
     return fetch
 
 
-def cross_sort(coord, db: int, args: list[bytes], readonly: bool) -> list[bytes | None] | int:
+def cross_sort(coord: Round, db: int, args: list[bytes], readonly: bool) -> list[bytes | None] | int:
     """SORT / SORT_RO whose keys (sorted key, STORE destination, pattern keys) may lie on
     several shards, run by the coordinator inside its round (see the module docstring)."""
     o = SortOptions(args, readonly)  # (refused before any shard is asked, as Redis does)
@@ -471,7 +471,7 @@ def cross_sort(coord, db: int, args: list[bytes], readonly: bool) -> list[bytes 
     return coord.call(coord.shard_of(o.store), db, b"__sortstore", o.store, *out)
 
 
-def register_cross(ops: dict) -> None:
+def register_cross(ops: dict[str, CrossOp]) -> None:
     """SORT's and SORT_RO's cross-shard operations, run by the coordinator."""
     ops["sort"] = lambda coord, db, args: cross_sort(coord, db, args, False)
     ops["sort_ro"] = lambda coord, db, args: cross_sort(coord, db, args, True)

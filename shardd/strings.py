@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Callable, Literal, cast
+from typing import Any, Literal, cast
 
 from shardis import errors
-from shardis.commands import COORD, SPLIT_OK, SPLIT_POSITIONAL, CommandTable
+from shardis.commands import COORD, SPLIT_OK, SPLIT_POSITIONAL, CommandTable, CrossOp, Round
 from shardis.notify import NOTIFY_GENERIC, NOTIFY_KEY_MISS, NOTIFY_STRING
 from shardis.args import int_arg
 from shardis.resp import OK, ReplyError, Simple, encode, string2ll
@@ -626,7 +626,7 @@ def lcs(ks: Keyspace, db: int, args: list[bytes]) -> LcsReply:
 # ---------------------------------------------------------------- across shards
 
 
-def _msetnx_cross(coord, db: int, args: list[bytes]) -> int:
+def _msetnx_cross(coord: Round, db: int, args: list[bytes]) -> int:
     """MSETNX over several shards: check every shard, then set every shard (not atomic)."""
     _mset_pairs(args)
     groups: dict[int, list[bytes]] = {}
@@ -640,7 +640,7 @@ def _msetnx_cross(coord, db: int, args: list[bytes]) -> int:
     return 1
 
 
-def _lcs_cross(coord, db: int, args: list[bytes]) -> LcsReply:
+def _lcs_cross(coord: Round, db: int, args: list[bytes]) -> LcsReply:
     """LCS of two keys on different shards: fetch both values, compute here."""
     values = []
     for key in args[1:3]:
@@ -653,7 +653,7 @@ def _lcs_cross(coord, db: int, args: list[bytes]) -> LcsReply:
     return lcs_reply(values[0], values[1], args, coord.cfg.proto_max_bulk_len)
 
 
-def register_cross(ops: dict[str, Callable]) -> None:
+def register_cross(ops: dict[str, CrossOp]) -> None:
     """The string family's cross-shard operations, run by the coordinator."""
     ops["msetnx"] = _msetnx_cross
     ops["lcs"] = _lcs_cross

@@ -24,7 +24,9 @@ Arity uses Redis' convention: N means exactly N arguments (name included),
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable, Protocol
+
+from shardis.config import Config
 
 LOCAL, KEYS, ALL, COORD, INTERNAL = "local", "keys", "all", "coord", "internal"
 
@@ -185,4 +187,27 @@ class CommandTable:
 
     def public(self) -> list[CommandSpec]:
         return [s for s in self.by_id if s.route != INTERNAL]
+
+
+class Round(Protocol):
+    """What a cross-shard operation (a family's ``register_cross``: RENAME, COPY, SORT ...
+    whose keys span shards) may ask of the coordinator, inside the round it runs in."""
+
+    cfg: Config  # the server's configuration (databases, proto-max-bulk-len ...)
+
+    def shard_of(self, key: bytes) -> int:
+        """The shard that owns ``key``."""
+        ...
+
+    def call(self, shard: int, db: int, name: bytes | str, *args: bytes | str | int) -> Any:
+        """One command on one shard: its reply value (an error reply is raised)."""
+        ...
+
+    def call_each(self, db: int, calls: dict[int, list[bytes]]) -> dict[int, Any]:
+        """One command (its arguments, name first) on each of several shards at once."""
+        ...
+
+
+# A cross-shard operation: (the round, db, the command's arguments) -> its reply value.
+CrossOp = Callable[[Round, int, list[bytes]], Any]
 
