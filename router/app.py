@@ -37,6 +37,7 @@ except ImportError:  # pragma: no cover
 from shardis import configtable, errors, wire
 from shardis.commands import ALL, INTERNAL, LOCAL, CommandSpec, CommandTable
 from shardis.config import Config, log_level
+from shardis.messages import Batch, CoordItem, CoordReplies, CoordRequests, Replies, Wakeups
 from shardis.plan import MERGES
 from shardis.resp import RequestReader, ReplyError, encode, encode_error
 from shardis.router import transactions
@@ -145,7 +146,7 @@ class Router:
         self.coord.connect(cfg.coordinator_endpoint())
         # request id -> (its slot, its client), or (the function its reply goes to, None)
         self.coord_waiting: dict[int, tuple[Any, Client | None]] = {}
-        self.coord_out: list[list] = []  # this loop turn's requests for the coordinator
+        self.coord_out: list[CoordItem] = []  # this loop turn's requests for the coordinator
         # Per shard: this loop turn's commands, (id, db, args), and their slots ([reply,
         # owner] lists: a Slot, or a run's [reply, owner, count], see Client.dispatch).
         self.out: list[list[tuple[int, int, list[bytes]]]] = [[] for _ in range(self.nshards)]
@@ -248,7 +249,7 @@ class Router:
         no added latency when it is idle)."""
         self.flush_scheduled = False
         if self.coord_out:
-            self.coord.send(wire.pack(self.coord_out))
+            self.coord.send(CoordRequests.frame(self.coord_out))
             self.coord_out = []
             self.call_soon(self._on_coord)
         out = self.out
@@ -262,7 +263,7 @@ class Router:
     def _send(self, i: int) -> None:
         bid = next(self.batch_ids)
         self.inflight[i][bid] = self.out_slots[i]
-        self.socks[i].send(wire.pack((bid, self.out[i])))
+        self.socks[i].send(Batch.frame(bid, self.out[i]))
         self.out[i] = []
         self.out_slots[i] = []
 
@@ -274,11 +275,11 @@ class Router:
         # The ZeroMQ fd is edge-triggered: drain until EVENTS says no more
         # (cheaper than catching zmq.Again), and look again after a send.
         while sock.get(_EVENTS) & _POLLIN:  # type: ignore[operator]  # (pyzmq: int | bytes)
-            bid, replies = wire.unpack(sock.recv())
+            bid, replies = Replies.parse(sock.recv())
             slots = inflight.pop(bid, None)
             if slots is None:
                 if bid == 0:
-                    self._wakeups(i, replies)
+                    self._wakeups(i, Wakeups(replies))
             elif len(slots) == len(replies):
                 for slot, r in zip(slots, replies):
                     slot[0] = r
@@ -302,10 +303,10 @@ class Router:
         for owner in touched:
             owner.flush()
 
-    def _wakeups(self, i: int, items: list) -> None:
+    def _wakeups(self, i: int, msg: Wakeups) -> None:
         """Blocked clients that shard i served or timed out."""
         blocked = self.blocked
-        for wid, reply in items:
+        for wid, reply in msg.items:
             b = blocked.pop((i, wid), None)
             if b is None:
                 self.early_wakeups[(i, wid)] = reply  # its deferred reply is still on its way
@@ -381,12 +382,12 @@ class Router:
             client.coord_rid = rid
         if shards is not None and self.nshards <= 256:
             # (each key's shard: the coordinator need not hash the keys again)
-            self._to_coord([rid, spec.id | client.proto_bit, client.db, args, bytes(shards)])
+            self._to_coord((rid, spec.id | client.proto_bit, client.db, args, bytes(shards)))
         else:
-            self._to_coord([rid, spec.id | client.proto_bit, client.db, args])
+            self._to_coord((rid, spec.id | client.proto_bit, client.db, args))
         return slot
 
-    def _to_coord(self, request: list) -> None:
+    def _to_coord(self, request: CoordItem) -> None:
         """Requests for the coordinator leave together, once per loop turn (see flush)."""
         self.coord_out.append(request)
         if not self.flush_scheduled:
@@ -398,13 +399,13 @@ class Router:
         command blocked there stops waiting (no element is taken for nobody)."""
         self.coord_waiting.pop(rid, None)
         cid = self.by_name[b"__cancel"].id
-        self._to_coord([0, cid, 0, [b"__cancel", b"%d" % rid]])
+        self._to_coord((0, cid, 0, [b"__cancel", b"%d" % rid]))
 
     def coord_call(self, cid: int, db: int, args: list[bytes], on_reply: Callable[[Any], None]) -> None:
         """Send the coordinator a request whose reply ``on_reply(value)`` takes."""
         rid = next(self.batch_ids)
         self.coord_waiting[rid] = (on_reply, None)
-        self._to_coord([rid, cid, db, args])
+        self._to_coord((rid, cid, db, args))
 
     def _on_coord(self) -> None:
         while True:
@@ -413,7 +414,7 @@ class Router:
             except zmq.Again:
                 break
             touched = []
-            for rid, reply in wire.unpack(msg):  # [[request id, reply], ...]
+            for rid, reply in CoordReplies.decode(msg).replies:
                 entry = self.coord_waiting.pop(rid, None)
                 if entry is None:
                     continue

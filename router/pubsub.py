@@ -32,17 +32,17 @@ import collections
 import itertools
 import logging
 import time
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import zmq
 
 from shardis.router.replies import Slot
 from shardis.router.connection import Container, help_reply, text
-from shardis import configtable, errors, wire
+from shardis import configtable, errors, hubproto
 from shardis.commands import INTERNAL, LOCAL, CommandTable
-from shardis.hubproto import ANSWER, CHANNEL, CONFIG, CONFIGURED, COUNT, HELLO, KINDS, MESSAGE, PATTERN, \
-    PMESSAGE, PUBLISH, Q_CHANNELS, Q_NUMPAT, Q_NUMSUB, Q_STATS, QUERY, SET, SHARD, SMESSAGE, \
-    SYNC, router_identity
+from shardis.hubproto import CHANNEL, KINDS, PATTERN, Q_CHANNELS, Q_NUMPAT, Q_NUMSUB, Q_STATS, SHARD, \
+    Answer, Configure, Configured, Count, Hello, Message, PMessage, Publish, Query, Set, SMessage, Sync, \
+    ToHub, router_identity
 from shardis.resp import ReplyError, Simple, encode_error
 
 if TYPE_CHECKING:
@@ -103,23 +103,15 @@ def pong(args: list[bytes]) -> bytes:
     return b"*2\r\n$4\r\npong\r\n" + _bulk(args[1] if len(args) > 1 else b"")
 
 
-class Message:
-    """One message from the hub, encoded once per protocol for all its receivers."""
+class Push:
+    """One message from the hub as its receivers read it, encoded once per protocol for
+    all of them."""
 
     __slots__ = ("resp2", "resp3")
 
     def __init__(self, n: int, body: bytes) -> None:
         self.resp2 = b"*%d\r\n%s" % (n, body)
         self.resp3 = b">%d\r\n%s" % (n, body)
-
-
-def message(op: list) -> Message:
-    code = op[0]
-    if code == MESSAGE:
-        return Message(3, b"$7\r\nmessage\r\n" + _bulk(op[1]) + _bulk(op[2]))
-    if code == SMESSAGE:
-        return Message(3, b"$8\r\nsmessage\r\n" + _bulk(op[1]) + _bulk(op[2]))
-    return Message(4, b"$8\r\npmessage\r\n" + _bulk(op[1]) + _bulk(op[2]) + _bulk(op[3]))
 
 
 # ---------------------------------------------------------------- per client
@@ -219,9 +211,14 @@ class PubSub:
         self.answered = 0  # the last token the hub answered (in order, but for SET)
         self.waiting: dict[int, Call | Request] = {}
         self.resync = 0    # the SYNC after a re-registration: older calls were lost if open then
-        self.ops: list = []
+        self.ops: list[ToHub] = []
         self.flush_scheduled = False
         self.limits = self.cfg.pubsub_limits()
+        # what the hub sends, by class: handler(op, the clients touched)
+        self.handlers: dict[type, Callable[[Any, dict], None]] = {
+            Message: self._on_message, PMessage: self._on_pmessage, SMessage: self._on_smessage,
+            Answer: self._on_answer, Configure: self._on_configure,
+        }
 
     # ------------------------------------------------------------ the hub link
 
@@ -233,7 +230,7 @@ class PubSub:
         self.monitor = self.sock.get_monitor_socket(zmq.EVENT_DISCONNECTED)
         loop.add_reader(_fd(self.monitor), self._on_monitor)
         self._on_monitor()  # a ZeroMQ fd only signals edges: read once now
-        self.send((HELLO, self.settings()))
+        self.send(Hello(self.settings()))
 
     def close(self) -> None:
         """At shutdown: the last unregistrations leave (if they can), then the sockets close."""
@@ -250,7 +247,7 @@ class PubSub:
         """This router's values of the shared parameters (the hub keeps the first it hears)."""
         return {p.name: configtable.get_value(self.cfg, p) for p in SHARED_PARAMS}
 
-    def send(self, op: tuple) -> None:
+    def send(self, op: ToHub) -> None:
         """Queue an operation for the hub; this loop turn's leave as one frame."""
         self.ops.append(op)
         if not self.flush_scheduled:
@@ -263,14 +260,13 @@ class PubSub:
         self.flush_scheduled = False
         if self.ops:
             ops, self.ops = self.ops, []
-            self.sock.send(wire.pack(ops))
+            self.sock.send(hubproto.encode(ops))
         self._on_hub()  # the fd is edge-triggered: a send can hide a readable edge
 
-    def ask(self, op: tuple, entry: Call | Request) -> int:
-        """Send an operation whose second field is its token; ``entry`` gets the answer."""
+    def expect(self, entry: Call | Request) -> int:
+        """A new token, for the op sent next: ``entry`` gets the hub's answer to it."""
         token = next(self.tokens)
         self.waiting[token] = entry
-        self.send((op[0], token, *op[1:]))
         return token
 
     def _on_monitor(self) -> None:
@@ -288,11 +284,12 @@ class PubSub:
     def _rejoin(self) -> None:
         """The hub restarted: HELLO, every registration, then a SYNC whose answer settles
         the calls the old hub took with it (see ``_resynced``)."""
-        self.send((HELLO, self.settings()))
+        self.send(Hello(self.settings()))
         for kind in KINDS:
             for name, n in self.counts[kind].items():
-                self.send((COUNT, kind, name, n))
-        token = self.ask((SYNC,), Request(self._resynced))
+                self.send(Count(kind, name, n))
+        token = self.expect(Request(self._resynced))
+        self.send(Sync(token))
         self.resync = token
         for since in self.since:
             for name in since:
@@ -307,16 +304,15 @@ class PubSub:
         """Everything the hub sent: messages to deliver, answers, settings."""
         sock = self.sock
         touched: dict = {}
+        handlers = self.handlers
         while sock.get(_EVENTS) & _POLLIN:  # type: ignore[operator]  # (pyzmq: int | bytes)
-            for op in wire.unpack(sock.recv()):
-                code = op[0]
-                if code == ANSWER:
-                    self._answer(op[1], op[2], touched)
-                elif code == CONFIG:
-                    self.apply(op[1])
-                    self.send((CONFIGURED, op[2]))
-                else:
-                    self._deliver(op, touched)
+            for op in hubproto.decode(sock.recv()):
+                handler = handlers.get(op.__class__)
+                if handler is None:
+                    log.error("router %d: an unknown operation from the pub/sub hub: %r",
+                              self.router.index, op)
+                    continue
+                handler(op, touched)
         for conn in touched:
             if not conn.dirty:
                 conn.dirty = True
@@ -324,22 +320,40 @@ class PubSub:
             if conn.pubsub.total():
                 self._check_limit(conn)
 
-    def _answer(self, token: int, value: object, touched: dict) -> None:
+    def _on_answer(self, op: Answer, touched: dict) -> None:
+        token = op.token
         if token > self.answered:  # (a SET's answer waits for the routers: it may come late)
             self.answered = token
         entry = self.waiting.pop(token, None)
         if entry is None:
             return  # a call already settled as lost when the hub restarted
-        entry.answer(value)
+        entry.answer(op.value)
         if entry.__class__ is Call:
             touched[entry.conn] = None
 
-    def _deliver(self, op: list, touched: dict) -> None:
-        kind = PATTERN if op[0] == PMESSAGE else SHARD if op[0] == SMESSAGE else CHANNEL
-        receivers = self.members[kind].get(op[1])
-        if not receivers:
-            return
-        msg = message(op)
+    def _on_configure(self, op: Configure, touched: dict) -> None:
+        self.apply(op.settings)
+        self.send(Configured(op.version))
+
+    def _on_message(self, op: Message, touched: dict) -> None:
+        receivers = self.members[CHANNEL].get(op.channel)
+        if receivers:
+            body = b"$7\r\nmessage\r\n" + _bulk(op.channel) + _bulk(op.message)
+            self._deliver(receivers, Push(3, body), touched)
+
+    def _on_smessage(self, op: SMessage, touched: dict) -> None:
+        receivers = self.members[SHARD].get(op.channel)
+        if receivers:
+            body = b"$8\r\nsmessage\r\n" + _bulk(op.channel) + _bulk(op.message)
+            self._deliver(receivers, Push(3, body), touched)
+
+    def _on_pmessage(self, op: PMessage, touched: dict) -> None:
+        receivers = self.members[PATTERN].get(op.pattern)
+        if receivers:
+            body = b"$8\r\npmessage\r\n" + _bulk(op.pattern) + _bulk(op.channel) + _bulk(op.message)
+            self._deliver(receivers, Push(4, body), touched)
+
+    def _deliver(self, receivers: dict, msg: Push, touched: dict) -> None:
         for conn in receivers:
             data = msg.resp3 if conn.resp == 3 else msg.resp2
             subs = conn.pubsub
@@ -397,7 +411,7 @@ class PubSub:
         counts = self.counts[kind]
         n = counts.get(name, 0) + 1
         counts[name] = n
-        self.send((COUNT, kind, name, n))
+        self.send(Count(kind, name, n))
         return n
 
     def _remove(self, conn: Client, kind: int, name: bytes) -> None:
@@ -413,7 +427,7 @@ class PubSub:
         else:
             del counts[name]
             self.since[kind].pop(name, None)
-        self.send((COUNT, kind, name, n))
+        self.send(Count(kind, name, n))
 
     def _activate(self, conn: Client, kind: int, names: list[bytes]) -> None:
         """Deliver to ``conn`` from now on what it is (still) subscribed to among ``names``."""
@@ -460,7 +474,8 @@ class PubSub:
 
         call = Call(conn, confirmed)
         subs.calls.append(call)
-        token = self.ask((SYNC,), call)
+        token = self.expect(call)
+        self.send(Sync(token))
         for name in registered:
             since[name] = token
         return call.slot
@@ -508,30 +523,34 @@ class PubSub:
 
     # ------------------------------------------------------------ calls
 
-    def call(self, conn: Client, op: tuple, finish: Callable[[object], bytes]) -> Slot:
-        """Ask the hub for ``conn``'s reply (PUBLISH and PUBSUB)."""
+    def call(self, conn: Client) -> Call:
+        """``conn``'s reply that the hub answers (PUBLISH and PUBSUB): send an op with the
+        token ``self.expect(call)`` next."""
         subs = conn.pubsub
         if subs is None:
             subs = conn.pubsub = Subscriptions()
-        c = Call(conn, finish)
+        c = Call(conn, _reply_or_error(conn.encode))
         subs.calls.append(c)
-        self.ask(op, c)
-        return c.slot
+        return c
 
     def publish(self, conn: Client, kind: int, channel: bytes, message: bytes) -> Slot:
-        return self.call(conn, (PUBLISH, kind, channel, message), _reply_or_error(conn.encode))
+        c = self.call(conn)
+        self.send(Publish(self.expect(c), kind, channel, message))
+        return c.slot
 
     def query(self, conn: Client, what: int, arg: object) -> Slot:
-        return self.call(conn, (QUERY, what, arg), _reply_or_error(conn.encode))
+        c = self.call(conn)
+        self.send(Query(self.expect(c), what, arg))
+        return c.slot
 
     def stats(self, then: Callable[[object], None]) -> None:
         """[channels, patterns, shard channels] over every router, for INFO."""
-        self.ask((QUERY, Q_STATS, None), Request(then))
+        self.send(Query(self.expect(Request(then)), Q_STATS, None))
 
     def share(self, settings: dict, then: Callable[[object], None]) -> None:
         """CONFIG SET of shared settings: every router applies them (this one too) when the
         hub passes them on; ``then`` gets their version (or a ReplyError) after that."""
-        self.ask((SET, settings), Request(then))
+        self.send(Set(self.expect(Request(then)), settings))
 
 
 # ---------------------------------------------------------------- subscribed mode

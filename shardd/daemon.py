@@ -24,15 +24,15 @@ import signal
 import sys
 import time
 import traceback
-from typing import Any
+from typing import Any, Callable
 
 import lmdb
 import zmq
 
-from shardis import errors, notify, wire
+from shardis import errors, hubproto, notify, wire
 from shardis.commands import INTERNAL, CommandTable
 from shardis.config import Config, log_level
-from shardis.hubproto import CONFIG, HELLO, NOTIFY, shard_identity
+from shardis.hubproto import Configure, Hello, Notify, shard_identity
 from shardis.messages import Batch, Replies
 from shardis.resp import ReplyError, encode, encode3, encode_error
 from shardis.shardd import recovery
@@ -160,7 +160,7 @@ class Shard:
         self.hub.setsockopt(zmq.IDENTITY, shard_identity(self.index))
         self.hub.setsockopt(zmq.SNDHWM, 0)
         self.hub.connect(self.cfg.pubsub_endpoint())
-        self.hub.send(wire.pack([(HELLO, {})]))  # the hub answers with the shared settings
+        self.hub.send(hubproto.encode([Hello({})]))  # the hub answers with the shared settings
         self._await_hub()
         log.info("shard %d ready on %s", self.index, self.cfg.shard_endpoint(self.index))
         poller = self.poller = zmq.Poller()
@@ -277,7 +277,7 @@ class Shard:
         """Keyspace events of a committed batch, to the hub (which fans them out); a shard
         run in-process, not serving, has nobody to tell."""
         if events and self.hub is not None:
-            self.hub.send(wire.pack([(NOTIFY, events)]))
+            self.hub.send(hubproto.encode([Notify(events)]))
 
     def _await_hub(self) -> None:
         """Before serving: the settings the hub holds now (a CONFIG SET made while this
@@ -289,11 +289,7 @@ class Shard:
             log.warning("shard %d: no answer from the pub/sub hub; serving with cluster.toml's "
                         "settings", self.index)
             return
-        for op in wire.unpack(hub.recv()):
-            if op[0] == CONFIG:
-                self.store.apply_settings(op[2], op[1])
-                if self.store.set_limits(op[2], op[1]):
-                    self.store.sync()
+        self._hub_ops(hub.recv(), starting=True)
 
     def _from_hub(self) -> None:
         """Shared settings from the hub: the answer to HELLO, or another's CONFIG SET."""
@@ -301,14 +297,31 @@ class Shard:
         assert hub is not None  # (``serve`` connected it)
         while True:
             try:
-                ops = wire.unpack(hub.recv(zmq.NOBLOCK))
+                frame = hub.recv(zmq.NOBLOCK)
             except zmq.Again:
                 return
-            for op in ops:
-                if op[0] == CONFIG:
-                    self.store.apply_settings(op[2], op[1])
-                    if "loglevel" in op[1]:
-                        logging.getLogger().setLevel(log_level(op[1]["loglevel"]))
+            self._hub_ops(frame, starting=False)
+
+    def _hub_ops(self, frame: bytes, starting: bool) -> None:
+        """One frame of the hub's: each op it sends a shard run by ``HUB_HANDLERS`` (the
+        others are not for shards)."""
+        handlers = self.HUB_HANDLERS
+        for op in hubproto.decode(frame):
+            handler = handlers.get(op.__class__)
+            if handler is not None:
+                handler(self, op, starting)
+
+    def _on_configure(self, op: Configure, starting: bool) -> None:
+        """Shared settings; before serving, the limits among them are kept with the data."""
+        self.store.apply_settings(op.version, op.settings)
+        if starting:
+            if self.store.set_limits(op.version, op.settings):
+                self.store.sync()
+        elif "loglevel" in op.settings:
+            logging.getLogger().setLevel(log_level(op.settings["loglevel"]))
+
+    # the hub's ops a shard takes: class -> handler(shard, op, whether it is starting)
+    HUB_HANDLERS: dict[type, Callable[[Shard, Any, bool], None]] = {Configure: _on_configure}
 
     def release(self) -> None:
         """Send the held replies whose batches are durable now."""

@@ -1,33 +1,24 @@
 """The pub/sub hub's protocol: the frames routers and shards exchange with the hub
 (``shardis/coord/hub.py``), and the identities they use there.
 
-Frames are msgpack lists of operations, handled in order; the hub answers every
-operation that carries a token, in the order received (but SET, whose answer
-waits for the routers), so an answer means everything the peer sent before it
-has been done.
+A frame is one msgpack list of operations, handled in order: ``[op, ...]``, each op
+``[code, *fields]``. Each op is a small class below (a NamedTuple of exactly that,
+made from its fields alone: ``Sync(token)``); ``encode(ops)`` and ``decode(frame)``
+are the codec, and each receiving side dispatches by a table, class -> handler. The hub answers
+every operation that carries a token, in the order received (but SET, whose answer
+waits for the routers), so an answer means everything the peer sent before it has
+been done.
 
-peer -> hub::
-
-    [HELLO, {setting: value}]                forget my registrations; answer CONFIG
-    [COUNT, kind, name, n]                   I have n subscribers of name (0: none)
-    [SYNC, token]                            answer None
-    [PUBLISH, token, kind, channel, message] answer the number of receivers
-    [QUERY, token, what, arg]                answer PUBSUB CHANNELS/NUMSUB/... (see ``query``)
-    [SET, token, {setting: value}]           CONFIG to every peer (the sender too);
-                                             answer the version once every router
-                                             has said CONFIGURED (or said HELLO
-                                             again, or SET_WAIT seconds passed)
-    [CONFIGURED, version]                    a router applied the settings of version
-    [NOTIFY, [[channel, message], ...]]      publish each (keyspace events); no answer
-
-hub -> peer::
-
-    [MESSAGE, channel, message]     [PMESSAGE, pattern, channel, message]
-    [SMESSAGE, channel, message]    [ANSWER, token, value]
-    [CONFIG, {setting: value}, version]
+peer -> hub: ``Hello``, ``Count``, ``Sync``, ``Publish``, ``Query``, ``Set``,
+``Configured``, ``Notify``; hub -> peer: ``Message``, ``PMessage``, ``SMessage``,
+``Answer``, ``Configure``. An op this build cannot read decodes as ``Unreadable``.
 """
 
 from __future__ import annotations
+
+from typing import Any, NamedTuple, Sequence, Union
+
+from shardis import wire
 
 # Subscription kinds.
 CHANNEL, PATTERN, SHARD = 0, 1, 2
@@ -39,6 +30,190 @@ HELLO, COUNT, SYNC, PUBLISH, QUERY, SET, NOTIFY, CONFIGURED = range(8)
 MESSAGE, PMESSAGE, SMESSAGE, ANSWER, CONFIG = range(10, 15)
 # QUERY's questions.
 Q_CHANNELS, Q_NUMSUB, Q_NUMPAT, Q_STATS = range(4)
+
+
+# Each op is a NamedTuple of its whole frame, the code first (so that a list of ops is
+# its frame as is, and a decoded op is the list it came in), built from its fields alone.
+
+_new = tuple.__new__
+
+
+# ------------------------------------------------------------ peer -> hub
+
+
+class Hello(NamedTuple("Hello", [("code", int), ("settings", dict)])):
+    """``[HELLO, {setting: value}]``: forget my registrations (I (re)started); the hub
+    adopts the settings it lacks and answers ``Configure`` with all it holds."""
+
+    __slots__ = ()
+
+    def __new__(cls, settings: dict) -> Hello:
+        return _new(cls, (HELLO, settings))
+
+
+class Count(NamedTuple("Count", [("code", int), ("kind", int), ("name", bytes), ("n", int)])):
+    """``[COUNT, kind, name, n]``: I have n subscribers of name (0: none); kind is
+    CHANNEL, PATTERN or SHARD."""
+
+    __slots__ = ()
+
+    def __new__(cls, kind: int, name: bytes, n: int) -> Count:
+        return _new(cls, (COUNT, kind, name, n))
+
+
+class Sync(NamedTuple("Sync", [("code", int), ("token", int)])):
+    """``[SYNC, token]``: answer ``Answer(token, None)`` (everything before it is done)."""
+
+    __slots__ = ()
+
+    def __new__(cls, token: int) -> Sync:
+        return _new(cls, (SYNC, token))
+
+
+class Publish(NamedTuple("Publish", [("code", int), ("token", int), ("kind", int), ("channel", bytes),
+                                     ("message", bytes)])):
+    """``[PUBLISH, token, kind, channel, message]``: send it to every subscriber (kind
+    CHANNEL or SHARD); answer the number of receivers."""
+
+    __slots__ = ()
+
+    def __new__(cls, token: int, kind: int, channel: bytes, message: bytes) -> Publish:
+        return _new(cls, (PUBLISH, token, kind, channel, message))
+
+
+class Query(NamedTuple("Query", [("code", int), ("token", int), ("what", int), ("arg", Any)])):
+    """``[QUERY, token, what, arg]``: answer PUBSUB CHANNELS/NUMSUB/NUMPAT or INFO's
+    counts over every router (``what``: Q_*; see ``Hub.query``)."""
+
+    __slots__ = ()
+
+    def __new__(cls, token: int, what: int, arg: Any) -> Query:
+        return _new(cls, (QUERY, token, what, arg))
+
+
+class Set(NamedTuple("Set", [("code", int), ("token", int), ("settings", dict)])):
+    """``[SET, token, {setting: value}]``: CONFIG SET of shared settings, sent on to every
+    peer (the sender too) as ``Configure``; answer their version once every router has
+    said ``Configured`` (or said HELLO again, or the hub's SET_WAIT passed)."""
+
+    __slots__ = ()
+
+    def __new__(cls, token: int, settings: dict) -> Set:
+        return _new(cls, (SET, token, settings))
+
+
+class Configured(NamedTuple("Configured", [("code", int), ("version", int)])):
+    """``[CONFIGURED, version]``: a router applied the settings up to ``version``."""
+
+    __slots__ = ()
+
+    def __new__(cls, version: int) -> Configured:
+        return _new(cls, (CONFIGURED, version))
+
+
+class Notify(NamedTuple("Notify", [("code", int), ("events", list)])):
+    """``[NOTIFY, [[channel, message], ...]]``: publish each to CHANNEL subscribers (a
+    shard's keyspace events); no answer."""
+
+    __slots__ = ()
+
+    def __new__(cls, events: list) -> Notify:
+        return _new(cls, (NOTIFY, events))
+
+
+# ------------------------------------------------------------ hub -> peer
+
+
+class Message(NamedTuple("Message", [("code", int), ("channel", bytes), ("message", bytes)])):
+    """``[MESSAGE, channel, message]``: published to a channel this router subscribes to."""
+
+    __slots__ = ()
+
+    def __new__(cls, channel: bytes, message: bytes) -> Message:
+        return _new(cls, (MESSAGE, channel, message))
+
+
+class PMessage(NamedTuple("PMessage", [("code", int), ("pattern", bytes), ("channel", bytes),
+                                       ("message", bytes)])):
+    """``[PMESSAGE, pattern, channel, message]``: published to a channel matching a
+    pattern this router subscribes to."""
+
+    __slots__ = ()
+
+    def __new__(cls, pattern: bytes, channel: bytes, message: bytes) -> PMessage:
+        return _new(cls, (PMESSAGE, pattern, channel, message))
+
+
+class SMessage(NamedTuple("SMessage", [("code", int), ("channel", bytes), ("message", bytes)])):
+    """``[SMESSAGE, channel, message]``: published to a shard channel this router
+    subscribes to."""
+
+    __slots__ = ()
+
+    def __new__(cls, channel: bytes, message: bytes) -> SMessage:
+        return _new(cls, (SMESSAGE, channel, message))
+
+
+class Answer(NamedTuple("Answer", [("code", int), ("token", int), ("value", Any)])):
+    """``[ANSWER, token, value]``: the answer to the peer's op that carried ``token``."""
+
+    __slots__ = ()
+
+    def __new__(cls, token: int, value: Any) -> Answer:
+        return _new(cls, (ANSWER, token, value))
+
+
+class Configure(NamedTuple("Configure", [("code", int), ("settings", dict), ("version", int)])):
+    """``[CONFIG, {setting: value}, version]``: apply these shared settings (the answer to
+    HELLO, or a peer's SET); a peer keeps the newest version it heard."""
+
+    __slots__ = ()
+
+    def __new__(cls, settings: dict, version: int) -> Configure:
+        return _new(cls, (CONFIG, settings, version))
+
+
+class Unreadable(NamedTuple):
+    """An op this build cannot read (unknown code, or fields that do not fit it), as
+    received; never encoded."""
+
+    op: Any
+
+
+ToHub = Union[Hello, Count, Sync, Publish, Query, Set, Configured, Notify]
+FromHub = Union[Message, PMessage, SMessage, Answer, Configure]
+Op = Union[ToHub, FromHub]
+
+# code -> the op's class
+OPS: dict[int, type[Op]] = {
+    HELLO: Hello, COUNT: Count, SYNC: Sync, PUBLISH: Publish, QUERY: Query, SET: Set,
+    CONFIGURED: Configured, NOTIFY: Notify,
+    MESSAGE: Message, PMESSAGE: PMessage, SMESSAGE: SMessage, ANSWER: Answer, CONFIG: Configure,
+}
+_SHAPES = {code: (cls, len(cls._fields)) for code, cls in OPS.items()}
+
+
+def encode(ops: Sequence[Op]) -> bytes:
+    """One frame of ``ops``: ``[[code, *fields], ...]`` (each op is that tuple already)."""
+    return wire.pack(ops)
+
+
+def decode(frame: bytes) -> list[Op | Unreadable]:
+    """The ops of one frame, in order; one that does not fit comes as ``Unreadable``
+    (ValueError: not a frame of ops at all)."""
+    items = wire.unpack(frame)
+    if items.__class__ is not list:
+        raise ValueError(f"not a list of operations: {items!r:.60}")
+    out: list[Op | Unreadable] = []
+    shapes = _SHAPES
+    for op in items:
+        try:
+            cls, size = shapes[op[0]]
+        except (LookupError, TypeError):  # (an unknown code; not a list)
+            out.append(Unreadable(op))
+            continue
+        out.append(_new(cls, op) if op.__class__ is list and len(op) == size else Unreadable(op))
+    return out
 
 
 def router_identity(index: int) -> bytes:

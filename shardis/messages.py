@@ -12,13 +12,16 @@ Router or coordinator -> shard, and shard -> sender (``Batch``, ``Replies``,
 subclasses, keyed by ``kind``) and its answer (``TxReply``); router <->
 coordinator (``CoordRequests``, ``CoordReplies``).
 
-Hot path: a shard decodes each router message into one ``Batch`` (a NamedTuple: a
-tuple, nothing per command), and encodes replies with ``Replies.frame``.
+Hot path (once per batch, nothing per command): a router writes each batch with
+``Batch.frame`` and reads the replies with ``Replies.parse``; a shard decodes each
+router message into one ``Batch`` (a NamedTuple: a tuple) and writes the replies
+with ``Replies.frame``. Those static functions are the codec without the object
+(building it would cost about as much again as the msgpack call).
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, ClassVar, NamedTuple
+from typing import Any, Callable, ClassVar, NamedTuple, Union
 
 from shardis import wire
 
@@ -33,6 +36,11 @@ class Batch(NamedTuple):
 
     bid: int
     cmds: list
+
+    @staticmethod
+    def frame(bid: int, cmds: list) -> bytes:
+        """``Batch(bid, cmds).encode()`` without building the object (the router's flush)."""
+        return wire.pack((bid, cmds))
 
     def encode(self) -> bytes:
         return wire.pack(self)
@@ -59,15 +67,23 @@ class Replies(NamedTuple):
         return wire.pack(self)
 
     @staticmethod
-    def decode(frame: bytes) -> Replies:
+    def parse(frame: bytes) -> tuple[int, list]:
+        """``decode`` without building the object (the router, once per batch): (batch id,
+        replies); batch id 0 is a ``Wakeups``, its items in place of the replies."""
         bid, replies = wire.unpack(frame)
-        return Replies(bid, replies)
+        return bid, replies
+
+    @staticmethod
+    def decode(frame: bytes) -> Replies:
+        return Replies(*Replies.parse(frame))
 
 
 class Wakeups(NamedTuple):
     """Shard -> router (or coordinator), unsolicited, one frame:
     ``[0, [[waiter_id, reply], ...]]``: blocked clients served (shardd/blocking.py).
-    Batch id 0 tells it from ``Replies``."""
+    Batch id 0 tells it from ``Replies`` (and txid 0 from ``TxReply``): a reader of
+    either gets these items under id 0 and wraps them, ``Wakeups(items)``. (To the
+    coordinator, each item is ``[waiter_id, key or None]``: its stand-in waiters.)"""
 
     items: list
 
@@ -225,24 +241,36 @@ class TxReply(NamedTuple):
 # ------------------------------------------------------------ router <-> coordinator
 
 
+# One request as a router sends it: (request_id, cmd, db, args), or with each key's shard.
+CoordItem = Union[tuple[int, int, int, list], tuple[int, int, int, list, bytes]]
+
+
 class CoordRequest(NamedTuple):
     """One request of ``CoordRequests``: ``[request_id, cmd, db, args]``, or with a
-    fifth item, each key's shard as the router computed it."""
+    fifth item, each key's shard as the router computed it (bytes, one per key)."""
 
     rid: int
     cmd: int
     db: int
     args: list
-    shards: list | None = None
+    shards: bytes | None = None
 
 
 class CoordRequests(NamedTuple):
-    """Router -> coordinator, one frame: ``[[request_id, cmd, db, args(, shards)], ...]``."""
+    """Router -> coordinator, one frame: ``[[request_id, cmd, db, args(, shards)], ...]``,
+    a loop turn's requests. The router writes it with ``frame`` from plain tuples (a
+    cross-shard command costs no object more than before)."""
 
     requests: list[CoordRequest]
 
+    @staticmethod
+    def frame(items: list[CoordItem]) -> bytes:
+        """``CoordRequests([CoordRequest(*item) ...]).encode()`` without the objects."""
+        return wire.pack(items)
+
     def encode(self) -> bytes:
-        return wire.pack([list(r) if r.shards is not None else list(r[:4]) for r in self.requests])
+        return CoordRequests.frame([(r.rid, r.cmd, r.db, r.args) if r.shards is None
+                                    else (r.rid, r.cmd, r.db, r.args, r.shards) for r in self.requests])
 
     @staticmethod
     def decode(frame: bytes) -> CoordRequests:
@@ -250,13 +278,14 @@ class CoordRequests(NamedTuple):
 
 
 class CoordReplies(NamedTuple):
-    """Coordinator -> router, one frame: ``[[request_id, resp_bytes], ...]``."""
+    """Coordinator -> router, one frame: ``[[request_id, reply], ...]``: a reply is RESP
+    bytes (EXEC's: a list of them, or None when it aborted)."""
 
-    replies: list[tuple[int, bytes]]
+    replies: list[list]  # [[request_id, reply], ...], as sent and as decoded
 
     def encode(self) -> bytes:
-        return wire.pack([list(r) for r in self.replies])
+        return wire.pack(self.replies)
 
     @staticmethod
     def decode(frame: bytes) -> CoordReplies:
-        return CoordReplies([(rid, resp) for rid, resp in wire.unpack(frame)])
+        return CoordReplies(wire.unpack(frame))

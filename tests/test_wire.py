@@ -32,11 +32,13 @@ TABLE = [
     (m.Hello(), b"\x92\xa5hello\xff", ["hello", -1]),
     (m.TxReply(5, 1), b"\x92\x05\x01", [5, 1]),
     (m.CoordRequests([m.CoordRequest(1, 3, 0, [b"get", b"k"]),
-                      m.CoordRequest(2, 4, 0, [b"mget", b"a", b"b"], [0, 1])]),
+                      m.CoordRequest(2, 4, 0, [b"mget", b"a", b"b"], b"\x00\x01")]),
      b"\x92\x94\x01\x03\x00\x92\xc4\x03get\xc4\x01k\x95\x02\x04\x00\x93\xc4\x04mget\xc4\x01a\xc4\x01b"
-     b"\x92\x00\x01",
-     [[1, 3, 0, [b"get", b"k"]], [2, 4, 0, [b"mget", b"a", b"b"], [0, 1]]]),
-    (m.CoordReplies([(1, b"+OK\r\n")]), b"\x91\x92\x01\xc4\x05+OK\r\n", [(1, b"+OK\r\n")]),
+     b"\xc4\x02\x00\x01",
+     [[1, 3, 0, [b"get", b"k"]], [2, 4, 0, [b"mget", b"a", b"b"], bytes([0, 1])]]),
+    (m.CoordReplies([[1, b"+OK\r\n"], [2, [b"+OK\r\n", b":1\r\n"]], [3, None]]),
+     b"\x93\x92\x01\xc4\x05+OK\r\n\x92\x02\x92\xc4\x05+OK\r\n\xc4\x04:1\r\n\x92\x03\xc0",
+     [(1, b"+OK\r\n"), (2, [b"+OK\r\n", b":1\r\n"]), (3, None)]),
 ]
 
 
@@ -61,8 +63,21 @@ def test_every_coordinator_operation_is_in_the_table():
     assert all(k.kind == name for name, k in m.TX_KINDS.items())
 
 
-def test_the_hot_path_encoder_is_the_codec():
+def test_the_hot_path_codec_is_the_codec():
+    cmds = [GET]
+    assert m.Batch.frame(7, cmds) == m.Batch(7, cmds).encode()
     assert m.Replies.frame(7, [b"+OK\r\n"]) == m.Replies(7, [b"+OK\r\n"]).encode()
+    assert m.Replies.parse(m.Replies.frame(7, [b"+OK\r\n"])) == (7, [b"+OK\r\n"])
+    items = [(1, 3, 0, [b"get", b"k"]), (2, 4, 0, [b"mget", b"a", b"b"], b"\x00\x01")]
+    assert m.CoordRequests.frame(items) == m.CoordRequests([m.CoordRequest(*i) for i in items]).encode()
+
+
+def test_wakeups_read_as_a_reply_to_batch_or_transaction_zero():
+    frame = m.Wakeups([[12, b":1\r\n"]]).encode()
+    bid, items = m.Replies.parse(frame)
+    assert bid == 0 and m.Wakeups(items) == m.Wakeups.decode(frame)
+    txid, items = m.TxReply.decode(frame)
+    assert txid == 0 and m.Wakeups(items) == m.Wakeups.decode(frame)
 
 
 def test_an_unknown_operation_is_reported_with_its_txid():

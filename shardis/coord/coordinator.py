@@ -75,6 +75,8 @@ from shardis.coord.hub import Hub
 from shardis.coord.intents import IntentLog, Pending, logged_part
 from shardis.coord.planner import Encode, Parts, Planner, Request, answer, taker
 from shardis.coord.scratch import Scratch
+from shardis.messages import Abort, Commit, CoordReplies, CoordRequests, Hello, Redo, Release, Run, \
+    RunCommit, TxMessage, TxReply, Unlock, Wakeups
 from shardis.resp import ReplyError, encode_error
 from shardis.shardd import keys, sort, strings
 from shardis.shardd.blocking import BLOCK, Wait
@@ -164,8 +166,8 @@ class Coordinator:
 
     # ------------------------------------------------------------ talking to shards
 
-    def _send(self, shard: int, msg: list) -> None:
-        self.shards[shard].send(wire.pack(msg))
+    def _send(self, shard: int, msg: TxMessage) -> None:
+        self.shards[shard].send(msg.encode())
 
     def _wait(self, waiting: set[int], txid: int) -> dict[int, Any]:
         """Each waiting shard's reply to the message just sent it (matched by txid).
@@ -193,11 +195,11 @@ class Coordinator:
             for sock, _ in poller.poll(200):
                 i = self.shards.index(sock)
                 while sock.get(zmq.EVENTS) & zmq.POLLIN:
-                    rtxid, reply = wire.unpack(sock.recv())
+                    rtxid, reply = TxReply.decode(sock.recv())
                     if rtxid == txid and i in waiting:
                         got[i] = reply
                     elif rtxid == 0:
-                        self._wakeups(i, reply)
+                        self._wakeups(i, Wakeups(reply))
         return got
 
     def _await_up(self, shard: int) -> None:
@@ -208,9 +210,9 @@ class Coordinator:
             time.sleep(0.05)
             self._check_monitors()
 
-    def _wakeups(self, shard: int, items: list) -> None:
+    def _wakeups(self, shard: int, msg: Wakeups) -> None:
         """Stand-in waiters that a shard served: their blocked commands may run now."""
-        for wid, key in items:
+        for wid, key in msg.items:
             for b in self.blocked:
                 if b.proxies.get(shard) == wid:
                     del b.proxies[shard]
@@ -225,9 +227,9 @@ class Coordinator:
     def _drain_shards(self) -> None:
         for i, sock in enumerate(self.shards):
             while cast(int, sock.get(zmq.EVENTS)) & zmq.POLLIN:  # (pyzmq types options int | bytes)
-                rtxid, reply = wire.unpack(sock.recv())
+                rtxid, reply = TxReply.decode(sock.recv())
                 if rtxid == 0:
-                    self._wakeups(i, reply)
+                    self._wakeups(i, Wakeups(reply))
 
     def _check_monitors(self) -> None:
         for i, mon in enumerate(self.monitors):
@@ -248,7 +250,7 @@ class Coordinator:
         parts: shard -> [(cid, db, args)]; returns shard -> replies."""
         for shard in sorted(parts):  # locks taken in shard order, as DESIGN.md says
             cmds = parts[shard]
-            msg = wire.pack(["run", self.txid, self.now, cmds])
+            msg = Run(self.txid, self.now, cmds).encode()
             self.shards[shard].send(msg)
             self.ran.setdefault(shard, []).append(msg)  # (logged as sent: see IntentLog)
             if not self.wrote:
@@ -296,12 +298,12 @@ class Coordinator:
         shards = sorted(self.ran)
         if not self.wrote:
             for i in shards:
-                self._send(i, ["release", self.txid])
+                self._send(i, Release(self.txid))
             return
         parts = {i: self.ran[i] for i in shards}
         self.intents.begin(self.txid, parts)
         for i in shards:
-            self._send(i, ["commit", self.txid])
+            self._send(i, Commit(self.txid))
         try:
             acks = self._wait(set(shards), self.txid)
         except Unavailable:
@@ -311,12 +313,12 @@ class Coordinator:
             # The intent is logged: the round will finish, by redo where needed.
             self._complete(self.txid, parts, missing)
         for i in shards:
-            self._send(i, ["unlock", self.txid])
+            self._send(i, Unlock(self.txid))
         self.intents.done(self.txid)
 
     def _abort_round(self) -> None:
         for i in sorted(self.ran):
-            self._send(i, ["abort", self.txid])
+            self._send(i, Abort(self.txid))
 
     def _complete(self, txid: int, parts: dict, shards: list[int]) -> None:
         """Redo a logged round on shards that have not committed it; waits for them.
@@ -328,7 +330,7 @@ class Coordinator:
             while not self.stopping:
                 self._await_up(i)
                 self.restarted.discard(i)  # (it says hello's answer, the mark, in redo's)
-                self._send(i, ["redo", txid, now, cmds])
+                self._send(i, Redo(txid, now, cmds))
                 try:
                     self._wait({i}, txid)
                     break
@@ -498,20 +500,19 @@ class Coordinator:
         ident = frames[0]
         by_id = self.table.by_id
         reqs = []
-        for item in wire.unpack(frames[-1]):
-            r = Request(ident, item[0], item[1], item[2], item[3], by_id[item[1] & wire.CMD_MASK])
-            if len(item) > 4:
-                r.shards = item[4]
+        for item in CoordRequests.decode(frames[-1]).requests:
+            r = Request(ident, item.rid, item.cmd, item.db, item.args, by_id[item.cmd & wire.CMD_MASK])
+            r.shards = item.shards
             reqs.append(r)
         return reqs
 
     def _reply(self, reqs: list[Request]) -> None:
         """One message per router with the replies of its requests."""
-        by_router: dict[bytes, list] = {}
+        by_router: dict[bytes, list[list]] = {}
         for r in reqs:
-            by_router.setdefault(r.ident, []).append((r.rid, r.reply))
+            by_router.setdefault(r.ident, []).append([r.rid, r.reply])
         for ident, items in by_router.items():
-            self.front.send_multipart([ident, wire.pack(items)])
+            self.front.send_multipart([ident, CoordReplies(items).encode()])
 
     def recover(self) -> None:
         """At start: greet every shard; finish the intent the last run left pending."""
@@ -529,7 +530,7 @@ class Coordinator:
             while not self.stopping:
                 self._await_up(i)
                 self.restarted.discard(i)
-                self._send(i, ["hello", -1])
+                self._send(i, Hello())
                 try:
                     self._wait({i}, -1)
                     break
@@ -540,10 +541,10 @@ class Coordinator:
             log.info("coordinator: finishing transaction %d on shards %s", txid, sorted(parts))
             self._complete(txid, parts, sorted(parts))
             for i in sorted(parts):
-                self._send(i, ["unlock", txid])
+                self._send(i, Unlock(txid))
             self.intents.done(txid)
         for i in shards:
-            self._send(i, ["unlock", 0])
+            self._send(i, Unlock(0))
         # A restarted shard has lost its stand-in waiters: the commands blocked on it
         # run again (and wait anew, with new stand-ins, if there is still nothing).
         for b in self.blocked:
@@ -690,7 +691,7 @@ class Coordinator:
             return
         txid = self.txid
         shards = sorted(parts)
-        logged = {i: [wire.pack(["runcommit", txid, self.now, parts[i]])] for i in shards}
+        logged = {i: [RunCommit(txid, self.now, parts[i]).encode()] for i in shards}
         self.intents.begin(txid, logged)
         for i in shards:  # locks taken in shard order
             self.shards[i].send(logged[i][0])
@@ -708,7 +709,7 @@ class Coordinator:
                 answer(parts, finish, lambda _: replies)
         finally:  # (committed: whatever happened, never rolled back)
             for i in shards:
-                self._send(i, ["unlock", txid])
+                self._send(i, Unlock(txid))
             self.intents.done(txid)
 
 

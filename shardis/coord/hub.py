@@ -24,7 +24,8 @@ says HELLO gets the current ones. Each SET gets a version (a clock reading that
 only grows), so a shard that hears of a setting twice, or out of order, keeps
 the newest.
 
-The frames are described in ``shardis/hubproto.py``.
+The frames are ``shardis/hubproto.py``'s; each op runs the handler its class maps to
+(``Hub.handlers``).
 """
 
 from __future__ import annotations
@@ -37,16 +38,19 @@ from typing import Any, Callable
 
 import zmq
 
-from shardis import configtable, wire
+from shardis import configtable, hubproto
 from shardis.args import stringmatch
 from shardis.config import Config, log_level
-from shardis.hubproto import ANSWER, CHANNEL, CONFIG, CONFIGURED, COUNT, HELLO, KINDS, MESSAGE, NOTIFY, \
-    PATTERN, PMESSAGE, PUBLISH, Q_CHANNELS, Q_NUMPAT, Q_NUMSUB, Q_STATS, QUERY, SET, SHARD, SMESSAGE, SYNC
+from shardis.hubproto import CHANNEL, KINDS, PATTERN, Q_CHANNELS, Q_NUMPAT, Q_NUMSUB, Q_STATS, SHARD, \
+    Answer, Configure, Configured, Count, FromHub, Hello, Message, Notify, PMessage, Publish, Query, Set, \
+    SMessage, Sync, Unreadable
 
 log = logging.getLogger("pubsub")
 
 # How long a SET waits for the routers' CONFIGURED (one may be dead, not yet restarted).
 SET_WAIT = 2.0
+
+Out = dict[bytes, list[FromHub]]  # what goes back, per peer, from one loop turn
 
 
 class Hub:
@@ -68,6 +72,11 @@ class Hub:
         self.version = 0  # of the settings (see ``set``)
         # SETs not yet answered: [version, sender, token, routers yet to apply it, deadline]
         self.unconfirmed: list[list] = []
+        # op class -> its handler(peer, op, out)
+        self.handlers: dict[type, Callable[[bytes, Any, Out], None]] = {
+            Publish: self.on_publish, Count: self.on_count, Notify: self.on_notify, Sync: self.on_sync,
+            Query: self.on_query, Hello: self.on_hello, Set: self.on_set, Configured: self.on_configured,
+        }
 
     def run(self) -> None:
         """Serve until the context is terminated (the coordinator is stopping)."""
@@ -81,10 +90,10 @@ class Hub:
                 if self.unconfirmed:
                     wait = max(0.0, self.unconfirmed[0][4] - time.monotonic())
                     if not poller.poll(wait * 1000 + 1):
-                        confirmed: dict[bytes, list] = collections.defaultdict(list)
+                        confirmed: Out = collections.defaultdict(list)
                         self._confirm(None, confirmed)
                         for ident, ops in confirmed.items():
-                            sock.send_multipart([ident, wire.pack(ops)])
+                            sock.send_multipart([ident, hubproto.encode(ops)])
                         continue
                 frames = [sock.recv_multipart()]
                 try:
@@ -92,66 +101,75 @@ class Hub:
                         frames.append(sock.recv_multipart(zmq.NOBLOCK))
                 except zmq.Again:
                     pass
-                out: dict[bytes, list] = collections.defaultdict(list)
+                out: Out = collections.defaultdict(list)
                 for ident, payload in frames:
                     self.handle(ident, payload, out)
                 for ident, ops in out.items():
-                    sock.send_multipart([ident, wire.pack(ops)])
+                    sock.send_multipart([ident, hubproto.encode(ops)])
         except zmq.ContextTerminated:
             pass
         finally:
             sock.close(0)
 
-    def handle(self, ident: bytes, payload: bytes, out: dict[bytes, list]) -> None:
+    def handle(self, ident: bytes, payload: bytes, out: Out) -> None:
         """Run one frame's operations; what goes back is appended to ``out[peer]``."""
         try:
-            ops = wire.unpack(payload)
+            ops = hubproto.decode(payload)
         except ValueError:
             log.error("pub/sub hub: an unreadable frame from %r", ident)
             return
+        handlers = self.handlers
         for op in ops:
             try:
-                self.operation(ident, op, out)
+                handlers.get(op.__class__, self.on_unknown)(ident, op, out)
             except Exception:  # a bug or a bad message must not stop pub/sub
-                log.error("pub/sub hub: %r from %r failed: %s", op[:1], ident,
+                log.error("pub/sub hub: %s from %r failed: %s", op.__class__.__name__, ident,
                           traceback.format_exc())
 
-    def operation(self, ident: bytes, op: list, out: dict[bytes, list]) -> None:
-        code = op[0]
-        if code == PUBLISH:
-            _, token, kind, channel, message = op
-            n = self.publish(kind, channel, message, out)
-            out[ident].append((ANSWER, token, n))
-        elif code == COUNT:
-            _, kind, name, n = op
-            self.count(ident, kind, name, n)
-        elif code == NOTIFY:
-            for channel, message in op[1]:
-                self.publish(CHANNEL, channel, message, out)
-        elif code == SYNC:
-            out[ident].append((ANSWER, op[1], None))
-        elif code == QUERY:
-            _, token, what, arg = op
-            out[ident].append((ANSWER, token, self.query(what, arg)))
-        elif code == HELLO:
-            self.hello(ident, op[1])
-            out[ident].append((CONFIG, self.settings, self.version))
-            if self.unconfirmed:
-                self._confirm(ident, out, self.version)
-        elif code == SET:
-            _, token, settings = op
-            version = self.set(settings)
-            routers = set()
-            for peer in self.peers:
-                out[peer].append((CONFIG, settings, version))
-                if peer.startswith(b"router-"):
-                    routers.add(peer)
-            self.unconfirmed.append([version, ident, token, routers, time.monotonic() + SET_WAIT])
-            self._confirm(ident, out, version)
-        elif code == CONFIGURED:
-            self._confirm(ident, out, op[1])
+    # ------------------------------------------------------------ the operations
+
+    def on_publish(self, ident: bytes, op: Publish, out: Out) -> None:
+        out[ident].append(Answer(op.token, self.publish(op.kind, op.channel, op.message, out)))
+
+    def on_count(self, ident: bytes, op: Count, out: Out) -> None:
+        self.count(ident, op.kind, op.name, op.n)
+
+    def on_notify(self, ident: bytes, op: Notify, out: Out) -> None:
+        for channel, message in op.events:
+            self.publish(CHANNEL, channel, message, out)
+
+    def on_sync(self, ident: bytes, op: Sync, out: Out) -> None:
+        out[ident].append(Answer(op.token, None))
+
+    def on_query(self, ident: bytes, op: Query, out: Out) -> None:
+        out[ident].append(Answer(op.token, self.query(op.what, op.arg)))
+
+    def on_hello(self, ident: bytes, op: Hello, out: Out) -> None:
+        self.hello(ident, op.settings)
+        out[ident].append(Configure(self.settings, self.version))
+        if self.unconfirmed:
+            self._confirm(ident, out, self.version)
+
+    def on_set(self, ident: bytes, op: Set, out: Out) -> None:
+        version = self.set(op.settings)
+        routers = set()
+        for peer in self.peers:
+            out[peer].append(Configure(op.settings, version))
+            if peer.startswith(b"router-"):
+                routers.add(peer)
+        self.unconfirmed.append([version, ident, op.token, routers, time.monotonic() + SET_WAIT])
+        self._confirm(ident, out, version)
+
+    def on_configured(self, ident: bytes, op: Configured, out: Out) -> None:
+        self._confirm(ident, out, op.version)
+
+    def on_unknown(self, ident: bytes, op: object, out: Out) -> None:
+        """An op the hub does not take: one it cannot read, or one of its own."""
+        if isinstance(op, Unreadable):
+            what = op.op[0] if isinstance(op.op, list) and op.op else op.op
         else:
-            log.error("pub/sub hub: unknown operation %r from %r", code, ident)
+            what = op.__class__.__name__
+        log.error("pub/sub hub: unknown operation %r from %r", what, ident)
 
     # ------------------------------------------------------------ registrations
 
@@ -168,7 +186,7 @@ class Hub:
             self.settings.setdefault(k, v)
         self._keep(self.settings)
 
-    def _confirm(self, ident: bytes | None, out: dict[bytes, list], version: int = 0) -> None:
+    def _confirm(self, ident: bytes | None, out: Out, version: int = 0) -> None:
         """``ident`` has the settings up to ``version``: answer the SETs every router has
         now (or that waited long enough; ``ident`` None: just check the time)."""
         now = time.monotonic()
@@ -182,7 +200,7 @@ class Hub:
                 if entry[3]:
                     log.warning("pub/sub hub: no word from %s on a CONFIG SET",
                                 b", ".join(sorted(entry[3])).decode())
-                out[entry[1]].append((ANSWER, entry[2], entry[0]))
+                out[entry[1]].append(Answer(entry[2], entry[0]))
         self.unconfirmed = kept
 
     def set(self, settings: dict) -> int:
@@ -229,12 +247,12 @@ class Hub:
 
     # ------------------------------------------------------------ fan-out and queries
 
-    def publish(self, kind: int, channel: bytes, message: bytes, out: dict[bytes, list]) -> int:
+    def publish(self, kind: int, channel: bytes, message: bytes, out: Out) -> int:
         """Queue the message for every router with a matching subscription; the receivers."""
         n = 0
         holders = self.subs[kind].get(channel)
         if holders:
-            op: tuple = (SMESSAGE if kind == SHARD else MESSAGE, channel, message)
+            op: FromHub = SMessage(channel, message) if kind == SHARD else Message(channel, message)
             for ident, count in holders.items():
                 out[ident].append(op)
                 n += count
@@ -242,7 +260,7 @@ class Hub:
             patterns = self.subs[PATTERN]
             for pattern, match in self.matchers.items():
                 if match(channel):
-                    op = (PMESSAGE, pattern, channel, message)
+                    op = PMessage(pattern, channel, message)
                     for ident, count in patterns[pattern].items():
                         out[ident].append(op)
                         n += count
