@@ -262,7 +262,7 @@ class Keyspace:
         # left non-empty, in the order they became so; and what a blocking
         # command that found nothing asks to wait for.
         self.ready: list[tuple[int, bytes]] = []
-        self.block = None
+        self.block: Any = None  # a blocking.Wait (a module above this one), or None
         self.draws = 0  # random generators handed out in this batch (see ``rng``)
 
     # ------------------------------------------------------------ records

@@ -64,12 +64,12 @@ import sys
 import threading
 import time
 import traceback
-from typing import Any, Callable, cast
+from typing import Any, cast
 
 import zmq
 
 from shardis import errors, wire
-from shardis.commands import CROSS_CANCEL, CROSS_EXEC, CommandSpec, CommandTable
+from shardis.commands import CROSS_CANCEL, CROSS_EXEC, CommandSpec, CommandTable, CrossOp
 from shardis.config import Config, log_level
 from shardis.coord.hub import Hub
 from shardis.coord.intents import IntentLog, Pending, logged_part
@@ -713,13 +713,11 @@ class Coordinator:
             self.intents.done(txid)
 
 
-def build_ops() -> dict[str, Callable]:
+def build_ops() -> dict[str, CrossOp]:
     """Every family's cross-shard operations, registered explicitly in one place."""
-    ops: dict[str, Callable] = {}
+    ops: dict[str, CrossOp] = {}
     for family in (strings, keys, sort):
-        reg = getattr(family, "register_cross", None)
-        if reg is not None:
-            reg(ops)
+        family.register_cross(ops)
     return ops
 
 
