@@ -305,7 +305,7 @@ class Shard:
     def _hub_ops(self, frame: bytes, starting: bool) -> None:
         """One frame of the hub's: each op it sends a shard run by ``HUB_HANDLERS`` (the
         others are not for shards)."""
-        handlers = self.HUB_HANDLERS
+        handlers = HUB_HANDLERS
         for op in hubproto.decode(frame):
             handler = handlers.get(op.__class__)
             if handler is not None:
@@ -319,9 +319,6 @@ class Shard:
                 self.store.sync()
         elif "loglevel" in op.settings:
             logging.getLogger().setLevel(log_level(op.settings["loglevel"]))
-
-    # the hub's ops a shard takes: class -> handler(shard, op, whether it is starting)
-    HUB_HANDLERS: dict[type, Callable[[Shard, Any, bool], None]] = {Configure: _on_configure}
 
     def release(self) -> None:
         """Send the held replies whose batches are durable now."""
@@ -528,6 +525,12 @@ class Shard:
         handlers = [_reading(spec.handler) if _reads(spec) else spec.handler
                     for spec in self.table.by_id]
         return handlers, self._resp2_table(handlers, fast=False)
+
+
+# The hub's ops a shard takes: class -> handler(shard, op, whether it is starting). (A
+# module table, not a class attribute: the compiled Shard has no method objects in its
+# class body to put in one.)
+HUB_HANDLERS: dict[type, Callable[[Shard, Any, bool], None]] = {Configure: Shard._on_configure}
 
 
 def _reads(spec) -> bool:

@@ -1065,3 +1065,19 @@ class NotifyingKeyspace(Keyspace):
     def put_one(self, db: int, key: bytes, type_: int, member: bytes, value: bytes = b"",
                 index_of: Callable[[bytes], bytes] | None = None) -> None:
         return None
+
+
+class CollectingKeyspace(NotifyingKeyspace):
+    """Records every keyspace event with its class (``collected``), whatever the flags:
+    the coordinator's scratch store (shardis/coord/scratch.py) hands them to the shards,
+    which filter them by their own notify-keyspace-events (``__notify``). (Here, not
+    there: a compiled class takes no interpreted subclass.)"""
+
+    __slots__ = ("collected",)
+
+    def __init__(self, store: Store, txn: lmdb.Transaction[bytes], now_ms: int, flags: int) -> None:
+        super().__init__(store, txn, now_ms, flags)
+        self.collected: list[tuple[int, bytes, int, bytes]] = []
+
+    def notify(self, cls: int, event: bytes, db: int, key: bytes) -> None:
+        self.collected.append((cls, event, db, key))

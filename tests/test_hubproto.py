@@ -18,7 +18,7 @@ from shardis import wire
 from shardis.config import Config
 from shardis.coord.hub import Hub
 from shardis.router.pubsub import PubSub
-from shardis.shardd.daemon import Shard
+from shardis.shardd.daemon import HUB_HANDLERS
 
 # (op, the one-op frame's literal bytes, the op as the sending code built it before)
 TABLE = [
@@ -92,7 +92,7 @@ def test_each_side_dispatches_every_op_meant_for_it():
     finally:
         hub.sock.close(0)
         ps.sock.close(0)
-    assert set(Shard.HUB_HANDLERS) == {h.Configure}  # (a shard takes the settings alone)
+    assert set(HUB_HANDLERS) == {h.Configure}  # (a shard takes the settings alone)
 
 
 # ---------------------------------------------------------------- the hub, without its socket

@@ -23,24 +23,10 @@ import lmdb
 from shardis import notify, wire
 from shardis.commands import CommandSpec
 from shardis.shardd.blocking import BLOCK, Wait
-from shardis.shardd.storage import NotifyingKeyspace, Store, limits_of
+from shardis.shardd.storage import CollectingKeyspace, Store, limits_of
 
 if TYPE_CHECKING:
     from shardis.coord.coordinator import Coordinator
-
-
-class _Collecting(NotifyingKeyspace):
-    """Records every keyspace event with its class (``collected``): the shards filter
-    them by their own notify-keyspace-events when they report them (``__notify``)."""
-
-    __slots__ = ("collected",)
-
-    def __init__(self, store: Store, txn: lmdb.Transaction[bytes], now_ms: int, flags: int) -> None:
-        super().__init__(store, txn, now_ms, flags)
-        self.collected: list[tuple[int, bytes, int, bytes]] = []
-
-    def notify(self, cls: int, event: bytes, db: int, key: bytes) -> None:
-        self.collected.append((cls, event, db, key))
 
 
 class Scratch:
@@ -75,7 +61,7 @@ class Scratch:
     def _run(self, coord: Coordinator, txn: lmdb.Transaction[bytes], spec: CommandSpec, db: int,
              args: list[bytes], keys: list[bytes], before: dict[bytes, list | None]) -> object:
         assert spec.handler is not None  # (every shard command has one: tests/test_table.py)
-        ks = _Collecting(self.store, txn, coord.now, notify.NOTIFY_ALL | notify.NOTIFY_KEYSPACE)
+        ks = CollectingKeyspace(self.store, txn, coord.now, notify.NOTIFY_ALL | notify.NOTIFY_KEYSPACE)
         versions: dict[bytes, int] = {}
         for key in keys:
             rec = before[key]
