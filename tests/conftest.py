@@ -58,3 +58,8 @@ def pair3(shardis_server, redis_server):
     p.check("FLUSHALL")
     yield p
     p.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # (here rather than in pyproject.toml: scripts/build-check runs a copy of tests/ alone)
+    config.addinivalue_line("markers", "source: reads the checkout's source files, not the installed package")
