@@ -39,7 +39,7 @@ from shardis.args import cstr
 from shardis.commands import INTERNAL, CommandTable
 from shardis.resp import NIL_ARRAY, ReplyError
 from shardis.shardd import lists, zsets
-from shardis.shardd.storage import LIST, ZSET
+from shardis.shardd.storage import LIST, ZSET, Keyspace
 from shardis.shardd.strings import parse_long_double
 
 DEFERRED = b"\0"   # first byte of a deferred reply; then the waiter id, 8 bytes big-endian
@@ -99,7 +99,7 @@ class Wait:
         self.narrow = narrow
 
 
-def wait_for(ks, db: int, keys: list[bytes], deadline: int, on_timeout, want: int,
+def wait_for(ks: Keyspace, db: int, keys: list[bytes], deadline: int, on_timeout: object, want: int,
              narrow: Callable[[bytes], list[bytes]] | None = None) -> _Block:
     """What a blocking handler returns when none of ``keys`` has data: wait for them
     until ``deadline`` (0: forever); ``on_timeout`` is the reply value then."""
@@ -197,143 +197,175 @@ class Waiters:
         return list(q) if q else []
 
 
+# ---------------------------------------------------------------- the commands
+
+
+def _first_of(keys: list[bytes], take: Callable[[bytes], list | None]) -> list | None:
+    """The first reply ``take`` gives for one of ``keys`` (type errors as they come)."""
+    for key in keys:
+        v = take(key)
+        if v is not None:
+            return v
+    return None
+
+
+def _bpop(ks: Keyspace, db: int, args: list[bytes], left: bool) -> object:
+    """BLPOP / BRPOP key [key ...] timeout."""
+    deadline = parse_timeout(args[-1], ks.now)
+    keys = args[1:-1]
+
+    def take(key: bytes) -> list | None:
+        popped = lists.pop(ks, db, key, left, 1)
+        return [key, popped[0]] if popped else None
+
+    v = _first_of(keys, take)
+    if v is not None:
+        return v
+    return wait_for(ks, db, keys, deadline, NIL_ARRAY, LIST, lambda key: [args[0], key, args[-1]])
+
+
+def blpop(ks: Keyspace, db: int, args: list[bytes]) -> object:
+    return _bpop(ks, db, args, True)
+
+
+def brpop(ks: Keyspace, db: int, args: list[bytes]) -> object:
+    return _bpop(ks, db, args, False)
+
+
+def _bmove(ks: Keyspace, db: int, src: bytes, dst: bytes, from_left: bool, to_left: bool,
+           timeout: bytes) -> object:
+    deadline = parse_timeout(timeout, ks.now)
+    v = lists.move(ks, db, src, dst, from_left, to_left)
+    return v if v is not None else wait_for(ks, db, [src], deadline, NIL_ARRAY, LIST)
+
+
+def brpoplpush(ks: Keyspace, db: int, args: list[bytes]) -> object:
+    return _bmove(ks, db, args[1], args[2], False, True, args[3])
+
+
+def blmove(ks: Keyspace, db: int, args: list[bytes]) -> object:
+    from_left, to_left = lists.parse_side(args[3]), lists.parse_side(args[4])
+    return _bmove(ks, db, args[1], args[2], from_left, to_left, args[5])
+
+
+def blmpop(ks: Keyspace, db: int, args: list[bytes]) -> object:
+    left, count, keys = lists.parse_mpop(args, 2)  # Redis: these errors before the timeout's
+    deadline = parse_timeout(args[1], ks.now)
+    v = lists.mpop(ks, db, keys, left, count)
+    if v is not None:
+        return v
+    side = b"LEFT" if left else b"RIGHT"
+    return wait_for(ks, db, keys, deadline, NIL_ARRAY, LIST,
+                    lambda key: [args[0], args[1], b"1", key, side, b"COUNT", b"%d" % count])
+
+
+def _bzpop(ks: Keyspace, db: int, args: list[bytes], use_max: bool) -> object:
+    """BZPOPMIN / BZPOPMAX key [key ...] timeout."""
+    deadline = parse_timeout(args[-1], ks.now)
+    keys = args[1:-1]
+
+    def take(key: bytes) -> list | None:
+        items = zsets.pop(ks, db, key, use_max, 1)
+        return [key, items[0][0], items[0][1]] if items else None
+
+    v = _first_of(keys, take)
+    if v is not None:
+        return v
+    return wait_for(ks, db, keys, deadline, NIL_ARRAY, ZSET, lambda key: [args[0], key, args[-1]])
+
+
+def bzpopmin(ks: Keyspace, db: int, args: list[bytes]) -> object:
+    return _bzpop(ks, db, args, False)
+
+
+def bzpopmax(ks: Keyspace, db: int, args: list[bytes]) -> object:
+    return _bzpop(ks, db, args, True)
+
+
+def _check_zmpop(args: list[bytes]) -> None:
+    """BZMPOP's numkeys, MIN|MAX and COUNT, with ZMPOP's errors in ZMPOP's order."""
+    numkeys = zsets._ranged_long(args[2], 1, zsets.LONG_MAX, errors.Z_NUMKEYS_POSITIVE)
+    where = numkeys + 3
+    if where >= len(args) or cstr(args[where]).lower() not in (b"min", b"max"):
+        raise ReplyError(errors.SYNTAX)
+    seen = False
+    j = where + 1
+    while j < len(args):
+        if not seen and cstr(args[j]).lower() == b"count" and j + 1 < len(args):
+            zsets._ranged_long(args[j + 1], 1, zsets.LONG_MAX, errors.Z_COUNT_POSITIVE)
+            seen = True
+            j += 2
+        else:
+            raise ReplyError(errors.SYNTAX)
+
+
+def bzmpop_keys(args: list[bytes]) -> list[bytes]:
+    n = int(args[2])
+    if n <= 0:
+        raise ValueError
+    return args[3:3 + n]
+
+
+def bzmpop(ks: Keyspace, db: int, args: list[bytes]) -> object:
+    # ZMPOP's arguments are judged before the timeout (as in Redis), and nothing is
+    # popped before both are.
+    _check_zmpop(args)
+    deadline = parse_timeout(args[1], ks.now)
+    v = zsets.zmpop(ks, db, [args[0]] + args[2:])
+    if v is not NIL_ARRAY:
+        return v
+    where = 3 + int(args[2])  # (MIN|MAX [COUNT n] follow the keys)
+    return wait_for(ks, db, bzmpop_keys(args), deadline, NIL_ARRAY, ZSET,
+                    lambda key: [args[0], args[1], b"1", key] + args[where:])
+
+
+def unblock(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    """[__unblock, waiter id]: forget a blocked client that went away."""
+    forget = ks.ctx.unblock
+    if forget is not None:
+        forget(int(args[1]))
+    return 1
+
+
+# ---------------------------------------------------------------- the command table
+
+_LIST_DOC: dict[str, Any] = dict(group="list", since="2.0.0",
+                                 complexity="O(N) where N is the number of provided keys.",
+                                 acl="@write @list @slow @blocking")
+_MOVE_DOC: dict[str, Any] = dict(group="list", complexity="O(1)", acl="@write @list @slow @blocking",
+                                 summary="Pop an element from a list, push it to another list and "
+                                         "return it; or block until one is available")
+_ZSET_DOC: dict[str, Any] = dict(group="sorted-set", since="5.0.0", acl="@write @sortedset @fast @blocking",
+                                 complexity="O(log(N)) with N being the number of elements in the "
+                                            "sorted set.")
+
+
 def register(table: CommandTable) -> None:
     """The blocking list and sorted-set commands, declared as Redis 7.0's COMMAND INFO
     gives them, and the internal ``__unblock``."""
     cmd = table.command
-
-    def first_of(ks, db, keys, take):
-        """The first reply ``take`` gives for one of ``keys`` (type errors as they come)."""
-        for key in keys:
-            v = take(key)
-            if v is not None:
-                return v
-        return None
-
-    def bpop(left: bool):
-        def handler(ks, db: int, args: list[bytes]):
-            deadline = parse_timeout(args[-1], ks.now)
-            keys = args[1:-1]
-            v = first_of(ks, db, keys, lambda k: _one(lists.pop(ks, db, k, left, 1), k))
-            if v is not None:
-                return v
-            return wait_for(ks, db, keys, deadline, NIL_ARRAY, LIST,
-                            lambda key: [args[0], key, args[-1]])
-        return handler
-
-    def _one(popped, key):
-        return [key, popped[0]] if popped else None
-
-    list_doc: dict[str, Any] = dict(group="list", since="2.0.0",
-                    complexity="O(N) where N is the number of provided keys.",
-                    acl="@write @list @slow @blocking")
-    cmd("blpop", -3, "write noscript blocking", 1, -2, 1, **list_doc,
-        summary="Remove and get the first element in a list, or block until one is available")(bpop(True))
-    cmd("brpop", -3, "write noscript blocking", 1, -2, 1, **list_doc,
-        summary="Remove and get the last element in a list, or block until one is available")(bpop(False))
-
-    def bmove(ks, db: int, src: bytes, dst: bytes, from_left: bool, to_left: bool, timeout: bytes):
-        deadline = parse_timeout(timeout, ks.now)
-        v = lists.move(ks, db, src, dst, from_left, to_left)
-        return v if v is not None else wait_for(ks, db, [src], deadline, NIL_ARRAY, LIST)
-
-    move_doc: dict[str, Any] = dict(group="list", complexity="O(1)", acl="@write @list @slow @blocking",
-                    summary="Pop an element from a list, push it to another list and return it; "
-                            "or block until one is available")
-
-    @cmd("brpoplpush", 4, "write denyoom noscript blocking", 1, 2, 1, since="2.2.0", **move_doc)
-    def brpoplpush(ks, db: int, args: list[bytes]):
-        return bmove(ks, db, args[1], args[2], False, True, args[3])
-
-    @cmd("blmove", 6, "write denyoom noscript blocking", 1, 2, 1, since="6.2.0", **move_doc)
-    def blmove(ks, db: int, args: list[bytes]):
-        from_left, to_left = lists.parse_side(args[3]), lists.parse_side(args[4])
-        return bmove(ks, db, args[1], args[2], from_left, to_left, args[5])
-
-    @cmd("blmpop", -5, "write blocking movablekeys", 0, 0, 0, group="list", since="7.0.0",
-         complexity="O(N+M) where N is the number of provided keys and M is the number of "
-                    "elements returned.",
-         summary="Pop elements from a list, or block until one is available",
-         acl="@write @list @slow @blocking", keys=lambda args: lists.lmpop_keys(args, 2))
-    def blmpop(ks, db: int, args: list[bytes]):
-        left, count, keys = lists.parse_mpop(args, 2)  # Redis: these errors before the timeout's
-        deadline = parse_timeout(args[1], ks.now)
-        v = lists.mpop(ks, db, keys, left, count)
-        if v is not None:
-            return v
-        side = b"LEFT" if left else b"RIGHT"
-        return wait_for(ks, db, keys, deadline, NIL_ARRAY, LIST,
-                        lambda key: [args[0], args[1], b"1", key, side, b"COUNT", b"%d" % count])
-
-    def bzpop(use_max: bool):
-        def handler(ks, db: int, args: list[bytes]):
-            deadline = parse_timeout(args[-1], ks.now)
-            keys = args[1:-1]
-
-            def take(key):
-                items = zsets.pop(ks, db, key, use_max, 1)
-                return [key, items[0][0], items[0][1]] if items else None
-
-            v = first_of(ks, db, keys, take)
-            if v is not None:
-                return v
-            return wait_for(ks, db, keys, deadline, NIL_ARRAY, ZSET,
-                            lambda key: [args[0], key, args[-1]])
-        return handler
-
-    zdoc: dict[str, Any] = dict(group="sorted-set", since="5.0.0", acl="@write @sortedset @fast @blocking",
-                complexity="O(log(N)) with N being the number of elements in the sorted set.")
-    cmd("bzpopmin", -3, "write noscript blocking fast", 1, -2, 1, **zdoc,
+    cmd("blpop", -3, "write noscript blocking", 1, -2, 1, **_LIST_DOC,
+        summary="Remove and get the first element in a list, or block until one is available")(blpop)
+    cmd("brpop", -3, "write noscript blocking", 1, -2, 1, **_LIST_DOC,
+        summary="Remove and get the last element in a list, or block until one is available")(brpop)
+    cmd("brpoplpush", 4, "write denyoom noscript blocking", 1, 2, 1, since="2.2.0",
+        **_MOVE_DOC)(brpoplpush)
+    cmd("blmove", 6, "write denyoom noscript blocking", 1, 2, 1, since="6.2.0", **_MOVE_DOC)(blmove)
+    cmd("blmpop", -5, "write blocking movablekeys", 0, 0, 0, group="list", since="7.0.0",
+        complexity="O(N+M) where N is the number of provided keys and M is the number of "
+                   "elements returned.",
+        summary="Pop elements from a list, or block until one is available",
+        acl="@write @list @slow @blocking", keys=lambda args: lists.lmpop_keys(args, 2))(blmpop)
+    cmd("bzpopmin", -3, "write noscript blocking fast", 1, -2, 1, **_ZSET_DOC,
         summary="Remove and return the member with the lowest score from one or more sorted "
-                "sets, or block until one is available")(bzpop(False))
-    cmd("bzpopmax", -3, "write noscript blocking fast", 1, -2, 1, **zdoc,
+                "sets, or block until one is available")(bzpopmin)
+    cmd("bzpopmax", -3, "write noscript blocking fast", 1, -2, 1, **_ZSET_DOC,
         summary="Remove and return the member with the highest score from one or more sorted "
-                "sets, or block until one is available")(bzpop(True))
-
-    def _check_zmpop(args: list[bytes]) -> None:
-        """BZMPOP's numkeys, MIN|MAX and COUNT, with ZMPOP's errors in ZMPOP's order."""
-        numkeys = zsets._ranged_long(args[2], 1, zsets.LONG_MAX, errors.Z_NUMKEYS_POSITIVE)
-        where = numkeys + 3
-        if where >= len(args) or cstr(args[where]).lower() not in (b"min", b"max"):
-            raise ReplyError(errors.SYNTAX)
-        seen = False
-        j = where + 1
-        while j < len(args):
-            if not seen and cstr(args[j]).lower() == b"count" and j + 1 < len(args):
-                zsets._ranged_long(args[j + 1], 1, zsets.LONG_MAX, errors.Z_COUNT_POSITIVE)
-                seen = True
-                j += 2
-            else:
-                raise ReplyError(errors.SYNTAX)
-
-    def bzmpop_keys(args: list[bytes]) -> list[bytes]:
-        n = int(args[2])
-        if n <= 0:
-            raise ValueError
-        return args[3:3 + n]
-
-    @cmd("bzmpop", -5, "write blocking movablekeys", 0, 0, 0, group="sorted-set", since="7.0.0",
-         complexity="O(K) + O(M*log(N)) where K is the number of provided keys, N being the "
-                    "number of elements in the sorted set, and M being the number of elements "
-                    "popped.",
-         summary="Remove and return members with scores in a sorted set or block until one is "
-                 "available", acl="@write @sortedset @slow @blocking", keys=bzmpop_keys)
-    def bzmpop(ks, db: int, args: list[bytes]):
-        # ZMPOP's arguments are judged before the timeout (as in Redis), and nothing is
-        # popped before both are.
-        _check_zmpop(args)
-        deadline = parse_timeout(args[1], ks.now)
-        v = zsets.zmpop(ks, db, [args[0]] + args[2:])
-        if v is not NIL_ARRAY:
-            return v
-        where = 3 + int(args[2])  # (MIN|MAX [COUNT n] follow the keys)
-        return wait_for(ks, db, bzmpop_keys(args), deadline, NIL_ARRAY, ZSET,
-                        lambda key: [args[0], args[1], b"1", key] + args[where:])
-
-    @cmd("__unblock", 2, "fast", route=INTERNAL)
-    def unblock(ks, db: int, args: list[bytes]):
-        """[__unblock, waiter id]: forget a blocked client that went away."""
-        unblock = ks.ctx.unblock
-        if unblock is not None:
-            unblock(int(args[1]))
-        return 1
+                "sets, or block until one is available")(bzpopmax)
+    cmd("bzmpop", -5, "write blocking movablekeys", 0, 0, 0, group="sorted-set", since="7.0.0",
+        complexity="O(K) + O(M*log(N)) where K is the number of provided keys, N being the "
+                   "number of elements in the sorted set, and M being the number of elements "
+                   "popped.",
+        summary="Remove and return members with scores in a sorted set or block until one is "
+                "available", acl="@write @sortedset @slow @blocking", keys=bzmpop_keys)(bzmpop)
+    cmd("__unblock", 2, "fast", route=INTERNAL)(unblock)
