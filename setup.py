@@ -70,10 +70,12 @@ def ext_modules() -> list:
         return []
     _note("compiling with mypyc: " + " ".join(COMPILED))
     # (mypy's options are pyproject.toml's; an error in a module that is only imported
-    # does not stop the build: tests/test_types.py and the CI's mypy run report it.)
+    # does not stop the build, nor an ignore comment another version of a library's types
+    # does not need: tests/test_types.py and the CI's mypy run report those.)
     # group_name: the modules share one support library, shardis__mypyc, not a hash's name
     try:
-        return mypycify(["--follow-imports=silent", *COMPILED], opt_level="3", group_name="shardis")
+        return mypycify(["--follow-imports=silent", "--no-warn-unused-ignores", *COMPILED], opt_level="3",
+                        group_name="shardis")
     except (Exception, SystemExit) as e:  # (mypyc exits on a type error it finds)
         _note(f"mypyc could not compile ({e!r}; its messages are above): pure Python")
         return []

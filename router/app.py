@@ -25,14 +25,9 @@ import socket
 import sys
 import time
 from binascii import crc_hqx
-from typing import Any, Callable
+from typing import Any, Callable, Coroutine
 
 import zmq
-
-try:
-    import uvloop  # libuv's loop where installed (pyproject.toml says why)
-except ImportError:  # pragma: no cover
-    uvloop = None  # type: ignore[assignment]  # (the module's stub knows no absence)
 
 from shardis import configtable, errors, wire
 from shardis.commands import ALL, INTERNAL, LOCAL, CommandSpec, CommandTable
@@ -44,6 +39,14 @@ from shardis.router import transactions
 from shardis.router.pubsub import PubSub, Subscriptions
 from shardis.router.replies import NOBODY, Merger, Owner, Slot, unknown_command
 from shardis.slots import key_slot, slot_table
+
+# libuv's loop where installed (pyproject.toml says why), else asyncio's
+_run_loop: Callable[[Coroutine[Any, Any, None]], None]
+try:
+    import uvloop
+    _run_loop = uvloop.run
+except ImportError:  # pragma: no cover
+    _run_loop = asyncio.run
 
 log = logging.getLogger("router")
 MAX_INFLIGHT = 4  # batches per shard awaiting replies; see Router.flush
@@ -881,7 +884,4 @@ def main(table: CommandTable, argv: list[str] | None = None) -> None:
                         format=f"%(asctime)s router-{a.index} %(levelname)s %(message)s",
                         stream=sys.stderr)
     router = Router(cfg, table, a.index)
-    if uvloop is not None:
-        uvloop.run(router.serve())
-    else:
-        asyncio.run(router.serve())
+    _run_loop(router.serve())
