@@ -209,19 +209,24 @@ def _first_of(keys: list[bytes], take: Callable[[bytes], list | None]) -> list |
     return None
 
 
-def _bpop(ks: Keyspace, db: int, args: list[bytes], left: bool) -> object:
-    """BLPOP / BRPOP key [key ...] timeout."""
+def _pop_first(ks: Keyspace, db: int, args: list[bytes], take: Callable[[bytes], list | None],
+               want: int) -> object:
+    """BLPOP, BRPOP, BZPOPMIN, BZPOPMAX key [key ...] timeout: the first key ``take``
+    pops from, else wait for any of them (the retry names the key that got data)."""
     deadline = parse_timeout(args[-1], ks.now)
     keys = args[1:-1]
+    v = _first_of(keys, take)
+    if v is not None:
+        return v
+    return wait_for(ks, db, keys, deadline, NIL_ARRAY, want, lambda key: [args[0], key, args[-1]])
 
+
+def _bpop(ks: Keyspace, db: int, args: list[bytes], left: bool) -> object:
     def take(key: bytes) -> list | None:
         popped = lists.pop(ks, db, key, left, 1)
         return [key, popped[0]] if popped else None
 
-    v = _first_of(keys, take)
-    if v is not None:
-        return v
-    return wait_for(ks, db, keys, deadline, NIL_ARRAY, LIST, lambda key: [args[0], key, args[-1]])
+    return _pop_first(ks, db, args, take, LIST)
 
 
 def blpop(ks: Keyspace, db: int, args: list[bytes]) -> object:
@@ -260,18 +265,11 @@ def blmpop(ks: Keyspace, db: int, args: list[bytes]) -> object:
 
 
 def _bzpop(ks: Keyspace, db: int, args: list[bytes], use_max: bool) -> object:
-    """BZPOPMIN / BZPOPMAX key [key ...] timeout."""
-    deadline = parse_timeout(args[-1], ks.now)
-    keys = args[1:-1]
-
     def take(key: bytes) -> list | None:
         items = zsets.pop(ks, db, key, use_max, 1)
         return [key, items[0][0], items[0][1]] if items else None
 
-    v = _first_of(keys, take)
-    if v is not None:
-        return v
-    return wait_for(ks, db, keys, deadline, NIL_ARRAY, ZSET, lambda key: [args[0], key, args[-1]])
+    return _pop_first(ks, db, args, take, ZSET)
 
 
 def bzpopmin(ks: Keyspace, db: int, args: list[bytes]) -> object:
