@@ -35,12 +35,14 @@ from shardis.config import Config, log_level
 from shardis.hubproto import Configure, Hello, Notify, shard_identity
 from shardis.messages import Batch, Replies
 from shardis.resp import ReplyError, encode, encode3, encode_error
+from shardis.slots import key_slot, slot_table
 from shardis.shardd import recovery
 from shardis.shardd.context import ShardContext
 from shardis.shardd.disk import sysdb
 from shardis.shardd.disk.sysdb import APPLIED
 from shardis.shardd.blocking import BLOCK
 from shardis.shardd.participant import Participant
+from shardis.shardd.scripting import ScriptHost, Stray
 from shardis.shardd.storage import Keyspace, NotifyingKeyspace, Store, limits_of
 from shardis.shardd.waiting import COORD_IDENT, Blocked, wakeups
 from shardis.shardd.wal import SEQ, LogWriter, WriteAheadLog
@@ -93,6 +95,13 @@ class Shard:
             for handlers, resp2 in (self.plain_tables, self.notify_tables):
                 handlers[i] = fn
                 resp2[i] = _encoded(fn)
+        # Scripts (shardd/scripting.py); ``moved``: (message, command) positions of this
+        # batch's scripts that reached another shard's key (they answer SCRIPT_MOVED).
+        slot_to_shard = slot_table(cfg.nshards)
+        self.context.scripts = ScriptHost(
+            self.table, lambda: self.tables[0], lambda k: slot_to_shard[key_slot(k)] == index,
+            cfg.nshards, lambda: self.in_multi)
+        self.moved: set[tuple[int, int]] = set()
         self.in_multi = False     # running EXEC's commands: blocking ones do not block
         self.replay_aborted: set | None = None  # replaying the log: EXECs WATCH aborted
         # Cross-shard transactions (shardis/coord/coordinator.py): while ``locked`` the
@@ -369,8 +378,10 @@ class Shard:
                     out = ks.sweep(SWEEP_LIMIT)
                 elif injections is not None:
                     replay = recovery.replay_message
-                    out = [(bid, replay(self, ks, cmds, [j for j in injections if j[0] == i]))
-                           for i, (bid, cmds) in enumerate(batches)]
+                    out = []
+                    for i, (bid, cmds) in enumerate(batches):
+                        self.cur_msg = i
+                        out.append((bid, replay(self, ks, cmds, [j for j in injections if j[0] == i])))
                 else:
                     out = []
                     for i, (bid, cmds) in enumerate(batches):
@@ -385,6 +396,13 @@ class Shard:
                 if replay_seq is not None:
                     txn.put(APPLIED, SEQ.pack(replay_seq), db=store.sys)
                 txn.commit()
+            except Stray as e:
+                # A script reached another shard's key: nothing of this attempt stays; the
+                # batch runs again with that script answered SCRIPT_MOVED.
+                txn.abort()
+                self.blocked.undo()
+                self.moved.add(e.args[0])
+                continue
             except lmdb.MapFullError:
                 txn.abort()
                 self.blocked.undo()
@@ -394,8 +412,10 @@ class Shard:
                 continue
             except BaseException:
                 txn.abort()
+                self.moved.clear()
                 raise
             break
+        self.moved.clear()
         ks.committed()
         if isinstance(ks, NotifyingKeyspace):  # (``notifying``)
             self.events = notify.messages(flags, ks.events)
@@ -431,8 +451,12 @@ class Shard:
                 self.in_multi = outer
         self.commands += len(cmds)
         RAW, MASK = wire.RAW, wire.CMD_MASK
+        moved = self.moved
         for cid, db, args in cmds:
             raw = cid & RAW
+            if moved and (self.cur_msg, len(replies)) in moved:
+                append(wire.SCRIPT_MOVED)
+                continue
             try:
                 if cid < RAW:  # the common case: RESP2, no flag bits
                     append(resp2[cid](ks, db, args))
@@ -452,6 +476,8 @@ class Shard:
                     self.store.errors[errors.code_of(e.args[0])] += 1
             except lmdb.MapFullError:
                 raise
+            except Stray:
+                raise Stray((self.cur_msg, len(replies))) from None
             except Exception as exc:  # a bug must not take the shard down
                 log.error("shard %d: %s failed: %s", self.index, args[:1],
                           traceback.format_exc())

@@ -120,3 +120,15 @@ def router_alive(ident: bytes) -> bool:
     except (OSError, IndexError):
         return True  # (no /proc: the signal test above is all there is)
     return state not in (b"Z", b"X")
+
+
+# A script's reply from a shard when it reached a key of another shard: the shard ran its
+# batch again without it, and the router sends it to the coordinator (router/scripting.py).
+SCRIPT_MOVED = b"\x00moved\r\n"
+
+
+def parse_bulk(reply: bytes) -> bytes:
+    """The bytes of one RESP bulk string reply."""
+    head = reply.index(b"\r\n")
+    n = int(reply[1:head])
+    return reply[head + 2:head + 2 + n]

@@ -69,7 +69,7 @@ from typing import Any, cast
 import zmq
 
 from shardis import errors, wire
-from shardis.commands import CROSS_CANCEL, CROSS_EXEC, CommandSpec, CommandTable, CrossOp
+from shardis.commands import ALL, CROSS_CANCEL, CROSS_EXEC, CommandSpec, CommandTable, CrossOp
 from shardis.config import Config, log_level
 from shardis.coord.hub import Hub
 from shardis.coord.intents import IntentLog, Pending, logged_part
@@ -77,8 +77,10 @@ from shardis.coord.planner import Encode, Parts, Planner, Request, answer, taker
 from shardis.coord.scratch import Scratch
 from shardis.messages import Abort, Commit, CoordReplies, CoordRequests, Hello, Redo, Release, Run, \
     RunCommit, TxMessage, TxReply, Unlock, Wakeups
-from shardis.resp import ReplyError, encode_error
-from shardis.shardd import keys, sort, strings
+from shardis.plan import MERGES
+from shardis.resp import ReplyError, encode, encode_error
+from shardis.scripting import Engine, Library, parse_resp
+from shardis.shardd import keys, scripting, sort, strings
 from shardis.shardd.blocking import BLOCK, Wait
 from shardis.slots import key_slot, slot_table
 
@@ -158,6 +160,11 @@ class Coordinator:
         self.blocked: list[Blocked] = []
         self.restarted: set[int] = set()  # shards that reconnected since they were last greeted
         self.down: set[int] = set()       # shards disconnected and not back yet
+        # Scripts (shardd/scripting.py): the cache of record (SHA -> body), the libraries
+        # compiled here (by code), and the Lua state, made at the first script.
+        self.scripts: dict[bytes, bytes] = {}
+        self.libraries: dict[bytes, Library] = {}
+        self.engine: Engine | None = None
         self.rounds = 0
         self.requests = 0
 
@@ -268,6 +275,48 @@ class Coordinator:
         spec = self._command(name if isinstance(name, bytes) else name.encode())
         argv = [a if isinstance(a, bytes) else str(a).encode() for a in (name, *args)]
         v = wire.from_raw(self.run_on({shard: [(spec.id | wire.RAW, db, argv)]})[shard][0])
+        if isinstance(v, ReplyError):
+            raise v
+        return v
+
+    def lua(self) -> Engine:
+        if self.engine is None:
+            self.engine = Engine()
+        return self.engine
+
+    def command(self, db: int, argv: list[bytes]) -> Any:
+        """One command inside the round wherever its keys lie (a script's redis.call): its
+        reply value (an error raised), as the command gives it on one shard."""
+        spec = self._command(argv[0])
+        if spec.route == ALL:
+            assert spec.split is not None  # (every ALL command says how its parts merge)
+            replies = self.run_on({i: [(spec.id | wire.RAW, db, argv)] for i in range(self.nshards)})
+            values = []
+            for i in range(self.nshards):
+                v = wire.from_raw(replies[i][0])
+                if isinstance(v, ReplyError):
+                    raise v
+                values.append(v)
+            return MERGES[spec.split](values)
+        keys = spec.keys(argv)
+        more = spec.reached(argv)
+        shards = {self.shard_of(k) for k in keys + (more or [])}
+        if more is not None and len(shards) <= 1:
+            return self.call(shards.pop() if shards else 0, db, *argv)
+        op = self.ops.get(spec.name)
+        if op is not None:
+            return op(self, db, argv)
+        if spec.split is not None:
+            parts: Parts = {}
+            step = self.planner.plan_split(spec, spec.id, db, argv, parts, encode)
+            reply = step(taker(self.run_on(parts)))
+            assert isinstance(reply, bytes)  # (encoded by ``encode``)
+            v = parse_resp(reply)
+        else:
+            v = self.scratch.run(self, spec, db, argv)
+            if v is BLOCK:
+                assert self.scratch.block is not None  # (set by the command that answered BLOCK)
+                v = self.scratch.block.on_timeout
         if isinstance(v, ReplyError):
             raise v
         return v
@@ -716,7 +765,7 @@ class Coordinator:
 def build_ops() -> dict[str, CrossOp]:
     """Every family's cross-shard operations, registered explicitly in one place."""
     ops: dict[str, CrossOp] = {}
-    for family in (strings, keys, sort):
+    for family in (strings, keys, sort, scripting):
         family.register_cross(ops)
     return ops
 
