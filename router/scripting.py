@@ -26,12 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 from shardis import wire
 from shardis.commands import CommandSpec, CommandTable
-from shardis.resp import OK, ReplyError, encode_error
+from shardis.resp import OK, ReplyError, encode_error, string2ll
 from shardis.router.connection import Container
 from shardis.router.later import answer_later
-from shardis.router.objectcmd import ask
-from shardis.router.replies import Slot
-from shardis.scripting import NOSCRIPT, sha1hex
+from shardis.router.replies import Merger, Slot
+from shardis.scripting import numkeys, sha1hex
 from shardis.slots import key_slot
 from shardis.values import Simple
 
@@ -41,22 +40,15 @@ if TYPE_CHECKING:
 FLUSHED = "__scripts_flushed"  # the shared setting whose change empties every router's cache
 
 
-def numkeys(args: list[bytes]) -> int:
-    try:
-        n = int(args[2])
-    except ValueError:
-        raise ReplyError("ERR value is not an integer or out of range") from None
-    if n < 0:
-        raise ReplyError("ERR Number of keys can't be negative")
-    if n > len(args) - 3:
-        raise ReplyError("ERR Number of keys can't be greater than number of args")
-    return n
-
-
 def route(router: Router, spec: CommandSpec, args: list[bytes]) -> tuple[list[bytes], int]:
     """(the arguments to send, the shard to run on, or -1 for the coordinator)."""
-    n = numkeys(args)
     name = spec.name
+    if name.startswith("fcall"):
+        n = string2ll(args[2])
+        if n is None or not 0 <= n <= len(args) - 3:
+            return args, 0  # (the shard answers as Redis does: no function, then the count)
+    else:
+        n = numkeys(args)
     cache = router.scripts
     sha = b""
     if name == "evalsha" or name == "evalsha_ro":
@@ -233,10 +225,15 @@ def function_write(conn: Client, args: list[bytes]) -> Slot:
 
 def function_read(conn: Client, args: list[bytes]) -> Slot:
     """LIST, STATS: shard 0's answer (every shard keeps every library)."""
-    return ask(conn, b"__funcread", [b"__funcread", *args], _SHARD0_KEY)
+    router = conn.router
+    parent = Slot((None, conn))
+    m = Merger(parent, _value, 1)
+    router.submit_raw(0, router.by_name[b"__funcread"], conn.db, [b"__funcread", *args], m.parts[0])
+    return parent
 
 
-_SHARD0_KEY = b"{06S}"  # a key of slot 0, so of shard 0
+def _value(values: list) -> object:
+    return wire.from_raw(values[0])
 
 
 def function_kill(conn: Client, args: list[bytes]) -> Any:

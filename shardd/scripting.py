@@ -26,8 +26,17 @@ from shardis import errors
 from shardis.commands import ALL, INTERNAL, LOCAL, SCRIPT, CommandSpec, CommandTable, CrossOp, Round
 from shardis.glob import stringmatch
 from shardis.resp import OK, ReplyError
-from shardis.scripting import NO_ARGS, NOSCRIPT, NOT_ALLOWED, UNKNOWN_CMD, WRITE_IN_RO, WRONG_ARGS, \
-    Engine, Library, Script, sha1hex
+from shardis.scripting import (
+    NOSCRIPT,
+    NOT_ALLOWED,
+    UNKNOWN_CMD,
+    WRITE_IN_RO,
+    WRONG_ARGS,
+    Engine,
+    Library,
+    Script,
+    numkeys,
+)
 from shardis.shardd.blocking import BLOCK
 from shardis.shardd.disk import sysdb
 from shardis.shardd.storage import Keyspace
@@ -39,19 +48,6 @@ class Stray(Exception):
 
 
 RO_WITH_WRITE = "ERR Can not execute a script with write flag using *_ro command."
-
-
-def numkeys(args: list[bytes]) -> int:
-    """EVAL's and FCALL's key count, checked as Redis checks it."""
-    try:
-        n = int(args[2])
-    except ValueError:
-        raise ReplyError(errors.NOT_INTEGER) from None
-    if n < 0:
-        raise ReplyError("ERR Number of keys can't be negative")
-    if n > len(args) - 3:
-        raise ReplyError("ERR Number of keys can't be greater than number of args")
-    return n
 
 
 def script_keys(args: list[bytes]) -> list[bytes]:
@@ -208,12 +204,12 @@ def eval_(ks: Keyspace, db: int, args: list[bytes]) -> Any:
 
 
 def fcall(ks: Keyspace, db: int, args: list[bytes]) -> Any:
-    n = numkeys(args)
     host = _host(ks)
     host.library_map(ks)
     fn = host.functions.get(args[1])
     if fn is None:
         raise ReplyError("ERR Function not found")
+    n = numkeys(args)
     ro = args[0][-3:].lower() == b"_ro"
     return host.run(ks, db, fn, args[3:3 + n], args[3 + n:], ro)
 
@@ -291,8 +287,8 @@ def function_list(ks: Keyspace, db: int, args: list[bytes]) -> Any:
     for name, lib in sorted(_host(ks).library_map(ks).items()):
         if match is not None and not match(name):
             continue
-        fns = [{b"name": f, b"description": None,
-                b"flags": OrderedSet(Simple(x) for x in sorted(s.flags))} for f, s in lib.functions.items()]
+        fns = [{b"name": f, b"description": s.description,
+                b"flags": OrderedSet(Simple(x) for x in s.order)} for f, s in lib.functions.items()]
         entry: dict = {b"library_name": name, b"engine": b"LUA", b"functions": fns}
         if withcode:
             entry[b"library_code"] = lib.code
@@ -365,7 +361,7 @@ def _run_in_round(coord: Round, engine: Engine, db: int, script: Script, keys: l
             spec = check_call(table, cargv, no_writes, ro)
             if spec.route == LOCAL:
                 return True, local_command(spec, cargv, state, coord.cfg.databases)
-            return True, coord.command(state[0], cargv)
+            return True, coord.command(state[0], cargv, engine.resp)
         except ReplyError as e:
             return False, e.args[0]
 

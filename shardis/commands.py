@@ -214,7 +214,7 @@ class Round(Protocol):
         """One command (its arguments, name first) on each of several shards at once."""
         ...
 
-    def command(self, db: int, argv: list[bytes]) -> Any:
+    def command(self, db: int, argv: list[bytes], resp: int = 2) -> Any:
         """One command wherever its keys lie, as on one shard (a script's redis.call)."""
         ...
 

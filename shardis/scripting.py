@@ -27,7 +27,8 @@ from typing import Any, Callable
 
 from lupa import lua51
 
-from shardis.resp import ReplyError
+from shardis import errors
+from shardis.resp import ReplyError, string2ll
 from shardis.values import BigNumber, Pairs, Raw, Simple, Verbatim
 
 try:  # cjson, cmsgpack, bit and struct for the scripts
@@ -54,6 +55,18 @@ BAD_ARG = "Lua redis lib command arguments must be strings or integers"
 NO_ARGS = "Please specify at least one argument for this redis lib call"
 
 Call = Callable[[list, bool], tuple]
+
+
+def numkeys(args: list[bytes]) -> int:
+    """EVAL's and FCALL's key count, checked as Redis checks it."""
+    n = string2ll(args[2])
+    if n is None:
+        raise ReplyError("ERR Bad number of keys provided" if args[0][:1] in (b"f", b"F") else errors.NOT_INTEGER)
+    if n < 0:
+        raise ReplyError("ERR Number of keys can't be negative")
+    if n > len(args) - 3:
+        raise ReplyError("ERR Number of keys can't be greater than number of args")
+    return n
 
 
 def sha1hex(body: bytes) -> bytes:
@@ -223,40 +236,66 @@ redis.REDIS_VERSION_NUM = 458767
 sandbox.redis = readonly(redis)
 
 -- FUNCTION LOAD: the library's code runs with register_function and little else.
-local lib_redis = {}
-for k, v in pairs(redis) do lib_redis[k] = v end
-lib_redis.register_function = function(...)
+-- FUNCTION LOAD: the library's code runs in an environment of its own holding only
+-- redis.register_function, redis.log and the constants; its functions then run in the
+-- scripts' environment.
+local function no_global(_, k)
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+end
+local lib_redis = setmetatable({}, {__index = no_global})
+for _, k in ipairs({"log", "LOG_DEBUG", "LOG_VERBOSE", "LOG_NOTICE", "LOG_WARNING", "REDIS_VERSION",
+                    "REDIS_VERSION_NUM"}) do
+  rawset(lib_redis, k, redis[k])
+end
+local function reg_error(msg) error({err = "ERR " .. msg}, 0) end
+rawset(lib_redis, "register_function", function(...)
   local n = select("#", ...)
   local a, b = ...
-  local name, fn, flags
+  local name, fn, flags, desc
   if n == 1 and type(a) == "table" then
-    name, fn, flags = a.function_name, a.callback, a.flags
     for k in pairs(a) do
       if k ~= "function_name" and k ~= "callback" and k ~= "flags" and k ~= "description" then
-        error({err = "ERR unknown argument given to redis.register_function"}, 0)
+        reg_error("unknown argument given to redis.register_function")
       end
     end
-    if name == nil then error({err = "ERR redis.register_function must get a function name argument"}, 0) end
-    if fn == nil then error({err = "ERR redis.register_function must get a callback argument"}, 0) end
+    name, fn, flags, desc = a.function_name, a.callback, a.flags, a.description
+    if name == nil then reg_error("redis.register_function must get a function name argument") end
+    if fn == nil then reg_error("redis.register_function must get a callback argument") end
+    if type(name) ~= "string" and type(name) ~= "number" then
+      reg_error("function_name argument given to redis.register_function must be a string")
+    end
+    if type(fn) ~= "function" then
+      reg_error("callback argument given to redis.register_function must be a function")
+    end
+    if desc ~= nil and type(desc) ~= "string" then
+      reg_error("description argument given to redis.register_function must be a string")
+    end
   elseif n == 2 then
     name, fn = a, b
+    if type(name) ~= "string" and type(name) ~= "number" then
+      reg_error("first argument to redis.register_function must be a string")
+    end
+    if type(fn) ~= "function" then reg_error("second argument to redis.register_function must be a function") end
   else
-    error({err = "ERR wrong number of arguments to redis.register_function"}, 0)
+    reg_error("wrong number of arguments to redis.register_function")
   end
-  if type(name) ~= "string" then error({err = "ERR function_name argument given to redis.register_function must be a string"}, 0) end
-  if type(fn) ~= "function" then error({err = "ERR callback argument given to redis.register_function must be a function"}, 0) end
   local fl = {}
   if flags ~= nil then
-    if type(flags) ~= "table" then error({err = "ERR flags argument to redis.register_function must be a table representing function flags"}, 0) end
+    if type(flags) ~= "table" then
+      reg_error("flags argument to redis.register_function must be a table representing function flags")
+    end
     for _, f in ipairs(flags) do
-      if type(f) ~= "string" then error({err = "ERR unknown flag given"}, 0) end
+      if type(f) ~= "string" then reg_error("unknown flag given") end
       fl[#fl + 1] = f
     end
   end
-  pyreg(name, fn, fl)
-end
-local lib_env_sandbox = setmetatable({redis = readonly(lib_redis)}, {__index = sandbox})
-local lib_env = setmetatable({}, {__index = lib_env_sandbox, __newindex = readonly_error, __metatable = false})
+  setfenv(fn, env)
+  pyreg(tostring(name), fn, fl, desc)
+end)
+local lib_env = setmetatable({}, {__index = function(_, k)
+  if k == "redis" then return lib_redis end
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+end, __newindex = readonly_error, __metatable = false})
 
 local api = {}
 function api.compile(body, chunk)
@@ -271,8 +310,8 @@ function api.load_library(body)
   setfenv(f, lib_env)
   local ok, err = xpcall(f, handler)
   if not ok then
-    if type(err) == "table" then return false, err.err end
-    return false, tostring(err)
+    if type(err) == "table" then err = err.err end
+    return false, "ERR Error registering functions: " .. tostring(err)
   end
   return true, nil
 end
@@ -302,6 +341,8 @@ class Script:
     shebang: bool                  # a ``#!lua`` script (flags apply; none: may write)
     body: bytes = b""
     function: bool = False         # FCALL's (called with KEYS, ARGV as arguments)
+    order: tuple[str, ...] = ()    # a function's flags as registered (FUNCTION LIST)
+    description: bytes | None = None
 
 
 @dataclass(slots=True)
@@ -405,9 +446,9 @@ class Engine:
         return 2, str(e).encode("utf-8", "replace")
 
     def _error_reply(self, *args: Any) -> Any:
-        if len(args) != 1 or args[0].__class__ not in (bytes, int, float):
+        if len(args) != 1 or args[0].__class__ is not bytes:
             raise BareError("ERR wrong number or type of arguments")
-        s = args[0] if isinstance(args[0], bytes) else _text(args[0]).encode()
+        s = args[0]
         s = s[1:] if s[:1] == b"-" else b"ERR " + s
         return self._table({b"err": s})
 
@@ -467,22 +508,24 @@ class Engine:
     def _seed(self, s: float) -> None:
         self.rand.seed(int(s) if -2**31 <= s < 2**31 else 0)
 
-    def _register(self, name: bytes, fn: Any, flags: Any) -> None:
+    def _register(self, name: bytes, fn: Any, flags: Any, description: bytes | None) -> None:
         reg = self.registering
         if reg is None:
             raise CallError("ERR redis.register_function can only be called on FUNCTION LOAD command")
         if not valid_name(name):
-            raise CallError("ERR Function names can only contain letters, numbers, or underscores(_) "
+            raise CallError("ERR Library names can only contain letters, numbers, or underscores(_) "
                             "and must be at least one character long")
         if name in reg:
             raise CallError("ERR Function already exists in the library")
-        got = set()
+        got: list[str] = []
         for i in range(1, len(flags) + 1):
             f = flags[i].decode("latin-1")
             if f not in FLAGS:
                 raise CallError("ERR unknown flag given")
-            got.add(f)
-        reg[name] = Script(name, fn, frozenset(got), True, function=True)
+            if f not in got:
+                got.append(f)
+        reg[name] = Script(name, fn, frozenset(got), True, function=True, order=tuple(got),
+                           description=description)
 
     # ------------------------------------------------------------ compiling
 
@@ -691,7 +734,7 @@ def parse_shebang(body: bytes) -> tuple[frozenset[str], bool, bytes]:
     parts = line.split(b" ")
     engine = parts[0]
     if engine != b"lua":
-        raise ReplyError(f"ERR Unexpected engine in script shebang: {engine.decode('utf-8', 'replace')}")
+        raise ReplyError(f"ERR Unexpected engine in script shebang: #!{engine.decode('utf-8', 'replace')}")
     flags: set[str] = set()
     for p in parts[1:]:
         if not p:
@@ -735,7 +778,7 @@ def library_header(code: bytes) -> tuple[bytes, bytes]:
 
 
 def parse_resp(data: bytes) -> Any:
-    """One RESP2 reply (a pre-encoded ``Raw``) back to a value."""
+    """One encoded reply (RESP2 or RESP3) back to a value, its types kept."""
     v, _ = _parse(data, 0)
     return v
 
@@ -750,12 +793,13 @@ def _parse(data: bytes, pos: int) -> tuple[Any, int]:
         return ReplyError(line.decode("utf-8", "replace")), pos
     if kind == b":":
         return int(line), pos
-    if kind == b"$":
+    if kind == b"$" or kind == b"=":
         n = int(line)
         if n < 0:
             return None, pos
-        return data[pos:pos + n], pos + n + 2
-    if kind == b"*":
+        body = data[pos:pos + n]
+        return (body if kind == b"$" else Verbatim(body[4:])), pos + n + 2
+    if kind == b"*" or kind == b"~" or kind == b">":
         n = int(line)
         if n < 0:
             return None, pos
@@ -763,5 +807,22 @@ def _parse(data: bytes, pos: int) -> tuple[Any, int]:
         for _ in range(n):
             x, pos = _parse(data, pos)
             out.append(x)
+        if kind == b"~":
+            return {(tuple(x) if isinstance(x, list) else x) for x in out}, pos
         return out, pos
+    if kind == b"%":
+        m = {}
+        for _ in range(int(line)):
+            k, pos = _parse(data, pos)
+            x, pos = _parse(data, pos)
+            m[tuple(k) if isinstance(k, list) else k] = x
+        return m, pos
+    if kind == b"_":
+        return None, pos
+    if kind == b",":
+        return float(line.replace(b"inf", b"inf")), pos
+    if kind == b"#":
+        return line == b"t", pos
+    if kind == b"(":
+        return BigNumber(line), pos
     raise ValueError(f"unexpected RESP type {kind!r}")

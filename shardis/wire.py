@@ -63,6 +63,8 @@ def to_raw(v):
         return _ExtType(EXT_ERROR, v.args[0].encode())
     if t is NilArray:
         return _ExtType(EXT_NIL_ARRAY, b"")
+    if t is dict:
+        return {to_raw(k): to_raw(x) for k, x in v.items()}
     return v
 
 
@@ -77,6 +79,8 @@ def from_raw(v):
         return NIL_ARRAY
     if t is list:
         return [from_raw(x) for x in v]
+    if t is dict:
+        return {from_raw(k): from_raw(x) for k, x in v.items()}
     return v
 
 

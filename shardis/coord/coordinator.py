@@ -78,7 +78,7 @@ from shardis.coord.scratch import Scratch
 from shardis.messages import Abort, Commit, CoordReplies, CoordRequests, Hello, Redo, Release, Run, \
     RunCommit, TxMessage, TxReply, Unlock, Wakeups
 from shardis.plan import MERGES
-from shardis.resp import ReplyError, encode, encode_error
+from shardis.resp import ReplyError, encode, encode3, encode_error
 from shardis.scripting import Engine, Library, parse_resp
 from shardis.shardd import keys, scripting, sort, strings
 from shardis.shardd.blocking import BLOCK, Wait
@@ -284,10 +284,13 @@ class Coordinator:
             self.engine = Engine()
         return self.engine
 
-    def command(self, db: int, argv: list[bytes]) -> Any:
+    def command(self, db: int, argv: list[bytes], resp: int = 2) -> Any:
         """One command inside the round wherever its keys lie (a script's redis.call): its
-        reply value (an error raised), as the command gives it on one shard."""
+        reply value (an error raised), as the command gives it on one shard; a reply
+        that travels from a shard comes encoded in protocol ``resp`` (so that nothing of
+        its type is lost) and is read back."""
         spec = self._command(argv[0])
+        proto = wire.RESP3 if resp == 3 else 0
         if spec.route == ALL:
             assert spec.split is not None  # (every ALL command says how its parts merge)
             replies = self.run_on({i: [(spec.id | wire.RAW, db, argv)] for i in range(self.nshards)})
@@ -302,21 +305,24 @@ class Coordinator:
         more = spec.reached(argv)
         shards = {self.shard_of(k) for k in keys + (more or [])}
         if more is not None and len(shards) <= 1:
-            return self.call(shards.pop() if shards else 0, db, *argv)
-        op = self.ops.get(spec.name)
-        if op is not None:
-            return op(self, db, argv)
-        if spec.split is not None:
-            parts: Parts = {}
-            step = self.planner.plan_split(spec, spec.id, db, argv, parts, encode)
-            reply = step(taker(self.run_on(parts)))
-            assert isinstance(reply, bytes)  # (encoded by ``encode``)
-            v = parse_resp(reply)
+            shard = shards.pop() if shards else 0
+            v = parse_resp(self.run_on({shard: [(spec.id | proto, db, argv)]})[shard][0])
         else:
-            v = self.scratch.run(self, spec, db, argv)
-            if v is BLOCK:
-                assert self.scratch.block is not None  # (set by the command that answered BLOCK)
-                v = self.scratch.block.on_timeout
+            op = self.ops.get(spec.name)
+            if op is not None:
+                return op(self, db, argv)
+            if spec.split is not None:
+                parts: Parts = {}
+                step = self.planner.plan_split(spec, spec.id | proto, db, argv, parts,
+                                               encode3 if resp == 3 else encode)
+                reply = step(taker(self.run_on(parts)))
+                assert isinstance(reply, bytes)  # (encoded by the encoder given)
+                v = parse_resp(reply)
+            else:
+                v = self.scratch.run(self, spec, db, argv)
+                if v is BLOCK:
+                    assert self.scratch.block is not None  # (set by the command that answered BLOCK)
+                    v = self.scratch.block.on_timeout
         if isinstance(v, ReplyError):
             raise v
         return v
