@@ -774,7 +774,7 @@ class Client(asyncio.Protocol):
                     hold_from = n
                     break
                 try:
-                    sargs, s0 = scripting.route(router, spec, args)
+                    sspec, sargs, s0 = scripting.route(router, spec, args)
                 except ReplyError as e:
                     pending.append([encode_error(e.args[0]), self])
                     router.count_error(e.args[0])
@@ -785,20 +785,20 @@ class Client(asyncio.Protocol):
                         self.drain_wait = True
                         self.backlog.extend(cmds[n:])
                         break
-                    pending.append(router.to_coordinator(self, spec, sargs))
+                    pending.append(router.to_coordinator(self, sspec, sargs))
                     coord_n += 1
                     continue
                 queued = True
                 if single:
                     sslot: list = [None, self]
                     pending.append(sslot)
-                    out[s0].append((spec.id | pbit, db, sargs))
+                    out[s0].append((sspec.id | pbit, db, sargs))
                     out_slots[s0].append(sslot)
                     continue
                 parent = Slot((None, self))
                 pending.append(parent)
-                scall = scripting.ScriptCall(router, self, spec, sargs, parent)
-                out[s0].append((spec.id | pbit, db, sargs))
+                scall = scripting.ScriptCall(router, self, sspec, sargs, parent)
+                out[s0].append((sspec.id | pbit, db, sargs))
                 out_slots[s0].append(scall.slot)
                 self.held = True
                 self.backlog.extend(cmds[n + 1:])

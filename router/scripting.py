@@ -40,13 +40,14 @@ if TYPE_CHECKING:
 FLUSHED = "__scripts_flushed"  # the shared setting whose change empties every router's cache
 
 
-def route(router: Router, spec: CommandSpec, args: list[bytes]) -> tuple[list[bytes], int]:
-    """(the arguments to send, the shard to run on, or -1 for the coordinator)."""
+def route(router: Router, spec: CommandSpec, args: list[bytes]) -> tuple[CommandSpec, list[bytes], int]:
+    """(the command and arguments to send, the shard to run on or -1 for the coordinator).
+    An EVALSHA whose script this router has becomes the EVAL of its body."""
     name = spec.name
     if name.startswith("fcall"):
         n = string2ll(args[2])
         if n is None or not 0 <= n <= len(args) - 3:
-            return args, 0  # (the shard answers as Redis does: no function, then the count)
+            return spec, args, 0  # (the shard answers as Redis does: no function, then the count)
     else:
         n = numkeys(args)
     cache = router.scripts
@@ -56,8 +57,10 @@ def route(router: Router, spec: CommandSpec, args: list[bytes]) -> tuple[list[by
         body = cache.get(sha)
         if body is None:
             learn(router, sha)
-            return args, -1
-        args = [args[0], body, *args[2:]]
+            return spec, args, -1
+        ro = name == "evalsha_ro"
+        args = [b"eval_ro" if ro else b"eval", body, *args[2:]]
+        spec = router.by_name[args[0]]
     elif name == "eval" or name == "eval_ro":
         body = args[1]
         sha = sha1hex(body)
@@ -66,9 +69,9 @@ def route(router: Router, spec: CommandSpec, args: list[bytes]) -> tuple[list[by
     else:
         sha = b"f:" + args[1]
     if sha in router.script_strays:
-        return args, -1
+        return spec, args, -1
     if n == 0:
-        return args, 0
+        return spec, args, 0
     slot_to_shard = router.slot_to_shard
     shard = -2
     for k in args[3:3 + n]:
@@ -76,8 +79,8 @@ def route(router: Router, spec: CommandSpec, args: list[bytes]) -> tuple[list[by
         if shard == -2:
             shard = s
         elif s != shard:
-            return args, -1
-    return args, shard
+            return spec, args, -1
+    return spec, args, shard
 
 
 def keep(router: Router, sha: bytes, body: bytes) -> None:
@@ -132,10 +135,7 @@ class ScriptCall:
 
     def go(self) -> None:
         """Every earlier reply is in: to the coordinator (its reply fills ``parent``)."""
-        spec = self.spec
-        if spec.name.startswith("evalsha"):  # (args[1] holds the body now)
-            spec = self.router.by_name[b"eval_ro" if spec.name.endswith("_ro") else b"eval"]
-        self.router.to_coordinator(self.client, spec, self.args, None, self.parent)
+        self.router.to_coordinator(self.client, self.spec, self.args, None, self.parent)
 
 
 # ---------------------------------------------------------------- SCRIPT

@@ -78,12 +78,16 @@ class Load:
             i += 1
             self.sent[w] = i
             try:
-                c.mset({k: str(i) for k in self.groups[w]})
+                self.write(c, w, i)
                 self.acked[w] = i
             except (redis.ConnectionError, redis.ResponseError, redis.TimeoutError):
                 self.errors += 1
                 time.sleep(0.05)
         c.close()
+
+    def write(self, c: redis.Redis, w: int, i: int) -> None:
+        """Writer ``w``'s i-th write of its whole group (a subclass may write otherwise)."""
+        c.mset({k: str(i) for k in self.groups[w]})
 
     def join(self) -> None:
         self.stop.set()
