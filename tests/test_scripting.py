@@ -225,3 +225,59 @@ def test_getkeys(pair):
     pair.check("COMMAND", "GETKEYS", "FCALL", "f", "1", "a", "b")
     pair.check("COMMAND", "GETKEYS", "EVAL", "return 1", "0")
     pair.check("COMMAND", "GETKEYS", "EVAL", "return 1", "5", "a")
+
+
+def test_scripts_in_multi(pair):
+    pair.check("SCRIPT", "FLUSH")
+    pair.check("SCRIPT", "LOAD", "return 42")
+    for cmds in (
+        [("MULTI",), (E, "return redis.call('set','k1','a')", "1", "k1"), ("EVALSHA", SHA_42, "0"),
+         (E, "return redis.call('get','k2')", "0"), (E, "return {redis.call('incr','k3'), redis.call('incr','k4')}",
+                                                   "2", "k3", "k4"), ("EXEC",)],
+        [("MULTI",), ("EVALSHA", "ffffffffffffffffffffffffffffffffffffffff", "0"), ("SET", "k1", "b"), ("EXEC",),
+         ("GET", "k1")],
+        [("MULTI",), (E, "return 1", "x"), (E, "return 1", "0"), ("EXEC",)],
+        [("MULTI",), (E, "error('x')", "0"), ("EXEC",)],
+    ):
+        for args in cmds:
+            pair.check(*args)
+
+
+def test_watch_sees_script_writes(pair):
+    for key in ("k1", "k5"):
+        pair.check("SET", key, "0")
+        pair.check("WATCH", key)
+        pair.check(E, "return redis.call('incr', KEYS[1])", "1", key)
+        pair.check("MULTI")
+        pair.check("GET", key)
+        pair.check("EXEC")
+        pair.check("WATCH", key)
+        pair.check(E, "return redis.call('incr', 'k9')", "0")  # (another key, maybe another shard)
+        pair.check("MULTI")
+        pair.check("GET", key)
+        pair.check("EXEC")
+
+
+def test_keyspace_events_from_scripts(shardis_server, redis_server):
+    import redis as redis_py
+    got = {}
+    for name, port in (("shardis", shardis_server.port), ("redis", redis_server.port)):
+        c = redis_py.Redis(port=port)
+        c.config_set("notify-keyspace-events", "KEA")
+        p = c.pubsub()
+        p.psubscribe("__keyevent@0__:*")
+        p.get_message(timeout=1)
+        c.eval("redis.call('set', KEYS[1], '1'); redis.call('incr', KEYS[1]); redis.call('del', KEYS[1])",
+               1, "evk")
+        c.eval("redis.call('lpush', 'evl', 'a'); redis.call('expire', 'evl', 100)", 0)
+        events = []
+        deadline = __import__("time").monotonic() + 3
+        while len(events) < 5 and __import__("time").monotonic() < deadline:
+            m = p.get_message(timeout=0.5)
+            if m and m["type"] == "pmessage":
+                events.append((m["channel"], m["data"]))
+        got[name] = events
+        c.config_set("notify-keyspace-events", "")
+        p.close()
+        c.close()
+    assert got["shardis"] == got["redis"]
