@@ -30,7 +30,7 @@ from shardis.resp import OK, ReplyError, encode_error, string2ll
 from shardis.router.connection import Container
 from shardis.router.later import answer_later
 from shardis.router.replies import Merger, Slot
-from shardis.scripting import numkeys, sha1hex
+from shardis.scripting import BUSY_FUNCTION, BUSY_SCRIPT, UNKILLABLE, numkeys, sha1hex
 from shardis.slots import key_slot
 from shardis.values import Simple
 
@@ -186,8 +186,40 @@ def script_flush(conn: Client, args: list[bytes]) -> Slot:
     return slot
 
 
-def script_kill(conn: Client, args: list[bytes]) -> Any:
-    raise ReplyError("NOTBUSY No scripts in execution right now.")
+def kill(conn: Client, function: bool) -> Slot:
+    """SCRIPT KILL / FUNCTION KILL: every shard asked; the one running a script past
+    busy-reply-threshold stops it, unless it wrote."""
+    router = conn.router
+    parent = Slot((None, conn))
+    n = router.nshards
+    m = Merger(parent, _kill_verdict(function), n + 1)  # (and the coordinator's)
+    kind = b"function" if function else b"script"
+    spec = router.by_name[b"__scriptkill"]
+    for i in range(n):
+        router.submit_raw(i, spec, 0, [b"__scriptkill", kind], m.parts[i])
+
+    def from_coordinator(reply: Any) -> None:
+        part = m.parts[n]
+        part[0] = wire.parse_bulk(reply) if isinstance(reply, bytes) and reply[:1] == b"$" else b"notbusy"
+        m.flush()
+    router.coord_call(spec.id, 0, [b"__scriptkill", kind], from_coordinator)
+    return parent
+
+
+def _kill_verdict(function: bool) -> Any:
+    def merge(values: list) -> object:
+        if b"ok" in values:
+            return OK
+        if b"unkillable" in values:
+            raise ReplyError(UNKILLABLE)
+        if b"wrongkind" in values:
+            raise ReplyError(BUSY_SCRIPT if function else BUSY_FUNCTION)
+        raise ReplyError("NOTBUSY No scripts in execution right now.")
+    return merge
+
+
+def script_kill(conn: Client, args: list[bytes]) -> Slot:
+    return kill(conn, False)
 
 
 def script_help(conn: Client, args: list[bytes]) -> list[Simple]:
@@ -236,8 +268,8 @@ def _value(values: list) -> object:
     return wire.from_raw(values[0])
 
 
-def function_kill(conn: Client, args: list[bytes]) -> Any:
-    raise ReplyError("NOTBUSY No scripts in execution right now.")
+def function_kill(conn: Client, args: list[bytes]) -> Slot:
+    return kill(conn, True)
 
 
 def function_help(conn: Client, args: list[bytes]) -> list[Simple]:

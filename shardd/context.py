@@ -23,3 +23,4 @@ class ShardContext:
     unblock: Callable[[int], object] | None = None
     # The shard's scripting (shardd/scripting.py's ScriptHost); None: scripts do not run here.
     scripts: Any = None
+    busy_ms: int = 5000  # busy-reply-threshold: a script running longer gets others BUSY

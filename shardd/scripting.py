@@ -22,17 +22,20 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-from shardis import errors
+from shardis import configtable, errors
 from shardis.commands import ALL, INTERNAL, LOCAL, SCRIPT, CommandSpec, CommandTable, CrossOp, Round
 from shardis.glob import stringmatch
 from shardis.resp import OK, ReplyError
 from shardis.scripting import (
+    BUSY_FUNCTION,
+    BUSY_SCRIPT,
     NOSCRIPT,
     NOT_ALLOWED,
     UNKNOWN_CMD,
     WRITE_IN_RO,
     WRONG_ARGS,
     Engine,
+    KillError,
     Library,
     Script,
     numkeys,
@@ -48,6 +51,31 @@ class Stray(Exception):
 
 
 RO_WITH_WRITE = "ERR Can not execute a script with write flag using *_ro command."
+KILLED = "ERR Script killed by user with SCRIPT KILL..."
+class Running:
+    """The script a shard runs now: what BUSY replies, SCRIPT KILL and FUNCTION STATS see."""
+
+    __slots__ = ("function", "name", "args", "started", "wrote", "kill")
+
+    def __init__(self, function: bool, name: bytes, args: list[bytes]) -> None:
+        self.function = function
+        self.name = name
+        self.args = args
+        self.started = time.monotonic()
+        self.wrote = False   # it called a write command: SCRIPT KILL may not stop it
+        self.kill = False    # SCRIPT KILL asked
+
+    def busy_error(self) -> str:
+        return BUSY_FUNCTION if self.function else BUSY_SCRIPT
+
+    def kill_request(self, function: bool) -> bytes:
+        """SCRIPT KILL (``function`` False) or FUNCTION KILL: this shard's verdict."""
+        if function != self.function:
+            return b"wrongkind"
+        if self.wrote:
+            return b"unkillable"
+        self.kill = True
+        return b"ok"
 
 
 def script_keys(args: list[bytes]) -> list[bytes]:
@@ -113,6 +141,10 @@ class ScriptHost:
         self.nshards = nshards
         self.in_multi = in_multi
         self.engine: Engine | None = None
+        self.running: Running | None = None
+        # What the shard does while a script runs longer than busy-reply-threshold: answer
+        # the messages waiting for it (BUSY, SCRIPT KILL ...); set by the daemon.
+        self.serve_busy: Callable[[Running], None] | None = None
         self.libraries: dict[bytes, Library] | None = None  # None: read them again
         self.functions: dict[bytes, Script] = {}
 
@@ -122,9 +154,29 @@ class ScriptHost:
         return self.engine
 
     def run(self, ks: Keyspace, db: int, script: Script, keys: list[bytes], argv: list[bytes],
-            ro: bool) -> Any:
+            ro: bool, args: list[bytes] | None = None) -> Any:
         if ro and script.shebang and "no-writes" not in script.flags:
             raise ReplyError(RO_WITH_WRITE)
+        running = self.running = Running(script.function, script.sha, args or [])
+        busy_s = ks.ctx.busy_ms / 1000.0
+        serve_busy = self.serve_busy
+
+        def watch() -> None:
+            if not running.kill and serve_busy is not None and time.monotonic() - running.started >= busy_s:
+                serve_busy(running)
+            if running.kill:
+                raise KillError(KILLED)
+
+        engine = self.lua()
+        engine.watch = watch
+        try:
+            return self._run(ks, db, script, keys, argv, ro, running)
+        finally:
+            engine.watch = None
+            self.running = None
+
+    def _run(self, ks: Keyspace, db: int, script: Script, keys: list[bytes], argv: list[bytes],
+             ro: bool, running: Running) -> Any:
         no_writes = ro or "no-writes" in script.flags
         table = self.table
         handlers = self.handlers()
@@ -147,6 +199,8 @@ class ScriptHost:
                     more = spec.reached(cargv)
                     if more is None or any(not owns(k) for k in more):
                         self.stray()
+                if spec.write:
+                    running.wrote = True
                 v = handlers[spec.id](ks, state[0], cargv)
                 if v is BLOCK:
                     wait, ks.block = ks.block, None
@@ -200,7 +254,7 @@ def eval_(ks: Keyspace, db: int, args: list[bytes]) -> Any:
     host = _host(ks)
     script = host.lua().compile(args[1])
     ro = args[0][-3:].lower() == b"_ro"
-    return host.run(ks, db, script, args[3:3 + n], args[3 + n:], ro)
+    return host.run(ks, db, script, args[3:3 + n], args[3 + n:], ro, args)
 
 
 def fcall(ks: Keyspace, db: int, args: list[bytes]) -> Any:
@@ -211,7 +265,7 @@ def fcall(ks: Keyspace, db: int, args: list[bytes]) -> Any:
         raise ReplyError("ERR Function not found")
     n = numkeys(args)
     ro = args[0][-3:].lower() == b"_ro"
-    return host.run(ks, db, fn, args[3:3 + n], args[3 + n:], ro)
+    return host.run(ks, db, fn, args[3:3 + n], args[3 + n:], ro, args)
 
 
 # ---------------------------------------------------------------- FUNCTION
@@ -239,7 +293,7 @@ def function_load(ks: Keyspace, db: int, args: list[bytes]) -> bytes:
         if owner is not None and not (replace and f in libs.get(lib.name, Library(b"", b"")).functions):
             raise ReplyError(f"ERR Function {f.decode('utf-8', 'replace')} already exists")
     ks.txn.put(sysdb.function_key(lib.name), code, db=ks.store.sys)
-    ks.store.version += 1  # (a change: logged and committed as one)
+    ks.mark_written()
     host.changed()
     return lib.name
 
@@ -250,7 +304,7 @@ def function_delete(ks: Keyspace, db: int, args: list[bytes]) -> Any:
     if args[2] not in libs:
         raise ReplyError("ERR Library not found")
     ks.txn.delete(sysdb.function_key(args[2]), db=ks.store.sys)
-    ks.store.version += 1  # (a change: logged and committed as one)
+    ks.mark_written()
     host.changed()
     return OK
 
@@ -261,7 +315,7 @@ def function_flush(ks: Keyspace, db: int, args: list[bytes]) -> Any:
     host = _host(ks)
     for name in list(host.library_map(ks)):
         ks.txn.delete(sysdb.function_key(name), db=ks.store.sys)
-    ks.store.version += 1  # (a change: logged and committed as one)
+    ks.mark_written()
     host.changed()
     return OK
 
@@ -355,20 +409,37 @@ def _run_in_round(coord: Round, engine: Engine, db: int, script: Script, keys: l
     no_writes = ro or "no-writes" in script.flags
     table = coord.table
     state = [db]
+    running = Running(script.function, script.sha, [])
+    busy_s = configtable.get_value(coord.cfg, _BUSY) / 1000.0
 
     def call(cargv: list[bytes], pcall: bool) -> tuple[bool, Any]:
         try:
             spec = check_call(table, cargv, no_writes, ro)
             if spec.route == LOCAL:
                 return True, local_command(spec, cargv, state, coord.cfg.databases)
+            if spec.write:
+                running.wrote = True
             return True, coord.command(state[0], cargv, engine.resp)
         except ReplyError as e:
             return False, e.args[0]
 
-    v = engine.run(script, keys, argv, call)
+    def watch() -> None:
+        if not running.kill and time.monotonic() - running.started >= busy_s:
+            coord.busy(running)
+        if running.kill:
+            raise KillError(KILLED)
+
+    engine.watch = watch
+    try:
+        v = engine.run(script, keys, argv, call)
+    finally:
+        engine.watch = None
     if isinstance(v, ReplyError):
         raise v
     return v
+
+
+_BUSY = configtable.param("busy-reply-threshold")
 
 
 def script_load(coord: Round, db: int, args: list[bytes]) -> Any:
@@ -415,6 +486,17 @@ def cross_funcwrite(coord: Round, db: int, args: list[bytes]) -> Any:
     return got[0]
 
 
+def scriptkill_idle(coord: Round, db: int, args: list[bytes]) -> bytes:
+    """``__scriptkill`` in the coordinator between scripts (see Coordinator.busy)."""
+    return b"notbusy"
+
+
+def scriptkill(ks: Keyspace, db: int, args: list[bytes]) -> bytes:
+    """``__scriptkill script|function``: run between batches, no script runs here (a
+    running one gets it from its BUSY loop: ``Running.kill_request``)."""
+    return b"notbusy"
+
+
 def in_coordinator(ks: Keyspace, db: int, args: list[bytes]) -> Any:
     raise ReplyError(f"ERR {args[0].decode()} runs in the coordinator")
 
@@ -428,6 +510,7 @@ def register_cross(ops: dict[str, CrossOp]) -> None:
     ops["__scriptexists"] = script_exists
     ops["__scriptflush"] = script_flush
     ops["__funcwrite"] = cross_funcwrite
+    ops["__scriptkill"] = scriptkill_idle
 
 
 # ---------------------------------------------------------------- the table
@@ -453,6 +536,7 @@ def register(table: CommandTable) -> None:
     cmd("fcall_ro", -3, ro, route=SCRIPT, keys=script_keys, group="scripting", since="7.0.0",
         complexity=depends, summary="Invoke a read-only function", acl=acl)(fcall)
     cmd("__fcode", 2, "readonly", route=INTERNAL)(fcode)
+    cmd("__scriptkill", 2, "readonly", route=INTERNAL)(scriptkill)
     cmd("__funcwrite", -3, "write", route=INTERNAL)(funcwrite)
     cmd("__funcread", -3, "readonly", route=INTERNAL)(funcread)
     for name in ("__scriptload", "__scriptget"):

@@ -222,6 +222,10 @@ class Round(Protocol):
         """The coordinator's Lua state (shardis.scripting.Engine)."""
         ...
 
+    def busy(self, running: Any) -> None:
+        """A script has run past busy-reply-threshold: serve SCRIPT KILL meanwhile."""
+        ...
+
 
 # A cross-shard operation: (the round, db, the command's arguments) -> its reply value.
 CrossOp = Callable[[Round, int, list[bytes]], Any]

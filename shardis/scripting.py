@@ -54,6 +54,12 @@ WRONG_ARGS = "Wrong number of args calling Redis command from script"
 BAD_ARG = "Lua redis lib command arguments must be strings or integers"
 NO_ARGS = "Please specify at least one argument for this redis lib call"
 
+BUSY_SCRIPT = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+BUSY_FUNCTION = "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+UNKILLABLE = ("UNKILLABLE Sorry the script already executed write commands against the dataset. You can "
+              "either wait the script termination or kill the server in a hard way using the SHUTDOWN "
+              "NOSAVE command.")
+
 Call = Callable[[list, bool], tuple]
 
 
@@ -93,7 +99,7 @@ class Rand48:
 # The sandbox, in Lua: run once per state with the real globals' values as arguments.
 # ``sandbox`` holds what scripts may see; ``env`` is the read-only face they get as _G.
 _PRELUDE = r"""
-local G, pyredis, pyerrtext, pyrandom, pyseed, pyreg = ...
+local G, pyredis, pyerrtext, pyrandom, pyseed, pyreg, pyhook = ...
 local rawget, rawset, setmetatable, getmetatable, error, type, tostring, select, next, pairs,
       ipairs, xpcall, setfenv, loadstring, fmt, unpack, debug_getinfo =
       G.rawget, G.rawset, G.setmetatable, G.getmetatable, G.error, G.type, G.tostring, G.select,
@@ -176,6 +182,8 @@ for _, n in ipairs({"cjson", "cmsgpack", "bit", "struct"}) do
   if G[n] ~= nil then sandbox[n] = readonly(G[n]) end
 end
 sandbox._G = env
+-- Every 100000 instructions: BUSY replies and SCRIPT KILL (Engine._hook).
+G.debug.sethook(function() pyhook() end, "", 100000)
 
 -- Where an error happened: the innermost frame of the script itself.
 local function where()
@@ -211,7 +219,7 @@ local function fix(ok, ...)
   local e = ...
   if type(e) == "userdata" then
     local kind, text = pyerrtext(e)
-    if kind == 2 then error(e, 0) end  -- (not for the script to catch: see Engine.run)
+    if kind >= 2 then error(e, 0) end  -- (not for the script to catch: see Engine.run)
     e = text
   end
   return false, e
@@ -221,7 +229,7 @@ sandbox.xpcall = function(f, h)
   return xpcall(f, function(e)
     if type(e) == "userdata" then
       local kind, text = pyerrtext(e)
-      if kind == 2 then return e end
+      if kind >= 2 then return e end
       e = text
     end
     return h(e)
@@ -356,6 +364,10 @@ class CallError(Exception):
     """An error a redis.* function raises in a script: args[0] is Redis' text for it."""
 
 
+class KillError(CallError):
+    """SCRIPT KILL stopped the script: a script's pcall cannot catch it."""
+
+
 class BareError(CallError):
     """A CallError Redis reports without the script's name and line."""
 
@@ -378,6 +390,9 @@ class Engine:
         self.acl_check = acl_check
         self.registering: dict[bytes, Script] | None = None
         self.fatal: BaseException | None = None  # see _errtext
+        # Called every 100000 instructions while a script runs (BUSY, SCRIPT KILL); it
+        # may raise KillError.
+        self.watch: Callable[[], None] | None = None
         self.scripts: dict[bytes, Script] = {}  # by body (the EVAL cache of compiled scripts)
         self._table = lua.table_from
         pyredis = lua.table_from({
@@ -388,7 +403,7 @@ class Engine:
             b"breakpoint": lambda *a: False, b"debug": lambda *a: None,
             b"acl_check_cmd": self._acl_check_cmd})
         api = lua.execute(_PRELUDE, lua.globals(), pyredis, self._errtext, self._random, self._seed,
-                          self._register)
+                          self._register, self._hook)
         self._compile = api.compile
         self._load_library = api.load_library
         self._run = api.run
@@ -440,7 +455,8 @@ class Engine:
         other: it stops the script and is raised again when the script ends (a script
         that reached another shard's key, a shard gone, a full map ...)."""
         if isinstance(e, CallError):
-            return (1 if isinstance(e, BareError) else 0), e.args[0].encode("utf-8", "replace")
+            kind = 1 if isinstance(e, BareError) else 3 if isinstance(e, KillError) else 0
+            return kind, e.args[0].encode("utf-8", "replace")
         if self.fatal is None:
             self.fatal = e
         return 2, str(e).encode("utf-8", "replace")
@@ -501,6 +517,11 @@ class Engine:
         return check(argv)
 
     # ------------------------------------------------------------ callbacks from Lua
+
+    def _hook(self, *args: Any) -> None:
+        watch = self.watch
+        if watch is not None:
+            watch()
 
     def _random(self) -> float:
         return (self.rand.lrand48() % 0x7FFFFFFF) / 0x7FFFFFFF

@@ -281,3 +281,59 @@ def test_keyspace_events_from_scripts(shardis_server, redis_server):
         p.close()
         c.close()
     assert got["shardis"] == got["redis"]
+
+
+def test_busy_and_script_kill(shardis_server, redis_server):
+    """A script past busy-reply-threshold: other clients of its shard get BUSY, SCRIPT KILL
+    stops it unless it wrote (UNKILLABLE), FUNCTION KILL refuses a script and SCRIPT KILL
+    a function; each reply as Redis gives it. (Clients of other shards are served.)"""
+    import time
+    from tests.helpers import RawClient, encode_command
+    out = {}
+    for name, port in (("shardis", shardis_server.port), ("redis", redis_server.port)):
+        a, b = RawClient(port), RawClient(port)
+        got = [b.call("CONFIG", "SET", "busy-reply-threshold", "200"), b.call("SET", "busyk", "1")]
+        got.append(b.call("FUNCTION", "LOAD", "REPLACE",
+                          "#!lua name=spinlib\nredis.register_function('spin', function() while true do end end)"))
+        for start, kills in (
+            ([E, "local i = 0 while true do i = i + 1 end", "1", "busyk"], [("FUNCTION", "KILL"), ("SCRIPT", "KILL")]),
+            (["FCALL", "spin", "1", "busyk"], [("SCRIPT", "KILL"), ("FUNCTION", "KILL")]),
+        ):
+            a.send_raw(encode_command(start))
+            time.sleep(0.6)
+            got.append(b.call("GET", "busyk"))
+            for k in kills:
+                got.append(b.call(*k))
+            got.append(a.read_reply())
+        got.append(b.call("SCRIPT", "KILL"))
+        a.send_raw(encode_command([E, "redis.call('set', KEYS[1], '2') local t = redis.call('time')[1] + 0 "
+                                      "while redis.call('time')[1] - t < 2 do end return 1", "1", "busyk"]))
+        time.sleep(0.6)
+        got.append(b.call("SCRIPT", "KILL"))
+        got.append(a.read_reply())
+        got.append(b.call("GET", "busyk"))
+        got.append(b.call("CONFIG", "SET", "busy-reply-threshold", "5000"))
+        got.append(b.call("FUNCTION", "DELETE", "spinlib"))
+        out[name] = got
+        a.close()
+        b.close()
+    assert out["shardis"] == out["redis"]
+
+
+def test_script_kill_reaches_the_coordinator(shardis_server):
+    """A script over several shards runs in the coordinator; past busy-reply-threshold
+    SCRIPT KILL stops it there, and the shards it held serve again."""
+    import time
+    from tests.helpers import RawClient, encode_command
+    port = shardis_server.port
+    a, b = RawClient(port), RawClient(port)
+    assert b.call("CONFIG", "SET", "busy-reply-threshold", "200") == b"+OK\r\n"
+    a.send_raw(encode_command([E, "redis.call('get', KEYS[1]) redis.call('get', KEYS[2]) while true do end",
+                               "2", "k1", "k2"]))
+    time.sleep(0.6)
+    assert b.call("FUNCTION", "KILL") == b"-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n"
+    assert b.call("SCRIPT", "KILL") == b"+OK\r\n"
+    assert a.read_reply().startswith(b"-ERR Script killed by user with SCRIPT KILL... script: ")
+    assert b.call("SET", "k1", "after") == b"+OK\r\n"
+    assert b.call("SCRIPT", "KILL") == b"-NOTBUSY No scripts in execution right now.\r\n"
+    assert b.call("CONFIG", "SET", "busy-reply-threshold", "5000") == b"+OK\r\n"

@@ -75,13 +75,27 @@ from shardis.coord.hub import Hub
 from shardis.coord.intents import IntentLog, Pending, logged_part
 from shardis.coord.planner import Encode, Parts, Planner, Request, answer, taker
 from shardis.coord.scratch import Scratch
-from shardis.messages import Abort, Commit, CoordReplies, CoordRequests, Hello, Redo, Release, Run, \
-    RunCommit, TxMessage, TxReply, Unlock, Wakeups
+from shardis.messages import (
+    Abort,
+    Commit,
+    CoordReplies,
+    CoordRequests,
+    Hello,
+    Redo,
+    Release,
+    Run,
+    RunCommit,
+    TxMessage,
+    TxReply,
+    Unlock,
+    Wakeups,
+)
 from shardis.plan import MERGES
 from shardis.resp import ReplyError, encode, encode3, encode_error
 from shardis.scripting import Engine, Library, parse_resp
 from shardis.shardd import keys, scripting, sort, strings
 from shardis.shardd.blocking import BLOCK, Wait
+from shardis.shardd.scripting import Running
 from shardis.slots import key_slot, slot_table
 
 log = logging.getLogger("coordinator")
@@ -165,6 +179,8 @@ class Coordinator:
         self.scripts: dict[bytes, bytes] = {}
         self.libraries: dict[bytes, Library] = {}
         self.engine: Engine | None = None
+        # Requests read while a script ran past busy-reply-threshold (``busy``): the next round's.
+        self.stashed: list[Request] = []
         self.rounds = 0
         self.requests = 0
 
@@ -327,6 +343,24 @@ class Coordinator:
             raise v
         return v
 
+    def busy(self, running: Running) -> None:
+        """A script runs here past busy-reply-threshold: answer SCRIPT KILL / FUNCTION KILL
+        now; every other request waits for the next round."""
+        while True:
+            try:
+                frames = self.front.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            answered = []
+            for r in self._requests(frames):
+                if r.spec.name == "__scriptkill":
+                    r.reply = r.encode(running.kill_request(r.args[1] == b"function"))
+                    answered.append(r)
+                else:
+                    self.stashed.append(r)
+            if answered:
+                self._reply(answered)
+
     def call_each(self, db: int, calls: dict[int, list[bytes]]) -> dict[int, Any]:
         """One command on each of several shards inside the round, all sent before any
         reply is awaited: shard -> its reply value (an error raised)."""
@@ -409,11 +443,11 @@ class Coordinator:
                 self.serve_blocked()
             if self.orphans:
                 self._free_orphans()
-            events = dict(poller.poll(self._poll_ms()))
+            events = dict(poller.poll(0 if self.stashed else self._poll_ms()))
             self._check_monitors()
-            if self.front not in events:
+            if self.front not in events and not self.stashed:
                 continue
-            reqs: list[Request] = []
+            reqs, self.stashed = self.stashed, []
             try:
                 while len(reqs) < 4096:
                     reqs.extend(self._requests(self.front.recv_multipart(zmq.NOBLOCK)))
