@@ -344,6 +344,9 @@ def register(table: CommandTable) -> None:
                    summary="A container for function commands")
     fn.sub("delete", 3, "write noscript", since="7.0.0", acl=wacl,
            summary="Delete a function by name")(function_write)
+    fn.sub("dump", 2, "noscript", since="7.0.0", acl=acl,
+           summary="Dump all functions into a serialized binary payload",
+           complexity="O(N) where N is the number of functions")(function_read)
     fn.sub("flush", -2, "write noscript", since="7.0.0", acl=wacl, summary="Deleting all functions",
            complexity="O(N) where N is the number of functions deleted")(function_write)
     fn.sub("help", 2, "loading stale", since="7.0.0", acl=acl,
@@ -356,6 +359,9 @@ def register(table: CommandTable) -> None:
     fn.sub("load", -3, "write denyoom noscript", since="7.0.0", acl=wacl,
            summary="Create a function with the given arguments (name, code, description)",
            complexity="O(1) (considering compilation time is redundant)")(function_write)
+    fn.sub("restore", -3, "write denyoom noscript", since="7.0.0", acl=wacl,
+           summary="Restore all the functions on the given payload",
+           complexity="O(N) where N is the number of functions on the payload")(function_write)
     fn.sub("stats", 2, "noscript allow_busy", since="7.0.0", acl=acl,
            summary="Return information about the function currently running (name, description, duration)")(
         function_read)

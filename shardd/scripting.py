@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-from shardis import configtable, errors
+from shardis import configtable, errors, rdb
 from shardis.commands import ALL, INTERNAL, LOCAL, SCRIPT, CommandSpec, CommandTable, CrossOp, Round
 from shardis.glob import stringmatch
 from shardis.resp import OK, ReplyError
@@ -350,6 +350,66 @@ def function_list(ks: Keyspace, db: int, args: list[bytes]) -> Any:
     return out
 
 
+def function_dump(ks: Keyspace, db: int, args: list[bytes]) -> bytes:
+    """Every library in Redis' DUMP format (RDB_OPCODE_FUNCTION2 + code each, then the
+    RDB version and CRC-64): redis-server's FUNCTION RESTORE takes it."""
+    libs = _host(ks).library_map(ks)
+    body = b"".join(bytes((rdb.OPCODE_FUNCTION2,)) + rdb.encode_string(lib.code)
+                    for _, lib in sorted(libs.items()))
+    return rdb.footer(body)
+
+
+def function_restore(ks: Keyspace, db: int, args: list[bytes]) -> Any:
+    policy = b"append"
+    if len(args) > 4:
+        raise ReplyError(errors.SYNTAX)
+    if len(args) == 4:
+        policy = args[3].lower()
+        if policy not in (b"flush", b"append", b"replace"):
+            raise ReplyError("ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.")
+    body = rdb.check_footer(args[2])
+    if body is None:
+        raise ReplyError("ERR DUMP payload version or checksum are wrong")
+    host = _host(ks)
+    engine = host.lua()
+    codes: list[bytes] = []
+    pos = 0
+    try:
+        while pos < len(body):
+            op = body[pos]
+            if op == rdb.OPCODE_FUNCTION_PRE_GA:
+                raise ReplyError("ERR Pre-GA function format not supported")
+            if op != rdb.OPCODE_FUNCTION2:
+                raise ReplyError("ERR given type is not a function")
+            code, pos = rdb.read_string(body, pos + 1)
+            codes.append(code)
+    except (ValueError, IndexError):
+        raise ReplyError("ERR payload is corrupted") from None
+    new = {}
+    for code in codes:
+        lib = engine.load_library(code)
+        new[lib.name] = lib
+    old = {} if policy == b"flush" else dict(host.library_map(ks))
+    for name in new:
+        if name in old and policy == b"append":
+            raise ReplyError(f"ERR Library {name.decode('utf-8', 'replace')} already exists")
+        old.pop(name, None)
+    taken = {f for lib in old.values() for f in lib.functions}
+    for lib in new.values():
+        for f in lib.functions:
+            if f in taken:
+                raise ReplyError(f"ERR Function {f.decode('utf-8', 'replace')} already exists")
+            taken.add(f)
+    if policy == b"flush":
+        for name in list(host.library_map(ks)):
+            ks.txn.delete(sysdb.function_key(name), db=ks.store.sys)
+    for name, lib in new.items():
+        ks.txn.put(sysdb.function_key(name), lib.code, db=ks.store.sys)
+    ks.mark_written()
+    host.changed()
+    return OK
+
+
 def function_stats(ks: Keyspace, db: int, args: list[bytes]) -> Any:
     host = _host(ks)
     libs = host.library_map(ks)
@@ -465,8 +525,9 @@ def script_flush(coord: Round, db: int, args: list[bytes]) -> Any:
 
 # ---------------------------------------------------------------- FUNCTION's shard side
 
-_WRITES = {b"load": function_load, b"delete": function_delete, b"flush": function_flush}
-_READS = {b"list": function_list, b"stats": function_stats}
+_WRITES = {b"load": function_load, b"delete": function_delete, b"flush": function_flush,
+           b"restore": function_restore}
+_READS = {b"list": function_list, b"stats": function_stats, b"dump": function_dump}
 
 
 def funcwrite(ks: Keyspace, db: int, args: list[bytes]) -> Any:

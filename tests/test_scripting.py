@@ -337,3 +337,37 @@ def test_script_kill_reaches_the_coordinator(shardis_server):
     assert b.call("SET", "k1", "after") == b"+OK\r\n"
     assert b.call("SCRIPT", "KILL") == b"-NOTBUSY No scripts in execution right now.\r\n"
     assert b.call("CONFIG", "SET", "busy-reply-threshold", "5000") == b"+OK\r\n"
+
+
+def test_function_dump_restore_with_redis(pair):
+    """FUNCTION DUMP's payload goes both ways: shardis' into redis-server, Redis' (LZF
+    compressed) into shardis; RESTORE's policies and errors as Redis gives them."""
+    libs = ["#!lua name=lib_a\nredis.register_function('fa', function() return 'a' end)",
+            "#!lua name=lib_b\nredis.register_function{function_name='fb', callback=function(k) "
+            "return redis.call('get', k[1]) end, flags={'no-writes'}, description='reads ' .. 'a key'}"]
+    pair.check("FUNCTION", "FLUSH")
+    for code in libs:
+        pair.check("FUNCTION", "LOAD", code)
+    mine = parse_dump(pair.s.call("FUNCTION", "DUMP"))
+    theirs = parse_dump(pair.r.call("FUNCTION", "DUMP"))
+    for payload in (mine, theirs):
+        pair.check("FUNCTION", "FLUSH")
+        pair.check("FUNCTION", "RESTORE", payload)
+        pair.check_unordered("FUNCTION", "LIST", "WITHCODE")
+        pair.check("FCALL", "fa", "0")
+        pair.check("FUNCTION", "RESTORE", payload)
+        pair.check("FUNCTION", "RESTORE", payload, "APPEND")
+        pair.check("FUNCTION", "RESTORE", payload, "REPLACE")
+        pair.check("FUNCTION", "RESTORE", payload, "FLUSH")
+        pair.check("FUNCTION", "RESTORE", payload, "BAD")
+        pair.check("FUNCTION", "RESTORE", payload[:-1] + bytes((payload[-1] ^ 1,)))
+        pair.check("FUNCTION", "RESTORE", b"x")
+        pair.check("FUNCTION", "DELETE", "lib_a")
+        pair.check("FUNCTION", "RESTORE", payload)
+    pair.check("FUNCTION", "FLUSH")
+    pair.check("FUNCTION", "DUMP")
+
+
+def parse_dump(reply: bytes) -> bytes:
+    head = reply.index(b"\r\n")
+    return reply[head + 2:head + 2 + int(reply[1:head])]
