@@ -42,6 +42,13 @@ TESTS = ("set", "get", "incr", "lpush", "rpop", "sadd", "hset", "zadd", "zpopmin
 KNOWN_TESTS = ("ping_inline", "ping_mbulk", "set", "get", "incr", "lpush", "rpush", "lpop", "rpop",
                "sadd", "hset", "spop", "zadd", "zpopmin", "lrange_100", "lrange_300", "lrange_500",
                "lrange_600", "mset")
+# Scripts (not redis-benchmark tests): EVALSHA of a script that reads one key and increments
+# another, its two keys on one shard (a hash tag) or on two ({a} and {b} lie on different
+# shards with 2 shards, as with 3); the script is loaded first (unmeasured).
+SCRIPT = "redis.call('get', KEYS[1]) return redis.call('incr', KEYS[2])"
+SCRIPT_SHA = "1d7e196cc4fe241223f7eaa06c8103e291e859ae"
+SCRIPT_TESTS = {"evalsha": ("{b}r:__rand_int__", "{b}w:__rand_int__"),
+                "evalsha_cross": ("{a}r:__rand_int__", "{b}w:__rand_int__")}
 PIPELINES = (1, 16)
 DURABILITIES = ("everysec", "always")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -289,6 +296,10 @@ def bench_test(name: str) -> BenchTest:
     runs first as its own unmeasured `-t lpush` (the same command, as many requests, at -P 16), and
     the LRANGE is measured alone as the custom command `LRANGE mylist 0 N-1`.
     """
+    if name in SCRIPT_TESTS:
+        keys = SCRIPT_TESTS[name]
+        return BenchTest(name, ("EVALSHA", SCRIPT_SHA, "2", *keys), f"EVALSHA {SCRIPT_SHA} 2 {' '.join(keys)}",
+                         fill=("-n", "1", "SCRIPT", "LOAD", SCRIPT))
     if name.startswith("lrange_"):
         last = f"{int(name.removeprefix('lrange_')) - 1}"
         return BenchTest(name, ("LRANGE", "mylist", "0", last), f"LRANGE mylist 0 {last}",
@@ -583,7 +594,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     a.repeats = a.repeats or (1 if a.quick else 3)
     a.requests = a.requests or (20000 if a.quick else 200000)
     a.tests = [t.strip().lower() for t in a.tests.split(",") if t.strip()]
-    unknown = [t for t in a.tests if t not in KNOWN_TESTS]
+    unknown = [t for t in a.tests if t not in KNOWN_TESTS and t not in SCRIPT_TESTS]
     if unknown:
         ap.error(f"unknown test(s) {','.join(unknown)}; known: {','.join(KNOWN_TESTS)}")
     a.pipelines = [int(p) for p in a.pipelines.split(",") if p.strip()]
