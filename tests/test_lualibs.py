@@ -658,6 +658,36 @@ def test_hypothesis_bit(ref: Any, mine: Mine, nums: list[Any]) -> None:
                f"bit.rol({a}, {n}), bit.ror({a}, {n})")
 
 
+JSON_ALPHABET = list('{}[]:,"\\/ \t\n\r0123456789-+.eExXabfnrtuINil') + ["true", "false", "null", "\\u",
+                                                                            "\\ud83d", "\\ude00", "\x00", "\xc3\xa9"]
+
+
+@PROPS
+@given(st.lists(st.sampled_from(JSON_ALPHABET), max_size=30))
+def test_hypothesis_cjson_decode_fuzz(ref: Any, mine: Mine, parts: list[str]) -> None:
+    """Random text made of JSON's own characters: the values or the error texts agree."""
+    text = "".join(parts).encode("latin-1")
+    check_expr(ref, mine, "cjson.decode(%s)" % lua_literal(text))
+
+
+STRUCT_ALPHABET = list("bBhHlLTiIfdxcs !<>") + ["i3", "I5", "i16", "c0", "c3", "!2", "!4", "!8", "!3", "z", "#"]
+struct_args = st.lists(st.integers(-2**65, 2**65) | st.floats(width=64) | st.binary(max_size=6)
+                       | st.sampled_from(["'12'", "nil", "{}"]), max_size=6)
+
+
+@PROPS
+@given(st.lists(st.sampled_from(STRUCT_ALPHABET), max_size=8), struct_args, st.binary(max_size=40),
+       st.integers(-2, 45))
+def test_hypothesis_struct_formats(ref: Any, mine: Mine, fmt: list[str], args: list[Any], data: bytes,
+                                   pos: int) -> None:
+    """Random formats: pack (with random arguments), unpack (of random data, at random offsets), size."""
+    f = lua_literal("".join(fmt).encode())
+    lits = ", ".join(a if isinstance(a, str) else lua_literal(a) for a in args)
+    check_expr(ref, mine, _hexes("struct.pack(%s%s)" % (f, ", " + lits if lits else "")))
+    check_expr(ref, mine, "struct.unpack(%s, %s, %d)" % (f, lua_literal(data), pos))
+    check_expr(ref, mine, "struct.size(%s)" % f)
+
+
 # -------------------------------------------------------------------------- sandbox
 
 def test_no_python_reachable(mine: Mine) -> None:
