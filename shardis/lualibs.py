@@ -1225,21 +1225,43 @@ local function number_token()
   return "number", v
 end
 
+local WHITESPACE = {[32] = true, [9] = true, [10] = true, [13] = true}
+
 local function next_token()
-  local p = find(S, "[^ \t\n\r]", P)
-  if not p then P = #S + 1; return "end", nil, #S end
-  P = p
+  local p = P
   local c = byte(S, p)
+  if WHITESPACE[c] then
+    p = find(S, "[^ \t\n\r]", p)
+    if not p then P = #S + 1; return "end", nil, #S end
+    P = p
+    c = byte(S, p)
+  end
+  if c == nil then return "end", nil, p - 1 end
   local idx = p - 1
   local single = SINGLE[c]
   if single then P = p + 1; return single, nil, idx end
   if c == 34 then
+    -- fast path: no escape before the closing quote
+    local q = find(S, '["\\]', p + 1)
+    if q and byte(S, q) == 34 then
+      P = q + 1
+      return "string", sub(S, p + 1, q - 1), idx
+    end
     local tt, tv, ti = string_token()
     return tt, tv, ti or idx
   end
   if c == 45 or isdigit(c) then
     if CFG.decode_invalid_numbers == 0 and is_invalid_number(p) then
       return "error", "invalid number", idx
+    end
+    -- fast path: digits that strtod would end after ("0x", ".", "e" go the long way)
+    local _, e = find(S, "^-?%d+", p)
+    if e then
+      local n = byte(S, e + 1)
+      if not (n == 46 or n == 101 or n == 69 or n == 120 or n == 88) then
+        P = e + 1
+        return "number", tonumber(sub(S, p, e)), idx
+      end
     end
     local tt, tv, ti = number_token()
     return tt, tv, ti or idx
@@ -1314,17 +1336,13 @@ local function json_decode(cfg, nargs, s)
   end
   local z = find(s, "\0", 1, true)
   if z then s = sub(s, 1, z - 1) end
-  local oS, oP, oC, oD = S, P, CFG, DEPTH
+  -- no script code runs while decoding, so the state needs no saving
   S, P, CFG, DEPTH = s, 1, cfg, 0
-  local ok, v = pcall(function()
-    local r = json_value(1, next_token())
-    local tt, tv, ti = next_token()
-    if tt ~= "end" then parse_error("the end", tt, tv, ti) end
-    return r
-  end)
-  S, P, CFG, DEPTH = oS, oP, oC, oD
-  if not ok then error(v, 0) end
-  return v
+  local r = json_value(1, next_token())
+  local tt, tv, ti = next_token()
+  if tt ~= "end" then parse_error("the end", tt, tv, ti) end
+  S = nil
+  return r
 end
 
 -- configuration
