@@ -23,7 +23,8 @@ and error texts as under Redis:
 
 ``cjson.null`` is a userdata (Redis' is a NULL light userdata): it compares
 equal only to itself, ``type()`` says "userdata", ``tostring()`` gives
-"userdata: (nil)" as Redis prints it; ``cjson_null(lua)`` returns it so the
+"userdata: (nil)" as Redis prints it, ``getmetatable()`` gives false (Redis:
+nil; the real one stays out of reach); ``cjson_null(lua)`` returns it so the
 engine can turn it into a nil reply as Redis does for a userdata.
 """
 
@@ -975,7 +976,12 @@ local cmsgpack = {
 -- cjson (lua-cjson 2.1.0)
 ------------------------------------------------------------------------------
 local NULL = newproxy(true)
-getmetatable(NULL).__tostring = function() return "userdata: (nil)" end
+do
+  local mt = getmetatable(NULL)
+  mt.__tostring = function() return "userdata: (nil)" end
+  -- hidden: a script must not reach (and change, for the next scripts) it
+  mt.__metatable = false
+end
 
 local ESCAPES = {}
 for i = 0, 31 do ESCAPES[char(i)] = format("\\u%04x", i) end

@@ -209,6 +209,9 @@ CJSON_CONFIG = [
     "cjson.decode_invalid_numbers(false)", "cjson.decode_invalid_numbers('off')",
     "cjson._NAME, cjson._VERSION", "type(cjson.null), tostring(cjson.null), cjson.null == cjson.null",
     "type(cjson.new), type(cjson.new().null), cjson.new().null == cjson.null",
+    "not getmetatable(cjson.null), pcall(setmetatable, cjson.null, {})",
+    "cjson.null ~= nil, cjson.null ~= false, ({[cjson.null] = 1})[cjson.null]",
+    "cjson.decode('null') == cjson.null, cjson.decode('[null]')[1] == cjson.null",
 ]
 
 CJSON_BODIES = [
@@ -710,6 +713,7 @@ def test_no_python_reachable(mine: Mine) -> None:
     assert b"python" not in LUA_SOURCE.encode()
     # the null userdata is a Lua one: no attributes, its own tostring
     assert mine.lua.execute("return tostring(cjson.null)") == b"userdata: (nil)"
+    assert mine.lua.execute("return getmetatable(cjson.null)") is False
     assert cjson_null(mine.lua) is not None
 
 
