@@ -450,9 +450,13 @@ local function optsize(opt, fmt, i)
   return 0, i
 end
 
+local IS_P2 = {[2] = true, [4] = true, [8] = true, [16] = true, [32] = true}
+
 local function gettoalign(len, align, opt, size)
   if size == 0 or opt == "c" then return 0 end
   if size > align then size = align end
+  if size == 1 then return 0 end
+  if IS_P2[size] then return (size - len % size) % size end
   -- (size - (len & (size - 1))) & (size - 1), in unsigned arithmetic
   local m = size - 1
   local a = band_u(len % P32, m)
@@ -700,6 +704,10 @@ local struct = {
 ------------------------------------------------------------------------------
 local MP_MAX_NESTING = 16
 
+-- The output of the encoders (cjson.encode, cmsgpack.pack): pieces and count.
+-- Neither runs script code while encoding, so one buffer serves both.
+local OUT, ON = nil, 0
+
 local function mp_int(n)      -- n: exact integer in [-2^63, 2^63)
   if n >= 0 then
     if n <= 127 then return char(n) end
@@ -748,46 +756,48 @@ local function mp_is_array(t)
   return max == count
 end
 
-mp_encode = function(v, level, out)
+mp_encode = function(v, level)
   local t = type(v)
   if t == "table" and level == MP_MAX_NESTING then t = "nil" end
   if t == "string" then
     local len = #v
-    if len < 32 then out[#out + 1] = char(0xa0 + len)
-    elseif len <= 0xff then out[#out + 1] = char(0xd9, len)
-    elseif len <= 0xffff then out[#out + 1] = char(0xda, floor(len / 256), len % 256)
-    else out[#out + 1] = "\219" .. be32(len % P32) end
-    out[#out + 1] = v
+    if len < 32 then ON = ON + 1 OUT[ON] = char(0xa0 + len)
+    elseif len <= 0xff then ON = ON + 1 OUT[ON] = char(0xd9, len)
+    elseif len <= 0xffff then ON = ON + 1 OUT[ON] = char(0xda, floor(len / 256), len % 256)
+    else ON = ON + 1 OUT[ON] = "\219" .. be32(len % P32) end
+    ON = ON + 1 OUT[ON] = v
   elseif t == "boolean" then
-    out[#out + 1] = v and "\195" or "\194"
+    ON = ON + 1 OUT[ON] = v and "\195" or "\194"
   elseif t == "number" then
-    out[#out + 1] = mp_number(v)
+    ON = ON + 1 OUT[ON] = mp_number(v)
   elseif t == "table" then
     if mp_is_array(v) then
       local len = #v
-      out[#out + 1] = mp_len_header(len, 0x90, 0xdc, 0xdd)
-      for j = 1, len do mp_encode(v[j], level + 1, out) end
+      ON = ON + 1 OUT[ON] = mp_len_header(len, 0x90, 0xdc, 0xdd)
+      for j = 1, len do mp_encode(v[j], level + 1) end
     else
       local len = 0
       for _ in next, v do len = len + 1 end
-      out[#out + 1] = mp_len_header(len, 0x80, 0xde, 0xdf)
+      ON = ON + 1 OUT[ON] = mp_len_header(len, 0x80, 0xde, 0xdf)
       for k, val in next, v do
-        mp_encode(k, level + 1, out)
-        mp_encode(val, level + 1, out)
+        mp_encode(k, level + 1)
+        mp_encode(val, level + 1)
       end
     end
   else
-    out[#out + 1] = "\192"
+    ON = ON + 1 OUT[ON] = "\192"
   end
 end
 
 local function mp_pack(nargs, ...)
   if nargs == 0 then argerror(0, "MessagePack pack needs input.") end
-  local out = {}
+  OUT, ON = {}, 0
   for i = 1, nargs do
-    mp_encode((select(i, ...)), 0, out)
+    mp_encode((select(i, ...)), 0)
   end
-  return concat(out)
+  local r = concat(OUT, "", 1, ON)
+  OUT = nil
+  return r
 end
 
 -- Decoding. State: the input, the cursor (0-based), its end, the stack use.
@@ -1012,14 +1022,14 @@ end
 local json_append
 
 -- slots: the C frame's stack use when this value is on top (lua_checkstack)
-json_append = function(cfg, v, depth, slots, out)
+json_append = function(cfg, v, depth, slots)
   local t = type(v)
   if t == "string" then
-    out[#out + 1] = json_string(v)
+    ON = ON + 1 OUT[ON] = json_string(v)
   elseif t == "number" then
-    out[#out + 1] = json_number(cfg, v)
+    ON = ON + 1 OUT[ON] = json_number(cfg, v)
   elseif t == "boolean" then
-    out[#out + 1] = v and "true" or "false"
+    ON = ON + 1 OUT[ON] = v and "true" or "false"
   elseif t == "table" then
     depth = depth + 1
     if depth > cfg.encode_max_depth or slots + 3 > MAXCSTACK then
@@ -1046,31 +1056,31 @@ json_append = function(cfg, v, depth, slots, out)
       isarray = false
     end
     if isarray and max > 0 then
-      out[#out + 1] = "["
+      ON = ON + 1 OUT[ON] = "["
       for i = 1, max do
-        if i > 1 then out[#out + 1] = "," end
-        json_append(cfg, rawget(v, i), depth, slots + 1, out)
+        if i > 1 then ON = ON + 1 OUT[ON] = "," end
+        json_append(cfg, rawget(v, i), depth, slots + 1)
       end
-      out[#out + 1] = "]"
+      ON = ON + 1 OUT[ON] = "]"
     else
-      out[#out + 1] = "{"
+      ON = ON + 1 OUT[ON] = "{"
       local comma = false
       for k, val in next, v do
-        if comma then out[#out + 1] = "," else comma = true end
+        if comma then ON = ON + 1 OUT[ON] = "," else comma = true end
         local kt = type(k)
         if kt == "number" then
-          out[#out + 1] = '"' .. json_number(cfg, k) .. '":'
+          ON = ON + 1 OUT[ON] = '"' .. json_number(cfg, k) .. '":'
         elseif kt == "string" then
-          out[#out + 1] = json_string(k) .. ":"
+          ON = ON + 1 OUT[ON] = json_string(k) .. ":"
         else
           lerror("Cannot serialise " .. kt .. ": table key must be a number or string")
         end
-        json_append(cfg, val, depth, slots + 2, out)
+        json_append(cfg, val, depth, slots + 2)
       end
-      out[#out + 1] = "}"
+      ON = ON + 1 OUT[ON] = "}"
     end
   elseif t == "nil" or v == NULL then
-    out[#out + 1] = "null"
+    ON = ON + 1 OUT[ON] = "null"
   else
     lerror("Cannot serialise " .. t .. ": type not supported")
   end
@@ -1401,9 +1411,11 @@ new_cjson = function()
   local m = {}
   m.encode = wrap1("encode", function(nargs, v)
     if nargs ~= 1 then argerror(1, "expected 1 argument") end
-    local out = {}
-    json_append(cfg, v, 0, 1, out)
-    return concat(out)
+    OUT, ON = {}, 0
+    json_append(cfg, v, 0, 1)
+    local r = concat(OUT, "", 1, ON)
+    OUT = nil
+    return r
   end)
   m.decode = wrap1("decode", function(nargs, s) return json_decode(cfg, nargs, s) end)
   m.encode_sparse_array = wrapn("encode_sparse_array", function(nargs, a, b, c)
