@@ -44,6 +44,7 @@ local floor, frexp, ldexp, huge = math.floor, math.frexp, math.ldexp, math.huge
 local byte, char, sub, find, format, gsub, rep, lower =
       string.byte, string.char, string.sub, string.find, string.format, string.gsub,
       string.rep, string.lower
+local reverse = string.reverse
 local concat = table.concat
 local getinfo = debug.getinfo
 
@@ -512,7 +513,7 @@ end
 
 local function word_bytes(w, endian)           -- 4 bytes of an unsigned word
   local s = be32(w)
-  if endian == LITTLE then s = s:reverse() end
+  if endian == LITTLE then s = reverse(s) end
   return s
 end
 
@@ -550,7 +551,7 @@ local function struct_pack(nargs, ...)
       arg = arg + 1
       local hi, lo = f64_words(n)
       local s = be32(hi) .. be32(lo)
-      if endian == LITTLE then s = s:reverse() end
+      if endian == LITTLE then s = reverse(s) end
       out[#out + 1] = s
     elseif opt == "c" or opt == "s" then
       local s = checklstring(arg, args[arg], nargs >= arg)
@@ -625,12 +626,12 @@ local function struct_unpack(nargs, f, d, p)
     elseif opt == "f" then
       local w
       if endian == BIG then w = word32(data, pos + 1)
-      else w = word32(sub(data, pos + 1, pos + 4):reverse(), 1) end
+      else w = word32(reverse(sub(data, pos + 1, pos + 4)), 1) end
       n = n + 1
       res[n] = f32_from_bits(w)
     elseif opt == "d" then
       local s = sub(data, pos + 1, pos + 8)
-      if endian == LITTLE then s = s:reverse() end
+      if endian == LITTLE then s = reverse(s) end
       n = n + 1
       res[n] = f64_from_words(word32(s, 1), word32(s, 5))
     elseif opt == "c" then

@@ -727,3 +727,29 @@ def test_install_on_fresh_runtime() -> None:
     assert lua.execute("return select(2, pcall(function() local x = bit.band() return x end))") == (
         b'[string "<python>"]:1: bad argument #1 to \'band\' (number expected, got no value)')
     assert pystruct.unpack(">d", lua.execute("return struct.pack('>d', 0.1)"))[0] == 0.1
+
+
+def test_libraries_ignore_later_global_changes() -> None:
+    """The libraries hold their own references to what they use: a script that
+    replaces globals or fields of string/math/table does not change them."""
+    lua = lua51.LuaRuntime(encoding=None, unpack_returned_tuples=True, register_eval=False,
+                           register_builtins=False)
+    install(lua)
+    check = lua.execute("""
+        local pcall, cjson, cmsgpack, bit, struct = pcall, cjson, cmsgpack, bit, struct
+        return function()
+          local ok, err = pcall(struct.pack, 'z')
+          return cjson.encode(cjson.decode('[1,"a",{"b":null}]')), cmsgpack.pack({1, 2.5, 'x'}),
+                 cmsgpack.unpack('\\147\\1\\2\\3')[3], bit.tohex(bit.bxor(5, 3)),
+                 struct.pack('<hd', -2, 0.5), err, struct.unpack('>f', '\\63\\192\\0\\0')
+        end""")
+    before = check()
+    lua.execute("""
+        local s, m, t = string, math, table
+        for _, lib in ipairs({s, m, t}) do for k in pairs(lib) do lib[k] = nil end end
+        for _, k in ipairs({'type', 'tostring', 'tonumber', 'select', 'next', 'pairs', 'rawget', 'rawset',
+                            'pcall', 'error', 'setmetatable', 'getmetatable', 'unpack', 'newproxy',
+                            'loadstring', 'debug', 'string', 'math', 'table'}) do _G[k] = nil end
+    """)
+    assert before[0] == b"[1,\"a\",{\"b\":null}]" and before[5] == b"bad argument #1 to '?' (invalid format option 'z')"
+    assert check() == before
