@@ -73,10 +73,10 @@ end
 -- raise(e, fname): called (not tail-called) from a public function: level 2
 -- is that function, level 3 its caller, as luaL_where(L, 1) sees a C caller.
 local function raise(e, fname)
-  if type(e) ~= "table" then error(e, 0) end
-  local kind = e[1]
+  local kind = type(e) == "table" and e[1]
   if kind == RAW then error(e[2], 0) end
   if kind == MSG then error(e[2], 3) end
+  if kind ~= ARG then error(e, 0) end     -- not ours (a hook's, say): as it came
   local narg, msg = e[2], e[3]
   local ar = getinfo(2, "n")
   local name, namewhat = ar and ar.name, ar and ar.namewhat

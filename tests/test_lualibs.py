@@ -753,3 +753,21 @@ def test_libraries_ignore_later_global_changes() -> None:
     """)
     assert before[0] == b"[1,\"a\",{\"b\":null}]" and before[5] == b"bad argument #1 to '?' (invalid format option 'z')"
     assert check() == before
+
+
+def test_foreign_errors_pass_through(mine: Mine) -> None:
+    """An error that is not the library's own (a hook's, for instance) comes out unchanged."""
+    r = mine.lua.execute("""
+        local e = {err = "killed"}
+        local fired = false
+        local t = {} for i = 1, 1000 do t[i] = i end
+        debug.sethook(function()
+          -- only inside the library's code (its functions sit far down its chunk)
+          local info = debug.getinfo(2, "S")
+          if not fired and info.what == "Lua" and info.linedefined > 100 then fired = true error(e) end
+        end, "", 1)
+        local ok, got = pcall(cjson.encode, t)
+        debug.sethook()
+        return ok, got == e, fired
+    """)
+    assert r == (False, True, True)
