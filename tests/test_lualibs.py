@@ -59,7 +59,8 @@ end
 
 def expr_script(expr: str) -> str:
     """A script returning the serialised results of pcall'ing ``expr`` (an expression list)."""
-    return PRELUDE + "local r = serall(pcall(function() return serall(" + expr + ") end))\nreset()\nreturn r\n"
+    return (PRELUDE + "local r = serall(pcall(function() return serall(" + expr + ") end))\n"
+            + "reset()\nreturn r\n")
 
 
 def body_script(body: str) -> str:
@@ -221,7 +222,8 @@ CJSON_BODIES = [
     "cjson.encode_sparse_array(true) local a = cjson.encode({[1] = 1, [100] = 2}) return a",
     "cjson.encode_sparse_array(false, 0) local a = cjson.encode({[1] = 1, [30] = 2}) return a",
     "cjson.encode_sparse_array(false, 1, 0) return pcall(cjson.encode, {[2] = 1})",
-    "cjson.encode_sparse_array(false, 3, 0) local a = cjson.encode({[1]=1, [3]=1}) return a, pcall(cjson.encode, {[1]=1, [7]=1})",
+    "cjson.encode_sparse_array(false, 3, 0) local a = cjson.encode({[1]=1, [3]=1}) return a, "
+    "pcall(cjson.encode, {[1]=1, [7]=1})",
     "cjson.encode_number_precision(3) local a = cjson.encode({1/3, 12345, 1e100, 0.5}) return a",
     "cjson.encode_number_precision(1) local a = cjson.encode(15) return a",
     "cjson.encode_invalid_numbers(true) local a = cjson.encode({1/0, -1/0, 0/0, -(0/0)}) return a",
@@ -241,12 +243,15 @@ CJSON_BODIES = [
     "local t = {} for i = 1, 999 do t = {t} end return #cjson.encode(t)",
     "local t = {} for i = 1, 1000 do t = {t} end return pcall(cjson.encode, t)",
     "local t = 1 for i = 1, 1000 do t = {a = t} end return #cjson.encode(t)",
-    "cjson.encode_max_depth(5000) local t = {} for i = 1, 4500 do t = {a = t} end return pcall(cjson.encode, t)",
+    "cjson.encode_max_depth(5000) local t = {} for i = 1, 4500 do t = {a = t} end return "
+    "pcall(cjson.encode, t)",
     "cjson.encode_max_depth(9000) local t = {} for i = 1, 8500 do t = {t} end return pcall(cjson.encode, t)",
     "cjson.decode_max_depth(9000) return pcall(cjson.decode, string.rep('[', 4000) .. string.rep(']', 4000))",
     "cjson.decode_max_depth(9000) return pcall(cjson.decode, string.rep('[', 8500) .. string.rep(']', 8500))",
-    "cjson.decode_max_depth(9000) return pcall(cjson.decode, string.rep('{\"a\":', 4000) .. '1' .. string.rep('}', 4000))",
-    "local s = '' for i = 0, 255 do s = s .. string.char(i) end return cjson.encode(s), cjson.decode(cjson.encode(s)) == s",
+    "cjson.decode_max_depth(9000) return pcall(cjson.decode, string.rep('{\"a\":', 4000) .. '1' .. "
+    "string.rep('}', 4000))",
+    "local s = '' for i = 0, 255 do s = s .. string.char(i) end return cjson.encode(s), "
+    "cjson.decode(cjson.encode(s)) == s",
     "local t = {} for i = 1, 300 do t['k' .. i] = i end return cjson.encode(t)",
     "local t = {} for i = 1, 300 do t[i] = i * 1.5 end return cjson.encode(t)",
     "local t = {} for i = 1, 50 do t[i * 2] = i end return pcall(cjson.encode, t)",
@@ -298,7 +303,8 @@ MSGPACK_PACK = [
     "cmsgpack.pack(-2^63)", "cmsgpack.pack(-2^63 - 2^11)", "cmsgpack.pack(-2^64)", "cmsgpack.pack(-0.0)",
     "cmsgpack.pack(0.5)", "cmsgpack.pack(1.5)", "cmsgpack.pack(-2.25)", "cmsgpack.pack(0.1)",
     "cmsgpack.pack(1/3)", "cmsgpack.pack(1e300)", "cmsgpack.pack(1e-300)", "cmsgpack.pack(1e-40)",
-    "cmsgpack.pack(2^-149)", "cmsgpack.pack(2^-150)", "cmsgpack.pack(3 * 2^-150)", "cmsgpack.pack(2^127 * 1.5)",
+    "cmsgpack.pack(2^-149)", "cmsgpack.pack(2^-150)", "cmsgpack.pack(3 * 2^-150)",
+    "cmsgpack.pack(2^127 * 1.5)",
     "cmsgpack.pack(2^128 + 0.5)", "cmsgpack.pack(3.4028234663852886e38)", "cmsgpack.pack(16777217.5)",
     "cmsgpack.pack(1/0)", "cmsgpack.pack(-1/0)", "cmsgpack.pack(0/0)", "cmsgpack.pack(-(0/0))",
     "cmsgpack.pack(5e-324)", "cmsgpack.pack(2.2250738585072014e-308)", "cmsgpack.pack(123456.789)",
@@ -322,22 +328,28 @@ MSGPACK_PACK = [
 MSGPACK_UNPACK = [
     "cmsgpack.unpack('')", "cmsgpack.unpack('\\0')", "cmsgpack.unpack('\\127')", "cmsgpack.unpack('\\255')",
     "cmsgpack.unpack('\\224')", "cmsgpack.unpack('\\204\\200')", "cmsgpack.unpack('\\208\\200')",
-    "cmsgpack.unpack('\\205\\1\\2')", "cmsgpack.unpack('\\209\\255\\254')", "cmsgpack.unpack('\\206\\255\\255\\255\\255')",
-    "cmsgpack.unpack('\\210\\128\\0\\0\\0')", "cmsgpack.unpack('\\207\\255\\255\\255\\255\\255\\255\\255\\255')",
+    "cmsgpack.unpack('\\205\\1\\2')", "cmsgpack.unpack('\\209\\255\\254')",
+    "cmsgpack.unpack('\\206\\255\\255\\255\\255')",
+    "cmsgpack.unpack('\\210\\128\\0\\0\\0')",
+    "cmsgpack.unpack('\\207\\255\\255\\255\\255\\255\\255\\255\\255')",
     "cmsgpack.unpack('\\207\\128\\0\\0\\0\\0\\0\\0\\0')", "cmsgpack.unpack('\\207\\0\\32\\0\\0\\0\\0\\0\\1')",
-    "cmsgpack.unpack('\\211\\255\\255\\255\\255\\255\\255\\255\\254')", "cmsgpack.unpack('\\211\\128\\0\\0\\0\\0\\0\\0\\1')",
+    "cmsgpack.unpack('\\211\\255\\255\\255\\255\\255\\255\\255\\254')",
+    "cmsgpack.unpack('\\211\\128\\0\\0\\0\\0\\0\\0\\1')",
     "cmsgpack.unpack('\\211\\0\\224\\0\\0\\0\\0\\0\\1')",
     "cmsgpack.unpack('\\202\\63\\192\\0\\0')", "cmsgpack.unpack('\\202\\127\\128\\0\\0')",
     "cmsgpack.unpack('\\202\\127\\192\\0\\1')", "cmsgpack.unpack('\\202\\0\\0\\0\\1')",
-    "cmsgpack.unpack('\\203\\63\\185\\153\\153\\153\\153\\153\\154')", "cmsgpack.unpack('\\203\\255\\240\\0\\0\\0\\0\\0\\0')",
-    "cmsgpack.unpack('\\203\\0\\0\\0\\0\\0\\0\\0\\1')", "cmsgpack.unpack('\\203\\255\\248\\0\\0\\0\\0\\0\\0')",
+    "cmsgpack.unpack('\\203\\63\\185\\153\\153\\153\\153\\153\\154')",
+    "cmsgpack.unpack('\\203\\255\\240\\0\\0\\0\\0\\0\\0')",
+    "cmsgpack.unpack('\\203\\0\\0\\0\\0\\0\\0\\0\\1')",
+    "cmsgpack.unpack('\\203\\255\\248\\0\\0\\0\\0\\0\\0')",
     "cmsgpack.unpack('\\192')", "cmsgpack.unpack('\\194\\195')", "cmsgpack.unpack('\\193')",
     "cmsgpack.unpack('\\196\\1a')", "cmsgpack.unpack('\\199\\1\\1a')", "cmsgpack.unpack('\\212\\1\\1')",
     "cmsgpack.unpack('\\160')", "cmsgpack.unpack('\\163abc')", "cmsgpack.unpack('\\163ab')",
     "cmsgpack.unpack('\\217\\3abc')", "cmsgpack.unpack('\\217')", "cmsgpack.unpack('\\218\\0\\3abc')",
     "cmsgpack.unpack('\\219\\0\\0\\0\\3abc')", "cmsgpack.unpack('\\219\\0\\0\\0\\4abc')",
     "cmsgpack.unpack('\\144')", "cmsgpack.unpack('\\147\\1\\2\\3')", "cmsgpack.unpack('\\147\\1\\2')",
-    "cmsgpack.unpack('\\146\\192\\1')", "cmsgpack.unpack('\\220\\0\\2\\1\\2')", "cmsgpack.unpack('\\221\\0\\0\\0\\1\\1')",
+    "cmsgpack.unpack('\\146\\192\\1')", "cmsgpack.unpack('\\220\\0\\2\\1\\2')",
+    "cmsgpack.unpack('\\221\\0\\0\\0\\1\\1')",
     "cmsgpack.unpack('\\128')", "cmsgpack.unpack('\\129\\161a\\1')", "cmsgpack.unpack('\\130\\1\\2\\3\\4')",
     "cmsgpack.unpack('\\129\\192\\1')", "cmsgpack.unpack('\\129\\203\\255\\248\\0\\0\\0\\0\\0\\0\\1')",
     "cmsgpack.unpack('\\129\\1\\192')", "cmsgpack.unpack('\\129\\1')", "cmsgpack.unpack('\\129\\192')",
@@ -350,8 +362,10 @@ MSGPACK_UNPACK = [
     "cmsgpack.unpack(string.rep('\\145', 3990) .. '\\1')",
     "cmsgpack.unpack(string.rep('\\145', 4010) .. '\\1')",
     "cmsgpack.unpack(string.rep('\\129\\1', 3000) .. '\\1')",
-    "cmsgpack.unpack_one('\\1\\2\\3')", "cmsgpack.unpack_one('\\1\\2\\3', 1)", "cmsgpack.unpack_one('\\1\\2\\3', 2)",
-    "cmsgpack.unpack_one('\\1\\2\\3', 3)", "cmsgpack.unpack_one('\\1\\2\\3', 4)", "cmsgpack.unpack_one('\\1\\2\\3', -1)",
+    "cmsgpack.unpack_one('\\1\\2\\3')", "cmsgpack.unpack_one('\\1\\2\\3', 1)",
+    "cmsgpack.unpack_one('\\1\\2\\3', 2)",
+    "cmsgpack.unpack_one('\\1\\2\\3', 3)", "cmsgpack.unpack_one('\\1\\2\\3', 4)",
+    "cmsgpack.unpack_one('\\1\\2\\3', -1)",
     "cmsgpack.unpack_one('')", "cmsgpack.unpack_one('\\1', 'x')", "cmsgpack.unpack_one('\\1', '0')",
     "cmsgpack.unpack_one('\\1\\2', nil)", "cmsgpack.unpack_one('\\147\\1\\2\\3\\4')", "cmsgpack.unpack_one()",
     "cmsgpack.unpack_one('\\1\\2', 1.9)",
@@ -369,9 +383,11 @@ MSGPACK_BODIES = [
     "local t = {} for i = 1, 20 do t = {t} end return cmsgpack.pack(t)",
     "local t = {} for i = 1, 20 do t = {a = t} end return cmsgpack.pack(t)",
     "local t = {} t[1] = t return cmsgpack.pack(t)",
-    "local t = {} for i = 1, 70000 do t[i] = i % 3 end local s = cmsgpack.pack(t) return #s, s:sub(1, 8), #cmsgpack.unpack(s)",
+    "local t = {} for i = 1, 70000 do t[i] = i % 3 end local s = cmsgpack.pack(t) return #s, s:sub(1, "
+    "8), #cmsgpack.unpack(s)",
     "local t = {} for i = 1, 70000 do t['k' .. i] = 1 end local s = cmsgpack.pack(t) return #s, s:sub(1, 5)",
-    "local s = string.rep('y', 70000) local p = cmsgpack.pack(s) return #p, p:sub(1, 6), cmsgpack.unpack(p) == s",
+    "local s = string.rep('y', 70000) local p = cmsgpack.pack(s) return #p, p:sub(1, 6), "
+    "cmsgpack.unpack(p) == s",
     "local t = {} for i = 1, 100 do t[i] = i * 1000.25 - 50000 end return cmsgpack.unpack(cmsgpack.pack(t))",
     "local t = {} for i = 1, 64 do t[i] = 2^i - 1 end return cmsgpack.unpack(cmsgpack.pack(t))",
     "local t = {} for i = 1, 64 do t[i] = -(2^i) - 1 end return cmsgpack.unpack(cmsgpack.pack(t))",
@@ -440,14 +456,17 @@ STRUCT_PACK = [
     "struct.pack('b', 1)", "struct.pack('b', -1)", "struct.pack('b', 200)", "struct.pack('B', 255)",
     "struct.pack('B', -1)", "struct.pack('b', 1.9)", "struct.pack('b', -1.9)", "struct.pack('h', -2)",
     "struct.pack('>h', -2)", "struct.pack('<H', 65535)", "struct.pack('>H', 65536 + 3)",
-    "struct.pack('l', -1)", "struct.pack('>l', 2^62)", "struct.pack('>L', 2^63)", "struct.pack('>L', 2^63 + 2^12)",
-    "struct.pack('>L', 2^64)", "struct.pack('>L', 2^70)", "struct.pack('>l', -2^63)", "struct.pack('>l', -2^64)",
+    "struct.pack('l', -1)", "struct.pack('>l', 2^62)", "struct.pack('>L', 2^63)",
+    "struct.pack('>L', 2^63 + 2^12)",
+    "struct.pack('>L', 2^64)", "struct.pack('>L', 2^70)", "struct.pack('>l', -2^63)",
+    "struct.pack('>l', -2^64)",
     "struct.pack('>L', 0/0)", "struct.pack('>l', 1/0)", "struct.pack('>l', -1/0)", "struct.pack('>T', 12)",
     "struct.pack('i', -5)", "struct.pack('>i', -5)", "struct.pack('>I', 2^32 - 1)", "struct.pack('>i1', 300)",
     "struct.pack('>i3', -1)", "struct.pack('<i3', 0x123456)", "struct.pack('>i5', 2^33 + 1)",
     "struct.pack('>i7', -2)", "struct.pack('>i16', -1)", "struct.pack('<i16', -1)", "struct.pack('>I32', 7)",
     "struct.pack('i0', 5)", "struct.pack('>i33', 1)", "struct.pack('i99999999999', 1)",
-    "struct.pack('>f', 1.5)", "struct.pack('<f', -0.1)", "struct.pack('>f', 1e40)", "struct.pack('>f', 1e-45)",
+    "struct.pack('>f', 1.5)", "struct.pack('<f', -0.1)", "struct.pack('>f', 1e40)",
+    "struct.pack('>f', 1e-45)",
     "struct.pack('>f', 1e-46)", "struct.pack('>f', 3.4028235677973366e38)", "struct.pack('>f', 0/0)",
     "struct.pack('>f', -(0/0))", "struct.pack('>f', -1/0)", "struct.pack('>f', -0.0)",
     "struct.pack('>f', 16777217)", "struct.pack('>f', 1 + 2^-24)", "struct.pack('>f', 1 + 3 * 2^-24)",
@@ -461,7 +480,8 @@ STRUCT_PACK = [
     "struct.pack('xxb', 1)", "struct.pack(' b b ', 1, 2)", "struct.pack('>!4 b i', 1, 2)",
     "struct.pack('!4 b h b i b d', 1, 2, 3, 4, 5, 6)", "struct.pack('! b d', 1, 2)",
     "struct.pack('!2 b d', 1, 2)", "struct.pack('!16 b d', 1, 2)", "struct.pack('!3 b', 1)",
-    "struct.pack('!0 b', 1)", "struct.pack('!8 b i3 b i3', 1, 2, 3, 4)", "struct.pack('!8 b c3 i', 1, 'abc', 2)",
+    "struct.pack('!0 b', 1)", "struct.pack('!8 b i3 b i3', 1, 2, 3, 4)",
+    "struct.pack('!8 b c3 i', 1, 'abc', 2)",
     "struct.pack('!4 b s i', 1, 'ab', 3)", "struct.pack('z', 1)", "struct.pack('b#', 1)", "struct.pack('b')",
     "struct.pack('b', 'x')", "struct.pack('b', '12')", "struct.pack()", "struct.pack(12, 1)",
     "struct.pack('bb\\0bb', 1, 2, 3, 4)", "struct.pack('', 1)", "struct.pack('i2147483648', 1)",
@@ -471,19 +491,23 @@ STRUCT_PACK = [
 STRUCT_UNPACK = [
     "struct.unpack('b', '\\255')", "struct.unpack('B', '\\255')", "struct.unpack('>h', '\\255\\254')",
     "struct.unpack('<H', '\\255\\254')", "struct.unpack('>l', '\\128\\0\\0\\0\\0\\0\\0\\0')",
-    "struct.unpack('>L', '\\255\\255\\255\\255\\255\\255\\255\\255')", "struct.unpack('>L', '\\0\\32\\0\\0\\0\\0\\0\\1')",
+    "struct.unpack('>L', '\\255\\255\\255\\255\\255\\255\\255\\255')",
+    "struct.unpack('>L', '\\0\\32\\0\\0\\0\\0\\0\\1')",
     "struct.unpack('>l', '\\255\\223\\255\\255\\255\\255\\255\\255')", "struct.unpack('<i', '\\1\\2\\3\\4')",
     "struct.unpack('>i3', '\\255\\255\\254')", "struct.unpack('>I3', '\\255\\255\\254')",
     "struct.unpack('<i5', '\\0\\0\\0\\0\\128')", "struct.unpack('>i9', string.rep('\\255', 9))",
-    "struct.unpack('>i9', '\\0\\0\\0\\0\\0\\0\\0\\0\\128')", "struct.unpack('>i9', '\\1\\0\\0\\0\\0\\0\\0\\0\\127')",
+    "struct.unpack('>i9', '\\0\\0\\0\\0\\0\\0\\0\\0\\128')",
+    "struct.unpack('>i9', '\\1\\0\\0\\0\\0\\0\\0\\0\\127')",
     "struct.unpack('>i16', string.rep('\\0', 8) .. string.rep('\\255', 8))",
     "struct.unpack('<i16', string.rep('\\255', 8) .. string.rep('\\0', 8))",
-    "struct.unpack('>i12', string.rep('\\0', 8) .. '\\128\\0\\0\\0')", "struct.unpack('>I12', string.rep('\\255', 12))",
+    "struct.unpack('>i12', string.rep('\\0', 8) .. '\\128\\0\\0\\0')",
+    "struct.unpack('>I12', string.rep('\\255', 12))",
     "struct.unpack('>i32', string.rep('\\0', 31) .. '\\1')", "struct.unpack('i0', 'a')",
     "struct.unpack('>f', '\\63\\192\\0\\0')", "struct.unpack('<f', '\\0\\0\\192\\127')",
     "struct.unpack('>f', '\\255\\192\\0\\0')", "struct.unpack('>f', '\\0\\0\\0\\1')",
     "struct.unpack('>d', '\\63\\248\\0\\0\\0\\0\\0\\0')", "struct.unpack('<d', '\\1\\0\\0\\0\\0\\0\\0\\0')",
-    "struct.unpack('>d', '\\127\\240\\0\\0\\0\\0\\0\\0')", "struct.unpack('>d', '\\255\\248\\0\\0\\0\\0\\0\\1')",
+    "struct.unpack('>d', '\\127\\240\\0\\0\\0\\0\\0\\0')",
+    "struct.unpack('>d', '\\255\\248\\0\\0\\0\\0\\0\\1')",
     "struct.unpack('s', 'abc\\0def')", "struct.unpack('ss', 'abc\\0de\\0f')", "struct.unpack('s', 'abc')",
     "struct.unpack('c2c1', 'abc')", "struct.unpack('c', 'abc')", "struct.unpack('>Bc0', '\\3abcd')",
     "struct.unpack('c1c0', '3abcd')", "struct.unpack('c0', '3abcd')", "struct.unpack('bc0', '\\9ab')",
@@ -506,7 +530,8 @@ STRUCT_SIZE = [
     "struct.size('')", "struct.size('b')", "struct.size('bhlLTfdx')", "struct.size('i')", "struct.size('i3')",
     "struct.size('I16')", "struct.size('c5')", "struct.size('c')", "struct.size('c0')", "struct.size('s')",
     "struct.size('!4 b i')", "struct.size('!8 b d b')", "struct.size('! b d')", "struct.size('!3 b')",
-    "struct.size('z')", "struct.size('#')", "struct.size('bz#')", "struct.size('b b')", "struct.size('<>!2 bh')",
+    "struct.size('z')", "struct.size('#')", "struct.size('bz#')", "struct.size('b b')",
+    "struct.size('<>!2 bh')",
     "struct.size('i40')", "struct.size()", "struct.size(123)", "struct.size('!8 b i3 b i5')",
 ]
 
@@ -661,8 +686,8 @@ def test_hypothesis_bit(ref: Any, mine: Mine, nums: list[Any]) -> None:
                f"bit.rol({a}, {n}), bit.ror({a}, {n})")
 
 
-JSON_ALPHABET = list('{}[]:,"\\/ \t\n\r0123456789-+.eExXabfnrtuINil') + ["true", "false", "null", "\\u",
-                                                                            "\\ud83d", "\\ude00", "\x00", "\xc3\xa9"]
+JSON_ALPHABET = (list('{}[]:,"\\/ \t\n\r0123456789-+.eExXabfnrtuINil')
+                 + ["true", "false", "null", "\\u", "\\ud83d", "\\ude00", "\x00", "\xc3\xa9"])
 
 
 @PROPS
@@ -673,7 +698,8 @@ def test_hypothesis_cjson_decode_fuzz(ref: Any, mine: Mine, parts: list[str]) ->
     check_expr(ref, mine, "cjson.decode(%s)" % lua_literal(text))
 
 
-STRUCT_ALPHABET = list("bBhHlLTiIfdxcs !<>") + ["i3", "I5", "i16", "c0", "c3", "!2", "!4", "!8", "!3", "z", "#"]
+STRUCT_ALPHABET = (list("bBhHlLTiIfdxcs !<>")
+                   + ["i3", "I5", "i16", "c0", "c3", "!2", "!4", "!8", "!3", "z", "#"])
 struct_args = st.lists(st.integers(-2**65, 2**65) | st.floats(width=64) | st.binary(max_size=6)
                        | st.sampled_from(["'12'", "nil", "{}"]), max_size=6)
 
@@ -751,7 +777,8 @@ def test_libraries_ignore_later_global_changes() -> None:
                             'pcall', 'error', 'setmetatable', 'getmetatable', 'unpack', 'newproxy',
                             'loadstring', 'debug', 'string', 'math', 'table'}) do _G[k] = nil end
     """)
-    assert before[0] == b"[1,\"a\",{\"b\":null}]" and before[5] == b"bad argument #1 to '?' (invalid format option 'z')"
+    assert before[0] == b'[1,"a",{"b":null}]'
+    assert before[5] == b"bad argument #1 to '?' (invalid format option 'z')"
     assert check() == before
 
 
