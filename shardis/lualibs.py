@@ -616,7 +616,8 @@ local function struct_unpack(nargs, f, d, p)
     if not (size <= ld and pos >= 0 and pos <= ld - size) then
       argerror(2, "data string too short")
     end
-    if n + 2 + 2 + 1 > MAXCSTACK then lerror("stack overflow (too many results)") end
+    -- luaL_checkstack(L, 2): the arguments and the results so far are on the stack
+    if nargs + n + 2 > MAXCSTACK then lerror("stack overflow (too many results)") end
     if opt == "b" or opt == "B" or opt == "h" or opt == "H" or opt == "l" or opt == "L"
         or opt == "T" or opt == "i" or opt == "I" then
       n = n + 1
@@ -924,7 +925,8 @@ mp_decode = function(used)
   return t
 end
 
-local function mp_unpack_full(s, limit, offset)
+-- base: the C frame's stack use before the first value (the arguments left on it)
+local function mp_unpack_full(s, limit, offset, base)
   local len = #s
   local decode_all = (limit == 0 and offset == 0)
   if offset < 0 or limit < 0 then
@@ -937,9 +939,9 @@ local function mp_unpack_full(s, limit, offset)
   D, DP, DL = s, offset, len
   local res = {}
   local cnt = 0
-  local base = decode_all and 1 or 2     -- the offset goes first, not on the stack yet
+  local first = decode_all and 1 or 2     -- the offset goes first, not on the stack yet
   while DL - DP > 0 and cnt < limit do
-    local ok, v = pcall(mp_decode, 1 + cnt)
+    local ok, v = pcall(mp_decode, base + cnt)
     if not ok then
       D = nil
       if v == EOF then lerror("Missing bytes in input.") end
@@ -947,12 +949,12 @@ local function mp_unpack_full(s, limit, offset)
       error(v, 0)
     end
     cnt = cnt + 1
-    res[base + cnt - 1] = v
+    res[first + cnt - 1] = v
   end
   local left = DL - DP
   D = nil
   if not decode_all then
-    if 1 + cnt + 1 > MAXCSTACK then lerror("stack overflow (in function mp_unpack_full)") end
+    if base + cnt + 1 > MAXCSTACK then lerror("stack overflow (in function mp_unpack_full)") end
     res[1] = (left == 0) and -1 or (len - left)
     cnt = cnt + 1
   end
@@ -964,18 +966,18 @@ local cmsgpack = {
   pack = wrap1("pack", mp_pack),
   unpack = wrapn("unpack", function(nargs, s)
     s = checklstring(1, s, nargs >= 1)
-    return mp_unpack_full(s, 0, 0)
+    return mp_unpack_full(s, 0, 0, nargs)
   end),
   unpack_one = wrapn("unpack_one", function(nargs, s, off)
     local offset = optinteger(2, off, nargs >= 2, 0)
     s = checklstring(1, s, nargs >= 1)
-    return mp_unpack_full(s, 1, offset)
+    return mp_unpack_full(s, 1, offset, 1)
   end),
   unpack_limit = wrapn("unpack_limit", function(nargs, s, lim, off)
     local limit = checkinteger(2, lim, nargs >= 2)
     local offset = optinteger(3, off, nargs >= 3, 0)
     s = checklstring(1, s, nargs >= 1)
-    return mp_unpack_full(s, limit, offset)
+    return mp_unpack_full(s, limit, offset, 1)
   end),
   _NAME = "cmsgpack",
   _VERSION = "lua-cmsgpack 0.4.0",

@@ -359,6 +359,11 @@ MSGPACK_UNPACK = [
     "cmsgpack.unpack({})", "cmsgpack.unpack('\\1', 'extra')", "cmsgpack.unpack('\\220\\255\\255')",
     "select('#', cmsgpack.unpack(string.rep('\\1', 7999)))",
     "select('#', cmsgpack.unpack(string.rep('\\1', 8000)))",
+    "select('#', cmsgpack.unpack(string.rep('\\1', 7998), 'x'))",
+    "select('#', cmsgpack.unpack(string.rep('\\1', 7999), 'x'))",
+    "select('#', cmsgpack.unpack_limit(string.rep('\\1', 8000), 7998))",
+    "select('#', cmsgpack.unpack_limit(string.rep('\\1', 8000), 7999))",
+    "select('#', cmsgpack.unpack_limit(string.rep('\\1', 8000), 7998, 0, 'x', 'y'))",
     "cmsgpack.unpack(string.rep('\\145', 3990) .. '\\1')",
     "cmsgpack.unpack(string.rep('\\145', 4010) .. '\\1')",
     "cmsgpack.unpack(string.rep('\\129\\1', 3000) .. '\\1')",
@@ -524,6 +529,12 @@ STRUCT_UNPACK = [
     "struct.unpack('<>b', '\\1')", "struct.unpack('T', '\\1\\0\\0\\0\\0\\0\\0\\0')",
     "select('#', struct.unpack(string.rep('b', 7990), string.rep('a', 7990)))",
     "select('#', struct.unpack(string.rep('b', 8010), string.rep('a', 8010)))",
+    "select('#', struct.unpack(string.rep('b', 7997), string.rep('a', 7997)))",
+    "select('#', struct.unpack(string.rep('b', 7998), string.rep('a', 7998)))",
+    "select('#', struct.unpack(string.rep('b', 7996), string.rep('a', 7996), 1))",
+    "select('#', struct.unpack(string.rep('b', 7997), string.rep('a', 7997), 1))",
+    "select('#', struct.unpack(string.rep('b', 7996), string.rep('a', 7996), 1, 2))",
+    "select('#', struct.unpack(string.rep('xb', 4000), string.rep('a', 8000)))",
 ]
 
 STRUCT_SIZE = [
