@@ -250,6 +250,24 @@ CJSON_BODIES = [
     "cjson.decode_max_depth(9000) return pcall(cjson.decode, string.rep('[', 8500) .. string.rep(']', 8500))",
     "cjson.decode_max_depth(9000) return pcall(cjson.decode, string.rep('{\"a\":', 4000) .. '1' .. "
     "string.rep('}', 4000))",
+    "cjson.encode_max_depth(9000) local t = {} for i = 2, 7996 do t = {t} end return pcall(cjson.encode, t)",
+    "cjson.encode_max_depth(9000) local t = {} for i = 2, 7997 do t = {t} end return pcall(cjson.encode, t)",
+    "cjson.encode_max_depth(9000) local t = {} for i = 2, 7998 do t = {t} end return pcall(cjson.encode, t)",
+    "cjson.encode_max_depth(9000) local t = {} for i = 2, 3998 do t = {a = t} end "
+    "return pcall(cjson.encode, t)",
+    "cjson.encode_max_depth(9000) local t = {} for i = 2, 3999 do t = {a = t} end "
+    "return pcall(cjson.encode, t)",
+    "cjson.encode_max_depth(9000) local t = {} for i = 2, 4000 do t = {a = t} end "
+    "return pcall(cjson.encode, t)",
+    "cjson.decode_max_depth(9000) return pcall(cjson.decode, string.rep('[', 7997) .. string.rep(']', 7997))",
+    "cjson.decode_max_depth(9000) return pcall(cjson.decode, string.rep('[', 7998) .. string.rep(']', 7998))",
+    "cjson.decode_max_depth(9000) return pcall(cjson.decode, string.rep('[', 7999) .. string.rep(']', 7999))",
+    "cjson.decode_max_depth(9000) "
+    "return pcall(cjson.decode, string.rep('{\"a\":', 3998) .. '1' .. string.rep('}', 3998))",
+    "cjson.decode_max_depth(9000) "
+    "return pcall(cjson.decode, string.rep('{\"a\":', 3999) .. '1' .. string.rep('}', 3999))",
+    "cjson.decode_max_depth(9000) "
+    "return pcall(cjson.decode, string.rep('{\"a\":', 4000) .. '1' .. string.rep('}', 4000))",
     "local s = '' for i = 0, 255 do s = s .. string.char(i) end return cjson.encode(s), "
     "cjson.decode(cjson.encode(s)) == s",
     "local t = {} for i = 1, 300 do t['k' .. i] = i end return cjson.encode(t)",
@@ -402,6 +420,14 @@ MSGPACK_BODIES = [
     "return pcall(cmsgpack.pack)",
     "return pcall(cmsgpack.unpack, '\\193')",
     "local p = cmsgpack.pack return pcall(p)",
+    "return pcall(cmsgpack.unpack, string.rep('\\145', 3997) .. '\\1')",
+    "return pcall(cmsgpack.unpack, string.rep('\\129\\1', 3997) .. '\\1')",
+    "return pcall(cmsgpack.unpack, string.rep('\\145', 3998) .. '\\1')",
+    "return pcall(cmsgpack.unpack, string.rep('\\129\\1', 3998) .. '\\1')",
+    "return pcall(cmsgpack.unpack, string.rep('\\145', 3999) .. '\\1')",
+    "return pcall(cmsgpack.unpack, string.rep('\\129\\1', 3999) .. '\\1')",
+    "return pcall(cmsgpack.unpack, string.rep('\\145', 4000) .. '\\1')",
+    "return pcall(cmsgpack.unpack, string.rep('\\129\\1', 4000) .. '\\1')",
     "local t = setmetatable({}, {__index = function() return 1 end}) return cmsgpack.pack(t)",
     "local t = {1, 2, 3, n = 3} return cmsgpack.pack(t)",
 ]
