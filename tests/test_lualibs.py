@@ -16,6 +16,7 @@ import re
 import struct as pystruct
 from typing import Any
 
+import msgpack
 import pytest
 import redis
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -693,10 +694,38 @@ def test_hypothesis_cmsgpack(ref: Any, mine: Mine, v: Any) -> None:
 
 
 @PROPS
-@given(st.binary(max_size=30))
-def test_hypothesis_cmsgpack_unpack_bytes(ref: Any, mine: Mine, data: bytes) -> None:
+@given(st.binary(max_size=30), st.integers(-2, 5), st.integers(-2, 32))
+def test_hypothesis_cmsgpack_unpack_bytes(ref: Any, mine: Mine, data: bytes, limit: int, offset: int) -> None:
+    """Random bytes: all values or the error, and unpack_one/unpack_limit at random offsets."""
     check_expr(ref, mine, "cmsgpack.unpack(%s)" % lua_literal(data))
-    check_expr(ref, mine, "cmsgpack.unpack_limit(%s, 2, 1)" % lua_literal(data))
+    check_expr(ref, mine, "cmsgpack.unpack_limit(%s, %d, %d)" % (lua_literal(data), limit, offset))
+    check_expr(ref, mine, "cmsgpack.unpack_one(%s, %d)" % (lua_literal(data), offset))
+
+
+mp_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**63, 2**64 - 1) | st.floats(width=64) | st.floats(width=32)
+    | st.binary(max_size=40) | st.text(max_size=40),
+    lambda kids: st.lists(kids, max_size=5) | st.dictionaries(st.text(max_size=5) | st.integers(-3, 9), kids,
+                                                              max_size=5),
+    max_leaves=20)
+
+
+@PROPS
+@given(st.lists(mp_values, min_size=1, max_size=3), st.booleans(), st.booleans(), st.data())
+def test_hypothesis_cmsgpack_foreign(ref: Any, mine: Mine, vals: list[Any], bin_type: bool,
+                                     single_float: bool, data: Any) -> None:
+    """What another MessagePack library wrote (bin and str8 types, float32, every int width),
+    whole or cut short: the values or the error texts agree."""
+    def packb(v: Any) -> bytes:
+        try:
+            return msgpack.packb(v, use_bin_type=bin_type, use_single_float=single_float)
+        except OverflowError:         # a double beyond float32's range
+            return msgpack.packb(v, use_bin_type=bin_type)
+
+    blob = b"".join(packb(v) for v in vals)
+    cut = data.draw(st.integers(0, len(blob)))
+    for b in (blob, blob[:cut]):
+        check_expr(ref, mine, "cmsgpack.unpack(%s)" % lua_literal(b))
 
 
 @PROPS
