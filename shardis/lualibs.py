@@ -24,15 +24,28 @@ and error texts as under Redis:
 ``cjson.null`` is a userdata (Redis' is a NULL light userdata): it compares
 equal only to itself, ``type()`` says "userdata", ``tostring()`` gives
 "userdata: (nil)" as Redis prints it, ``getmetatable()`` gives false (Redis:
-nil; the real one stays out of reach); ``cjson_null(lua)`` returns it so the
-engine can turn it into a nil reply as Redis does for a userdata.
+nil; the real one stays out of reach). Redis replies nil for any userdata a
+script returns; ``lupa.lua51.lua_type(value) == "userdata"`` finds it (two
+lupa wrappers of it do not compare equal in Python).
+
+Known differences from Redis, all outside ordinary use:
+
+- An error raised by a library function that a script calls in tail position
+  (``return cjson.decode(s)``) lacks the "user_script:N: " position, and an
+  argument error there names the function by its field name: Lua drops the
+  caller's frame for a tail call to a Lua function, not to a C one.
+- ``getmetatable(cjson.null)`` is false, not nil; ``string.dump`` works on
+  these functions (Redis: "unable to dump given function").
+- A NaN keeps its sign but not its payload bits through cmsgpack and struct.
+- Cases where the C code is undefined (``bit.tohex(x, -2^31)``, which makes
+  Redis allocate 2^64 bytes) give a plain answer here.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["install", "cjson_null", "LUA_SOURCE"]
+__all__ = ["install", "LUA_SOURCE"]
 
 
 LUA_SOURCE = r"""
@@ -1477,8 +1490,3 @@ def install(lua: Any) -> None:
     may be removed afterwards.
     """
     lua.execute(LUA_SOURCE)
-
-
-def cjson_null(lua: Any) -> Any:
-    """The runtime's ``cjson.null`` (as lupa hands it to Python), for the reply conversion."""
-    return lua.eval("cjson.null")
