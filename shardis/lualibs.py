@@ -37,8 +37,8 @@ Known differences from Redis, all outside ordinary use:
 - ``getmetatable(cjson.null)`` is false, not nil; ``string.dump`` works on
   these functions (Redis: "unable to dump given function").
 - A NaN keeps its sign but not its payload bits through cmsgpack and struct.
-- Cases where the C code is undefined (``bit.tohex(x, -2^31)``, which makes
-  Redis allocate 2^64 bytes) give a plain answer here.
+- Where the C code's behaviour is undefined (``bit.tohex(x, -2^31)`` negates
+  INT_MIN) this code gives a plain answer (8 upper-case digits).
 """
 
 from __future__ import annotations
