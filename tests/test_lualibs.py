@@ -604,6 +604,53 @@ def test_struct_scripts(ref: Any, mine: Mine, body: str) -> None:
     check_body(ref, mine, body)
 
 
+MORE_CASES = [
+    'cjson.encode({[0.1]=1})',
+    'cjson.encode({[1e300]=1})',
+    'cjson.encode({[-0.0]=1})',
+    'cjson.encode(2^-1074)',
+    'cjson.encode({[1]=1,[2]=2,[2^31-1]=3})',
+    "cjson.decode('1E400')",
+    "cjson.decode('[1,\\n2]')",
+    'cjson.decode(\'"\\\\uD83D\\\\uDE00"\')',
+    'cjson.decode(\'"\\\\uDBFF\\\\uDFFF"\')',
+    'cjson.decode(\'"\\\\u0080\\\\u07ff\\\\u0800\\\\uffff"\')',
+    'cmsgpack.pack(2^31, -2^31-0.5, 2^32+0.5, -0.5)',
+    'cmsgpack.pack({[1]=1, [2]=2, [3.0]=3})',
+    'cmsgpack.pack({[1]=1, [2]=nil, [3]=3})',
+    "struct.pack('>I', -1)",
+    "struct.pack('>i', 2^31)",
+    "struct.pack('>i', 2^40+5)",
+    "struct.pack('>h', 1e10)",
+    "bit.tobit('0x')",
+    "bit.tobit('1e3')",
+    "bit.tobit('  0x10  ')",
+    "bit.tobit('0x1p4')",
+    'bit.band(2^53, 1)',
+    'bit.tohex(-1, -8)',
+    "bit.tohex(0xabc, '-3')",
+    "cjson.decode('[1.0e+2, 1e-2, -0e0]')",
+    "cjson.encode({['\\0']=1})",
+    'cjson.decode(\'{"":1}\')',
+    'cjson.decode(\'{"a":1}\\n\')',
+    "cmsgpack.unpack('\\217\\0')",
+    "cmsgpack.unpack('\\219\\255\\255\\255\\255')",
+    "cmsgpack.unpack('\\221\\255\\255\\255\\255')",
+    "cmsgpack.unpack_limit('\\1\\2', 1, '1')",
+    "struct.unpack('>d', '\\127\\248\\0\\0\\0\\0\\0\\0')",
+    "struct.size('!')",
+    "struct.size('!1')",
+    "struct.pack('!16 b d', 1, 2)",
+    "struct.pack('!8 b i16', 1, 2)",
+    "struct.pack('!8 b i5', 1, 2)",
+]
+
+
+@pytest.mark.parametrize("expr", MORE_CASES)
+def test_more_cases(ref: Any, mine: Mine, expr: str) -> None:
+    check_expr(ref, mine, expr)
+
+
 # ----------------------------------------------------------- error naming and position
 
 ERROR_CALLS = [
