@@ -19,7 +19,6 @@ too: a library's code runs once with ``redis.register_function`` to collect them
 from __future__ import annotations
 
 import hashlib
-import importlib
 import logging
 import math
 from dataclasses import dataclass, field
@@ -27,14 +26,9 @@ from typing import Any, Callable
 
 from lupa import lua51
 
-from shardis import errors
+from shardis import errors, lualibs
 from shardis.resp import ReplyError, string2ll
 from shardis.values import BigNumber, Pairs, Raw, Simple, Verbatim
-
-try:  # cjson, cmsgpack, bit and struct for the scripts
-    lualibs: Any = importlib.import_module("shardis.lualibs")
-except ImportError:  # pragma: no cover  (until they are there)
-    lualibs = None
 
 log = logging.getLogger("scripting")
 
@@ -185,13 +179,17 @@ sandbox._G = env
 -- Every 100000 instructions: BUSY replies and SCRIPT KILL (Engine._hook).
 G.debug.sethook(function() pyhook() end, "", 100000)
 
--- Where an error happened: the innermost frame of the script itself.
+-- Where an error happened: the innermost frame of the script's own code (Redis' handler
+-- looks one level up, two past a C function; here the sandbox's and libraries' Lua
+-- frames, source "<python>", are skipped as C frames are).
 local function where()
   local level = 3
   while true do
     local i = debug_getinfo(level, "Sl")
     if i == nil then return nil end
-    if i.source == "@user_script" or i.source == "@user_function" then return i end
+    if i.what ~= "C" and i.what ~= "tail" and i.source ~= "<python>" and i.source ~= "=<python>" then
+      return i
+    end
     level = level + 1
   end
 end
@@ -382,8 +380,7 @@ class Engine:
     def __init__(self, acl_check: Callable[[list], bool] | None = None) -> None:
         lua = self.lua = lua51.LuaRuntime(encoding=None, unpack_returned_tuples=True, register_eval=False,
                                           register_builtins=False, attribute_filter=_deny)
-        if lualibs is not None:
-            lualibs.install(lua)
+        lualibs.install(lua)  # cjson, cmsgpack, bit, struct
         self.rand = Rand48()
         self.resp = 2
         self.call: Call | None = None
