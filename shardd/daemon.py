@@ -378,6 +378,7 @@ class Shard:
             self.woken = []
             self.injected = []
             self.wjournal = []
+            self.watches.journal = []
             try:
                 out: Any  # (the sweep's count, else the replies)
                 if batches is None:
@@ -407,11 +408,13 @@ class Shard:
                 # batch runs again with that script answered SCRIPT_MOVED.
                 txn.abort()
                 self.blocked.undo()
+                self.watches.undo()
                 self.moved.add(e.args[0])
                 continue
             except lmdb.MapFullError:
                 txn.abort()
                 self.blocked.undo()
+                self.watches.undo()
                 store.grow()
                 log.warning("shard %d: LMDB map full, grown to %d bytes", self.index,
                             store.env.info()["map_size"])

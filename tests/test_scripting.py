@@ -385,3 +385,12 @@ def test_function_dump_restore_with_redis(pair):
 def parse_dump(reply: bytes) -> bytes:
     head = reply.index(b"\r\n")
     return reply[head + 2:head + 2 + int(reply[1:head])]
+
+
+def test_stray_script_in_a_batch_with_watch(pair):
+    """A script that reaches another shard's key rolls its batch back and runs it again;
+    a WATCH in the same batch still counts once (an EXEC after it sees the write)."""
+    pair.check("SET", "k1", "0")
+    pair.check_pipeline([("WATCH", "k1"), (E, "redis.call('incr', 'k1') return redis.call('incr', 'k2')", "1", "k1"),
+                         ("MULTI",), ("GET", "k1"), ("EXEC",), ("WATCH", "k1"), ("MULTI",), ("GET", "k1"),
+                         ("EXEC",), ("UNWATCH",)])
