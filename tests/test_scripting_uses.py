@@ -352,3 +352,27 @@ def test_kill_whole_server_under_scripts(tmp_path, load_kind):
         assert c.fcall("cf2", 0) == 8
     finally:
         s.stop()
+
+
+def test_script_cache_is_every_routers(tmp_path):
+    """SCRIPT LOAD (or EVAL) through one router makes EVALSHA work through another;
+    SCRIPT FLUSH through one empties every router's cache before it answers."""
+    from tests.helpers import cluster
+    from tests.test_multi import _on_each_router
+    with cluster(tmp_path, shards=3, routers=2) as s:
+        a, b = _on_each_router(s.port)
+        sha = a.script_load("return 'loaded'")
+        assert b.evalsha(sha, 0) == b"loaded"
+        assert b.evalsha(sha, 2, "k1", "k2") == b"loaded"   # (keys over shards: the coordinator)
+        assert a.eval("return 'evaled'", 0) == b"evaled"
+        sha2 = a.script_load("return 'evaled'")
+        assert b.script_exists(sha, sha2) == [True, True]
+        assert b.evalsha(sha2, 0) == b"evaled"
+        assert a.script_flush() is True
+        assert b.script_exists(sha, sha2) == [False, False]
+        for c in (a, b):
+            with pytest.raises(redis.exceptions.NoScriptError):
+                c.evalsha(sha, 0)
+        # Functions: loaded through one router, called through the other on every shard.
+        a.function_load("#!lua name=rl\nredis.register_function('rf', function(k) return redis.call('incr', k[1]) end)")
+        assert [b.fcall("rf", 1, k) for k in ("k1", "k2", "k3", "k1")] == [1, 1, 1, 2]
