@@ -5,9 +5,7 @@ server under ``always``): every script whole or absent."""
 
 from __future__ import annotations
 
-import os
 import random
-import signal
 import threading
 import time
 
@@ -17,7 +15,7 @@ from redis.exceptions import LockNotOwnedError
 
 from shardis.slots import key_slot, slot_table
 from tests.helpers import Shardis, free_port, wait_for_port
-from tests.test_cross_crash import WRITERS, Load, _children
+from tests.test_cross_crash import WRITERS, Load, kill_under_load
 
 SHARD_OF = slot_table(3)
 
@@ -306,17 +304,7 @@ class LocalLoad(ScriptLoad):
 def test_kill_one_process_under_scripts(tmp_path, victim, load_kind):
     s = Shardis(str(tmp_path / "data"), shards=3, durability="always").start()
     try:
-        load = load_kind(s.port).start()
-        time.sleep(random.uniform(0.5, 1.0))
-        pids = [p for p, cmd in _children(s.proc.pid).items() if victim in cmd]
-        os.kill(random.choice(pids), signal.SIGKILL)
-        before = list(load.acked)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and sum(load.acked) <= sum(before) + WRITERS:
-            time.sleep(0.1)
-        assert sum(load.acked) > sum(before), "no script succeeded after the restart"
-        load.join()
-        load.check(s.port)
+        kill_under_load(s, load_kind(s.port).start(), victim, times=1)
     finally:
         s.stop()
 
