@@ -322,13 +322,23 @@ function api.load_library(body)
   return true, nil
 end
 -- Run a compiled script or function: (true, result) or (false, error table).
-function api.run(f, keys, argv)
-  sandbox.KEYS = keys
-  sandbox.ARGV = argv
+-- (the keys, then the arguments: the tables are made here, cheaper than from Python)
+local function split(nk, ...)
+  if nk < 0 then return ... end
+  local keys, argv = {...}, {}
+  for i = nk + 1, #keys do
+    argv[i - nk] = keys[i]
+    keys[i] = nil
+  end
+  return keys, argv
+end
+function api.run(f, nk, ...)
+  sandbox.KEYS, sandbox.ARGV = split(nk, ...)
   local ok, v = xpcall(f, handler)
   return ok, v
 end
-function api.run_function(f, keys, argv)
+function api.run_function(f, nk, ...)
+  local keys, argv = split(nk, ...)
   local ok, v = xpcall(function() return f(keys, argv) end, handler)
   return ok, v
 end
@@ -584,13 +594,13 @@ class Engine:
         """Run a script: its reply value, or ReplyError with Redis' text."""
         self.resp = 2
         outer, self.call = self.call, call
-        table = self._table
         self.fatal = None
         try:
-            if script.function:
-                ok, v = self._run_function(script.fn, table(keys), table(argv))
-            else:
-                ok, v = self._run(script.fn, table(keys), table(argv))
+            run = self._run_function if script.function else self._run
+            if len(keys) + len(argv) <= 64:
+                ok, v = run(script.fn, len(keys), *keys, *argv)
+            else:  # (Lua's C stack takes a few thousand values at most: tables instead)
+                ok, v = run(script.fn, -1, self._table(keys), self._table(argv))
         finally:
             self.call = outer
         fatal, self.fatal = self.fatal, None
