@@ -119,15 +119,30 @@ def check_call(table: CommandTable, argv: list[bytes], no_writes: bool, readonly
         raise ReplyError("ERR " + WRONG_ARGS)
     if "noscript" in spec.flags:
         raise ReplyError("ERR " + NOT_ALLOWED)
-    if spec.subcommands and len(argv) > 1:
-        sub = spec.subcommands.get(argv[1].decode("latin-1").lower())
-        if sub is not None and "noscript" in sub.flags:
+    if spec.subcommands:
+        sub = spec.subcommands.get(argv[1].decode("latin-1").lower()) if len(argv) > 1 else None
+        if sub is None:
+            raise ReplyError("ERR " + UNKNOWN_CMD)
+        if not sub.arity_ok(len(argv)):
+            raise ReplyError("ERR " + WRONG_ARGS)
+        if "noscript" in sub.flags:
             raise ReplyError("ERR " + NOT_ALLOWED)
     if spec.write and no_writes:
         if readonly_call:
             raise ReplyError("ERR " + WRITE_IN_RO)
         raise ReplyError("ERR " + WRITE_IN_RO)
     return spec
+
+
+# Router commands a script may call that a key's shard answers: as that shard's command.
+_OBJECT_SUBS = (b"encoding", b"refcount", b"freq")
+
+
+def shard_form(table: CommandTable, spec: CommandSpec, argv: list[bytes]) -> tuple[CommandSpec, list[bytes]]:
+    """OBJECT ENCODING/REFCOUNT/FREQ key, as ``__object`` on the key's shard; others as they are."""
+    if spec.name == "object" and argv[1].lower() in _OBJECT_SUBS:
+        return table.by_name[b"__object"], [b"__object", argv[1].lower(), argv[2]]
+    return spec, argv
 
 
 class ScriptHost:
@@ -187,7 +202,7 @@ class ScriptHost:
 
         def call(cargv: list[bytes], pcall: bool) -> tuple[bool, Any]:
             try:
-                spec = check_call(table, cargv, no_writes, ro)
+                spec, cargv = shard_form(table, check_call(table, cargv, no_writes, ro), cargv)
                 if spec.route == LOCAL:
                     return True, local_command(spec, cargv, state, databases)
                 if many:
@@ -474,7 +489,7 @@ def _run_in_round(coord: Round, engine: Engine, db: int, script: Script, keys: l
 
     def call(cargv: list[bytes], pcall: bool) -> tuple[bool, Any]:
         try:
-            spec = check_call(table, cargv, no_writes, ro)
+            spec, cargv = shard_form(table, check_call(table, cargv, no_writes, ro), cargv)
             if spec.route == LOCAL:
                 return True, local_command(spec, cargv, state, coord.cfg.databases)
             if spec.write:

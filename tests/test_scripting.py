@@ -78,7 +78,15 @@ CASES = {
         (E, "return redis.call('blpop','l',0)", "1", "l"), (E, "return redis.call('multi')", "0"),
         (E, "return redis.call('eval','return 1',0)", "0"), (E, "return redis.call('script','load','return 1')", "0"),
         (E, "return redis.call('subscribe','x')", "0"), (E, "return redis.call('hello','2')", "0"),
-        (E, "return redis.call('client','list')", "0"),
+        (E, "return redis.call('client','list')", "0"), (E, "return redis.call('config','get','maxmemory')", "0"),
+        (E, "return redis.call('object')", "0"), (E, "return redis.call('object','bad','k')", "0"),
+    ],
+    "object": [
+        ("SET", "k1", "v"), ("RPUSH", "k2", "a"), (E, "return redis.call('object','encoding','k1')", "0"),
+        (E, "return redis.call('object','ENCODING',KEYS[1])", "1", "k2"),
+        (E, "return redis.call('object','refcount','k1')", "0"), (E, "return redis.call('object','freq','k1')", "0"),
+        (E, "return redis.call('object','encoding','nokey')", "0"),
+        (E, "return redis.call('object','encoding','k1','x')", "0"),
     ],
     "readonly": [
         ("EVAL_RO", "return redis.call('set','k','v')", "1", "k"), ("EVAL_RO", "return redis.call('get','k')", "1", "k"),
