@@ -19,6 +19,7 @@ function is first called after a change.
 
 from __future__ import annotations
 
+import random
 import time
 from typing import Any, Callable
 
@@ -26,6 +27,7 @@ from shardis import configtable, errors, rdb
 from shardis.commands import ALL, INTERNAL, LOCAL, SCRIPT, CommandSpec, CommandTable, CrossOp, Round
 from shardis.glob import stringmatch
 from shardis.resp import OK, ReplyError
+from shardis.scanargs import ScanArgs
 from shardis.scripting import (
     BUSY_FUNCTION,
     BUSY_SCRIPT,
@@ -43,6 +45,7 @@ from shardis.scripting import (
 from shardis.shardd.blocking import BLOCK
 from shardis.shardd.disk import sysdb
 from shardis.shardd.storage import Keyspace
+from shardis.slots import NSLOTS
 from shardis.values import OrderedSet, Simple
 
 
@@ -145,6 +148,33 @@ def shard_form(table: CommandTable, spec: CommandSpec, argv: list[bytes]) -> tup
     return spec, argv
 
 
+def keyspace_command(name: str, argv: list[bytes], db: int, shards: int,
+                     slot_to_shard: list[int], ends: list[int], ask: Callable[..., Any]) -> Any:
+    """SCAN and RANDOMKEY, which the router answers by walking the shards, for a script:
+    ``ask(shard, db, *args)`` runs a shard command (``__scan``, ``__randomkey``)."""
+    if name == "randomkey":
+        live = [v[0] for v in (ask(i, db, b"__randomkey") for i in range(shards)) if v]
+        return random.choice(live) if live else None
+    a = ScanArgs(argv)
+    if a.cursor >= NSLOTS:
+        return [b"0", []]
+    extra = [a.pattern] if a.type is None else [a.pattern, a.type]
+    keys: list[bytes] = []
+    budget = a.count
+    slot = a.cursor
+    while True:
+        next_slot, visited, got = ask(slot_to_shard[slot], db, b"__scan", b"%d" % slot, b"%d" % ends[slot],
+                                      b"%d" % budget, *extra)
+        keys.extend(got)
+        budget -= visited
+        if next_slot >= NSLOTS or budget <= 0:
+            return [b"0" if next_slot >= NSLOTS else b"%d" % next_slot, keys]
+        slot = next_slot
+
+
+_WALKERS = ("scan", "randomkey")
+
+
 class ScriptHost:
     """A shard's scripting: its Lua engine, the handlers scripts call, its libraries."""
 
@@ -203,6 +233,11 @@ class ScriptHost:
         def call(cargv: list[bytes], pcall: bool) -> tuple[bool, Any]:
             try:
                 spec, cargv = shard_form(table, check_call(table, cargv, no_writes, ro), cargv)
+                if spec.name in _WALKERS:
+                    if many:
+                        self.stray()  # (every shard's keys)
+                    return True, keyspace_command(spec.name, cargv, state[0], 1, [0] * NSLOTS, [NSLOTS] * NSLOTS,
+                                                  lambda _, d, *a: handlers[table.by_name[a[0]].id](ks, d, list(a)))
                 if spec.route == LOCAL:
                     return True, local_command(spec, cargv, state, databases)
                 if many:
@@ -490,6 +525,9 @@ def _run_in_round(coord: Round, engine: Engine, db: int, script: Script, keys: l
     def call(cargv: list[bytes], pcall: bool) -> tuple[bool, Any]:
         try:
             spec, cargv = shard_form(table, check_call(table, cargv, no_writes, ro), cargv)
+            if spec.name in _WALKERS:
+                return True, keyspace_command(spec.name, cargv, state[0], coord.nshards, coord.slot_to_shard,
+                                              coord.run_ends(), coord.call)
             if spec.route == LOCAL:
                 return True, local_command(spec, cargv, state, coord.cfg.databases)
             if spec.write:

@@ -199,6 +199,7 @@ class Round(Protocol):
     cfg: Config  # the server's configuration (databases, proto-max-bulk-len ...)
     table: "CommandTable"
     nshards: int
+    slot_to_shard: list[int]
     scripts: dict[bytes, bytes]   # the script cache of record: SHA -> body
     libraries: dict[bytes, Any]   # FUNCTION libraries compiled in the coordinator, by code
 
@@ -220,6 +221,10 @@ class Round(Protocol):
 
     def lua(self) -> Any:
         """The coordinator's Lua state (shardis.scripting.Engine)."""
+        ...
+
+    def run_ends(self) -> list[int]:
+        """For each slot, the first slot after it another shard owns (SCAN's walk)."""
         ...
 
     def busy(self, running: Any) -> None:

@@ -405,3 +405,19 @@ def test_stray_script_in_a_batch_with_watch(pair):
     pair.check_pipeline([("WATCH", "k1"), (E, "redis.call('incr', 'k1') return redis.call('incr', 'k2')", "1", "k1"),
                          ("MULTI",), ("GET", "k1"), ("EXEC",), ("WATCH", "k1"), ("MULTI",), ("GET", "k1"),
                          ("EXEC",), ("UNWATCH",)])
+
+
+def test_scan_and_randomkey_in_scripts(pair):
+    """A script's SCAN walks every shard (the script moves to the coordinator), its keys
+    as the router's SCAN gives them; RANDOMKEY returns a key."""
+    keys = [f"sk{i}" for i in range(30)]
+    pair.check("MSET", *[x for k in keys for x in (k, "v")])
+    script = ("local cursor, out = '0', {} repeat local r = redis.call('scan', cursor, 'COUNT', 7) "
+              "cursor = r[1] for _, k in ipairs(r[2]) do out[#out+1] = k end until cursor == '0' "
+              "table.sort(out) return out")
+    pair.check(E, script, "0")
+    pair.check(E, "return redis.call('scan', '0', 'MATCH', 'nomatch*', 'COUNT', '100000')[2]", "0")
+    pair.check(E, "return redis.call('scan', 'x')", "0")
+    pair.check(E, "return type(redis.call('randomkey'))", "0")
+    pair.check("FLUSHALL")
+    pair.check(E, "return redis.call('randomkey')", "0")

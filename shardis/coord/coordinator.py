@@ -92,6 +92,7 @@ from shardis.messages import (
 )
 from shardis.plan import MERGES
 from shardis.resp import ReplyError, encode, encode3, encode_error
+from shardis.scanargs import run_ends
 from shardis.scripting import Engine, Library, parse_resp
 from shardis.shardd import keys, scripting, sort, strings
 from shardis.shardd.blocking import BLOCK, Wait
@@ -181,6 +182,7 @@ class Coordinator:
         self.engine: Engine | None = None
         # Requests read while a script ran past busy-reply-threshold (``busy``): the next round's.
         self.stashed: list[Request] = []
+        self._run_ends: list[int] | None = None
         self.rounds = 0
         self.requests = 0
 
@@ -294,6 +296,11 @@ class Coordinator:
         if isinstance(v, ReplyError):
             raise v
         return v
+
+    def run_ends(self) -> list[int]:
+        if self._run_ends is None:
+            self._run_ends = run_ends(self.slot_to_shard)
+        return self._run_ends
 
     def lua(self) -> Engine:
         if self.engine is None:
