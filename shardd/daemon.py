@@ -32,7 +32,7 @@ import zmq
 from shardis import errors, hubproto, notify, wire
 from shardis.commands import INTERNAL, CommandTable
 from shardis.config import Config, log_level
-from shardis.hubproto import Configure, Hello, Notify, shard_identity
+from shardis.hubproto import Q_RECEIVERS, Answer, Configure, Hello, Notify, Publish, Query, shard_identity
 from shardis.messages import Batch, Replies
 from shardis.resp import ReplyError, encode, encode3, encode_error
 from shardis.shardd import recovery
@@ -102,7 +102,10 @@ class Shard:
             self.table, lambda: self.tables[0], lambda k: slot_to_shard[key_slot(k)] == index,
             cfg.nshards, lambda: self.in_multi)
         self.moved: set[tuple[int, int]] = set()
-        self.context.scripts.serve_busy = self.serve_busy
+        scripts = self.scripts = self.context.scripts
+        scripts.serve_busy = self.serve_busy
+        scripts.receivers = self.hub_receivers
+        self.hub_frames: list[bytes] = []  # the hub's frames read while a script asked it
         self.after_busy: list = []  # messages read while a script was busy, run after it
         self.in_multi = False     # running EXEC's commands: blocking ones do not block
         self.replay_aborted: set | None = None  # replaying the log: EXECs WATCH aborted
@@ -113,6 +116,7 @@ class Shard:
         self.participant = Participant(self)
         self.deferred: list = []
         self.hub: zmq.Socket | None = None  # to the pub/sub hub, while serving (``serve``)
+        self.hub_token = 0  # (a script's PUBLISH asks the hub: ``hub_receivers``)
         self.poller: zmq.Poller | None = None  # ``serve``'s
         self.stopping = False
         self.commands = 0
@@ -204,6 +208,10 @@ class Shard:
                     pass
                 if msgs:
                     self.dispatch(msgs)
+                while self.hub_frames:
+                    frames, self.hub_frames = self.hub_frames, []
+                    for frame in frames:
+                        self._hub_ops(frame, starting=False)
                 while self.after_busy:
                     msgs, self.after_busy = self.after_busy, []
                     self.dispatch(msgs)
@@ -379,6 +387,7 @@ class Shard:
             self.injected = []
             self.wjournal = []
             self.watches.journal = []
+            self.scripts.published = []
             try:
                 out: Any  # (the sweep's count, else the replies)
                 if batches is None:
@@ -426,6 +435,8 @@ class Shard:
             break
         self.moved.clear()
         ks.committed()
+        if self.scripts.published:
+            self.publish_scripts()
         if isinstance(ks, NotifyingKeyspace):  # (``notifying``)
             self.events = notify.messages(flags, ks.events)
         if changed:
@@ -518,6 +529,32 @@ class Shard:
                 self.injected.append((self.cur_msg, -1, -1, 0, [token]))
                 return None
         return self._run(ks, cmds, multi=True)  # (RAW: the router writes the array around them)
+
+    def hub_receivers(self, kind: int, channel: bytes) -> int:
+        """A script's PUBLISH: how many would receive it, asked of the hub now (the message
+        itself leaves once the batch has committed: ``publish_scripts``)."""
+        hub = self.hub
+        if hub is None:
+            return 0
+        self.hub_token += 1
+        token = self.hub_token
+        hub.send(hubproto.encode([Query(token, Q_RECEIVERS, [kind, channel])]))
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if not hub.poll(100):
+                continue
+            frame = hub.recv()
+            self.hub_frames.append(frame)  # (whatever else it holds is run after the batch)
+            for op in hubproto.decode(frame):
+                if isinstance(op, Answer) and op.token == token:
+                    return int(op.value)
+        return 0
+
+    def publish_scripts(self) -> None:
+        """The messages scripts of the committed batch published."""
+        pubs, self.scripts.published = self.scripts.published, []
+        if self.hub is not None:
+            self.hub.send(hubproto.encode([Publish(0, kind, channel, message) for kind, channel, message in pubs]))
 
     def _kill_while_locked(self, m: list[bytes]) -> bool:
         """SCRIPT KILL while a cross-shard round holds this shard: no script runs here;

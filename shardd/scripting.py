@@ -26,6 +26,7 @@ from typing import Any, Callable
 from shardis import configtable, errors, rdb
 from shardis.commands import ALL, INTERNAL, LOCAL, SCRIPT, CommandSpec, CommandTable, CrossOp, Round
 from shardis.glob import stringmatch
+from shardis.hubproto import CHANNEL, SHARD
 from shardis.resp import OK, ReplyError
 from shardis.scanargs import ScanArgs
 from shardis.scripting import (
@@ -173,6 +174,7 @@ def keyspace_command(name: str, argv: list[bytes], db: int, shards: int,
 
 
 _WALKERS = ("scan", "randomkey")
+_PUBLISH = {"publish": CHANNEL, "spublish": SHARD}
 
 
 class ScriptHost:
@@ -190,6 +192,10 @@ class ScriptHost:
         # What the shard does while a script runs longer than busy-reply-threshold: answer
         # the messages waiting for it (BUSY, SCRIPT KILL ...); set by the daemon.
         self.serve_busy: Callable[[Running], None] | None = None
+        # PUBLISH / SPUBLISH from scripts: the receivers now (asked of the hub; set by the
+        # daemon), the messages once the batch commits (``published``, kind/channel/message).
+        self.receivers: Callable[[int, bytes], int] | None = None
+        self.published: list[tuple[int, bytes, bytes]] = []
         self.libraries: dict[bytes, Library] | None = None  # None: read them again
         self.functions: dict[bytes, Script] = {}
 
@@ -233,6 +239,11 @@ class ScriptHost:
         def call(cargv: list[bytes], pcall: bool) -> tuple[bool, Any]:
             try:
                 spec, cargv = shard_form(table, check_call(table, cargv, no_writes, ro), cargv)
+                if spec.name in _PUBLISH:
+                    kind = _PUBLISH[spec.name]
+                    self.published.append((kind, cargv[1], cargv[2]))
+                    receivers = self.receivers
+                    return True, 0 if receivers is None else receivers(kind, cargv[1])
                 if spec.name in _WALKERS:
                     if many:
                         self.stray()  # (every shard's keys)
@@ -525,6 +536,8 @@ def _run_in_round(coord: Round, engine: Engine, db: int, script: Script, keys: l
     def call(cargv: list[bytes], pcall: bool) -> tuple[bool, Any]:
         try:
             spec, cargv = shard_form(table, check_call(table, cargv, no_writes, ro), cargv)
+            if spec.name in _PUBLISH:
+                return True, coord.publish(_PUBLISH[spec.name], cargv[1], cargv[2])
             if spec.name in _WALKERS:
                 return True, keyspace_command(spec.name, cargv, state[0], coord.nshards, coord.slot_to_shard,
                                               coord.run_ends(), coord.call)

@@ -227,6 +227,10 @@ class Round(Protocol):
         """For each slot, the first slot after it another shard owns (SCAN's walk)."""
         ...
 
+    def publish(self, kind: int, channel: bytes, message: bytes) -> int:
+        """A script's PUBLISH / SPUBLISH: sent through the hub; the receivers."""
+        ...
+
     def busy(self, running: Any) -> None:
         """A script has run past busy-reply-threshold: serve SCRIPT KILL meanwhile."""
         ...

@@ -29,7 +29,7 @@ HELLO, COUNT, SYNC, PUBLISH, QUERY, SET, NOTIFY, CONFIGURED = range(8)
 # Operations, hub -> peer.
 MESSAGE, PMESSAGE, SMESSAGE, ANSWER, CONFIG = range(10, 15)
 # QUERY's questions.
-Q_CHANNELS, Q_NUMSUB, Q_NUMPAT, Q_STATS = range(4)
+Q_CHANNELS, Q_NUMSUB, Q_NUMPAT, Q_STATS, Q_RECEIVERS = range(5)
 
 
 # Each op is a NamedTuple of its whole frame, the code first (so that a list of ops is

@@ -421,3 +421,31 @@ def test_scan_and_randomkey_in_scripts(pair):
     pair.check(E, "return type(redis.call('randomkey'))", "0")
     pair.check("FLUSHALL")
     pair.check(E, "return redis.call('randomkey')", "0")
+
+
+def test_publish_from_scripts(shardis_server, redis_server):
+    """PUBLISH and SPUBLISH from a script (on one shard, and in the coordinator): the
+    receivers counted as Redis counts them, the messages delivered."""
+    import redis as redis_py
+    out = {}
+    for name, port in (("shardis", shardis_server.port), ("redis", redis_server.port)):
+        c = redis_py.Redis(port=port)
+        p = c.pubsub()
+        p.subscribe("chan")
+        p.psubscribe("ch*")
+        for _ in range(2):
+            p.get_message(timeout=1)
+        got = [c.eval("return redis.call('publish', 'chan', 'one')", 0),
+               c.eval("return redis.call('publish', ARGV[1], 'two')", 2, "k1", "k2", "chan"),
+               c.eval("return redis.call('publish', 'nobody', 'x')", 0),
+               c.eval("return redis.call('spublish', 'chan', 'three')", 1, "k1")]
+        msgs = []
+        deadline = __import__("time").monotonic() + 3
+        while len(msgs) < 4 and __import__("time").monotonic() < deadline:
+            m = p.get_message(timeout=0.5)
+            if m and m["type"] in ("message", "pmessage"):
+                msgs.append((m["type"], m["channel"], m["data"]))
+        out[name] = (got, sorted(msgs))
+        p.close()
+        c.close()
+    assert out["shardis"] == out["redis"]

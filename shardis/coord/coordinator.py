@@ -68,7 +68,7 @@ from typing import Any, cast
 
 import zmq
 
-from shardis import errors, wire
+from shardis import errors, hubproto, wire
 from shardis.commands import ALL, CROSS_CANCEL, CROSS_EXEC, CommandSpec, CommandTable, CrossOp
 from shardis.config import Config, log_level
 from shardis.coord.hub import Hub
@@ -183,6 +183,7 @@ class Coordinator:
         # Requests read while a script ran past busy-reply-threshold (``busy``): the next round's.
         self.stashed: list[Request] = []
         self._run_ends: list[int] | None = None
+        self.hub_client: zmq.Socket | None = None  # (a script's PUBLISH: ``publish``)
         self.rounds = 0
         self.requests = 0
 
@@ -296,6 +297,25 @@ class Coordinator:
         if isinstance(v, ReplyError):
             raise v
         return v
+
+    def publish(self, kind: int, channel: bytes, message: bytes) -> int:
+        """A script's PUBLISH here: through the hub (in this process, its own socket); the
+        receivers, as the hub counts them."""
+        sock = self.hub_client
+        if sock is None:
+            sock = self.hub_client = self.ctx.socket(zmq.DEALER)
+            sock.setsockopt(zmq.IDENTITY, b"coordinator-scripts")
+            sock.setsockopt(zmq.LINGER, 0)
+            sock.connect(self.cfg.pubsub_endpoint())
+        token = next(self.txids)
+        sock.send(hubproto.encode([hubproto.Publish(token, kind, channel, message)]))
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if sock.poll(100):
+                for op in hubproto.decode(sock.recv()):
+                    if isinstance(op, hubproto.Answer) and op.token == token:
+                        return int(op.value)
+        return 0
 
     def run_ends(self) -> list[int]:
         if self._run_ends is None:

@@ -41,7 +41,7 @@ import zmq
 from shardis import configtable, hubproto
 from shardis.args import stringmatch
 from shardis.config import Config, log_level
-from shardis.hubproto import CHANNEL, KINDS, PATTERN, Q_CHANNELS, Q_NUMPAT, Q_NUMSUB, Q_STATS, SHARD, \
+from shardis.hubproto import CHANNEL, KINDS, PATTERN, Q_CHANNELS, Q_NUMPAT, Q_NUMSUB, Q_RECEIVERS, Q_STATS, SHARD, \
     Answer, Configure, Configured, Count, FromHub, Hello, Message, Notify, PMessage, Publish, Query, Set, \
     SMessage, Sync, Unreadable
 
@@ -289,4 +289,11 @@ class Hub:
             return len(self.subs[PATTERN])
         if what == Q_STATS:
             return [len(s) for s in self.subs]
+        if what == Q_RECEIVERS:  # [kind, channel]: what PUBLISH would answer (a script's)
+            kind, channel = arg
+            n = sum(self.subs[kind].get(channel, {}).values())
+            if kind == CHANNEL:
+                patterns = self.subs[PATTERN]
+                n += sum(sum(patterns[p].values()) for p, match in self.matchers.items() if match(channel))
+            return n
         raise ValueError(f"unknown pub/sub query {what!r}")
