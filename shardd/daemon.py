@@ -105,6 +105,7 @@ class Shard:
         scripts = self.scripts = self.context.scripts
         scripts.serve_busy = self.serve_busy
         scripts.receivers = self.hub_receivers
+        scripts.record = self._record_time
         self.hub_frames: list[bytes] = []  # the hub's frames read while a script asked it
         self.after_busy: list = []  # messages read while a script was busy, run after it
         self.in_multi = False     # running EXEC's commands: blocking ones do not block
@@ -529,6 +530,10 @@ class Shard:
                 self.injected.append((self.cur_msg, -1, -1, 0, [token]))
                 return None
         return self._run(ks, cmds, multi=True)  # (RAW: the router writes the array around them)
+
+    def _record_time(self, v: list[bytes]) -> None:
+        """What TIME answered a script, logged with the batch (replayed: recovery.py)."""
+        self.injected.append((self.cur_msg, -2, -2, 0, v))
 
     def hub_receivers(self, kind: int, channel: bytes) -> int:
         """A script's PUBLISH: how many would receive it, asked of the hub now (the message

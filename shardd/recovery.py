@@ -11,6 +11,7 @@ registers its commands in another order replays the same commands.
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import sys
@@ -122,16 +123,21 @@ def replay_message(shard: Shard, ks: Keyspace, cmds: list, injections: list) -> 
     served after the same commands; the replies go nowhere."""
     at: dict[int, list] = {}
     aborted = set()
+    times = []
     for _, done, cid, db, args in injections:
         if cid == -1:
             aborted.add(args[0])  # an EXEC that WATCH aborted (see Shard._exec)
+        elif cid == -2:
+            times.append(args)  # what TIME answered a script (see ScriptHost.clock)
         else:
             at.setdefault(done, []).append((cid, db, args))
     shard.replay_aborted = aborted
+    shard.scripts.replaying = collections.deque(times)
     try:
         _replay_cmds(shard, ks, cmds, at)
     finally:
         shard.replay_aborted = None
+        shard.scripts.replaying = None
     return []
 
 

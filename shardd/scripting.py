@@ -19,6 +19,7 @@ function is first called after a change.
 
 from __future__ import annotations
 
+import collections
 import random
 import time
 from typing import Any, Callable
@@ -90,7 +91,13 @@ def script_keys(args: list[bytes]) -> list[bytes]:
     return args[3:3 + n]
 
 
-def local_command(spec: CommandSpec, argv: list[bytes], state: list[int], databases: int) -> Any:
+def real_time() -> list[bytes]:
+    us = time.time_ns() // 1000
+    return [b"%d" % (us // 1_000_000), b"%d" % (us % 1_000_000)]
+
+
+def local_command(spec: CommandSpec, argv: list[bytes], state: list[int], databases: int,
+                  clock: Callable[[], list[bytes]] = real_time) -> Any:
     """The connection and server commands a script may call, answered where it runs."""
     name = spec.name
     if name == "ping":
@@ -100,8 +107,7 @@ def local_command(spec: CommandSpec, argv: list[bytes], state: list[int], databa
     if name == "echo":
         return argv[1]
     if name == "time":
-        ns = time.time_ns()
-        return [b"%d" % (ns // 1_000_000_000), b"%d" % (ns // 1000 % 1_000_000)]
+        return clock()
     if name == "select":
         try:
             db = int(argv[1])
@@ -195,6 +201,10 @@ class ScriptHost:
         # PUBLISH / SPUBLISH from scripts: the receivers now (asked of the hub; set by the
         # daemon), the messages once the batch commits (``published``, kind/channel/message).
         self.receivers: Callable[[int, bytes], int] | None = None
+        # TIME in a script is the real time, recorded in the write-ahead log (``record``,
+        # set by the daemon) so that a replay after a crash (``replaying``) sees the same.
+        self.record: Callable[[list[bytes]], None] | None = None
+        self.replaying: collections.deque | None = None
         self.published: list[tuple[int, bytes, bytes]] = []
         self.libraries: dict[bytes, Library] | None = None  # None: read them again
         self.functions: dict[bytes, Script] = {}
@@ -220,6 +230,10 @@ class ScriptHost:
 
         engine = self.lua()
         engine.watch = watch
+        # math.random's state, from the batch (its clock, how many draws it handed out):
+        # a replay of the write-ahead log after a crash draws the same numbers.
+        ks.draws += 1
+        engine.rand.seed_state(ks.now * 65599 + ks.draws)
         try:
             return self._run(ks, db, script, keys, argv, ro, running)
         finally:
@@ -250,7 +264,7 @@ class ScriptHost:
                     return True, keyspace_command(spec.name, cargv, state[0], 1, [0] * NSLOTS, [NSLOTS] * NSLOTS,
                                                   lambda _, d, *a: handlers[table.by_name[a[0]].id](ks, d, list(a)))
                 if spec.route == LOCAL:
-                    return True, local_command(spec, cargv, state, databases)
+                    return True, local_command(spec, cargv, state, databases, self.clock)
                 if many:
                     if spec.route == ALL:
                         self.stray()
@@ -273,6 +287,15 @@ class ScriptHost:
         v = self.lua().run(script, keys, argv, call)
         if isinstance(v, ReplyError):
             raise v
+        return v
+
+    def clock(self) -> list[bytes]:
+        replaying = self.replaying
+        if replaying is not None and replaying:
+            return replaying.popleft()
+        v = real_time()
+        if self.record is not None and replaying is None:
+            self.record(v)
         return v
 
     def stray(self) -> None:

@@ -12,7 +12,8 @@ The sandbox: scripts see a read-only global table (reading a global that does no
 exist, or writing one, is an error, as in Redis), no os/io/debug/require/print, the
 libraries cjson, cmsgpack, bit and struct (shardis/lualibs.py), and math.random
 drawing from Redis' own generator (rand.c's rand48: math.randomseed(n) then gives the
-numbers redis-server gives; like Redis 7.0, the sequence runs on across scripts). Functions (FUNCTION LOAD) are compiled here
+numbers redis-server gives). Unseeded, a shard's script starts from a state fixed by its
+batch, so that a replay of the write-ahead log draws the same numbers. Functions (FUNCTION LOAD) are compiled here
 too: a library's code runs once with ``redis.register_function`` to collect them.
 """
 
@@ -84,6 +85,11 @@ class Rand48:
     def seed(self, s: int) -> None:
         s &= 0xFFFFFFFF
         self.x = (s << 16) | 0x330E
+
+    def seed_state(self, n: int) -> None:
+        """Set the whole 48-bit state (a shard's scripts: from their batch, see
+        shardd/scripting.py)."""
+        self.x = n & 0xFFFFFFFFFFFF
 
     def lrand48(self) -> int:
         self.x = (self.x * 0x5DEECE66D + 0xB) & 0xFFFFFFFFFFFF
