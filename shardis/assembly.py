@@ -18,7 +18,7 @@ from shardis.coord import coordinator
 from shardis.router import app, commandinfo, configcmd, connection, info, objectcmd, persistence, pubsub, \
     scan, transactions
 from shardis.shardd import blocking, daemon, databases, hashes, keys, lists, objectinfo, sets, sort, \
-    strings, txn, zsets
+    streams, strings, txn, zsets
 
 
 def build_table() -> CommandTable:
@@ -37,6 +37,7 @@ def build_table() -> CommandTable:
     zsets.register_scan(table)
     databases.register_swapdb(table)
     sort.register_internal(table)
+    streams.register(table)
     return table
 
 
