@@ -445,6 +445,8 @@ class Keyspace:
             txn.delete(expires_key(exp, mk), db=self.exp_db)
         self._drop_payload(mk, raw)
         self._count(db, -1, -1 if exp else 0)
+        if raw[0] == STREAM and self.store.waiting and (db, mk[3:]) in self.store.waiting:
+            self.ready.append((db, mk[3:]))  # (a blocked XREADGROUP hears of it: shardd/streams.py)
 
     def _drop_payload(self, mk: bytes, raw: bytes) -> None:
         """Delete what a record keeps outside ``meta``: a collection's members."""

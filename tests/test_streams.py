@@ -285,3 +285,200 @@ def test_table(pair, name):
 def test_table_resp3(pair3, name):
     for args in CASES[name]:
         _compare(pair3, args)
+
+
+# ---------------------------------------------------------------- clock IDs, events, shards
+
+
+def test_auto_ids_are_monotonic(pair):
+    ids = [pair.s.call("XADD", "s", "*", "f", "v") for _ in range(50)]
+    parsed = [tuple(int(x) for x in parse_reply(r).split(b"-")) for r in ids]
+    assert parsed == sorted(parsed) and len(set(parsed)) == 50
+    assert abs(parsed[-1][0] - time.time() * 1000) < 10_000
+    # a clock "behind" the last ID: the sequence goes on from it
+    pair.s.call("XADD", "f", "99999999999999-5", "a", "b")
+    assert pair.s.call("XADD", "f", "*", "a", "b") == b"$16\r\n99999999999999-6\r\n"
+    assert pair.s.call("XADD", "f", "99999999999999-*", "a", "b") == b"$16\r\n99999999999999-7\r\n"
+
+
+def test_keyspace_events(pair):
+    subs = []
+    for c in (pair.s, pair.r):
+        c.call("CONFIG", "SET", "notify-keyspace-events", "KEA")
+    from tests.helpers import RawClient
+    try:
+        for port in (pair.s.sock.getpeername()[1], pair.r.sock.getpeername()[1]):
+            sub = RawClient(port)
+            sub.call("PSUBSCRIBE", "__keyevent@0__:*")
+            subs.append(sub)
+        time.sleep(0.2)
+        cmds = [("XADD", "s", "1-0", "a", "b"), ("XADD", "s", "MAXLEN", "0", "2-0", "a", "b"),
+                ("XGROUP", "CREATE", "s", "g", "$"), ("XGROUP", "CREATECONSUMER", "s", "g", "c"),
+                ("XREADGROUP", "GROUP", "g", "c2", "STREAMS", "s", ">"), ("XADD", "s", "3-0", "a", "b"),
+                ("XDEL", "s", "3-0"), ("XDEL", "s", "3-0"), ("XTRIM", "s", "MAXLEN", "0"),
+                ("XGROUP", "SETID", "s", "g", "0"), ("XGROUP", "DELCONSUMER", "s", "g", "c"),
+                ("XGROUP", "DESTROY", "s", "g"), ("XSETID", "s", "9-0"), ("DEL", "s"), ("SET", "end", "1")]
+        for cmd in cmds:
+            pair.check(*cmd)
+        got = []
+        for sub in subs:
+            events = []
+            while True:
+                msg = parse_reply(sub.read_reply())
+                events.append((msg[2], msg[3]))
+                if msg[3] == b"end":
+                    break
+            got.append(events)
+        assert got[0] == got[1], got
+        assert (b"__keyevent@0__:xgroup-createconsumer", b"s") in got[0]
+    finally:
+        for c in (pair.s, pair.r):
+            c.call("CONFIG", "SET", "notify-keyspace-events", "")
+        for sub in subs:
+            sub.close()
+
+
+def test_scan_type_and_keys_across_shards(pair):
+    keys = [f"k{i}" for i in range(12)]
+    for k in keys:
+        pair.check("XADD", k, "1-1", "f", k)
+    pair.check("SET", "str", "x")
+    assert sorted(parse_reply(pair.s.call("SCAN", "0", "TYPE", "stream", "COUNT", "100000"))[1]) == \
+        sorted(k.encode() for k in keys)
+    # XREAD over keys on several shards: the coordinator runs it
+    pair.check("XREAD", "COUNT", "5", "STREAMS", *keys, *["0"] * 12)
+    pair.check("XREAD", "STREAMS", *keys, *["$"] * 12)
+    for k in keys:
+        pair.check("XGROUP", "CREATE", k, "g", "0")
+    pair.check("XREADGROUP", "GROUP", "g", "c", "STREAMS", *keys, *[">"] * 12)
+    for k in keys:
+        pair.check("XPENDING", k, "g")
+    pair.check("DEL", *keys)
+
+
+def test_big_stream_nodes_and_trimming(pair):
+    """Enough entries for many nodes: approximate trimming removes what Redis removes."""
+    cmds = [("XADD", "s", f"{i + 1}-0", "field", "x" * (i % 50)) for i in range(1200)]
+    pair.check_pipeline(cmds)
+    for args in [("XLEN", "s"), ("XTRIM", "s", "MAXLEN", "~", "1000"), ("XLEN", "s"),
+                 ("XTRIM", "s", "MINID", "~", "500"), ("XLEN", "s"),
+                 ("XADD", "s", "MAXLEN", "~", "300", "5000-0", "a", "b"), ("XLEN", "s"),
+                 ("XRANGE", "s", "-", "+", "COUNT", "2"), ("XREVRANGE", "s", "+", "-", "COUNT", "2"),
+                 ("XTRIM", "s", "MAXLEN", "=", "250"), ("XLEN", "s"), ("XINFO", "STREAM", "s")]:
+        _compare(pair, args)
+
+
+# ---------------------------------------------------------------- blocking
+
+
+class Later:
+    """A command sent now whose reply is read in a thread."""
+
+    def __init__(self, port: int, *args) -> None:
+        import threading
+        from tests.helpers import RawClient, encode_command
+        self.c = RawClient(port)
+        self.args = args
+        self.reply: bytes | None = None
+        self.c.send_raw(encode_command(args))
+        self.t = threading.Thread(target=self._read, daemon=True)
+        self.t.start()
+
+    def _read(self) -> None:
+        self.reply = self.c.read_reply()
+
+    def join(self, timeout: float = 5.0) -> bytes | None:
+        self.t.join(timeout)
+        return self.reply
+
+    def close(self) -> None:
+        self.c.close()
+
+
+def test_xread_block_is_woken_by_xadd(shardis_server):
+    from tests.helpers import RawClient
+    port = shardis_server.port
+    c = RawClient(port)
+    c.call("FLUSHALL")
+    c.call("XADD", "{b}s", "1-0", "old", "x")
+    w1 = Later(port, "XREAD", "BLOCK", "0", "STREAMS", "{b}s", "{b}t", "$", "$")
+    w2 = Later(port, "XREAD", "BLOCK", "0", "COUNT", "1", "STREAMS", "{b}t", "0")
+    time.sleep(0.3)
+    assert w1.reply is None and w2.reply is None
+    c.call("SET", "{b}other", "x")  # not a stream write: nobody wakes
+    c.call("XADD", "{b}t", "5-0", "new", "y")
+    assert w1.join() == b"*1\r\n*2\r\n$4\r\n{b}t\r\n*1\r\n*2\r\n$3\r\n5-0\r\n*2\r\n$3\r\nnew\r\n$1\r\ny\r\n"
+    assert w2.join() == w1.reply
+    w3 = Later(port, "XREAD", "BLOCK", "200", "STREAMS", "{b}s", "$")
+    assert w3.join() == b"*-1\r\n"
+    for w in (w1, w2, w3):
+        w.close()
+    c.close()
+
+
+def test_xreadgroup_block(shardis_server):
+    from tests.helpers import RawClient
+    port = shardis_server.port
+    c = RawClient(port)
+    c.call("FLUSHALL")
+    c.call("XGROUP", "CREATE", "{g}s", "g", "$", "MKSTREAM")
+    a = Later(port, "XREADGROUP", "GROUP", "g", "a", "BLOCK", "0", "STREAMS", "{g}s", ">")
+    time.sleep(0.2)
+    b = Later(port, "XREADGROUP", "GROUP", "g", "b", "BLOCK", "0", "STREAMS", "{g}s", ">")
+    time.sleep(0.2)
+    r = Later(port, "XREAD", "BLOCK", "0", "STREAMS", "{g}s", "$")
+    time.sleep(0.2)
+    c.call("XADD", "{g}s", "1-0", "f", "v")
+    entry = b"*1\r\n*2\r\n$3\r\n1-0\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n"
+    assert a.join() == b"*1\r\n*2\r\n$4\r\n{g}s\r\n" + entry
+    assert r.join() == a.reply  # a plain reader behind b, who got nothing, is served too
+    assert b.reply is None
+    assert parse_reply(c.call("XPENDING", "{g}s", "g")) == [1, b"1-0", b"1-0", [[b"a", b"1"]]]
+    c.call("XADD", "{g}s", "2-0", "f", "w")
+    assert b"2-0" in b.join()
+    assert parse_reply(c.call("XPENDING", "{g}s", "g"))[0] == 2
+    d = Later(port, "XREADGROUP", "GROUP", "g", "d", "BLOCK", "0", "STREAMS", "{g}s", ">")
+    time.sleep(0.2)
+    c.call("XGROUP", "DESTROY", "{g}s", "g")
+    assert d.join() == b"-NOGROUP the consumer group this client was blocked on no longer exists\r\n"
+    c.call("XGROUP", "CREATE", "{g}s", "g", "$")
+    e = Later(port, "XREADGROUP", "GROUP", "g", "e", "BLOCK", "0", "STREAMS", "{g}s", ">")
+    f = Later(port, "XREAD", "BLOCK", "0", "STREAMS", "{g}s", "$")
+    time.sleep(0.2)
+    c.call("DEL", "{g}s")
+    assert e.join() == b"-UNBLOCKED the stream key no longer exists\r\n"
+    time.sleep(0.2)
+    assert f.reply is None  # a plain reader waits on
+    c.call("XADD", "{g}s", "2-0", "f", "v")  # ($ was 2-0 when it blocked: not for it)
+    time.sleep(0.2)
+    assert f.reply is None
+    c.call("XADD", "{g}s", "3-0", "f", "v")
+    assert f.join() == b"*1\r\n*2\r\n$4\r\n{g}s\r\n" + entry.replace(b"1-0", b"3-0")
+    for w in (a, b, r, d, e, f):
+        w.close()
+    c.close()
+
+
+def test_xread_block_over_shards(shardis_server):
+    from tests.helpers import RawClient
+    port = shardis_server.port
+    c = RawClient(port)
+    c.call("FLUSHALL")
+    keys = [f"k{i}" for i in range(6)]
+    w = Later(port, "XREAD", "BLOCK", "0", "STREAMS", *keys, *["$"] * 6)
+    time.sleep(0.3)
+    assert w.reply is None
+    c.call("XADD", "k4", "7-0", "a", "b")
+    assert w.join() == b"*1\r\n*2\r\n$2\r\nk4\r\n*1\r\n*2\r\n$3\r\n7-0\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n"
+    t = Later(port, "XREAD", "BLOCK", "300", "STREAMS", *keys, *["$"] * 6)
+    assert t.join() == b"*-1\r\n"
+    c.call("XGROUP", "CREATE", "k1", "g", "$", "MKSTREAM")
+    c.call("XGROUP", "CREATE", "k5", "g", "$", "MKSTREAM")
+    g = Later(port, "XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "k1", "k5", ">", ">")
+    time.sleep(0.3)
+    c.call("XADD", "k5", "9-0", "a", "b")
+    assert g.join() == b"*1\r\n*2\r\n$2\r\nk5\r\n*1\r\n*2\r\n$3\r\n9-0\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n"
+    assert parse_reply(c.call("XPENDING", "k5", "g"))[0] == 1
+    for x in (w, t, g):
+        x.close()
+    c.close()
