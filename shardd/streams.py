@@ -40,8 +40,7 @@ U64 = sd.U64
 MAX_ID = (U64, U64)
 ZERO = (0, 0)
 INVALID = -1  # SCG_INVALID_ENTRIES_READ
-NODE_MAX_ENTRIES = 100   # stream-node-max-entries (Redis' default)
-NODE_MAX_BYTES = 4096    # stream-node-max-bytes
+LISTPACK_MAX = 1 << 30   # STREAM_LISTPACK_MAX_SIZE
 XREAD_BLOCKED_DEFAULT_COUNT = 1000
 LLONG_MAX = 2 ** 63 - 1
 
@@ -316,7 +315,12 @@ def append(ks: Keyspace, s: Stream, i: ID, fields: list[bytes]) -> None:
     new = tail is None
     if tail is not None:
         master, live, total, size = tail
-        if size + totelelen >= NODE_MAX_BYTES or total >= NODE_MAX_ENTRIES:
+        st = ks.store
+        max_bytes = st.stream_node_bytes
+        if max_bytes == 0 or max_bytes > LISTPACK_MAX:
+            max_bytes = LISTPACK_MAX
+        if size + totelelen >= max_bytes or (st.stream_node_entries
+                                             and total >= st.stream_node_entries):
             new = True
     add = _lp_size(fields)
     if new:
@@ -589,7 +593,8 @@ def lag(s: Stream, g: Group) -> int | None:
 # ---------------------------------------------------------------- XADD, XTRIM, XRANGE ...
 
 
-def _parse_trim(args: list[bytes], xadd: bool) -> tuple[Trim, int, ID | None, bool, bool]:
+def _parse_trim(args: list[bytes], xadd: bool,
+                node_entries: int) -> tuple[Trim, int, ID | None, bool, bool]:
     """streamParseAddOrTrimArgsOrReply: (trim, id position, id, seq given, nomkstream)."""
     t = Trim()
     limit_given = False
@@ -656,7 +661,7 @@ def _parse_trim(args: list[bytes], xadd: bool) -> tuple[Trim, int, ID | None, bo
         if not t.approx:
             raise ReplyError("ERR syntax error, LIMIT cannot be used without the special ~ option")
     elif t.approx:
-        t.limit = 100 * NODE_MAX_ENTRIES
+        t.limit = 100 * node_entries
         if t.limit <= 0 or t.limit > 1000000:
             t.limit = 1000000
     else:
@@ -671,7 +676,7 @@ def _next_id(last: ID, now: int) -> ID | None:
 
 
 def xadd(ks: Keyspace, db: int, args: list[bytes]) -> bytes | None:
-    t, idpos, given, seq_given, nomk = _parse_trim(args, True)
+    t, idpos, given, seq_given, nomk = _parse_trim(args, True, ks.store.stream_node_entries)
     field_pos = idpos + 1
     n = len(args) - field_pos
     if n < 2 or n % 2:
@@ -710,7 +715,7 @@ def xadd(ks: Keyspace, db: int, args: list[bytes]) -> bytes | None:
 
 
 def xtrim(ks: Keyspace, db: int, args: list[bytes]) -> int:
-    t = _parse_trim(args, False)[0]
+    t = _parse_trim(args, False, ks.store.stream_node_entries)[0]
     s = load(ks, db, args[1])
     if s is None:
         return 0

@@ -317,7 +317,7 @@ def test_keyspace_events(pair):
                 ("XREADGROUP", "GROUP", "g", "c2", "STREAMS", "s", ">"), ("XADD", "s", "3-0", "a", "b"),
                 ("XDEL", "s", "3-0"), ("XDEL", "s", "3-0"), ("XTRIM", "s", "MAXLEN", "0"),
                 ("XGROUP", "SETID", "s", "g", "0"), ("XGROUP", "DELCONSUMER", "s", "g", "c"),
-                ("XGROUP", "DESTROY", "s", "g"), ("XSETID", "s", "9-0"), ("DEL", "s"), ("SET", "end", "1")]
+                ("XGROUP", "DESTROY", "s", "g"), ("XSETID", "s", "9-0"), ("DEL", "s"), ("SET", "{s}end", "1")]
         for cmd in cmds:
             pair.check(*cmd)
         got = []
@@ -326,7 +326,7 @@ def test_keyspace_events(pair):
             while True:
                 msg = parse_reply(sub.read_reply())
                 events.append((msg[2], msg[3]))
-                if msg[3] == b"end":
+                if msg[3] == b"{s}end":
                     break
             got.append(events)
         assert got[0] == got[1], got
@@ -482,3 +482,16 @@ def test_xread_block_over_shards(shardis_server):
     for x in (w, t, g):
         x.close()
     c.close()
+
+
+def test_stream_node_max_entries(pair):
+    """CONFIG SET stream-node-max-entries reaches the shards: nodes, and so ~ trimming,
+    follow it as in Redis."""
+    try:
+        pair.check("CONFIG", "SET", "stream-node-max-entries", "7")
+        for args in [*fill(n=40), ("XTRIM", "s", "MAXLEN", "~", "20"), ("XLEN", "s"),
+                     ("XADD", "s", "MAXLEN", "~", "5", "100-0", "a", "b"), ("XLEN", "s"),
+                     ("XINFO", "STREAM", "s")]:
+            _compare(pair, args)
+    finally:
+        pair.check("CONFIG", "SET", "stream-node-max-entries", "100")
