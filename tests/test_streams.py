@@ -495,3 +495,65 @@ def test_stream_node_max_entries(pair):
             _compare(pair, args)
     finally:
         pair.check("CONFIG", "SET", "stream-node-max-entries", "100")
+
+
+def test_consumer_group_workload_survives_sigkill(tmp_path):
+    """Producers add jobs, consumers read them with '>' and acknowledge, one consumer
+    dies with jobs pending and another takes them over with XAUTOCLAIM; the whole
+    server is SIGKILLed twice on the way (durability always). No acknowledged XADD
+    or XACK is lost, no job is delivered twice as new, every job is handled once."""
+    from tests.helpers import RawClient, Shardis, wait_for_port
+    server = Shardis(str(tmp_path / "data"), shards=2, durability="always").start()
+    port = server.port
+    added: list[bytes] = []
+    delivered_new: list[bytes] = []
+    handled: list[bytes] = []
+    try:
+        c = RawClient(port)
+        assert c.call("XGROUP", "CREATE", "jobs", "g", "$", "MKSTREAM") == b"+OK\r\n"
+        for rnd in range(30):
+            for p in range(3):
+                added.append(parse_reply(c.call("XADD", "jobs", "*", "job", f"{p}:{rnd}")))
+            for name in ("c1", "c2", "dead"):
+                got = parse_reply(c.call("XREADGROUP", "GROUP", "g", name, "COUNT", "2",
+                                         "STREAMS", "jobs", ">"))
+                ids = [e[0] for e in got[0][1]] if got else []
+                delivered_new += ids
+                if name != "dead" and ids:
+                    assert parse_reply(c.call("XACK", "jobs", "g", *ids)) == len(ids)
+                    handled += ids
+            if rnd in (10, 20):
+                c.close()
+                server.kill()
+                server.start()
+                wait_for_port(port)
+                c = RawClient(port)
+        # the rest, then the dead consumer's jobs, claimed and acknowledged by c1
+        while True:
+            got = parse_reply(c.call("XREADGROUP", "GROUP", "g", "c1", "COUNT", "50", "STREAMS", "jobs", ">"))
+            if not got:
+                break
+            ids = [e[0] for e in got[0][1]]
+            delivered_new += ids
+            c.call("XACK", "jobs", "g", *ids)
+            handled += ids
+        cursor = b"0-0"
+        while True:
+            nxt, claimed, deleted = parse_reply(c.call("XAUTOCLAIM", "jobs", "g", "c1", "0", cursor,
+                                                       "COUNT", "7", "JUSTID"))
+            assert deleted == []
+            if claimed:
+                assert parse_reply(c.call("XACK", "jobs", "g", *claimed)) == len(claimed)
+                handled += claimed
+            if nxt == b"0-0":
+                break
+            cursor = nxt
+        assert parse_reply(c.call("XPENDING", "jobs", "g"))[0] == 0
+        stored = [e[0] for e in parse_reply(c.call("XRANGE", "jobs", "-", "+"))]
+        assert stored == added and len(set(added)) == 90
+        assert sorted(delivered_new) == sorted(set(delivered_new)) == sorted(added)
+        assert sorted(handled) == sorted(added)
+        c.close()
+        assert server.stop() == 0
+    finally:
+        server.kill()
