@@ -407,12 +407,13 @@ def trim(ks: Keyspace, s: Stream, t: Trim) -> int:
         if t.approx:
             break
         gone = 0
-        for i, _ in list(entries(ks, s, master, end, count=live)):
-            if t.strategy == "maxlen":
-                if c.count <= maxlen:
-                    break
-            elif i >= t.minid:
-                break
+        # (only what goes is read: the exact trims of a capped stream cost one entry each)
+        if t.strategy == "maxlen":
+            doomed = list(entries(ks, s, master, end, count=min(live, c.count - maxlen)))
+        else:
+            below = decr(t.minid)
+            doomed = [] if below is None else list(entries(ks, s, master, min(end, below), count=live))
+        for i, _ in doomed:
             ks.mdel(c, sd.id_bytes(i))
             c.count -= 1
             deleted += 1
