@@ -582,3 +582,31 @@ def test_consumer_group_workload_survives_sigkill(tmp_path):
         assert server.stop() == 0
     finally:
         server.kill()
+
+
+def test_served_blocked_xreadgroup_survives_sigkill(tmp_path):
+    """A blocked XREADGROUP served by an XADD is logged where it happened: after SIGKILL
+    and the log's replay, the entry is pending for that consumer and not new again."""
+    from tests.helpers import RawClient, Shardis, wait_for_port
+    server = Shardis(str(tmp_path / "data"), shards=1, durability="always").start()
+    try:
+        port = server.port
+        c = RawClient(port)
+        c.call("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+        w = Later(port, "XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">")
+        time.sleep(0.3)
+        assert c.call("XADD", "s", "5-0", "f", "v") == b"$3\r\n5-0\r\n"
+        assert b"5-0" in w.join()
+        w.close()
+        c.close()
+        server.kill()
+        server.start()
+        wait_for_port(port)
+        c = RawClient(port)
+        assert parse_reply(c.call("XPENDING", "s", "g")) == [1, b"5-0", b"5-0", [[b"c", b"1"]]]
+        assert c.call("XREADGROUP", "GROUP", "g", "d", "STREAMS", "s", ">") == b"*-1\r\n"
+        assert parse_reply(c.call("XINFO", "GROUPS", "s"))[0][7] == b"5-0"
+        c.close()
+        assert server.stop() == 0
+    finally:
+        server.kill()
