@@ -41,7 +41,11 @@ TESTS = ("set", "get", "incr", "lpush", "rpop", "sadd", "hset", "zadd", "zpopmin
 # Every test name redis-benchmark 7.0's -t selects one test with.
 KNOWN_TESTS = ("ping_inline", "ping_mbulk", "set", "get", "incr", "lpush", "rpush", "lpop", "rpop",
                "sadd", "hset", "spop", "zadd", "zpopmin", "lrange_100", "lrange_300", "lrange_500",
-               "lrange_600", "mset")
+               "lrange_600", "mset", "xadd", "xrange_10")
+# Tests of shardis' own (custom commands, not redis-benchmark -t names): streams.
+STREAM_TESTS = {"xadd": (("XADD", "mystream", "*", "f", "v"), ()),
+                "xrange_10": (("XRANGE", "mystream", "-", "+", "COUNT", "10"),
+                              ("-P", "16", "XADD", "mystream", "*", "f", "v"))}
 PIPELINES = (1, 16)
 DURABILITIES = ("everysec", "always")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -289,6 +293,9 @@ def bench_test(name: str) -> BenchTest:
     runs first as its own unmeasured `-t lpush` (the same command, as many requests, at -P 16), and
     the LRANGE is measured alone as the custom command `LRANGE mylist 0 N-1`.
     """
+    if name in STREAM_TESTS:
+        args, fill = STREAM_TESTS[name]
+        return BenchTest(name, args, " ".join(args), fill=fill)
     if name.startswith("lrange_"):
         last = f"{int(name.removeprefix('lrange_')) - 1}"
         return BenchTest(name, ("LRANGE", "mylist", "0", last), f"LRANGE mylist 0 {last}",
