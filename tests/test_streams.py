@@ -610,3 +610,69 @@ def test_served_blocked_xreadgroup_survives_sigkill(tmp_path):
         assert server.stop() == 0
     finally:
         server.kill()
+
+
+def test_fuzz_against_redis(pair):
+    """Random stream commands (seeded) on a few streams, both servers, replies compared:
+    trimming over many nodes, deletions, groups, claims, XINFO and the lag bookkeeping."""
+    import random
+    rng = random.Random(7)
+    keys = ["{f}a", "{f}b"]
+    groups = ["g1", "g2"]
+    cons = ["c1", "c2", "c3"]
+    top = {k: 0 for k in keys}
+
+    def rid(k):
+        return f"{rng.randrange(0, top[k] + 3)}-{rng.randrange(0, 3)}"
+
+    for step in range(3000):
+        k = rng.choice(keys)
+        r = rng.random()
+        if r < 0.35:
+            n = rng.randrange(1, 4)
+            trim = []
+            if rng.random() < 0.2:
+                trim = [rng.choice(["MAXLEN", "MINID"]), rng.choice(["~", "=", "~"])]
+                trim.append(str(rng.randrange(0, 300)) if trim[0] == "MAXLEN" else rid(k))
+            for _ in range(n):
+                top[k] += rng.randrange(1, 3)
+                args = ["XADD", k, *trim, f"{top[k]}-*", "f", "x" * rng.randrange(0, 30)]
+                _compare(pair, args)
+        elif r < 0.45:
+            _compare(pair, ["XDEL", k, *[rid(k) for _ in range(rng.randrange(1, 4))]])
+        elif r < 0.5:
+            if rng.random() < 0.5:
+                _compare(pair, ["XTRIM", k, "MAXLEN", rng.choice(["~", "="]), str(rng.randrange(0, 400))])
+            else:
+                _compare(pair, ["XTRIM", k, "MINID", rng.choice(["~", "="]), rid(k)])
+        elif r < 0.55:
+            _compare(pair, ["XGROUP", "CREATE", k, rng.choice(groups), rng.choice(["$", "0", rid(k)]),
+                            "MKSTREAM"])
+        elif r < 0.58:
+            _compare(pair, ["XGROUP", "SETID", k, rng.choice(groups), rng.choice(["$", "0", rid(k)])])
+        elif r < 0.7:
+            _compare(pair, ["XREADGROUP", "GROUP", rng.choice(groups), rng.choice(cons), "COUNT",
+                            str(rng.randrange(1, 20)), "STREAMS", k, rng.choice([">", ">", "0"])])
+        elif r < 0.76:
+            _compare(pair, ["XACK", k, rng.choice(groups), *[rid(k) for _ in range(rng.randrange(1, 6))]])
+        elif r < 0.8:
+            _compare(pair, ["XAUTOCLAIM", k, rng.choice(groups), rng.choice(cons), "0", rid(k), "COUNT",
+                            str(rng.randrange(1, 8)), "JUSTID"])
+        elif r < 0.83:
+            _compare(pair, ["XCLAIM", k, rng.choice(groups), rng.choice(cons), "0",
+                            *[rid(k) for _ in range(3)], "JUSTID"])
+        elif r < 0.88:
+            _compare(pair, ["XINFO", "GROUPS", k])
+        elif r < 0.91:
+            _compare(pair, ["XINFO", "STREAM", k])
+        elif r < 0.93:
+            _compare(pair, ["XPENDING", k, rng.choice(groups)])
+        elif r < 0.96:
+            _compare(pair, ["XRANGE", k, rid(k), "+", "COUNT", str(rng.randrange(0, 5))])
+        elif r < 0.97:
+            _compare(pair, ["XSETID", k, f"{top[k] + 5}-0", "MAXDELETEDID", rid(k)])
+            top[k] += 5
+        elif r < 0.98:
+            _compare(pair, ["XGROUP", "DESTROY", k, rng.choice(groups)])
+        else:
+            _compare(pair, ["XLEN", k])
