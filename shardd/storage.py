@@ -876,7 +876,7 @@ class Keyspace:
                 for wdb, key in list(st.waiting):
                     if wdb == db:
                         raw = self.txn.get(mkey(db, key), None, self.meta_db)
-                        if raw is not None and raw[0] in (LIST, ZSET):
+                        if raw is not None and raw[0] in (LIST, ZSET, STREAM):
                             self.ready.append((db, key))
 
     _SWAP_CHUNK = 1000

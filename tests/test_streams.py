@@ -676,3 +676,21 @@ def test_fuzz_against_redis(pair):
             _compare(pair, ["XGROUP", "DESTROY", k, rng.choice(groups)])
         else:
             _compare(pair, ["XLEN", k])
+
+
+def test_swapdb_serves_a_blocked_reader(shardis_server):
+    """A client blocked on a stream key is served when SWAPDB brings a stream with newer
+    entries under it, as Redis does."""
+    from tests.helpers import RawClient
+    port = shardis_server.port
+    c = RawClient(port)
+    c.call("FLUSHALL")
+    w = Later(port, "XREAD", "BLOCK", "0", "STREAMS", "{w}s", "0")
+    time.sleep(0.3)
+    c.call("SELECT", "1")
+    c.call("XADD", "{w}s", "3-0", "f", "v")
+    c.call("SWAPDB", "0", "1")
+    assert w.join() == b"*1\r\n*2\r\n$4\r\n{w}s\r\n*1\r\n*2\r\n$3\r\n3-0\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n"
+    w.close()
+    c.call("FLUSHALL")
+    c.close()
