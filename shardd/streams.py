@@ -13,7 +13,8 @@ entries and stream-node-max-bytes (4096) bytes, and ``~`` trimming removes whole
 listpacks. shardis records the same grouping (a node record per listpack: its
 live and total entries and an estimate of its bytes), so MAXLEN ~ and MINID ~
 remove what Redis removes for entries of ordinary size. XINFO's radix-tree-keys
-is the node count; radix-tree-nodes an estimate.
+is the node count, radix-tree-nodes the nodes of the radix tree Redis would hold
+for those node keys.
 
 Blocking: XREAD and XREADGROUP with BLOCK wait in the shard (shardd/blocking.py's
 ``wait_for``), woken by XADD (and, for XREADGROUP, by XGROUP DESTROY and the key's
@@ -93,7 +94,9 @@ ID = tuple[int, int]
 
 
 def _text(b: bytes) -> str:
-    return cstr(b).decode("utf-8", "replace")
+    """An argument inside an error, as Redis' %s puts it (up to a NUL; encode_error
+    gives the bytes back as sent)."""
+    return cstr(b).decode("utf-8", "surrogateescape")
 
 
 # ---------------------------------------------------------------- IDs
@@ -841,8 +844,7 @@ def _container(args: list[bytes], subs: dict[str, int], name: str) -> str:
     sub = args[1].decode("latin-1").lower()
     arity = subs.get(sub)
     if arity is None:
-        raise ReplyError(errors.UNKNOWN_SUBCOMMAND % (args[1][:128].decode("utf-8", "replace"),
-                                                      name.upper()))
+        raise ReplyError(errors.UNKNOWN_SUBCOMMAND % (_text(args[1][:128]), name.upper()))
     if (len(args) != arity) if arity > 0 else (len(args) < -arity):
         raise ReplyError(errors.WRONG_ARITY % f"{name}|{sub}")
     return sub
@@ -1431,9 +1433,24 @@ def xautoclaim(ks: Keyspace, db: int, args: list[bytes]) -> Any:
 # ---------------------------------------------------------------- XINFO
 
 
-def _radix_nodes(keys: int) -> int:
-    """An estimate of Redis' rax node count for ``keys`` 16-byte keys."""
-    return 1 if keys == 0 else 2 * keys
+def _radix_nodes(keys: list[bytes], depth: int = 0) -> int:
+    """The nodes of Redis' radix tree holding these (sorted, 16-byte) node keys, as rax
+    lays them out after in-order inserts: a compressed node for each run of bytes the
+    keys share, a branch node where they part, a leaf per key; 1 for no key."""
+    if len(keys) <= 1:
+        return 1 if not keys or depth == len(keys[0]) else 2
+    first, last = keys[0], keys[-1]
+    common = 0
+    while depth + common < len(first) and first[depth + common] == last[depth + common]:
+        common += 1
+    if common:
+        return 1 + _radix_nodes(keys, depth + common)
+    total, start = 1, 0
+    for i in range(1, len(keys) + 1):
+        if i == len(keys) or keys[i][depth] != keys[start][depth]:
+            total += _radix_nodes(keys[start:i], depth + 1)
+            start = i
+    return total
 
 
 def xinfo(ks: Keyspace, db: int, args: list[bytes]) -> Any:
@@ -1472,10 +1489,11 @@ def xinfo(ks: Keyspace, db: int, args: list[bytes]) -> Any:
             count = int_arg(rest[2])
             if count < 0:
                 count = 10
-    nkeys = sum(1 for _ in _nodes(ks, s))
+    masters = [sd.id_bytes(m) for m, _ in _nodes(ks, s)]
     h = s.h
     info: dict[bytes, Any] = {
-        b"length": s.length, b"radix-tree-keys": nkeys, b"radix-tree-nodes": _radix_nodes(nkeys),
+        b"length": s.length, b"radix-tree-keys": len(masters),
+        b"radix-tree-nodes": _radix_nodes(masters),
         b"last-generated-id": fmt(h.last), b"max-deleted-entry-id": fmt(h.maxdel),
         b"entries-added": h.added, b"recorded-first-entry-id": fmt(h.first)}
     if not full:

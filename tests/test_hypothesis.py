@@ -430,7 +430,7 @@ STREAM_COMMANDS = {
     b"XAUTOCLAIM": cmd(b"XAUTOCLAIM", xkeys, groups, consumers, st.sampled_from([b"0", b"100000000"]),
                        range_ids, opt(st.just(b"COUNT"), st.sampled_from([b"1", b"2", b"0"])),
                        opt(st.just(b"JUSTID"))),
-    b"XINFO": cmd(b"XINFO", st.just(b"GROUPS"), xkeys),
+    b"XINFO": cmd(b"XINFO", st.sampled_from([b"GROUPS", b"STREAM"]), xkeys),
 }
 COMMANDS.update(STREAM_COMMANDS)
 
