@@ -594,6 +594,18 @@ def lag(s: Stream, g: Group) -> int | None:
     return None if read == INVALID else s.h.added - read
 
 
+# LMDB keys hold 511 bytes: the longest key of a group is a consumer's pending entry,
+# id (8) + tag (1) + group's length (2) + group + consumer's length (2) + consumer + ID (16).
+NAMES_MAX = 511 - 29
+E_NAMES = "ERR group and consumer names longer than %d bytes together are not supported"
+
+
+def check_names(group: bytes, consumer: bytes = b"") -> None:
+    """Refuse, before anything is written, names too long to be stored."""
+    if len(group) + len(consumer) > NAMES_MAX:
+        raise ReplyError(E_NAMES % NAMES_MAX)
+
+
 # ---------------------------------------------------------------- XADD, XTRIM, XRANGE ...
 
 
@@ -912,8 +924,7 @@ def xgroup(ks: Keyspace, db: int, args: list[bytes]) -> Any:
             s = create(ks, db, key)
         if group(ks, s, args[3]) is not None:
             raise ReplyError("BUSYGROUP Consumer Group name already exists")
-        if len(s.c.prefix) + len(sd.pel_prefix(args[3])) + 16 + 2 > 511:
-            raise ReplyError(errors.MEMBER_TOO_LONG % (511 - 40))
+        check_names(args[3])
         save_group(ks, s, Group(args[3], last, read, 0))
         save(ks, s)
         ks.notify(NOTIFY_STREAM, b"xgroup-create", db, key)
@@ -945,6 +956,7 @@ def xgroup(ks: Keyspace, db: int, args: list[bytes]) -> Any:
         return 1
     if sub == "createconsumer" and argc == 5:
         assert s is not None and g is not None
+        check_names(g.name, args[4])
         if consumer(ks, s, g, args[4]) is not None:
             return 0
         lookup_consumer(ks, s, g, args[4])
@@ -1053,6 +1065,8 @@ def xread(ks: Keyspace, db: int, args: list[bytes]) -> Any:
         raise ReplyError(errors.SYNTAX)
     if xreadgroup and gname is None:
         raise ReplyError("ERR Missing GROUP option for XREADGROUP")
+    if gname is not None and cname is not None:
+        check_names(gname, cname)
     keys = args[streams_arg:streams_arg + streams_count]
     id_args = args[streams_arg + streams_count:]
     ids: list[ID] = []
@@ -1262,6 +1276,7 @@ def xclaim(ks: Keyspace, db: int, args: list[bytes]) -> Any:
     g = group(ks, s, args[2]) if s is not None else None
     if s is None or g is None:
         raise ReplyError(E_NOGROUP_KEY % (_text(args[1]), _text(args[2])))
+    check_names(g.name, args[3])
     minidle = string2ll(args[4])
     if minidle is None:
         raise ReplyError("ERR Invalid min-idle-time argument for XCLAIM")
@@ -1387,6 +1402,7 @@ def xautoclaim(ks: Keyspace, db: int, args: list[bytes]) -> Any:
     g = group(ks, s, args[2]) if s is not None else None
     if s is None or g is None:
         raise ReplyError(E_NOGROUP_KEY % (_text(args[1]), _text(args[2])))
+    check_names(g.name, args[3])
     attempts = count * 10
     now = ks.now
     claimed: list = []

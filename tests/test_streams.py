@@ -11,9 +11,6 @@ import pytest
 
 from tests.helpers import parse_reply
 
-E = ("XADD", "s", "1-1", "a", "1")
-
-
 def fill(key="s", n=5, ms=1):
     return [("XADD", key, f"{ms + i}-0", "f", f"v{i}") for i in range(n)]
 
@@ -807,3 +804,16 @@ def test_concurrent_consumer_group_workload_across_sigkill(tmp_path):
     finally:
         stop.set()
         server.kill()
+
+
+def test_long_names_refused_before_any_write(pair):
+    """LMDB's 511-byte keys bound group + consumer names: refused whole, nothing written."""
+    p = pair.s
+    p.call("XADD", "s", "1-0", "f", "v")
+    assert p.call("XGROUP", "CREATE", "s", "g" * 600, "0").startswith(b"-ERR group and consumer names")
+    assert p.call("XGROUP", "CREATE", "s", "g", "0") == b"+OK\r\n"
+    assert p.call("XREADGROUP", "GROUP", "g", "c" * 600, "STREAMS", "s", ">").startswith(b"-ERR group")
+    assert p.call("XCLAIM", "s", "g", "c" * 600, "0", "1-0").startswith(b"-ERR group")
+    assert p.call("XGROUP", "CREATECONSUMER", "s", "g", "c" * 600).startswith(b"-ERR group")
+    assert parse_reply(p.call("XPENDING", "s", "g"))[0] == 0
+    assert parse_reply(p.call("XINFO", "CONSUMERS", "s", "g")) == []
