@@ -41,8 +41,16 @@ TESTS = ("set", "get", "incr", "lpush", "rpop", "sadd", "hset", "zadd", "zpopmin
 # Every test name redis-benchmark 7.0's -t selects one test with.
 KNOWN_TESTS = ("ping_inline", "ping_mbulk", "set", "get", "incr", "lpush", "rpush", "lpop", "rpop",
                "sadd", "hset", "spop", "zadd", "zpopmin", "lrange_100", "lrange_300", "lrange_500",
-               "lrange_600", "mset", "xadd", "xrange_10")
-# Tests of shardis' own (custom commands, not redis-benchmark -t names): streams.
+               "lrange_600", "mset")
+# Scripts (not redis-benchmark tests): EVALSHA of a script that reads one key and increments
+# another, its two keys on one shard (a hash tag) or on two ({a} and {b} lie on different
+# shards with 2 shards, as with 3); the script is loaded first (unmeasured).
+SCRIPT = "redis.call('get', KEYS[1]) return redis.call('incr', KEYS[2])"
+SCRIPT_SHA = "1d7e196cc4fe241223f7eaa06c8103e291e859ae"
+SCRIPT_TESTS = {"evalsha": ("{b}r:__rand_int__", "{b}w:__rand_int__"),
+                "evalsha_cross": ("{a}r:__rand_int__", "{b}w:__rand_int__")}
+# Streams (custom commands, not redis-benchmark tests): XADD, and XRANGE COUNT 10 after an
+# unmeasured fill of as many XADDs.
 STREAM_TESTS = {"xadd": (("XADD", "mystream", "*", "f", "v"), ()),
                 "xrange_10": (("XRANGE", "mystream", "-", "+", "COUNT", "10"),
                               ("-P", "16", "XADD", "mystream", "*", "f", "v"))}
@@ -296,6 +304,10 @@ def bench_test(name: str) -> BenchTest:
     if name in STREAM_TESTS:
         args, fill = STREAM_TESTS[name]
         return BenchTest(name, args, " ".join(args), fill=fill)
+    if name in SCRIPT_TESTS:
+        keys = SCRIPT_TESTS[name]
+        return BenchTest(name, ("EVALSHA", SCRIPT_SHA, "2", *keys), f"EVALSHA {SCRIPT_SHA} 2 {' '.join(keys)}",
+                         fill=("-n", "1", "SCRIPT", "LOAD", SCRIPT))
     if name.startswith("lrange_"):
         last = f"{int(name.removeprefix('lrange_')) - 1}"
         return BenchTest(name, ("LRANGE", "mylist", "0", last), f"LRANGE mylist 0 {last}",
@@ -590,7 +602,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     a.repeats = a.repeats or (1 if a.quick else 3)
     a.requests = a.requests or (20000 if a.quick else 200000)
     a.tests = [t.strip().lower() for t in a.tests.split(",") if t.strip()]
-    unknown = [t for t in a.tests if t not in KNOWN_TESTS]
+    unknown = [t for t in a.tests if t not in KNOWN_TESTS and t not in SCRIPT_TESTS
+               and t not in STREAM_TESTS]
     if unknown:
         ap.error(f"unknown test(s) {','.join(unknown)}; known: {','.join(KNOWN_TESTS)}")
     a.pipelines = [int(p) for p in a.pipelines.split(",") if p.strip()]

@@ -30,12 +30,12 @@ from typing import Any, Callable, Coroutine
 import zmq
 
 from shardis import configtable, errors, wire
-from shardis.commands import ALL, INTERNAL, LOCAL, CommandSpec, CommandTable
+from shardis.commands import ALL, INTERNAL, LOCAL, SCRIPT, CommandSpec, CommandTable
 from shardis.config import Config, log_level
 from shardis.messages import Batch, CoordItem, CoordReplies, CoordRequests, Replies, Wakeups
 from shardis.plan import MERGES
 from shardis.resp import RequestReader, ReplyError, encode, encode_error
-from shardis.router import transactions
+from shardis.router import scripting, transactions
 from shardis.router.pubsub import PubSub, Subscriptions
 from shardis.router.replies import NOBODY, Merger, Owner, Slot, unknown_command
 from shardis.slots import key_slot, slot_table
@@ -175,6 +175,10 @@ class Router:
         self.early_wakeups: dict[tuple[int, int], bytes] = {}  # a wake-up before its deferral
         self.unblock_id = self.table.by_name[b"__unblock"].id
         self.pubsub = PubSub(self)
+        # Scripts (router/scripting.py): SHA -> body of those this router has seen and the
+        # coordinator keeps; SHAs (and "f:" + function names) that reached another shard.
+        self.scripts: dict[bytes, bytes] = {}
+        self.script_strays: set[bytes] = set()
 
     # ------------------------------------------------------------ settings
 
@@ -192,6 +196,11 @@ class Router:
         n = self.cfg.proto_max_bulk_len
         for c in self.clients.values():
             c.reader.set_max_bulk_len(n)
+
+    def _scripts_flushed(self) -> None:
+        """SCRIPT FLUSH (through any router): this router's cache goes too."""
+        self.scripts.clear()
+        self.script_strays.clear()
 
     def _loglevel(self) -> None:
         logging.getLogger().setLevel(log_level(self.cfg.loglevel))
@@ -376,8 +385,9 @@ class Router:
     # ------------------------------------------------------------ coordinator
 
     def to_coordinator(self, client: "Client", spec: CommandSpec, args: list[bytes],
-                       shards: list[int] | None = None) -> Slot:
-        slot = Slot((None, client))
+                       shards: list[int] | None = None, slot: Slot | None = None) -> Slot:
+        if slot is None:
+            slot = Slot((None, client))
         rid = next(self.batch_ids)
         self.coord_waiting[rid] = (slot, client)
         client.coord_outstanding += 1
@@ -525,7 +535,8 @@ class Router:
 _TIMEOUT = configtable.param("timeout")
 # Shared settings that take more than their new value in cfg (``Router.reconfigure``).
 _RECONFIGURE = {"proto-max-bulk-len": Router._bulk_len, "loglevel": Router._loglevel,
-                "timeout": Router._timeout, configtable.RESETSTAT: Router._reset_stats}
+                "timeout": Router._timeout, configtable.RESETSTAT: Router._reset_stats,
+                scripting.FLUSHED: Router._scripts_flushed}
 
 
 class Client(asyncio.Protocol):
@@ -556,6 +567,7 @@ class Client(asyncio.Protocol):
         self.watched: dict = {}
         # A cross-shard command waits until the client's earlier replies are in.
         self.drain_wait = False
+        self.script_wait: scripting.ScriptCall | None = None  # a moved script, waiting to drain
         self.coord_rid: int | None = None  # the blocking command it waits for in the coordinator
         self.coord_outstanding = 0         # its requests the coordinator has not answered
         self.pubsub: Subscriptions | None = None  # from its first pub/sub command
@@ -755,6 +767,42 @@ class Client(asyncio.Protocol):
                 if self.multi is not None:
                     transactions.queue(self, cmds[n + 1:])
                     break
+            elif route is SCRIPT:
+                # EVAL, FCALL ...: on its keys' shard, else through the coordinator
+                # (router/scripting.py); the client waits for it when it could move.
+                if coord_n:
+                    hold_from = n
+                    break
+                try:
+                    sspec, sargs, s0 = scripting.route(router, spec, args)
+                except ReplyError as e:
+                    pending.append([encode_error(e.args[0]), self])
+                    router.count_error(e.args[0])
+                    continue
+                if s0 < 0:
+                    if any(p[0] is None for p in pending):
+                        self.held = True
+                        self.drain_wait = True
+                        self.backlog.extend(cmds[n:])
+                        break
+                    pending.append(router.to_coordinator(self, sspec, sargs))
+                    coord_n += 1
+                    continue
+                queued = True
+                if single:
+                    sslot: list = [None, self]
+                    pending.append(sslot)
+                    out[s0].append((sspec.id | pbit, db, sargs))
+                    out_slots[s0].append(sslot)
+                    continue
+                parent = Slot((None, self))
+                pending.append(parent)
+                scall = scripting.ScriptCall(router, self, sspec, sargs, parent)
+                out[s0].append((sspec.id | pbit, db, sargs))
+                out_slots[s0].append(scall.slot)
+                self.held = True
+                self.backlog.extend(cmds[n + 1:])
+                break
             elif route is ALL and single:
                 assert spec.split is not None  # (every ALL command says how its parts merge)
                 pending.append(router.fanout(self, spec, db, args, MERGES[spec.split]))
@@ -852,7 +900,23 @@ class Client(asyncio.Protocol):
             t.close()
         elif self.paused:
             self._update_reading()
-        if self.drain_wait and not any(p[0] is None for p in pending):
+        if self.drain_wait:
+            self.drained()
+
+    def drained(self) -> None:
+        """Once every earlier reply is in: send on what waited for them (a cross-shard
+        command, or a script moved to the coordinator)."""
+        pending = self.pending
+        call = self.script_wait
+        if call is not None:
+            if pending and pending[0] is call.parent:
+                self.script_wait = None
+                self.drain_wait = False
+                call.go()
+            else:
+                self.drain_wait = True
+            return
+        if not any(p[0] is None for p in pending):
             self.drain_wait = False
             self.release()
 

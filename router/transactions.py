@@ -24,7 +24,7 @@ import itertools
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from shardis import errors, wire
-from shardis.commands import ALL, INTERNAL, LOCAL, CommandTable
+from shardis.commands import ALL, INTERNAL, LOCAL, SCRIPT, CommandTable
 from shardis.resp import NIL_ARRAY, OK, ReplyError, Simple, encode_error
 from shardis.router.replies import NOBODY, Owner, Slot, unknown_command
 from shardis.slots import key_slot
@@ -273,7 +273,9 @@ def execute(conn: Client) -> None:
         pending.append(placeholder)
         remote_slots.append(placeholder)
         remote_cmds.append([spec.id | pbit, db, args])
-        if spec.route == ALL:
+        if spec.route == ALL or spec.route == SCRIPT:
+            # (a script may reach any shard's keys, and EVALSHA's body is the
+            # coordinator's to find: scripts in a transaction run there)
             cross = True
             continue
         keys = spec.keys(args)

@@ -8,10 +8,12 @@ from __future__ import annotations
 from collections import defaultdict
 
 from shardis.assembly import build_table
-from shardis.commands import ALL, COORD, KEYS, LOCAL
+from shardis.commands import ALL, COORD, KEYS, LOCAL, SCRIPT
 
 WHERE = {LOCAL: "router", KEYS: "its key's shard", ALL: "every shard",
-         COORD: "its keys' shard, or the coordinator"}
+         COORD: "its keys' shard, or the coordinator",
+         SCRIPT: "its declared keys' shard; the coordinator when they span shards or the script "
+                 "reaches another shard's key"}
 MULTI_KEY = "its keys' shard, or the coordinator when they span shards"
 
 

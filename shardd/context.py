@@ -9,7 +9,7 @@ databases, no keyspace events, no blocked clients to forget.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 
 @dataclass(slots=True)
@@ -21,3 +21,6 @@ class ShardContext:
     settings_version: int = -1
     # Forget the blocked client with this waiter id (``__unblock``); None: none can block here.
     unblock: Callable[[int], object] | None = None
+    # The shard's scripting (shardd/scripting.py's ScriptHost); None: scripts do not run here.
+    scripts: Any = None
+    busy_ms: int = 5000  # busy-reply-threshold: a script running longer gets others BUSY

@@ -36,15 +36,17 @@ from shardis.hubproto import Configure, Hello, Notify, shard_identity
 from shardis.messages import Batch, Replies
 from shardis.resp import ReplyError, encode, encode3, encode_error
 from shardis.shardd import recovery
+from shardis.shardd.blocking import BLOCK
 from shardis.shardd.context import ShardContext
 from shardis.shardd.disk import sysdb
 from shardis.shardd.disk.sysdb import APPLIED
-from shardis.shardd.blocking import BLOCK
 from shardis.shardd.participant import Participant
+from shardis.shardd.scripting import Running, ScriptHost, Stray
 from shardis.shardd.storage import Keyspace, NotifyingKeyspace, Store, limits_of
 from shardis.shardd.waiting import COORD_IDENT, Blocked, wakeups
 from shardis.shardd.wal import SEQ, LogWriter, WriteAheadLog
 from shardis.shardd.watches import Watches
+from shardis.slots import key_slot, slot_table
 
 log = logging.getLogger("shardd")
 
@@ -93,6 +95,15 @@ class Shard:
             for handlers, resp2 in (self.plain_tables, self.notify_tables):
                 handlers[i] = fn
                 resp2[i] = _encoded(fn)
+        # Scripts (shardd/scripting.py); ``moved``: (message, command) positions of this
+        # batch's scripts that reached another shard's key (they answer SCRIPT_MOVED).
+        slot_to_shard = slot_table(cfg.nshards)
+        self.context.scripts = ScriptHost(
+            self.table, lambda: self.tables[0], lambda k: slot_to_shard[key_slot(k)] == index,
+            cfg.nshards, lambda: self.in_multi)
+        self.moved: set[tuple[int, int]] = set()
+        self.context.scripts.serve_busy = self.serve_busy
+        self.after_busy: list = []  # messages read while a script was busy, run after it
         self.in_multi = False     # running EXEC's commands: blocking ones do not block
         self.replay_aborted: set | None = None  # replaying the log: EXECs WATCH aborted
         # Cross-shard transactions (shardis/coord/coordinator.py): while ``locked`` the
@@ -193,6 +204,9 @@ class Shard:
                     pass
                 if msgs:
                     self.dispatch(msgs)
+                while self.after_busy:
+                    msgs, self.after_busy = self.after_busy, []
+                    self.dispatch(msgs)
                 if self.held:
                     self.release()
             if self.waiters.deadlines:
@@ -244,7 +258,8 @@ class Shard:
                 if was_locked and not self.locked and self.deferred:
                     batch, self.deferred = self.deferred, []
             elif self.locked:
-                self.deferred.append(m)
+                if not self._kill_while_locked(m):
+                    self.deferred.append(m)
             else:
                 batch.append(m)
         if batch:
@@ -363,14 +378,17 @@ class Shard:
             self.woken = []
             self.injected = []
             self.wjournal = []
+            self.watches.journal = []
             try:
                 out: Any  # (the sweep's count, else the replies)
                 if batches is None:
                     out = ks.sweep(SWEEP_LIMIT)
                 elif injections is not None:
                     replay = recovery.replay_message
-                    out = [(bid, replay(self, ks, cmds, [j for j in injections if j[0] == i]))
-                           for i, (bid, cmds) in enumerate(batches)]
+                    out = []
+                    for i, (bid, cmds) in enumerate(batches):
+                        self.cur_msg = i
+                        out.append((bid, replay(self, ks, cmds, [j for j in injections if j[0] == i])))
                 else:
                     out = []
                     for i, (bid, cmds) in enumerate(batches):
@@ -385,17 +403,28 @@ class Shard:
                 if replay_seq is not None:
                     txn.put(APPLIED, SEQ.pack(replay_seq), db=store.sys)
                 txn.commit()
+            except Stray as e:
+                # A script reached another shard's key: nothing of this attempt stays; the
+                # batch runs again with that script answered SCRIPT_MOVED.
+                txn.abort()
+                self.blocked.undo()
+                self.watches.undo()
+                self.moved.add(e.args[0])
+                continue
             except lmdb.MapFullError:
                 txn.abort()
                 self.blocked.undo()
+                self.watches.undo()
                 store.grow()
                 log.warning("shard %d: LMDB map full, grown to %d bytes", self.index,
                             store.env.info()["map_size"])
                 continue
             except BaseException:
                 txn.abort()
+                self.moved.clear()
                 raise
             break
+        self.moved.clear()
         ks.committed()
         if isinstance(ks, NotifyingKeyspace):  # (``notifying``)
             self.events = notify.messages(flags, ks.events)
@@ -431,8 +460,12 @@ class Shard:
                 self.in_multi = outer
         self.commands += len(cmds)
         RAW, MASK = wire.RAW, wire.CMD_MASK
+        moved = self.moved
         for cid, db, args in cmds:
             raw = cid & RAW
+            if moved and (self.cur_msg, len(replies)) in moved:
+                append(wire.SCRIPT_MOVED)
+                continue
             try:
                 if cid < RAW:  # the common case: RESP2, no flag bits
                     append(resp2[cid](ks, db, args))
@@ -452,6 +485,8 @@ class Shard:
                     self.store.errors[errors.code_of(e.args[0])] += 1
             except lmdb.MapFullError:
                 raise
+            except Stray:
+                raise Stray((self.cur_msg, len(replies))) from None
             except Exception as exc:  # a bug must not take the shard down
                 log.error("shard %d: %s failed: %s", self.index, args[:1],
                           traceback.format_exc())
@@ -483,6 +518,50 @@ class Shard:
                 self.injected.append((self.cur_msg, -1, -1, 0, [token]))
                 return None
         return self._run(ks, cmds, multi=True)  # (RAW: the router writes the array around them)
+
+    def _kill_while_locked(self, m: list[bytes]) -> bool:
+        """SCRIPT KILL while a cross-shard round holds this shard: no script runs here;
+        answered now (it must reach the coordinator's script, not wait behind it)."""
+        if len(m[-1]) > 64:
+            return False  # (a kill's message is small: bigger ones are not looked into)
+        bid, cmds = Batch.decode(m[-1])
+        kill_id = self.table.by_name[b"__scriptkill"].id
+        if not cmds or any(c[0] & wire.CMD_MASK != kill_id for c in cmds):
+            return False
+        self.sock.send_multipart([m[0], Replies.frame(bid, [b"notbusy"] * len(cmds))])
+        return True
+
+    def serve_busy(self, running: Running) -> None:
+        """A script has run past busy-reply-threshold: answer the routers' messages that
+        wait, as Redis does meanwhile: BUSY, but SCRIPT KILL / FUNCTION KILL. Messages of
+        the coordinator, and those with the routers' housekeeping, run after the script."""
+        recv = self.sock.recv_multipart
+        send = self.sock.send_multipart
+        by_id = self.table.by_id
+        MASK, RAW = wire.CMD_MASK, wire.RAW
+        busy = running.busy_error()
+        while True:
+            try:
+                m = recv(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            if m[0] == COORD_IDENT:
+                self.after_busy.append(m)
+                continue
+            bid, cmds = Batch.decode(m[-1])
+            replies: list = []
+            for cid, db, args in cmds:
+                spec = by_id[cid & MASK]
+                if spec.name == "__scriptkill":
+                    replies.append(wire.to_raw(running.kill_request(args[1] == b"function")))
+                elif spec.route == INTERNAL:
+                    break  # (housekeeping: the whole message waits for the script)
+                else:
+                    replies.append(wire.to_raw(ReplyError(busy)) if cid & RAW else encode_error(busy))
+            else:
+                send([m[0], Replies.frame(bid, replies)])
+                continue
+            self.after_busy.append(m)
 
     def forget_dead_routers(self) -> None:
         """Drop the WATCHes of the clients of routers that died (``Watches``)."""

@@ -22,6 +22,7 @@ from shardis import wire
 from shardis.commands import CommandTable
 from shardis.resp import ReplyError
 from shardis.shardd.disk.sysdb import APPLIED
+from shardis.shardd.scripting import Stray
 from shardis.shardd.storage import Keyspace
 from shardis.shardd.wal import SEQ, LogWriter, WriteAheadLog
 
@@ -128,20 +129,26 @@ def replay_message(shard: Shard, ks: Keyspace, cmds: list, injections: list) -> 
             at.setdefault(done, []).append((cid, db, args))
     shard.replay_aborted = aborted
     try:
-        _replay_cmds(shard.handlers, ks, cmds, at)
+        _replay_cmds(shard, ks, cmds, at)
     finally:
         shard.replay_aborted = None
     return []
 
 
-def _replay_cmds(handlers: list, ks: Keyspace, cmds: list, at: dict) -> None:
+def _replay_cmds(shard: Shard, ks: Keyspace, cmds: list, at: dict) -> None:
     MASK = wire.CMD_MASK
+    handlers = shard.handlers
+    moved = shard.moved
     for n, (cid, db, args) in enumerate(cmds, 1):
+        if moved and (shard.cur_msg, n - 1) in moved:
+            continue  # a script that reached another shard: it did not run here
         for c, d, a in ([(cid, db, args)] + at.get(n, []) if n in at else [(cid, db, args)]):
             try:
                 handlers[c & MASK](ks, d, a)
             except ReplyError:
                 pass
+            except Stray:
+                raise Stray((shard.cur_msg, n - 1)) from None
             ks.block = None
         ks.ready.clear()
 

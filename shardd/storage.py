@@ -174,6 +174,9 @@ class Store:
         durability = settings.get("appendfsync")
         if durability is not None:
             self.durability = durability  # (the daemon switches between batches)
+        busy = settings.get("busy-reply-threshold")
+        if busy is not None:
+            ctx.busy_ms = int(busy)
         letters = settings.get("notify-keyspace-events", settings.get("notify_keyspace_events"))
         if letters is not None:
             ctx.notify_flags = parse_flags(letters) or 0

@@ -26,6 +26,8 @@ class Watches:
     def __init__(self, shard: Shard, table: CommandTable) -> None:
         self.shard = shard
         self.watchers: dict[bytes, collections.Counter] = {}
+        # This batch's count changes, (router, (db, key), +1/-1): undone if it rolls back.
+        self.journal: list[tuple[bytes, tuple, int]] = []
         # the commands' own handlers (shardd/txn.py), which these wrap
         family_watch = table.by_name[b"__watch"].handler
         family_unwatch = table.by_name[b"__unwatch"].handler
@@ -41,7 +43,23 @@ class Watches:
             c = self.watchers[ident] = collections.Counter()
         for key in args[1:]:
             c[(db, key)] += 1
+            self.journal.append((ident, (db, key), 1))
         return self.family_watch(ks, db, args)
+
+    def undo(self) -> None:
+        """The batch's transaction was rolled back (it runs again): so are its counts."""
+        journal, self.journal = self.journal, []
+        for ident, item, delta in reversed(journal):
+            c = self.watchers.get(ident)
+            if c is None:
+                c = self.watchers[ident] = collections.Counter()
+            n = c[item] - delta
+            if n > 0:
+                c[item] = n
+            else:
+                c.pop(item, None)
+            if not c:
+                self.watchers.pop(ident, None)
 
     def unwatch(self, ks: Keyspace, db: int, args: list):
         """``__unwatch``: args[1] packs [[db, key], ...]."""
@@ -56,6 +74,8 @@ class Watches:
             return
         for wdb, key in items:
             n = c[(wdb, key)] - 1
+            if n >= 0:
+                self.journal.append((ident, (wdb, key), -1))
             if n > 0:
                 c[(wdb, key)] = n
             else:

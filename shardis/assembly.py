@@ -17,8 +17,9 @@ from shardis.commands import CommandTable
 from shardis.coord import coordinator
 from shardis.router import app, commandinfo, configcmd, connection, info, objectcmd, persistence, pubsub, \
     scan, transactions
-from shardis.shardd import blocking, daemon, databases, hashes, keys, lists, objectinfo, sets, sort, \
-    streams, strings, txn, zsets
+from shardis.router import scripting as router_scripting
+from shardis.shardd import blocking, daemon, databases, hashes, keys, lists, objectinfo, scripting, sets, \
+    sort, streams, strings, txn, zsets
 
 
 def build_table() -> CommandTable:
@@ -37,6 +38,8 @@ def build_table() -> CommandTable:
     zsets.register_scan(table)
     databases.register_swapdb(table)
     sort.register_internal(table)
+    scripting.register(table)
+    router_scripting.register(table)
     streams.register(table)
     return table
 

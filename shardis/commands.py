@@ -12,6 +12,8 @@ KEYS    on the shard owning its keys; handler(ks, db, args). When the keys
 ALL     on every shard, replies merged by ``split``; handler(ks, db, args)
 COORD   through the coordinator when its keys span shards, else as KEYS
 INTERNAL  shard-side only, sent by routers and the coordinator, never by clients
+SCRIPT  a script (EVAL, FCALL ...): on its declared keys' shard, else through the
+        coordinator; router/scripting.py decides, shardd/scripting.py runs it
 
 How the coordinator runs a command that reaches it (``CommandSpec.cross``; its keys
 span shards, or it is one of the coordinator's own): CROSS_* below. Undeclared, it is
@@ -29,6 +31,7 @@ from typing import Any, Callable, Protocol
 from shardis.config import Config
 
 LOCAL, KEYS, ALL, COORD, INTERNAL = "local", "keys", "all", "coord", "internal"
+SCRIPT = "script"  # EVAL, FCALL ...: routed by router/scripting.py (see shardd/scripting.py)
 
 # How a multi-key or all-shard command's parts are merged.
 SPLIT_POSITIONAL = "positional"  # MGET: one reply per key, in the keys' order
@@ -194,6 +197,10 @@ class Round(Protocol):
     whose keys span shards) may ask of the coordinator, inside the round it runs in."""
 
     cfg: Config  # the server's configuration (databases, proto-max-bulk-len ...)
+    table: "CommandTable"
+    nshards: int
+    scripts: dict[bytes, bytes]   # the script cache of record: SHA -> body
+    libraries: dict[bytes, Any]   # FUNCTION libraries compiled in the coordinator, by code
 
     def shard_of(self, key: bytes) -> int:
         """The shard that owns ``key``."""
@@ -205,6 +212,18 @@ class Round(Protocol):
 
     def call_each(self, db: int, calls: dict[int, list[bytes]]) -> dict[int, Any]:
         """One command (its arguments, name first) on each of several shards at once."""
+        ...
+
+    def command(self, db: int, argv: list[bytes], resp: int = 2) -> Any:
+        """One command wherever its keys lie, as on one shard (a script's redis.call)."""
+        ...
+
+    def lua(self) -> Any:
+        """The coordinator's Lua state (shardis.scripting.Engine)."""
+        ...
+
+    def busy(self, running: Any) -> None:
+        """A script has run past busy-reply-threshold: serve SCRIPT KILL meanwhile."""
         ...
 
 

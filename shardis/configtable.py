@@ -685,7 +685,7 @@ PARAMS: tuple[Param, ...] = (
     number("slowlog-max-len", ULONG, 0, LONG_MAX, 128),
     number("acllog-max-len", ULONG, 0, LONG_MAX, 128),
     # -------- long long
-    number("busy-reply-threshold", LONG_LONG, 0, LONG_MAX, 5000, alias="lua-time-limit"),
+    number("busy-reply-threshold", LONG_LONG, 0, LONG_MAX, 5000, alias="lua-time-limit", act=SHARD),
     number("cluster-node-timeout", LONG_LONG, 0, LLONG_MAX, 15000),
     number("slowlog-log-slower-than", LONG_LONG, -1, LLONG_MAX, 10000),
     number("latency-monitor-threshold", LONG_LONG, 0, LLONG_MAX, 0),

@@ -44,3 +44,12 @@ class KeyedArrays(list):
 
 class Verbatim(bytes):
     """Text for humans (INFO, CLIENT LIST...): a bulk string in RESP2, ``=txt:`` in RESP3."""
+
+    __slots__ = ()
+
+
+class BigNumber(bytes):
+    """A big number's digits (a script's ``{big_number=...}``): a bulk string in RESP2,
+    ``(digits`` in RESP3."""
+
+    __slots__ = ()

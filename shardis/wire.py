@@ -63,6 +63,8 @@ def to_raw(v):
         return _ExtType(EXT_ERROR, v.args[0].encode())
     if t is NilArray:
         return _ExtType(EXT_NIL_ARRAY, b"")
+    if t is dict:
+        return {to_raw(k): to_raw(x) for k, x in v.items()}
     return v
 
 
@@ -77,6 +79,8 @@ def from_raw(v):
         return NIL_ARRAY
     if t is list:
         return [from_raw(x) for x in v]
+    if t is dict:
+        return {from_raw(k): from_raw(x) for k, x in v.items()}
     return v
 
 
@@ -120,3 +124,15 @@ def router_alive(ident: bytes) -> bool:
     except (OSError, IndexError):
         return True  # (no /proc: the signal test above is all there is)
     return state not in (b"Z", b"X")
+
+
+# A script's reply from a shard when it reached a key of another shard: the shard ran its
+# batch again without it, and the router sends it to the coordinator (router/scripting.py).
+SCRIPT_MOVED = b"\x00moved\r\n"
+
+
+def parse_bulk(reply: bytes) -> bytes:
+    """The bytes of one RESP bulk string reply."""
+    head = reply.index(b"\r\n")
+    n = int(reply[1:head])
+    return reply[head + 2:head + 2 + n]

@@ -464,6 +464,43 @@ def sort_args(readonly: bool):
     return st.tuples(source, options).map(lambda t: [t[0], *t[1]])
 
 
+# EVAL of small generated scripts: a few redis.call / redis.pcall of string and
+# collection commands, on declared keys (KEYS[i]) and on undeclared ones (which may lie
+# on another shard: the script then moves to the coordinator), every result returned.
+SCRIPT_CALLS = [(b"SET", 2), (b"GET", 1), (b"INCR", 1), (b"DEL", 1), (b"LPUSH", 2), (b"HSET", 3),
+                (b"SADD", 2), (b"ZADD", 3), (b"EXISTS", 1), (b"TYPE", 1), (b"APPEND", 2), (b"STRLEN", 1),
+                (b"LRANGE", 3), (b"HGETALL", 1), (b"ZRANGE", 3), (b"EXPIRE", 2)]
+
+
+def lua_literal(b: bytes) -> bytes:
+    return b"'" + b"".join(b"\\%d" % c for c in b) + b"'"
+
+
+@st.composite
+def eval_args(draw):
+    declared = draw(st.lists(any_keys, max_size=3))
+    lines = [b"local r = {}"]
+    for _ in range(draw(st.integers(1, 4))):
+        name, n = draw(st.sampled_from(SCRIPT_CALLS))
+        if declared and draw(st.booleans()):
+            key = b"KEYS[%d]" % draw(st.integers(1, len(declared)))
+        else:
+            key = lua_literal(draw(any_keys))
+        args = [key]
+        for _ in range(n - 1):
+            if name in (b"ZADD", b"LRANGE", b"ZRANGE", b"EXPIRE") and len(args) == 1:
+                args.append(draw(st.sampled_from([b"0", b"1", b"-1", b"100", b"'x'"])))
+            elif name in (b"LRANGE", b"ZRANGE"):
+                args.append(draw(st.sampled_from([b"0", b"-1", b"2"])))
+            else:
+                args.append(lua_literal(draw(values)))
+        call = b"redis.pcall" if draw(st.booleans()) else b"redis.call"
+        lines.append(b"r[#r+1] = %s('%s', %s)" % (call, name.lower(), b", ".join(args)))
+    lines.append(b"return r")
+    return [b"\n".join(lines), b"%d" % len(declared), *declared]
+
+
+COMMANDS[b"EVAL"] = cmd(b"EVAL", eval_args())
 COMMANDS[b"SORT"] = cmd(b"SORT", sort_args(False))
 COMMANDS[b"SORT_RO"] = cmd(b"SORT_RO", sort_args(True))
 # Redis reads SORT's weights with strtod without clearing errno, so an out-of-range float

@@ -246,6 +246,18 @@ CASES = {
         ("MULTI",), ("XADD", "{s}2", "1-0", "a", "b"), ("XREAD", "STREAMS", "s", "{s}2", "0", "0"),
         ("EXEC",), ("MULTI",), ("XINFO", "STREAM", "s"), ("XGROUP", "HELP"), ("XINFO", "FOO"), ("EXEC",),
     ],
+    "scripts": [
+        *fill(n=3), ("XGROUP", "CREATE", "s", "g", "0"),
+        ("EVAL", "return redis.call('XREAD', 'STREAMS', KEYS[1], '0')", "1", "s"),
+        ("EVAL", "redis.setresp(3) return redis.call('XREAD', 'STREAMS', KEYS[1], KEYS[1], '0', '2')", "1", "s"),
+        ("EVAL", "return redis.call('XREAD', 'STREAMS', KEYS[1], '$')", "1", "s"),
+        ("EVAL", "return redis.call('XREADGROUP', 'GROUP', 'g', 'c', 'COUNT', '1', 'STREAMS', KEYS[1], '>')", "1", "s"),
+        ("EVAL", "return redis.call('XADD', KEYS[1], '9-0', 'a', 'b')", "1", "s"),
+        ("EVAL", "return redis.call('XINFO', 'GROUPS', KEYS[1])", "1", "s"),
+        ("EVAL", "redis.setresp(3) return redis.call('XINFO', 'STREAM', KEYS[1])", "1", "s"),
+        ("EVAL", "return redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', '0')", "1", "s"),
+        ("EVAL", "return redis.pcall('XADD', KEYS[1], '1-0', 'a', 'b')", "1", "s"),
+    ],
     "xinfo_full": [
         ("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"), ("XINFO", "STREAM", "s", "FULL"), *fill(n=15),
         ("XINFO", "STREAM", "s"), ("XINFO", "STREAM", "s", "FULL"), ("XGROUP", "CREATE", "s", "h", "0"),

@@ -8,7 +8,7 @@ import inspect
 import pytest
 
 from shardis.assembly import build_table
-from shardis.commands import ALL, COORD, INTERNAL, KEYS, LOCAL
+from shardis.commands import ALL, COORD, INTERNAL, SCRIPT, KEYS, LOCAL
 from tests.helpers import RawClient, parse_reply
 
 TABLE = build_table()
@@ -75,7 +75,7 @@ def test_names_ids_and_lookup():
 
 def test_routes_and_splits_are_consistent():
     for spec in TABLE.by_id:
-        assert spec.route in (LOCAL, KEYS, ALL, COORD, INTERNAL), spec.name
+        assert spec.route in (LOCAL, KEYS, ALL, COORD, INTERNAL, SCRIPT), spec.name
         if spec.route == ALL:
             assert spec.split is not None, spec.name
         if spec.split is not None and spec.route == KEYS:

@@ -19,6 +19,7 @@ NEXT_ID = b"next_id"   # the next collection id (8)
 LIMITS = b"limits"     # msgpack [version, {parameter: value}]: CONFIG the data was written under
 APPLIED = b"applied"   # the write-ahead log's sequence number up to which batches are in LMDB (8)
 TXMARK = b"txmark"     # the id of the last cross-shard transaction committed here (8)
+FUNCTION = b"function:"  # + library name -> its code (FUNCTION LOAD); every shard has them all
 
 
 def pack_u64(n: int) -> bytes:
@@ -63,3 +64,19 @@ def pack_limits(version: int, values: dict[str, Any]) -> bytes:
 def unpack_limits(raw: bytes) -> tuple[int, dict[str, Any]]:
     version, values = msgpack.unpackb(raw)
     return version, values
+
+
+def function_key(library: bytes) -> bytes:
+    return FUNCTION + library
+
+
+def functions(txn: Any, sys_db: Any) -> list[tuple[bytes, bytes]]:
+    """Every library kept: (name, code), in name order."""
+    cur = txn.cursor(db=sys_db)
+    out = []
+    if cur.set_range(FUNCTION):
+        for k, v in cur:
+            if not k.startswith(FUNCTION):
+                break
+            out.append((k[len(FUNCTION):], v))
+    return out

@@ -69,17 +69,33 @@ from typing import Any, cast
 import zmq
 
 from shardis import errors, wire
-from shardis.commands import CROSS_CANCEL, CROSS_EXEC, CommandSpec, CommandTable, CrossOp
+from shardis.commands import ALL, CROSS_CANCEL, CROSS_EXEC, CommandSpec, CommandTable, CrossOp
 from shardis.config import Config, log_level
 from shardis.coord.hub import Hub
 from shardis.coord.intents import IntentLog, Pending, logged_part
 from shardis.coord.planner import Encode, Parts, Planner, Request, answer, taker
 from shardis.coord.scratch import Scratch
-from shardis.messages import Abort, Commit, CoordReplies, CoordRequests, Hello, Redo, Release, Run, \
-    RunCommit, TxMessage, TxReply, Unlock, Wakeups
-from shardis.resp import ReplyError, encode_error
-from shardis.shardd import keys, sort, strings
+from shardis.messages import (
+    Abort,
+    Commit,
+    CoordReplies,
+    CoordRequests,
+    Hello,
+    Redo,
+    Release,
+    Run,
+    RunCommit,
+    TxMessage,
+    TxReply,
+    Unlock,
+    Wakeups,
+)
+from shardis.plan import MERGES
+from shardis.resp import ReplyError, encode, encode3, encode_error
+from shardis.scripting import Engine, Library, parse_resp
+from shardis.shardd import keys, scripting, sort, strings
 from shardis.shardd.blocking import BLOCK, Wait
+from shardis.shardd.scripting import Running
 from shardis.slots import key_slot, slot_table
 
 log = logging.getLogger("coordinator")
@@ -158,6 +174,13 @@ class Coordinator:
         self.blocked: list[Blocked] = []
         self.restarted: set[int] = set()  # shards that reconnected since they were last greeted
         self.down: set[int] = set()       # shards disconnected and not back yet
+        # Scripts (shardd/scripting.py): the cache of record (SHA -> body), the libraries
+        # compiled here (by code), and the Lua state, made at the first script.
+        self.scripts: dict[bytes, bytes] = {}
+        self.libraries: dict[bytes, Library] = {}
+        self.engine: Engine | None = None
+        # Requests read while a script ran past busy-reply-threshold (``busy``): the next round's.
+        self.stashed: list[Request] = []
         self.rounds = 0
         self.requests = 0
 
@@ -272,6 +295,72 @@ class Coordinator:
             raise v
         return v
 
+    def lua(self) -> Engine:
+        if self.engine is None:
+            self.engine = Engine()
+        return self.engine
+
+    def command(self, db: int, argv: list[bytes], resp: int = 2) -> Any:
+        """One command inside the round wherever its keys lie (a script's redis.call): its
+        reply value (an error raised), as the command gives it on one shard; a reply
+        that travels from a shard comes encoded in protocol ``resp`` (so that nothing of
+        its type is lost) and is read back."""
+        spec = self._command(argv[0])
+        proto = wire.RESP3 if resp == 3 else 0
+        if spec.route == ALL:
+            assert spec.split is not None  # (every ALL command says how its parts merge)
+            replies = self.run_on({i: [(spec.id | wire.RAW, db, argv)] for i in range(self.nshards)})
+            values = []
+            for i in range(self.nshards):
+                v = wire.from_raw(replies[i][0])
+                if isinstance(v, ReplyError):
+                    raise v
+                values.append(v)
+            return MERGES[spec.split](values)
+        keys = spec.keys(argv)
+        more = spec.reached(argv)
+        shards = {self.shard_of(k) for k in keys + (more or [])}
+        if more is not None and len(shards) <= 1:
+            shard = shards.pop() if shards else 0
+            v = parse_resp(self.run_on({shard: [(spec.id | proto, db, argv)]})[shard][0])
+        else:
+            op = self.ops.get(spec.name)
+            if op is not None:
+                return op(self, db, argv)
+            if spec.split is not None:
+                parts: Parts = {}
+                step = self.planner.plan_split(spec, spec.id | proto, db, argv, parts,
+                                               encode3 if resp == 3 else encode)
+                reply = step(taker(self.run_on(parts)))
+                assert isinstance(reply, bytes)  # (encoded by the encoder given)
+                v = parse_resp(reply)
+            else:
+                v = self.scratch.run(self, spec, db, argv)
+                if v is BLOCK:
+                    assert self.scratch.block is not None  # (set by the command that answered BLOCK)
+                    v = self.scratch.block.on_timeout
+        if isinstance(v, ReplyError):
+            raise v
+        return v
+
+    def busy(self, running: Running) -> None:
+        """A script runs here past busy-reply-threshold: answer SCRIPT KILL / FUNCTION KILL
+        now; every other request waits for the next round."""
+        while True:
+            try:
+                frames = self.front.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            answered = []
+            for r in self._requests(frames):
+                if r.spec.name == "__scriptkill":
+                    r.reply = r.encode(running.kill_request(r.args[1] == b"function"))
+                    answered.append(r)
+                else:
+                    self.stashed.append(r)
+            if answered:
+                self._reply(answered)
+
     def call_each(self, db: int, calls: dict[int, list[bytes]]) -> dict[int, Any]:
         """One command on each of several shards inside the round, all sent before any
         reply is awaited: shard -> its reply value (an error raised)."""
@@ -354,11 +443,11 @@ class Coordinator:
                 self.serve_blocked()
             if self.orphans:
                 self._free_orphans()
-            events = dict(poller.poll(self._poll_ms()))
+            events = dict(poller.poll(0 if self.stashed else self._poll_ms()))
             self._check_monitors()
-            if self.front not in events:
+            if self.front not in events and not self.stashed:
                 continue
-            reqs: list[Request] = []
+            reqs, self.stashed = self.stashed, []
             try:
                 while len(reqs) < 4096:
                     reqs.extend(self._requests(self.front.recv_multipart(zmq.NOBLOCK)))
@@ -716,7 +805,7 @@ class Coordinator:
 def build_ops() -> dict[str, CrossOp]:
     """Every family's cross-shard operations, registered explicitly in one place."""
     ops: dict[str, CrossOp] = {}
-    for family in (strings, keys, sort):
+    for family in (strings, keys, sort, scripting):
         family.register_cross(ops)
     return ops
 

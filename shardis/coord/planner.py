@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 from shardis import errors, plan, wire
-from shardis.commands import ALL, CROSS_EXEC, CROSS_JOIN, CROSS_PARTS, CommandSpec, CommandTable
+from shardis.commands import ALL, CROSS_EXEC, CROSS_JOIN, CROSS_PARTS, SCRIPT, CommandSpec, CommandTable
 from shardis.resp import OK, ReplyError, encode_error
 from shardis.resp import encode as encode2, encode3
 from shardis.slots import key_slot
@@ -116,6 +116,8 @@ class Planner:
     def composite(self, cid: int, db: int, args: list) -> bool:
         """A command whose keys span shards and that does not split into parts."""
         spec = self.spec_of(cid)
+        if spec.route == SCRIPT:
+            return True  # (a script runs in the coordinator: it may reach any shard)
         if spec.route == ALL or spec.split is not None:
             return False
         shards = {self.shard_of(k) for k in spec.keys(args)}
