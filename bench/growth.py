@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Cost per operation on one hash, list, set and sorted set as they grow from 10 to 1M members.
+"""Cost per operation on one hash, list, set, sorted set and stream as they grow from 10 to 1M members.
 
 Grows one collection of each type on shardis and on redis-server 7.0 (the reference, measured
 in the same run) to 10, 100, 1k ... --max members, and at each size times single-member commands
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import itertools
 import os
 import random
 import shlex
@@ -31,7 +32,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from run import RedisServer, ShardisServer, check_tools, machine_info, running, write_results  # noqa: E402
 
-KEYS = {"hash": b"growth:hash", "list": b"growth:list", "set": b"growth:set", "zset": b"growth:zset"}
+KEYS = {"hash": b"growth:hash", "list": b"growth:list", "set": b"growth:set", "zset": b"growth:zset",
+        "stream": b"growth:stream"}
+# Streams: entry i has the ID (2i+2)-0, so that an XADD measured at size n can use the
+# IDs (2n+1)-* between the grown entries and those the next size adds; consumer group
+# GROUP reads (XREADGROUP + XACK), group PENDING holds every entry, delivered to 10
+# consumers, for XPENDING's summary.
+GROUP, PENDING = b"g", b"p"
 FILL_CHUNK = 1000      # members per variadic fill command
 FILL_PIPELINE = 8      # fill commands in flight at once
 
@@ -92,11 +99,20 @@ def member(i: int) -> bytes:
     return b"m:%d" % i
 
 
+def entry_id(i: int) -> bytes:
+    """The ID of the i-th entry of the grown stream."""
+    return b"%d-0" % (2 * i + 2)
+
+
 def fill_commands(kind: str, start: int, stop: int) -> list[bytes]:
-    """Variadic commands adding members start..stop-1 to the collection of this kind."""
+    """Variadic commands adding members start..stop-1 to the collection of this kind
+    (for the stream, a pipeline of one XADD per entry counts as one)."""
     key, cmds = KEYS[kind], []
     for lo in range(start, stop, FILL_CHUNK):
         ids = range(lo, min(lo + FILL_CHUNK, stop))
+        if kind == "stream":
+            cmds.append(b"".join(encode(b"XADD", key, entry_id(i), b"f", member(i)) for i in ids))
+            continue
         if kind == "hash":
             args = [b"HSET", key] + [x for i in ids for x in (member(i), b"v%d" % i)]
         elif kind == "list":
@@ -113,6 +129,18 @@ def grow(conn: Conn, kind: str, have: int, size: int) -> float:
     """Add members have..size-1; returns seconds taken."""
     cmds = fill_commands(kind, have, size)
     t = time.perf_counter()
+    if kind == "stream":
+        if not have:
+            conn.call(b"XGROUP", b"CREATE", KEYS[kind], GROUP, b"0", b"MKSTREAM")
+            conn.call(b"XGROUP", b"CREATE", KEYS[kind], PENDING, b"0")
+        for n, lo in enumerate(range(have, size, FILL_CHUNK)):
+            conn.pipeline(cmds[n], min(FILL_CHUNK, size - lo))
+        # the new entries go to PENDING's list, spread over 10 consumers
+        for n, lo in enumerate(range(have, size, FILL_CHUNK)):
+            conn.call(b"XREADGROUP", b"GROUP", PENDING, b"c%d" % (n % 10), b"COUNT", FILL_CHUNK,
+                      b"STREAMS", KEYS[kind], b">")
+        conn.call(b"XGROUP", b"SETID", KEYS[kind], GROUP, b"%d-0" % (2 * (size // 2) + 1))
+        return time.perf_counter() - t
     for n in range(0, len(cmds), FILL_PIPELINE):
         batch = cmds[n:n + FILL_PIPELINE]
         conn.pipeline(b"".join(batch), len(batch))
@@ -186,11 +214,49 @@ def op_lindex(size, batch, rng, seq):
     return [encode(b"LINDEX", KEYS["list"], size // 2)] * batch, b""
 
 
+_XADD_SEQ = itertools.count()
+
+
+def op_xadd(size, batch, rng, seq):
+    # IDs (2n+1)-k, between the grown entries and the next size's (k rising over every
+    # measurement); deleted again after each batch.
+    ms = 2 * size + 1
+    ids = [b"%d-%d" % (ms, next(_XADD_SEQ)) for _ in range(batch)]
+    return ([encode(b"XADD", KEYS["stream"], i, b"f", b"x") for i in ids],
+            encode(b"XDEL", KEYS["stream"], *ids))
+
+
+def op_xrange(size, batch, rng, seq):
+    mid = entry_id(size // 2)
+    return [encode(b"XRANGE", KEYS["stream"], mid, b"+", b"COUNT", 10)] * batch, b""
+
+
+def op_xreadgroup_ack(size, batch, rng, seq):
+    # Each XREADGROUP COUNT 10 is followed by the XACK of what it delivers (entries are
+    # read from the middle on: the group is set back there after each batch).
+    start = size // 2
+    reqs = []
+    for j in range(batch):
+        lo = start + 10 * j
+        reqs.append(encode(b"XREADGROUP", b"GROUP", GROUP, b"c", b"COUNT", 10, b"STREAMS",
+                           KEYS["stream"], b">"))
+        reqs.append(encode(b"XACK", KEYS["stream"], GROUP,
+                           *[entry_id(i) for i in range(lo, min(lo + 10, size))] or [b"0-1"]))
+    return reqs, encode(b"XGROUP", b"SETID", KEYS["stream"], GROUP, b"%d-0" % (2 * start + 1))
+
+
+def op_xpending(size, batch, rng, seq):
+    return [encode(b"XPENDING", KEYS["stream"], PENDING)] * batch, b""
+
+
 OPS = [Op("HSET (new field)", "hash", op_hset), Op("HGET", "hash", op_hget),
        Op("SADD (new member)", "set", op_sadd), Op("SISMEMBER", "set", op_sismember),
        Op("ZADD (new member)", "zset", op_zadd), Op("ZSCORE", "zset", op_zscore),
        Op("ZRANK", "zset", op_zrank), Op("LPUSH", "list", op_lpush),
-       Op("RPOP (pushed back)", "list", op_rpop, pops=True), Op("LINDEX (middle)", "list", op_lindex)]
+       Op("RPOP (pushed back)", "list", op_rpop, pops=True), Op("LINDEX (middle)", "list", op_lindex),
+       Op("XADD (new entry)", "stream", op_xadd), Op("XRANGE COUNT 10 (middle)", "stream", op_xrange),
+       Op("XREADGROUP COUNT 10 + XACK", "stream", op_xreadgroup_ack),
+       Op("XPENDING (summary)", "stream", op_xpending)]
 
 
 def measure(conn: Conn, op: Op, size: int, ops: int, batch: int, rng: random.Random) -> float:
@@ -258,7 +324,7 @@ def run(args: argparse.Namespace, conns: dict[str, Conn]) -> tuple[str, list[str
     finally:
         for c in conns.values():
             c.call(b"DEL", *KEYS.values())
-    members = 4 * max(have.values()) if have else 0
+    members = len(KEYS) * max(have.values()) if have else 0
     notes = [f"- filling: {members:,} members in {t:.1f}s ({members / max(t, 1e-9):,.0f} members/s) "
              f"on {label}" for label, t in fill_time.items()]
     return "\n".join(lines), notes

@@ -49,6 +49,11 @@ SCRIPT = "redis.call('get', KEYS[1]) return redis.call('incr', KEYS[2])"
 SCRIPT_SHA = "1d7e196cc4fe241223f7eaa06c8103e291e859ae"
 SCRIPT_TESTS = {"evalsha": ("{b}r:__rand_int__", "{b}w:__rand_int__"),
                 "evalsha_cross": ("{a}r:__rand_int__", "{b}w:__rand_int__")}
+# Streams (custom commands, not redis-benchmark tests): XADD, and XRANGE COUNT 10 after an
+# unmeasured fill of as many XADDs.
+STREAM_TESTS = {"xadd": (("XADD", "mystream", "*", "f", "v"), ()),
+                "xrange_10": (("XRANGE", "mystream", "-", "+", "COUNT", "10"),
+                              ("-P", "16", "XADD", "mystream", "*", "f", "v"))}
 PIPELINES = (1, 16)
 DURABILITIES = ("everysec", "always")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -296,6 +301,9 @@ def bench_test(name: str) -> BenchTest:
     runs first as its own unmeasured `-t lpush` (the same command, as many requests, at -P 16), and
     the LRANGE is measured alone as the custom command `LRANGE mylist 0 N-1`.
     """
+    if name in STREAM_TESTS:
+        args, fill = STREAM_TESTS[name]
+        return BenchTest(name, args, " ".join(args), fill=fill)
     if name in SCRIPT_TESTS:
         keys = SCRIPT_TESTS[name]
         return BenchTest(name, ("EVALSHA", SCRIPT_SHA, "2", *keys), f"EVALSHA {SCRIPT_SHA} 2 {' '.join(keys)}",
@@ -594,7 +602,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     a.repeats = a.repeats or (1 if a.quick else 3)
     a.requests = a.requests or (20000 if a.quick else 200000)
     a.tests = [t.strip().lower() for t in a.tests.split(",") if t.strip()]
-    unknown = [t for t in a.tests if t not in KNOWN_TESTS and t not in SCRIPT_TESTS]
+    unknown = [t for t in a.tests if t not in KNOWN_TESTS and t not in SCRIPT_TESTS
+               and t not in STREAM_TESTS]
     if unknown:
         ap.error(f"unknown test(s) {','.join(unknown)}; known: {','.join(KNOWN_TESTS)}")
     a.pipelines = [int(p) for p in a.pipelines.split(",") if p.strip()]

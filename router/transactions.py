@@ -59,6 +59,20 @@ def queue(conn: Client, cmds: list[list[bytes]]) -> None:
             router.count_error("ERR")
             conn.multi_error = True
             continue
+        if spec.subcommands and len(args) > 1:
+            # A container's subcommand is looked up at queuing, as Redis' processCommand does.
+            sub = spec.subcommands.get(args[1].decode("latin-1").lower())
+            err = None
+            if sub is None:
+                err = errors.UNKNOWN_SUBCOMMAND % (args[1][:128].decode(errors="replace"),
+                                                   spec.name.upper())
+            elif not sub.arity_ok(len(args)):
+                err = errors.WRONG_ARITY % sub.name
+            if err is not None:
+                pending.append([encode_error(err), conn])
+                router.count_error("ERR")
+                conn.multi_error = True
+                continue
         name = spec.name
         if name == "exec":
             if _must_wait(conn):

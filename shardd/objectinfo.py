@@ -9,7 +9,7 @@ from shardis import errors
 from shardis.commands import INTERNAL, CommandTable
 from shardis.resp import ReplyError, string2ll
 from shardis.shardd.disk.coll import encoding
-from shardis.shardd.disk.keys import HASH, LIST, SET, STRING, ZSET, mkey, payload, type_of
+from shardis.shardd.disk.keys import HASH, LIST, SET, STREAM, STRING, ZSET, mkey, payload, type_of
 from shardis.shardd.storage import Coll, Keyspace
 
 SHARED_INTEGERS = 10000      # Redis shares the objects of 0..9999 ...
@@ -32,7 +32,8 @@ def string_encoding(value: bytes) -> bytes:
 # good) the big one. The family sets the head's encoding byte when Redis would
 # convert (size or element thresholds); 7.0 keeps every list a quicklist.
 COLL_ENCODINGS = {HASH: (b"listpack", b"hashtable"), SET: (b"intset", b"hashtable"),
-                  ZSET: (b"listpack", b"skiplist"), LIST: (b"quicklist", b"quicklist")}
+                  ZSET: (b"listpack", b"skiplist"), LIST: (b"quicklist", b"quicklist"),
+                  STREAM: (b"stream", b"stream")}
 
 
 def _encoding(raw: bytes) -> bytes:

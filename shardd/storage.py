@@ -39,7 +39,7 @@ from shardis.shardd.disk import sysdb
 from shardis.shardd.disk.coll import COLL, MAX_KEY, MAX_MEMBER, POS, POS_BIAS, Coll, bytes_pos, \
     check_members, coll_id, head, head_bytes, pos_bytes, prefix, prefix_of
 from shardis.shardd.disk.keys import BULK_HEAD, DB_PREFIX, EXP, HASH, HDR_LEN, LIST, NO_EXPIRY, \
-    PLAIN_LIST, PLAIN_STRING, SET, SLOT_BYTES, STRING, TYPE_NAMES, ZSET, db_of, expire_of, expired, \
+    PLAIN_LIST, PLAIN_STRING, SET, SLOT_BYTES, STREAM, STRING, TYPE_NAMES, ZSET, db_of, expire_of, expired, \
     expires_at, expires_key, expires_key_of, expires_mkey, has_expiry, in_db, key_of, mkey, payload, \
     record, restamp, slot_key, slot_of, slot_prefix, version_of
 from shardis.shardd.disk.zset import bytes_score, score_bytes
@@ -56,7 +56,8 @@ __all__ = ["STRING", "LIST", "SET", "ZSET", "HASH", "TYPE_NAMES", "HDR_LEN", "CO
 # with the data they were written under.
 LIMITS = {"hash-max-listpack-entries": "hash_entries", "hash-max-listpack-value": "hash_value",
           "set-max-intset-entries": "set_intset", "zset-max-listpack-entries": "zset_entries",
-          "zset-max-listpack-value": "zset_value", "proto-max-bulk-len": "proto_max_bulk_len"}
+          "zset-max-listpack-value": "zset_value", "proto-max-bulk-len": "proto_max_bulk_len",
+          "stream-node-max-entries": "stream_node_entries", "stream-node-max-bytes": "stream_node_bytes"}
 
 
 def _param(name: str) -> configtable.Param:
@@ -81,6 +82,8 @@ class Store:
     zset_entries = 128
     zset_value = 64
     proto_max_bulk_len = 512 << 20
+    stream_node_entries = 100
+    stream_node_bytes = 4096
 
     def __init__(self, path: str, durability: str, map_size: int, ctx: ShardContext | None = None) -> None:
         self.path = path
@@ -448,6 +451,8 @@ class Keyspace:
             txn.delete(expires_key(exp, mk), db=self.exp_db)
         self._drop_payload(mk, raw)
         self._count(db, -1, -1 if exp else 0)
+        if raw[0] == STREAM and self.store.waiting and (db, mk[3:]) in self.store.waiting:
+            self.ready.append((db, mk[3:]))  # (a blocked XREADGROUP hears of it: shardd/streams.py)
 
     def _drop_payload(self, mk: bytes, raw: bytes) -> None:
         """Delete what a record keeps outside ``meta``: a collection's members."""
@@ -725,16 +730,23 @@ class Keyspace:
                         break
                     entries.append((k[n:], v))
             parts.append(entries)
-        return msgpack.packb([count, a, b, enc, parts[0], parts[1]], use_bin_type=True)
+        fields = [count, a, b, enc, parts[0], parts[1]]
+        if raw[0] == STREAM:
+            fields.append(raw[HDR_LEN + COLL.size:])  # the stream's own head (disk.stream)
+        return msgpack.packb(fields, use_bin_type=True)
 
     def _restore_members(self, db: int, key: bytes, type_: int, expire: int, payload: bytes) -> None:
-        count, a, b, enc, members, index = msgpack.unpackb(payload, raw=False, use_list=True)
+        fields = msgpack.unpackb(payload, raw=False, use_list=True)
+        count, a, b, enc, members, index = fields[:6]
         c = self.new_coll(db, key, type_)
         c.count, c.a, c.b, c.enc, c.expire = count, a, b, enc, expire
         for sub, entries in ((self.store.members, members), (self.store.index, index)):
             put = self.txn.cursor(db=sub).put
             for k, v in entries:
                 put(c.prefix + k, v)
+        if type_ == STREAM:  # (kept even when empty; its head goes on after COLL)
+            self.put(db, key, STREAM, head_bytes(c.id, count, a, b, enc) + fields[6], expire, None)
+            return
         self.save_coll(c)
 
     # ------------------------------------------------------------ whole keys
@@ -867,7 +879,7 @@ class Keyspace:
                 for wdb, key in list(st.waiting):
                     if wdb == db:
                         raw = self.txn.get(mkey(db, key), None, self.meta_db)
-                        if raw is not None and raw[0] in (LIST, ZSET):
+                        if raw is not None and raw[0] in (LIST, ZSET, STREAM):
                             self.ready.append((db, key))
 
     _SWAP_CHUNK = 1000

@@ -20,6 +20,7 @@ from shardis import errors, wire
 from shardis.messages import Batch, Wakeups
 from shardis.resp import ReplyError, encode, encode3, encode_error
 from shardis.shardd.blocking import BLOCK, DEFERRED, Waiter, Waiters
+from shardis.shardd.disk.keys import STREAM
 from shardis.shardd.storage import Keyspace
 
 if TYPE_CHECKING:
@@ -102,8 +103,11 @@ class Blocked:
             for w in self.waiters.first(db, key):
                 raw = ks.lookup(db, key)
                 if raw is None:
-                    break  # emptied by the waiters before
-                if raw[0] != w.want:
+                    if w.want == STREAM:
+                        pass  # deleted: a blocked XREADGROUP answers so (shardd/streams.py)
+                    else:
+                        break  # emptied by the waiters before
+                elif raw[0] != w.want:
                     # Blocked for another type (a transaction's ZADD k; DEL k; SET k, a
                     # SWAPDB): it waits on, as in Redis; the next may want this one.
                     continue
@@ -125,6 +129,8 @@ class Blocked:
                     v = ReplyError(f"ERR internal error in '{shard.names[w.cid & MASK]}': {e}")
                 if v is BLOCK:  # an earlier waiter took what there was
                     ks.block = None
+                    if w.want == STREAM:
+                        continue  # (a stream's entries stay: the waiters behind may read them)
                     break
                 self.waiters.remove(w.wid)
                 shard.wjournal.append((False, w))

@@ -19,7 +19,7 @@ from shardis.router import app, commandinfo, configcmd, connection, info, object
     scan, transactions
 from shardis.router import scripting as router_scripting
 from shardis.shardd import blocking, daemon, databases, hashes, keys, lists, objectinfo, scripting, sets, \
-    sort, strings, txn, zsets
+    sort, streams, strings, txn, zsets
 
 
 def build_table() -> CommandTable:
@@ -40,6 +40,7 @@ def build_table() -> CommandTable:
     sort.register_internal(table)
     scripting.register(table)
     router_scripting.register(table)
+    streams.register(table)
     return table
 
 

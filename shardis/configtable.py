@@ -691,7 +691,7 @@ PARAMS: tuple[Param, ...] = (
     number("latency-monitor-threshold", LONG_LONG, 0, LLONG_MAX, 0),
     number("proto-max-bulk-len", LONG_LONG, 1 << 20, LONG_MAX, 512 << 20, numflags=MEMORY,
            act=SHARD, field="proto_max_bulk_len"),
-    number("stream-node-max-entries", LONG_LONG, 0, LLONG_MAX, 100),
+    number("stream-node-max-entries", LONG_LONG, 0, LLONG_MAX, 100, act=SHARD),
     number("repl-backlog-size", LONG_LONG, 1, LLONG_MAX, 1 << 20, numflags=MEMORY,
            adjust=lambda n: max(n, 16384)),  # (resizeReplicationBacklog's minimum)
     # -------- unsigned long long
@@ -706,7 +706,7 @@ PARAMS: tuple[Param, ...] = (
     number("active-defrag-ignore-bytes", SIZE_T, 1, LLONG_MAX, 100 << 20, numflags=MEMORY),
     number("hash-max-listpack-value", SIZE_T, 0, LONG_MAX, 64, numflags=MEMORY,
            alias="hash-max-ziplist-value", act=SHARD),
-    number("stream-node-max-bytes", SIZE_T, 0, LONG_MAX, 4096, numflags=MEMORY),
+    number("stream-node-max-bytes", SIZE_T, 0, LONG_MAX, 4096, numflags=MEMORY, act=SHARD),
     number("zset-max-listpack-value", SIZE_T, 0, LONG_MAX, 64, numflags=MEMORY,
            alias="zset-max-ziplist-value", act=SHARD),
     number("hll-sparse-max-bytes", SIZE_T, 0, LONG_MAX, 3000, numflags=MEMORY),

@@ -21,7 +21,7 @@ import hiredis
 
 # The reply values that subclass builtins live in shardis/values.py (mypyc compiles this
 # module, and cannot compile such classes); they are this module's names as before.
-from shardis.values import BigNumber, OrderedSet, Pairs, Raw, Simple, Verbatim
+from shardis.values import BigNumber, KeyedArrays, OrderedSet, Pairs, Raw, Simple, Verbatim
 
 PROTO_INLINE_MAX_SIZE = 64 * 1024
 PROTO_MAX_BULK_LEN = 512 * 1024 * 1024
@@ -513,6 +513,8 @@ def encode(v) -> bytes:
         return b"".join(parts)
     if t is Verbatim or t is BigNumber:
         return encode(bytes(v))
+    if t is KeyedArrays:
+        return encode([[k, x] for k, x in v])
     raise TypeError(f"cannot encode {t.__name__} as a reply")
 
 
@@ -539,6 +541,13 @@ def encode3(v) -> bytes:
     if t is list or t is tuple:
         parts = [b"*%d\r\n" % len(v)]
         parts.extend(map(encode3, v))
+        return b"".join(parts)
+    if t is KeyedArrays:
+        v = dict(v) if len(set(k for k, _ in v)) == len(v) else v  # (a key twice: still a map)
+        parts = [b"%%%d\r\n" % len(v)]
+        for k, x in (v.items() if isinstance(v, dict) else v):
+            parts.append(encode3(k))
+            parts.append(encode3(x))
         return b"".join(parts)
     if t is dict:
         parts = [b"%%%d\r\n" % len(v)]

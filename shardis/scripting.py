@@ -29,7 +29,7 @@ from lupa import lua51
 
 from shardis import errors, lualibs
 from shardis.resp import ReplyError, string2ll
-from shardis.values import BigNumber, Pairs, Raw, Simple, Verbatim
+from shardis.values import BigNumber, KeyedArrays, Pairs, Raw, Simple, Verbatim
 
 log = logging.getLogger("scripting")
 
@@ -655,6 +655,10 @@ class Engine:
             if resp3:
                 return self._table({b"map": self._table({_key(k): self.to_lua(x) for k, x in v.items()})})
             return self._table([self.to_lua(x) for p in v.items() for x in p])
+        if t is KeyedArrays:  # (XREAD's streams: a map in RESP3, [key, value] arrays in RESP2)
+            if resp3:
+                return self._table({b"map": self._table({_key(k): self.to_lua(x) for k, x in v})})
+            return self._table([self._table([self.to_lua(k), self.to_lua(x)]) for k, x in v])
         if isinstance(v, (set, frozenset, list)):  # (OrderedSet)
             if resp3:
                 return self._table({b"set": self._table({_key(k): True for k in v})})

@@ -35,6 +35,13 @@ class Pairs(list):
     __slots__ = ()
 
 
+class KeyedArrays(list):
+    """(key, value) pairs (XREAD's streams, a key may come twice): a map in RESP3, an
+    array of [key, value] arrays in RESP2, as Redis 7.0 replies."""
+
+    __slots__ = ()
+
+
 class Verbatim(bytes):
     """Text for humans (INFO, CLIENT LIST...): a bulk string in RESP2, ``=txt:`` in RESP3."""
 

@@ -1,5 +1,5 @@
 """A Hypothesis state machine (after fakeredis' test_hypothesis.py): random sequences of
-string, key, hash, list, set and sorted set commands go to shardis and to redis-server
+string, key, hash, list, set, sorted set and stream commands go to shardis and to redis-server
 7.0, every reply compared byte for byte (RESP2 and RESP3), but for those whose order
 Redis leaves unspecified (HGETALL, SMEMBERS ...: compared as multisets) and the random
 ones (HRANDFIELD ...: compared by shape). SPOP and the blocking commands are left out.
@@ -378,6 +378,62 @@ COLLECTION_COMMANDS = {
 }
 COMMANDS.update(COLLECTION_COMMANDS)
 
+# Streams: two keys of their own (on one shard), explicit IDs only ("*" reads the clock,
+# which differs between the servers; "ms-*" does not), no BLOCK, and none of the replies
+# that carry times (XPENDING's extended form, XINFO CONSUMERS, XCLAIM with a min-idle-time
+# other than 0 or huge).
+STREAM_KEYS = [b"{x}1", b"{x}2"]
+xkeys = mostly(STREAM_KEYS, ALL_KEYS, 8)
+_ms = st.integers(0, 12)
+stream_ids = st.one_of(st.builds(lambda m, q: b"%d-%d" % (m, q), _ms, st.integers(0, 3)),
+                       _ms.map(lambda m: b"%d" % m), _ms.map(lambda m: b"%d-*" % m),
+                       st.sampled_from([b"0-0", b"x", b"-1", b"18446744073709551615-18446744073709551615"]))
+range_ids = st.one_of(stream_ids, st.sampled_from([b"-", b"+", b"(3", b"(5-1", b"(-"]))
+groups = mostly([b"g1", b"g2"], [b"nog"], 6)
+consumers = st.sampled_from([b"c1", b"c2", b"c3"])
+trim_args = st.one_of(st.just([]), st.tuples(
+    mostly([b"MAXLEN", b"MINID"], [b"maxlen"]), st.sampled_from([[], [b"="], [b"~"]]),
+    st.one_of(st.integers(0, 6).map(lambda i: b"%d" % i), stream_ids),
+    st.sampled_from([[], [], [b"LIMIT", b"0"], [b"LIMIT", b"10"]])).map(
+        lambda t: [t[0], *t[1], t[2], *t[3]]))
+xadd_id = mostly([[b"%d-*" % i] for i in range(1, 12)] + [[b"%d" % i] for i in range(1, 12)],
+                 [[b"1-1"], [b"0-0"], [b"x"]], 3)
+STREAM_COMMANDS = {
+    b"XADD": cmd(b"XADD", xkeys, st.sampled_from([[], [], [b"NOMKSTREAM"]]), trim_args, xadd_id,
+                 field_values()),
+    b"XRANGE": cmd(b"XRANGE", xkeys, range_ids, range_ids, opt(st.just(b"COUNT"), counts)),
+    b"XREVRANGE": cmd(b"XREVRANGE", xkeys, range_ids, range_ids, opt(st.just(b"COUNT"), counts)),
+    b"XLEN": cmd(b"XLEN", xkeys),
+    b"XDEL": cmd(b"XDEL", xkeys, st.lists(stream_ids, min_size=1, max_size=3)),
+    b"XTRIM": cmd(b"XTRIM", xkeys, trim_args),
+    b"XSETID": cmd(b"XSETID", xkeys, stream_ids, st.sampled_from(
+        [[], [], [b"ENTRIESADDED", b"20"], [b"MAXDELETEDID", b"2-0"], [b"ENTRIESADDED", b"0"]])),
+    b"XGROUP": st.one_of(
+        cmd(b"XGROUP", st.just(b"CREATE"), xkeys, groups, mostly([b"$", b"0"], [b"3-0", b"x"], 3),
+            st.sampled_from([[], [b"MKSTREAM"], [b"ENTRIESREAD", b"2"]])),
+        cmd(b"XGROUP", st.just(b"SETID"), xkeys, groups, mostly([b"$", b"0"], [b"3-0", b"x"], 3),
+            st.sampled_from([[], [b"ENTRIESREAD", b"1"]])),
+        cmd(b"XGROUP", st.just(b"DESTROY"), xkeys, groups),
+        cmd(b"XGROUP", st.just(b"CREATECONSUMER"), xkeys, groups, consumers),
+        cmd(b"XGROUP", st.just(b"DELCONSUMER"), xkeys, groups, consumers)),
+    b"XREADGROUP": cmd(b"XREADGROUP", st.just(b"GROUP"), groups, consumers,
+                       opt(st.just(b"COUNT"), counts), opt(st.just(b"NOACK")), st.just(b"STREAMS"),
+                       xkeys, mostly([b">"], [b"0", b"3-0", b"$"], 4)),
+    b"XREAD": cmd(b"XREAD", opt(st.just(b"COUNT"), counts), st.just(b"STREAMS"),
+                  st.sampled_from([[STREAM_KEYS[0]], [STREAM_KEYS[1]], STREAM_KEYS]).flatmap(
+                      lambda ks: st.tuples(*[range_ids for _ in ks]).map(lambda ids: [*ks, *ids]))),
+    b"XACK": cmd(b"XACK", xkeys, groups, st.lists(stream_ids, min_size=1, max_size=3)),
+    b"XPENDING": cmd(b"XPENDING", xkeys, groups),
+    b"XCLAIM": cmd(b"XCLAIM", xkeys, groups, consumers, st.sampled_from([b"0", b"100000000"]),
+                   st.lists(stream_ids, min_size=1, max_size=3),
+                   st.sampled_from([[b"JUSTID"], [b"JUSTID", b"FORCE"], [b"RETRYCOUNT", b"5", b"JUSTID"]])),
+    b"XAUTOCLAIM": cmd(b"XAUTOCLAIM", xkeys, groups, consumers, st.sampled_from([b"0", b"100000000"]),
+                       range_ids, opt(st.just(b"COUNT"), st.sampled_from([b"1", b"2", b"0"])),
+                       opt(st.just(b"JUSTID"))),
+    b"XINFO": cmd(b"XINFO", st.sampled_from([b"GROUPS", b"STREAM"]), xkeys),
+}
+COMMANDS.update(STREAM_COMMANDS)
+
 # SORT's BY and GET patterns: the element itself as a key ("*", on any shard: the
 # coordinator runs those), keys of the list favourites' shard ({t}, {h}, {l}: the
 # shard runs them), of other shards ({s}, {z}), hash fields, and patterns without '*'.
@@ -489,8 +545,11 @@ WEIGHTS = {b"SET": 6, b"GET": 3, b"MSET": 2, b"FLUSHDB": 1, b"SELECT": 1,
            b"SORT_RO": 3}
 
 
+WEIGHTS.update({b"XADD": 8, b"XGROUP": 3, b"XREADGROUP": 3})
+
+
 def weight(name: bytes) -> int:
-    return WEIGHTS.get(name, 1 if name in COLLECTION_COMMANDS else 2)
+    return WEIGHTS.get(name, 1 if name in COLLECTION_COMMANDS or name in STREAM_COMMANDS else 2)
 
 # Far enough in the future not to matter, and unlike any relative TTL.
 AT_SECONDS = 4_000_000_000

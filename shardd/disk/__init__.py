@@ -4,7 +4,7 @@ One LMDB environment per shard, with named sub-databases:
 
 ``meta``     mkey -> header + payload. mkey = db (1 byte) + slot (2, big-endian)
              + key, so one database's keys are one range and SCAN can walk slots.
-             header = type (1: STRING 0, LIST 1, SET 2, ZSET 3, HASH 4) + expire-at
+             header = type (1: STRING 0, LIST 1, SET 2, ZSET 3, HASH 4, STREAM 5) + expire-at
              ms (8, big-endian, 0 = none) + version (8, big-endian).
              For strings the payload is the value itself (one read per GET); for
              a collection it is its head, ``COLL``.                      (``keys``)
@@ -31,6 +31,9 @@ One LMDB environment per shard, with named sub-databases:
              that answers ranks.                                         (``zset``)
              Hashes in hashtable encoding: 8-byte blake2b of the field + field
              -> b"" (the order HSCAN and HRANDFIELD walk).               (``hash``)
+             Streams: entries in ``members`` under ms + seq (ID order is key
+             order); nodes, consumer groups, pending entries by ID and by
+             consumer, consumers in ``index`` under a tag byte.        (``stream``)
 
 All integers are big-endian, so LMDB's byte order is their numeric order; scores
 and list positions are encoded so that it is too (``score_bytes``, ``pos_bytes``).
@@ -49,7 +52,7 @@ than ``coll.MAX_MEMBER`` are refused before anything is written.
 
 Modules: ``keys`` (meta keys, record headers, the expires index), ``coll``
 (collection heads, member keys, list positions), ``zset`` (score encoding and
-the skip list), ``hash`` (the hash index), ``sysdb`` (the ``sys`` entries).
+the skip list), ``hash`` (the hash index), ``stream`` (stream heads, entries, groups), ``sysdb`` (the ``sys`` entries).
 ``shardd.storage`` runs the environment and the batches over this layout; the
 command families call it and this package, never building or slicing stored
 bytes themselves.

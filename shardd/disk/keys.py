@@ -13,7 +13,8 @@ from binascii import crc_hqx
 from shardis.slots import key_slot
 
 STRING, LIST, SET, ZSET, HASH = 0, 1, 2, 3, 4
-TYPE_NAMES = {STRING: "string", LIST: "list", SET: "set", ZSET: "zset", HASH: "hash"}
+STREAM = 5  # (disk.stream)
+TYPE_NAMES = {STRING: "string", LIST: "list", SET: "set", ZSET: "zset", HASH: "hash", STREAM: "stream"}
 
 HDR = struct.Struct(">BQQ")      # type, expire-at ms, version
 HDR_LEN = HDR.size
@@ -22,7 +23,7 @@ NO_EXPIRY = b"\0" * 8            # the header's expire-at of a record without TT
 DB_PREFIX = [bytes([i]) for i in range(256)]
 SLOT_BYTES = [s.to_bytes(2, "big") for s in range(16384)]
 # A header without TTL before its version, by type (the inline paths build records from it).
-PLAIN = [bytes([t]) + NO_EXPIRY for t in range(5)]
+PLAIN = [bytes([t]) + NO_EXPIRY for t in range(6)]
 PLAIN_STRING = PLAIN[STRING]
 PLAIN_LIST = PLAIN[LIST]
 BULK_HEAD = [b"$%d\r\n" % n for n in range(4096)]  # (RESP, for get_string_resp's inline reply)
