@@ -56,7 +56,8 @@ __all__ = ["STRING", "LIST", "SET", "ZSET", "HASH", "TYPE_NAMES", "HDR_LEN", "CO
 # with the data they were written under.
 LIMITS = {"hash-max-listpack-entries": "hash_entries", "hash-max-listpack-value": "hash_value",
           "set-max-intset-entries": "set_intset", "zset-max-listpack-entries": "zset_entries",
-          "zset-max-listpack-value": "zset_value", "proto-max-bulk-len": "proto_max_bulk_len"}
+          "zset-max-listpack-value": "zset_value", "proto-max-bulk-len": "proto_max_bulk_len",
+          "hll-sparse-max-bytes": "hll_sparse_max_bytes"}
 
 
 def _param(name: str) -> configtable.Param:
@@ -81,6 +82,7 @@ class Store:
     zset_entries = 128
     zset_value = 64
     proto_max_bulk_len = 512 << 20
+    hll_sparse_max_bytes = 3000
 
     def __init__(self, path: str, durability: str, map_size: int, ctx: ShardContext | None = None) -> None:
         self.path = path
