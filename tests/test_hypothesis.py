@@ -454,6 +454,34 @@ COMMANDS[b"SORT_RO"] = cmd(b"SORT_RO", sort_args(True))
 ERRNO_RESET = [b"ZADD", b"{e}unused", b"XX", b"0", b"m"]
 SORTS = (b"SORT", b"SORT_RO")
 
+# ------------------------------------------------------------------ bitmaps and HyperLogLog
+# Bit offsets stay small (a large one would make both servers allocate up to 512 MB);
+# the bad ones are refused before anything is allocated.
+bit_offsets = mostly(list(range(40)), [-1, "x", 4294967296, "#1"], 4).map(lambda i: str(i).encode())
+bit_units = st.sampled_from([[], [b"BIT"], [b"BYTE"], [b"bit"], [b"BITS"]])
+bf_types = mostly([f"{s}{n}".encode() for s in "iu" for n in (1, 2, 7, 8, 13, 32, 63)] + [b"i64"],
+                  [b"u64", b"i0", b"x8"], 4)
+bf_offsets = st.one_of(st.integers(0, 70).map(lambda i: str(i).encode()),
+                       st.integers(0, 5).map(lambda i: b"#%d" % i), st.sampled_from([b"-1", b"#"]))
+bf_values = st.one_of(ints, st.integers(-300, 300).map(lambda i: str(i).encode()))
+bf_overflow = st.tuples(st.just(b"OVERFLOW"), mostly([b"WRAP", b"SAT", b"FAIL", b"sat"], [b"NONE"])).map(list)
+bf_get = st.tuples(st.just(b"GET"), bf_types, bf_offsets).map(list)
+bf_write = st.tuples(st.sampled_from([b"SET", b"INCRBY", b"incrby"]), bf_types, bf_offsets, bf_values).map(list)
+COMMANDS.update({
+    b"SETBIT": cmd(b"SETBIT", keys, bit_offsets, mostly([b"0", b"1"], [b"2", b"x"], 6)),
+    b"GETBIT": cmd(b"GETBIT", keys, bit_offsets),
+    b"BITCOUNT": cmd(b"BITCOUNT", keys, opt(indexes, indexes, bit_units)),
+    b"BITPOS": cmd(b"BITPOS", keys, mostly([b"0", b"1"], [b"2"]), opt(indexes, opt(indexes, bit_units))),
+    b"BITOP": cmd(b"BITOP", mostly([b"AND", b"OR", b"XOR", b"NOT", b"or"], [b"FOO"]), keys,
+                  st.lists(keys, min_size=1, max_size=3)),
+    b"BITFIELD": cmd(b"BITFIELD", keys, st.lists(st.one_of(bf_get, bf_write, bf_overflow), max_size=4).map(flat)),
+    b"BITFIELD_RO": cmd(b"BITFIELD_RO", keys, st.lists(mostly([bf_get], [bf_write], 6).flatmap(lambda s: s),
+                                                       max_size=3).map(flat)),
+    b"PFADD": cmd(b"PFADD", keys, st.lists(members, max_size=4)),
+    b"PFCOUNT": cmd(b"PFCOUNT", some_keys),
+    b"PFMERGE": cmd(b"PFMERGE", some_keys),
+})
+
 
 
 def fill_command(kind: str, key: bytes):
