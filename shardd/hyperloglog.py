@@ -213,16 +213,14 @@ def sparse_to_dense(o: bytearray) -> bool:
 
 
 class _Hint:
-    """Where the last ``sparse_set`` began its merge window: an opcode boundary, its first
-    register and the opcode before it, all unchanged by that call (PFMERGE's sets come in
-    register order, so the next one may scan from there)."""
+    """The opcode boundaries (position, first register) from the first opcode on, as far as
+    the last ``sparse_set`` scanned and no further than where it changed anything
+    (PFMERGE's sets come in register order: the next one scans on from there)."""
 
-    __slots__ = ("pos", "first", "prev")
+    __slots__ = ("stack",)
 
     def __init__(self) -> None:
-        self.pos = HLL_HDR_SIZE
-        self.first = 0
-        self.prev: int | None = None
+        self.stack: list[tuple[int, int]] = [(HLL_HDR_SIZE, 0)]
 
 
 def sparse_set(o: bytearray, index: int, count: int, max_bytes: int, hint: _Hint | None = None) -> int:
@@ -231,8 +229,11 @@ def sparse_set(o: bytearray, index: int, count: int, max_bytes: int, hint: _Hint
     if count > SPARSE_VAL_MAX_VALUE:
         return _promote(o, index, count)
     end = len(o)
+    prev: int | None
     if hint is not None:
-        p, first, prev = hint.pos, hint.first, hint.prev
+        stack = hint.stack
+        p, first = stack[-1]
+        prev = stack[-2][0] if len(stack) > 1 else None
     else:
         p, first, prev = HLL_HDR_SIZE, 0, None
     span = 0
@@ -243,6 +244,8 @@ def sparse_set(o: bytearray, index: int, count: int, max_bytes: int, hint: _Hint
         prev = p
         p += oplen
         first += span
+        if hint is not None:
+            hint.stack.append((p, first))
     if span == 0 or p >= end:
         return -1
     b = o[p]
@@ -250,26 +253,14 @@ def sparse_set(o: bytearray, index: int, count: int, max_bytes: int, hint: _Hint
     is_xzero = not is_val and bool(b & 0x40)
     is_zero = not is_val and not is_xzero
     runlen = span
-    if hint is not None:
-        # The next set's scan may start at ``prev``: nothing before it changes below.
-        if prev is None:
-            hint.pos, hint.first, hint.prev = HLL_HDR_SIZE, 0, None
-        else:
-            pp, pfirst, pprev = hint.pos, hint.first, hint.prev
-            while pp != prev:
-                pspan, plen = _span(o, pp)
-                pprev = pp
-                pp += plen
-                pfirst += pspan
-            hint.pos, hint.first, hint.prev = pp, pfirst, pprev
     updated = False
-    if is_val:
-        oldcount = ((b >> 2) & 0x1F) + 1
-        if oldcount >= count:
-            return 0
-        if runlen == 1:
-            o[p] = _val(count, 1)
-            updated = True
+    if is_val and ((b >> 2) & 0x1F) + 1 >= count:
+        return 0  # case A: the register holds as much already
+    if hint is not None and len(hint.stack) > 1:
+        hint.stack.pop()  # from ``prev`` on, the opcodes may change below
+    if is_val and runlen == 1:  # case B: a VAL of one register
+        o[p] = _val(count, 1)
+        updated = True
     if not updated and is_zero and runlen == 1:
         o[p] = _val(count, 1)
         updated = True
