@@ -447,7 +447,8 @@ def hll_add(o: bytearray, element: bytes, max_bytes: int) -> int:
 def hll_count(o: bytes | bytearray) -> tuple[int, bool]:
     """(hllCount, valid) of a dense or sparse HLL."""
     if o[4] == HLL_DENSE:
-        return count_from_histogram(registers_histogram(dense_registers(o[HLL_HDR_SIZE:HLL_DENSE_SIZE]))), True
+        regs = dense_registers(o[HLL_HDR_SIZE:HLL_DENSE_SIZE])
+        return count_from_histogram(registers_histogram(regs)), True
     hist, valid = sparse_histogram(o)
     return count_from_histogram(hist), valid
 

@@ -18,7 +18,7 @@ from shardis.coord import coordinator
 from shardis.router import app, commandinfo, configcmd, connection, info, objectcmd, persistence, pubsub, \
     scan, transactions
 from shardis.router import scripting as router_scripting
-from shardis.shardd import bitmaps, blocking, daemon, databases, hashes, hyperloglog, keys, lists, \
+from shardis.shardd import bitmaps, blocking, daemon, databases, geo, hashes, hyperloglog, keys, lists, \
     objectinfo, scripting, sets, sort, strings, txn, zsets
 
 
@@ -42,6 +42,7 @@ def build_table() -> CommandTable:
     router_scripting.register(table)
     bitmaps.register(table)
     hyperloglog.register(table)
+    geo.register(table)
     return table
 
 

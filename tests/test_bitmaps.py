@@ -135,33 +135,43 @@ CASES = {
         ("BITFIELD", "bf", "GET", "i64", "#" + BIG), ("BITFIELD", "bf", "GET", "u8", "#2305843009213693952"),
         ("BITFIELD", "bf", "GET", "u8"), ("BITFIELD", "bf", "GET"), ("BITFIELD", "bf", "SET", "u8", "0"),
         ("BITFIELD", "bf", "INCRBY", "u8", "0"), ("BITFIELD", "bf", "SET", "u8", "0", "x"),
-        ("BITFIELD", "bf", "INCRBY", "u8", "0", "1.5"), ("BITFIELD", "bf", "SET", "u8", "0", "9223372036854775808"),
+        ("BITFIELD", "bf", "INCRBY", "u8", "0", "1.5"),
+        ("BITFIELD", "bf", "SET", "u8", "0", "9223372036854775808"),
         ("BITFIELD", "bf", "OVERFLOW"), ("BITFIELD", "bf", "OVERFLOW", "FOO"),
-        ("BITFIELD", "bf", "OVERFLOW", "sat"), ("BITFIELD", "bf", "FOO"), ("BITFIELD", "bf", "GET", "u8", "0", "FOO"),
+        ("BITFIELD", "bf", "OVERFLOW", "sat"), ("BITFIELD", "bf", "FOO"),
+        ("BITFIELD", "bf", "GET", "u8", "0", "FOO"),
         ("BITFIELD", "bf", "SET", "x8", "0", "x"), ("BITFIELD", "bf", "SET", "u8", "x", "x"),
-        ("BITFIELD", "bf", "OVERFLOW", "FOO", "GET", "x", "y"), ("BITFIELD", "bf", "GET", "u8", "0", "OVERFLOW", "x"),
+        ("BITFIELD", "bf", "OVERFLOW", "FOO", "GET", "x", "y"),
+        ("BITFIELD", "bf", "GET", "u8", "0", "OVERFLOW", "x"),
         ("BITFIELD_RO", "bf", "SET", "u8", "0", "1"), ("BITFIELD_RO", "bf", "INCRBY", "u8", "0", "1"),
-        ("BITFIELD_RO", "bf", "OVERFLOW", "SAT"), ("BITFIELD_RO", "bf", "GET", "u8", "0", "SET", "u8", "0", "x"),
+        ("BITFIELD_RO", "bf", "OVERFLOW", "SAT"),
+        ("BITFIELD_RO", "bf", "GET", "u8", "0", "SET", "u8", "0", "x"),
         ("BITFIELD_RO", "bf", "GET", "u64", "0"), ("EXISTS", "bf"), ("BITFIELD",), ("BITFIELD_RO",),
         ("LPUSH", "l", "x"), ("BITFIELD", "l", "GET", "u8", "0"), ("BITFIELD", "l", "SET", "u8", "0", "1"),
-        ("BITFIELD", "l"), ("BITFIELD_RO", "l", "GET", "u8", "0"), ("BITFIELD_RO", "l", "SET", "u8", "0", "1"),
+        ("BITFIELD", "l"), ("BITFIELD_RO", "l", "GET", "u8", "0"),
+        ("BITFIELD_RO", "l", "SET", "u8", "0", "1"),
         ("BITFIELD", "l", "GET", "x8", "0"),
     ],
     "bitfield_overflow": [
-        ("BITFIELD", "o", "INCRBY", "u2", "0", "5"), ("BITFIELD", "o", "OVERFLOW", "SAT", "INCRBY", "u2", "0", "5"),
-        ("BITFIELD", "o", "OVERFLOW", "FAIL", "INCRBY", "u2", "0", "5"), ("BITFIELD", "o", "INCRBY", "u2", "0", "-5"),
+        ("BITFIELD", "o", "INCRBY", "u2", "0", "5"),
+        ("BITFIELD", "o", "OVERFLOW", "SAT", "INCRBY", "u2", "0", "5"),
+        ("BITFIELD", "o", "OVERFLOW", "FAIL", "INCRBY", "u2", "0", "5"),
+        ("BITFIELD", "o", "INCRBY", "u2", "0", "-5"),
         ("BITFIELD", "o", "OVERFLOW", "SAT", "INCRBY", "u2", "0", "-5"),
         ("BITFIELD", "o", "OVERFLOW", "FAIL", "INCRBY", "u2", "0", "-1", "INCRBY", "u2", "0", "1"),
-        ("BITFIELD", "o", "SET", "i8", "0", "200"), ("BITFIELD", "o", "OVERFLOW", "SAT", "SET", "i8", "0", "200"),
+        ("BITFIELD", "o", "SET", "i8", "0", "200"),
+        ("BITFIELD", "o", "OVERFLOW", "SAT", "SET", "i8", "0", "200"),
         ("BITFIELD", "o", "OVERFLOW", "SAT", "SET", "i8", "0", "-200"),
         ("BITFIELD", "o", "OVERFLOW", "FAIL", "SET", "i8", "0", "-200", "GET", "i8", "0"),
-        ("BITFIELD", "o", "SET", "u8", "0", "-1"), ("BITFIELD", "o", "OVERFLOW", "SAT", "SET", "u8", "0", "-1"),
+        ("BITFIELD", "o", "SET", "u8", "0", "-1"),
+        ("BITFIELD", "o", "OVERFLOW", "SAT", "SET", "u8", "0", "-1"),
         ("BITFIELD", "o", "SET", "i64", "0", BIG), ("BITFIELD", "o", "INCRBY", "i64", "0", "1"),
         ("BITFIELD", "o", "OVERFLOW", "SAT", "INCRBY", "i64", "0", SMALL),
         ("BITFIELD", "o", "OVERFLOW", "SAT", "INCRBY", "i64", "0", SMALL),
         ("BITFIELD", "o", "OVERFLOW", "FAIL", "INCRBY", "i64", "0", "-1"),
         ("BITFIELD", "o", "INCRBY", "i64", "0", BIG), ("BITFIELD", "o", "INCRBY", "u63", "0", BIG),
-        ("BITFIELD", "o", "INCRBY", "u63", "0", BIG), ("BITFIELD", "o", "OVERFLOW", "SAT", "INCRBY", "u63", "0", BIG),
+        ("BITFIELD", "o", "INCRBY", "u63", "0", BIG),
+        ("BITFIELD", "o", "OVERFLOW", "SAT", "INCRBY", "u63", "0", BIG),
         ("BITFIELD", "o", "OVERFLOW", "SAT", "INCRBY", "u63", "0", SMALL),
         ("BITFIELD", "f", "OVERFLOW", "FAIL", "INCRBY", "u2", "30", "100"), ("GET", "f"),
         ("BITFIELD", "f", "OVERFLOW", "FAIL", "SET", "u2", "100", "100"), ("GET", "f"),
@@ -191,11 +201,14 @@ def test_offset_limit_follows_proto_max_bulk_len(pair):
     """The offset limit is proto-max-bulk-len bytes: checked with a 1 MB limit."""
     try:
         pair.check("CONFIG", "SET", "proto-max-bulk-len", "1mb")
-        for args in [("SETBIT", "b", str(8 * 1024 * 1024), "1"), ("SETBIT", "b", str(8 * 1024 * 1024 - 1), "1"),
+        for args in [("SETBIT", "b", str(8 * 1024 * 1024), "1"),
+        ("SETBIT", "b", str(8 * 1024 * 1024 - 1), "1"),
                      ("STRLEN", "b"), ("GETBIT", "b", str(8 * 1024 * 1024)),
                      ("BITFIELD", "c", "SET", "i64", str(8 * 1024 * 1024 - 1), "-1"), ("STRLEN", "c"),
-                     ("BITFIELD", "c", "SET", "u8", "#131072", "1"), ("BITFIELD", "c", "GET", "u8", "#131071"),
-                     ("BITFIELD", "c", "GET", "u8", "#131072"), ("BITCOUNT", "c"), ("BITPOS", "c", "0", "-2")]:
+                     ("BITFIELD", "c", "SET", "u8", "#131072", "1"),
+                     ("BITFIELD", "c", "GET", "u8", "#131071"),
+                     ("BITFIELD", "c", "GET", "u8", "#131072"), ("BITCOUNT", "c"),
+                     ("BITPOS", "c", "0", "-2")]:
             pair.check(*args)
     finally:
         pair.check("CONFIG", "SET", "proto-max-bulk-len", str(512 << 20))
@@ -275,7 +288,7 @@ def test_ranges_random(pair, value, start, end, unit, bit, with_end):
 def test_bitop_random(pair):
     rng = random.Random(5)
     keys = ["a", "b", "c", "{x}a", "{x}b"]
-    for i in range(40):
+    for _ in range(40):
         for k in keys:
             if rng.random() < 0.8:
                 pair.check("SET", k, bytes(rng.randrange(256) for _ in range(rng.randrange(6))))

@@ -27,7 +27,8 @@ CASES = {
     ],
     "pfcount_many": [
         ("PFADD", "{t}a", "1", "2", "3"), ("PFADD", "{t}b", "3", "4", "5", "6"),
-        ("PFCOUNT", "{t}a", "{t}b"), ("PFCOUNT", "{t}a", "{t}b", "{t}none"), ("PFCOUNT", "{t}none", "{t}none2"),
+        ("PFCOUNT", "{t}a", "{t}b"), ("PFCOUNT", "{t}a", "{t}b", "{t}none"),
+        ("PFCOUNT", "{t}none", "{t}none2"),
         ("GET", "{t}a"), ("PFADD", "a", "x", "y"), ("PFADD", "b", "y", "z", "w"), ("PFADD", "c", "q"),
         ("PFCOUNT", "a", "b", "c"), ("PFCOUNT", "a", "b", "c", "nokey", "k1"), ("GET", "a"),
         ("SET", "s", "foo"), ("PFCOUNT", "a", "s"), ("PFCOUNT", "s", "a"), ("LPUSH", "l", "x"),

@@ -466,7 +466,8 @@ bf_offsets = st.one_of(st.integers(0, 70).map(lambda i: str(i).encode()),
 bf_values = st.one_of(ints, st.integers(-300, 300).map(lambda i: str(i).encode()))
 bf_overflow = st.tuples(st.just(b"OVERFLOW"), mostly([b"WRAP", b"SAT", b"FAIL", b"sat"], [b"NONE"])).map(list)
 bf_get = st.tuples(st.just(b"GET"), bf_types, bf_offsets).map(list)
-bf_write = st.tuples(st.sampled_from([b"SET", b"INCRBY", b"incrby"]), bf_types, bf_offsets, bf_values).map(list)
+bf_write = st.tuples(st.sampled_from([b"SET", b"INCRBY", b"incrby"]), bf_types, bf_offsets,
+                     bf_values).map(list)
 COMMANDS.update({
     b"SETBIT": cmd(b"SETBIT", keys, bit_offsets, mostly([b"0", b"1"], [b"2", b"x"], 6)),
     b"GETBIT": cmd(b"GETBIT", keys, bit_offsets),
@@ -474,7 +475,8 @@ COMMANDS.update({
     b"BITPOS": cmd(b"BITPOS", keys, mostly([b"0", b"1"], [b"2"]), opt(indexes, opt(indexes, bit_units))),
     b"BITOP": cmd(b"BITOP", mostly([b"AND", b"OR", b"XOR", b"NOT", b"or"], [b"FOO"]), keys,
                   st.lists(keys, min_size=1, max_size=3)),
-    b"BITFIELD": cmd(b"BITFIELD", keys, st.lists(st.one_of(bf_get, bf_write, bf_overflow), max_size=4).map(flat)),
+    b"BITFIELD": cmd(b"BITFIELD", keys,
+                     st.lists(st.one_of(bf_get, bf_write, bf_overflow), max_size=4).map(flat)),
     b"BITFIELD_RO": cmd(b"BITFIELD_RO", keys, st.lists(mostly([bf_get], [bf_write], 6).flatmap(lambda s: s),
                                                        max_size=3).map(flat)),
     b"PFADD": cmd(b"PFADD", keys, st.lists(members, max_size=4)),
