@@ -301,6 +301,91 @@ def _points(z: ZSet, shape: Shape, limit: int) -> list[Point]:
     return found
 
 
+def pqsort(v: list, cmp: Any, lrange: int, rrange: int) -> None:
+    """Redis' pqsort.c (Bentley-McIlroy quicksort that only sorts the partitions
+    overlapping [lrange, rrange]), in place, so that ties come out in Redis' order."""
+
+    def med3(a: int, b: int, c: int) -> int:
+        if cmp(v[a], v[b]) < 0:
+            return b if cmp(v[b], v[c]) < 0 else (c if cmp(v[a], v[c]) < 0 else a)
+        return b if cmp(v[b], v[c]) > 0 else (a if cmp(v[a], v[c]) < 0 else c)
+
+    def swap(i: int, j: int) -> None:
+        v[i], v[j] = v[j], v[i]
+
+    def vecswap(i: int, j: int, n: int) -> None:
+        for k in range(n):
+            swap(i + k, j + k)
+
+    def run(a: int, n: int) -> None:
+        while True:
+            if n < 7:
+                for pm in range(a + 1, a + n):
+                    pl = pm
+                    while pl > a and cmp(v[pl - 1], v[pl]) > 0:
+                        swap(pl, pl - 1)
+                        pl -= 1
+                return
+            pm = a + n // 2
+            if n > 7:
+                pl, pn = a, a + n - 1
+                if n > 40:
+                    d = n // 8
+                    pl = med3(pl, pl + d, pl + 2 * d)
+                    pm = med3(pm - d, pm, pm + d)
+                    pn = med3(pn - 2 * d, pn - d, pn)
+                pm = med3(pl, pm, pn)
+            swap(a, pm)
+            pa = pb = a + 1
+            pc = pd = a + n - 1
+            while True:
+                while pb <= pc:
+                    c = cmp(v[pb], v[a])
+                    if c > 0:
+                        break
+                    if c == 0:
+                        swap(pa, pb)
+                        pa += 1
+                    pb += 1
+                while pb <= pc:
+                    c = cmp(v[pc], v[a])
+                    if c < 0:
+                        break
+                    if c == 0:
+                        swap(pc, pd)
+                        pd -= 1
+                    pc -= 1
+                if pb > pc:
+                    break
+                swap(pb, pc)
+                pb += 1
+                pc -= 1
+            pn = a + n
+            r = min(pa - a, pb - pa)
+            vecswap(a, pb - r, r)
+            r = min(pd - pc, pn - pd - 1)
+            vecswap(pb, pn - r, r)
+            r = pb - pa
+            if r > 1 and not ((lrange < a and rrange < a) or (lrange > a + r - 1 and rrange > a + r - 1)):
+                run(a, r)
+            r = pd - pc
+            if r > 1:
+                a, n = pn - r, r
+                if not ((lrange < a and rrange < a) or (lrange > a + r - 1 and rrange > a + r - 1)):
+                    continue
+            return
+
+    run(0, len(v))
+
+
+def _cmp_asc(x: Point, y: Point) -> int:
+    return 1 if x[0] > y[0] else (0 if x[0] == y[0] else -1)
+
+
+def _cmp_desc(x: Point, y: Point) -> int:
+    return -_cmp_asc(x, y)
+
+
 # ---------------------------------------------------------------- argument parsing
 
 
@@ -556,7 +641,10 @@ def _generic(ks: Keyspace, db: int, args: list[bytes], src_index: int, flags: in
         return []
     returned = len(found) if count == 0 or len(found) < count else count
     if sort:
-        found.sort(key=lambda p: p[0], reverse=sort < 0)
+        if returned == len(found):  # qsort: glibc's merge sort, stable
+            found.sort(key=lambda p: p[0], reverse=sort < 0)
+        else:
+            pqsort(found, _cmp_asc if sort > 0 else _cmp_desc, 0, returned - 1)
     found = found[:returned]
     if store_key is None:
         out: list[Any] = []

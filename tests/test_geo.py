@@ -237,3 +237,22 @@ def test_events(pair, shardis_server, redis_server):
         pair.check("CONFIG", "SET", "notify-keyspace-events", "")
         for c in subs:
             c.close()
+
+
+def test_ties_in_count_order(pair):
+    """Many members at a few points: COUNT's partial sort (Redis' pqsort) orders the ties
+    as Redis does."""
+    rng = random.Random(9)
+    for _ in range(30):
+        pair.check("DEL", "t")
+        spots = [(rng.uniform(0.9, 1.1), rng.uniform(0.9, 1.1)) for _ in range(rng.randint(1, 5))]
+        args: list[str] = []
+        n = rng.randint(1, 120)
+        for i in range(n):
+            lon, lat = rng.choice(spots)
+            args += ["%.6f" % lon, "%.6f" % lat, "m%03d" % i]
+        pair.check("GEOADD", "t", *args)
+        for order in ("ASC", "DESC"):
+            pair.check("GEOSEARCH", "t", "FROMLONLAT", "1", "1", "BYRADIUS", "100", "km",
+                       "COUNT", str(rng.randint(1, n)), order, "WITHDIST")
+            pair.check("GEORADIUS", "t", "1", "1", "100", "km", order)
