@@ -484,6 +484,41 @@ COMMANDS.update({
     b"PFMERGE": cmd(b"PFMERGE", some_keys),
 })
 
+# ------------------------------------------------------------------ geo (on the sorted set keys)
+lonlats = mostly([[b"0", b"0"], [b"1.5", b"2"], [b"-179.99", b"85"], [b"180", b"-85.05112878"],
+                  [b"13.361389", b"38.115556"], [b"-0.5", b"-1"], [b"179.5", b"0.5"]],
+                 [[b"200", b"0"], [b"x", b"1"], [b"0", b"86"]], 6)
+geo_radius = mostly([b"0", b"1", b"100", b"5000", b"20000", b"300.5"], [b"-1", b"x"], 6)
+geo_unit = mostly([b"km", b"m", b"mi", b"ft", b"KM"], [b"yd"], 8)
+geo_count = st.tuples(st.just(b"COUNT"), counts, mostly([[], [b"ANY"]], [], 1)).map(
+    lambda t: [t[0], t[1], *t[2]])
+geo_extras = st.lists(st.one_of(st.sampled_from([[b"WITHDIST"], [b"WITHCOORD"], [b"WITHHASH"],
+                                                 [b"ASC"], [b"DESC"]]), geo_count), max_size=3).map(flat)
+geo_from = st.one_of(st.tuples(st.just(b"FROMMEMBER"), members).map(list),
+                     lonlats.map(lambda ll: [b"FROMLONLAT", *ll]))
+geo_by = st.one_of(st.tuples(st.just(b"BYRADIUS"), geo_radius, geo_unit).map(list),
+                   st.tuples(st.just(b"BYBOX"), geo_radius, geo_radius, geo_unit).map(list))
+geo_store = st.one_of(st.just([]), st.just([]), st.just([]),
+                      st.tuples(st.sampled_from([b"STORE", b"STOREDIST"]), zkeys).map(list))
+COMMANDS.update({
+    b"GEOADD": cmd(b"GEOADD", zkeys,
+                   st.lists(st.sampled_from([[b"NX"], [b"XX"], [b"CH"]]), max_size=2).map(flat),
+                   st.lists(st.tuples(lonlats, members).map(lambda t: [*t[0], t[1]]), min_size=1,
+                            max_size=3).map(flat)),
+    b"GEODIST": cmd(b"GEODIST", zkeys, members, members, opt(geo_unit)),
+    b"GEOHASH": cmd(b"GEOHASH", zkeys, some_members),
+    b"GEOPOS": cmd(b"GEOPOS", zkeys, some_members),
+    b"GEOSEARCH": cmd(b"GEOSEARCH", zkeys, geo_from, geo_by, geo_extras),
+    b"GEOSEARCHSTORE": cmd(b"GEOSEARCHSTORE", group_keys("zset", 2, 2), geo_from, geo_by,
+                           st.lists(st.one_of(st.sampled_from([[b"ASC"], [b"DESC"], [b"STOREDIST"]]),
+                                              geo_count), max_size=2).map(flat)),
+    b"GEORADIUS": cmd(b"GEORADIUS", zkeys, lonlats, geo_radius, geo_unit, geo_extras,
+                      geo_store),
+    b"GEORADIUS_RO": cmd(b"GEORADIUS_RO", zkeys, lonlats, geo_radius, geo_unit, geo_extras),
+    b"GEORADIUSBYMEMBER": cmd(b"GEORADIUSBYMEMBER", zkeys, members, geo_radius, geo_unit, geo_extras),
+    b"GEORADIUSBYMEMBER_RO": cmd(b"GEORADIUSBYMEMBER_RO", zkeys, members, geo_radius, geo_unit, geo_extras),
+})
+
 
 
 def fill_command(kind: str, key: bytes):
