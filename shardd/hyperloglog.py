@@ -25,6 +25,7 @@ loop), and a histogram is 64 ``bytes.count`` calls.
 
 from __future__ import annotations
 
+import bisect
 import math
 import random
 import struct
@@ -212,42 +213,76 @@ def sparse_to_dense(o: bytearray) -> bool:
     return True
 
 
-class _Hint:
-    """The opcode boundaries (position, first register) from the first opcode on, as far as
-    the last ``sparse_set`` scanned and no further than where it changed anything
-    (PFMERGE's sets come in register order: the next one scans on from there)."""
+def _tokens(o: bytes | bytearray, p: int, first: int, stop: int) -> tuple[list[int], list[int]]:
+    """The opcodes' byte positions and first registers from ``p`` (its first register
+    ``first``) up to byte ``stop``."""
+    poss: list[int] = []
+    firsts: list[int] = []
+    n = len(o)
+    while p < stop:
+        poss.append(p)
+        firsts.append(first)
+        b = o[p]
+        if b & 0x80:
+            first += (b & 3) + 1
+            p += 1
+        elif b & 0x40:
+            first += (((b & 0x3F) << 8) | (o[p + 1] if p + 1 < n else 0)) + 1
+            p += 2
+        else:
+            first += b + 1
+            p += 1
+    return poss, firsts
 
-    __slots__ = ("stack",)
 
-    def __init__(self) -> None:
-        self.stack: list[tuple[int, int]] = [(HLL_HDR_SIZE, 0)]
+class SparseIndex:
+    """Where each opcode of a sparse HLL starts (byte position, first register), kept
+    across the sets of one command: a set finds its opcode by bisection instead of
+    walking the opcodes from the start, and the index is re-read only around the
+    opcodes the set changed (the registers the later ones cover do not move; their
+    bytes shift by the change in length)."""
+
+    __slots__ = ("pos", "first")
+
+    def __init__(self, o: bytes | bytearray) -> None:
+        self.pos, self.first = _tokens(o, HLL_HDR_SIZE, 0, len(o))
+
+    def update(self, o: bytes | bytearray, k: int, delta: int) -> None:
+        """Opcodes from index ``k`` on changed (``delta`` bytes more in all); those past
+        k + 8 only moved."""
+        pos, first = self.pos, self.first
+        k = max(k, 0)
+        tail = k + 8
+        if tail < len(pos):
+            stop = pos[tail] + delta
+            mid_pos, mid_first = _tokens(o, pos[k], first[k], stop)
+            rest = [x + delta for x in pos[tail:]] if delta else pos[tail:]
+            self.pos = pos[:k] + mid_pos + rest
+            self.first = first[:k] + mid_first + first[tail:]
+        else:
+            mid_pos, mid_first = _tokens(o, pos[k], first[k], len(o))
+            self.pos = pos[:k] + mid_pos
+            self.first = first[:k] + mid_first
 
 
-def sparse_set(o: bytearray, index: int, count: int, max_bytes: int, hint: _Hint | None = None) -> int:
+def sparse_set(o: bytearray, index: int, count: int, max_bytes: int, idx: SparseIndex | None = None) -> int:
     """hllSparseSet: 1 if the register grew, 0 if not, -1 for a corrupted HLL. ``o`` (the
-    whole value) changes in place, promoted to dense when it has to be."""
+    whole value) changes in place, promoted to dense when it has to be. ``idx``: the
+    opcodes' index, kept up to date here (built when None)."""
     if count > SPARSE_VAL_MAX_VALUE:
         return _promote(o, index, count)
+    if idx is None:
+        idx = SparseIndex(o)
     end = len(o)
-    prev: int | None
-    if hint is not None:
-        stack = hint.stack
-        p, first = stack[-1]
-        prev = stack[-2][0] if len(stack) > 1 else None
-    else:
-        p, first, prev = HLL_HDR_SIZE, 0, None
-    span = 0
-    while p < end:
-        span, oplen = _span(o, p)
-        if index <= first + span - 1:
-            break
-        prev = p
-        p += oplen
-        first += span
-        if hint is not None:
-            hint.stack.append((p, first))
-    if span == 0 or p >= end:
+    k = bisect.bisect_right(idx.first, index) - 1
+    if k < 0 or not idx.pos:
         return -1
+    p, first = idx.pos[k], idx.first[k]
+    prev: int | None = idx.pos[k - 1] if k > 0 else None
+    span, _ = _span(o, p)
+    if index > first + span - 1:
+        return -1  # past the last opcode: a corrupted HLL
+    old_len = len(o)
     b = o[p]
     is_val = bool(b & 0x80)
     is_xzero = not is_val and bool(b & 0x40)
@@ -256,8 +291,6 @@ def sparse_set(o: bytearray, index: int, count: int, max_bytes: int, hint: _Hint
     updated = False
     if is_val and ((b >> 2) & 0x1F) + 1 >= count:
         return 0  # case A: the register holds as much already
-    if hint is not None and len(hint.stack) > 1:
-        hint.stack.pop()  # from ``prev`` on, the opcodes may change below
     if is_val and runlen == 1:  # case B: a VAL of one register
         o[p] = _val(count, 1)
         updated = True
@@ -308,6 +341,7 @@ def sparse_set(o: bytearray, index: int, count: int, max_bytes: int, hint: _Hint
                     continue
         p += 1
     o[15] |= 0x80  # HLL_INVALIDATE_CACHE
+    idx.update(o, k - 1, len(o) - old_len)
     return 1
 
 
@@ -434,13 +468,14 @@ def is_hll(value: bytes) -> bool:
     return value[4] != HLL_DENSE or len(value) == HLL_DENSE_SIZE
 
 
-def hll_add(o: bytearray, element: bytes, max_bytes: int) -> int:
+def hll_add(o: bytearray, element: bytes, max_bytes: int, idx: SparseIndex | None = None) -> int:
+    """hllAdd; ``idx``: the sparse opcodes' index when the caller keeps one."""
     index, count = pat_len(element)
     enc = o[4]
     if enc == HLL_DENSE:
         return _dense_set(o, index, count)
     if enc == HLL_SPARSE:
-        return sparse_set(o, index, count, max_bytes)
+        return sparse_set(o, index, count, max_bytes, idx)
     return -1
 
 
@@ -487,8 +522,9 @@ def pfadd(ks: Keyspace, db: int, args: list[bytes]) -> int:
     else:
         o = bytearray(value)
     max_bytes = ks.store.hll_sparse_max_bytes
+    idx = SparseIndex(o) if o[4] == HLL_SPARSE and len(args) > 3 else None
     for element in args[2:]:
-        r = hll_add(o, element, max_bytes)
+        r = hll_add(o, element, max_bytes, idx)
         if r == 1:
             updated += 1
         elif r == -1:
@@ -553,7 +589,7 @@ def pfmerge(ks: Keyspace, db: int, args: list[bytes]) -> Simple:
         merged = bytes(map(max, cur, regs))
         o[HLL_HDR_SIZE:HLL_DENSE_SIZE] = pack_registers(merged)
     else:
-        hint = _Hint()
+        sidx = SparseIndex(o)
         max_bytes = ks.store.hll_sparse_max_bytes
         dense_rest: list[int] = []
         for j in range(HLL_REGISTERS):
@@ -563,7 +599,7 @@ def pfmerge(ks: Keyspace, db: int, args: list[bytes]) -> Simple:
             if o[4] == HLL_DENSE:
                 dense_rest.append(j)
                 continue
-            sparse_set(o, j, v, max_bytes, hint)
+            sparse_set(o, j, v, max_bytes, sidx)
         if dense_rest:
             cur = dense_registers(o[HLL_HDR_SIZE:HLL_DENSE_SIZE])
             for j in dense_rest:
@@ -634,9 +670,10 @@ def pfselftest(ks: Keyspace, db: int, args: list[bytes]) -> Simple:
     dense = new_hll()
     sparse_to_dense(dense)
     seed = rng.getrandbits(32)
+    idx = SparseIndex(sparse)
     for j in range(1, 1001):
         element = b"%d-%d" % (seed, j)
-        hll_add(sparse, element, 1 << 30)
+        hll_add(sparse, element, 1 << 30, idx)
         hll_add(dense, element, 1 << 30)
         if j % 100 == 0:
             a, b = hll_count(sparse)[0], hll_count(dense)[0]
