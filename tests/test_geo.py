@@ -256,3 +256,12 @@ def test_ties_in_count_order(pair):
             pair.check("GEOSEARCH", "t", "FROMLONLAT", "1", "1", "BYRADIUS", "100", "km",
                        "COUNT", str(rng.randint(1, n)), order, "WITHDIST")
             pair.check("GEORADIUS", "t", "1", "1", "100", "km", order)
+
+
+def test_exec_across_shards_resp3(pair3):
+    """Coordinates keep their RESP3 double type when a transaction runs over shards."""
+    pair3.check("GEOADD", "g", "13.361389", "38.115556", "Palermo")
+    for args in [("MULTI",), ("GEOPOS", "g", "Palermo", "nope"), ("SET", "k1", "x"), ("SET", "a", "x"),
+                 ("GEOSEARCH", "g", "FROMLONLAT", "13", "38", "BYRADIUS", "100", "km", "WITHCOORD"),
+                 ("EXEC",)]:
+        pair3.check(*args)
