@@ -191,7 +191,7 @@ def test_table(pair, name):
         pair.check(*args)
 
 
-@pytest.mark.parametrize("name", ["bitcount", "bitpos", "bitfield_basic", "bitop_across_shards"])
+@pytest.mark.parametrize("name", sorted(CASES))
 def test_table_resp3(pair3, name):
     for args in CASES[name]:
         pair3.check(*args)

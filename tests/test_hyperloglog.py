@@ -76,7 +76,7 @@ def test_table(pair, name):
         pair.check(*args)
 
 
-@pytest.mark.parametrize("name", ["pfadd_pfcount", "pfdebug", "pfmerge"])
+@pytest.mark.parametrize("name", sorted(CASES))
 def test_table_resp3(pair3, name):
     for args in CASES[name]:
         pair3.check(*args)
