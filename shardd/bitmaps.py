@@ -134,10 +134,10 @@ def bitcount(ks: Keyspace, db: int, args: list[bytes]) -> int:
     first_mask = last_mask = 0
     if n in (4, 5):
         start, end = int_arg(args[2]), int_arg(args[3])
+        if start < 0 and end < 0 and start > end:
+            return 0  # (before BIT/BYTE is read: a bad unit goes unnoticed here)
         isbit = _unit(args[4]) if n == 5 else False
         total = len(value) << 3 if isbit else len(value)
-        if start < 0 and end < 0 and start > end:
-            return 0
         if start < 0:
             start += total
         if end < 0:
