@@ -209,3 +209,14 @@ def test_counts_random(pair, sets, bulk):
     pair.check("PFCOUNT", *keys)
     pair.check("PFMERGE", "rm", *keys)
     pair.check("GET", "rm")
+
+
+def test_in_transactions_across_shards(pair):
+    """BITOP, PFMERGE and PFCOUNT over shards inside MULTI/EXEC, with WATCH."""
+    for args in [("SET", "a", "foo"), ("SET", "b", "bar"), ("PFADD", "k1", "x", "y"), ("PFADD", "k2", "z"),
+                 ("WATCH", "a"), ("MULTI",), ("BITOP", "XOR", "d", "a", "b"), ("PFMERGE", "m", "k1", "k2"),
+                 ("PFCOUNT", "k1", "k2", "m"), ("SETBIT", "a", "3", "1"), ("GET", "d"), ("EXEC",),
+                 ("GET", "m"), ("GET", "a"), ("WATCH", "k1"), ("PFADD", "k1", "x"), ("MULTI",),
+                 ("PFCOUNT", "k1", "k2"), ("EXEC",), ("WATCH", "k1"), ("PFCOUNT", "k1"), ("MULTI",),
+                 ("PFCOUNT", "k1", "k2"), ("EXEC",)]:
+        pair.check(*args)
