@@ -57,7 +57,8 @@ __all__ = ["STRING", "LIST", "SET", "ZSET", "HASH", "TYPE_NAMES", "HDR_LEN", "CO
 LIMITS = {"hash-max-listpack-entries": "hash_entries", "hash-max-listpack-value": "hash_value",
           "set-max-intset-entries": "set_intset", "zset-max-listpack-entries": "zset_entries",
           "zset-max-listpack-value": "zset_value", "proto-max-bulk-len": "proto_max_bulk_len",
-          "stream-node-max-entries": "stream_node_entries", "stream-node-max-bytes": "stream_node_bytes"}
+          "stream-node-max-entries": "stream_node_entries", "stream-node-max-bytes": "stream_node_bytes",
+          "hll-sparse-max-bytes": "hll_sparse_max_bytes"}
 
 
 def _param(name: str) -> configtable.Param:
@@ -84,6 +85,7 @@ class Store:
     proto_max_bulk_len = 512 << 20
     stream_node_entries = 100
     stream_node_bytes = 4096
+    hll_sparse_max_bytes = 3000
 
     def __init__(self, path: str, durability: str, map_size: int, ctx: ShardContext | None = None) -> None:
         self.path = path

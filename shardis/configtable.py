@@ -709,7 +709,7 @@ PARAMS: tuple[Param, ...] = (
     number("stream-node-max-bytes", SIZE_T, 0, LONG_MAX, 4096, numflags=MEMORY, act=SHARD),
     number("zset-max-listpack-value", SIZE_T, 0, LONG_MAX, 64, numflags=MEMORY,
            alias="zset-max-ziplist-value", act=SHARD),
-    number("hll-sparse-max-bytes", SIZE_T, 0, LONG_MAX, 3000, numflags=MEMORY),
+    number("hll-sparse-max-bytes", SIZE_T, 0, LONG_MAX, 3000, numflags=MEMORY, act=SHARD),
     number("tracking-table-max-keys", SIZE_T, 0, LONG_MAX, 1000000),
     number("client-query-buffer-limit", SIZE_T, 1 << 20, LONG_MAX, 1 << 30, numflags=MEMORY,
            act=ROUTER, field="client_query_buffer_limit"),

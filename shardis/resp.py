@@ -21,7 +21,7 @@ import hiredis
 
 # The reply values that subclass builtins live in shardis/values.py (mypyc compiles this
 # module, and cannot compile such classes); they are this module's names as before.
-from shardis.values import BigNumber, KeyedArrays, OrderedSet, Pairs, Raw, Simple, Verbatim
+from shardis.values import BigNumber, HumanDouble, KeyedArrays, OrderedSet, Pairs, Raw, Simple, Verbatim
 
 PROTO_INLINE_MAX_SIZE = 64 * 1024
 PROTO_MAX_BULK_LEN = 512 * 1024 * 1024
@@ -511,7 +511,7 @@ def encode(v) -> bytes:
             parts.append(encode(m))
             parts.append(encode(x))
         return b"".join(parts)
-    if t is Verbatim or t is BigNumber:
+    if t is Verbatim or t is BigNumber or t is HumanDouble:
         return encode(bytes(v))
     if t is KeyedArrays:
         return encode([[k, x] for k, x in v])
@@ -567,6 +567,8 @@ def encode3(v) -> bytes:
         return b"=%d\r\ntxt:%s\r\n" % (len(v) + 4, v)
     if t is BigNumber:
         return b"(%s\r\n" % v
+    if t is HumanDouble:
+        return b",%s\r\n" % v
     if t is Pairs:
         parts = [b"*%d\r\n" % len(v)]
         for m, x in v:

@@ -53,3 +53,11 @@ class BigNumber(bytes):
     ``(digits`` in RESP3."""
 
     __slots__ = ()
+
+
+class HumanDouble(bytes):
+    """A double as Redis' addReplyHumanLongDouble writes it (the text given, such as
+    GEOPOS's "%.17Lf" with trailing zeros cut): a bulk string in RESP2, a double
+    (``,text``) in RESP3."""
+
+    __slots__ = ()

@@ -469,7 +469,9 @@ def sort_args(readonly: bool):
 # on another shard: the script then moves to the coordinator), every result returned.
 SCRIPT_CALLS = [(b"SET", 2), (b"GET", 1), (b"INCR", 1), (b"DEL", 1), (b"LPUSH", 2), (b"HSET", 3),
                 (b"SADD", 2), (b"ZADD", 3), (b"EXISTS", 1), (b"TYPE", 1), (b"APPEND", 2), (b"STRLEN", 1),
-                (b"LRANGE", 3), (b"HGETALL", 1), (b"ZRANGE", 3), (b"EXPIRE", 2)]
+                (b"LRANGE", 3), (b"HGET", 2), (b"ZRANGE", 3), (b"EXPIRE", 2)]
+# (Not HGETALL: a script's reply is compared exactly, and a hash's field order is Redis'
+# insertion order where shardis answers byte order, see COMPATIBILITY.md.)
 
 
 def lua_literal(b: bytes) -> bytes:
@@ -509,6 +511,71 @@ COMMANDS[b"SORT_RO"] = cmd(b"SORT_RO", sort_args(True))
 # a key nobody uses: no change).
 ERRNO_RESET = [b"ZADD", b"{e}unused", b"XX", b"0", b"m"]
 SORTS = (b"SORT", b"SORT_RO")
+
+# ------------------------------------------------------------------ bitmaps and HyperLogLog
+# Bit offsets stay small (a large one would make both servers allocate up to 512 MB);
+# the bad ones are refused before anything is allocated.
+bit_offsets = mostly(list(range(40)), [-1, "x", 4294967296, "#1"], 4).map(lambda i: str(i).encode())
+bit_units = st.sampled_from([[], [b"BIT"], [b"BYTE"], [b"bit"], [b"BITS"]])
+bf_types = mostly([f"{s}{n}".encode() for s in "iu" for n in (1, 2, 7, 8, 13, 32, 63)] + [b"i64"],
+                  [b"u64", b"i0", b"x8"], 4)
+bf_offsets = st.one_of(st.integers(0, 70).map(lambda i: str(i).encode()),
+                       st.integers(0, 5).map(lambda i: b"#%d" % i), st.sampled_from([b"-1", b"#"]))
+bf_values = st.one_of(ints, st.integers(-300, 300).map(lambda i: str(i).encode()))
+bf_overflow = st.tuples(st.just(b"OVERFLOW"), mostly([b"WRAP", b"SAT", b"FAIL", b"sat"], [b"NONE"])).map(list)
+bf_get = st.tuples(st.just(b"GET"), bf_types, bf_offsets).map(list)
+bf_write = st.tuples(st.sampled_from([b"SET", b"INCRBY", b"incrby"]), bf_types, bf_offsets,
+                     bf_values).map(list)
+COMMANDS.update({
+    b"SETBIT": cmd(b"SETBIT", keys, bit_offsets, mostly([b"0", b"1"], [b"2", b"x"], 6)),
+    b"GETBIT": cmd(b"GETBIT", keys, bit_offsets),
+    b"BITCOUNT": cmd(b"BITCOUNT", keys, opt(indexes, indexes, bit_units)),
+    b"BITPOS": cmd(b"BITPOS", keys, mostly([b"0", b"1"], [b"2"]), opt(indexes, opt(indexes, bit_units))),
+    b"BITOP": cmd(b"BITOP", mostly([b"AND", b"OR", b"XOR", b"NOT", b"or"], [b"FOO"]), keys,
+                  st.lists(keys, min_size=1, max_size=3)),
+    b"BITFIELD": cmd(b"BITFIELD", keys,
+                     st.lists(st.one_of(bf_get, bf_write, bf_overflow), max_size=4).map(flat)),
+    b"BITFIELD_RO": cmd(b"BITFIELD_RO", keys, st.lists(mostly([bf_get], [bf_write], 6).flatmap(lambda s: s),
+                                                       max_size=3).map(flat)),
+    b"PFADD": cmd(b"PFADD", keys, st.lists(members, max_size=4)),
+    b"PFCOUNT": cmd(b"PFCOUNT", some_keys),
+    b"PFMERGE": cmd(b"PFMERGE", some_keys),
+})
+
+# ------------------------------------------------------------------ geo (on the sorted set keys)
+lonlats = mostly([[b"0", b"0"], [b"1.5", b"2"], [b"-179.99", b"85"], [b"180", b"-85.05112878"],
+                  [b"13.361389", b"38.115556"], [b"-0.5", b"-1"], [b"179.5", b"0.5"]],
+                 [[b"200", b"0"], [b"x", b"1"], [b"0", b"86"]], 6)
+geo_radius = mostly([b"0", b"1", b"100", b"5000", b"20000", b"300.5"], [b"-1", b"x"], 6)
+geo_unit = mostly([b"km", b"m", b"mi", b"ft", b"KM"], [b"yd"], 8)
+geo_count = st.tuples(st.just(b"COUNT"), counts, mostly([[], [b"ANY"]], [], 1)).map(
+    lambda t: [t[0], t[1], *t[2]])
+geo_extras = st.lists(st.one_of(st.sampled_from([[b"WITHDIST"], [b"WITHCOORD"], [b"WITHHASH"],
+                                                 [b"ASC"], [b"DESC"]]), geo_count), max_size=3).map(flat)
+geo_from = st.one_of(st.tuples(st.just(b"FROMMEMBER"), members).map(list),
+                     lonlats.map(lambda ll: [b"FROMLONLAT", *ll]))
+geo_by = st.one_of(st.tuples(st.just(b"BYRADIUS"), geo_radius, geo_unit).map(list),
+                   st.tuples(st.just(b"BYBOX"), geo_radius, geo_radius, geo_unit).map(list))
+geo_store = st.one_of(st.just([]), st.just([]), st.just([]),
+                      st.tuples(st.sampled_from([b"STORE", b"STOREDIST"]), zkeys).map(list))
+COMMANDS.update({
+    b"GEOADD": cmd(b"GEOADD", zkeys,
+                   st.lists(st.sampled_from([[b"NX"], [b"XX"], [b"CH"]]), max_size=2).map(flat),
+                   st.lists(st.tuples(lonlats, members).map(lambda t: [*t[0], t[1]]), min_size=1,
+                            max_size=3).map(flat)),
+    b"GEODIST": cmd(b"GEODIST", zkeys, members, members, opt(geo_unit)),
+    b"GEOHASH": cmd(b"GEOHASH", zkeys, some_members),
+    b"GEOPOS": cmd(b"GEOPOS", zkeys, some_members),
+    b"GEOSEARCH": cmd(b"GEOSEARCH", zkeys, geo_from, geo_by, geo_extras),
+    b"GEOSEARCHSTORE": cmd(b"GEOSEARCHSTORE", group_keys("zset", 2, 2), geo_from, geo_by,
+                           st.lists(st.one_of(st.sampled_from([[b"ASC"], [b"DESC"], [b"STOREDIST"]]),
+                                              geo_count), max_size=2).map(flat)),
+    b"GEORADIUS": cmd(b"GEORADIUS", zkeys, lonlats, geo_radius, geo_unit, geo_extras,
+                      geo_store),
+    b"GEORADIUS_RO": cmd(b"GEORADIUS_RO", zkeys, lonlats, geo_radius, geo_unit, geo_extras),
+    b"GEORADIUSBYMEMBER": cmd(b"GEORADIUSBYMEMBER", zkeys, members, geo_radius, geo_unit, geo_extras),
+    b"GEORADIUSBYMEMBER_RO": cmd(b"GEORADIUSBYMEMBER_RO", zkeys, members, geo_radius, geo_unit, geo_extras),
+})
 
 
 
