@@ -190,12 +190,14 @@ class Shard:
         recv = self.sock.recv_multipart
         while not self.stopping:
             now = time.monotonic()
-            timeout = max(0.0, min(next_sweep, next_sync) - now)
+            # (no sweep while a cross-shard round holds the shard: a due sweep must not
+            # make the wait zero, or the loop spins until the round ends)
+            timeout = max(0.0, (next_sync if self.locked else min(next_sweep, next_sync)) - now)
             deadline = self.waiters.next_deadline()
             if deadline is not None:
                 timeout = max(0.0, min(timeout, deadline / 1000.0 - time.time()))
             reserved = self.blocked.reserved
-            if reserved:
+            if reserved and not self.locked:
                 timeout = max(0.0, min(timeout, min(r[2] for r in reserved.values()) - now))
             ready = poller.poll(int(timeout * 1000))  # (pyzmq truncates to whole ms too)
             if ready:
