@@ -471,7 +471,7 @@ def machine_info(args: argparse.Namespace, tmp: str, load_before: tuple, load_af
         f"Linux {platform.release()}, Python {platform.python_version()}",
         f"- shardis: {args.shards} shards, {args.routers} router(s), commit {commit}{dirty}"
         + ("; builds: " + ", ".join(f"{b} = `{py} -m shardis.supervisor`" for b, py in args.build)
-           if args.build else ""),
+           if getattr(args, "build", None) else ""),  # (growth.py's arguments have no --build)
         f"- {sh_out([RedisServer.binary, '--version'])}; {sh_out(['redis-benchmark', '--version'])}",
         f"- redis-benchmark -c {CLIENTS} -r {KEYSPACE} -n {args.requests}; medians of {args.repeats} "
         f"interleaved repeat(s); data on {filesystem_of(tmp)}",
