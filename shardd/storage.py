@@ -832,6 +832,12 @@ class Keyspace:
 
     def flush_all(self) -> None:
         txn = self.txn
+        waiting = self.store.waiting
+        if waiting:  # (blocked XREADGROUPs hear that their streams are gone, as with DEL)
+            for db, key in list(waiting):
+                raw = self.lookup(db, key)
+                if raw is not None and raw[0] == STREAM:
+                    self.ready.append((db, key))
         for mk in self.store.watched:
             if self.lookup(db_of(mk), key_of(mk)) is not None:
                 self.store.tombs[mk] = self._next_version()

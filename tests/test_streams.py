@@ -829,3 +829,24 @@ def test_long_names_refused_before_any_write(pair):
     assert p.call("XGROUP", "CREATECONSUMER", "s", "g", "c" * 600).startswith(b"-ERR group")
     assert parse_reply(p.call("XPENDING", "s", "g"))[0] == 0
     assert parse_reply(p.call("XINFO", "CONSUMERS", "s", "g")) == []
+
+
+@pytest.mark.parametrize("flush", ["FLUSHALL", "FLUSHDB"])
+def test_flush_unblocks_xreadgroup(shardis_server, redis_server, flush):
+    """A blocked XREADGROUP whose stream a FLUSHALL / FLUSHDB removes gets Redis' error."""
+    import time as time_
+    from tests.helpers import RawClient, encode_command
+    out = {}
+    for name, port in (("shardis", shardis_server.port), ("redis", redis_server.port)):
+        a, b = RawClient(port), RawClient(port)
+        got = [b.call("XGROUP", "CREATE", "fs", "g", "$", "MKSTREAM")]
+        a.send_raw(encode_command(["XREADGROUP", "GROUP", "g", "c", "BLOCK", "3000", "STREAMS", "fs", ">"]))
+        time_.sleep(0.3)
+        got.append(b.call(flush))
+        t = time_.monotonic()
+        got.append(a.read_reply())
+        got.append(time_.monotonic() - t < 1.5)
+        out[name] = got
+        a.close()
+        b.close()
+    assert out["shardis"] == out["redis"]
