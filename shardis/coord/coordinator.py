@@ -69,7 +69,7 @@ from typing import Any, cast
 import zmq
 
 from shardis import errors, hubproto, wire
-from shardis.commands import ALL, CROSS_CANCEL, CROSS_EXEC, CommandSpec, CommandTable, CrossOp
+from shardis.commands import ALL, CROSS_CANCEL, CROSS_EXEC, INTERNAL, CommandSpec, CommandTable, CrossOp
 from shardis.config import Config, log_level
 from shardis.coord.hub import Hub
 from shardis.coord.intents import IntentLog, Pending, logged_part
@@ -372,7 +372,8 @@ class Coordinator:
 
     def busy(self, running: Running) -> None:
         """A script runs here past busy-reply-threshold: answer SCRIPT KILL / FUNCTION KILL
-        now; every other request waits for the next round."""
+        now, clients' commands (EXEC's too) BUSY, as Redis does meanwhile; internal
+        requests (a client gone, a script to keep) wait for the next round."""
         while True:
             try:
                 frames = self.front.recv_multipart(zmq.NOBLOCK)
@@ -382,6 +383,9 @@ class Coordinator:
             for r in self._requests(frames):
                 if r.spec.name == "__scriptkill":
                     r.reply = r.encode(running.kill_request(r.args[1] == b"function"))
+                    answered.append(r)
+                elif r.spec.route != INTERNAL or r.spec.name == "__multi":
+                    r.reply = encode_error(running.busy_error())
                     answered.append(r)
                 else:
                     self.stashed.append(r)
