@@ -48,7 +48,7 @@ class Conn:
 
     def pipeline(self, cmds: list) -> list:
         self.sock.sendall(b"".join(command(*c) for c in cmds))
-        out = []
+        out: list = []
         while len(out) < len(cmds):
             r = self.reader.gets()
             if r is False:

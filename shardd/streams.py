@@ -624,7 +624,7 @@ def _parse_trim(args: list[bytes], xadd: bool,
         opt = cstr(args[i]).lower()
         if xadd and args[i][:1] == b"*" and cstr(args[i]) == b"*":
             break
-        if opt == b"maxlen" and more:
+        if (opt == b"maxlen" or opt == b"minid") and more:
             if t.strategy:
                 raise ReplyError("ERR syntax error, MAXLEN and MINID options at the same time "
                                  "are not compatible")
@@ -635,25 +635,15 @@ def _parse_trim(args: list[bytes], xadd: bool,
                 i += 1
             elif more >= 2 and nxt == b"=":
                 i += 1
-            t.maxlen = int_arg(args[i + 1])
-            if t.maxlen < 0:
-                raise ReplyError("ERR The MAXLEN argument must be >= 0.")
+            if opt == b"maxlen":
+                t.maxlen = int_arg(args[i + 1])
+                if t.maxlen < 0:
+                    raise ReplyError("ERR The MAXLEN argument must be >= 0.")
+                t.strategy = "maxlen"
+            else:
+                t.minid = strict_id(args[i + 1])
+                t.strategy = "minid"
             i += 1
-            t.strategy = "maxlen"
-        elif opt == b"minid" and more:
-            if t.strategy:
-                raise ReplyError("ERR syntax error, MAXLEN and MINID options at the same time "
-                                 "are not compatible")
-            t.approx = False
-            nxt = cstr(args[i + 1])
-            if more >= 2 and nxt == b"~":
-                t.approx = True
-                i += 1
-            elif more >= 2 and nxt == b"=":
-                i += 1
-            t.minid = strict_id(args[i + 1])
-            i += 1
-            t.strategy = "minid"
         elif opt == b"limit" and more:
             t.limit = int_arg(args[i + 1])
             if t.limit < 0:

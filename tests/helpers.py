@@ -241,6 +241,35 @@ class Pair:
         self.r.close()
 
 
+def compare_keyspace_events(pair: "Pair", shardis_port: int, redis_port: int,
+                            cmds: list[tuple]) -> list[bytes]:
+    """Run ``cmds`` on both servers (replies compared) with every keyspace event on, and
+    compare the events each published, up to a SET of ``{e}done`` that ends them; the
+    events seen (shardis')."""
+    subs = [RawClient(shardis_port), RawClient(redis_port)]
+    try:
+        pair.check("CONFIG", "SET", "notify-keyspace-events", "KEA")
+        for c in subs:
+            c.call("PSUBSCRIBE", "__key*__:*")
+        for args in [*cmds, ("SET", "{e}done", "1")]:
+            pair.check(*args)
+        got = []
+        for c in subs:
+            msgs = []
+            while True:
+                m = c.read_reply()
+                msgs.append(m)
+                if b"{e}done" in m and b"__keyevent" in m:
+                    break
+            got.append(msgs)
+        assert got[0] == got[1]
+        return got[0]
+    finally:
+        pair.check("CONFIG", "SET", "notify-keyspace-events", "")
+        for c in subs:
+            c.close()
+
+
 @contextlib.contextmanager
 def cluster(tmp_path, **cfg):
     """A shardis cluster for one test, stopped (SIGTERM) at the end."""

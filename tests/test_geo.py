@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from shardis.shardd import geo
-from tests.helpers import RawClient
+from tests.helpers import compare_keyspace_events
 
 SICILY = [("GEOADD", "Sicily", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669", "Catania")]
 
@@ -209,34 +209,15 @@ def test_random_searches(pair, lon, lat, radius, unit, box):
 
 
 def test_events(pair, shardis_server, redis_server):
-    subs = [RawClient(shardis_server.port), RawClient(redis_server.port)]
-    try:
-        pair.check("CONFIG", "SET", "notify-keyspace-events", "KEA")
-        for c in subs:
-            c.call("PSUBSCRIBE", "__key*__:*")
-        for args in [("GEOADD", "{e}g", "1", "1", "a", "2", "2", "b"), ("GEOADD", "{e}g", "1", "1", "a"),
-                     ("GEORADIUS", "{e}g", "1", "1", "500", "km", "STORE", "{e}d"),
-                     ("GEOSEARCHSTORE", "{e}d2", "{e}g", "FROMMEMBER", "a", "BYRADIUS", "1", "km"),
-                     ("GEOSEARCHSTORE", "{e}d2", "{e}g", "FROMMEMBER", "a", "BYRADIUS", "0", "km", "COUNT",
-                      "1"),
-                     ("GEORADIUS", "{e}none", "1", "1", "5", "km", "STORE", "{e}d"),
-                     ("GEOSEARCH", "{e}none", "FROMLONLAT", "1", "1", "BYRADIUS", "1", "km"),
-                     ("SET", "{e}done", "1")]:
-            pair.check(*args)
-        got = []
-        for c in subs:
-            msgs = []
-            while True:
-                m = c.read_reply()
-                msgs.append(m)
-                if b"{e}done" in m and b"__keyevent" in m:
-                    break
-            got.append(msgs)
-        assert got[0] == got[1] and len(got[0]) > 8
-    finally:
-        pair.check("CONFIG", "SET", "notify-keyspace-events", "")
-        for c in subs:
-            c.close()
+    cmds = [("GEOADD", "{e}g", "1", "1", "a", "2", "2", "b"), ("GEOADD", "{e}g", "1", "1", "a"),
+            ("GEORADIUS", "{e}g", "1", "1", "500", "km", "STORE", "{e}d"),
+            ("GEOSEARCHSTORE", "{e}d2", "{e}g", "FROMMEMBER", "a", "BYRADIUS", "1", "km"),
+            ("GEOSEARCHSTORE", "{e}d2", "{e}g", "FROMMEMBER", "a", "BYRADIUS", "0", "km", "COUNT",
+             "1"),
+            ("GEORADIUS", "{e}none", "1", "1", "5", "km", "STORE", "{e}d"),
+            ("GEOSEARCH", "{e}none", "FROMLONLAT", "1", "1", "BYRADIUS", "1", "km")]
+    events = compare_keyspace_events(pair, shardis_server.port, redis_server.port, cmds)
+    assert len(events) > 8, events
 
 
 def test_ties_in_count_order(pair):

@@ -790,7 +790,8 @@ def test_concurrent_consumer_group_workload_across_sigkill(tmp_path):
         # the rest, then whatever is pending (the dead consumer's, and deliveries whose
         # reply the crash cut off): claimed and acknowledged
         while True:
-            got = parse_reply(c.call("XREADGROUP", "GROUP", "g", "c1", "COUNT", "100", "STREAMS", "jobs", ">"))
+            got = parse_reply(c.call("XREADGROUP", "GROUP", "g", "c1", "COUNT", "100",
+                                     "STREAMS", "jobs", ">"))
             if not got:
                 break
             ids = [e[0] for e in got[0][1]]
