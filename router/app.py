@@ -553,6 +553,7 @@ class Client(asyncio.Protocol):
         self.name = b""
         self.lib_name = b""
         self.lib_ver = b""
+        self.username = b"default"  # the ACL user it is authenticated as (CLIENT LIST user=)
         self.resp = 2
         self.proto_bit = 0          # wire.RESP3 once the client says HELLO 3
         self.encode = encode        # this connection's reply encoder

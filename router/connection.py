@@ -196,8 +196,8 @@ def client_line(conn: Client, now: float) -> bytes:
            b"P" if any(subs) else b"N", conn.db, *subs),
         b" qbuf=%d qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=%d omem=%d tot-mem=%d"
         % (qbuf, len(conn.pending), omem, qbuf + omem),
-        b" events=%s cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s"
-        % (events.encode(), cmd.encode(), conn.resp, conn.lib_name, conn.lib_ver),
+        b" events=%s cmd=%s user=%s redir=-1 resp=%d lib-name=%s lib-ver=%s"
+        % (events.encode(), cmd.encode(), conn.username, conn.resp, conn.lib_name, conn.lib_ver),
     ))
 
 
