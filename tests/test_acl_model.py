@@ -319,6 +319,26 @@ def test_default_user_and_unrestricted(admin, table):
         "This user has no permissions to run the 'flushall' command")
 
 
+def test_check_key_and_channel():
+    users = acl.Users()
+    users.setuser(b"k", [b"%R~r*", b"%W~w*", b"~a*", b"&ch*", b"(~s* &lit)"])
+    u = users.get(b"k")
+    assert u is not None
+    ro = frozenset(("RO", "access"))
+    rw = frozenset(("RW", "access", "update"))
+    ow = frozenset(("OW", "update"))
+    assert u.check_key(b"r1", ro) and not u.check_key(b"r1", rw) and not u.check_key(b"r1", ow)
+    assert u.check_key(b"w1", ow) and not u.check_key(b"w1", ro) and not u.check_key(b"w1", rw)
+    assert u.check_key(b"a1", rw) and u.check_key(b"s1", rw) and not u.check_key(b"b1", ro)
+    assert u.check_key(b"b1", frozenset()) is False and u.check_key(b"r1", frozenset())
+    assert u.check_channel(b"ch1", False) and not u.check_channel(b"ch1", True)
+    assert u.check_channel(b"ch*", True) and u.check_channel(b"lit", True)
+    assert u.check_channel(b"lit\x00x", True)  # compared as C strings, as Redis does
+    assert not u.check_channel(b"lit\x00x", False) and not u.check_channel(b"x", False)
+    users.setuser(b"k", [b"allchannels"])
+    assert u.check_channel(b"anything", True)
+
+
 def test_passwords(admin):
     users = acl.Users()
     users.setuser(b"p", [b"on", b">secret", b"#" + H1.encode()])
