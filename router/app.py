@@ -29,13 +29,14 @@ from typing import Any, Callable, Coroutine
 
 import zmq
 
-from shardis import configtable, errors, wire
+from shardis import acl, configtable, errors, wire
 from shardis.commands import ALL, INTERNAL, LOCAL, SCRIPT, CommandSpec, CommandTable
-from shardis.config import Config, log_level
+from shardis.config import Config, initial_users, log_level
 from shardis.messages import Batch, CoordItem, CoordReplies, CoordRequests, Replies, Wakeups
 from shardis.plan import MERGES
 from shardis.resp import RequestReader, ReplyError, encode, encode_error
-from shardis.router import scripting, transactions
+from shardis.hubproto import ACL_SETTING
+from shardis.router import scripting, security, transactions
 from shardis.router.pubsub import PubSub, Subscriptions
 from shardis.router.replies import NOBODY, Merger, Owner, Slot, unknown_command
 from shardis.slots import key_slot, slot_table
@@ -179,6 +180,10 @@ class Router:
         # coordinator keeps; SHAs (and "f:" + function names) that reached another shard.
         self.scripts: dict[bytes, bytes] = {}
         self.script_strays: set[bytes] = set()
+        # ACL users (router/security.py): the whole table, on every router alike; the
+        # table the hub passed on, until the hook loads it.
+        self.users: acl.Users = initial_users(cfg)
+        self.pending_acl: bytes | None = None
 
     # ------------------------------------------------------------ settings
 
@@ -186,6 +191,8 @@ class Router:
         """Shared settings changed (a CONFIG SET, on any router, or the hub's at HELLO):
         the values are in ``cfg`` already; apply those that need more than that. The
         others are read where they are used (maxclients, client-query-buffer-limit ...)."""
+        if ACL_SETTING in settings:
+            self.pending_acl = settings[ACL_SETTING]
         for name in settings:
             hook = _RECONFIGURE.get(name)
             if hook is not None:
@@ -201,6 +208,14 @@ class Router:
         """SCRIPT FLUSH (through any router): this router's cache goes too."""
         self.scripts.clear()
         self.script_strays.clear()
+
+    def _requirepass(self) -> None:
+        """CONFIG SET requirepass: the default user's password (every router alike)."""
+        self.users.set_requirepass(str(configtable.get_value(self.cfg, _REQUIREPASS)).encode())
+        security.rebind_all(self)
+
+    def _acl(self) -> None:
+        security.reload(self)
 
     def _loglevel(self) -> None:
         logging.getLogger().setLevel(log_level(self.cfg.loglevel))
@@ -533,10 +548,12 @@ class Router:
 
 
 _TIMEOUT = configtable.param("timeout")
+_REQUIREPASS = configtable.param("requirepass")
 # Shared settings that take more than their new value in cfg (``Router.reconfigure``).
 _RECONFIGURE = {"proto-max-bulk-len": Router._bulk_len, "loglevel": Router._loglevel,
                 "timeout": Router._timeout, configtable.RESETSTAT: Router._reset_stats,
-                scripting.FLUSHED: Router._scripts_flushed}
+                scripting.FLUSHED: Router._scripts_flushed, "requirepass": Router._requirepass,
+                ACL_SETTING: Router._acl}
 
 
 class Client(asyncio.Protocol):
@@ -553,7 +570,12 @@ class Client(asyncio.Protocol):
         self.name = b""
         self.lib_name = b""
         self.lib_ver = b""
-        self.username = b"default"  # the ACL user it is authenticated as (CLIENT LIST user=)
+        # Its ACL user (router/security.py), whether it authenticated (or needs not), and
+        # whether its commands must pass checks (not when it may run anything).
+        self.username = b"default"  # (CLIENT LIST's user=)
+        self.user: acl.User = router.users.get(b"default")  # type: ignore[assignment]
+        self.authenticated = True
+        self.gated = False
         self.resp = 2
         self.proto_bit = 0          # wire.RESP3 once the client says HELLO 3
         self.encode = encode        # this connection's reply encoder
@@ -599,6 +621,7 @@ class Client(asyncio.Protocol):
             self.closing = True
             return
         router.clients[self.id] = self
+        security.bind_default(self)
         if len(router.clients) > router.clients_peak:
             router.clients_peak = len(router.clients)
         transport.set_write_buffer_limits(high=router.cfg.client_output_buffer_limit)
@@ -671,7 +694,11 @@ class Client(asyncio.Protocol):
     # ------------------------------------------------------------ commands
 
     def run(self, cmds: list[list[bytes]]) -> None:
-        """Run commands the client sent: through the mode's hook when one is set."""
+        """Run commands the client sent: checked first when its user is restricted (or
+        has yet to authenticate), then through the mode's hook when one is set."""
+        if self.gated:
+            security.run_checked(self, cmds)
+            return
         hook = self.dispatch_hook
         if hook is None:
             self.dispatch(cmds)

@@ -27,6 +27,7 @@ from shardis.router.connection import Container, help_reply, text
 from shardis.router.later import Then, all_ok, answer_later
 from shardis import configtable, errors, rewrite
 from shardis.commands import CommandTable
+from shardis.hubproto import ACL_SETTING
 from shardis.configtable import IMMUTABLE, PROTECTED, RESETSTAT, START, ConfigValueError, Param
 from shardis.resp import OK, ReplyError, Simple, encode_error
 
@@ -123,7 +124,7 @@ def shard_args(version: int, shared: dict) -> list[bytes] | None:
     return args if len(args) > 2 else None
 
 
-def set_everywhere(conn: Client, shared: dict) -> Slot:
+def set_everywhere(conn: Client, shared: dict, reply: object = OK) -> Slot:
     """Shared values: to every router through the hub, then, those the shards use, to
     every shard; the reply (OK) once all have them, so the next command sees them."""
     router = conn.router
@@ -137,7 +138,7 @@ def set_everywhere(conn: Client, shared: dict) -> Slot:
         assert isinstance(version, int), "the hub answers a SET with its version"
         args = shard_args(version, shared)
         if args is None:
-            fill(encoder(OK))
+            fill(encoder(reply))
             return
         owner = Then(fill, encoder)
         owner.slot = router.fanout(owner, router.table.by_name[b"__config"], 0, args, all_ok)
@@ -158,7 +159,12 @@ def config_set_(conn: Client, args: list[bytes]) -> Simple | Slot:
     if not shared:
         return OK
     # This router at once (a CONFIG GET queued after it in MULTI sees it), then all.
-    conn.router.pubsub.apply(shared)
+    router = conn.router
+    router.pubsub.apply(shared)
+    if "requirepass" in shared:
+        # The user table it changed goes along, so that the hub's copy (a router
+        # starting later gets it) holds the new password too.
+        shared[ACL_SETTING] = router.users.dump()
     return set_everywhere(conn, shared)
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Callable
 from shardis import REDIS_VERSION, errors, wire
 from shardis.commands import LOCAL, CommandSpec, CommandTable
 from shardis.args import int_arg
-from shardis.router import transactions
+from shardis.router import security, transactions
 from shardis.resp import ENCODERS, OK, PONG, ReplyError, Simple, Verbatim, string2ll
 
 if TYPE_CHECKING:
@@ -288,6 +288,7 @@ class HelloArgs:
     def __init__(self, args: list[bytes]) -> None:
         self.version = 0
         self.user: bytes | None = None
+        self.password = b""
         self.name: bytes | None = None
         i = 1
         if len(args) >= 2:
@@ -303,6 +304,7 @@ class HelloArgs:
             opt = args[i].lower()
             if opt == b"auth" and more >= 2:
                 self.user = args[i + 1]
+                self.password = args[i + 2]
                 i += 3
             elif opt == b"setname" and more >= 1:
                 self.name = args[i + 1]
@@ -343,9 +345,12 @@ def select(conn: Client, args: list[bytes]) -> Simple:
 
 def hello(conn: Client, args: list[bytes]) -> dict[bytes, object]:
     h = HelloArgs(args)
-    # The default user has no password, so Redis accepts any password for it.
-    if h.user is not None and h.user != b"default":
+    if h.name is not None and not valid_client_attr(h.name):
+        raise ReplyError(errors.CLIENT_NAME_CHARS)
+    if h.user is not None and not security.authenticate(conn, h.user, h.password, b"HELLO"):
         raise ReplyError(errors.WRONGPASS)
+    if not conn.authenticated:
+        raise ReplyError(errors.NOAUTH_HELLO)
     if h.name is not None:
         set_name(conn, h.name)
     if h.version:
@@ -361,6 +366,7 @@ def reset(conn: Client, args: list[bytes]) -> Simple:
     conn.set_db(0)
     conn.name = b""
     set_protocol(conn, 2)
+    security.bind_default(conn)
     return RESET
 
 

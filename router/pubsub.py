@@ -40,7 +40,7 @@ from shardis.router.replies import Slot
 from shardis.router.connection import Container, help_reply, text
 from shardis import configtable, errors, hubproto
 from shardis.commands import INTERNAL, LOCAL, CommandTable
-from shardis.hubproto import CHANNEL, KINDS, PATTERN, Q_CHANNELS, Q_NUMPAT, Q_NUMSUB, Q_STATS, SHARD, \
+from shardis.hubproto import ACL_SETTING, CHANNEL, KINDS, PATTERN, Q_CHANNELS, Q_NUMPAT, Q_NUMSUB, Q_STATS, SHARD, \
     Answer, Configure, Configured, Count, Hello, Message, PMessage, Publish, Query, Set, SMessage, Sync, \
     ToHub, router_identity
 from shardis.resp import ReplyError, Simple, encode_error
@@ -174,6 +174,10 @@ class Request:
         self.then(value)
 
 
+def _ignore(value: object) -> None:
+    pass
+
+
 def _reply_or_error(encode: Callable) -> Callable[[object], bytes]:
     def finish(value: object) -> bytes:
         if isinstance(value, ReplyError):
@@ -245,7 +249,9 @@ class PubSub:
 
     def settings(self) -> dict:
         """This router's values of the shared parameters (the hub keeps the first it hears)."""
-        return {p.name: configtable.get_value(self.cfg, p) for p in SHARED_PARAMS}
+        shared: dict = {p.name: configtable.get_value(self.cfg, p) for p in SHARED_PARAMS}
+        shared[ACL_SETTING] = self.router.users.dump()  # (the hub keeps the first it hears)
+        return shared
 
     def send(self, op: ToHub) -> None:
         """Queue an operation for the hub; this loop turn's leave as one frame."""
@@ -542,6 +548,10 @@ class PubSub:
         c = self.call(conn)
         self.send(Query(self.expect(c), what, arg))
         return c.slot
+
+    def send_query(self, what: int, arg: object) -> None:
+        """A query whose answer nobody waits for (an ACL LOG entry)."""
+        self.send(Query(self.expect(Request(_ignore)), what, arg))
 
     def stats(self, then: Callable[[object], None]) -> None:
         """[channels, patterns, shard channels] over every router, for INFO."""

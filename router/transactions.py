@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from shardis import errors, wire
 from shardis.commands import ALL, INTERNAL, LOCAL, SCRIPT, CommandTable
 from shardis.resp import NIL_ARRAY, OK, ReplyError, Simple, encode_error
+from shardis.router import security
 from shardis.router.replies import NOBODY, Owner, Slot, unknown_command
 from shardis.slots import key_slot
 
@@ -158,10 +159,10 @@ class ExecReply:
     """The owner of a remote part of EXEC: fills the client's placeholder slots from the
     list of replies the shard (RAW) or the coordinator sends back."""
 
-    __slots__ = ("conn", "header", "n", "remote", "local", "slot", "dirty", "hold")
+    __slots__ = ("conn", "header", "n", "remote", "local", "slot", "dirty", "hold", "denied")
 
     def __init__(self, conn: Client, header: list | None, n: int, remote: list, local: list,
-                 hold: bool) -> None:
+                 hold: bool, denied: list) -> None:
         self.conn = conn
         self.header = header   # the slot for the array header, or None if written already
         self.n = n             # commands in the transaction
@@ -170,6 +171,7 @@ class ExecReply:
         self.slot = _slot(self)
         self.dirty = False
         self.hold = hold       # the client waits for this reply before its next command
+        self.denied = denied   # slots of commands the user's rules refuse now (their errors)
 
     def flush(self) -> None:
         self.dirty = False
@@ -186,6 +188,8 @@ class ExecReply:
             for s in self.remote:
                 s[0] = b""
             for s, _ in self.local:
+                s[0] = b""
+            for s in self.denied:
                 s[0] = b""
         else:
             if self.header is not None:
@@ -250,10 +254,21 @@ def execute(conn: Client) -> None:
     remote_cmds = []
     remote_slots = []
     local = []
+    denied: list = []
     shards = {w[0] for w in watched.values()}
     cross = False
     for args in queued:
         spec = table.lookup(args[0])
+        assert spec is not None, "queued, so looked up"
+        if conn.gated:
+            # The user's rules may have changed since the command was queued.
+            err = security.exec_denial(conn, spec, args)
+            if err is not None:
+                placeholder = [encode_error(err), conn]
+                pending.append(placeholder)
+                denied.append(placeholder)
+                router.count_error(err)
+                continue
         inner = _on_shard(args)
         if inner is not None:
             spec, args = table.lookup(inner[0]), inner
@@ -292,7 +307,7 @@ def execute(conn: Client) -> None:
     if not remote_cmds and not watched:
         return
     hold = defer_local or cross or len(shards) > 1
-    owner = ExecReply(conn, header if watched else None, n, remote_slots, local, hold)
+    owner = ExecReply(conn, header if watched else None, n, remote_slots, local, hold, denied)
     if cross or len(shards) > 1:
         items = [[shard, epoch, wdb, key, version]
                  for (wdb, key), (shard, epoch, version) in watched.items()]

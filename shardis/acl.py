@@ -38,6 +38,7 @@ from shardis.glob import stringmatch
 from shardis.keyspecs import casefold, cstr
 from shardis.keyspecs_data import COMMANDS
 from shardis.resp import ReplyError
+from shardis.values import OrderedSet
 
 # ---------------------------------------------------------------------------------------
 # Texts, worded as Redis 7.0 words them
@@ -849,7 +850,7 @@ class User:
         """ACL GETUSER's reply as a map (insertion order is Redis' field order): flags (a set
         in RESP3), passwords, the root selector's commands, keys and channels, then
         selectors (a list of maps of commands, keys, channels)."""
-        out: dict[bytes, object] = {b"flags": self._flags(), b"passwords": list(self.passwords)}
+        out: dict[bytes, object] = {b"flags": OrderedSet(self._flags()), b"passwords": list(self.passwords)}
         out.update(self.root.getuser())
         out[b"selectors"] = [s.getuser() for s in self.selectors[1:]]
         return out

@@ -16,7 +16,7 @@ from __future__ import annotations
 from shardis.commands import CommandTable
 from shardis.coord import coordinator
 from shardis.router import app, commandinfo, configcmd, connection, info, objectcmd, persistence, pubsub, \
-    scan, transactions
+    scan, security, transactions
 from shardis.router import scripting as router_scripting
 from shardis.shardd import bitmaps, blocking, daemon, databases, geo, hashes, hyperloglog, keys, lists, \
     objectinfo, scripting, sets, sort, streams, strings, txn, zsets
@@ -44,6 +44,7 @@ def build_table() -> CommandTable:
     bitmaps.register(table)
     hyperloglog.register(table)
     geo.register(table)
+    security.register(table)
     return table
 
 

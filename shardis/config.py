@@ -20,7 +20,9 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 
-from shardis import configtable
+from typing import Any
+
+from shardis import configtable, errors
 from shardis.autolayout import AUTO
 from shardis.notify import LETTERS, parse_flags
 
@@ -91,6 +93,9 @@ class Config:
     # Redis' notify-keyspace-events letters ("" = off); CONFIG SET changes it everywhere.
     notify_keyspace_events: str = ""
     loglevel: str = "notice"
+    # ACL users besides the default one, each as Redis' ``user`` directive without the word
+    # "user": ["alice on >secret ~app:* +@read"] (or an ``aclfile``, not both).
+    users: list = field(default_factory=list)
     # Redis' CONFIG parameters that are not fields above, by name, where not at their
     # default (shardis/configtable.py). Among them client-output-buffer-limit, whose
     # pubsub class the routers apply: a subscriber whose unsent output passes hard, or
@@ -185,7 +190,48 @@ def validate(cfg: Config) -> Config:
             err = p.applycheck(lambda name: configtable.get_value(cfg, configtable.param(name)))
             if err is not None:
                 raise ConfigError(f"{p.name}: {err}")
+    from shardis.resp import ReplyError
+
+    try:
+        initial_users(cfg)
+    except ReplyError as e:
+        raise ConfigError(f"{'aclfile' if configtable.get_value(cfg, configtable.param('aclfile')) else 'users'}: "
+                          f"{e.args[0]}") from None
     return cfg
+
+
+def initial_users(cfg: Config) -> Any:
+    """The ACL users a server starts with (a shardis.acl.Users): ``aclfile``'s, or the
+    ``users`` key's, then ``requirepass`` for the default user. Raises ReplyError with
+    Redis' text for a bad rule or file."""
+    from shardis import acl  # (it imports the command table, which imports this module)
+    from shardis.resp import ReplyError
+
+    users = acl.Users()
+    path = configtable.get_value(cfg, configtable.param("aclfile"))
+    if path and cfg.users:
+        raise ReplyError(errors.ACL_FILE_AND_USERS)
+    if path:
+        users.load(read_aclfile(str(path)))
+    for line in cfg.users:
+        words = line.encode().split()
+        if not words:
+            raise ReplyError(f"ERR users: expected \"<name> <rule> ...\", got {line!r}")
+        users.setuser(words[0], words[1:])
+    password = configtable.get_value(cfg, configtable.param("requirepass"))
+    if password:
+        users.set_requirepass(str(password).encode())
+    return users
+
+
+def read_aclfile(path: str) -> bytes:
+    from shardis.resp import ReplyError
+
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise ReplyError(errors.ACL_FILE_OPEN % (path, e.strerror)) from None
 
 
 def _raw(v: object) -> bytes:
@@ -248,6 +294,11 @@ def apply(cfg: Config, values: dict, where: str) -> Config:
                 v = int(v)
             if not isinstance(v, int) or isinstance(v, bool):
                 raise ConfigError(f"{key}: expected an integer, got {v!r}")
+        elif k == "users":
+            if isinstance(v, str):
+                v = [v]
+            if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+                raise ConfigError(f"{key}: expected a list of strings, got {v!r}")
         elif not isinstance(v, str):
             raise ConfigError(f"{key}: expected a string, got {v!r}")
         setattr(cfg, k, v)

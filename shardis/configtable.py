@@ -616,7 +616,7 @@ PARAMS: tuple[Param, ...] = (
     string("logfile", "", IMMUTABLE),
     # -------- sds
     Param("masterauth", "sds", ""),
-    Param("requirepass", "sds", "", unsupported=errors.CONFIG_UNSUPPORTED_AUTH),
+    Param("requirepass", "sds", "", act=ROUTER),
     # -------- enum
     enum("supervised", "upstart systemd auto no", "no", IMMUTABLE),
     enum("syslog-facility", "user local0 local1 local2 local3 local4 local5 local6 local7",

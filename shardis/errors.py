@@ -44,6 +44,28 @@ LCS_TOO_BIG = "ERR Insufficient memory, transient memory for LCS exceeds proto-m
 HELLO_PROTO_NOT_INT = "ERR Protocol version is not an integer or out of range"
 HELLO_SYNTAX = "ERR Syntax error in HELLO option '%s'"
 WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled."
+NOAUTH = "NOAUTH Authentication required."
+NOAUTH_HELLO = ("NOAUTH HELLO must be called with the client already authenticated, otherwise the "
+                "HELLO AUTH <user> <pass> option can be used to authenticate the client and select "
+                "the RESP protocol version at the same time")
+AUTH_NO_PASSWORD = ("ERR AUTH <password> called without any password configured for the default "
+                    "user. Are you sure your configuration is correct?")
+EXECABORT_BECAUSE = "EXECABORT Transaction discarded because of: %s"
+NOPERM_EXEC = ("NOPERM ACLs rules changed between the moment the transaction was accumulated and "
+               "the EXEC call. This command is no longer allowed for the following reason: %s")
+ACL_DRYRUN_NO_USER = "ERR User '%s' not found"
+ACL_DRYRUN_NO_COMMAND = "ERR Command '%s' not found"
+ACL_DRYRUN_ARITY = "ERR wrong number of arguments for '%s' command"
+ACL_NO_FILE = ("ERR This Redis instance is not configured to use an ACL file. You may want to "
+               "specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming "
+               "you have a Redis configuration file set) in order to store users in the Redis "
+               "configuration.")
+ACL_SAVE_FAILED = "ERR There was an error trying to save the ACLs. Please check the server logs for more information"
+ACL_FILE_OPEN = "ERR Error loading ACLs, opening file '%s': %s"
+ACL_FILE_AND_USERS = ("ERR Configuring Redis with users defined in redis.conf and at the same "
+                      "setting an ACL file path is invalid. This setup is very likely to lead to "
+                      "configuration errors and security holes, please define either an ACL file "
+                      "or declare users directly in your redis.conf, but not both.")
 CLIENT_NAME_CHARS = "ERR Client names cannot contain spaces, newlines or special characters."
 CLIENT_ATTR_CHARS = "ERR %s cannot contain spaces, newlines or special characters."
 CLIENT_SETINFO_OPTION = "ERR Unrecognized option '%s'"
@@ -92,7 +114,6 @@ CONFIG_AOFFILENAME_PATH = "appendfilename can't be a path, just a filename"
 CONFIG_AOFDIRNAME_EMPTY = "appenddirname can't be empty"
 CONFIG_AOFDIRNAME_PATH = "appenddirname can't be a path, just a dirname"
 # shardis' own refusals of values it cannot honour (CONFIG SET and cluster.toml).
-CONFIG_UNSUPPORTED_AUTH = "shardis has no authentication (AUTH): requirepass must stay empty"
 CONFIG_UNSUPPORTED_REPLICAOF = "shardis does not replicate: replicaof must stay empty"
 CONFIG_UNSUPPORTED_CLUSTER = ("shardis runs standalone (its routers answer the cluster "
                               "commands by themselves): cluster-enabled must stay no")

@@ -30,6 +30,11 @@ HELLO, COUNT, SYNC, PUBLISH, QUERY, SET, NOTIFY, CONFIGURED = range(8)
 MESSAGE, PMESSAGE, SMESSAGE, ANSWER, CONFIG = range(10, 15)
 # QUERY's questions.
 Q_CHANNELS, Q_NUMSUB, Q_NUMPAT, Q_STATS, Q_RECEIVERS = range(5)
+# ACL LOG, kept by the hub for the whole server: add [reason, context, object, username,
+# time, client info]; get [count] -> entries, newest first; reset.
+Q_ACLLOG_ADD, Q_ACLLOG_GET, Q_ACLLOG_RESET = range(5, 8)
+# The shared setting that carries the ACL user table (as ACL SAVE writes it) between routers.
+ACL_SETTING = "__acl"
 
 
 # Each op is a NamedTuple of its whole frame, the code first (so that a list of ops is

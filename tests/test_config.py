@@ -265,13 +265,6 @@ def test_config_set_inside_multi(pair):
         pair.both("CONFIG", "SET", "maxmemory", "0")
 
 
-def test_requirepass_is_refused_without_auth(pair):
-    """shardis has no AUTH: a password it would not ask for is refused, not kept."""
-    got = pair.s.call("CONFIG", "SET", "requirepass", "secret")
-    assert got == encode_error(errors.CONFIG_SET_FAILED % ("requirepass",
-                                                           errors.CONFIG_UNSUPPORTED_AUTH))
-    assert pair.s.call("CONFIG", "SET", "requirepass", "") == b"+OK\r\n"
-    pair.check("CONFIG", "GET", "requirepass")
 
 
 # ---------------------------------------------------------------- encoding thresholds
@@ -577,7 +570,6 @@ def test_cluster_toml_takes_redis_names_with_either_spelling():
     ({"maxmemory-policy": "lru"}, "maxmemory-policy: argument(s) must be one of the following: "
                                   "volatile-lru, volatile-lfu, volatile-random, volatile-ttl, "
                                   "allkeys-lru, allkeys-lfu, allkeys-random, noeviction"),
-    ({"requirepass": "x"}, "requirepass: " + errors.CONFIG_UNSUPPORTED_AUTH),
     ({"tls-port": 6390}, "tls-port: " + errors.CONFIG_TLS),
     ({"bind": "127.0.0.1 ::1"}, "bind: shardis listens on one address"),
 ])

@@ -41,7 +41,7 @@ import zmq
 from shardis import configtable, hubproto
 from shardis.args import stringmatch
 from shardis.config import Config, log_level
-from shardis.hubproto import CHANNEL, KINDS, PATTERN, Q_CHANNELS, Q_NUMPAT, Q_NUMSUB, Q_RECEIVERS, Q_STATS, SHARD, \
+from shardis.hubproto import Q_ACLLOG_ADD, Q_ACLLOG_GET, Q_ACLLOG_RESET, CHANNEL, KINDS, PATTERN, Q_CHANNELS, Q_NUMPAT, Q_NUMSUB, Q_RECEIVERS, Q_STATS, SHARD, \
     Answer, Configure, Configured, Count, FromHub, Hello, Message, Notify, PMessage, Publish, Query, Set, \
     SMessage, Sync, Unreadable
 
@@ -51,6 +51,9 @@ log = logging.getLogger("pubsub")
 SET_WAIT = 2.0
 
 Out = dict[bytes, list[FromHub]]  # what goes back, per peer, from one loop turn
+
+
+_ACLLOG_MAX = configtable.param("acllog-max-len")
 
 
 class Hub:
@@ -70,6 +73,9 @@ class Hub:
         self.peers: dict[bytes, None] = {}  # every peer that said HELLO, in order
         self.settings: dict[str, object] = {}
         self.version = 0  # of the settings (see ``set``)
+        # ACL LOG for the whole server, newest first: [count, reason, context, object,
+        # username, time of the last occurrence, client info]
+        self.acllog: list[list] = []
         # SETs not yet answered: [version, sender, token, routers yet to apply it, deadline]
         self.unconfirmed: list[list] = []
         # op class -> its handler(peer, op, out)
@@ -266,6 +272,19 @@ class Hub:
                         n += count
         return n
 
+    def acl_log(self, entry: list) -> None:
+        """A denial: counted into a recent entry for the same thing (Redis looks at the ten
+        newest, within 60 seconds), else a new entry; the log keeps acllog-max-len."""
+        reason, context, obj, username, when, info = entry
+        for e in self.acllog[:10]:
+            if (e[1], e[2], e[3], e[4]) == (reason, context, obj, username) and when - e[5] <= 60:
+                e[0] += 1
+                e[5] = when
+                e[6] = info
+                return
+        self.acllog.insert(0, [1, reason, context, obj, username, when, info])
+        del self.acllog[int(configtable.get_value(self.cfg, _ACLLOG_MAX)):]
+
     def query(self, what: int, arg: Any) -> object:
         """PUBSUB's answers over every router: CHANNELS [kind, pattern or None] -> names,
         NUMSUB [kind, names] -> [name, count, ...], NUMPAT -> distinct patterns,
@@ -289,6 +308,17 @@ class Hub:
             return len(self.subs[PATTERN])
         if what == Q_STATS:
             return [len(s) for s in self.subs]
+        if what == Q_ACLLOG_ADD:
+            self.acl_log(arg)
+            return None
+        if what == Q_ACLLOG_GET:
+            now = time.time()
+            return [{b"count": e[0], b"reason": e[1], b"context": e[2], b"object": e[3],
+                     b"username": e[4], b"age-seconds": round(now - e[5], 3),
+                     b"client-info": e[6]} for e in self.acllog[:max(arg, 0)]]
+        if what == Q_ACLLOG_RESET:
+            self.acllog.clear()
+            return None
         if what == Q_RECEIVERS:  # [kind, channel]: what PUBLISH would answer (a script's)
             kind, channel = arg
             n = sum(self.subs[kind].get(channel, {}).values())
