@@ -195,8 +195,8 @@ def validate(cfg: Config) -> Config:
     try:
         initial_users(cfg)
     except ReplyError as e:
-        raise ConfigError(f"{'aclfile' if configtable.get_value(cfg, configtable.param('aclfile')) else 'users'}: "
-                          f"{e.args[0]}") from None
+        key = "aclfile" if configtable.get_value(cfg, configtable.param("aclfile")) else "users"
+        raise ConfigError(f"{key}: {e.args[0]}") from None
     return cfg
 
 

@@ -249,7 +249,8 @@ def test_change_holds_on_every_router_before_the_reply(servers, pair):
         with pytest.raises(redis.exceptions.NoPermissionError):
             a1.set("app:x", "2")
         # changing users on a live connection
-        admin1.execute_command("ACL", "SETUSER", "bob", "on", ">bobpw", "~*", "+@read", "+acl|whoami", "+client|id")
+        admin1.execute_command("ACL", "SETUSER", "bob", "on", ">bobpw", "~*", "+@read", "+acl|whoami",
+                               "+client|id")
         a1.execute_command("AUTH", "bob", "bobpw")
         assert a1.execute_command("ACL", "WHOAMI") == b"bob"
         assert a1.get("app:x") == b"1"
