@@ -31,7 +31,7 @@ import zmq
 
 from shardis import acl, configtable, errors, wire
 from shardis.commands import ALL, INTERNAL, LOCAL, SCRIPT, CommandSpec, CommandTable
-from shardis.config import Config, initial_users, log_level
+from shardis.config import Config, log_level
 from shardis.messages import Batch, CoordItem, CoordReplies, CoordRequests, Replies, Wakeups
 from shardis.plan import MERGES
 from shardis.resp import RequestReader, ReplyError, encode, encode_error
@@ -182,7 +182,7 @@ class Router:
         self.script_strays: set[bytes] = set()
         # ACL users (router/security.py): the whole table, on every router alike; the
         # table the hub passed on, until the hook loads it.
-        self.users: acl.Users = initial_users(cfg)
+        self.users: acl.Users = acl.initial_users(cfg)
         self.pending_acl: bytes | None = None
 
     # ------------------------------------------------------------ settings
@@ -807,6 +807,8 @@ class Client(asyncio.Protocol):
                     pending.append([encode_error(e.args[0]), self])
                     router.count_error(e.args[0])
                     continue
+                if self.gated:
+                    sspec, sargs = scripting.as_user(router, self, sspec, sargs)
                 if s0 < 0:
                     if any(p[0] is None for p in pending):
                         self.held = True

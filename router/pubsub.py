@@ -40,7 +40,8 @@ from shardis.router.replies import Slot
 from shardis.router.connection import Container, help_reply, text
 from shardis import configtable, errors, hubproto
 from shardis.commands import INTERNAL, LOCAL, CommandTable
-from shardis.hubproto import ACL_SETTING, CHANNEL, KINDS, PATTERN, Q_CHANNELS, Q_NUMPAT, Q_NUMSUB, Q_STATS, SHARD, \
+from shardis.hubproto import ACL_SETTING, CHANNEL, KINDS, PATTERN, Q_CHANNELS, Q_NUMPAT, Q_NUMSUB, Q_STATS, \
+    SHARD, \
     Answer, Configure, Configured, Count, Hello, Message, PMessage, Publish, Query, Set, SMessage, Sync, \
     ToHub, router_identity
 from shardis.resp import ReplyError, Simple, encode_error

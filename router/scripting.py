@@ -83,6 +83,18 @@ def route(router: Router, spec: CommandSpec, args: list[bytes]) -> tuple[Command
     return spec, args, shard
 
 
+def as_user(router: Router, conn: Client, spec: CommandSpec,
+            args: list[bytes]) -> tuple[CommandSpec, list[bytes]]:
+    """A script of a client whose user has ACL rules: wrapped with them, so that where it
+    runs (a shard, the coordinator) its calls are checked as Redis checks them
+    (shardd/scripting.py ``as_user``)."""
+    return router.by_name[wire.AS_USER], [wire.AS_USER, conn.user.describe(), *args]
+
+
+def unwrapped(args: list[bytes]) -> list[bytes]:
+    return args[2:] if args[0] == wire.AS_USER else args
+
+
 def keep(router: Router, sha: bytes, body: bytes) -> None:
     """A script new to this router: the coordinator keeps it too (for every router's
     EVALSHA); cached here once it has (a script that does not compile is not)."""
@@ -127,8 +139,8 @@ class ScriptCall:
             self.parent[0] = reply
             client.release()
             return
-        name = self.spec.name
-        key = b"f:" + self.args[1] if name.startswith("fcall") else sha1hex(self.args[1])
+        args = unwrapped(self.args)
+        key = b"f:" + args[1] if args[0].lower().startswith(b"fcall") else sha1hex(args[1])
         self.router.script_strays.add(key)
         client.script_wait = self
         client.drained()

@@ -29,11 +29,11 @@ import time
 from typing import TYPE_CHECKING, Callable
 
 from shardis import acl, configtable, errors
-from shardis.config import read_aclfile
 from shardis.commands import INTERNAL, LOCAL, CommandSpec, CommandTable
 from shardis.hubproto import ACL_SETTING, Q_ACLLOG_ADD, Q_ACLLOG_GET, Q_ACLLOG_RESET
 from shardis.resp import OK, ReplyError, Simple, encode_error
-from shardis.router import transactions
+from shardis.router import connection, transactions
+from shardis.router.later import answer_later
 
 if TYPE_CHECKING:
     from shardis.router.app import Client, Router
@@ -232,10 +232,8 @@ def log_denial(conn: Client, d: acl.Denial, context: bytes) -> None:
 
 def _log(conn: Client, reason: bytes, context: bytes, obj: bytes, username: bytes) -> None:
     """An ACL LOG entry, to the hub (which groups repeats as Redis does)."""
-    from shardis.router.connection import client_line  # (it imports this module)
-
     router = conn.router
-    entry = [reason, context, obj, username, time.time(), client_line(conn, time.time())]
+    entry = [reason, context, obj, username, time.time(), connection.client_line(conn, time.time())]
     router.pubsub.send_query(Q_ACLLOG_ADD, entry)
 
 
@@ -273,12 +271,18 @@ def auth(conn: Client, args: list[bytes]) -> Simple:
 
 
 def _shared(conn: Client, reply: object) -> Slot:
-    """After a change on this router: every router takes the table, then ``reply``."""
-    from shardis.router import configcmd
-
+    """After a change on this router: every router takes the table (through the hub, as
+    CONFIG SET's shared settings), then ``reply``."""
     router = conn.router
     rebind_all(router)
-    return configcmd.set_everywhere(conn, {ACL_SETTING: router.users.dump()}, reply)
+    slot, fill = answer_later(conn)
+    encoder = conn.encode
+
+    def done(version: object) -> None:
+        fill(encode_error(version.args[0]) if isinstance(version, ReplyError) else encoder(reply))
+
+    router.pubsub.share({ACL_SETTING: router.users.dump()}, done)
+    return slot
 
 
 def acl_setuser(conn: Client, args: list[bytes]) -> Slot:
@@ -382,15 +386,13 @@ def acl_load(conn: Client, args: list[bytes]) -> Slot:
     if not path:
         raise ReplyError(errors.ACL_NO_FILE)
     users = acl.Users()
-    users.load(read_aclfile(str(path)))
+    users.load(acl.read_aclfile(str(path)))
     router.users = users
     return _shared(conn, OK)
 
 
 def acl_help(conn: Client, args: list[bytes]) -> list[Simple]:
-    from shardis.router.connection import help_reply  # (it imports this module)
-
-    return help_reply(ACL_HELP)
+    return connection.help_reply(ACL_HELP)
 
 
 def text(v: bytes) -> str:
@@ -398,15 +400,14 @@ def text(v: bytes) -> str:
 
 
 def register(table: CommandTable) -> None:
-    from shardis.router.connection import Container  # (it imports this module)
-
     cmd = table.command
     cmd("auth", -2, "noscript loading stale fast no_auth allow_busy", route=LOCAL,
         group="connection", summary="Authenticate to the server", since="1.0.0",
         complexity="O(N) where N is the number of passwords defined for the user",
         acl="@fast @connection")(auth)
-    c = Container(table, "acl", -2, group="server", summary="A container for Access List Control commands ",
-                  since="6.0.0")
+    c = connection.Container(table, "acl", -2, group="server",
+                             summary="A container for Access List Control commands ",
+                             since="6.0.0")
     admin = "admin noscript loading stale"
     dangerous = "@admin @slow @dangerous"
     subs: list[tuple[str, int, str, str, str, str, Callable]] = [

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from shardis import errors, wire
 from shardis.commands import ALL, INTERNAL, LOCAL, SCRIPT, CommandTable
 from shardis.resp import NIL_ARRAY, OK, ReplyError, Simple, encode_error
-from shardis.router import security
+from shardis.router import scripting, security
 from shardis.router.replies import NOBODY, Owner, Slot, unknown_command
 from shardis.slots import key_slot
 
@@ -284,11 +284,13 @@ def execute(conn: Client) -> None:
                 run_local(conn, args, placeholder)
                 db = conn.db
             continue
+        if spec.route == SCRIPT and conn.gated:
+            spec, args = scripting.as_user(router, conn, spec, args)
         placeholder = [None, conn]
         pending.append(placeholder)
         remote_slots.append(placeholder)
         remote_cmds.append([spec.id | pbit, db, args])
-        if spec.route == ALL or spec.route == SCRIPT:
+        if spec.route == ALL or spec.route == SCRIPT or spec.name == "__as":
             # (a script may reach any shard's keys, and EVALSHA's body is the
             # coordinator's to find: scripts in a transaction run there)
             cross = True

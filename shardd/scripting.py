@@ -24,7 +24,7 @@ import random
 import time
 from typing import Any, Callable
 
-from shardis import configtable, errors, rdb
+from shardis import acl, configtable, errors, rdb
 from shardis.commands import ALL, INTERNAL, LOCAL, SCRIPT, CommandSpec, CommandTable, CrossOp, Round
 from shardis.glob import stringmatch
 from shardis.hubproto import CHANNEL, SHARD
@@ -38,6 +38,7 @@ from shardis.scripting import (
     UNKNOWN_CMD,
     WRITE_IN_RO,
     WRONG_ARGS,
+    CallError,
     Engine,
     KillError,
     Library,
@@ -144,6 +145,79 @@ def check_call(table: CommandTable, argv: list[bytes], no_writes: bool, readonly
     return spec
 
 
+# ---------------------------------------------------------------- ACL
+
+# A script run by a user with ACL rules arrives as ``__as <the user's ACL LIST line>
+# <EVAL ...>`` (router/security.py): its redis.call()s are checked against those rules,
+# as Redis checks them. The line travels with the script (and so into the write-ahead
+# log), so a replay checks what the first run checked.
+_SCRIPT_DENIED = {"command": "The user executing the script can't run this command or subcommand",
+                  "key": "The user executing the script can't access at least one of the keys "
+                         "mentioned in the command arguments",
+                  "channel": "The user executing the script can't publish to the channel mentioned "
+                             "in the command"}
+_users: dict[bytes, acl.User] = {}  # ACL LIST line -> the user it describes
+
+
+def user_of(line: bytes) -> acl.User:
+    u = _users.get(line)
+    if u is None:
+        users = acl.Users()
+        users.load(line)
+        name = line.split()[1]
+        u = users.get(name)
+        if u is None:
+            raise ReplyError("ERR bad user for a script")
+        if len(_users) >= 1000:
+            _users.clear()
+        _users[line] = u
+    return u
+
+
+def acl_check(user: acl.User | None, spec: CommandSpec, argv: list[bytes]) -> None:
+    """A script's command, refused with Redis' text when its user may not run it."""
+    if user is None:
+        return
+    d = user.check(spec, argv)
+    if d is not None:
+        raise ReplyError("ERR " + _SCRIPT_DENIED[d.reason])
+
+
+def acl_check_cmd(table: CommandTable, user: acl.User | None) -> Callable[[list], bool]:
+    """redis.acl_check_cmd() for a script run by ``user`` (None: may run anything)."""
+    def check(argv: list) -> bool:
+        spec = table.lookup(argv[0])
+        if spec is None or spec.route == INTERNAL or not spec.arity_ok(len(argv)):
+            raise CallError("ERR Invalid command passed to redis.acl_check_cmd()")
+        return user is None or user.check(spec, argv) is None
+    return check
+
+
+def as_user(ks: Keyspace, db: int, args: list[bytes]) -> Any:
+    """``__as line EVAL ...`` (or FCALL ...): the script, its calls checked for that user."""
+    host = _host(ks)
+    inner = args[2:]
+    spec = host.table.lookup(inner[0])
+    assert spec is not None and spec.route == SCRIPT, "the router wraps scripts only"
+    outer, host.user = host.user, user_of(args[1])
+    try:
+        return host.handlers()[spec.id](ks, db, inner)
+    finally:
+        host.user = outer
+
+
+def cross_as(coord: Round, db: int, args: list[bytes]) -> Any:
+    inner = args[2:]
+    user = user_of(args[1])
+    if inner[0].lower().startswith(b"fcall"):
+        return cross_fcall(coord, db, inner, user)
+    return cross_eval(coord, db, inner, user)
+
+
+def as_user_keys(args: list[bytes]) -> list[bytes]:
+    return script_keys(args[2:])
+
+
 # Router commands a script may call that a key's shard answers: as that shard's command.
 _OBJECT_SUBS = (b"encoding", b"refcount", b"freq")
 
@@ -208,6 +282,7 @@ class ScriptHost:
         self.published: list[tuple[int, bytes, bytes]] = []
         self.libraries: dict[bytes, Library] | None = None  # None: read them again
         self.functions: dict[bytes, Script] = {}
+        self.user: acl.User | None = None  # the ACL user of the script running (``as_user``)
 
     def lua(self) -> Engine:
         if self.engine is None:
@@ -230,6 +305,7 @@ class ScriptHost:
 
         engine = self.lua()
         engine.watch = watch
+        engine.acl_check = acl_check_cmd(self.table, self.user)
         # math.random's state, from the batch (its clock, how many draws it handed out):
         # a replay of the write-ahead log after a crash draws the same numbers.
         ks.draws += 1
@@ -238,6 +314,7 @@ class ScriptHost:
             return self._run(ks, db, script, keys, argv, ro, running)
         finally:
             engine.watch = None
+            engine.acl_check = None
             self.running = None
 
     def _run(self, ks: Keyspace, db: int, script: Script, keys: list[bytes], argv: list[bytes],
@@ -249,10 +326,13 @@ class ScriptHost:
         many = self.nshards > 1
         state = [db]
         databases = ks.ctx.databases
+        user = self.user
 
         def call(cargv: list[bytes], pcall: bool) -> tuple[bool, Any]:
             try:
-                spec, cargv = shard_form(table, check_call(table, cargv, no_writes, ro), cargv)
+                top = check_call(table, cargv, no_writes, ro)
+                acl_check(user, top, cargv)
+                spec, cargv = shard_form(table, top, cargv)
                 if spec.name in _PUBLISH:
                     kind = _PUBLISH[spec.name]
                     self.published.append((kind, cargv[1], cargv[2]))
@@ -515,7 +595,7 @@ def fcode(ks: Keyspace, db: int, args: list[bytes]) -> Any:
 # ---------------------------------------------------------------- across shards
 
 
-def cross_eval(coord: Round, db: int, args: list[bytes]) -> Any:
+def cross_eval(coord: Round, db: int, args: list[bytes], user: acl.User | None = None) -> Any:
     """A script whose keys span shards (or that reached another shard's key): run in
     the coordinator, each command it calls sent to its keys' shard inside the round."""
     name = args[0].lower()
@@ -530,10 +610,10 @@ def cross_eval(coord: Round, db: int, args: list[bytes]) -> Any:
         body = args[1]
     script = engine.compile(body)
     cache.setdefault(script.sha, body)
-    return _run_in_round(coord, engine, db, script, args[3:3 + n], args[3 + n:], name.endswith(b"_ro"))
+    return _run_in_round(coord, engine, db, script, args[3:3 + n], args[3 + n:], name.endswith(b"_ro"), user)
 
 
-def cross_fcall(coord: Round, db: int, args: list[bytes]) -> Any:
+def cross_fcall(coord: Round, db: int, args: list[bytes], user: acl.User | None = None) -> Any:
     n = numkeys(args)
     code = coord.call(0, db, b"__fcode", args[1])
     if code is None:
@@ -543,11 +623,12 @@ def cross_fcall(coord: Round, db: int, args: list[bytes]) -> Any:
     if lib is None:
         lib = coord.libraries[code] = engine.load_library(code)
     fn = lib.functions[args[1]]
-    return _run_in_round(coord, engine, db, fn, args[3:3 + n], args[3 + n:], args[0].lower().endswith(b"_ro"))
+    return _run_in_round(coord, engine, db, fn, args[3:3 + n], args[3 + n:], args[0].lower().endswith(b"_ro"),
+                         user)
 
 
 def _run_in_round(coord: Round, engine: Engine, db: int, script: Script, keys: list[bytes],
-                  argv: list[bytes], ro: bool) -> Any:
+                  argv: list[bytes], ro: bool, user: acl.User | None) -> Any:
     if ro and script.shebang and "no-writes" not in script.flags:
         raise ReplyError(RO_WITH_WRITE)
     no_writes = ro or "no-writes" in script.flags
@@ -558,7 +639,9 @@ def _run_in_round(coord: Round, engine: Engine, db: int, script: Script, keys: l
 
     def call(cargv: list[bytes], pcall: bool) -> tuple[bool, Any]:
         try:
-            spec, cargv = shard_form(table, check_call(table, cargv, no_writes, ro), cargv)
+            top = check_call(table, cargv, no_writes, ro)
+            acl_check(user, top, cargv)
+            spec, cargv = shard_form(table, top, cargv)
             if spec.name in _PUBLISH:
                 return True, coord.publish(_PUBLISH[spec.name], cargv[1], cargv[2])
             if spec.name in _WALKERS:
@@ -579,10 +662,12 @@ def _run_in_round(coord: Round, engine: Engine, db: int, script: Script, keys: l
             raise KillError(KILLED)
 
     engine.watch = watch
+    engine.acl_check = acl_check_cmd(table, user)
     try:
         v = engine.run(script, keys, argv, call)
     finally:
         engine.watch = None
+        engine.acl_check = None
     if isinstance(v, ReplyError):
         raise v
     return v
@@ -655,6 +740,7 @@ def register_cross(ops: dict[str, CrossOp]) -> None:
     for name in ("eval", "eval_ro", "evalsha", "evalsha_ro"):
         ops[name] = cross_eval
     ops["fcall"] = ops["fcall_ro"] = cross_fcall
+    ops["__as"] = cross_as
     ops["__scriptload"] = script_load
     ops["__scriptget"] = script_get
     ops["__scriptexists"] = script_exists
@@ -685,6 +771,7 @@ def register(table: CommandTable) -> None:
         complexity=depends, summary="Invoke a function", acl=acl)(fcall)
     cmd("fcall_ro", -3, ro, route=SCRIPT, keys=script_keys, group="scripting", since="7.0.0",
         complexity=depends, summary="Invoke a read-only function", acl=acl)(fcall)
+    cmd("__as", -5, rw, route=INTERNAL, keys=as_user_keys)(as_user)
     cmd("__fcode", 2, "readonly", route=INTERNAL)(fcode)
     cmd("__scriptkill", 2, "readonly", route=INTERNAL)(scriptkill)
     cmd("__funcwrite", -3, "write", route=INTERNAL)(funcwrite)

@@ -30,9 +30,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from shardis import keyspecs
+from shardis import configtable, errors, keyspecs
 from shardis.commands import CommandSpec, CommandTable
 from shardis.glob import stringmatch
 from shardis.keyspecs import casefold, cstr
@@ -1007,3 +1007,35 @@ class Users:
         new[b"default"] = default
         self._users = new
         self.version += 1
+
+
+# ---------------------------------------------------------------- at start
+
+
+def initial_users(cfg: Any) -> Users:
+    """The users a server starts with (``cfg``: a shardis.config.Config): ``aclfile``'s,
+    or the ``users`` key's (Redis' ``user`` directives), then ``requirepass`` for the
+    default user. Raises ReplyError with Redis' text for a bad rule or file."""
+    users = Users()
+    path = configtable.get_value(cfg, configtable.param("aclfile"))
+    if path and cfg.users:
+        raise ReplyError(errors.ACL_FILE_AND_USERS)
+    if path:
+        users.load(read_aclfile(str(path)), filename=str(path).encode())
+    for line in cfg.users:
+        words = line.encode().split()
+        if not words:
+            raise ReplyError(f"ERR users: expected \"<name> <rule> ...\", got {line!r}")
+        users.setuser(words[0], words[1:])
+    password = configtable.get_value(cfg, configtable.param("requirepass"))
+    if password:
+        users.set_requirepass(str(password).encode())
+    return users
+
+
+def read_aclfile(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise ReplyError(errors.ACL_FILE_OPEN % (path, e.strerror)) from None

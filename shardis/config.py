@@ -20,9 +20,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 
-from typing import Any
-
-from shardis import configtable, errors
+from shardis import configtable
 from shardis.autolayout import AUTO
 from shardis.notify import LETTERS, parse_flags
 
@@ -190,48 +188,7 @@ def validate(cfg: Config) -> Config:
             err = p.applycheck(lambda name: configtable.get_value(cfg, configtable.param(name)))
             if err is not None:
                 raise ConfigError(f"{p.name}: {err}")
-    from shardis.resp import ReplyError
-
-    try:
-        initial_users(cfg)
-    except ReplyError as e:
-        key = "aclfile" if configtable.get_value(cfg, configtable.param("aclfile")) else "users"
-        raise ConfigError(f"{key}: {e.args[0]}") from None
     return cfg
-
-
-def initial_users(cfg: Config) -> Any:
-    """The ACL users a server starts with (a shardis.acl.Users): ``aclfile``'s, or the
-    ``users`` key's, then ``requirepass`` for the default user. Raises ReplyError with
-    Redis' text for a bad rule or file."""
-    from shardis import acl  # (it imports the command table, which imports this module)
-    from shardis.resp import ReplyError
-
-    users = acl.Users()
-    path = configtable.get_value(cfg, configtable.param("aclfile"))
-    if path and cfg.users:
-        raise ReplyError(errors.ACL_FILE_AND_USERS)
-    if path:
-        users.load(read_aclfile(str(path)))
-    for line in cfg.users:
-        words = line.encode().split()
-        if not words:
-            raise ReplyError(f"ERR users: expected \"<name> <rule> ...\", got {line!r}")
-        users.setuser(words[0], words[1:])
-    password = configtable.get_value(cfg, configtable.param("requirepass"))
-    if password:
-        users.set_requirepass(str(password).encode())
-    return users
-
-
-def read_aclfile(path: str) -> bytes:
-    from shardis.resp import ReplyError
-
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError as e:
-        raise ReplyError(errors.ACL_FILE_OPEN % (path, e.strerror)) from None
 
 
 def _raw(v: object) -> bytes:

@@ -15,9 +15,10 @@ import sys
 import time
 
 
-from shardis import REDIS_VERSION, __version__, autolayout, configtable
+from shardis import REDIS_VERSION, __version__, acl, autolayout, configtable
 from shardis.assembly import build_table
 from shardis.config import Config, ConfigError, load
+from shardis.resp import ReplyError
 from shardis.shardd import reshard
 
 log = logging.getLogger("shardis")
@@ -87,6 +88,15 @@ def check_port(cfg: Config) -> None:
         raise ConfigError(f"port: cannot listen on {cfg.bind}:{cfg.port}: {e.strerror}") from None
     finally:
         s.close()
+
+
+def check_users(cfg: Config) -> None:
+    """ACL users (aclfile, users, requirepass): refused at start, as Redis does."""
+    try:
+        acl.initial_users(cfg)
+    except ReplyError as e:
+        key = "aclfile" if configtable.get_value(cfg, configtable.param("aclfile")) else "users"
+        raise ConfigError(f"{key}: {e.args[0]}") from None
 
 
 def check_dir(cfg: Config) -> None:
@@ -285,6 +295,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         path, overrides = parse_argv(argv)
         cfg = load(path, overrides)
+        check_users(cfg)
         check_port(cfg)
         check_dir(cfg)
     except ConfigError as e:

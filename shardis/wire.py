@@ -129,6 +129,9 @@ def router_alive(ident: bytes) -> bool:
 # A script's reply from a shard when it reached a key of another shard: the shard ran its
 # batch again without it, and the router sends it to the coordinator (router/scripting.py).
 SCRIPT_MOVED = b"\x00moved\r\n"
+# A script of a user with ACL rules: ``__as <user's ACL LIST line> EVAL ...`` (its calls
+# are checked against those rules wherever it runs: shardd/scripting.py).
+AS_USER = b"__as"
 
 
 def parse_bulk(reply: bytes) -> bytes:

@@ -347,3 +347,36 @@ def test_aclfile_and_users_at_start(tmp_path):
         c.close()
     finally:
         s.stop()
+
+
+def test_scripts_run_with_their_users_rules(pair, servers):
+    both(pair, *ALICE)
+    both(pair, "ACL", "SETUSER", "alice", "resetchannels", "&news.*")
+    p = fresh(pair, servers)
+    try:
+        p.check("AUTH", "alice", "alicepw")
+        for args in (("EVAL", "return redis.call('set', KEYS[1], 'v')", "1", "app:1"),
+                     ("EVAL", "return redis.call('get', KEYS[1])", "1", "other"),
+                     ("EVAL", "return redis.call('flushall')", "0"),
+                     ("EVAL", "return redis.pcall('get', 'secret')", "0"),
+                     ("EVAL", "return redis.call('publish', 'sports', 'x')", "0"),
+                     ("EVAL", "return redis.call('publish', 'news.1', 'x')", "0"),
+                     ("EVAL", "return redis.acl_check_cmd('get', 'app:1')", "0"),
+                     ("EVAL", "return redis.acl_check_cmd('get', 'other')", "0"),
+                     ("EVAL", "return redis.acl_check_cmd('flushall')", "0"),
+                     ("EVAL", "return redis.acl_check_cmd('nosuch')", "0"),
+                     # keys on two shards: through the coordinator
+                     ("EVAL", "redis.call('set', KEYS[1], 'a'); return redis.call('set', KEYS[2], 'b')",
+                      "2", "app:{a}", "app:{b}"),
+                     ("EVAL", "redis.call('set', KEYS[1], 'a'); return redis.call('get', KEYS[2])",
+                      "2", "app:{a}", "x{b}"),
+                     ("EVAL_RO", "return redis.call('get', KEYS[1])", "1", "ro:1"),
+                     ("EVALSHA", "0000000000000000000000000000000000000000", "0")):
+            p.check(*args)
+        p.check_pipeline([("MULTI",), ("EVAL", "return redis.call('get', 'other')", "0"),
+                          ("EVAL", "return redis.call('set', 'app:m', '1')", "0"), ("EXEC",)])
+        # a user without EVAL
+        both(pair, "ACL", "SETUSER", "alice", "-eval")
+        p.check("EVAL", "return 1", "0")
+    finally:
+        p.close()

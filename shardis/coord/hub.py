@@ -41,8 +41,8 @@ import zmq
 from shardis import configtable, hubproto
 from shardis.args import stringmatch
 from shardis.config import Config, log_level
-from shardis.hubproto import Q_ACLLOG_ADD, Q_ACLLOG_GET, Q_ACLLOG_RESET, CHANNEL, KINDS, PATTERN, Q_CHANNELS, \
-    Q_NUMPAT, Q_NUMSUB, Q_RECEIVERS, Q_STATS, SHARD, \
+from shardis.hubproto import Q_ACLLOG_ADD, Q_ACLLOG_GET, Q_ACLLOG_RESET, CHANNEL, KINDS, PATTERN, \
+    Q_CHANNELS, Q_NUMPAT, Q_NUMSUB, Q_RECEIVERS, Q_STATS, SHARD, \
     Answer, Configure, Configured, Count, FromHub, Hello, Message, Notify, PMessage, Publish, Query, Set, \
     SMessage, Sync, Unreadable
 

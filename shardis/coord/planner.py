@@ -116,7 +116,7 @@ class Planner:
     def composite(self, cid: int, db: int, args: list) -> bool:
         """A command whose keys span shards and that does not split into parts."""
         spec = self.spec_of(cid)
-        if spec.route == SCRIPT:
+        if spec.route == SCRIPT or spec.name == "__as":
             return True  # (a script runs in the coordinator: it may reach any shard)
         if spec.route == ALL or spec.split is not None:
             return False
