@@ -217,6 +217,14 @@ class Router:
     def _acl(self) -> None:
         security.reload(self)
 
+    # ACL checks for router/transactions.py (which security and scripting build on)
+    def exec_denial(self, conn: Client, spec: CommandSpec, args: list[bytes]) -> str | None:
+        return security.exec_denial(conn, spec, args)
+
+    def script_as_user(self, conn: Client, spec: CommandSpec,
+                       args: list[bytes]) -> tuple[CommandSpec, list[bytes]]:
+        return scripting.as_user(self, conn, spec, args)
+
     def _loglevel(self) -> None:
         logging.getLogger().setLevel(log_level(self.cfg.loglevel))
 
@@ -966,6 +974,13 @@ class Client(asyncio.Protocol):
 
     def set_db(self, db: int) -> None:
         self.db = db
+
+    # AUTH for router/connection.py (HELLO, RESET), which router/security.py builds on
+    def login(self, username: bytes, password: bytes, cmd: bytes) -> bool:
+        return security.authenticate(self, username, password, cmd)
+
+    def login_default(self) -> None:
+        security.bind_default(self)
 
 
 def main(table: CommandTable, argv: list[str] | None = None) -> None:

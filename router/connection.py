@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Callable
 from shardis import REDIS_VERSION, errors, wire
 from shardis.commands import LOCAL, CommandSpec, CommandTable
 from shardis.args import int_arg
-from shardis.router import security, transactions
+from shardis.router import transactions
 from shardis.resp import ENCODERS, OK, PONG, ReplyError, Simple, Verbatim, string2ll
 
 if TYPE_CHECKING:
@@ -347,7 +347,7 @@ def hello(conn: Client, args: list[bytes]) -> dict[bytes, object]:
     h = HelloArgs(args)
     if h.name is not None and not valid_client_attr(h.name):
         raise ReplyError(errors.CLIENT_NAME_CHARS)
-    if h.user is not None and not security.authenticate(conn, h.user, h.password, b"HELLO"):
+    if h.user is not None and not conn.login(h.user, h.password, b"HELLO"):
         raise ReplyError(errors.WRONGPASS)
     if not conn.authenticated:
         raise ReplyError(errors.NOAUTH_HELLO)
@@ -366,7 +366,7 @@ def reset(conn: Client, args: list[bytes]) -> Simple:
     conn.set_db(0)
     conn.name = b""
     set_protocol(conn, 2)
-    security.bind_default(conn)
+    conn.login_default()
     return RESET
 
 

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from shardis import errors, wire
 from shardis.commands import ALL, INTERNAL, LOCAL, SCRIPT, CommandTable
 from shardis.resp import NIL_ARRAY, OK, ReplyError, Simple, encode_error
-from shardis.router import scripting, security
 from shardis.router.replies import NOBODY, Owner, Slot, unknown_command
 from shardis.slots import key_slot
 
@@ -262,7 +261,7 @@ def execute(conn: Client) -> None:
         assert spec is not None, "queued, so looked up"
         if conn.gated:
             # The user's rules may have changed since the command was queued.
-            err = security.exec_denial(conn, spec, args)
+            err = router.exec_denial(conn, spec, args)
             if err is not None:
                 placeholder = [encode_error(err), conn]
                 pending.append(placeholder)
@@ -285,7 +284,7 @@ def execute(conn: Client) -> None:
                 db = conn.db
             continue
         if spec.route == SCRIPT and conn.gated:
-            spec, args = scripting.as_user(router, conn, spec, args)
+            spec, args = router.script_as_user(conn, spec, args)
         placeholder = [None, conn]
         pending.append(placeholder)
         remote_slots.append(placeholder)
