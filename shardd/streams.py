@@ -11,8 +11,9 @@ same on a stream of ten entries as on ten million (but for the ranges it returns
 Nodes: Redis keeps entries in listpacks of at most stream-node-max-entries (100)
 entries and stream-node-max-bytes (4096) bytes, and ``~`` trimming removes whole
 listpacks. shardis records the same grouping (a node record per listpack: its
-live and total entries and an estimate of its bytes), so MAXLEN ~ and MINID ~
-remove what Redis removes for entries of ordinary size. XINFO's radix-tree-keys
+live and total entries, the exact bytes of Redis' listpack, its master entry's
+field names and its last entry's ID), so MAXLEN ~ and MINID ~ remove what Redis
+removes, for entries of any size and content. XINFO's radix-tree-keys
 is the node count, radix-tree-nodes the nodes of the radix tree Redis would hold
 for those node keys.
 
@@ -286,7 +287,7 @@ def _succ(p: bytes) -> bytes:
 
 
 def _nodes(ks: Keyspace, s: Stream, rev: bool = False,
-           after: ID | None = None) -> Iterator[tuple[ID, tuple[int, int, int]]]:
+           after: ID | None = None) -> Iterator[tuple[ID, sd.Node]]:
     """The nodes in ID order (``after``: only those past that master ID)."""
     tag = sd.NODE_TAG
     start = tag if after is None else tag + sd.id_bytes(after) + b"\0"
@@ -302,37 +303,135 @@ def _node_of(ks: Keyspace, s: Stream, i: ID) -> ID | None:
     return None
 
 
-def _lp_size(fields: list[bytes]) -> int:
-    """An estimate of the bytes an entry adds to a listpack."""
-    return 8 + sum(len(f) + 2 for f in fields[1::2])
+# The bytes of Redis' listpack for a node (listpack.c, t_stream.c streamAppendItem): a
+# 6-byte header and a 1-byte end; each element its encoding and a backlen. The master
+# entry is count, deleted, num-fields, the field names and a 0; an entry is flags,
+# ms-diff, seq-diff, [num-fields, field, value ...] or, when its field names are the
+# master's (SAMEFIELDS), only the values, then lp-count. XDEL and trimming only flag
+# entries deleted (same size) and rewrite count and deleted, whose size may change.
+
+LP_EMPTY = 7
+
+
+def _lp_backlen(n: int) -> int:
+    """lpEncodeBacklen: the bytes an element's encoded length takes after it."""
+    if n <= 127:
+        return 1
+    if n < 16383:
+        return 2
+    if n < 2097151:
+        return 3
+    if n < 268435455:
+        return 4
+    return 5
+
+
+def _lp_int(v: int) -> int:
+    """The bytes of an integer element: 7, 13, 16, 24, 32 or 64-bit encoding + backlen."""
+    if 0 <= v <= 127:
+        return 2
+    if -4096 <= v <= 4095:
+        return 3
+    if -32768 <= v <= 32767:
+        return 4
+    if -8388608 <= v <= 8388607:
+        return 5
+    if -2147483648 <= v <= 2147483647:
+        return 6
+    return 10
+
+
+def _lp_str(b: bytes) -> int:
+    """The bytes of a string element; one that is an int64's canonical form is stored as
+    that integer (lpStringToInt64, string2ll's rules)."""
+    n = len(b)
+    if 0 < n <= 20 and (48 <= b[0] <= 57 or b[0] == 45):
+        v = string2ll(b)
+        if v is not None:
+            return _lp_int(v)
+    enc = n + (1 if n < 64 else 2 if n < 4096 else 5)
+    return enc + _lp_backlen(enc)
+
+
+def _lp_delta(a: int, b: int) -> int:
+    """``a - b`` of two uint64 ID parts as the int64 Redis appends."""
+    d = (a - b) & U64
+    return d - (1 << 64) if d >> 63 else d
+
+
+def _master_size(names: list[bytes]) -> int:
+    """An empty listpack with a master entry (count 1, deleted 0) for these field names."""
+    size = LP_EMPTY + _lp_int(1) + _lp_int(0) + _lp_int(len(names)) + _lp_int(0)
+    for f in names:
+        size += _lp_str(f)
+    return size
+
+
+def _entry_size(i: ID, master: ID, fields: list[bytes], same: bool) -> int:
+    """The bytes entry ``i`` adds to the listpack of node ``master`` (``same``: its
+    field names are the master entry's)."""
+    n = len(fields) // 2
+    size = _lp_int(0) + _lp_int(_lp_delta(i[0], master[0])) + _lp_int(_lp_delta(i[1], master[1]))
+    if same:
+        for j in range(1, len(fields), 2):
+            size += _lp_str(fields[j])
+        return size + _lp_int(n + 3)
+    for f in fields:
+        size += _lp_str(f)
+    return size + _lp_int(n) + _lp_int(2 * n + 4)
+
+
+def _recount(node: sd.Node, live: int, total: int) -> None:
+    """New live/total counts: the master entry's count and deleted fields are rewritten."""
+    node.size += _lp_int(live) + _lp_int(total - live) - _lp_int(node.live) - \
+        _lp_int(node.total - node.live)
+    node.live = live
+    node.total = total
+
+
+def _rebuild(ks: Keyspace, s: Stream, master: ID, node: sd.Node, names: list[bytes]) -> None:
+    """Make exact a tail node record an older shardis wrote (estimated bytes, no master
+    fields): the master fields are those of its first live entry (``names``, those of
+    the entry being added, if none is), the bytes those of its live entries; the
+    deleted ones, gone from storage, are counted at the live ones' mean size."""
+    live = list(entries(ks, s, master))
+    node.fields = sd.unpack_entry(live[0][1])[::2] if live else names
+    fields = node.fields
+    sizes = []
+    for i, raw in live:
+        f = sd.unpack_entry(raw)
+        sizes.append(_entry_size(i, master, f, f[::2] == fields))
+    deleted = node.total - node.live
+    node.size = _master_size(fields) + sum(sizes) + \
+        (deleted * sum(sizes) // len(sizes) if sizes else 0)
+    node.size += _lp_int(node.live) + _lp_int(deleted) - _lp_int(1) - _lp_int(0)
+    node.last = live[-1][0] if live else master
 
 
 def append(ks: Keyspace, s: Stream, i: ID, fields: list[bytes]) -> None:
     """streamAppendItem: the entry under its ID, in the tail node or a new one."""
     c = s.c
-    totelelen = sum(len(f) for f in fields)
-    tail = None
-    for master, (live, total, size) in _nodes(ks, s, rev=True):
-        tail = master, live, total, size
-        break
-    new = tail is None
+    names = fields[::2]
+    tail = next(_nodes(ks, s, rev=True), None)
     if tail is not None:
-        master, live, total, size = tail
+        master, node = tail
+        if node.fields is None:
+            _rebuild(ks, s, master, node, names)
         st = ks.store
         max_bytes = st.stream_node_bytes
         if max_bytes == 0 or max_bytes > LISTPACK_MAX:
             max_bytes = LISTPACK_MAX
-        if size + totelelen >= max_bytes or (st.stream_node_entries
-                                             and total >= st.stream_node_entries):
-            new = True
-    add = _lp_size(fields)
-    if new:
-        ks.mput(c, sd.node_key(i), sd.pack_node(1, 1, 7 + 6 + sum(len(f) + 2 for f in fields[::2])
-                                                + add), index=True)
+        if node.size + sum(len(f) for f in fields) >= max_bytes or (
+                st.stream_node_entries and node.total >= st.stream_node_entries):
+            tail = None
+    if tail is None:
+        master = i
+        node = sd.Node(1, 1, _master_size(names) + _entry_size(i, i, fields, True), i, names)
     else:
-        assert tail is not None
-        master, live, total, size = tail
-        ks.mput(c, sd.node_key(master), sd.pack_node(live + 1, total + 1, size + add), index=True)
+        _recount(node, node.live + 1, node.total + 1)
+        node.size += _entry_size(i, master, fields, names == node.fields)
+        node.last = i
+    ks.mput(c, sd.node_key(master), sd.pack_node(node), index=True)
     ks.mput(c, sd.id_bytes(i), sd.pack_entry(fields))
     if c.count == 0:
         s.h.first = i
@@ -342,7 +441,8 @@ def append(ks: Keyspace, s: Stream, i: ID, fields: list[bytes]) -> None:
 
 
 def delete_entry(ks: Keyspace, s: Stream, i: ID) -> bool:
-    """Delete one entry (XDEL): its node's live count drops, an emptied node goes."""
+    """Delete one entry (XDEL): its node's live count drops (Redis flags the entry
+    deleted in place), a node whose last live entry goes is removed."""
     c = s.c
     if not ks.mdel(c, sd.id_bytes(i)):
         return False
@@ -350,11 +450,12 @@ def delete_entry(ks: Keyspace, s: Stream, i: ID) -> bool:
     if master is not None:
         raw = ks.mget(c, sd.node_key(master), index=True)
         if raw is not None:
-            live, total, size = sd.unpack_node(raw)
-            if live <= 1:
+            node = sd.unpack_node(raw)
+            if node.live <= 1:
                 ks.mdel(c, sd.node_key(master), index=True)
             else:
-                ks.mput(c, sd.node_key(master), sd.pack_node(live - 1, total, size), index=True)
+                _recount(node, node.live - 1, node.total)
+                ks.mput(c, sd.node_key(master), sd.pack_node(node), index=True)
     c.count -= 1
     return True
 
@@ -386,7 +487,8 @@ def trim(ks: Keyspace, s: Stream, t: Trim) -> int:
         node = next(_nodes(ks, s, after=after), None)
         if node is None:
             break
-        master, (live, total, size) = node
+        master, rec = node
+        live = rec.live
         after = master
         if t.strategy == "maxlen" and c.count <= maxlen:
             break
@@ -398,7 +500,11 @@ def trim(ks: Keyspace, s: Stream, t: Trim) -> int:
         if t.strategy == "maxlen":
             remove = c.count - live >= maxlen
         else:
-            last = next((i for i, _ in entries(ks, s, master, end, rev=True, count=1)), master)
+            # (the last entry added to the node, deleted or not, as lpGetEdgeStreamID reads
+            # it; an old record does not know it: its last live entry)
+            last = rec.last
+            if last is None:
+                last = next((i for i, _ in entries(ks, s, master, end, rev=True, count=1)), master)
             remove = last < t.minid
         if remove:
             for i, _ in list(entries(ks, s, master, end)):
@@ -421,8 +527,9 @@ def trim(ks: Keyspace, s: Stream, t: Trim) -> int:
             c.count -= 1
             deleted += 1
             gone += 1
-        if gone:
-            ks.mput(c, sd.node_key(master), sd.pack_node(live - gone, total, size), index=True)
+        if gone:  # (flagged deleted in Redis: the node stays, even with no live entry)
+            _recount(rec, live - gone, rec.total)
+            ks.mput(c, sd.node_key(master), sd.pack_node(rec), index=True)
         break
     if deleted:
         first = edge(ks, s, True)

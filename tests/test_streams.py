@@ -8,6 +8,7 @@ import re
 import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tests.helpers import parse_reply
 
@@ -851,3 +852,310 @@ def test_flush_unblocks_xreadgroup(shardis_server, redis_server, flush):
         a.close()
         b.close()
     assert out["shardis"] == out["redis"]
+
+
+# ---------------------------------------------------------------- node bytes: Redis' listpacks
+
+# Integer-looking strings: those that are an int64's canonical form are stored in
+# Redis' listpacks as integers (of 7 to 64 bits); the others as strings.
+INTS = ["0", "1", "-1", "123", "-5", "127", "128", "-4096", "4095", "4096", "-32768", "32767", "32768",
+        "8388607", "-8388609", "2147483647", "-2147483648", "2147483648", "9223372036854775807",
+        "-9223372036854775808", "9223372036854775808", "-0", "007", "1e3", "+1", "12a", "-"]
+# string lengths where an encoding or a backlen changes size
+EDGES = [0, 1, 62, 63, 64, 125, 126, 127, 600, 4094, 4095, 4096, 16377, 16378]
+NODE_CONFIGS = [(100, 4096), (7, 300), (0, 0), (0, 500), (3, 0), (2, 1)]
+
+
+def _lp_int_at(lp: bytes, pos: int) -> tuple[int, int]:
+    """A listpack integer element at ``pos``: its value and the next element's position."""
+    b = lp[pos]
+    if b < 0x80:
+        return b, pos + 2
+    if b & 0xE0 == 0xC0:
+        v = (b & 0x1F) << 8 | lp[pos + 1]
+        return (v - 8192 if v >= 4096 else v), pos + 3
+    n = {0xF1: 2, 0xF2: 3, 0xF3: 4, 0xF4: 8}[b]
+    return int.from_bytes(lp[pos + 1:pos + 1 + n], "little", signed=True), pos + n + 2
+
+
+def _redis_nodes(client, key: str) -> list[tuple[tuple[int, int], int, int, int]]:
+    """redis-server's nodes of a stream, read from DUMP: master ID, listpack bytes (its
+    header's total), count and deleted (its first two elements)."""
+    import struct
+    from shardis.rdb import read_length, read_string
+    dump = parse_reply(client.call("DUMP", key))
+    assert dump[0] == 19  # RDB_TYPE_STREAM_LISTPACKS_2
+    n, _, pos = read_length(dump, 1)
+    out = []
+    for _ in range(n):
+        k, pos = read_string(dump, pos)
+        lp, pos = read_string(dump, pos)
+        count, p = _lp_int_at(lp, 6)
+        deleted, _ = _lp_int_at(lp, p)
+        out.append((struct.unpack(">QQ", k), int.from_bytes(lp[:4], "little"), count, deleted))
+    return out
+
+
+class InProcess:
+    """The stream family on a Keyspace of its own (no server), beside redis-server: every
+    command runs on both, replies compared; ``nodes()`` are shardis' node records."""
+
+    def __init__(self, tmp_path, redis_port: int) -> None:
+        from shardis.commands import CommandTable
+        from shardis.shardd import streams
+        from shardis.shardd.storage import Keyspace, Store
+        from tests.helpers import RawClient
+        self.table = CommandTable()
+        streams.register(self.table)
+        self.store = Store(str(tmp_path / "lmdb"), "no", 1 << 28)
+        self.txn = self.store.env.begin(write=True)
+        self.ks = Keyspace(self.store, self.txn, int(time.time() * 1000))
+        self.r = RawClient(redis_port)
+        self.r.call("FLUSHALL")
+
+    def config(self, entries: int, size: int) -> None:
+        self.r.call("CONFIG", "SET", "stream-node-max-entries", str(entries),
+                    "stream-node-max-bytes", str(size))
+        self.store.stream_node_entries, self.store.stream_node_bytes = entries, size
+
+    def check(self, *args) -> bytes:
+        from tests.helpers import run_in_process
+        got, want = run_in_process(self.table, self.ks, args), self.r.call(*args)
+        assert got == want, f"{args!r}:\n  shardis: {got!r}\n  redis:   {want!r}"
+        return got
+
+    def nodes(self, key: str) -> list[tuple[tuple[int, int], int, int, int]]:
+        from shardis.shardd import streams
+        s = streams.load(self.ks, 0, key.encode())
+        assert s is not None
+        return [(m, n.size, n.live, n.total - n.live) for m, n in streams._nodes(self.ks, s)]
+
+    def check_nodes(self, key: str = "s") -> None:
+        assert self.nodes(key) == _redis_nodes(self.r, key)
+
+    def close(self) -> None:
+        self.config(100, 4096)
+        self.r.call("FLUSHALL")
+        self.r.close()
+        self.txn.abort()
+        self.store.close()
+
+
+def _random_xadd(rng, ms: int) -> list[str]:
+    """An XADD of 1-3 fields whose names repeat or change, values of edge lengths or
+    integer-looking, at an ID that may be far from the one before (wide ID deltas)."""
+    names = rng.choice([["f"], ["f", "g"], ["123", "x"], ["a", "b", "c"], None])
+    if names is None:
+        names = [rng.choice(INTS + ["n", "m"]) for _ in range(rng.randrange(1, 4))]
+    args = ["XADD", "s", f"{ms}-{rng.choice([0, 0, 1, 200, 70000])}"]
+    for f in names:
+        v = rng.choice(INTS) if rng.random() < 0.4 else "x" * rng.choice(EDGES[:-2] * 20 + EDGES[-2:])
+        args += [f, v]
+    return args
+
+
+@pytest.mark.parametrize("cfg", NODE_CONFIGS)
+def test_node_bytes_are_redis_listpacks_unit(redis_server, tmp_path, cfg):
+    """Every node record's bytes, count and deleted equal those of the listpack
+    redis-server holds (read from DUMP), through XADD (entry sizes at every encoding
+    edge, integer-looking names and values, the master's names or others, wide ID
+    deltas), XDEL and exact and approximate trimming."""
+    import random
+    rng = random.Random(sum(cfg))
+    p = InProcess(tmp_path, redis_server.port)
+    try:
+        p.config(*cfg)
+        ms = 1
+        for step in range(300):
+            ms += rng.choice([1, 1, 1, 100, 5000, 70000, 10 ** 7, 2 ** 40])
+            p.check(*_random_xadd(rng, ms))
+            r = rng.random()
+            if r < 0.1:
+                p.check("XDEL", "s", f"{ms - rng.choice([0, 1, 100, 5000])}-0", f"{ms}-1")
+            elif r < 0.12:
+                p.check("XTRIM", "s", "MAXLEN", rng.choice(["=", "~"]), str(rng.randrange(20, 200)))
+            elif r < 0.14:
+                p.check("XTRIM", "s", "MINID", rng.choice(["=", "~"]), str(ms - rng.randrange(0, 10 ** 6)))
+            if r < 0.14 or step % 50 == 0:
+                p.check_nodes()
+        p.check_nodes()
+        p.check("XINFO", "STREAM", "s")
+    finally:
+        p.close()
+
+
+def test_node_counters_past_7_bits_unit(redis_server, tmp_path):
+    """One node of hundreds of entries (no limits): count and deleted pass 127 and 4095
+    (their integers grow) and come back under them (they shrink)."""
+    p = InProcess(tmp_path, redis_server.port)
+    try:
+        p.config(0, 0)
+        for i in range(1, 4200):
+            p.check("XADD", "s", f"{i}-0", "f", str(i))
+        p.check_nodes()
+        p.check("XDEL", "s", *[f"{i}-0" for i in range(1, 4100)])
+        p.check_nodes()
+        p.check("XTRIM", "s", "MAXLEN", "=", "50")
+        p.check_nodes()
+        p.config(5, 0)
+        p.check("XADD", "s", "5000-0", "f", "v")
+        p.check_nodes()
+    finally:
+        p.close()
+
+
+def test_old_node_records_are_read_and_rebuilt_unit(redis_server, tmp_path):
+    """Node records an older shardis wrote (live, total, estimated bytes: 24 bytes) still
+    read: trimming and XINFO use them, and the first XADD to the tail node rebuilds its
+    record exactly (master fields, bytes) from its entries."""
+    from shardis.shardd import streams
+    from shardis.shardd.disk import stream as sd
+    p = InProcess(tmp_path, redis_server.port)
+    try:
+        for i in range(1, 251):
+            p.check("XADD", "s", f"{i}-0", *(["f", "x" * (i % 30)] if i % 7 else ["g", str(i), "h", "1"]))
+        s = streams.load(p.ks, 0, b"s")
+        assert s is not None
+        for m, n in list(streams._nodes(p.ks, s)):  # as the estimate format stored them
+            p.ks.mput(s.c, sd.node_key(m), sd.NODE_OLD.pack(n.live, n.total, 7 + 9 * n.total), index=True)
+        p.check("XINFO", "STREAM", "s")
+        p.check("XDEL", "s", "3-0", "248-0")
+        p.check("XTRIM", "s", "MINID", "~", "40")
+        p.check("XTRIM", "s", "MAXLEN", "=", "200")
+        old = p.nodes("s")
+        assert old[-1][2] < 99  # (the tail has room: the next XADD goes to it)
+        for i in range(251, 400):
+            p.check("XADD", "s", f"{i}-0", "f", "y" * (i % 300))
+        mine, theirs = p.nodes("s"), _redis_nodes(p.r, "s")
+        assert [n[0] for n in mine] == [n[0] for n in theirs]
+        assert [n[2:] for n in mine] == [n[2:] for n in theirs]
+        # the untouched old records keep their estimate; the rebuilt tail (it lost 248-0,
+        # counted at its entries' mean size) and the nodes after it are exact
+        assert mine[:len(old) - 1] == old[:-1]
+        assert mine[len(old):] == theirs[len(old):]
+        records = [v for _, v in p.ks.mrange(s.c, sd.NODE_TAG, b"o", index=True)]
+        assert [len(v) == sd.NODE_OLD.size for v in records] == [True] * (len(old) - 1) + \
+            [False] * (len(records) - len(old) + 1)
+        p.check("XTRIM", "s", "MAXLEN", "~", "100")
+        p.check("XINFO", "STREAM", "s", "FULL")
+    finally:
+        p.close()
+
+
+def _node_configs(pair, entries: int, size: int) -> None:
+    pair.check("CONFIG", "SET", "stream-node-max-entries", str(entries), "stream-node-max-bytes", str(size))
+
+
+def _check_stream(pair, key: str = "s") -> None:
+    for args in [("XLEN", key), ("XINFO", "STREAM", key), ("XINFO", "STREAM", key, "FULL", "COUNT", "3"),
+                 ("XRANGE", key, "-", "+", "COUNT", "3"), ("XREVRANGE", key, "+", "-", "COUNT", "3")]:
+        _compare(pair, args)
+
+
+def test_node_bytes_any_entry_size(pair):
+    """Entries of 1 to 600 bytes (and integer-looking values and names, the master's
+    names or others): nodes end where Redis' listpacks pass stream-node-max-bytes, so
+    XINFO's radix tree and ~ trimming (XADD and XTRIM, MAXLEN and MINID) are Redis'."""
+    import random
+    rng = random.Random(3)
+    streams_ = {
+        "sizes": [("f", "x" * n) for n in range(1, 601, 3)],
+        "ints": [(rng.choice(INTS), rng.choice(INTS)) for _ in range(300)],
+        "fields": [(rng.choice(["a", "b", "123"]), "v" * rng.randrange(0, 200)) for _ in range(300)],
+    }
+    for pairs in streams_.values():
+        pair.check("DEL", "s")
+        cmds = []
+        for i, (f, v) in enumerate(pairs):
+            more = ["k", v] if i % 5 == 0 else []
+            cmds.append(("XADD", "s", f"{i + 1}-{i % 3}", f, v, *more))
+        pair.check_pipeline(cmds)
+        _check_stream(pair)
+        _compare(pair, ("XDEL", "s", "40-1", "41-2", "42-0"))
+        _compare(pair, ("XADD", "s", "MAXLEN", "~", "250", "1000-0", "f", "x" * 400))
+        _check_stream(pair)
+        _compare(pair, ("XTRIM", "s", "MINID", "~", "120"))
+        _check_stream(pair)
+        _compare(pair, ("XTRIM", "s", "MAXLEN", "~", "60"))
+        _compare(pair, ("XTRIM", "s", "MINID", "=", "280"))
+        _check_stream(pair)
+
+
+@pytest.mark.parametrize("cfg", [(100, 300), (5, 0), (0, 0), (0, 150), (3, 1)])
+def test_node_bytes_configs(pair, cfg):
+    """stream-node-max-bytes / -entries small and 0 (no limit) on both servers, XDEL in
+    the middle of nodes, approximate and exact trims."""
+    try:
+        _node_configs(pair, *cfg)
+        cmds = [("XADD", "s", f"{i}-0", "f" if i % 4 else "g", "x" * (i * 7 % 120),
+                 *(["n", str(i)] if i % 3 else [])) for i in range(1, 200)]
+        pair.check_pipeline(cmds)
+        _check_stream(pair)
+        _compare(pair, ("XDEL", "s", *[f"{i}-0" for i in range(50, 200, 4)]))
+        _check_stream(pair)
+        _compare(pair, ("XADD", "s", "MAXLEN", "~", "100", "300-0", "f", "v"))
+        _compare(pair, ("XTRIM", "s", "MINID", "~", "150"))
+        _check_stream(pair)
+        _compare(pair, ("XTRIM", "s", "MAXLEN", "=", "20"))
+        _compare(pair, ("XADD", "s", "MAXLEN", "~", "5", "301-0", "f", "v"))
+        _check_stream(pair)
+    finally:
+        _node_configs(pair, 100, 4096)
+
+
+def test_minid_judges_a_node_by_its_last_entry_even_deleted(pair):
+    """MINID looks at a node's last entry as Redis' listpack holds it, XDELed or not: the
+    node stays while that entry's ID is not below MINID (~ and =), emptied by = or not."""
+    try:
+        _node_configs(pair, 4, 0)
+        pair.check_pipeline([("XADD", "s", f"{i}-0", "f", "v") for i in range(1, 13)])
+        for args in [("XDEL", "s", "4-0", "8-0"), ("XTRIM", "s", "MINID", "~", "4"), ("XLEN", "s"),
+                     ("XTRIM", "s", "MINID", "~", "5"), ("XINFO", "STREAM", "s"),
+                     ("XTRIM", "s", "MINID", "=", "8"), ("XINFO", "STREAM", "s"),
+                     ("XTRIM", "s", "MINID", "~", "9"), ("XINFO", "STREAM", "s"),
+                     ("XADD", "s", "20-0", "f", "v"), ("XDEL", "s", "12-0", "11-0"),
+                     ("XTRIM", "s", "MAXLEN", "~", "1"), ("XINFO", "STREAM", "s", "FULL")]:
+            _compare(pair, args)
+    finally:
+        _node_configs(pair, 100, 4096)
+
+
+_value = st.one_of(st.sampled_from(INTS), st.integers(-2 ** 64, 2 ** 64).map(str),
+                   st.integers(0, 600).map(lambda n: "x" * n), st.binary(max_size=80))
+_entry = st.tuples(st.integers(0, 3), st.integers(0, 2 ** 33), st.integers(0, 3),
+                   st.lists(st.tuples(st.sampled_from(["f", "g", "12", "-7", "9223372036854775807"]), _value),
+                            min_size=1, max_size=3))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(cfg=st.sampled_from([(100, 4096), (10, 400), (0, 0), (0, 300), (3, 0), (100, 150)]),
+       adds=st.lists(_entry, min_size=1, max_size=120),
+       dels=st.lists(st.integers(0, 119), max_size=10),
+       trim=st.tuples(st.sampled_from(["MAXLEN", "MINID"]), st.integers(0, 130)))
+def test_hypothesis_xadd_then_approximate_trim(pair, cfg, adds, dels, trim):
+    """Random XADD sequences (entry sizes, integer-looking values, same or other field
+    names, ID gaps), some XDELs, then XTRIM ~: XINFO STREAM and XRANGE as redis-server's."""
+    try:
+        _node_configs(pair, *cfg)
+        pair.check("DEL", "s")
+        ms, cmds, ids = 0, [], []
+        for same, gap, seq, fv in adds:
+            names = ["f"] if same else [f for f, _ in fv]
+            ms += gap if gap % 5 else 1
+            ids.append(f"{ms}-{seq}")
+            args: list = ["XADD", "s", ids[-1]]
+            for f, (_, v) in zip(names, fv):
+                args += [f, v]
+            cmds.append(tuple(args))
+        pair.check_pipeline(cmds)
+        if dels:
+            pair.check("XDEL", "s", *[ids[i % len(ids)] for i in dels])
+        strategy, n = trim
+        arg = str(n) if strategy == "MAXLEN" else ids[n % len(ids)]
+        _compare(pair, ("XTRIM", "s", strategy, "~", arg))
+        _compare(pair, ("XINFO", "STREAM", "s"))
+        _compare(pair, ("XRANGE", "s", "-", "+"))
+        _compare(pair, ("XTRIM", "s", strategy, "~", "0" if strategy == "MAXLEN" else ids[-1]))
+        _compare(pair, ("XINFO", "STREAM", "s", "FULL", "COUNT", "2"))
+    finally:
+        _node_configs(pair, 100, 4096)

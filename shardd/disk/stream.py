@@ -11,10 +11,19 @@ Under the stream's id (``coll.prefix``), every other key starts with a tag:
 ``members``  ms (8) + seq (8) -> the entry (msgpack [field, value, ...]): ID order
              is key order, so XRANGE is a cursor walk, XADD an append, trimming a
              delete from the head.
-``index``    b"n" + master id (16) -> live (8), total (8), bytes (8): the node the
-             entries from that id on belong to, as Redis groups entries into
-             listpacks (stream-node-max-entries / -bytes). Approximate trimming (``~``)
-             removes whole nodes, as Redis does; XINFO counts them.
+``index``    b"n" + master id (16) -> live (8), total (8), bytes (8), last id (16),
+             master fields (msgpack [field, ...]): the node the entries from that
+             id on belong to, as Redis groups entries into listpacks
+             (stream-node-max-entries / -bytes): its live and total (live +
+             deleted) entries, the exact bytes of Redis' listpack, the ID of the
+             last entry added to it (deleted or not: MINID trimming judges a node
+             by it, as Redis does) and the field names of its master entry (an
+             entry with the same names is stored without them). Approximate
+             trimming (``~``) removes whole nodes, as Redis does; XINFO counts them.
+             A record of 24 bytes (live, total, bytes) is one an older shardis
+             wrote, with bytes an estimate and no last id nor master fields
+             (``Node.fields`` None); it is read as it is, and XADD rebuilds it
+             (shardd/streams.py) when it appends to that node.
              b"g" + group -> last delivered id (16), entries-read (8, signed; -1:
              unknown), pending count (8).
              b"p" + len(group) (2) + group + entry id (16) -> delivery time (8),
@@ -37,7 +46,8 @@ from shardis.shardd.disk.coll import COLL
 
 ID = struct.Struct(">QQ")
 EXT = struct.Struct(">QQQQQQQ")  # last, first, max-deleted, entries-added
-NODE = struct.Struct(">QQQ")        # live, total, bytes
+NODE_OLD = struct.Struct(">QQQ")    # live, total, bytes (estimated): before exact sizes
+NODE = struct.Struct(">QQQQQ")      # live, total, bytes, last id (+ master fields)
 GROUP = struct.Struct(">QQqQ")      # last id, entries-read, pending
 PEL = struct.Struct(">QQ")          # delivery time, delivery count (+ consumer)
 CONSUMER = struct.Struct(">QQ")     # seen time, pending
@@ -135,9 +145,30 @@ def unpack_consumer(raw: bytes) -> tuple[int, int]:
     return CONSUMER.unpack(raw)
 
 
-def pack_node(live: int, total: int, size: int) -> bytes:
-    return NODE.pack(live, total, size)
+class Node:
+    """A node record: ``fields`` and ``last`` are None in one an older shardis wrote."""
+
+    __slots__ = ("live", "total", "size", "last", "fields")
+
+    def __init__(self, live: int, total: int, size: int, last: tuple[int, int] | None,
+                 fields: list[bytes] | None) -> None:
+        self.live = live
+        self.total = total
+        self.size = size
+        self.last = last
+        self.fields = fields
 
 
-def unpack_node(raw: bytes) -> tuple[int, int, int]:
-    return NODE.unpack(raw)
+def pack_node(n: Node) -> bytes:
+    """The record in the layout it was read in: an old one stays old until rebuilt."""
+    if n.fields is None or n.last is None:
+        return NODE_OLD.pack(n.live, n.total, n.size)
+    return NODE.pack(n.live, n.total, n.size, n.last[0], n.last[1]) + pack_entry(n.fields)
+
+
+def unpack_node(raw: bytes) -> Node:
+    if len(raw) == NODE_OLD.size:
+        live, total, size = NODE_OLD.unpack(raw)
+        return Node(live, total, size, None, None)
+    live, total, size, lm, ls = NODE.unpack_from(raw)
+    return Node(live, total, size, (lm, ls), unpack_entry(raw[NODE.size:]))
