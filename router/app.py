@@ -38,6 +38,7 @@ from shardis.resp import RequestReader, ReplyError, encode, encode_error
 from shardis.router import scripting, transactions
 from shardis.router.pubsub import PubSub, Subscriptions
 from shardis.router.replies import NOBODY, Merger, Owner, Slot, unknown_command
+from shardis.router.tls import TLSListener
 from shardis.slots import key_slot, slot_table
 
 # libuv's loop where installed (pyproject.toml says why), else asyncio's
@@ -167,7 +168,8 @@ class Router:
         # INFO's reads and writes of clients' sockets and their bytes (plain attributes:
         # they count on every read and write; CONFIG RESETSTAT zeroes them with stats)
         self.reads = self.writes = self.net_input = self.net_output = 0
-        self.server: asyncio.AbstractServer | None = None
+        self.server: asyncio.AbstractServer | None = None  # the plain port's (none with port 0)
+        self.tls = TLSListener(self)  # tls-port's
         self.idle_timer: asyncio.TimerHandle | None = None  # while ``timeout`` is set
         self.lastsave = int(time.time())
         self.monitors: list[zmq.Socket] = []
@@ -185,9 +187,9 @@ class Router:
     def reconfigure(self, settings: dict) -> None:
         """Shared settings changed (a CONFIG SET, on any router, or the hub's at HELLO):
         the values are in ``cfg`` already; apply those that need more than that. The
-        others are read where they are used (maxclients, client-query-buffer-limit ...)."""
-        for name in settings:
-            hook = _RECONFIGURE.get(name)
+        others are read where they are used (maxclients, client-query-buffer-limit ...).
+        Each hook runs once, however many of its settings changed."""
+        for hook in dict.fromkeys(_RECONFIGURE.get(name) for name in settings):
             if hook is not None:
                 hook(self)
 
@@ -204,6 +206,10 @@ class Router:
 
     def _loglevel(self) -> None:
         logging.getLogger().setLevel(log_level(self.cfg.loglevel))
+
+    def _tls_changed(self) -> None:
+        """A tls-* setting: new connections get a context built from it; tls-port moves."""
+        self.tls.apply()
 
     def _reset_stats(self) -> None:
         """CONFIG RESETSTAT: what INFO's stats section counts starts again."""
@@ -488,18 +494,34 @@ class Router:
         assert self.loop is not None, "runs on the loop"
         self.loop.call_later(TIDY_S, self.tidy)
 
+    def listen_socket(self, port: int) -> socket.socket:
+        """A socket listening on ``bind``:port, shared with the other routers (SO_REUSEPORT)."""
+        sock = socket.socket(socket.AF_INET6 if ":" in self.cfg.bind else socket.AF_INET)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if self.cfg.nrouters > 1:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind((self.cfg.bind, port))
+            sock.listen(511)
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
+    def new_client(self) -> "Client":
+        """A connection's protocol (the listeners' factory)."""
+        return Client(self)
+
     async def serve(self) -> None:
         loop = self.loop = asyncio.get_running_loop()
         loop.call_later(TIDY_S, self.tidy)
         self.watch_sockets()
         self._timeout()
-        sock = socket.socket(socket.AF_INET6 if ":" in self.cfg.bind else socket.AF_INET)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if self.cfg.nrouters > 1:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind((self.cfg.bind, self.cfg.port))
-        self.server = await loop.create_server(lambda: Client(self), sock=sock, backlog=511)
-        log.info("router %d listening on %s:%d", self.index, self.cfg.bind, self.cfg.port)
+        if self.cfg.port:  # (port 0: TLS only)
+            sock = self.listen_socket(self.cfg.port)
+            self.server = await loop.create_server(self.new_client, sock=sock, backlog=511)
+            log.info("router %d listening on %s:%d", self.index, self.cfg.bind, self.cfg.port)
+        self.tls.apply()
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
@@ -509,8 +531,10 @@ class Router:
     async def shutdown(self) -> None:
         """Stop accepting, let in-flight commands finish (bounded), close clients."""
         loop = self.loop
-        assert self.server is not None and loop is not None, "serve() started it"
-        self.server.close()
+        assert loop is not None, "serve() started it"
+        if self.server is not None:
+            self.server.close()
+        self.tls.close()
         deadline = time.monotonic() + 5
         while any(self.inflight) or self.coord_waiting:
             if time.monotonic() > deadline:
@@ -536,7 +560,9 @@ _TIMEOUT = configtable.param("timeout")
 # Shared settings that take more than their new value in cfg (``Router.reconfigure``).
 _RECONFIGURE = {"proto-max-bulk-len": Router._bulk_len, "loglevel": Router._loglevel,
                 "timeout": Router._timeout, configtable.RESETSTAT: Router._reset_stats,
-                scripting.FLUSHED: Router._scripts_flushed}
+                scripting.FLUSHED: Router._scripts_flushed,
+                **{p.name: Router._tls_changed for p in configtable.PARAMS
+                   if p.name.startswith("tls-") and p.act == configtable.ROUTER}}
 
 
 class Client(asyncio.Protocol):

@@ -150,8 +150,11 @@ _KEYS = {f.name: f for f in dataclasses.fields(Config)
 
 def validate(cfg: Config) -> Config:
     """Check every value; raise ConfigError naming the first bad key."""
-    if not (0 < cfg.port < 65536):
-        raise ConfigError(f"port: must be 1..65535, got {cfg.port}")
+    if not (0 <= cfg.port < 65536):
+        raise ConfigError(f"port: must be 0..65535, got {cfg.port}")
+    if not cfg.port and not configtable.get_value(cfg, configtable.param("tls-port")):
+        raise ConfigError("port: 0 closes the plain port, and tls-port is 0 too: shardis would "
+                          "not listen anywhere")
     if cfg.shards != AUTO and not (isinstance(cfg.shards, int) and 1 <= cfg.shards <= 256):
         raise ConfigError(f"shards: must be 1..256 or \"auto\", got {cfg.shards!r}")
     if cfg.routers != AUTO and not (isinstance(cfg.routers, int) and 1 <= cfg.routers <= 64):

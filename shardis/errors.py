@@ -76,6 +76,7 @@ CONFIG_NO_DEFRAG = ("Active defragmentation cannot be enabled: it requires a Red
                     "with a modified Jemalloc like the one shipped by default with the Redis "
                     "source distribution")
 CONFIG_TLS = "Unable to update TLS configuration. Check server logs."
+CONFIG_LISTEN = "Unable to listen on this port. Check server logs."
 CONFIG_SHUTDOWN_SAVE_NOSAVE = "shutdown options SAVE and NOSAVE can't be used simultaneously"
 CONFIG_OOM_VALUES = "Invalid oom-score-adj-values, elements must be between -2000 and 2000."
 CONFIG_BIND_TOO_MANY = "Too many bind addresses specified."
