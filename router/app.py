@@ -170,6 +170,13 @@ class Router:
         self.reads = self.writes = self.net_input = self.net_output = 0
         self.server: asyncio.AbstractServer | None = None  # the plain port's (none with port 0)
         self.tls = TLSListener(self)  # tls-port's
+        # client-output-buffer-limit's classes as applied: (hard, soft, soft seconds)
+        self.obuf_normal = cfg.obuf_limits("normal")
+        self.obuf_pubsub = cfg.obuf_limits("pubsub")
+        self.obuf_normal_on = any(self.obuf_normal[:2])  # (read on every write)
+        # max_connections_per_second_per_ip: the second counted, and accepts per address in it
+        self.rate_second = -1
+        self.rate_counts: dict[str, int] = {}
         self.idle_timer: asyncio.TimerHandle | None = None  # while ``timeout`` is set
         self.lastsave = int(time.time())
         self.monitors: list[zmq.Socket] = []
@@ -206,6 +213,12 @@ class Router:
 
     def _loglevel(self) -> None:
         logging.getLogger().setLevel(log_level(self.cfg.loglevel))
+
+    def _obuf(self) -> None:
+        """client-output-buffer-limit: the limits every client is checked against."""
+        self.obuf_normal = self.cfg.obuf_limits("normal")
+        self.obuf_pubsub = self.cfg.obuf_limits("pubsub")
+        self.obuf_normal_on = any(self.obuf_normal[:2])
 
     def _tls_changed(self) -> None:
         """A tls-* setting: new connections get a context built from it; tls-port moves."""
@@ -512,6 +525,32 @@ class Router:
         """A connection's protocol (the listeners' factory)."""
         return Client(self)
 
+    def refusal(self, ip: str) -> bytes | None:
+        """Why a new connection from ``ip`` is turned away (the error it gets), or None:
+        shardis' connection rate per address, maxclients, then protected mode (Redis checks
+        maxclients as it accepts, protected mode once the TLS handshake is done; a TLS
+        connection reaches the router after its handshake, so both come after it here)."""
+        cfg = self.cfg
+        limit = cfg.max_connections_per_second_per_ip
+        if limit:
+            loop = self.loop
+            assert loop is not None, "runs on the loop"
+            now = int(loop.time())
+            if now != self.rate_second:
+                self.rate_second = now
+                self.rate_counts.clear()
+            n = self.rate_counts.get(ip, 0) + 1
+            self.rate_counts[ip] = n
+            if n > limit:
+                log.debug("router %d: refusing a connection from %s: over %d a second",
+                          self.index, ip, limit)
+                return _CONN_RATE
+        if len(self.clients) >= cfg.maxclients:
+            return _MAX_CLIENTS
+        if ip not in _LOOPBACK and configtable.get_value(cfg, _PROTECTED_MODE) and no_password(self):
+            return _DENIED
+        return None
+
     async def serve(self) -> None:
         loop = self.loop = asyncio.get_running_loop()
         loop.call_later(TIDY_S, self.tidy)
@@ -557,10 +596,27 @@ class Router:
 
 
 _TIMEOUT = configtable.param("timeout")
+_PROTECTED_MODE = configtable.param("protected-mode")
+_REQUIREPASS = configtable.param("requirepass")
+# The peers protected mode lets in: Redis compares the address text with these two (an
+# IPv4 peer of an IPv6 socket reads as mapped).
+_LOOPBACK = frozenset(("127.0.0.1", "::1", "::ffff:127.0.0.1"))
+_CONN_RATE = encode_error(errors.CONN_RATE)
+_MAX_CLIENTS = encode_error(errors.MAX_CLIENTS)
+_DENIED = encode_error(errors.PROTECTED_MODE)
+
+
+def no_password(router: Router) -> bool:
+    """Whether the default user needs no password (protected mode then turns away clients
+    that are not local): requirepass is empty."""
+    return not configtable.get_value(router.cfg, _REQUIREPASS)
+
+
 # Shared settings that take more than their new value in cfg (``Router.reconfigure``).
 _RECONFIGURE = {"proto-max-bulk-len": Router._bulk_len, "loglevel": Router._loglevel,
                 "timeout": Router._timeout, configtable.RESETSTAT: Router._reset_stats,
                 scripting.FLUSHED: Router._scripts_flushed,
+                "client-output-buffer-limit": Router._obuf,
                 **{p.name: Router._tls_changed for p in configtable.PARAMS
                    if p.name.startswith("tls-") and p.act == configtable.ROUTER}}
 
@@ -604,6 +660,7 @@ class Client(asyncio.Protocol):
         self.closing = False
         self.paused = False
         self.write_paused = False
+        self.obuf_soft_since = 0.0  # since when its output stands past its soft limit (0: it does not)
         self.transport: asyncio.Transport | None = None
         self.created = time.time()
         self.last_cmd: str | bytes = b"NULL"  # (a spec's name once one ran)
@@ -616,14 +673,16 @@ class Client(asyncio.Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self.transport = transport
         router = self.router
-        router.stats["connections"] += 1
-        if len(router.clients) >= router.cfg.maxclients:
+        peer = transport.get_extra_info("peername") or ("?", 0)
+        refusal = router.refusal(peer[0])
+        if refusal is not None:
+            # (as Redis: counted as rejected, not as a connection received or an error reply)
             router.stats["rejected_connections"] += 1
-            router.count_error(errors.MAX_CLIENTS)
-            transport.write(encode_error(errors.MAX_CLIENTS))
+            transport.write(refusal)
             transport.close()
             self.closing = True
             return
+        router.stats["connections"] += 1
         router.clients[self.id] = self
         if len(router.clients) > router.clients_peak:
             router.clients_peak = len(router.clients)
@@ -634,7 +693,6 @@ class Client(asyncio.Protocol):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:
                 pass
-        peer = transport.get_extra_info("peername") or ("?", 0)
         local = transport.get_extra_info("sockname") or ("?", 0)
         self.addr = f"{peer[0]}:{peer[1]}"
         self.laddr = f"{local[0]}:{local[1]}"
@@ -923,12 +981,52 @@ class Client(asyncio.Protocol):
         router = self.router
         router.writes += 1
         router.net_output += len(data)
+        if router.obuf_normal_on:
+            self.check_output_limit()
         if self.closing and not pending:
             t.close()
         elif self.paused:
             self._update_reading()
         if self.drain_wait:
             self.drained()
+
+    def check_output_limit(self) -> None:
+        """Redis' checkClientOutputBufferLimits: a client whose unsent output passes its
+        class's hard limit, or stays past the soft one for longer than its seconds, is
+        closed at once. The class is pubsub while it has subscriptions, normal otherwise
+        (shardis has no replicas); 0 is no limit. Its unsent output is what its transport
+        holds, with a subscriber's messages queued behind a reply not in yet."""
+        t = self.transport
+        if t is None or t.is_closing():
+            return
+        router = self.router
+        subs = self.pubsub
+        if subs is not None and subs.total():
+            hard, soft, seconds = router.obuf_pubsub
+            if not (hard or soft):
+                return
+            if not self.pending and not subs.calls:
+                subs.queued = 0
+            used = t.get_write_buffer_size() + subs.queued
+        else:
+            hard, soft, seconds = router.obuf_normal
+            if not (hard or soft):
+                return
+            used = t.get_write_buffer_size()
+        over = hard > 0 and used >= hard
+        if soft and used >= soft:
+            now = time.monotonic()
+            if not self.obuf_soft_since:
+                self.obuf_soft_since = now
+            elif now - self.obuf_soft_since > seconds:
+                over = True
+        else:
+            self.obuf_soft_since = 0.0
+        if over:
+            log.warning("router %d: client %d closed for overcoming of output buffer limits "
+                        "(%d bytes pending)", router.index, self.id, used)
+            self.closing = True
+            t.abort()
 
     def drained(self) -> None:
         """Once every earlier reply is in: send on what waited for them (a cross-shard

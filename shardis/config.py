@@ -79,12 +79,17 @@ class Config:
     durability: str = "everysec"
     databases: int = 16
     maxclients: int = 10000
-    # Per-connection buffers: past these a router stops reading from a client
-    # until its replies drain (Redis' client-output-buffer-limit), and closes a
+    # Per-connection buffers: past client_output_buffer_limit a router stops reading
+    # from a client until its replies drain (back-pressure; Redis' classes of
+    # client-output-buffer-limit, in ``params``, close a client instead), and it closes a
     # client whose unparsed query grows past client_query_buffer_limit.
     client_output_buffer_limit: int = 64 << 20
     client_query_buffer_limit: int = 1 << 30
     max_pending_commands: int = 100000
+    # New connections a router takes from one IP address per second (0: no limit); past
+    # it a connection is answered an error and closed (INFO rejected_connections). Each
+    # router counts its own accepts.
+    max_connections_per_second_per_ip: int = 0
     proto_max_bulk_len: int = 512 << 20
     map_size: int = 1 << 30
     expiry_sweep_ms: int = 100
@@ -93,8 +98,8 @@ class Config:
     loglevel: str = "notice"
     # Redis' CONFIG parameters that are not fields above, by name, where not at their
     # default (shardis/configtable.py). Among them client-output-buffer-limit, whose
-    # pubsub class the routers apply: a subscriber whose unsent output passes hard, or
-    # stays past soft for seconds, is disconnected.
+    # normal and pubsub classes the routers apply: a client whose unsent output passes
+    # hard, or stays past soft for seconds, is disconnected.
     params: dict = field(default_factory=dict)
     # Where this config came from (not a key).
     source: str = field(default="(built-in defaults)", metadata={"internal": True})
@@ -135,8 +140,13 @@ class Config:
 
     def pubsub_limits(self) -> tuple[int, int, int]:
         """client-output-buffer-limit's pubsub class: (hard bytes, soft bytes, soft seconds)."""
+        return self.obuf_limits("pubsub")
+
+    def obuf_limits(self, cls: str) -> tuple[int, int, int]:
+        """A class of client-output-buffer-limit (normal, slave, pubsub): (hard bytes, soft
+        bytes, soft seconds); 0 is no limit."""
         p = configtable.param("client-output-buffer-limit")
-        return configtable.obuf_classes(configtable.get_value(self, p))["pubsub"]
+        return configtable.obuf_classes(configtable.get_value(self, p))[cls]
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -169,6 +179,8 @@ def validate(cfg: Config) -> Config:
         raise ConfigError("maxclients: must be at least 1")
     if cfg.max_pending_commands < 1:
         raise ConfigError("max_pending_commands: must be at least 1")
+    if cfg.max_connections_per_second_per_ip < 0:
+        raise ConfigError("max_connections_per_second_per_ip: must be 0 (no limit) or more")
     if not cfg.dir:
         raise ConfigError("dir: must not be empty")
     # Redis refuses these below 1mb too (CONFIG SET's bounds); a smaller map is no use either.

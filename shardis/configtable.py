@@ -574,7 +574,7 @@ PARAMS: tuple[Param, ...] = (
     yesno("daemonize", False, IMMUTABLE),
     yesno("io-threads-do-reads", False, IMMUTABLE),
     yesno("always-show-logo", False, IMMUTABLE),
-    yesno("protected-mode", True),
+    yesno("protected-mode", True, act=ROUTER),
     yesno("rdbcompression", True),
     yesno("rdb-del-sync-files", False),
     yesno("activerehashing", True),
