@@ -39,6 +39,7 @@ from shardis.hubproto import ACL_SETTING
 from shardis.router import scripting, security, transactions
 from shardis.router.pubsub import PubSub, Subscriptions
 from shardis.router.replies import NOBODY, Merger, Owner, Slot, unknown_command
+from shardis.router.tls import TLSListener
 from shardis.slots import key_slot, slot_table
 
 # libuv's loop where installed (pyproject.toml says why), else asyncio's
@@ -168,7 +169,15 @@ class Router:
         # INFO's reads and writes of clients' sockets and their bytes (plain attributes:
         # they count on every read and write; CONFIG RESETSTAT zeroes them with stats)
         self.reads = self.writes = self.net_input = self.net_output = 0
-        self.server: asyncio.AbstractServer | None = None
+        self.server: asyncio.AbstractServer | None = None  # the plain port's (none with port 0)
+        self.tls = TLSListener(self)  # tls-port's
+        # client-output-buffer-limit's classes as applied: (hard, soft, soft seconds)
+        self.obuf_normal = cfg.obuf_limits("normal")
+        self.obuf_pubsub = cfg.obuf_limits("pubsub")
+        self.obuf_normal_on = any(self.obuf_normal[:2])  # (read on every write)
+        # max_connections_per_second_per_ip: the second counted, and accepts per address in it
+        self.rate_second = -1
+        self.rate_counts: dict[str, int] = {}
         self.idle_timer: asyncio.TimerHandle | None = None  # while ``timeout`` is set
         self.lastsave = int(time.time())
         self.monitors: list[zmq.Socket] = []
@@ -190,11 +199,11 @@ class Router:
     def reconfigure(self, settings: dict) -> None:
         """Shared settings changed (a CONFIG SET, on any router, or the hub's at HELLO):
         the values are in ``cfg`` already; apply those that need more than that. The
-        others are read where they are used (maxclients, client-query-buffer-limit ...)."""
+        others are read where they are used (maxclients, client-query-buffer-limit ...).
+        Each hook runs once, however many of its settings changed."""
         if ACL_SETTING in settings:
             self.pending_acl = settings[ACL_SETTING]
-        for name in settings:
-            hook = _RECONFIGURE.get(name)
+        for hook in dict.fromkeys(_RECONFIGURE.get(name) for name in settings):
             if hook is not None:
                 hook(self)
 
@@ -227,6 +236,16 @@ class Router:
 
     def _loglevel(self) -> None:
         logging.getLogger().setLevel(log_level(self.cfg.loglevel))
+
+    def _obuf(self) -> None:
+        """client-output-buffer-limit: the limits every client is checked against."""
+        self.obuf_normal = self.cfg.obuf_limits("normal")
+        self.obuf_pubsub = self.cfg.obuf_limits("pubsub")
+        self.obuf_normal_on = any(self.obuf_normal[:2])
+
+    def _tls_changed(self) -> None:
+        """A tls-* setting: new connections get a context built from it; tls-port moves."""
+        self.tls.apply()
 
     def _reset_stats(self) -> None:
         """CONFIG RESETSTAT: what INFO's stats section counts starts again."""
@@ -511,18 +530,60 @@ class Router:
         assert self.loop is not None, "runs on the loop"
         self.loop.call_later(TIDY_S, self.tidy)
 
+    def listen_socket(self, port: int) -> socket.socket:
+        """A socket listening on ``bind``:port, shared with the other routers (SO_REUSEPORT)."""
+        sock = socket.socket(socket.AF_INET6 if ":" in self.cfg.bind else socket.AF_INET)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if self.cfg.nrouters > 1:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind((self.cfg.bind, port))
+            sock.listen(511)
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
+    def new_client(self) -> "Client":
+        """A connection's protocol (the listeners' factory)."""
+        return Client(self)
+
+    def refusal(self, ip: str) -> bytes | None:
+        """Why a new connection from ``ip`` is turned away (the error it gets), or None:
+        shardis' connection rate per address, maxclients, then protected mode (Redis checks
+        maxclients as it accepts, protected mode once the TLS handshake is done; a TLS
+        connection reaches the router after its handshake, so both come after it here)."""
+        cfg = self.cfg
+        limit = cfg.max_connections_per_second_per_ip
+        if limit:
+            loop = self.loop
+            assert loop is not None, "runs on the loop"
+            now = int(loop.time())
+            if now != self.rate_second:
+                self.rate_second = now
+                self.rate_counts.clear()
+            n = self.rate_counts.get(ip, 0) + 1
+            self.rate_counts[ip] = n
+            if n > limit:
+                log.debug("router %d: refusing a connection from %s: over %d a second",
+                          self.index, ip, limit)
+                return _CONN_RATE
+        if len(self.clients) >= cfg.maxclients:
+            return _MAX_CLIENTS
+        if ip not in _LOOPBACK and configtable.get_value(cfg, _PROTECTED_MODE) and security.no_password(self):
+            return _DENIED
+        return None
+
     async def serve(self) -> None:
         loop = self.loop = asyncio.get_running_loop()
         loop.call_later(TIDY_S, self.tidy)
         self.watch_sockets()
         self._timeout()
-        sock = socket.socket(socket.AF_INET6 if ":" in self.cfg.bind else socket.AF_INET)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if self.cfg.nrouters > 1:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind((self.cfg.bind, self.cfg.port))
-        self.server = await loop.create_server(lambda: Client(self), sock=sock, backlog=511)
-        log.info("router %d listening on %s:%d", self.index, self.cfg.bind, self.cfg.port)
+        if self.cfg.port:  # (port 0: TLS only)
+            sock = self.listen_socket(self.cfg.port)
+            self.server = await loop.create_server(self.new_client, sock=sock, backlog=511)
+            log.info("router %d listening on %s:%d", self.index, self.cfg.bind, self.cfg.port)
+        self.tls.apply()
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
@@ -532,8 +593,10 @@ class Router:
     async def shutdown(self) -> None:
         """Stop accepting, let in-flight commands finish (bounded), close clients."""
         loop = self.loop
-        assert self.server is not None and loop is not None, "serve() started it"
-        self.server.close()
+        assert loop is not None, "serve() started it"
+        if self.server is not None:
+            self.server.close()
+        self.tls.close()
         deadline = time.monotonic() + 5
         while any(self.inflight) or self.coord_waiting:
             if time.monotonic() > deadline:
@@ -556,12 +619,23 @@ class Router:
 
 
 _TIMEOUT = configtable.param("timeout")
+_PROTECTED_MODE = configtable.param("protected-mode")
 _REQUIREPASS = configtable.param("requirepass")
+# The peers protected mode lets in: Redis compares the address text with these two (an
+# IPv4 peer of an IPv6 socket reads as mapped).
+_LOOPBACK = frozenset(("127.0.0.1", "::1", "::ffff:127.0.0.1"))
+_CONN_RATE = encode_error(errors.CONN_RATE)
+_MAX_CLIENTS = encode_error(errors.MAX_CLIENTS)
+_DENIED = encode_error(errors.PROTECTED_MODE)
+
 # Shared settings that take more than their new value in cfg (``Router.reconfigure``).
 _RECONFIGURE = {"proto-max-bulk-len": Router._bulk_len, "loglevel": Router._loglevel,
                 "timeout": Router._timeout, configtable.RESETSTAT: Router._reset_stats,
                 scripting.FLUSHED: Router._scripts_flushed, "requirepass": Router._requirepass,
-                ACL_SETTING: Router._acl}
+                ACL_SETTING: Router._acl,
+                "client-output-buffer-limit": Router._obuf,
+                **{p.name: Router._tls_changed for p in configtable.PARAMS
+                   if p.name.startswith("tls-") and p.act == configtable.ROUTER}}
 
 
 class Client(asyncio.Protocol):
@@ -608,6 +682,7 @@ class Client(asyncio.Protocol):
         self.closing = False
         self.paused = False
         self.write_paused = False
+        self.obuf_soft_since = 0.0  # since when its output stands past its soft limit (0: it does not)
         self.transport: asyncio.Transport | None = None
         self.created = time.time()
         self.last_cmd: str | bytes = b"NULL"  # (a spec's name once one ran)
@@ -620,14 +695,16 @@ class Client(asyncio.Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self.transport = transport
         router = self.router
-        router.stats["connections"] += 1
-        if len(router.clients) >= router.cfg.maxclients:
+        peer = transport.get_extra_info("peername") or ("?", 0)
+        refusal = router.refusal(peer[0])
+        if refusal is not None:
+            # (as Redis: counted as rejected, not as a connection received or an error reply)
             router.stats["rejected_connections"] += 1
-            router.count_error(errors.MAX_CLIENTS)
-            transport.write(encode_error(errors.MAX_CLIENTS))
+            transport.write(refusal)
             transport.close()
             self.closing = True
             return
+        router.stats["connections"] += 1
         router.clients[self.id] = self
         security.bind_default(self)
         if len(router.clients) > router.clients_peak:
@@ -639,7 +716,6 @@ class Client(asyncio.Protocol):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:
                 pass
-        peer = transport.get_extra_info("peername") or ("?", 0)
         local = transport.get_extra_info("sockname") or ("?", 0)
         self.addr = f"{peer[0]}:{peer[1]}"
         self.laddr = f"{local[0]}:{local[1]}"
@@ -934,12 +1010,52 @@ class Client(asyncio.Protocol):
         router = self.router
         router.writes += 1
         router.net_output += len(data)
+        if router.obuf_normal_on:
+            self.check_output_limit()
         if self.closing and not pending:
             t.close()
         elif self.paused:
             self._update_reading()
         if self.drain_wait:
             self.drained()
+
+    def check_output_limit(self) -> None:
+        """Redis' checkClientOutputBufferLimits: a client whose unsent output passes its
+        class's hard limit, or stays past the soft one for longer than its seconds, is
+        closed at once. The class is pubsub while it has subscriptions, normal otherwise
+        (shardis has no replicas); 0 is no limit. Its unsent output is what its transport
+        holds, with a subscriber's messages queued behind a reply not in yet."""
+        t = self.transport
+        if t is None or t.is_closing():
+            return
+        router = self.router
+        subs = self.pubsub
+        if subs is not None and subs.total():
+            hard, soft, seconds = router.obuf_pubsub
+            if not (hard or soft):
+                return
+            if not self.pending and not subs.calls:
+                subs.queued = 0
+            used = t.get_write_buffer_size() + subs.queued
+        else:
+            hard, soft, seconds = router.obuf_normal
+            if not (hard or soft):
+                return
+            used = t.get_write_buffer_size()
+        over = hard > 0 and used >= hard
+        if soft and used >= soft:
+            now = time.monotonic()
+            if not self.obuf_soft_since:
+                self.obuf_soft_since = now
+            elif now - self.obuf_soft_since > seconds:
+                over = True
+        else:
+            self.obuf_soft_since = 0.0
+        if over:
+            log.warning("router %d: client %d closed for overcoming of output buffer limits "
+                        "(%d bytes pending)", router.index, self.id, used)
+            self.closing = True
+            t.abort()
 
     def drained(self) -> None:
         """Once every earlier reply is in: send on what waited for them (a cross-shard

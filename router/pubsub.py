@@ -31,7 +31,6 @@ from __future__ import annotations
 import collections
 import itertools
 import logging
-import time
 from typing import TYPE_CHECKING, Any, Callable
 
 import zmq
@@ -121,14 +120,13 @@ class Push:
 class Subscriptions:
     """One client's pub/sub state (``conn.pubsub``, made on its first pub/sub command)."""
 
-    __slots__ = ("names", "calls", "queued", "soft_since")
+    __slots__ = ("names", "calls", "queued")
 
     def __init__(self) -> None:
         # per kind: name -> None, in subscription order (PUNSUBSCRIBE alone goes in it)
         self.names: tuple[dict[bytes, None], ...] = ({}, {}, {})
         self.calls: collections.deque[Call] = collections.deque()  # open, oldest first
         self.queued = 0         # bytes delivered but still queued in the router, not the socket
-        self.soft_since = 0.0   # when the output first stood past the soft limit (0: it does not)
 
     def count(self, kind: int) -> int:
         """The count a confirmation shows: channels and patterns together, shard channels apart."""
@@ -218,7 +216,6 @@ class PubSub:
         self.resync = 0    # the SYNC after a re-registration: older calls were lost if open then
         self.ops: list[ToHub] = []
         self.flush_scheduled = False
-        self.limits = self.cfg.pubsub_limits()
         # what the hub sends, by class: handler(op, the clients touched)
         self.handlers: dict[type, Callable[[Any, dict], None]] = {
             Message: self._on_message, PMessage: self._on_pmessage, SMessage: self._on_smessage,
@@ -325,7 +322,7 @@ class PubSub:
                 conn.dirty = True
                 conn.flush()
             if conn.pubsub.total():
-                self._check_limit(conn)
+                conn.check_output_limit()  # (the pubsub class of client-output-buffer-limit)
 
     def _on_answer(self, op: Answer, touched: dict) -> None:
         token = op.token
@@ -373,42 +370,12 @@ class PubSub:
                 conn.pending.append(Slot((data, conn)))
             touched[conn] = None
 
-    def _check_limit(self, conn: Client) -> None:
-        """Redis' checkClientOutputBufferLimits for the pubsub class: past the hard limit,
-        or past the soft one for longer than its seconds, the client is closed."""
-        hard, soft, seconds = self.limits
-        t = conn.transport
-        if not (hard or soft) or t is None or t.is_closing():
-            return
-        subs = conn.pubsub
-        assert subs is not None, "checked for a subscriber"
-        if not conn.pending and not subs.calls:
-            subs.queued = 0
-        used = t.get_write_buffer_size() + subs.queued
-        over_hard = hard and used >= hard
-        over_soft = soft and used >= soft
-        if over_soft:
-            now = time.monotonic()
-            if not subs.soft_since:
-                subs.soft_since = now
-                over_soft = False
-            elif now - subs.soft_since <= seconds:
-                over_soft = False
-        else:
-            subs.soft_since = 0.0
-        if over_hard or over_soft:
-            log.warning("router %d: client %d closed for overcoming of output buffer limits "
-                        "(%d bytes pending)", self.router.index, conn.id, used)
-            conn.closing = True
-            t.abort()
-
     def apply(self, settings: dict) -> None:
         """Shared settings from the hub (a router's CONFIG SET, or all of them at HELLO)."""
         for name, value in settings.items():
             found = configtable.lookup(name)
             if found is not None:
                 configtable.set_value(self.cfg, found[0], value)
-        self.limits = self.cfg.pubsub_limits()
         self.router.reconfigure(settings)
 
     # ------------------------------------------------------------ subscriptions

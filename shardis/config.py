@@ -79,12 +79,17 @@ class Config:
     durability: str = "everysec"
     databases: int = 16
     maxclients: int = 10000
-    # Per-connection buffers: past these a router stops reading from a client
-    # until its replies drain (Redis' client-output-buffer-limit), and closes a
+    # Per-connection buffers: past client_output_buffer_limit a router stops reading
+    # from a client until its replies drain (back-pressure; Redis' classes of
+    # client-output-buffer-limit, in ``params``, close a client instead), and it closes a
     # client whose unparsed query grows past client_query_buffer_limit.
     client_output_buffer_limit: int = 64 << 20
     client_query_buffer_limit: int = 1 << 30
     max_pending_commands: int = 100000
+    # New connections a router takes from one IP address per second (0: no limit); past
+    # it a connection is answered an error and closed (INFO rejected_connections). Each
+    # router counts its own accepts.
+    max_connections_per_second_per_ip: int = 0
     proto_max_bulk_len: int = 512 << 20
     map_size: int = 1 << 30
     expiry_sweep_ms: int = 100
@@ -96,8 +101,8 @@ class Config:
     users: list = field(default_factory=list)
     # Redis' CONFIG parameters that are not fields above, by name, where not at their
     # default (shardis/configtable.py). Among them client-output-buffer-limit, whose
-    # pubsub class the routers apply: a subscriber whose unsent output passes hard, or
-    # stays past soft for seconds, is disconnected.
+    # normal and pubsub classes the routers apply: a client whose unsent output passes
+    # hard, or stays past soft for seconds, is disconnected.
     params: dict = field(default_factory=dict)
     # Where this config came from (not a key).
     source: str = field(default="(built-in defaults)", metadata={"internal": True})
@@ -138,8 +143,13 @@ class Config:
 
     def pubsub_limits(self) -> tuple[int, int, int]:
         """client-output-buffer-limit's pubsub class: (hard bytes, soft bytes, soft seconds)."""
+        return self.obuf_limits("pubsub")
+
+    def obuf_limits(self, cls: str) -> tuple[int, int, int]:
+        """A class of client-output-buffer-limit (normal, slave, pubsub): (hard bytes, soft
+        bytes, soft seconds); 0 is no limit."""
         p = configtable.param("client-output-buffer-limit")
-        return configtable.obuf_classes(configtable.get_value(self, p))["pubsub"]
+        return configtable.obuf_classes(configtable.get_value(self, p))[cls]
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -153,8 +163,11 @@ _KEYS = {f.name: f for f in dataclasses.fields(Config)
 
 def validate(cfg: Config) -> Config:
     """Check every value; raise ConfigError naming the first bad key."""
-    if not (0 < cfg.port < 65536):
-        raise ConfigError(f"port: must be 1..65535, got {cfg.port}")
+    if not (0 <= cfg.port < 65536):
+        raise ConfigError(f"port: must be 0..65535, got {cfg.port}")
+    if not cfg.port and not configtable.get_value(cfg, configtable.param("tls-port")):
+        raise ConfigError("port: 0 closes the plain port, and tls-port is 0 too: shardis would "
+                          "not listen anywhere")
     if cfg.shards != AUTO and not (isinstance(cfg.shards, int) and 1 <= cfg.shards <= 256):
         raise ConfigError(f"shards: must be 1..256 or \"auto\", got {cfg.shards!r}")
     if cfg.routers != AUTO and not (isinstance(cfg.routers, int) and 1 <= cfg.routers <= 64):
@@ -169,6 +182,8 @@ def validate(cfg: Config) -> Config:
         raise ConfigError("maxclients: must be at least 1")
     if cfg.max_pending_commands < 1:
         raise ConfigError("max_pending_commands: must be at least 1")
+    if cfg.max_connections_per_second_per_ip < 0:
+        raise ConfigError("max_connections_per_second_per_ip: must be 0 (no limit) or more")
     if not cfg.dir:
         raise ConfigError("dir: must not be empty")
     # Redis refuses these below 1mb too (CONFIG SET's bounds); a smaller map is no use either.

@@ -14,15 +14,19 @@ every other one in ``Config.params`` under its name, absent while at its default
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
+import socket
 from dataclasses import dataclass
 from typing import Callable
 
-from shardis import errors, notify
+from shardis import errors, notify, tls
 from shardis.args import compile_glob, cstr
 from shardis.resp import string2ll
+
+log = logging.getLogger("config")
 
 # Redis' config flags (those that change what CONFIG does).
 IMMUTABLE = 1     # CONFIG SET refuses it
@@ -462,13 +466,36 @@ def _no_defrag(on: object) -> None:
 
 
 def _tls(get: Callable[[str], object]) -> str | None:
-    """applyTlsCfg / applyTLSPort: with TLS on (tls-port, tls-replication or tls-cluster),
-    the certificate and key files must be there (Redis loads them; shardis only looks)."""
+    """applyTlsCfg: with TLS on (tls-port, tls-replication or tls-cluster), the settings must
+    make a context (shardis/tls.py), as Redis' tlsConfigure must succeed; the reason goes
+    to the log, the reply is Redis' own."""
     if not (get("tls-port") or get("tls-replication") or get("tls-cluster")):
         return None
-    files = [get("tls-cert-file"), get("tls-key-file")]
-    if any(not f or not os.path.isfile(str(f)) for f in files):
+    try:
+        tls.server_context(get)
+    except tls.TLSConfigError as e:
+        log.warning("TLS configuration refused: %s", e)
         return errors.CONFIG_TLS
+    return None
+
+
+def _tls_port(get: Callable[[str], object]) -> str | None:
+    """applyTLSPort: the TLS settings work, and a new port can be listened on (every router
+    then opens it, or closes the old one: router/tls.py)."""
+    err = _tls(get)
+    if err is not None or not get("tls-port"):
+        return err
+    bind, port = str(get("bind")), get("tls-port")
+    assert isinstance(port, int), "a number parameter"
+    s = socket.socket(socket.AF_INET6 if ":" in bind else socket.AF_INET)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind((bind, port))
+    except OSError as e:
+        log.warning("Could not create server TCP listening socket %s:%d: %s", bind, port, e.strerror)
+        return errors.CONFIG_LISTEN
+    finally:
+        s.close()
     return None
 
 
@@ -547,7 +574,7 @@ PARAMS: tuple[Param, ...] = (
     yesno("daemonize", False, IMMUTABLE),
     yesno("io-threads-do-reads", False, IMMUTABLE),
     yesno("always-show-logo", False, IMMUTABLE),
-    yesno("protected-mode", True),
+    yesno("protected-mode", True, act=ROUTER),
     yesno("rdbcompression", True),
     yesno("rdb-del-sync-files", False),
     yesno("activerehashing", True),
@@ -718,27 +745,27 @@ PARAMS: tuple[Param, ...] = (
     number("repl-backlog-ttl", TIME_T, 0, LONG_MAX, 3600),
     number("auto-aof-rewrite-min-size", OFF_T, 0, LLONG_MAX, 64 << 20, numflags=MEMORY),
     number("loading-process-events-interval-bytes", OFF_T, 1024, INT_MAX, 2 << 20, HIDDEN),
-    # -------- TLS (Debian's redis-server is built with it; shardis has no TLS listener)
-    number("tls-port", INT, 0, 65535, 0, applycheck=_tls),
+    # -------- TLS (shardis/tls.py reads them; every router serves tls-port: router/tls.py)
+    number("tls-port", INT, 0, 65535, 0, applycheck=_tls_port, act=ROUTER),
     number("tls-session-cache-size", INT, 0, INT_MAX, 20 * 1024, applycheck=_tls),
     number("tls-session-cache-timeout", INT, 0, INT_MAX, 300, applycheck=_tls),
     yesno("tls-cluster", False, applycheck=_tls),
     yesno("tls-replication", False, applycheck=_tls),
-    enum("tls-auth-clients", "no yes optional", "yes"),
-    yesno("tls-prefer-server-ciphers", False, applycheck=_tls),
-    yesno("tls-session-caching", True, applycheck=_tls),
-    string("tls-cert-file", applycheck=_tls),
-    string("tls-key-file", applycheck=_tls),
-    string("tls-key-file-pass", applycheck=_tls),
+    enum("tls-auth-clients", "no yes optional", "yes", act=ROUTER),
+    yesno("tls-prefer-server-ciphers", False, applycheck=_tls, act=ROUTER),
+    yesno("tls-session-caching", True, applycheck=_tls, act=ROUTER),
+    string("tls-cert-file", applycheck=_tls, act=ROUTER),
+    string("tls-key-file", applycheck=_tls, act=ROUTER),
+    string("tls-key-file-pass", applycheck=_tls, act=ROUTER),
     string("tls-client-cert-file", applycheck=_tls),
     string("tls-client-key-file", applycheck=_tls),
     string("tls-client-key-file-pass", applycheck=_tls),
-    string("tls-dh-params-file", applycheck=_tls),
-    string("tls-ca-cert-file", applycheck=_tls),
-    string("tls-ca-cert-dir", applycheck=_tls),
-    string("tls-protocols", applycheck=_tls),
-    string("tls-ciphers", applycheck=_tls),
-    string("tls-ciphersuites", applycheck=_tls),
+    string("tls-dh-params-file", applycheck=_tls, act=ROUTER),
+    string("tls-ca-cert-file", applycheck=_tls, act=ROUTER),
+    string("tls-ca-cert-dir", applycheck=_tls, act=ROUTER),
+    string("tls-protocols", applycheck=_tls, act=ROUTER),
+    string("tls-ciphers", applycheck=_tls, act=ROUTER),
+    string("tls-ciphersuites", applycheck=_tls, act=ROUTER),
     # -------- special
     special("dir", "dir", "./shardis-data", PROTECTED, act=START, field="dir"),
     special("save", "save", "", MULTI_ARG),

@@ -32,6 +32,23 @@ GT_LT = "ERR GT and LT options at the same time are not compatible"
 PROTO_NOT_SUPPORTED = "NOPROTO unsupported protocol version"
 SHARD_DOWN = "ERR shard %d is unavailable, try again"
 MAX_CLIENTS = "ERR max number of clients reached"
+# Protected mode's refusal (networking.c, clientAcceptHandler), Redis 7.0.15's words.
+PROTECTED_MODE = (
+    "DENIED Redis is running in protected mode because protected mode is enabled and no "
+    "password is set for the default user. In this mode connections are only accepted from "
+    "the loopback interface. If you want to connect from external computers to Redis you may "
+    "adopt one of the following solutions: 1) Just disable protected mode sending the command "
+    "'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from "
+    "the same host the server is running, however MAKE SURE Redis is not publicly accessible "
+    "from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) "
+    "Alternatively you can just disable the protected mode by editing the Redis configuration "
+    "file, and setting the protected mode option to 'no', and then restarting the server. 3) "
+    "If you started the server manually just for testing, restart it with the "
+    "'--protected-mode no' option. 4) Setup a an authentication password for the default "
+    "user. NOTE: You only need to do one of the above things in order for the server to start "
+    "accepting connections from the outside.")
+# shardis' own: max_connections_per_second_per_ip refused a connection.
+CONN_RATE = "ERR max connection rate exceeded for this address"
 COORD_DOWN = "ERR coordinator is unavailable, try again"
 OOM = "OOM command not allowed when used memory > 'maxmemory'."
 CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot"
@@ -98,6 +115,7 @@ CONFIG_NO_DEFRAG = ("Active defragmentation cannot be enabled: it requires a Red
                     "with a modified Jemalloc like the one shipped by default with the Redis "
                     "source distribution")
 CONFIG_TLS = "Unable to update TLS configuration. Check server logs."
+CONFIG_LISTEN = "Unable to listen on this port. Check server logs."
 CONFIG_SHUTDOWN_SAVE_NOSAVE = "shutdown options SAVE and NOSAVE can't be used simultaneously"
 CONFIG_OOM_VALUES = "Invalid oom-score-adj-values, elements must be between -2000 and 2000."
 CONFIG_BIND_TOO_MANY = "Too many bind addresses specified."

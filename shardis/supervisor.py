@@ -71,7 +71,10 @@ class Child:
 
 
 def check_port(cfg: Config) -> None:
-    """Refuse early, naming the key, when the routers could not listen."""
+    """Refuse early, naming the key, when the routers could not listen (the plain port;
+    tls-port was checked with the TLS settings, as CONFIG SET checks it)."""
+    if not cfg.port:
+        return  # TLS only
     fam = socket.AF_INET6 if ":" in cfg.bind else socket.AF_INET
     s = socket.socket(fam)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -181,7 +184,7 @@ class Supervisor:
         for c in self.routers:
             c.start()
         if self._wait_for_port():
-            log.info("Ready to accept connections on %s:%d", cfg.bind, cfg.port)
+            log.info("Ready to accept connections on %s:%d", cfg.bind, self._a_port())
         code = self._watch()
         self.shutdown()
         return code
@@ -201,11 +204,16 @@ class Supervisor:
             time.sleep(0.02)
         return not self.stopping and all(os.path.exists(p) for p in paths)
 
+    def _a_port(self) -> int:
+        """The port the routers listen on: the plain one, or tls-port when it is 0."""
+        tls_port = configtable.get_value(self.cfg, configtable.param("tls-port"))
+        return self.cfg.port or tls_port
+
     def _wait_for_port(self) -> bool:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not self.stopping:
             try:
-                socket.create_connection((self.cfg.bind, self.cfg.port), timeout=0.5).close()
+                socket.create_connection((self.cfg.bind, self._a_port()), timeout=0.5).close()
                 return True
             except OSError:
                 time.sleep(0.02)
