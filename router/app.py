@@ -35,7 +35,7 @@ from shardis.config import Config, log_level
 from shardis.messages import Batch, CoordItem, CoordReplies, CoordRequests, Replies, Wakeups
 from shardis.plan import MERGES
 from shardis.resp import RequestReader, ReplyError, encode, encode_error
-from shardis.router import scripting, transactions
+from shardis.router import clients, scripting, transactions
 from shardis.router.pubsub import PubSub, Subscriptions
 from shardis.router.replies import NOBODY, Merger, Owner, Slot, unknown_command
 from shardis.slots import key_slot, slot_table
@@ -175,6 +175,7 @@ class Router:
         self.early_wakeups: dict[tuple[int, int], bytes] = {}  # a wake-up before its deferral
         self.unblock_id = self.table.by_name[b"__unblock"].id
         self.pubsub = PubSub(self)
+        self.pause: clients.Pause | None = None  # CLIENT PAUSE, while one is on (router/clients.py)
         # Scripts (router/scripting.py): SHA -> body of those this router has seen and the
         # coordinator keeps; SHAs (and "f:" + function names) that reached another shard.
         self.scripts: dict[bytes, bytes] = {}
@@ -222,7 +223,7 @@ class Router:
         assert loop is not None, "runs on the loop"
         now = loop.time()
         for c in list(self.clients.values()):
-            if now - c.last_active <= timeout or c.blocked_on is not None or c.closing:
+            if now - c.last_active <= timeout or c.held or c.closing:  # (held: waits, as blocked)
                 continue
             if c.pubsub is not None and c.pubsub.total() and c.resp == 2:
                 continue
@@ -551,8 +552,6 @@ class Client(asyncio.Protocol):
         self.db = 0
         self.id = next(router.client_ids)
         self.name = b""
-        self.lib_name = b""
-        self.lib_ver = b""
         self.username = b"default"  # the ACL user it is authenticated as (CLIENT LIST user=)
         self.resp = 2
         self.proto_bit = 0          # wire.RESP3 once the client says HELLO 3
@@ -576,6 +575,14 @@ class Client(asyncio.Protocol):
         # (router/pubsub.py's dispatch_subscribed); see ``run``.
         self.dispatch_hook: Callable[[Client, list[list[bytes]]], None] | None = None
         self.closing = False
+        # CLIENT (router/connection.py, router/clients.py): NO-EVICT's mode; REPLY's state
+        # while it is not plain ON; whether the CLIENT command running is inside EXEC; what
+        # CLIENT UNBLOCK freed last (its BlockedCall, or coordinator request id)
+        self.no_evict = False
+        self.reply_ctl: clients.ReplyCtl | None = None
+        self.in_exec = False
+        self.unblocked: object = None
+        self.last_argv: list[bytes] = []  # the last command it sent (CLIENT LIST's cmd=)
         self.paused = False
         self.write_paused = False
         self.transport: asyncio.Transport | None = None
@@ -671,7 +678,12 @@ class Client(asyncio.Protocol):
     # ------------------------------------------------------------ commands
 
     def run(self, cmds: list[list[bytes]]) -> None:
-        """Run commands the client sent: through the mode's hook when one is set."""
+        """Run commands the client sent: through the mode's hook when one is set (and first
+        through CLIENT PAUSE's and REPLY's gate while one is in use: router/clients.py)."""
+        if cmds:
+            self.last_argv = cmds[-1]
+        if (self.router.pause is not None or self.reply_ctl is not None) and clients.gate(self, cmds):
+            return
         hook = self.dispatch_hook
         if hook is None:
             self.dispatch(cmds)
@@ -883,7 +895,9 @@ class Client(asyncio.Protocol):
         pending = self.pending
         if not pending or pending[0][0] is None:
             return
-        if len(pending) == 1 or pending[1][0] is None:
+        if self.reply_ctl is not None:  # CLIENT REPLY OFF or SKIP: some replies are dropped
+            data = clients.take_replies(self)
+        elif len(pending) == 1 or pending[1][0] is None:
             data = pending.popleft()[0]
         else:
             out = []
