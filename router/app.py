@@ -36,7 +36,7 @@ from shardis.messages import Batch, CoordItem, CoordReplies, CoordRequests, Repl
 from shardis.plan import MERGES
 from shardis.resp import RequestReader, ReplyError, encode, encode_error
 from shardis.hubproto import ACL_SETTING
-from shardis.router import scripting, security, transactions
+from shardis.router import clients, scripting, security, transactions
 from shardis.router.pubsub import PubSub, Subscriptions
 from shardis.router.replies import NOBODY, Merger, Owner, Slot, unknown_command
 from shardis.router.tls import TLSListener
@@ -185,6 +185,7 @@ class Router:
         self.early_wakeups: dict[tuple[int, int], bytes] = {}  # a wake-up before its deferral
         self.unblock_id = self.table.by_name[b"__unblock"].id
         self.pubsub = PubSub(self)
+        self.pause: clients.Pause | None = None  # CLIENT PAUSE, while one is on (router/clients.py)
         # Scripts (router/scripting.py): SHA -> body of those this router has seen and the
         # coordinator keeps; SHAs (and "f:" + function names) that reached another shard.
         self.scripts: dict[bytes, bytes] = {}
@@ -264,7 +265,7 @@ class Router:
         assert loop is not None, "runs on the loop"
         now = loop.time()
         for c in list(self.clients.values()):
-            if now - c.last_active <= timeout or c.blocked_on is not None or c.closing:
+            if now - c.last_active <= timeout or c.held or c.closing:  # (held: waits, as blocked)
                 continue
             if c.pubsub is not None and c.pubsub.total() and c.resp == 2:
                 continue
@@ -680,6 +681,14 @@ class Client(asyncio.Protocol):
         # (router/pubsub.py's dispatch_subscribed); see ``run``.
         self.dispatch_hook: Callable[[Client, list[list[bytes]]], None] | None = None
         self.closing = False
+        # CLIENT (router/connection.py, router/clients.py): NO-EVICT's mode; REPLY's state
+        # while it is not plain ON; whether the CLIENT command running is inside EXEC; what
+        # CLIENT UNBLOCK freed last (its BlockedCall, or coordinator request id)
+        self.no_evict = False
+        self.reply_ctl: clients.ReplyCtl | None = None
+        self.in_exec = False
+        self.unblocked: object = None
+        self.last_argv: list[bytes] = []  # the last command it sent (CLIENT LIST's cmd=)
         self.paused = False
         self.write_paused = False
         self.obuf_soft_since = 0.0  # since when its output stands past its soft limit (0: it does not)
@@ -778,8 +787,24 @@ class Client(asyncio.Protocol):
     # ------------------------------------------------------------ commands
 
     def run(self, cmds: list[list[bytes]]) -> None:
-        """Run commands the client sent: checked first when its user is restricted (or
-        has yet to authenticate), then through the mode's hook when one is set."""
+        """Run commands the client sent: through CLIENT PAUSE's and REPLY's gate while one
+        is in use (router/clients.py), then checked when its user is restricted (or has yet
+        to authenticate: router/security.py), then through the mode's hook when one is set."""
+        if cmds:
+            self.last_argv = cmds[-1]
+        if (self.router.pause is not None or self.reply_ctl is not None) and clients.gate(self, cmds):
+            return
+        if self.gated:
+            security.run_checked(self, cmds)
+            return
+        hook = self.dispatch_hook
+        if hook is None:
+            self.dispatch(cmds)
+        else:
+            hook(self, cmds)
+
+    def run_past_gate(self, cmds: list[list[bytes]]) -> None:
+        """``run`` past CLIENT PAUSE's and REPLY's gate (which calls this)."""
         if self.gated:
             security.run_checked(self, cmds)
             return
@@ -996,7 +1021,9 @@ class Client(asyncio.Protocol):
         pending = self.pending
         if not pending or pending[0][0] is None:
             return
-        if len(pending) == 1 or pending[1][0] is None:
+        if self.reply_ctl is not None:  # CLIENT REPLY OFF or SKIP: some replies are dropped
+            data = clients.take_replies(self)
+        elif len(pending) == 1 or pending[1][0] is None:
             data = pending.popleft()[0]
         else:
             out = []

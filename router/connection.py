@@ -8,32 +8,52 @@ and handler; COMMAND INFO and DOCS show them.
 
 HELLO 2 and HELLO 3 switch the connection's protocol: its encoder here, and the
 RESP3 bit its commands carry to the shards, which encode their replies.
+
+CLIENT answers as Redis 7.0.15 does, over every router of the server: a client is
+listed, killed or unblocked wherever it is connected. Client ids say which router
+holds a client (``1 + index * ID_SPAN + n``, see ``owner``); CLIENT LIST, and CLIENT
+KILL without ID, ask every router through the hub (``PubSub.poll``: each answers with
+``answer_poll``), CLIENT KILL ID and CLIENT UNBLOCK only the router holding that id.
+With one router nothing leaves the process. The caller itself is judged by its own
+router when the command runs (its line in CLIENT LIST shows that command, as Redis'
+does), and the others skip it. CLIENT PAUSE and REPLY are router/clients.py's.
+CLIENT TRACKING and CACHING are not implemented: they answer Redis' unknown-subcommand
+error (as does SETINFO, which Redis 7.0 does not have).
 """
 
 from __future__ import annotations
 
+import logging
 import time
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from shardis import REDIS_VERSION, errors, wire
-from shardis.commands import LOCAL, CommandSpec, CommandTable
+from shardis.commands import INTERNAL, LOCAL, CommandSpec, CommandTable
 from shardis.args import int_arg
-from shardis.router import transactions
-from shardis.resp import ENCODERS, OK, PONG, ReplyError, Simple, Verbatim, string2ll
+from shardis.router import clients, transactions
+from shardis.router.later import answer_later
+from shardis.router.replies import NOBODY, Slot
+from shardis.resp import ENCODERS, OK, PONG, ReplyError, Simple, Verbatim, encode_error, string2ll
 
 if TYPE_CHECKING:
-    from shardis.router.app import Client
+    from shardis.router.app import Client, Router
+
+log = logging.getLogger("router")
 
 RESET = Simple("RESET")
 SUPPORTED_PROTOCOLS = (2, 3)
 CLIENT_TYPES = (b"normal", b"slave", b"replica", b"pubsub", b"master")
+ID_SPAN = 1_000_000_000  # client ids per router (Router.client_ids)
+NO_REPLY = b""  # what CLIENT REPLY OFF and SKIP answer: nothing
 
 CLIENT_HELP = (
     "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-    "GETNAME",
-    "    Return the name of the current connection.",
+    "CACHING (YES|NO)",
+    "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
     "GETREDIR",
     "    Return the client ID we are redirecting to when tracking is enabled.",
+    "GETNAME",
+    "    Return the name of the current connection.",
     "ID",
     "    Return the ID of the current connection.",
     "INFO",
@@ -56,12 +76,19 @@ CLIENT_HELP = (
     "    Return information about client connections. Options:",
     "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
     "      Return clients of specified type.",
+    "UNPAUSE",
+    "    Stop the current client pause, resuming traffic.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Suspend all, or just write, clients for <timeout> milliseconds.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection.",
     "SETNAME <name>",
     "    Assign the name <name> to the current connection.",
-    "SETINFO <option> <value>",
-    "    Set client meta attr. Options are:",
-    "    * LIB-NAME: the client lib name.",
-    "    * LIB-VER: the client lib version.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
+    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    "         [OPTIN] [OPTOUT] [NOLOOP]",
+    "    Control server assisted client side caching.",
     "TRACKINGINFO",
     "    Report tracking status for the current connection.",
     "NO-EVICT (ON|OFF)",
@@ -116,7 +143,10 @@ class Container:
             raise ReplyError(errors.UNKNOWN_SUBCOMMAND % (text(args[1][:128]), self.upper))
         if not spec.arity_ok(len(args)):
             raise ReplyError(errors.WRONG_ARITY % spec.name)
-        conn.last_cmd = spec.name
+        # Client.dispatch names the command it runs (the container) first; inside EXEC
+        # (transactions.run_local) nothing does, and Redis shows EXEC as the command.
+        conn.in_exec = conn.last_cmd != self.spec.name
+        conn.last_cmd = "exec" if conn.in_exec else spec.name
         handler = spec.handler
         assert handler is not None  # (every subcommand has one)
         return handler(conn, args)
@@ -126,7 +156,7 @@ class Container:
 
 
 def valid_client_attr(v: bytes) -> bool:
-    """Names and lib attributes: printable ASCII without spaces ('!' .. '~')."""
+    """A client name: printable ASCII without spaces ('!' .. '~')."""
     return all(33 <= c <= 126 for c in v)
 
 
@@ -174,11 +204,53 @@ def _fd(conn: Client) -> int:
         return -1
 
 
-def client_line(conn: Client, now: float) -> bytes:
-    """One client as CLIENT LIST shows it (Redis 7.0's fields, then 7.2's lib-name/lib-ver).
+def command_name(conn: Client) -> str:
+    """The name of the last command a client ran, as Redis' CLIENT LIST says it
+    (``client|list``; NULL before any, and for an unknown command or subcommand)."""
+    argv = conn.last_argv
+    if not argv:
+        return "NULL"
+    spec = conn.router.table.lookup(argv[0])
+    if spec is None or spec.route == INTERNAL:
+        return "NULL"
+    if spec.subcommands and len(argv) > 1:
+        sub = spec.subcommands.get(argv[1].decode("latin-1").lower())
+        return "NULL" if sub is None else sub.name
+    return spec.name
 
-    What shardis does not track (read buffer sizes, argv memory) reads 0; the output
-    memory is what the transport still holds.
+
+def blocked(conn: Client) -> bool:
+    """Waiting for a blocking command (in a shard or the coordinator) or held by a pause."""
+    if conn.blocked_on is not None or conn.coord_rid is not None:
+        return True
+    p = conn.router.pause
+    return p is not None and conn in p.waiting
+
+
+def client_flags(conn: Client) -> bytes:
+    """CLIENT LIST's flags, in Redis' order: P (pub/sub), x (in MULTI), b (blocked),
+    c (closing after its reply), e (no-evict); N for none."""
+    flags = b""
+    if any(subscriptions(conn)):
+        flags += b"P"
+    if conn.multi is not None:
+        flags += b"x"
+    if blocked(conn):
+        flags += b"b"
+    if conn.closing:
+        flags += b"c"
+    if conn.no_evict:
+        flags += b"e"
+    return flags or b"N"
+
+
+def client_line(conn: Client, now: float, running: list[bytes] | None = None) -> bytes:
+    """One client as CLIENT LIST shows it, Redis 7.0's fields in its order. ``running``:
+    the command the client runs now (its own CLIENT LIST or INFO), whose name and size
+    its line shows.
+
+    What shardis does not have (a read buffer of its own, Redis' reply blocks) reads 0;
+    qbuf is the partial request the parser holds, omem what the transport still holds.
     """
     loop = conn.router.loop
     assert loop is not None, "runs on the loop"
@@ -186,19 +258,36 @@ def client_line(conn: Client, now: float) -> bytes:
     qbuf = conn.reader.buffered()
     omem = t.get_write_buffer_size() if t is not None and not t.is_closing() else 0
     events = ("" if conn.paused else "r") + ("w" if omem else "")
-    cmd = conn.last_cmd.decode() if isinstance(conn.last_cmd, bytes) else conn.last_cmd
+    if running is None:
+        cmd = command_name(conn)
+        argv_mem = 0
+    else:
+        cmd = conn.last_cmd if isinstance(conn.last_cmd, str) else "NULL"
+        argv_mem = sum(len(a) for a in running)
+    queued = conn.multi
+    multi_mem = sum(len(a) for q in queued for a in q) if queued is not None else 0
     subs = subscriptions(conn)
     return b"".join((
         b"id=%d addr=%s laddr=%s fd=%d name=%s" % (conn.id, conn.addr.encode(), conn.laddr.encode(),
                                                    _fd(conn), conn.name),
-        b" age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=-1"
-        % (int(now - conn.created), int(loop.time() - conn.last_active),
-           b"P" if any(subs) else b"N", conn.db, *subs),
-        b" qbuf=%d qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=%d omem=%d tot-mem=%d"
-        % (qbuf, len(conn.pending), omem, qbuf + omem),
-        b" events=%s cmd=%s user=%s redir=-1 resp=%d lib-name=%s lib-ver=%s"
-        % (events.encode(), cmd.encode(), conn.username, conn.resp, conn.lib_name, conn.lib_ver),
+        b" age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d"
+        % (int(now - conn.created), int(loop.time() - conn.last_active), client_flags(conn), conn.db,
+           *subs, len(queued) if queued is not None else -1),
+        b" qbuf=%d qbuf-free=0 argv-mem=%d multi-mem=%d rbs=0 rbp=0 obl=0 oll=0 omem=%d tot-mem=%d"
+        % (qbuf, argv_mem, multi_mem, omem, qbuf + argv_mem + multi_mem + omem),
+        b" events=%s cmd=%s user=%s redir=-1 resp=%d"
+        % (events.encode(), cmd.encode(), conn.username, conn.resp),
     ))
+
+
+def owner(cid: int) -> int:
+    """The index of the router that gives out client id ``cid`` (-1: none does)."""
+    return (cid - 1) // ID_SPAN if cid > 0 else -1
+
+
+def user_exists(router: Router, name: bytes) -> bool:
+    """Whether an ACL user of that name exists (CLIENT KILL USER)."""
+    return router.users.get(name) is not None
 
 
 # ---------------------------------------------------------------- CLIENT options
@@ -223,13 +312,15 @@ def parse_list_filter(args: list[bytes]) -> tuple[bytes | None, list[int] | None
 
 
 class KillFilter:
-    """CLIENT KILL's filters: the old ``ip:port`` form or option/value pairs."""
+    """CLIENT KILL's filters: the old ``ip:port`` form or option/value pairs, parsed and
+    checked in order as Redis does (the first bad one answers)."""
 
-    def __init__(self, args: list[bytes]) -> None:
+    def __init__(self, router: Router, args: list[bytes]) -> None:
         self.addr: str | None = None
         self.laddr: str | None = None
         self.type: bytes | None = None
         self.id = 0
+        self.user: bytes | None = None
         self.skipme = True
         self.old_style = len(args) == 3
         if self.old_style:
@@ -240,10 +331,10 @@ class KillFilter:
         while i < len(args):
             if i + 1 >= len(args):
                 raise ReplyError(errors.SYNTAX)
-            self._option(args[i].lower(), args[i + 1])
+            self._option(router, args[i].lower(), args[i + 1])
             i += 2
 
-    def _option(self, opt: bytes, value: bytes) -> None:
+    def _option(self, router: Router, opt: bytes, value: bytes) -> None:
         if opt == b"id":
             n = string2ll(value)
             if n is None or n < 1:
@@ -256,9 +347,9 @@ class KillFilter:
         elif opt == b"laddr":
             self.laddr = text(value)
         elif opt == b"user":
-            # Every connection is the default user (shardis has no ACL users).
-            if value != b"default":
+            if not user_exists(router, value):
                 raise ReplyError(errors.NO_SUCH_USER % text(value))
+            self.user = value
         elif opt == b"skipme":
             flag = value.lower()
             if flag not in (b"yes", b"no"):
@@ -267,16 +358,141 @@ class KillFilter:
         else:
             raise ReplyError(errors.SYNTAX)
 
-    def matches(self, me: Client, other: Client) -> bool:
-        if self.addr is not None and other.addr != self.addr:
-            return False
-        if self.laddr is not None and other.laddr != self.laddr:
-            return False
-        if self.type is not None and client_type(other) != self.type:
-            return False
-        if self.id and other.id != self.id:
-            return False
-        return not (other is me and self.skipme)
+    def wire(self) -> list:
+        """What the other routers match their clients with (``matches``)."""
+        return [self.addr, self.laddr, self.type, self.id, self.user]
+
+
+def matches(c: Client, addr: str | None, laddr: str | None, type_: bytes | None, cid: int,
+            user: bytes | None) -> bool:
+    """Whether CLIENT KILL's filters (``KillFilter.wire``) take this client."""
+    return ((addr is None or c.addr == addr) and (laddr is None or c.laddr == laddr)
+            and (type_ is None or client_type(c) == type_) and (not cid or c.id == cid)
+            and (user is None or c.username == user))
+
+
+# ---------------------------------------------------------------- over every router
+
+
+def local_lines(router: Router, type_: bytes | None, ids: list[int] | None, skip: int,
+                now: float) -> list[list]:
+    """CLIENT LIST's [[id, line], ...] for this router's clients (but ``skip``)."""
+    wanted = None if ids is None else set(ids)
+    return [[c.id, client_line(c, now)] for c in list(router.clients.values())
+            if c.id != skip and (wanted is None or c.id in wanted)
+            and (type_ is None or client_type(c) == type_)]
+
+
+def kill_local(router: Router, filt: list, skip: int) -> int:
+    """CLIENT KILL on this router's clients (but ``skip``): how many it closed."""
+    addr, laddr, type_, cid, user = filt
+    n = 0
+    for c in list(router.clients.values()):
+        if c.id == skip or c.closing or not matches(c, addr, laddr, type_, cid, user):
+            continue
+        c.closing = True
+        if c.transport is not None:  # (a client is listed once connected)
+            c.transport.close()
+        n += 1
+    return n
+
+
+def unblock_local(router: Router, cid: int, error: bool) -> int:
+    """CLIENT UNBLOCK of a client of this router: 1 if it was blocked (its shard, or the
+    coordinator, answers it as by its timeout or with the UNBLOCKED error), else 0."""
+    c = router.clients.get(cid)
+    if c is None or c.closing:
+        return 0
+    reason = b"ERROR" if error else b"TIMEOUT"
+    b = c.blocked_on
+    if b is not None:
+        wid = b.wid
+        if wid is None or c.unblocked is b or router.blocked.get((b.shard, wid)) is not b:
+            return 0  # not parked yet (its shard has not answered), or freed already
+        c.unblocked = b
+        router.submit(b.shard, router.unblock_id, 0, [b"__unblock", b"%d" % wid, reason],
+                      Slot((None, NOBODY)))
+        return 1
+    rid = c.coord_rid
+    if rid is not None and c.unblocked != rid:
+        c.unblocked = rid
+        router.coord_call(router.by_name[b"__cancel"].id, 0, [b"__cancel", b"%d" % rid, reason],
+                          _ignore)
+        return 1
+    return 0
+
+
+def _ignore(value: object) -> None:
+    pass
+
+
+def answer_poll(router: Router, request: Any) -> object:
+    """This router's answer to another router's question about its clients (the hub's
+    ``Ask``): ["list", type, ids, skip] -> [[id, line], ...]; ["kill", filters, skip] ->
+    how many it closed; ["unblock", id, error] -> 1 or 0."""
+    try:
+        what = request[0]
+        if what == "list":
+            return local_lines(router, request[1], request[2], request[3], time.time())
+        if what == "kill":
+            return kill_local(router, request[1], request[2])
+        if what == "unblock":
+            return unblock_local(router, request[1], request[2])
+        log.error("router %d: an unknown poll from another router: %r", router.index, request)
+    except Exception:  # a bad request must not stop the hub link
+        log.exception("router %d: answering a poll %r failed", router.index, request)
+    return None
+
+
+def ask_routers(conn: Client, routers: list[int] | None, request: list,
+                done: Callable[[list], object]) -> Slot:
+    """Ask the routers named (None: all) through the hub; ``done`` turns what they said
+    ([[index, value], ...]) into the client's reply value, in a slot filled then."""
+    slot, fill = answer_later(conn)
+    encoder = conn.encode
+
+    def answered(value: object) -> None:
+        if isinstance(value, ReplyError):
+            fill(encode_error(value.args[0]))
+            return
+        assert isinstance(value, list), "the hub answers a poll with a list"
+        try:
+            fill(encoder(done([v for _, v in value if v is not None])))
+        except ReplyError as e:
+            fill(encode_error(e.args[0]))
+
+    conn.router.pubsub.poll(routers, request, answered)
+    return slot
+
+
+def listing(found: list[list], ids: list[int] | None) -> Verbatim:
+    """CLIENT LIST's reply from [[id, line], ...]: in id order (Redis lists its clients
+    in the order they connected), or in the order of ``ids``, repeats included."""
+    if ids is None:
+        lines = [line for _, line in sorted(found, key=lambda x: x[0])]
+    else:
+        by_id = {cid: line for cid, line in found}
+        lines = [by_id[i] for i in ids if i in by_id]
+    return Verbatim(b"".join(line + b"\n" for line in lines))
+
+
+def share_pause(conn: Client, value: list[int]) -> Simple | Slot:
+    """CLIENT PAUSE / UNPAUSE: this router at once, then every router through the hub
+    (OK once all have it, so the next command on any router sees it)."""
+    router = conn.router
+    clients.apply(router, value)
+    if value[1] != clients.OFF:
+        clients.regate(conn)
+    if router.cfg.nrouters == 1:
+        return OK
+    slot, fill = answer_later(conn)
+    encoder = conn.encode
+
+    def shared(version: object) -> None:
+        fill(encode_error(version.args[0]) if isinstance(version, ReplyError) else encoder(OK))
+
+    router.pubsub.share({clients.PAUSE: value}, shared)
+    return slot
 
 
 # ---------------------------------------------------------------- HELLO
@@ -367,6 +583,7 @@ def reset(conn: Client, args: list[bytes]) -> Simple:
     conn.name = b""
     set_protocol(conn, 2)
     conn.login_default()
+    clients.replies_reset(conn)
     return RESET
 
 
@@ -386,56 +603,119 @@ def client_setname(conn: Client, args: list[bytes]) -> Simple:
     return OK
 
 
-def client_setinfo(conn: Client, args: list[bytes]) -> Simple:
-    attr = args[2].lower()
-    if attr not in (b"lib-name", b"lib-ver"):
-        raise ReplyError(errors.CLIENT_SETINFO_OPTION % text(args[2]))
-    if not valid_client_attr(args[3]):
-        raise ReplyError(errors.CLIENT_ATTR_CHARS % text(args[2]))
-    if attr == b"lib-name":
-        conn.lib_name = args[3]
-    else:
-        conn.lib_ver = args[3]
-    return OK
-
-
-def client_list(conn: Client, args: list[bytes]) -> Verbatim:
+def client_list(conn: Client, args: list[bytes]) -> Verbatim | Slot:
     type_, ids = parse_list_filter(args)
-    clients = conn.router.clients
-    if ids is not None:
-        chosen = [clients[i] for i in ids if i in clients]
-    else:
-        chosen = [c for c in clients.values() if type_ is None or client_type(c) == type_]
+    router = conn.router
     now = time.time()
-    return Verbatim(b"".join(client_line(c, now) + b"\n" for c in chosen))
+    mine: list[list] = []
+    if (conn.id in ids) if ids is not None else (type_ is None or client_type(conn) == type_):
+        mine = [[conn.id, client_line(conn, now, args)]]
+    routers = None if ids is None else sorted({owner(i) for i in ids if 0 <= owner(i) < router.cfg.nrouters})
+    if router.cfg.nrouters == 1 or routers is not None and set(routers) <= {router.index}:
+        return listing(mine + local_lines(router, type_, ids, conn.id, now), ids)
+
+    def done(values: list) -> Verbatim:
+        return listing(mine + [line for lines in values for line in lines], ids)
+
+    return ask_routers(conn, routers, ["list", type_, ids, conn.id], done)
 
 
 def client_info(conn: Client, args: list[bytes]) -> Verbatim:
-    return Verbatim(client_line(conn, time.time()) + b"\n")
+    return Verbatim(client_line(conn, time.time(), args) + b"\n")
 
 
-def client_kill(conn: Client, args: list[bytes]) -> Simple | int:
-    f = KillFilter(args)
-    victims = [c for c in conn.router.clients.values() if f.matches(conn, c)]
-    for c in victims:
-        if c is conn:
-            conn.closing = True  # after this reply, as Redis' CLOSE_AFTER_REPLY
-        else:
-            c.closing = True
-            transport = c.transport
-            assert transport is not None, "a client in router.clients is connected"
-            transport.close()
-    if f.old_style:
-        if not victims:
+def client_kill(conn: Client, args: list[bytes]) -> Simple | int | Slot:
+    router = conn.router
+    f = KillFilter(router, args)
+    filt = f.wire()
+    killed = 0
+    if not f.skipme and matches(conn, *filt):
+        conn.closing = True  # closed once this reply is written (Redis' CLOSE_AFTER_REPLY)
+        killed = 1
+
+    def reply(n: int) -> Simple | int:
+        if not f.old_style:
+            return n
+        if not n:
             raise ReplyError(errors.CLIENT_NO_SUCH)
         return OK
-    return len(victims)
+
+    target = owner(f.id) if f.id else -1
+    if router.cfg.nrouters == 1 or target == router.index:
+        return reply(killed + kill_local(router, filt, conn.id))
+    if f.id and not 0 <= target < router.cfg.nrouters:
+        return reply(killed)
+    return ask_routers(conn, [target] if f.id else None, ["kill", filt, conn.id],
+                       lambda values: reply(killed + sum(values)))
+
+
+def client_unblock(conn: Client, args: list[bytes]) -> int | Slot:
+    if len(args) > 4:
+        raise ReplyError(errors.SUBCOMMAND_SYNTAX % (text(args[1]), "CLIENT"))
+    error = False
+    if len(args) == 4:
+        reason = args[3].lower()
+        if reason == b"error":
+            error = True
+        elif reason != b"timeout":
+            raise ReplyError(errors.CLIENT_UNBLOCK_REASON)
+    cid = string2ll(args[2])
+    if cid is None:
+        raise ReplyError(errors.NOT_INTEGER)
+    router = conn.router
+    target = owner(cid)
+    if target == router.index:
+        return unblock_local(router, cid, error)
+    if not 0 <= target < router.cfg.nrouters:
+        return 0
+    return ask_routers(conn, [target], ["unblock", cid, error], lambda values: sum(values))
+
+
+def client_pause(conn: Client, args: list[bytes]) -> Simple | Slot:
+    if len(args) > 4:
+        raise ReplyError(errors.SUBCOMMAND_SYNTAX % (text(args[1]), "CLIENT"))
+    mode = clients.ALL
+    if len(args) == 4:
+        m = args[3].lower()
+        if m == b"write":
+            mode = clients.WRITE
+        elif m != b"all":
+            raise ReplyError(errors.CLIENT_PAUSE_MODE)
+    timeout = string2ll(args[2])
+    if timeout is None:
+        raise ReplyError(errors.CLIENT_TIMEOUT_NOT_INT)
+    if timeout < 0:
+        raise ReplyError(errors.TIMEOUT_NEGATIVE)
+    return share_pause(conn, clients.merged(conn.router, clients.pause_end(timeout), mode))
+
+
+def client_unpause(conn: Client, args: list[bytes]) -> Simple | Slot:
+    return share_pause(conn, [0, clients.OFF])
+
+
+def client_reply(conn: Client, args: list[bytes]) -> Simple | Slot:
+    mode = args[2].lower()
+    if mode == b"on":
+        clients.replies_on(conn)
+        return OK
+    if mode == b"off":
+        clients.reply_ctl(conn).off = True
+    elif mode == b"skip":
+        ctl = conn.reply_ctl
+        if ctl is None or not ctl.off:
+            clients.reply_ctl(conn).skip_next = True
+    else:
+        raise ReplyError(errors.SYNTAX)
+    clients.regate(conn)
+    return Slot((NO_REPLY, conn))
 
 
 def client_no_evict(conn: Client, args: list[bytes]) -> Simple:
-    # shardis never evicts clients, so both modes hold already.
-    if args[2].lower() not in (b"on", b"off"):
+    # shardis never evicts clients; the mode is kept, and shown by CLIENT LIST (e).
+    mode = args[2].lower()
+    if mode not in (b"on", b"off"):
         raise ReplyError(errors.SYNTAX)
+    conn.no_evict = mode == b"on"
     return OK
 
 
@@ -484,8 +764,6 @@ def register(table: CommandTable) -> None:
         summary="Get the current connection name")(client_getname)
     sub("setname", 3, "noscript loading stale", since="2.6.9", acl="@slow @connection",
         summary="Set the current connection name")(client_setname)
-    sub("setinfo", 4, "noscript loading stale", since="7.2.0", acl="@slow @connection",
-        summary="Set client or connection specific info")(client_setinfo)
     sub("list", -2, admin, since="2.4.0", acl=admin_acl,
         complexity="O(N) where N is the number of client connections",
         summary="Get the list of client connections")(client_list)
@@ -494,6 +772,16 @@ def register(table: CommandTable) -> None:
     sub("kill", -3, admin, since="2.4.0", acl=admin_acl,
         complexity="O(N) where N is the number of client connections",
         summary="Kill the connection of a client")(client_kill)
+    sub("pause", -3, admin, since="2.9.50", acl=admin_acl,
+        summary="Stop processing commands from clients for some time")(client_pause)
+    sub("unpause", 2, admin, since="6.2.0", acl=admin_acl,
+        complexity="O(N) Where N is the number of paused clients",
+        summary="Resume processing of clients that were paused")(client_unpause)
+    sub("reply", 3, "noscript loading stale", since="3.2.0", acl="@slow @connection",
+        summary="Instruct the server whether to reply to commands")(client_reply)
+    sub("unblock", -3, admin, since="5.0.0", acl=admin_acl,
+        complexity="O(log N) where N is the number of client connections",
+        summary="Unblock a client blocked in a blocking command from a different connection")(client_unblock)
     sub("no-evict", 3, admin, since="7.0.0", acl=admin_acl,
         summary="Set client eviction mode for the current connection")(client_no_evict)
     sub("getredir", 2, "noscript loading stale", since="6.0.0", acl="@slow @connection",

@@ -35,14 +35,15 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import zmq
 
+from shardis.router import clients
+from shardis.router.clients import SUBSCRIBED_ALLOWED
 from shardis.router.replies import Slot
-from shardis.router.connection import Container, help_reply, text
+from shardis.router.connection import Container, answer_poll, help_reply, text
 from shardis import configtable, errors, hubproto
 from shardis.commands import INTERNAL, LOCAL, CommandTable
 from shardis.hubproto import ACL_SETTING, CHANNEL, KINDS, PATTERN, Q_CHANNELS, Q_NUMPAT, Q_NUMSUB, Q_STATS, \
-    SHARD, \
-    Answer, Configure, Configured, Count, Hello, Message, PMessage, Publish, Query, Set, SMessage, Sync, \
-    ToHub, router_identity
+    SHARD, Answer, Ask, Configure, Configured, Count, Hello, Message, PMessage, Poll, Publish, Query, Set, \
+    SMessage, Sync, Tell, ToHub, router_identity
 from shardis.resp import ReplyError, Simple, encode_error
 
 if TYPE_CHECKING:
@@ -56,10 +57,6 @@ _POLLIN = int(zmq.POLLIN)
 # The parameters every router holds alike: those CONFIG SET may change (it sends them
 # through the hub; see router/configcmd.py).
 SHARED_PARAMS = tuple(p for p in configtable.PARAMS if p.settable)
-
-# What a subscribed RESP2 connection may run (Redis 7.0's processCommand).
-SUBSCRIBED_ALLOWED = frozenset((b"subscribe", b"ssubscribe", b"psubscribe", b"unsubscribe",
-                                b"sunsubscribe", b"punsubscribe", b"ping", b"quit", b"reset"))
 
 # Per kind: the confirmation words and the message kind pushed.
 SUBSCRIBE_WORD = {CHANNEL: b"subscribe", PATTERN: b"psubscribe", SHARD: b"ssubscribe"}
@@ -219,7 +216,7 @@ class PubSub:
         # what the hub sends, by class: handler(op, the clients touched)
         self.handlers: dict[type, Callable[[Any, dict], None]] = {
             Message: self._on_message, PMessage: self._on_pmessage, SMessage: self._on_smessage,
-            Answer: self._on_answer, Configure: self._on_configure,
+            Answer: self._on_answer, Configure: self._on_configure, Ask: self._on_ask,
         }
 
     # ------------------------------------------------------------ the hub link
@@ -339,6 +336,10 @@ class PubSub:
         self.apply(op.settings)
         self.send(Configured(op.version))
 
+    def _on_ask(self, op: Ask, touched: dict) -> None:
+        """Another router asks about this router's clients (CLIENT LIST, KILL, UNBLOCK)."""
+        self.send(Tell(op.ref, answer_poll(self.router, op.request)))
+
     def _on_message(self, op: Message, touched: dict) -> None:
         receivers = self.members[CHANNEL].get(op.channel)
         if receivers:
@@ -376,6 +377,9 @@ class PubSub:
             found = configtable.lookup(name)
             if found is not None:
                 configtable.set_value(self.cfg, found[0], value)
+        pause = settings.get(clients.PAUSE)
+        if pause is not None:  # (CLIENT PAUSE travels as a shared setting)
+            clients.apply(self.router, pause)
         self.router.reconfigure(settings)
 
     # ------------------------------------------------------------ subscriptions
@@ -524,6 +528,11 @@ class PubSub:
     def stats(self, then: Callable[[object], None]) -> None:
         """[channels, patterns, shard channels] over every router, for INFO."""
         self.send(Query(self.expect(Request(then)), Q_STATS, None))
+
+    def poll(self, routers: list[int] | None, request: list, then: Callable[[object], None]) -> None:
+        """Ask the routers named (None: every router, this one too) about their clients;
+        ``then`` gets [[index, answer], ...] (or a ReplyError)."""
+        self.send(Poll(self.expect(Request(then)), routers, request))
 
     def share(self, settings: dict, then: Callable[[object], None]) -> None:
         """CONFIG SET of shared settings: every router applies them (this one too) when the

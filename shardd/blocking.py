@@ -19,7 +19,9 @@ How a client waits, end to end:
    so under ``durability = "always"`` it waits for the batch's fsync like any
    reply.
 4. A timeout answers nil (the daemon's poll wakes up for the nearest deadline);
-   a client that disconnects is forgotten (the router sends ``__unblock``).
+   a client that disconnects is forgotten (the router sends ``__unblock``); one that
+   CLIENT UNBLOCK frees is answered as by its timeout, or with the UNBLOCKED error
+   (``__unblock`` with TIMEOUT or ERROR).
 
 Crash safety: serving a waiter writes (it pops), so the write-ahead log records
 each one with its position in the batch, and a replay runs it at the same place.
@@ -318,10 +320,12 @@ def bzmpop(ks: Keyspace, db: int, args: list[bytes]) -> object:
 
 
 def unblock(ks: Keyspace, db: int, args: list[bytes]) -> int:
-    """[__unblock, waiter id]: forget a blocked client that went away."""
+    """[__unblock, waiter id]: forget a blocked client that went away; [__unblock, waiter
+    id, TIMEOUT|ERROR]: CLIENT UNBLOCK's, which answers it (its timeout's reply, or the
+    UNBLOCKED error)."""
     forget = ks.ctx.unblock
     if forget is not None:
-        forget(int(args[1]))
+        forget(int(args[1]), args[2] if len(args) > 2 else None)
     return 1
 
 
@@ -366,4 +370,4 @@ def register(table: CommandTable) -> None:
                    "popped.",
         summary="Remove and return members with scores in a sorted set or block until one is "
                 "available", acl="@write @sortedset @slow @blocking", keys=bzmpop_keys)(bzmpop)
-    cmd("__unblock", 2, "fast", route=INTERNAL)(unblock)
+    cmd("__unblock", -2, "fast", route=INTERNAL)(unblock)

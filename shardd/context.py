@@ -19,8 +19,9 @@ class ShardContext:
     # The hub's version of the shared settings last applied (Store.apply_settings): an older
     # CONFIG SET that arrives late is ignored.
     settings_version: int = -1
-    # Forget the blocked client with this waiter id (``__unblock``); None: none can block here.
-    unblock: Callable[[int], object] | None = None
+    # Forget the blocked client with this waiter id, answering it when a reason is given
+    # (``__unblock``: TIMEOUT or ERROR, CLIENT UNBLOCK's); None: none can block here.
+    unblock: Callable[[int, bytes | None], object] | None = None
     # The shard's scripting (shardd/scripting.py's ScriptHost); None: scripts do not run here.
     scripts: Any = None
     busy_ms: int = 5000  # busy-reply-threshold: a script running longer gets others BUSY

@@ -71,7 +71,7 @@ class Shard:
         # Blocked clients (shardd/waiting.py): a blocking command's RESP2 entry parks its client.
         self.blocked = Blocked(self)
         self.waiters = self.blocked.waiters
-        self.context.unblock = self.waiters.remove  # for __unblock
+        self.context.unblock = self.blocked.unblock  # for __unblock
         # (handlers, RESP2 entries) for batches without and with keyspace notifications;
         # ``tables`` is the pair the running batch uses.
         self.plain_tables = (self.handlers, self._resp2_table(self.handlers, fast=True))

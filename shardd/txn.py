@@ -87,8 +87,9 @@ def register(table: CommandTable) -> None:
     cmd("__readywait", -3, "fast", 2, -1, 1, route=INTERNAL, group="transactions")(_elsewhere)
     cmd("__ready", 2, "fast", route=INTERNAL, group="transactions")(ready)
     cmd("__notify", 2, "fast", route=INTERNAL, group="transactions")(notify_)
-    # From a router to the coordinator: the client of request args[1] went away.
-    cmd("__cancel", 2, "fast", route=INTERNAL, group="transactions", cross="cancel")(_elsewhere)
+    # From a router to the coordinator: the client of request args[1] went away; with
+    # args[2] (TIMEOUT or ERROR), CLIENT UNBLOCK freed it: it gets that answer.
+    cmd("__cancel", -2, "fast", route=INTERNAL, group="transactions", cross="cancel")(_elsewhere)
     # A transaction over several shards, from a router to the coordinator: args[1] packs
     # [watched [[shard, epoch, db, key, version]...], commands [[cid, db, args]...]].
     cmd("__multi", 2, "write", route=INTERNAL, group="transactions", cross="exec")(_elsewhere)

@@ -215,6 +215,14 @@ class Blocked:
         keys held for it are freed at the next chance."""
         self.reserved = {wid: (db, key, 0.0) for wid, (db, key, _) in self.reserved.items()}
 
-    def unblock(self, wid: int) -> None:
-        """The client went away (router: ``__unblock``)."""
-        self.waiters.remove(wid)
+    def unblock(self, wid: int, reason: bytes | None = None) -> None:
+        """``__unblock``: the client went away (no ``reason``), or CLIENT UNBLOCK frees it
+        (TIMEOUT: it gets its timeout's reply; ERROR: the UNBLOCKED error), answered with
+        the batch like a waiter served (and, like one, put back if the batch aborts)."""
+        w = self.waiters.remove(wid)
+        if w is None or reason is None:
+            return
+        shard = self.shard
+        shard.wjournal.append((False, w))
+        reply = ReplyError(errors.UNBLOCKED_BY_CLIENT) if reason.upper() == b"ERROR" else w.on_timeout
+        shard.woken.append((w.ident, w.wid, encode_for(w.cid, reply)))

@@ -5,13 +5,18 @@ A frame is one msgpack list of operations, handled in order: ``[op, ...]``, each
 ``[code, *fields]``. Each op is a small class below (a NamedTuple of exactly that,
 made from its fields alone: ``Sync(token)``); ``encode(ops)`` and ``decode(frame)``
 are the codec, and each receiving side dispatches by a table, class -> handler. The hub answers
-every operation that carries a token, in the order received (but SET, whose answer
-waits for the routers), so an answer means everything the peer sent before it has
+every operation that carries a token, in the order received (but SET and POLL, whose
+answers wait for the routers), so an answer means everything the peer sent before it has
 been done.
 
 peer -> hub: ``Hello``, ``Count``, ``Sync``, ``Publish``, ``Query``, ``Set``,
-``Configured``, ``Notify``; hub -> peer: ``Message``, ``PMessage``, ``SMessage``,
-``Answer``, ``Configure``. An op this build cannot read decodes as ``Unreadable``.
+``Configured``, ``Notify``, ``Poll``, ``Tell``; hub -> peer: ``Message``, ``PMessage``,
+``SMessage``, ``Answer``, ``Configure``, ``Ask``. An op this build cannot read decodes as
+``Unreadable``.
+
+``Poll``, ``Ask`` and ``Tell`` are how a router asks the others about their clients
+(CLIENT LIST, KILL, UNBLOCK: router/connection.py): the hub puts the question to each
+router as ``Ask``, gathers what they ``Tell`` and answers the asker once all have told.
 """
 
 from __future__ import annotations
@@ -25,9 +30,9 @@ CHANNEL, PATTERN, SHARD = 0, 1, 2
 KINDS = (CHANNEL, PATTERN, SHARD)
 
 # Operations, peer -> hub.
-HELLO, COUNT, SYNC, PUBLISH, QUERY, SET, NOTIFY, CONFIGURED = range(8)
+HELLO, COUNT, SYNC, PUBLISH, QUERY, SET, NOTIFY, CONFIGURED, POLL, TELL = range(10)
 # Operations, hub -> peer.
-MESSAGE, PMESSAGE, SMESSAGE, ANSWER, CONFIG = range(10, 15)
+MESSAGE, PMESSAGE, SMESSAGE, ANSWER, CONFIG, ASK = range(10, 16)
 # QUERY's questions.
 Q_CHANNELS, Q_NUMSUB, Q_NUMPAT, Q_STATS, Q_RECEIVERS = range(5)
 # ACL LOG, kept by the hub for the whole server: add [reason, context, object, username,
@@ -126,6 +131,27 @@ class Notify(NamedTuple("Notify", [("code", int), ("events", list)])):
         return _new(cls, (NOTIFY, events))
 
 
+class Poll(NamedTuple("Poll", [("code", int), ("token", int), ("routers", Any), ("request", Any)])):
+    """``[POLL, token, routers, request]``: put ``request`` to the routers named (their
+    indexes; None: every router) as ``Ask``; answer ``[[index, value], ...]``, what each
+    router told (``Tell``), in index order, once all have told (or the hub's POLL_WAIT
+    passed: then what the others told)."""
+
+    __slots__ = ()
+
+    def __new__(cls, token: int, routers: list[int] | None, request: Any) -> Poll:
+        return _new(cls, (POLL, token, routers, request))
+
+
+class Tell(NamedTuple("Tell", [("code", int), ("ref", int), ("value", Any)])):
+    """``[TELL, ref, value]``: a router's answer to the hub's ``Ask`` ``ref``."""
+
+    __slots__ = ()
+
+    def __new__(cls, ref: int, value: Any) -> Tell:
+        return _new(cls, (TELL, ref, value))
+
+
 # ------------------------------------------------------------ hub -> peer
 
 
@@ -178,6 +204,16 @@ class Configure(NamedTuple("Configure", [("code", int), ("settings", dict), ("ve
         return _new(cls, (CONFIG, settings, version))
 
 
+class Ask(NamedTuple("Ask", [("code", int), ("ref", int), ("request", Any)])):
+    """``[ASK, ref, request]``: another router's question (a ``Poll``) about this router's
+    clients; answer ``Tell(ref, value)``."""
+
+    __slots__ = ()
+
+    def __new__(cls, ref: int, request: Any) -> Ask:
+        return _new(cls, (ASK, ref, request))
+
+
 class Unreadable(NamedTuple):
     """An op this build cannot read (unknown code, or fields that do not fit it), as
     received; never encoded."""
@@ -185,15 +221,16 @@ class Unreadable(NamedTuple):
     op: Any
 
 
-ToHub = Union[Hello, Count, Sync, Publish, Query, Set, Configured, Notify]
-FromHub = Union[Message, PMessage, SMessage, Answer, Configure]
+ToHub = Union[Hello, Count, Sync, Publish, Query, Set, Configured, Notify, Poll, Tell]
+FromHub = Union[Message, PMessage, SMessage, Answer, Configure, Ask]
 Op = Union[ToHub, FromHub]
 
 # code -> the op's class
 OPS: dict[int, type[Op]] = {
     HELLO: Hello, COUNT: Count, SYNC: Sync, PUBLISH: Publish, QUERY: Query, SET: Set,
-    CONFIGURED: Configured, NOTIFY: Notify,
+    CONFIGURED: Configured, NOTIFY: Notify, POLL: Poll, TELL: Tell,
     MESSAGE: Message, PMESSAGE: PMessage, SMESSAGE: SMessage, ANSWER: Answer, CONFIG: Configure,
+    ASK: Ask,
 }
 _SHAPES = {code: (cls, len(cls._fields)) for code, cls in OPS.items()}
 
@@ -219,6 +256,11 @@ def decode(frame: bytes) -> list[Op | Unreadable]:
             continue
         out.append(_new(cls, op) if op.__class__ is list and len(op) == size else Unreadable(op))
     return out
+
+
+def router_index(identity: bytes) -> int:
+    """The index of the router whose identity is ``identity`` (``router_identity``)."""
+    return int(identity[7:])
 
 
 def router_identity(index: int) -> bytes:

@@ -7,6 +7,7 @@ hub, run without its socket, answers as the protocol says."""
 from __future__ import annotations
 
 import collections
+import time
 import types
 import typing
 
@@ -46,6 +47,12 @@ TABLE = [
     (h.Answer(8, [b"ch", 1]), b"\x91\x93\x0d\x08\x92\xc4\x02ch\x01", (h.ANSWER, 8, [b"ch", 1])),
     (h.Configure({"maxmemory": 100}, 5), b"\x91\x93\x0e\x81\xa9maxmemoryd\x05",
      (h.CONFIG, {"maxmemory": 100}, 5)),
+    (h.Poll(11, [0, 1], ["unblock", 5, False]), b"\x91\x94\x08\x0b\x92\x00\x01\x93\xa7unblock\x05\xc2",
+     (h.POLL, 11, [0, 1], ["unblock", 5, False])),
+    (h.Tell(3, 1), b"\x91\x93\x09\x03\x01", (h.TELL, 3, 1)),
+    (h.Ask(3, ["kill", [None, None, b"pubsub", 0, None], 7]),
+     b"\x91\x93\x0f\x03\x93\xa4kill\x95\xc0\xc0\xc4\x06pubsub\x00\xc0\x07",
+     (h.ASK, 3, ["kill", [None, None, b"pubsub", 0, None], 7])),
 ]
 
 
@@ -136,6 +143,30 @@ def test_the_hub_answers_each_op_as_the_protocol_says(hub):
                    R2: [h.Configure({"maxmemory-policy": "allkeys-lru"}, version)]}
     assert run(hub, (R1, [h.Configured(version)])) == {}
     assert run(hub, (R2, [h.Configured(version)])) == {R1: [h.Answer(8, version)]}
+
+
+def test_the_hub_gathers_a_poll_from_the_routers_named(hub, monkeypatch):
+    run(hub, (R1, [h.Hello({})]), (R2, [h.Hello({})]), (S0, [h.Hello({})]))
+    # every router (not the shard), the asker too; the answer once both told, by index
+    out = run(hub, (R1, [h.Poll(4, None, ["list"])]))
+    assert out == {R1: [h.Ask(1, ["list"])], R2: [h.Ask(1, ["list"])]}
+    assert run(hub, (R2, [h.Tell(1, [b"two"])])) == {}
+    assert run(hub, (R1, [h.Tell(1, [b"one"])])) == {R1: [h.Answer(4, [[1, [b"one"]], [2, [b"two"]]])]}
+    assert run(hub, (R1, [h.Tell(1, [b"late"])])) == {}
+    # the routers named; none that is known: answered at once, with nothing
+    assert run(hub, (R1, [h.Poll(5, [2], 7)])) == {R2: [h.Ask(2, 7)]}
+    assert run(hub, (R2, [h.Tell(2, 1)])) == {R1: [h.Answer(5, [[2, 1]])]}
+    assert run(hub, (R2, [h.Poll(6, [9], 7)])) == {R2: [h.Answer(6, [])]}
+    # a router that restarts, or stays silent past POLL_WAIT, is left out
+    run(hub, (R1, [h.Poll(7, None, 8)]))
+    assert run(hub, (R2, [h.Hello({})])) == {R2: [h.Configure({}, 0)]}
+    assert run(hub, (R1, [h.Tell(3, 1)])) == {R1: [h.Answer(7, [[1, 1]])]}
+    run(hub, (R1, [h.Poll(8, None, 9)]))
+    assert hub._next_deadline() is not None
+    monkeypatch.setattr(time, "monotonic", lambda: hub._next_deadline() + 1)
+    late: dict = collections.defaultdict(list)
+    hub._gathered(None, late)
+    assert late == {R1: [h.Answer(8, [])]} and hub._next_deadline() is None
 
 
 def test_the_hub_logs_an_op_it_does_not_take_and_runs_the_rest(hub, caplog):

@@ -17,11 +17,10 @@ import redis
 from shardis import errors
 from tests.helpers import Pair, RawClient, RedisServer, parse_reply
 
-# Fields of a CLIENT LIST line, in order: Redis 7.0's, then 7.2's lib-name/lib-ver.
+# Fields of a CLIENT LIST line, in order: Redis 7.0's.
 CLIENT_FIELDS = ["id", "addr", "laddr", "fd", "name", "age", "idle", "flags", "db", "sub", "psub",
                  "ssub", "multi", "qbuf", "qbuf-free", "argv-mem", "multi-mem", "rbs", "rbp", "obl",
-                 "oll", "omem", "tot-mem", "events", "cmd", "user", "redir", "resp", "lib-name",
-                 "lib-ver"]
+                 "oll", "omem", "tot-mem", "events", "cmd", "user", "redir", "resp"]
 
 
 def fields(line: bytes) -> dict[str, str]:
@@ -118,7 +117,7 @@ def test_hello_3(pair):
         pair.check(*args)
     pair.check("INFO", "cluster")
     line = pair.s.call("CLIENT", "INFO")
-    assert line.startswith(b"=") and b"txt:id=" in line and b" resp=3 " in line
+    assert line.startswith(b"=") and b"txt:id=" in line and b" resp=3\n" in line
     got, want = pair.both("HELLO", "2")
     assert got.startswith(b"*14\r\n") and _hello_masked(got) == _hello_masked(want)
     pair.check("CONFIG", "GET", "save")
@@ -189,19 +188,11 @@ def test_client_id_list_info(pair):
     assert bulk(s.call("CLIENT", "LIST", "ID", str(cid), str(cid))).count(b"\n") == 2
 
 
-def test_client_setinfo(shardis_server):
-    # CLIENT SETINFO is Redis 7.2's (redis-py sends it on connect); 7.2's replies.
-    c = RawClient(shardis_server.port)
-    assert c.call("CLIENT", "SETINFO", "LIB-NAME", "mylib") == b"+OK\r\n"
-    assert c.call("CLIENT", "SETINFO", "lib-ver", "1.2.3") == b"+OK\r\n"
-    assert c.call("CLIENT", "SETINFO", "foo", "x") == b"-ERR Unrecognized option 'foo'\r\n"
-    assert c.call("CLIENT", "SETINFO", "LIB-NAME", "a b") == \
-        b"-ERR LIB-NAME cannot contain spaces, newlines or special characters.\r\n"
-    assert c.call("CLIENT", "SETINFO", "lib-name") == \
-        b"-ERR wrong number of arguments for 'client|setinfo' command\r\n"
-    f = fields(bulk(c.call("CLIENT", "INFO"))[:-1])
-    assert f["lib-name"] == "mylib" and f["lib-ver"] == "1.2.3"
-    c.close()
+def test_client_setinfo(pair):
+    # CLIENT SETINFO is Redis 7.2's (redis-py sends it on connect, and ignores the error).
+    for args in [("CLIENT", "SETINFO", "LIB-NAME", "mylib"), ("CLIENT", "setinfo", "lib-ver", "1"),
+                 ("CLIENT", "SETINFO", "lib-name")]:
+        pair.check(*args)
 
 
 def test_client_kill(shardis_server):
@@ -225,13 +216,13 @@ def test_client_kill(shardis_server):
 
 
 def test_client_help_lists_each_subcommand(pair):
-    lines = parse_reply(pair.s.call("CLIENT", "HELP"))
-    ref = parse_reply(pair.r.call("CLIENT", "HELP"))
-    assert lines[0] == ref[0] and lines[-2:] == ref[-2:]
+    lines = parse_reply(pair.check("CLIENT", "HELP"))
     names = {ln.split()[0].lower().decode() for ln in lines[1:] if not ln.startswith(b" ")}
     subs = {n.decode().split("|")[1] for n in
             parse_reply(pair.s.call("COMMAND", "LIST", "FILTERBY", "PATTERN", "client|*"))}
-    assert names == subs
+    # (client-side caching is not implemented: TRACKING and CACHING answer the
+    # unknown-subcommand error)
+    assert names - {"tracking", "caching"} == subs
 
 
 @pytest.mark.parametrize("protocol", [2, 3])
@@ -240,7 +231,7 @@ def test_redis_py_connects(shardis_server, protocol):
                     decode_responses=True)
     assert c.ping()
     info = c.client_info()
-    assert info["name"] == "pyclient" and info["lib-name"].startswith("redis-py")
+    assert info["name"] == "pyclient" and "lib-name" not in info  # (as Redis 7.0)
     assert int(info["resp"]) == protocol
     assert c.info()["redis_version"] == "7.0.15"
     assert c.config_get("save") == {"save": ""}
@@ -264,9 +255,6 @@ def test_command_info_matches_redis_for_every_command(pair):
     for name in names:
         got = parse_reply(pair.s.call("COMMAND", "INFO", name))[0]
         want = parse_reply(pair.r.call("COMMAND", "INFO", name))[0]
-        if name == b"client|setinfo":  # Redis 7.2's
-            assert want is None
-            continue
         if want is None or _info_tuple(got) != _info_tuple(want):
             mismatches.append((name, _info_tuple(got), want and _info_tuple(want)))
     assert not mismatches, "\n".join(map(repr, mismatches))
@@ -284,8 +272,7 @@ def test_command_info_flags_of_server_commands(pair):
         got_subs = {s[0]: s[:7] for s in got[9]}
         want_subs = {s[0]: s[:7] for s in want[9]}
         for sub, v in got_subs.items():
-            if sub != b"client|setinfo":
-                assert v == want_subs[sub], sub
+            assert v == want_subs[sub], sub
 
 
 def test_command_info_shape(pair):
@@ -326,11 +313,11 @@ def test_command_getkeys(pair):
 def test_command_list_and_docs(pair):
     ours = set(parse_reply(pair.s.call("COMMAND", "LIST")))
     theirs = set(parse_reply(pair.r.call("COMMAND", "LIST")))
-    assert ours - theirs == {b"client|setinfo"}
+    assert ours <= theirs
     for cat in ("connection", "keyspace", "String"):
         got = set(parse_reply(pair.s.call("COMMAND", "LIST", "FILTERBY", "ACLCAT", cat)))
         want = set(parse_reply(pair.r.call("COMMAND", "LIST", "FILTERBY", "ACLCAT", cat)))
-        assert got - {b"client|setinfo"} <= want and got, cat
+        assert got <= want and got, cat
     got = set(parse_reply(pair.s.call("COMMAND", "LIST", "FILTERBY", "PATTERN", "C[LO]*")))
     assert got == {n for n in ours if n[:2] in (b"cl", b"co")}
     docs = parse_reply(pair.s.call("COMMAND", "DOCS", "get", "nosuch", "CLIENT"))

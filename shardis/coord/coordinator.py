@@ -173,6 +173,7 @@ class Coordinator:
         self.wrote = False
         self.scratch = Scratch(os.path.join(cfg.dir, "coordinator", "scratch"))
         self.blocked: list[Blocked] = []
+        self.unblocked: list[Request] = []  # blocked commands CLIENT UNBLOCK freed this round
         self.restarted: set[int] = set()  # shards that reconnected since they were last greeted
         self.down: set[int] = set()       # shards disconnected and not back yet
         # Scripts (shardd/scripting.py): the cache of record (SHA -> body), the libraries
@@ -606,13 +607,25 @@ class Coordinator:
         return b
 
     def _cancel(self, r: Request) -> None:
-        """A client that waited here went away (``__cancel``)."""
+        """A client that waited here went away (``__cancel rid``), or CLIENT UNBLOCK frees it
+        (``__cancel rid TIMEOUT|ERROR``: it is answered as by its timeout, or with the
+        UNBLOCKED error, at the end of the round). A reason asks for an answer too: 1 if
+        the client waited here, else 0 (``__cancel`` alone is not answered)."""
+        reason = r.args[2].upper() if len(r.args) > 2 else None
+        found = 0
         for b in self.blocked:
             if b.req.ident == r.ident and b.req.rid == int(r.args[1]):
                 self._drop_proxies(b)
                 self._unreserve(b.woken)
                 self.blocked.remove(b)
-                return
+                if reason is not None:
+                    freed = b.req
+                    freed.reply = (encode_error(errors.UNBLOCKED_BY_CLIENT) if reason == b"ERROR"
+                                   else freed.encode(b.on_timeout))
+                    self.unblocked.append(freed)
+                    found = 1
+                break
+        r.reply = DEFERRED if reason is None else r.encode(found)
 
     def _requests(self, frames: list[bytes]) -> list[Request]:
         """A router's message: its requests of one loop turn, [[rid, cid, db, args], ...]
@@ -698,6 +711,9 @@ class Coordinator:
                 r.reply = err
             self.blocked = [b for b in self.blocked if b.req not in reqs]
         self._reply([r for r in reqs if r.reply is not DEFERRED])
+        if self.unblocked:
+            freed, self.unblocked = self.unblocked, []
+            self._reply(freed)
 
     def _run_steps(self, reqs: list[Request]) -> None:
         """In arrival order (a client may have several requests in a round), each run of
@@ -714,7 +730,6 @@ class Coordinator:
             cross = r.spec.cross
             if cross == CROSS_CANCEL:
                 self._cancel(r)
-                r.reply = DEFERRED
             elif cross == CROSS_EXEC:
                 self._run_alone(r)
             else:

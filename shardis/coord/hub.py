@@ -18,6 +18,11 @@ keeps that order.
 Shards (DEALERs, identity ``shard-<index>``) send it their keyspace events
 (NOTIFY), which it fans out as it does PUBLISH.
 
+A router asks the others about their clients (CLIENT LIST, KILL, UNBLOCK) with a
+POLL: the hub asks each router named (ASK), gathers their answers (TELL) and
+answers the asker with all of them; a router that does not answer within POLL_WAIT
+(it died, and is not back yet) is left out.
+
 The hub also holds the *shared settings* (CONFIG SET of a setting every
 process must apply): a SET is sent on to every peer as CONFIG, and a peer that
 says HELLO gets the current ones. Each SET gets a version (a clock reading that
@@ -31,6 +36,7 @@ The frames are ``shardis/hubproto.py``'s; each op runs the handler its class map
 from __future__ import annotations
 
 import collections
+import itertools
 import logging
 import time
 import traceback
@@ -42,14 +48,15 @@ from shardis import configtable, hubproto
 from shardis.args import stringmatch
 from shardis.config import Config, log_level
 from shardis.hubproto import Q_ACLLOG_ADD, Q_ACLLOG_GET, Q_ACLLOG_RESET, CHANNEL, KINDS, PATTERN, \
-    Q_CHANNELS, Q_NUMPAT, Q_NUMSUB, Q_RECEIVERS, Q_STATS, SHARD, \
-    Answer, Configure, Configured, Count, FromHub, Hello, Message, Notify, PMessage, Publish, Query, Set, \
-    SMessage, Sync, Unreadable
+    Q_CHANNELS, Q_NUMPAT, Q_NUMSUB, Q_RECEIVERS, Q_STATS, SHARD, Answer, Ask, Configure, Configured, Count, \
+    FromHub, Hello, Message, Notify, PMessage, Poll, Publish, Query, Set, SMessage, Sync, Tell, Unreadable
 
 log = logging.getLogger("pubsub")
 
 # How long a SET waits for the routers' CONFIGURED (one may be dead, not yet restarted).
 SET_WAIT = 2.0
+# How long a POLL waits for the routers' TELL (the same reason).
+POLL_WAIT = 2.0
 
 Out = dict[bytes, list[FromHub]]  # what goes back, per peer, from one loop turn
 
@@ -79,10 +86,15 @@ class Hub:
         self.acllog: list[list] = []
         # SETs not yet answered: [version, sender, token, routers yet to apply it, deadline]
         self.unconfirmed: list[list] = []
+        # POLLs not yet answered: ref -> [asker, token, routers yet to tell, {router: what
+        # it told}, deadline]
+        self.polls: dict[int, list] = {}
+        self.refs = itertools.count(1)
         # op class -> its handler(peer, op, out)
         self.handlers: dict[type, Callable[[bytes, Any, Out], None]] = {
             Publish: self.on_publish, Count: self.on_count, Notify: self.on_notify, Sync: self.on_sync,
             Query: self.on_query, Hello: self.on_hello, Set: self.on_set, Configured: self.on_configured,
+            Poll: self.on_poll, Tell: self.on_tell,
         }
 
     def run(self) -> None:
@@ -94,12 +106,14 @@ class Hub:
         poller.register(sock, zmq.POLLIN)
         try:
             while True:
-                if self.unconfirmed:
-                    wait = max(0.0, self.unconfirmed[0][4] - time.monotonic())
-                    if not poller.poll(wait * 1000 + 1):
-                        confirmed: Out = collections.defaultdict(list)
-                        self._confirm(None, confirmed)
-                        for ident, ops in confirmed.items():
+                deadline = self._next_deadline()
+                if deadline is not None:
+                    wait = max(0.0, deadline - time.monotonic())
+                    if not poller.poll(int(wait * 1000) + 1):
+                        late: Out = collections.defaultdict(list)
+                        self._confirm(None, late)
+                        self._gathered(None, late)
+                        for ident, ops in late.items():
                             sock.send_multipart([ident, hubproto.encode(ops)])
                         continue
                 frames = [sock.recv_multipart()]
@@ -156,6 +170,11 @@ class Hub:
         out[ident].append(Configure(self.settings, self.version))
         if self.unconfirmed:
             self._confirm(ident, out, self.version)
+        for ref, poll in list(self.polls.items()):
+            if ident in poll[2]:  # it restarted: what it was asked went with its former self
+                poll[2].discard(ident)
+                if not poll[2]:
+                    self._gathered(ref, out)
 
     def on_set(self, ident: bytes, op: Set, out: Out) -> None:
         version = self.set(op.settings)
@@ -169,6 +188,28 @@ class Hub:
 
     def on_configured(self, ident: bytes, op: Configured, out: Out) -> None:
         self._confirm(ident, out, op.version)
+
+    def on_poll(self, ident: bytes, op: Poll, out: Out) -> None:
+        routers = [p for p in self.peers if p.startswith(b"router-")]
+        if op.routers is not None:
+            named = {hubproto.router_identity(i) for i in op.routers}
+            routers = [p for p in routers if p in named]
+        if not routers:
+            out[ident].append(Answer(op.token, []))
+            return
+        ref = next(self.refs)
+        for peer in routers:
+            out[peer].append(Ask(ref, op.request))
+        self.polls[ref] = [ident, op.token, set(routers), {}, time.monotonic() + POLL_WAIT]
+
+    def on_tell(self, ident: bytes, op: Tell, out: Out) -> None:
+        poll = self.polls.get(op.ref)
+        if poll is None or ident not in poll[2]:
+            return  # (answered already: it came too late)
+        poll[2].discard(ident)
+        poll[3][ident] = op.value
+        if not poll[2]:
+            self._gathered(op.ref, out)
 
     def on_unknown(self, ident: bytes, op: object, out: Out) -> None:
         """An op the hub does not take: one it cannot read, or one of its own."""
@@ -209,6 +250,29 @@ class Hub:
                                 b", ".join(sorted(entry[3])).decode())
                 out[entry[1]].append(Answer(entry[2], entry[0]))
         self.unconfirmed = kept
+
+    def _gathered(self, ref: int | None, out: Out) -> None:
+        """Answer POLL ``ref`` with what its routers told (None: each POLL past its
+        deadline, without those yet to tell)."""
+        if ref is None:
+            now = time.monotonic()
+            refs = [r for r, poll in self.polls.items() if poll[4] <= now]
+            for r in refs:
+                log.warning("pub/sub hub: no word from %s on a poll",
+                            b", ".join(sorted(self.polls[r][2])).decode())
+        else:
+            refs = [ref]
+        for r in refs:
+            asker, token, _, told, _ = self.polls.pop(r)
+            values = sorted(([hubproto.router_index(p), v] for p, v in told.items()), key=lambda x: x[0])
+            out[asker].append(Answer(token, values))
+
+    def _next_deadline(self) -> float | None:
+        """When the oldest SET or POLL still waiting stops waiting (None: none waits)."""
+        deadlines = [poll[4] for poll in self.polls.values()]
+        if self.unconfirmed:
+            deadlines.append(self.unconfirmed[0][4])
+        return min(deadlines) if deadlines else None
 
     def set(self, settings: dict) -> int:
         """Take new values of shared settings; their version: the clock in ns, so that it
