@@ -380,3 +380,19 @@ def test_scripts_run_with_their_users_rules(pair, servers):
         p.check("EVAL", "return 1", "0")
     finally:
         p.close()
+
+
+def test_client_kill_user_and_list(pair, servers):
+    both(pair, *ALICE)
+    p = fresh(pair, servers)
+    try:
+        p.check("AUTH", "alice", "alicepw")
+        for c in (p.s, p.r):
+            assert b" user=alice " in c.call("CLIENT", "INFO")
+        pair.check("CLIENT", "KILL", "USER", "nobody")
+        pair.check("CLIENT", "KILL", "USER", "alice")
+        for c in (p.s, p.r):
+            c.sock.settimeout(5)
+            assert c.sock.recv(100) == b""
+    finally:
+        p.close()
