@@ -24,17 +24,18 @@ What differs from Redis, and why:
 - A restored value's encoding is decided by its content, as Redis decides it when it
   loads (the thresholds in force), not by the encoding the payload used.
 
-MIGRATE runs where its keys are, with a blocking socket. Keys on one shard: in that
-shard's batch, which (like Redis' whole server) waits for the target, each connect,
-write and reply bounded by ``timeout``; the shard's other clients wait meanwhile. Keys
-on several shards (KEYS form): in the coordinator's round, through its scratch store
-(shardis/coord/scratch.py), so the coordinator waits, with those shards locked. No
-connection is cached between calls (Redis keeps one 10 s): each MIGRATE connects,
-AUTHs if asked, SELECTs, sends every RESTORE in one write and reads the replies.
-A MIGRATE in a shard is not run again by a write-ahead log replay: its outcome (the
-keys the target took) is logged with the batch through the channel that logs a
-script's TIME (``ScriptHost.record``), and a replay deletes the same keys without
-reaching the target.
+MIGRATE runs where its keys are, with a blocking socket (Redis, too, blocks its whole
+server for it). Keys on one shard: in that shard's batch; the shard waits for the
+target, each connect, write and reply line bounded by ``timeout``, and its other
+clients wait meanwhile. Keys on several shards (KEYS form): in a coordinator round
+(``cross_migrate``): the shards involved dump their keys (``__migdump``) and stay
+locked while the coordinator talks to the target, then delete what it took
+(``__migdel``). No connection is cached between calls (Redis keeps one 10 s): each
+MIGRATE connects, AUTHs if asked, SELECTs, sends every RESTORE in one write and
+reads the replies. Network I/O is never run again by a recovery: a coordinator redo
+replays only the shards' commands, and a shard's write-ahead log replay of a MIGRATE
+takes its outcome (the keys the target took) from the log, where it was written with
+the batch through the channel that logs a script's TIME (``ScriptHost.record``).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from typing import Any, Callable, cast
 
 from shardis import errors, rdb
 from shardis.args import Options, cstr, int_arg
-from shardis.commands import COORD, CommandTable
+from shardis.commands import COORD, INTERNAL, CommandTable, CrossOp, Round
 from shardis.notify import NOTIFY_GENERIC
 from shardis.resp import OK, ReplyError, Simple
 from shardis.shardd import sets, streams
@@ -158,41 +159,48 @@ def _check_storable(kind: int, value: rdb.LoadedValue) -> None:
                 raise ReplyError(errors.Z_MEMBER_TOO_LONG % MAX_MEMBER)
 
 
-def _write_list(ks: Keyspace, c: Coll, elements: list[bytes]) -> None:
+def _write_list(ks: Keyspace, c: Coll, elements: list[bytes], compact: bool) -> None:
     for i, e in enumerate(elements):
         ks.mput(c, pos_bytes(i), e)
     c.a, c.b, c.count = 0, len(elements), len(elements)
     ks.save_coll(c)
 
 
-def _write_set(ks: Keyspace, c: Coll, members: list[bytes]) -> None:
+# The encodings a restored value takes, as rdbLoadObject decides them: a compact payload
+# (listpack, ziplist, intset) converts only past the entries limit; a hash table or skip
+# list payload (or a zipmap) is compact again only within every limit.
+
+
+def _write_set(ks: Keyspace, c: Coll, members: list[bytes], compact: bool) -> None:
     for m in members:
         ks.mput(c, m)
     c.count = len(members)
-    c.enc = sets.encoding_of(ks, members)
+    c.enc = int(c.count > ks.store.set_intset) if compact else sets.encoding_of(ks, members)
     ks.save_coll(c)
 
 
-def _write_zset(ks: Keyspace, c: Coll, items: list[tuple[bytes, float]]) -> None:
+def _write_zset(ks: Keyspace, c: Coll, items: list[tuple[bytes, float]], compact: bool) -> None:
     ordered = sorted((score_bytes(score) + m, m) for m, score in items)
     ZSet(ks, c)._build([(m, x) for x, m in ordered])
+    st = ks.store
+    c.enc = int(c.count > st.zset_entries or (not compact and any(len(m) > st.zset_value for m, _ in items)))
     ks.save_coll(c)
 
 
-def _write_hash(ks: Keyspace, c: Coll, pairs: list[tuple[bytes, bytes]]) -> None:
+def _write_hash(ks: Keyspace, c: Coll, pairs: list[tuple[bytes, bytes]], compact: bool) -> None:
     st = ks.store
     for f, v in pairs:
         ks.mput(c, f, v)
     c.count = len(pairs)
-    # As Redis converts a hash it loads: past the entries, or a field or value past the size.
-    if c.count > st.hash_entries or any(len(f) > st.hash_value or len(v) > st.hash_value for f, v in pairs):
+    if c.count > st.hash_entries or (not compact and any(len(f) > st.hash_value or len(v) > st.hash_value
+                                                         for f, v in pairs)):
         c.enc = 1
         for f, _ in pairs:
-            ks.mput(c, index_suffix(f), b"", index=True)
+            ks.mput(c, index_suffix(f), b"", index=True)  # (a hash table's order: disk.hash)
     ks.save_coll(c)
 
 
-def _write_stream(ks: Keyspace, c: Coll, value: rdb.StreamValue) -> None:
+def _write_stream(ks: Keyspace, c: Coll, value: rdb.StreamValue, compact: bool) -> None:
     """The stream's nodes, entries and groups, then its record (streams.save)."""
     for node in value.nodes:
         for i, fields in node.entries:
@@ -216,14 +224,15 @@ def _write_stream(ks: Keyspace, c: Coll, value: rdb.StreamValue) -> None:
     streams.save(ks, s)
 
 
-_WRITERS: dict[int, Callable[[Keyspace, Coll, Any], None]] = {
+_WRITERS: dict[int, Callable[[Keyspace, Coll, Any, bool], None]] = {
     rdb.KIND_LIST: _write_list, rdb.KIND_SET: _write_set, rdb.KIND_ZSET: _write_zset,
     rdb.KIND_HASH: _write_hash, rdb.KIND_STREAM: _write_stream}
 _TYPES = {rdb.KIND_LIST: LIST, rdb.KIND_SET: SET, rdb.KIND_ZSET: ZSET, rdb.KIND_HASH: HASH,
           rdb.KIND_STREAM: STREAM}
 
 
-def _store(ks: Keyspace, db: int, key: bytes, kind: int, value: rdb.LoadedValue, expire: int) -> None:
+def _store(ks: Keyspace, db: int, key: bytes, kind: int, value: rdb.LoadedValue, compact: bool,
+           expire: int) -> None:
     """Write a loaded value under ``key`` (free by now) with expire-at ``expire`` (0: none)."""
     if kind == rdb.KIND_STRING:
         assert isinstance(value, bytes)
@@ -231,7 +240,7 @@ def _store(ks: Keyspace, db: int, key: bytes, kind: int, value: rdb.LoadedValue,
         return
     c = ks.new_coll(db, key, _TYPES[kind])
     c.expire = expire
-    _WRITERS[kind](ks, c, value)
+    _WRITERS[kind](ks, c, value, compact)
 
 
 class RestoreArgs:
@@ -272,7 +281,7 @@ def restore(ks: Keyspace, db: int, args: list[bytes]) -> Simple:
     if rdb.check_footer(args[3]) is None:
         raise ReplyError(E_PAYLOAD)
     try:
-        kind, value = rdb.load_object(args[3])  # (a read may run into the footer, as in Redis)
+        kind, value, compact = rdb.load_object(args[3])
     except ValueError:
         raise ReplyError(E_BAD_DATA) from None
     _check_storable(kind, value)
@@ -285,7 +294,7 @@ def restore(ks: Keyspace, db: int, args: list[bytes]) -> Simple:
         if deleted:
             ks.notify(NOTIFY_GENERIC, b"del", db, key)
         return OK
-    _store(ks, db, key, kind, value, ttl)
+    _store(ks, db, key, kind, value, compact, ttl)
     ks.notify(NOTIFY_GENERIC, b"restore", db, key)
     return OK
 
@@ -493,19 +502,34 @@ def _outcome(ks: Keyspace, live: Callable[[], list[bytes]]) -> list[bytes]:
     return out
 
 
+def _dumped(ks: Keyspace, db: int, key: bytes) -> tuple[bytes, int, int] | None:
+    """(DUMP payload, TTL ms as MIGRATE sends it: 0 none, at least 1, version) of a live key."""
+    raw = ks.lookup(db, key)
+    if raw is None:
+        return None
+    payload = serialize(ks, db, key)
+    assert payload is not None  # (live)
+    at = ks.expire_of(raw)
+    return payload, max(at - ks.now, 1) if at else 0, ks.version_of(raw)
+
+
+def _restores(m: MigrateArgs, found: list[tuple[bytes, bytes, int]]) -> list[list[bytes]]:
+    """The RESTORE commands for the (key, payload, ttl) found, REPLACE if asked."""
+    tail = [b"REPLACE"] if m.replace else []
+    return [[b"RESTORE", key, b"%d" % ttl, payload, *tail] for key, payload, ttl in found]
+
+
 def migrate(ks: Keyspace, db: int, args: list[bytes]) -> Simple:
+    """MIGRATE of keys that all live on this shard, inside its batch."""
     m = MigrateArgs(args)
-    found = [k for k in m.keys if ks.lookup(db, k) is not None]
+    found = []
+    for k in m.keys:
+        d = _dumped(ks, db, k)
+        if d is not None:
+            found.append((k, d[0], d[1]))
     if not found:
         return NOKEY
-    restores = []
-    for k in found:
-        raw = ks.lookup(db, k)
-        payload = serialize(ks, db, k)
-        assert raw is not None and payload is not None  # (found just now)
-        at = ks.expire_of(raw)
-        ttl = max(at - ks.now, 1) if at else 0
-        restores.append([b"RESTORE", k, b"%d" % ttl, payload] + ([b"REPLACE"] if m.replace else []))
+    restores = _restores(m, found)
 
     def live() -> list[bytes]:
         acked, error = transfer(m, restores)
@@ -514,12 +538,66 @@ def migrate(ks: Keyspace, db: int, args: list[bytes]) -> Simple:
     outcome = _outcome(ks, live)
     if not m.copy:
         for j in outcome[1:]:
-            k = found[int(j)]
+            k = found[int(j)][0]
             if ks.delete(db, k):
                 ks.notify(NOTIFY_GENERIC, b"del", db, k)
     if outcome[0]:
         raise ReplyError(outcome[0].decode("utf-8", "surrogateescape"))
     return OK
+
+
+def migdump(ks: Keyspace, db: int, args: list[bytes]) -> list[list[bytes | int] | None]:
+    """``__migdump key ...``: for each key [payload, ttl ms, version], or nil (cross MIGRATE)."""
+    out: list[list[bytes | int] | None] = []
+    for k in args[1:]:
+        d = _dumped(ks, db, k)
+        out.append(None if d is None else list(d))
+    return out
+
+
+def migdel(ks: Keyspace, db: int, args: list[bytes]) -> int:
+    """``__migdel key version ...``: delete each key still at that version ("del" events)."""
+    n = 0
+    for i in range(1, len(args) - 1, 2):
+        if ks.delete_if_version(db, args[i], int(args[i + 1])):
+            ks.notify(NOTIFY_GENERIC, b"del", db, args[i])
+            n += 1
+    return n
+
+
+def cross_migrate(coord: Round, db: int, args: list[bytes]) -> Simple:
+    """MIGRATE of keys on several shards, in a coordinator round: the keys are dumped on
+    their shards (locked from then on), sent from here, and those the target took
+    deleted on their shards. Only the shards' commands are logged for a redo."""
+    m = MigrateArgs(args)
+    by_shard: dict[int, list[bytes]] = {}
+    for k in m.keys:
+        by_shard.setdefault(coord.shard_of(k), []).append(k)
+    dumped = coord.call_each(db, {shard: [b"__migdump", *keys] for shard, keys in by_shard.items()})
+    left = {shard: iter(replies) for shard, replies in dumped.items()}
+    found = []
+    for k in m.keys:
+        shard = coord.shard_of(k)
+        d = next(left[shard])
+        if d is not None:
+            found.append((k, d[0], d[1], shard, d[2]))
+    if not found:
+        return NOKEY
+    acked, error = transfer(m, _restores(m, [(k, p, ttl) for k, p, ttl, _, _ in found]))
+    if not m.copy and acked:
+        gone: dict[int, list[bytes]] = {}
+        for j in acked:
+            k, _, _, shard, version = found[j]
+            gone.setdefault(shard, [b"__migdel"]).extend([k, b"%d" % version])
+        coord.call_each(db, gone)
+    if error is not None:
+        raise ReplyError(error)
+    return OK
+
+
+def register_cross(ops: dict[str, CrossOp]) -> None:
+    """MIGRATE whose keys span shards (see ``cross_migrate``)."""
+    ops["migrate"] = cross_migrate
 
 
 # ---------------------------------------------------------------- the command table
@@ -553,3 +631,7 @@ def register(table: CommandTable) -> None:
                    "in the target instance. See the pages of these commands for time complexity. Also "
                    "an O(N) data transfer between the two instances is performed.",
         acl="@keyspace @write @slow @dangerous")(migrate)
+    cmd("__migdump", -2, "readonly", 1, -1, 1, route=INTERNAL, group="generic",
+        summary="__migdump key ...: [payload, ttl, version] or nil for each key (cross MIGRATE)")(migdump)
+    cmd("__migdel", -3, "write", 1, -1, 2, route=INTERNAL, group="generic",
+        summary="__migdel key version ...: delete each key still at that version")(migdel)

@@ -974,23 +974,28 @@ def _nonempty(items: list) -> None:
         raise ValueError("empty value")
 
 
-def load_object(body: bytes) -> tuple[int, LoadedValue]:
-    """rdbLoadObject: (KIND_*, value) of a DUMP payload's body (the footer already gone).
-    Values: a string's bytes; a list's elements; a set's members; a sorted set's
-    (member, score); a hash's (field, value); a stream's ``StreamValue``. Raises
-    ValueError on a payload Redis would refuse or could not hold consistently."""
-    r = Reader(body)
+def load_object(payload: bytes) -> tuple[int, LoadedValue, bool]:
+    """rdbLoadObject: (KIND_*, value, compact) of a DUMP payload. Values: a string's
+    bytes; a list's elements; a set's members; a sorted set's (member, score); a hash's
+    (field, value); a stream's ``StreamValue``. ``compact``: the payload held a listpack,
+    ziplist or intset, which Redis converts only past the entries limit, where a hash
+    table or skip list (or a zipmap) becomes compact again only within both limits.
+
+    The payload is read as RESTORE reads it, footer included: a value whose length runs
+    into the footer takes its bytes, as Redis' does; what follows the value is ignored.
+    Raises ValueError on a payload Redis would refuse or could not hold consistently."""
+    r = Reader(payload)
     t = r.byte()
     if t == TYPE_STRING:
-        return KIND_STRING, r.string()
+        return KIND_STRING, r.string(), False
     if t == TYPE_LIST:
         elements = [r.string() for _ in range(r.length())]
         _nonempty(elements)
-        return KIND_LIST, elements
+        return KIND_LIST, elements, False
     if t == TYPE_LIST_ZIPLIST:
         elements = [item_bytes(x) for x in ziplist_items(r.string())]
         _nonempty(elements)
-        return KIND_LIST, elements
+        return KIND_LIST, elements, False
     if t in (TYPE_LIST_QUICKLIST, TYPE_LIST_QUICKLIST_2):
         elements = []
         nodes = r.length()
@@ -1008,16 +1013,16 @@ def load_object(body: bytes) -> tuple[int, LoadedValue]:
             else:
                 elements += [item_bytes(x) for x in ziplist_items(r.string())]
         _nonempty(elements)  # (empty nodes are skipped, an empty list refused)
-        return KIND_LIST, elements
+        return KIND_LIST, elements, False
     if t == TYPE_SET:
         members = [r.string() for _ in range(r.length())]
         _nonempty(members)
         _unique(members)
-        return KIND_SET, members
+        return KIND_SET, members, False
     if t == TYPE_SET_INTSET:
         members = [b"%d" % v for v in intset_values(r.string())]
         _nonempty(members)
-        return KIND_SET, members
+        return KIND_SET, members, True
     if t in (TYPE_ZSET, TYPE_ZSET_2):
         zitems = []
         for _ in range(r.length()):
@@ -1028,14 +1033,14 @@ def load_object(body: bytes) -> tuple[int, LoadedValue]:
             zitems.append((m, score))
         _nonempty(zitems)
         _unique([m for m, _ in zitems])
-        return KIND_ZSET, zitems
+        return KIND_ZSET, zitems, False
     if t in (TYPE_ZSET_ZIPLIST, TYPE_ZSET_LISTPACK):
         flat = lp_items(r.string()) if t == TYPE_ZSET_LISTPACK else ziplist_items(r.string())
         if not flat or len(flat) % 2:
             raise ValueError("bad sorted set")
         zitems = [(item_bytes(flat[i]), item_score(flat[i + 1])) for i in range(0, len(flat), 2)]
         _unique([m for m, _ in zitems])
-        return KIND_ZSET, zitems
+        return KIND_ZSET, zitems, True
     if t == TYPE_HASH:
         pairs = []
         for _ in range(r.length()):
@@ -1043,7 +1048,7 @@ def load_object(body: bytes) -> tuple[int, LoadedValue]:
             pairs.append((f, r.string()))
         _nonempty(pairs)
         _unique([f for f, _ in pairs])
-        return KIND_HASH, pairs
+        return KIND_HASH, pairs, False
     if t in (TYPE_HASH_ZIPMAP, TYPE_HASH_ZIPLIST, TYPE_HASH_LISTPACK):
         blob = r.string()
         if t == TYPE_HASH_ZIPMAP:
@@ -1052,7 +1057,7 @@ def load_object(body: bytes) -> tuple[int, LoadedValue]:
             pairs = _pairs(lp_items(blob) if t == TYPE_HASH_LISTPACK else ziplist_items(blob))
         _nonempty(pairs)
         _unique([f for f, _ in pairs])
-        return KIND_HASH, pairs
+        return KIND_HASH, pairs, t != TYPE_HASH_ZIPMAP
     if t in (TYPE_STREAM_LISTPACKS, TYPE_STREAM_LISTPACKS_2):
-        return KIND_STREAM, _load_stream(r, t == TYPE_STREAM_LISTPACKS_2)
+        return KIND_STREAM, _load_stream(r, t == TYPE_STREAM_LISTPACKS_2), False
     raise ValueError("unknown or unsupported object type %d" % t)
