@@ -222,6 +222,8 @@ def _write_stream(ks: Keyspace, c: Coll, value: rdb.StreamValue, compact: bool) 
             streams.pel_put(ks, s, g, i, when, count, owner, None)
         streams.save_group(ks, s, g)
     streams.save(ks, s)
+    if ks.store.waiting and (c.db, c.key) in ks.store.waiting:
+        ks.ready.append((c.db, c.key))  # (blocked XREADs are served, as by XADD)
 
 
 _WRITERS: dict[int, Callable[[Keyspace, Coll, Any, bool], None]] = {

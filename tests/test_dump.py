@@ -418,6 +418,25 @@ def test_restore_encoding_follows_thresholds(pair):
         compare_value(pair, k + "3")
 
 
+def test_restore_serves_blocked_clients(pair, shardis_server, redis_server):
+    """A key RESTORE makes serves the clients blocked on it, as any write that fills it."""
+    run_both(pair, [["RPUSH", "l", "x"], ["XADD", "st", "1-1", "f", "v"]])
+    blocks = {"bl": (parse_reply(pair.r.call("DUMP", "l")), ["BLPOP", "bl", 5]),
+              "bs": (parse_reply(pair.r.call("DUMP", "st")), ["XREAD", "BLOCK", 5000, "STREAMS", "bs", "$"])}
+    waiting = [RawClient(shardis_server.port), RawClient(redis_server.port)]
+    try:
+        for key, (payload, block) in blocks.items():
+            for c in waiting:
+                c.send_raw(encode_command(block))
+            time.sleep(0.2)
+            pair.check("RESTORE", key, 0, payload)
+            got, want = (c.read_reply() for c in waiting)
+            assert got == want and want[:1] == b"*" and want != b"*-1\r\n", (got, want)
+    finally:
+        for c in waiting:
+            c.close()
+
+
 def test_restore_keyspace_events(pair, shardis_server, redis_server):
     pair.check("SET", "src", "v")
     payload = parse_reply(pair.r.call("DUMP", "src"))
