@@ -77,10 +77,6 @@ REPLY_LINE_MAX = 1023       # and reads each reply line into a 1 kB buffer
 # ---------------------------------------------------------------- DUMP: a key's value as a payload
 
 
-def _members(ks: Keyspace, c: Coll) -> list[tuple[bytes, bytes]]:
-    return list(ks.mrange(c))
-
-
 def _stream_value(ks: Keyspace, s: streams.Stream) -> rdb.StreamValue:
     """A stream as rdb.dump_stream takes it: its nodes (entries grouped under the node
     record they belong to; a node without live entries left out, as Redis holds none),
@@ -131,11 +127,12 @@ def serialize(ks: Keyspace, db: int, key: bytes) -> bytes | None:
     if t == LIST:
         body = rdb.dump_list([v for _, v in ks.mrange(c)])
     elif t == SET:
-        body = rdb.dump_set([m for m, _ in ks.mrange(c)], compact)
+        members = [m for m, _ in ks.mrange(c)]
+        body = rdb.dump_set(members, compact and all(sets.is_int(m) for m in members))
     elif t == ZSET:
         body = rdb.dump_zset(ZSet(ks, c).items(0, c.count), compact)
     else:
-        body = rdb.dump_hash(_members(ks, c), compact)
+        body = rdb.dump_hash(list(ks.mrange(c)), compact)
     return rdb.footer(body)
 
 
@@ -390,8 +387,10 @@ class Target:
         self.buf = b""
         name = host.decode("utf-8", "surrogateescape")
         try:
-            addr = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)[0]
-        except (OSError, UnicodeError, OverflowError):
+            if port < 0:  # (getaddrinfo refuses "-1"; a larger number keeps its low 16 bits)
+                raise OSError("bad port")
+            addr = socket.getaddrinfo(name, port & 0xFFFF, type=socket.SOCK_STREAM)[0]
+        except (OSError, UnicodeError):
             raise ReplyError(E_CONNECT) from None
         self.sock = socket.socket(addr[0], addr[1], addr[2])
         self.sock.settimeout(self.timeout)

@@ -314,6 +314,15 @@ def test_restore_errors(pair):
         pair.check("GET", key)
 
 
+def test_restore_refuses_what_lmdb_cannot_key(pair):
+    """A field or member too long for an LMDB key: shardis' own error, nothing written."""
+    pair.s.call("SET", "k", "old")
+    for body in [rdb.dump_hash([(b"f" * 600, b"v")], True), rdb.dump_set([b"m" * 600], False),
+                 rdb.dump_zset([(b"m" * 600, 1.0)], False)]:
+        assert pair.s.call("RESTORE", "k", 0, rdb.footer(body), "REPLACE").startswith(b"-ERR ")
+        assert pair.s.call("GET", "k") == b"$3\r\nold\r\n"
+
+
 def test_restore_sanitized_payloads(pair):
     """What Redis only refuses with sanitize-dump-payload yes, shardis always refuses."""
     pair.check("CONFIG", "SET", "sanitize-dump-payload", "yes")
@@ -538,6 +547,7 @@ def test_migrate_errors(pair):
         pair.check("MIGRATE", *args)
     # Unreachable targets: IOERR, the key stays.
     pair.check("MIGRATE", "", 6379, "k", 0, 100)
+    pair.check("MIGRATE", "127.0.0.1", -1, "k", 0, 100)
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))
     port = closed.getsockname()[1]
