@@ -826,6 +826,8 @@ def _load_stream(r: Reader, v2: bool) -> StreamValue:
             if i in pel:
                 raise ValueError("duplicate PEL entry")
             when = r.millis()
+            if when < 0:
+                raise ValueError("negative delivery time")
             pel[i] = (when, r.length())
         owners: dict[StreamID, bytes] = {}
         seen_names = set()
@@ -834,7 +836,10 @@ def _load_stream(r: Reader, v2: bool) -> StreamValue:
             if cname in seen_names:
                 raise ValueError("duplicate consumer")
             seen_names.add(cname)
-            g.consumers.append((cname, r.millis()))
+            seen = r.millis()
+            if seen < 0:
+                raise ValueError("negative seen time")
+            g.consumers.append((cname, seen))
             for _ in range(r.length()):
                 i = struct.unpack(">QQ", r.take(16))
                 if i not in pel or i in owners:

@@ -132,6 +132,34 @@ def test_load_object_refuses(body):
         rdb.load_object(body)
 
 
+def test_load_object_fails_only_with_value_error():
+    """Mutated payloads: either a value or ValueError ("Bad data format"), never a crash."""
+    s = rdb.StreamValue(3, (5, 0), (1, 1), (0, 0), 3)
+    entries = [((1, 1), [b"f", b"v"]), ((2, 0), [b"f", b"w"]), ((5, 0), [b"g", b"1"])]
+    s.nodes = [rdb.StreamNode((1, 1), entries)]
+    g = rdb.StreamGroup(b"g", (2, 0), 2)
+    g.pel, g.consumers = [((1, 1), 100, 1, b"c")], [(b"c", 5)]
+    s.groups = [g]
+    scored = [(b"a", 1.5), (b"b", 2.0)]
+    bodies = [rdb.dump_string(b"hello" * 10), rdb.dump_list([b"a", b"12", b"x" * 100] * 20),
+              rdb.dump_set([b"1", b"5"], True), rdb.dump_set([b"a", b"b"], False),
+              rdb.dump_zset(scored, True), rdb.dump_zset(scored, False),
+              rdb.dump_hash([(b"f", b"v")], True), rdb.dump_hash([(b"f", b"v")], False), rdb.dump_stream(s),
+              *(p[:-10] for p in old_payloads().values())]
+    rnd = random.Random(5)
+    for _ in range(2000):
+        b = bytearray(rnd.choice(bodies))
+        for _ in range(rnd.randint(1, 3)):
+            if rnd.random() < 0.7 and b:
+                b[rnd.randrange(len(b))] = rnd.randrange(256)
+            else:
+                b.insert(rnd.randrange(len(b) + 1), rnd.randrange(256))
+        try:
+            rdb.load_object(rdb.footer(bytes(b)))
+        except ValueError:
+            pass
+
+
 def test_footer_checks():
     payload = rdb.footer(rdb.dump_string(b"v"))
     assert rdb.check_footer(payload) == payload[:-10]
