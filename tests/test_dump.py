@@ -258,8 +258,8 @@ def compare_value(pair, key: str, encoding: bool = True) -> bytes:
     return enc
 
 
-# Encodings whose payload each server writes alike, byte for byte (hash tables aside:
-# their order is the table's; streams: Redis keeps deleted entries in its listpacks).
+# Encodings whose payload, once restored from shardis' DUMP, each server DUMPs again alike
+# (not hash tables: their order is the table's; nor streams: the consumers' times).
 SAME_BYTES = {b"int", b"embstr", b"raw", b"quicklist", b"intset", b"listpack"}
 
 
@@ -279,9 +279,7 @@ def test_payloads_both_ways(pair, name):
         pair.check("RESTORE", source, 0, payload)
         enc = compare_value(pair, source)
         if source == "s" and parse_reply(enc) in SAME_BYTES:
-            got, want = pair.both("DUMP", source)
-            if not name.startswith("hash"):  # (Redis keeps a listpack hash in the payload's order)
-                assert got == want
+            pair.check("DUMP", source)
     if name in SAME_PAYLOAD:
         assert payloads["s"] == payloads["r"], "shardis' payload is not redis-server's"
 
