@@ -18,8 +18,8 @@ from shardis.coord import coordinator
 from shardis.router import app, commandinfo, configcmd, connection, info, objectcmd, persistence, pubsub, \
     scan, security, transactions
 from shardis.router import scripting as router_scripting
-from shardis.shardd import bitmaps, blocking, daemon, databases, geo, hashes, hyperloglog, keys, lists, \
-    objectinfo, scripting, sets, sort, streams, strings, txn, zsets
+from shardis.shardd import bitmaps, blocking, daemon, databases, dump, geo, hashes, hyperloglog, keys, \
+    lists, objectinfo, scripting, sets, sort, streams, strings, txn, zsets
 
 
 def build_table() -> CommandTable:
@@ -45,6 +45,7 @@ def build_table() -> CommandTable:
     hyperloglog.register(table)
     geo.register(table)
     security.register(table)
+    dump.register(table)
     return table
 
 

@@ -94,7 +94,7 @@ from shardis.plan import MERGES
 from shardis.resp import ReplyError, encode, encode3, encode_error
 from shardis.scanargs import run_ends
 from shardis.scripting import Engine, Library, parse_resp
-from shardis.shardd import keys, scripting, sort, strings
+from shardis.shardd import dump, keys, scripting, sort, strings
 from shardis.shardd.blocking import BLOCK, Wait
 from shardis.shardd.scripting import Running
 from shardis.slots import key_slot, slot_table
@@ -851,7 +851,7 @@ class Coordinator:
 def build_ops() -> dict[str, CrossOp]:
     """Every family's cross-shard operations, registered explicitly in one place."""
     ops: dict[str, CrossOp] = {}
-    for family in (strings, keys, sort, scripting):
+    for family in (strings, keys, sort, scripting, dump):
         family.register_cross(ops)
     return ops
 
