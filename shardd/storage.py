@@ -517,7 +517,18 @@ class Keyspace:
         end), reading only the chunks they lie in."""
         if raw[0] == STRING:
             return raw[HDR_LEN + start:HDR_LEN + max(start, stop)]
-        return b"".join(self.string_pieces(raw, start, stop))
+        id_, length, size = chunks.head(raw)
+        stop = min(stop, length)
+        if start >= stop:
+            return b""
+        i = start // size
+        if (stop - 1) // size != i:
+            return b"".join(self.string_pieces(raw, start, stop))
+        # One chunk (GETRANGE, GETBIT, BITFIELD): one read, no cursor.
+        base = i * size
+        got = (self.txn.get(chunks.chunk_key(prefix(id_), i), None, self.store.members) or b"")[
+            start - base:stop - base]
+        return got if len(got) == stop - start else got + bytes(stop - start - len(got))
 
     def string_pieces(self, raw: bytes, start: int, stop: int) -> Iterator[bytes]:
         """``string_range`` in consecutive pieces of at most a chunk each (zeros where no
@@ -548,6 +559,8 @@ class Keyspace:
                     pos += n
                 yield v[lo - base:hi - base]
                 pos = hi
+                if pos >= stop:
+                    return  # (not reading the next chunk to see it is past the range)
         while pos < stop:
             n = min(stop - pos, size)
             yield bytes(n)
@@ -616,10 +629,11 @@ class Keyspace:
             if lo == 0 and hi == size:
                 txn.put(k, piece, db=members)
             else:
-                old = txn.get(k, None, members) or b""
-                if len(old) < lo:
-                    old += bytes(lo - len(old))
-                txn.put(k, old[:lo] + piece + old[hi:], db=members)
+                buf = bytearray(txn.get(k, None, members) or b"")
+                if len(buf) < lo:
+                    buf += bytes(lo - len(buf))
+                buf[lo:hi] = piece  # (a shorter chunk grows to hi)
+                txn.put(k, buf, db=members)
             pos = base + hi
             i += 1
 
