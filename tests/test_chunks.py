@@ -91,7 +91,10 @@ def test_commands_across_chunk_boundaries(pair):
         ("BITFIELD", "f", "SET", "i8", str(2 * edge + 4), "-1"), ("GET", "f"),
         ("SET", "{t}x", v), ("LCS", "{t}x", "{t}nokey"), ("SET", "{t}y", "ab"),
         ("BITOP", "OR", "{t}y", "{t}x", "{t}y"), ("GET", "{t}y"), ("BITOP", "NOT", "{t}x", "{t}x"),
-        ("GET", "{t}x"),
+        ("GET", "{t}x"), ("MSET", "m1", v, "m2", "x", "m3", v[:C + 1]), ("MGET", "m1", "m2", "m3"),
+        ("MSETNX", "m4", v, "m5", v), ("MSETNX", "m4", "x", "m6", "y"), ("GET", "m5"), ("EXISTS", "m6"),
+        ("SETNX", "n1", v), ("SETNX", "n1", "x"), ("SETEX", "n2", "100", v), ("STRLEN", "n2"),
+        ("GETRANGE", "n2", str(C), str(C + 3)),
     ]
     for args in cmds:
         pair.check(*args)
@@ -115,6 +118,17 @@ def test_keys_travel_with_their_chunks(pair):
     for args in [("GET", "e"), ("EXISTS", "e2"), ("DBSIZE",), ("FLUSHALL",), ("DBSIZE",),
                  ("SELECT", "1"), ("EXISTS", a), ("GET", a)]:
         pair.check(*args)
+
+
+def test_type_scan_and_memory(r):
+    """TYPE and SCAN's TYPE filter call a chunked string a string; MEMORY USAGE counts its chunks."""
+    r.set("long", blob(BIG, 5))
+    r.setbit("sparse", 8 * 50 * C, 1)
+    r.set("short", "x")
+    assert r.type("long") == b"string" and r.object("encoding", "long") == b"raw"
+    assert set(r.scan_iter(_type="string")) == {b"long", b"sparse", b"short"}
+    assert BIG < r.memory_usage("long") < BIG * 1.1
+    assert r.memory_usage("sparse") > 50 * C  # (an estimate from the length: the gap is not stored)
 
 
 def test_events(pair, shardis_server, redis_server):
@@ -246,9 +260,11 @@ _READS = st.one_of(
               st.integers(0, 300)),
 )
 _OTHERS = st.one_of(
+    st.tuples(st.just("MSET"), _KEY, _VALUE, _KEY, _VALUE),
+    st.tuples(st.sampled_from(["SETNX", "GETSET"]), _KEY, _VALUE),
+    st.tuples(st.just("SETEX"), _KEY, st.just("1"), _VALUE),
     st.tuples(st.sampled_from(["STRLEN", "INCR", "DEL", "GETDEL", "TYPE", "PERSIST", "PFCOUNT"]), _KEY),
     st.tuples(st.just("INCRBYFLOAT"), _KEY, st.sampled_from(["1.5", "-3"])),
-    st.tuples(st.just("GETSET"), _KEY, _VALUE),
     st.tuples(st.just("MGET"), _KEY, _KEY),
     st.tuples(st.sampled_from(["RENAME", "COPY"]), st.just("a"), st.just("{a}c")),
     st.tuples(st.just("MOVE"), _KEY, st.sampled_from(["1", "2"])),
