@@ -400,7 +400,7 @@ def run_strings(args: argparse.Namespace, conns: dict[str, Conn]) -> tuple[str, 
     finally:
         for c in conns.values():
             c.call(b"DEL", STRING_KEY, APPEND_KEY)
-    notes = [f"- filling: {have / (1 << 20):.0f} MB in {t:.1f}s by APPENDs of {STRING_FILL >> 20} MB "
+    notes = [f"- filling: {fmt_bytes(have)} in {t:.1f}s by APPENDs of up to {fmt_bytes(STRING_FILL)} "
              f"on {label}" for label, t in fill_time.items()]
     return "\n".join(lines), notes
 
