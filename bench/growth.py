@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Cost per operation on one hash, list, set, sorted set and stream as they grow from 10 to 1M members.
+"""Cost per operation on one hash, list, set, sorted set and stream as they grow from 10 to 1M
+members; with --strings, on one string as it grows from 1 KB to 64 MB.
 
 Grows one collection of each type on shardis and on redis-server 7.0 (the reference, measured
 in the same run) to 10, 100, 1k ... --max members, and at each size times single-member commands
 pipelined in batches: microseconds per operation, median of repeats, and shardis/redis. The
 point (issue 3): on shardis an operation on a collection of a million members should cost about
-what it costs on ten. See bench/README.md.
+what it costs on ten; with --strings, SETBIT, SETRANGE, APPEND and GETRANGE on 64 MB about what
+they cost on 1 KB (a long string is kept in chunks: shardd/disk/chunks.py). See bench/README.md.
 """
 
 from __future__ import annotations
@@ -136,7 +138,7 @@ def grow(conn: Conn, kind: str, have: int, size: int) -> float:
         for n, lo in enumerate(range(have, size, FILL_CHUNK)):
             conn.pipeline(cmds[n], min(FILL_CHUNK, size - lo))
         # the new entries go to PENDING's list, spread over 10 consumers
-        for n, lo in enumerate(range(have, size, FILL_CHUNK)):
+        for n, _ in enumerate(range(have, size, FILL_CHUNK)):
             conn.call(b"XREADGROUP", b"GROUP", PENDING, b"c%d" % (n % 10), b"COUNT", FILL_CHUNK,
                       b"STREAMS", KEYS[kind], b">")
         conn.call(b"XGROUP", b"SETID", KEYS[kind], GROUP, b"%d-0" % (2 * (size // 2) + 1))
@@ -158,6 +160,7 @@ class Op:
     kind: str
     build: Callable[[int, int, random.Random, int], tuple[list[bytes], bytes]]
     pops: bool = False  # a batch may not pop more than the collection holds
+    undo_replies: int = 1  # commands in the undo request
 
 
 def new_names(seq: int, batch: int) -> list[bytes]:
@@ -267,8 +270,75 @@ def measure(conn: Conn, op: Op, size: int, ops: int, batch: int, rng: random.Ran
         reqs, undo = op.build(size, batch, rng, seq)
         total += conn.timed(b"".join(reqs), len(reqs))
         if undo:
-            conn.pipeline(undo, 1)
+            conn.pipeline(undo, op.undo_replies)
     return total / (ops // batch * batch) * 1e6
+
+
+# --------------------------------------------------------------------------- strings (--strings)
+
+# growth:string is grown with APPENDs of random bytes and written and read at random offsets;
+# growth:append is set back to the size after each batch of APPENDs (a sparse string of that
+# length: SETRANGE of its last byte).
+STRING_KEY, APPEND_KEY = b"growth:string", b"growth:append"
+STRING_FILL = 1 << 20  # bytes per APPEND while growing
+RANGE = 100            # bytes SETRANGE writes and GETRANGE reads
+TAIL = b"t" * 16       # what each APPEND appends
+
+
+def string_sizes(top: int) -> list[int]:
+    """1 KB, 16 KB, 256 KB ... (x16) up to top, and top itself."""
+    out, s = [], 1024
+    while s <= top:
+        out.append(s)
+        s *= 16
+    if out and out[-1] != top:
+        out.append(top)
+    return out
+
+
+def fmt_bytes(n: int) -> str:
+    for unit, div in (("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= div and n % div == 0:
+            return f"{n // div} {unit}"
+    return f"{n} B"
+
+
+def reset_append(size: int) -> bytes:
+    return encode(b"DEL", APPEND_KEY) + encode(b"SETRANGE", APPEND_KEY, size - 1, b"x")
+
+
+def grow_string(conn: Conn, have: int, size: int) -> float:
+    """APPEND bytes have..size-1 (the same on every server); returns seconds taken."""
+    t = time.perf_counter()
+    for lo in range(have, size, STRING_FILL):
+        conn.call(b"APPEND", STRING_KEY, random.Random(lo).randbytes(min(STRING_FILL, size - lo)))
+    conn.pipeline(reset_append(size), 2)
+    return time.perf_counter() - t
+
+
+def op_setbit(size, batch, rng, seq):
+    return [encode(b"SETBIT", STRING_KEY, rng.randrange(size * 8), rng.randrange(2))
+            for _ in range(batch)], b""
+
+
+def op_setrange(size, batch, rng, seq):
+    piece = b"r" * RANGE
+    return [encode(b"SETRANGE", STRING_KEY, rng.randrange(size - RANGE), piece) for _ in range(batch)], b""
+
+
+def op_append(size, batch, rng, seq):
+    return [encode(b"APPEND", APPEND_KEY, TAIL)] * batch, reset_append(size)
+
+
+def op_getrange(size, batch, rng, seq):
+    starts = [rng.randrange(size - RANGE) for _ in range(batch)]
+    return [encode(b"GETRANGE", STRING_KEY, s, s + RANGE - 1) for s in starts], b""
+
+
+STRING_OPS = [Op("SETBIT (random bit)", "string", op_setbit),
+              Op(f"SETRANGE ({RANGE} bytes, random offset)", "string", op_setrange),
+              Op(f"APPEND ({len(TAIL)} bytes)", "string", op_append, undo_replies=2),
+              Op(f"GETRANGE ({RANGE} bytes, random offset)", "string", op_getrange)]
 
 
 # --------------------------------------------------------------------------- the run
@@ -292,15 +362,56 @@ def fmt_size(n: int) -> str:
     return str(n)
 
 
+def table_head(conns: dict[str, Conn], what: str) -> list[str]:
+    head = f"| {what} | command | " + " | ".join(f"{label} us/op" for label in conns)
+    head += " | shardis/redis |" if len(conns) == 2 else " |"
+    return [head, "|" + "---|" * (head.count("|") - 1)]
+
+
+def measure_row(args: argparse.Namespace, conns: dict[str, Conn], op: Op, size: int, label: str,
+                rng: random.Random) -> str:
+    """One table row: op at size on every server, interleaved (drift hits both alike)."""
+    per: dict[str, list[float]] = {name: [] for name in conns}
+    for _ in range(args.repeats):
+        for name, c in conns.items():
+            per[name].append(measure(c, op, size, args.ops, args.batch, rng))
+    med = {name: statistics.median(v) for name, v in per.items()}
+    row = f"| {label} | {op.name} | " + " | ".join(f"{m:.2f}" for m in med.values())
+    row += f" | {med['shardis'] / med['redis']:.2f} |" if len(conns) == 2 else " |"
+    print(row, file=sys.stderr, flush=True)
+    return row
+
+
+def run_strings(args: argparse.Namespace, conns: dict[str, Conn]) -> tuple[str, list[str]]:
+    """Grow one string and measure on every server; the Markdown table and the fill notes."""
+    for c in conns.values():
+        c.call(b"DEL", STRING_KEY, APPEND_KEY)
+    have = 0
+    fill_time = {label: 0.0 for label in conns}
+    lines = table_head(conns, "size")
+    rng = random.Random(args.seed)
+    try:
+        for size in string_sizes(args.max_bytes):
+            for label, c in conns.items():
+                fill_time[label] += grow_string(c, have, size)
+            have = size
+            for op in STRING_OPS:
+                lines.append(measure_row(args, conns, op, size, fmt_bytes(size), rng))
+    finally:
+        for c in conns.values():
+            c.call(b"DEL", STRING_KEY, APPEND_KEY)
+    notes = [f"- filling: {fmt_bytes(have)} in {t:.1f}s by APPENDs of up to {fmt_bytes(STRING_FILL)} "
+             f"on {label}" for label, t in fill_time.items()]
+    return "\n".join(lines), notes
+
+
 def run(args: argparse.Namespace, conns: dict[str, Conn]) -> tuple[str, list[str]]:
     """Grow and measure on every server; returns the Markdown table and the fill notes."""
     for c in conns.values():
         c.call(b"DEL", *KEYS.values())
     have = {(label, kind): 0 for label in conns for kind in KEYS}
     fill_time = {label: 0.0 for label in conns}
-    head = "| members | command | " + " | ".join(f"{label} us/op" for label in conns)
-    head += " | shardis/redis |" if len(conns) == 2 else " |"
-    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    lines = table_head(conns, "members")
     rng = random.Random(args.seed)
     try:
         for size in sizes_up_to(args.max):
@@ -309,18 +420,7 @@ def run(args: argparse.Namespace, conns: dict[str, Conn]) -> tuple[str, list[str
                     fill_time[label] += grow(c, kind, have[label, kind], size)
                     have[label, kind] = size
             for op in OPS:
-                per = {label: [] for label in conns}
-                for _ in range(args.repeats):
-                    for label, c in conns.items():  # interleaved: drift hits both alike
-                        per[label].append(measure(c, op, size, args.ops, args.batch, rng))
-                med = {label: statistics.median(v) for label, v in per.items()}
-                row = f"| {fmt_size(size)} | {op.name} | " + " | ".join(f"{m:.2f}" for m in med.values())
-                if len(conns) == 2:
-                    row += f" | {med['shardis'] / med['redis']:.2f} |"
-                else:
-                    row += " |"
-                lines.append(row)
-                print(row, file=sys.stderr, flush=True)
+                lines.append(measure_row(args, conns, op, size, fmt_size(size), rng))
     finally:
         for c in conns.values():
             c.call(b"DEL", *KEYS.values())
@@ -335,6 +435,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
     ap = argparse.ArgumentParser(prog="bench/growth.py", description=__doc__.splitlines()[0])
     ap.add_argument("--max", type=int, default=1_000_000, help="largest size (default %(default)s)")
+    ap.add_argument("--strings", action="store_true",
+                    help="grow one string instead, 1 KB to --max-bytes: SETBIT, SETRANGE, APPEND, GETRANGE")
+    ap.add_argument("--max-bytes", type=int, default=64 << 20,
+                    help="with --strings, the largest size in bytes (default %(default)s)")
     ap.add_argument("--ops", type=int, default=4000, help="operations per measurement (default %(default)s)")
     ap.add_argument("--batch", type=int, default=100,
                     help="requests per pipeline, also how far inserts grow a collection before they "
@@ -379,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
                     running(RedisServer(args.durability, os.path.join(tmp, "redis")))).port
         conns = {label: Conn(port, label) for label, port in ports.items()}
         try:
-            body, notes = run(args, conns)
+            body, notes = (run_strings if args.strings else run)(args, conns)
         finally:
             for c in conns.values():
                 c.close()
@@ -395,7 +499,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"{args.repeats} interleaved repeat(s); durability {args.durability}"
                 + (" (servers started here)" if args.port is None else ""))
     info += notes + [f"- took {time.monotonic() - started:.0f}s"]
-    section = "\n".join([f"## {now:%Y-%m-%d %H:%M} UTC — collection growth to {fmt_size(args.max)}",
+    title = (f"string growth to {fmt_bytes(args.max_bytes)}" if args.strings
+             else f"collection growth to {fmt_size(args.max)}")
+    section = "\n".join([f"## {now:%Y-%m-%d %H:%M} UTC — {title}",
                          "", *info, "", body]) + "\n"
     shutil.rmtree(tmp, ignore_errors=True)
     print("\n" + section)

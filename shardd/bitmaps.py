@@ -5,6 +5,11 @@ most significant bit of the first byte. Each handler follows Redis 7.0's bitops.
 step for step where the order decides which error a bad request gets, and
 computes with Python's big integers (``int.from_bytes``, ``bit_count``) where
 Redis loops over bytes.
+
+A long string is kept in chunks (shardd/disk/chunks.py): SETBIT, GETBIT and BITFIELD
+read and write only the bytes they touch (``Keyspace.string_range``,
+``write_string``), BITCOUNT and BITPOS only their range, a chunk at a time; BITOP
+reads its sources whole.
 """
 
 from __future__ import annotations
@@ -14,8 +19,8 @@ from shardis.args import int_arg
 from shardis.commands import CommandTable
 from shardis.notify import NOTIFY_GENERIC, NOTIFY_KEY_MISS, NOTIFY_STRING
 from shardis.resp import ReplyError, string2ll
-from shardis.shardd.disk.keys import payload, type_of
-from shardis.shardd.storage import STRING, Keyspace
+from shardis.shardd.disk.keys import is_string
+from shardis.shardd.storage import Keyspace
 
 BIT_OFFSET = "ERR bit offset is not an integer or out of range"
 BIT_VALUE = "ERR bit is not an integer or out of range"
@@ -53,27 +58,12 @@ def bit_offset(ks: Keyspace, arg: bytes, hash_ok: bool = False, bits: int = 0) -
     return v
 
 
-def _read_string(ks: Keyspace, db: int, key: bytes) -> tuple[bytes | None, bytes | None]:
-    """(record, value) of a string key, (None, None) when absent; WRONGTYPE otherwise."""
-    raw = ks.lookup(db, key)
+def _byte_at(ks: Keyspace, raw: bytes | None, byte: int) -> int:
+    """Byte ``byte`` of a string (0 past its end or for no key)."""
     if raw is None:
-        return None, None
-    if type_of(raw) != STRING:
-        raise ReplyError(errors.WRONGTYPE)
-    return raw, payload(raw)
-
-
-def _grown(value: bytes | None, nbytes: int) -> bytearray:
-    """lookupStringForBitCommand's value: at least ``nbytes`` long, zero padded."""
-    buf = bytearray(value or b"")
-    if len(buf) < nbytes:
-        buf.extend(bytes(nbytes - len(buf)))
-    return buf
-
-
-def _store(ks: Keyspace, db: int, key: bytes, raw: bytes | None, value: bytes | bytearray) -> None:
-    """Write a bitmap back in place: its TTL kept."""
-    ks.set_string(db, key, bytes(value), ks.expire_of(raw) if raw else 0, old=raw)
+        return 0
+    b = ks.string_range(raw, byte, byte + 1)
+    return b[0] if b else 0
 
 
 # ---------------------------------------------------------------- SETBIT / GETBIT
@@ -85,28 +75,23 @@ def setbit(ks: Keyspace, db: int, args: list[bytes]) -> int:
     if on is None or on & ~1:
         raise ReplyError(BIT_VALUE)
     key = args[1]
-    raw, value = _read_string(ks, db, key)
+    raw = ks.string_record(db, key)
     byte = offset >> 3
-    buf = _grown(value, byte + 1)
-    dirty = raw is None or len(buf) != len(value or b"")
+    # lookupStringForBitCommand grows the string to the byte (zero padded) first.
+    dirty = raw is None or ks.string_len(raw) <= byte
+    cur = _byte_at(ks, raw, byte)
     shift = 7 - (offset & 7)
-    old = (buf[byte] >> shift) & 1
+    old = (cur >> shift) & 1
     if dirty or old != on:
-        buf[byte] = (buf[byte] & ~(1 << shift)) | (on << shift)
-        _store(ks, db, key, raw, buf)
+        ks.write_string(db, key, raw, byte, bytes(((cur & ~(1 << shift)) | (on << shift),)))
         ks.notify(NOTIFY_STRING, b"setbit", db, key)
     return old
 
 
 def getbit(ks: Keyspace, db: int, args: list[bytes]) -> int:
     offset = bit_offset(ks, args[2])
-    value = ks.get_string(db, args[1])
-    if value is None:
-        return 0
-    byte = offset >> 3
-    if byte >= len(value):
-        return 0
-    return (value[byte] >> (7 - (offset & 7))) & 1
+    raw = ks.string_record(db, args[1])
+    return (_byte_at(ks, raw, offset >> 3) >> (7 - (offset & 7))) & 1
 
 
 # ---------------------------------------------------------------- BITCOUNT / BITPOS
@@ -127,9 +112,10 @@ def _popcount(data: bytes) -> int:
 
 
 def bitcount(ks: Keyspace, db: int, args: list[bytes]) -> int:
-    value = ks.get_string(db, args[1])
-    if value is None:
+    raw = ks.string_record(db, args[1])
+    if raw is None:
         return 0
+    length = ks.string_len(raw)
     n = len(args)
     first_mask = last_mask = 0
     if n in (4, 5):
@@ -137,7 +123,7 @@ def bitcount(ks: Keyspace, db: int, args: list[bytes]) -> int:
         if start < 0 and end < 0 and start > end:
             return 0  # (before BIT/BYTE is read: a bad unit goes unnoticed here)
         isbit = _unit(args[4]) if n == 5 else False
-        total = len(value) << 3 if isbit else len(value)
+        total = length << 3 if isbit else length
         if start < 0:
             start += total
         if end < 0:
@@ -151,16 +137,16 @@ def bitcount(ks: Keyspace, db: int, args: list[bytes]) -> int:
             start >>= 3
             end >>= 3
     elif n == 2:
-        start, end = 0, len(value) - 1
+        start, end = 0, length - 1
     else:
         raise ReplyError(errors.SYNTAX)
     if start > end:
         return 0
-    count = _popcount(value[start:end + 1])
+    count = sum(_popcount(piece) for piece in ks.string_pieces(raw, start, end + 1))
     if first_mask:
-        count -= (value[start] & first_mask).bit_count()
+        count -= (_byte_at(ks, raw, start) & first_mask).bit_count()
     if last_mask:
-        count -= (value[end] & last_mask).bit_count()
+        count -= (_byte_at(ks, raw, end) & last_mask).bit_count()
     return count
 
 
@@ -186,11 +172,11 @@ def bitpos(ks: Keyspace, db: int, args: list[bytes]) -> int:
     bit = int_arg(args[2])
     if bit not in (0, 1):
         raise ReplyError(BITPOS_BIT)
-    value = ks.get_string(db, args[1])
-    if value is None:
+    raw = ks.string_record(db, args[1])
+    if raw is None:
         return -1 if bit else 0
     n = len(args)
-    length = len(value)
+    length = ks.string_len(raw)
     end_given = False
     if n in (4, 5, 6):
         start = int_arg(args[3])
@@ -218,7 +204,15 @@ def bitpos(ks: Keyspace, db: int, args: list[bytes]) -> int:
         start, end = 0, (length << 3) - 1
     else:
         raise ReplyError(errors.SYNTAX)
-    pos = _first_bit(value, bit, start, end)
+    pos = -1
+    base = start >> 3  # the byte the next piece starts at
+    for piece in ks.string_pieces(raw, base, (end >> 3) + 1):
+        lo, hi = max(start, base << 3), min(end, ((base + len(piece)) << 3) - 1)
+        found = _first_bit(piece, bit, lo - (base << 3), hi - (base << 3))
+        if found >= 0:
+            pos = (base << 3) + found
+            break
+        base += len(piece)
     if pos >= 0:
         return pos
     if bit or end_given:
@@ -242,9 +236,9 @@ def bitop(ks: Keyspace, db: int, args: list[bytes]) -> int:
             ks.notify(NOTIFY_KEY_MISS, b"keymiss", db, key)  # lookupKeyRead
             values.append(b"")
             continue
-        if type_of(raw) != STRING:
+        if not is_string(raw):
             raise ReplyError(errors.WRONGTYPE)
-        values.append(payload(raw))
+        values.append(ks.string_value(raw))
     maxlen = max(len(v) for v in values)
     dest = args[2]
     if not maxlen:
@@ -357,6 +351,52 @@ def _signed_overflow(value: int, incr: int, bits: int, ow: int) -> tuple[int, in
     return 0, None
 
 
+class _Touched:
+    """The bytes BITFIELD's operations touch in a string: read as first needed (zeros
+    past its end), changed here, written back as runs of consecutive bytes, so a long
+    string's other chunks are neither read nor written."""
+
+    def __init__(self, ks: Keyspace, raw: bytes | None) -> None:
+        self.ks = ks
+        self.raw = raw
+        self.known: dict[int, int] = {}
+        self.changed: set[int] = set()
+
+    def window(self, offset: int, bits: int) -> bytearray:
+        """The bytes a field ``bits`` wide at bit ``offset`` lies in (bit ``offset & 7`` on)."""
+        b0, b1 = offset >> 3, (offset + bits - 1) >> 3
+        known = self.known
+        if any(i not in known for i in range(b0, b1 + 1)):
+            got = b"" if self.raw is None else self.ks.string_range(self.raw, b0, b1 + 1)
+            for i in range(b0, b1 + 1):
+                if i not in known:
+                    known[i] = got[i - b0] if i - b0 < len(got) else 0
+        return bytearray(known[i] for i in range(b0, b1 + 1))
+
+    def put(self, offset: int, buf: bytearray) -> None:
+        """``window(offset, ...)``'s bytes, changed."""
+        b0 = offset >> 3
+        for j, v in enumerate(buf):
+            self.known[b0 + j] = v
+            self.changed.add(b0 + j)
+
+    def runs(self) -> list[tuple[int, bytes]]:
+        """The changed bytes as (first byte, bytes) runs, in order."""
+        out: list[tuple[int, bytes]] = []
+        start = -1
+        run = bytearray()
+        for i in sorted(self.changed):
+            if start >= 0 and i == start + len(run):
+                run.append(self.known[i])
+                continue
+            if start >= 0:
+                out.append((start, bytes(run)))
+            start, run = i, bytearray((self.known[i],))
+        if start >= 0:
+            out.append((start, bytes(run)))
+        return out
+
+
 def _bitfield(ks: Keyspace, db: int, args: list[bytes], ro: bool) -> list[int | None]:
     ops: list[tuple[int, int, int, int, bool, int]] = []  # opcode, offset, value, ow, signed, bits
     ow = WRAP
@@ -400,22 +440,25 @@ def _bitfield(ks: Keyspace, db: int, args: list[bytes], ro: bool) -> list[int | 
         raw = ks.lookup(db, key)
         if raw is None and not ro:
             ks.notify(NOTIFY_KEY_MISS, b"keymiss", db, key)  # lookupKeyRead
-        if raw is not None and type_of(raw) != STRING:
+        if raw is not None and not is_string(raw):
             raise ReplyError(errors.WRONGTYPE)
-        value_ro = b"" if raw is None else payload(raw)
-        return [get_field(value_ro, off, bits, signed) for _, off, _, _, signed, bits in ops]
+        seen = _Touched(ks, raw)
+        return [get_field(seen.window(off, bits), off & 7, bits, signed)
+                for _, off, _, _, signed, bits in ops]
     if ro:
         raise ReplyError(BITFIELD_RO)
-    raw, old_value = _read_string(ks, db, key)
-    buf = _grown(old_value, (highest >> 3) + 1)
-    dirty = raw is None or len(buf) != len(old_value or b"")
+    raw = ks.string_record(db, key)
+    need = (highest >> 3) + 1  # lookupStringForBitCommand grows the string this long
+    dirty = raw is None or ks.string_len(raw) < need
+    touched = _Touched(ks, raw)
     changes = 0
     out: list[int | None] = []
     for opcode, offset, arg, mode, signed, bits in ops:
+        buf = touched.window(offset, bits)
         if opcode == GET:
-            out.append(get_field(buf, offset, bits, signed))
+            out.append(get_field(buf, offset & 7, bits, signed))
             continue
-        old = get_field(buf, offset, bits, signed)
+        old = get_field(buf, offset & 7, bits, signed)
         if signed:
             if opcode == INCRBY:
                 overflow, limit = _signed_overflow(old, arg, bits, mode)
@@ -440,11 +483,15 @@ def _bitfield(ks: Keyspace, db: int, args: list[bytes], ro: bool) -> list[int | 
             continue
         assert new is not None  # (WRAP and SAT give a limit)
         out.append(ret)
-        set_field(buf, offset, bits, new)
+        set_field(buf, offset & 7, bits, new)
+        touched.put(offset, buf)
         if dirty or old != new:
             changes += 1
     if dirty or changes:
-        _store(ks, db, key, raw, buf)
+        for start, data in touched.runs():
+            raw = ks.write_string(db, key, raw, start, data)
+        if raw is None or ks.string_len(raw) < need:
+            ks.write_string(db, key, raw, need, b"")
     if changes:
         ks.notify(NOTIFY_STRING, b"setbit", db, key)
     return out

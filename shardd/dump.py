@@ -203,7 +203,8 @@ def _write_stream(ks: Keyspace, c: Coll, value: rdb.StreamValue, compact: bool) 
         for i, fields in node.entries:
             ks.mput(c, sd.id_bytes(i), sd.pack_entry(fields))
         live = len(node.entries)
-        ks.mput(c, sd.node_key(node.master), sd.pack_node(live, live + node.deleted, node.size), index=True)
+        record = sd.Node(live, live + node.deleted, node.size, node.last, node.fields)
+        ks.mput(c, sd.node_key(node.master), sd.pack_node(record), index=True)
     c.count = value.length
     first = value.first
     if first is None:  # (the older format: the first entry, as streamGetEdgeID finds it)

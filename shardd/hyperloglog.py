@@ -30,12 +30,10 @@ import math
 import random
 import struct
 
-from shardis import errors
 from shardis.commands import CommandTable
 from shardis.notify import NOTIFY_KEY_MISS, NOTIFY_STRING
 from shardis.resp import OK, ReplyError, Simple
-from shardis.shardd.disk.keys import payload, type_of
-from shardis.shardd.storage import STRING, Keyspace
+from shardis.shardd.storage import Keyspace
 
 HLL_P = 14
 HLL_Q = 64 - HLL_P
@@ -493,12 +491,10 @@ def hll_count(o: bytes | bytearray) -> tuple[int, bool]:
 
 def _lookup_hll(ks: Keyspace, db: int, key: bytes) -> tuple[bytes | None, bytes | None]:
     """(record, value) of an HLL key, (None, None) when absent; WRONGTYPE otherwise."""
-    raw = ks.lookup(db, key)
+    raw = ks.string_record(db, key)
     if raw is None:
         return None, None
-    if type_of(raw) != STRING:
-        raise ReplyError(errors.WRONGTYPE)
-    value = payload(raw)
+    value = ks.string_value(raw)
     if not is_hll(value):
         raise ReplyError(NOT_HLL)
     return raw, value
@@ -579,7 +575,7 @@ def pfmerge(ks: Keyspace, db: int, args: list[bytes]) -> Simple:
             raise ReplyError(INVALID_HLL)
     dest = args[1]
     raw = ks.lookup(db, dest)
-    o = new_hll() if raw is None else bytearray(payload(raw))
+    o = new_hll() if raw is None else bytearray(ks.string_value(raw))
     if use_dense and not sparse_to_dense(o):
         if raw is None:  # (Redis added the new key before the conversion)
             _store(ks, db, dest, None, o)

@@ -9,7 +9,8 @@ from shardis import errors
 from shardis.commands import INTERNAL, CommandTable
 from shardis.resp import ReplyError, string2ll
 from shardis.shardd.disk.coll import encoding
-from shardis.shardd.disk.keys import HASH, LIST, SET, STREAM, STRING, ZSET, mkey, payload, type_of
+from shardis.shardd.disk.chunks import head
+from shardis.shardd.disk.keys import CHUNKED, HASH, LIST, SET, STREAM, STRING, ZSET, mkey, payload, type_of
 from shardis.shardd.storage import Coll, Keyspace
 
 SHARED_INTEGERS = 10000      # Redis shares the objects of 0..9999 ...
@@ -39,6 +40,8 @@ COLL_ENCODINGS = {HASH: (b"listpack", b"hashtable"), SET: (b"intset", b"hashtabl
 def _encoding(raw: bytes) -> bytes:
     if type_of(raw) == STRING:
         return string_encoding(payload(raw))
+    if type_of(raw) == CHUNKED:
+        return b"raw"  # (longer than any embstr or int)
     return COLL_ENCODINGS[type_of(raw)][1 if encoding(raw) else 0]
 
 
@@ -73,6 +76,9 @@ def memusage(ks: Keyspace, db: int, args: list[bytes]) -> int | None:
     if raw is None:
         return None
     size = len(mkey(db, args[1])) + len(raw) + LMDB_NODE_OVERHEAD
+    if type_of(raw) == CHUNKED:  # its bytes, and a key and a node per chunk (a sparse one: less)
+        _, length, chunk = head(raw)
+        return size + length + -(-length // chunk) * (16 + LMDB_NODE_OVERHEAD)
     if type_of(raw) != STRING:
         c = cast(Coll, ks.coll(db, args[1], type_of(raw)))  # (the key is live, of this type)
         sample = list(islice(ks.mrange(c), MEMORY_SAMPLES))

@@ -35,10 +35,10 @@ from shardis.notify import NOTIFY_EXPIRED, NOTIFY_GENERIC, NOTIFY_KEY_MISS, NOTI
     parse_flags
 from shardis.resp import ReplyError, encode
 from shardis.shardd.context import ShardContext
-from shardis.shardd.disk import sysdb
+from shardis.shardd.disk import chunks, sysdb
 from shardis.shardd.disk.coll import COLL, MAX_KEY, MAX_MEMBER, POS, POS_BIAS, Coll, bytes_pos, \
     check_members, coll_id, head, head_bytes, pos_bytes, prefix, prefix_of
-from shardis.shardd.disk.keys import BULK_HEAD, DB_PREFIX, EXP, HASH, HDR_LEN, LIST, NO_EXPIRY, \
+from shardis.shardd.disk.keys import BULK_HEAD, CHUNKED, DB_PREFIX, EXP, HASH, HDR_LEN, LIST, NO_EXPIRY, \
     PLAIN_LIST, PLAIN_STRING, SET, SLOT_BYTES, STREAM, STRING, TYPE_NAMES, ZSET, db_of, expire_of, expired, \
     expires_at, expires_key, expires_key_of, expires_mkey, has_expiry, in_db, key_of, mkey, payload, \
     record, restamp, slot_key, slot_of, slot_prefix, version_of
@@ -86,6 +86,11 @@ class Store:
     stream_node_entries = 100
     stream_node_bytes = 4096
     hll_sparse_max_bytes = 3000
+    # Strings longer than ``inline_max`` are kept in chunks of ``chunk_size`` bytes
+    # (shardd/disk/chunks.py); each string keeps the size it was written with, so tests
+    # may set small ones to cross chunk boundaries with short values.
+    chunk_size = chunks.CHUNK
+    inline_max = chunks.INLINE_MAX
 
     def __init__(self, path: str, durability: str, map_size: int, ctx: ShardContext | None = None) -> None:
         self.path = path
@@ -309,13 +314,15 @@ class Keyspace:
         return raw
 
     def get_string(self, db: int, key: bytes) -> bytes | None:
-        """A string's value, None when absent; WRONGTYPE for another type."""
+        """A string's whole value, None when absent; WRONGTYPE for another type."""
         raw = self.lookup(db, key)
         if raw is None:
             return None
-        if raw[0] != STRING:
+        if raw[0] == STRING:
+            return payload(raw)
+        if raw[0] != CHUNKED:
             raise ReplyError(errors.WRONGTYPE)
-        return payload(raw)
+        return self.string_range(raw, 0, chunks.length_of(raw))
 
     def get_string_resp(self, db: int, key: bytes) -> bytes:
         """GET's reply as RESP2 bytes, every step inline for a string without TTL
@@ -330,16 +337,22 @@ class Keyspace:
         return encode(self.get_string(db, key))  # a TTL to check, or WRONGTYPE
 
     def type_of(self, db: int, key: bytes) -> int | None:
+        """The type of a live key as commands see it (a chunked string is a STRING)."""
         raw = self.lookup(db, key)
-        return None if raw is None else raw[0]
+        if raw is None:
+            return None
+        return STRING if raw[0] == CHUNKED else raw[0]
 
     def expire_of(self, raw: bytes) -> int:
         """Expire-at ms of a record, 0 when it has none."""
         return expire_of(raw)
 
     def put(self, db: int, key: bytes, type_: int, payload: bytes, expire: int = 0,
-            old: bytes | None | Literal[False] = False) -> None:
-        """Write a whole record. ``old`` is the current record if the caller already read it."""
+            old: bytes | None | Literal[False] = False) -> bytes:
+        """Write a whole record (a string longer than ``inline_max``: in chunks); returns
+        it. ``old`` is the current record if the caller already read it."""
+        if type_ == STRING and len(payload) > self.store.inline_max:
+            return self._set_chunked(db, key, payload, expire, old)
         mk = mkey(db, key)
         txn = self.txn
         st = self.store
@@ -361,6 +374,7 @@ class Keyspace:
             self._replaced(db, mk, old, expire, type_)
         if expire:
             txn.put(expires_key(expire, mk), b"", db=self.exp_db)
+        return rec
 
     def _replaced(self, db: int, mk: bytes, old: bytes, expire: int, type_: int = STRING) -> None:
         """Tidy up after a record overwrote ``old``: its TTL entry, its members, the counts."""
@@ -382,8 +396,11 @@ class Keyspace:
     def set_plain(self, db: int, key: bytes, value: bytes) -> None:
         """``put`` of a string without TTL, every step inline: SET's hot path (the
         shard is the bottleneck of SET under load, and each call level costs ~0.1 us)."""
-        mk = DB_PREFIX[db] + SLOT_BYTES[key_slot(key) if 123 in key else crc_hqx(key, 0) & 0x3FFF] + key
         st = self.store
+        if len(value) > st.inline_max:
+            self._set_chunked(db, key, value, 0, False)
+            return
+        mk = DB_PREFIX[db] + SLOT_BYTES[key_slot(key) if 123 in key else crc_hqx(key, 0) & 0x3FFF] + key
         st.version += 1
         old = self.meta_cur.replace(mk, PLAIN_STRING + st.version.to_bytes(8, "big") + value)
         if old is None:
@@ -402,12 +419,19 @@ class Keyspace:
         st = self.store
         replace = self.meta_cur.replace
         version = st.version
+        inline_max = st.inline_max
         added = 0
         for i in range(1, len(args), 2):
             key = args[i]
+            value = args[i + 1]
+            if len(value) > inline_max:
+                st.version = version
+                self._set_chunked(db, key, value, 0, False)
+                version = st.version
+                continue
             mk = prefix + slots[key_slot(key) if 123 in key else crc_hqx(key, 0) & 0x3FFF] + key
             version += 1
-            old = replace(mk, PLAIN_STRING + version.to_bytes(8, "big") + args[i + 1])
+            old = replace(mk, PLAIN_STRING + version.to_bytes(8, "big") + value)
             if old is None:
                 added += 1
             elif old[1:9] != NO_EXPIRY or old[0] != STRING:
@@ -457,9 +481,161 @@ class Keyspace:
             self.ready.append((db, mk[3:]))  # (a blocked XREADGROUP hears of it: shardd/streams.py)
 
     def _drop_payload(self, mk: bytes, raw: bytes) -> None:
-        """Delete what a record keeps outside ``meta``: a collection's members."""
+        """Delete what a record keeps outside ``meta``: a collection's members, a chunked
+        string's chunks (both under the id its payload starts with)."""
         if raw[0] != STRING:
             self._drop_members(coll_id(raw))
+
+    # ------------------------------------------------------------ strings
+    #
+    # A string is its record's payload up to ``inline_max`` bytes, a head and chunks past
+    # that (shardd/disk/chunks.py). Families read and write strings through these, never
+    # through ``payload``: ``string_record`` (the record, type checked), ``string_len``,
+    # ``string_range`` / ``string_pieces`` (a range), ``string_value`` (all of it),
+    # ``write_string`` (a range written in place); ``set_string`` / ``put`` replace a
+    # value whole, ``get_string`` reads it whole.
+
+    def string_record(self, db: int, key: bytes) -> bytes | None:
+        """The live record of a string key, None when absent; WRONGTYPE for another type."""
+        raw = self.lookup(db, key)
+        if raw is not None and raw[0] != STRING and raw[0] != CHUNKED:
+            raise ReplyError(errors.WRONGTYPE)
+        return raw
+
+    def string_len(self, raw: bytes) -> int:
+        """The length of the string a record holds (O(1): a chunked one keeps it in its head)."""
+        return len(raw) - HDR_LEN if raw[0] == STRING else chunks.length_of(raw)
+
+    def string_value(self, raw: bytes) -> bytes:
+        """The whole value of the string a record holds."""
+        if raw[0] == STRING:
+            return raw[HDR_LEN:]
+        return self.string_range(raw, 0, chunks.length_of(raw))
+
+    def string_range(self, raw: bytes, start: int, stop: int) -> bytes:
+        """Bytes ``start`` (>= 0) up to ``stop`` of the string a record holds (cut at its
+        end), reading only the chunks they lie in."""
+        if raw[0] == STRING:
+            return raw[HDR_LEN + start:HDR_LEN + max(start, stop)]
+        id_, length, size = chunks.head(raw)
+        stop = min(stop, length)
+        if start >= stop:
+            return b""
+        i = start // size
+        if (stop - 1) // size != i:
+            return b"".join(self.string_pieces(raw, start, stop))
+        # One chunk (GETRANGE, GETBIT, BITFIELD): one read, no cursor.
+        base = i * size
+        got = (self.txn.get(chunks.chunk_key(prefix(id_), i), None, self.store.members) or b"")[
+            start - base:stop - base]
+        return got if len(got) == stop - start else got + bytes(stop - start - len(got))
+
+    def string_pieces(self, raw: bytes, start: int, stop: int) -> Iterator[bytes]:
+        """``string_range`` in consecutive pieces of at most a chunk each (zeros where no
+        chunk is stored), for reading a long range without holding it whole (BITCOUNT)."""
+        if raw[0] == STRING:
+            yield raw[HDR_LEN + start:HDR_LEN + max(start, stop)]
+            return
+        id_, length, size = chunks.head(raw)
+        stop = min(stop, length)
+        if start >= stop:
+            return
+        p = prefix(id_)
+        pos = start
+        cur = self.txn.cursor(db=self.store.members)
+        if cur.set_range(chunks.chunk_key(p, start // size)):
+            end = chunks.chunk_key(p, (stop - 1) // size + 1)
+            for k, v in cur.iternext():
+                if k >= end:
+                    break
+                base = chunks.chunk_index(k) * size
+                lo = max(pos, base)
+                hi = min(stop, base + len(v))
+                if lo >= hi:
+                    continue  # (a chunk shorter than where the range starts: zeros)
+                while pos < lo:  # bytes no chunk holds
+                    n = min(lo - pos, size)
+                    yield bytes(n)
+                    pos += n
+                yield v[lo - base:hi - base]
+                pos = hi
+                if pos >= stop:
+                    return  # (not reading the next chunk to see it is past the range)
+        while pos < stop:
+            n = min(stop - pos, size)
+            yield bytes(n)
+            pos += n
+
+    def write_string(self, db: int, key: bytes, raw: bytes | None, offset: int, data: bytes) -> bytes:
+        """Write ``data`` at byte ``offset`` of the string ``raw`` (its live record, None for
+        a new key), zeros filling any gap before it, the TTL kept; returns the new record.
+        On a chunked string only the chunks the range covers are read and written (empty
+        ``data`` past the end only sets the length). Length limits are the caller's."""
+        length = 0 if raw is None else self.string_len(raw)
+        new_len = max(length, offset + len(data))
+        st = self.store
+        if raw is not None and raw[0] == CHUNKED:
+            id_, _, size = chunks.head(raw)
+            self._write_chunks(prefix(id_), size, offset, data)
+            st.version += 1
+            rec = raw[:9] + st.version.to_bytes(8, "big") + chunks.head_bytes(id_, new_len, size)
+            self.meta_cur.put(mkey(db, key), rec)
+            return rec
+        expire = 0 if raw is None else expire_of(raw)
+        value = b"" if raw is None else raw[HDR_LEN:]
+        if new_len <= st.inline_max:
+            if len(value) < offset:
+                value += bytes(offset - len(value))
+            return self.put(db, key, STRING, value[:offset] + data + value[offset + len(data):], expire, raw)
+        # It grows past inline_max: from now on it is kept in chunks.
+        id_ = st.next_id
+        st.next_id += 1
+        size = st.chunk_size
+        self._write_chunks(prefix(id_), size, 0, value)
+        self._write_chunks(prefix(id_), size, offset, data)
+        return self.put(db, key, CHUNKED, chunks.head_bytes(id_, new_len, size), expire, raw)
+
+    def _set_chunked(self, db: int, key: bytes, value: bytes, expire: int,
+                     old: bytes | None | Literal[False]) -> bytes:
+        """``put`` of a string longer than ``inline_max``: chunks under a new id, then its
+        record; the chunks of a chunked string it replaces go."""
+        if old is False:
+            old = self.txn.get(mkey(db, key), None, self.meta_db)
+        st = self.store
+        id_ = st.next_id
+        st.next_id += 1
+        size = st.chunk_size
+        self._write_chunks(prefix(id_), size, 0, value)
+        rec = self.put(db, key, CHUNKED, chunks.head_bytes(id_, len(value), size), expire, old)
+        if old is not None and old[0] == CHUNKED:  # (put drops the members of another type's)
+            self._drop_members(coll_id(old))
+        return rec
+
+    def _write_chunks(self, p: bytes, size: int, offset: int, data: bytes) -> None:
+        """Write ``data`` at byte ``offset`` of the chunks under ``p``: a chunk it covers
+        whole is written blind, one it covers in part is read, spliced (zeros before the
+        part when the chunk was shorter) and written back."""
+        txn = self.txn
+        members = self.store.members
+        end = offset + len(data)
+        pos = offset
+        i = offset // size
+        while pos < end:
+            base = i * size
+            lo = pos - base
+            hi = min(end, base + size) - base
+            piece = data[pos - offset:pos - offset + hi - lo]
+            k = chunks.chunk_key(p, i)
+            if lo == 0 and hi == size:
+                txn.put(k, piece, db=members)
+            else:
+                buf = bytearray(txn.get(k, None, members) or b"")
+                if len(buf) < lo:
+                    buf += bytes(lo - len(buf))
+                buf[lo:hi] = piece  # (a shorter chunk grows to hi)
+                txn.put(k, buf, db=members)
+            pos = base + hi
+            i += 1
 
     # ------------------------------------------------------------ collections
 
@@ -758,6 +934,8 @@ class Keyspace:
         raw = self.lookup(db, key)
         if raw is None:
             return None
+        if raw[0] == CHUNKED:  # (carried whole, chunked again where it lands)
+            return [STRING, expire_of(raw), self.string_value(raw)]
         if raw[0] != STRING:
             return [raw[0], expire_of(raw), self._export_members(raw)]
         return [raw[0], expire_of(raw), payload(raw)]

@@ -17,8 +17,8 @@ from shardis.commands import COORD, SPLIT_OK, SPLIT_POSITIONAL, CommandTable, Cr
 from shardis.notify import NOTIFY_GENERIC, NOTIFY_KEY_MISS, NOTIFY_STRING
 from shardis.args import int_arg
 from shardis.resp import OK, ReplyError, Simple, encode, string2ll
-from shardis.shardd.disk.keys import payload, type_of
-from shardis.shardd.storage import STRING, Keyspace
+from shardis.shardd.disk.keys import is_string
+from shardis.shardd.storage import Keyspace
 
 LLONG_MIN = -(2**63)
 LLONG_MAX = 2**63 - 1
@@ -33,13 +33,17 @@ def _opt(arg: bytes) -> bytes:
 
 
 def _string_record(ks: Keyspace, db: int, key: bytes) -> tuple[bytes | None, bytes | None]:
-    """(record, value) of a string key, (None, None) when absent; WRONGTYPE for another type."""
-    raw = ks.lookup(db, key)
+    """(record, whole value) of a string key, (None, None) when absent; WRONGTYPE for another type."""
+    raw = ks.string_record(db, key)
     if raw is None:
         return None, None
-    if type_of(raw) != STRING:
-        raise ReplyError(errors.WRONGTYPE)
-    return raw, payload(raw)
+    return raw, ks.string_value(raw)
+
+
+def _number_text(ks: Keyspace, raw: bytes) -> bytes | None:
+    """A string's value when it is short enough to be a number (INCR's, INCRBYFLOAT's:
+    no number is _LD_MAX_CHARS long), else None, without reading a long one."""
+    return ks.string_value(raw) if ks.string_len(raw) < _LD_MAX_CHARS else None
 
 
 def _check_length(ks: Keyspace, size: int, extra: int) -> None:
@@ -366,10 +370,11 @@ def lcs_reply(a: bytes | None, b: bytes | None, args: list[bytes],
 
 def _incr_by(ks: Keyspace, db: int, key: bytes, delta: int) -> int:
     """INCR and friends: add ``delta`` to an integer string, keeping its TTL."""
-    raw, value = _string_record(ks, db, key)
+    raw = ks.string_record(db, key)
     old = 0
     if raw is not None:
-        parsed = string2ll(cast(bytes, value))  # (a record: a value)
+        value = _number_text(ks, raw)
+        parsed = None if value is None else string2ll(value)
         if parsed is None:
             raise ReplyError(errors.NOT_INTEGER)
         old = parsed
@@ -499,7 +504,7 @@ def mget(ks: Keyspace, db: int, args: list[bytes]) -> list[bytes | None]:
     for key in args[1:]:
         raw = ks.lookup(db, key)
         # MGET answers nil for a key of another type, never WRONGTYPE.
-        out.append(payload(raw) if raw is not None and type_of(raw) == STRING else None)
+        out.append(ks.string_value(raw) if raw is not None and is_string(raw) else None)
     return out
 
 
@@ -526,21 +531,21 @@ def msetnx(ks: Keyspace, db: int, args: list[bytes]) -> int:
 
 def append(ks: Keyspace, db: int, args: list[bytes]) -> int:
     key, tail = args[1], args[2]
-    raw, value = _string_record(ks, db, key)
+    raw = ks.string_record(db, key)
     if raw is None:
         ks.set_string(db, key, tail, old=None)
         ks.notify(NOTIFY_STRING, b"append", db, key)
         return len(tail)
-    value = cast(bytes, value)  # (a record: a value)
-    _check_length(ks, len(value), len(tail))
-    ks.set_string(db, key, value + tail, ks.expire_of(raw), old=raw)
+    length = ks.string_len(raw)
+    _check_length(ks, length, len(tail))
+    ks.write_string(db, key, raw, length, tail)  # (a long string: its last chunk or two)
     ks.notify(NOTIFY_STRING, b"append", db, key)
-    return len(value) + len(tail)
+    return length + len(tail)
 
 
 def strlen(ks: Keyspace, db: int, args: list[bytes]) -> int:
-    value = ks.get_string(db, args[1])
-    return 0 if value is None else len(value)
+    raw = ks.string_record(db, args[1])
+    return 0 if raw is None else ks.string_len(raw)
 
 
 def incr(ks: Keyspace, db: int, args: list[bytes]) -> int:
@@ -566,8 +571,11 @@ def incrbyfloat(ks: Keyspace, db: int, args: list[bytes]) -> bytes:
     delta = parse_long_double(args[2])
     key = args[1]
     # Redis checks the key's type and value before the increment's syntax.
-    raw, value = _string_record(ks, db, key)
-    current = Fraction(0) if raw is None else parse_long_double(cast(bytes, value))
+    raw = ks.string_record(db, key)
+    current: Fraction | float | None = Fraction(0)
+    if raw is not None:
+        value = _number_text(ks, raw)
+        current = None if value is None else parse_long_double(value)
     if current is None or delta is None:
         raise ReplyError(errors.NOT_FLOAT)
     total = add_long_double(current, delta)
@@ -581,8 +589,8 @@ def incrbyfloat(ks: Keyspace, db: int, args: list[bytes]) -> bytes:
 
 def getrange(ks: Keyspace, db: int, args: list[bytes]) -> bytes:
     start, end = int_arg(args[2]), int_arg(args[3])
-    value = ks.get_string(db, args[1]) or b""
-    n = len(value)
+    raw = ks.string_record(db, args[1])
+    n = 0 if raw is None else ks.string_len(raw)
     if start < 0 and end < 0 and start > end:
         return b""
     if start < 0:
@@ -590,9 +598,9 @@ def getrange(ks: Keyspace, db: int, args: list[bytes]) -> bytes:
     if end < 0:
         end = max(n + end, 0)
     end = min(end, n - 1)
-    if start > end or n == 0:
+    if start > end or raw is None:
         return b""
-    return value[start:end + 1]
+    return ks.string_range(raw, start, end + 1)  # (a long string: the chunks of the range)
 
 
 def setrange(ks: Keyspace, db: int, args: list[bytes]) -> int:
@@ -600,26 +608,22 @@ def setrange(ks: Keyspace, db: int, args: list[bytes]) -> int:
     offset = int_arg(args[2])
     if offset < 0:
         raise ReplyError(errors.OFFSET_RANGE)
-    raw, value = _string_record(ks, db, key)
+    raw = ks.string_record(db, key)
     if not piece:  # nothing to write: not even an empty key is created
-        return 0 if value is None else len(value)  # (raw and value: both None or neither)
+        return 0 if raw is None else ks.string_len(raw)
     _check_length(ks, offset, len(piece))
-    value = value or b""
-    if len(value) < offset:
-        value += b"\0" * (offset - len(value))
-    value = value[:offset] + piece + value[offset + len(piece):]
-    ks.set_string(db, key, value, ks.expire_of(raw) if raw else 0, old=raw)
+    rec = ks.write_string(db, key, raw, offset, piece)  # (a long string: the chunks of the range)
     ks.notify(NOTIFY_STRING, b"setrange", db, key)
-    return len(value)
+    return ks.string_len(rec)
 
 
 def lcs(ks: Keyspace, db: int, args: list[bytes]) -> LcsReply:
     values = []
     for key in args[1:3]:
         raw = ks.lookup(db, key)
-        if raw is not None and type_of(raw) != STRING:
+        if raw is not None and not is_string(raw):
             raise ReplyError(errors.LCS_NOT_STRING)
-        values.append(None if raw is None else payload(raw))
+        values.append(None if raw is None else ks.string_value(raw))
     return lcs_reply(values[0], values[1], args, ks.store.proto_max_bulk_len)
 
 

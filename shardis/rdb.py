@@ -677,16 +677,20 @@ class StreamGroup:
 
 class StreamNode:
     """One listpack of a stream: its master ID (the radix tree key), its live entries
-    (ID, [field, value, ...]), how many deleted ones it still holds, its bytes."""
+    (ID, [field, value, ...]), how many deleted ones it still holds, its bytes, the ID
+    of its last entry (deleted or not) and its master entry's field names (read from a
+    payload: None when unknown)."""
 
-    __slots__ = ("master", "entries", "deleted", "size")
+    __slots__ = ("master", "entries", "deleted", "size", "last", "fields")
 
     def __init__(self, master: StreamID, entries: list[tuple[StreamID, list[bytes]]], deleted: int = 0,
-                 size: int = 0) -> None:
+                 size: int = 0, last: StreamID | None = None, fields: list[bytes] | None = None) -> None:
         self.master = master
         self.entries = entries
         self.deleted = deleted
         self.size = size
+        self.last = last
+        self.fields = fields
 
 
 class StreamValue:
@@ -779,7 +783,7 @@ def _stream_entries(master: StreamID, blob: bytes) -> StreamNode:
             live.append((i, fv))
     if len(live) != count or dead != deleted:
         raise ValueError("stream node counts mismatch")
-    return StreamNode(master, live, dead, len(blob))
+    return StreamNode(master, live, dead, len(blob), prev, fields0)
 
 
 def _load_stream(r: Reader, v2: bool) -> StreamValue:

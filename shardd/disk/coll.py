@@ -46,7 +46,8 @@ def head_bytes(id_: int, count: int, a: int, b: int, enc: int) -> bytes:
 
 
 def coll_id(raw: bytes) -> int:
-    return COLL.unpack_from(raw, HDR_LEN)[0]
+    """The id a record's payload starts with: a collection's, or a chunked string's (``disk.chunks``)."""
+    return ID.unpack_from(raw, HDR_LEN)[0]
 
 
 def encoding(raw: bytes) -> int:

@@ -1,8 +1,8 @@
 """Keys and records of ``meta``, and the ``expires`` index (see the package's docstring).
 
 A record is header + payload. The header is type (1 byte) + expire-at ms (8,
-big-endian, 0 = none) + version (8); a string's payload is its value, a
-collection's is its head (``disk.coll``).
+big-endian, 0 = none) + version (8); a string's payload is its value (a long one's,
+type ``CHUNKED``, is a head: ``disk.chunks``), a collection's is its head (``disk.coll``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from shardis.slots import key_slot
 
 STRING, LIST, SET, ZSET, HASH = 0, 1, 2, 3, 4
 STREAM = 5  # (disk.stream)
-TYPE_NAMES = {STRING: "string", LIST: "list", SET: "set", ZSET: "zset", HASH: "hash", STREAM: "stream"}
+CHUNKED = 6  # a string longer than disk.chunks.INLINE_MAX: its payload is a head, its bytes in chunks
+TYPE_NAMES = {STRING: "string", LIST: "list", SET: "set", ZSET: "zset", HASH: "hash", STREAM: "stream",
+              CHUNKED: "string"}
 
 HDR = struct.Struct(">BQQ")      # type, expire-at ms, version
 HDR_LEN = HDR.size
@@ -23,7 +25,7 @@ NO_EXPIRY = b"\0" * 8            # the header's expire-at of a record without TT
 DB_PREFIX = [bytes([i]) for i in range(256)]
 SLOT_BYTES = [s.to_bytes(2, "big") for s in range(16384)]
 # A header without TTL before its version, by type (the inline paths build records from it).
-PLAIN = [bytes([t]) + NO_EXPIRY for t in range(6)]
+PLAIN = [bytes([t]) + NO_EXPIRY for t in range(7)]
 PLAIN_STRING = PLAIN[STRING]
 PLAIN_LIST = PLAIN[LIST]
 BULK_HEAD = [b"$%d\r\n" % n for n in range(4096)]  # (RESP, for get_string_resp's inline reply)
@@ -75,6 +77,11 @@ def record(type_: int, expire: int, version: int, payload: bytes) -> bytes:
 
 def type_of(raw: bytes) -> int:
     return raw[0]
+
+
+def is_string(raw: bytes) -> bool:
+    """Whether a record holds a string, kept whole (STRING) or in chunks (CHUNKED)."""
+    return raw[0] == STRING or raw[0] == CHUNKED
 
 
 def expire_of(raw: bytes) -> int:
