@@ -53,7 +53,7 @@ from shardis.shardd import sets, streams
 from shardis.shardd.disk import stream as sd
 from shardis.shardd.disk.coll import MAX_MEMBER, check_members, pos_bytes
 from shardis.shardd.disk.hash import index_suffix
-from shardis.shardd.disk.keys import HASH, LIST, SET, STREAM, STRING, ZSET, type_of
+from shardis.shardd.disk.keys import HASH, LIST, SET, STREAM, ZSET, is_string, type_of
 from shardis.shardd.disk.zset import ZSet, score_bytes
 from shardis.shardd.storage import Coll, Keyspace
 
@@ -113,7 +113,7 @@ def serialize(ks: Keyspace, db: int, key: bytes) -> bytes | None:
     if raw is None:
         return None
     t = type_of(raw)
-    if t == STRING:
+    if is_string(raw):  # (whole, or in chunks)
         value = ks.get_string(db, key)
         assert value is not None  # (live, a string)
         return rdb.footer(rdb.dump_string(value))
