@@ -34,6 +34,8 @@ COMPILED = [
     "shardis/shardd/disk/coll.py",
     "shardis/shardd/disk/sysdb.py",
     "shardis/wire.py",
+    # DUMP / RESTORE's RDB codecs (LZF, listpacks): byte loops, 4x faster compiled
+    "shardis/rdb.py",
 ]
 
 
