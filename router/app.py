@@ -25,6 +25,7 @@ import socket
 import sys
 import time
 from binascii import crc_hqx
+from bisect import bisect_left
 from typing import Any, Callable, Coroutine
 
 import zmq
@@ -36,7 +37,7 @@ from shardis.messages import Batch, CoordItem, CoordReplies, CoordRequests, Repl
 from shardis.plan import MERGES
 from shardis.resp import RequestReader, ReplyError, encode, encode_error
 from shardis.hubproto import ACL_SETTING
-from shardis.router import clients, scripting, security, transactions
+from shardis.router import clients, metrics, scripting, security, transactions
 from shardis.router.pubsub import PubSub, Subscriptions
 from shardis.router.replies import NOBODY, Merger, Owner, Slot, unknown_command
 from shardis.router.tls import TLSListener
@@ -56,6 +57,7 @@ MAX_INFLIGHT = 4  # batches per shard awaiting replies; see Router.flush
 # free pages go back to the system.
 TIDY_S = 5.0
 TIDY_CLIENTS = 500
+_BATCH_BUCKETS = metrics.BATCH_BUCKETS  # (read once per batch: no module look-up)
 
 # Plain ints: with them pyzmq's get() skips wrapping the result in an Enum (~1 us a call).
 _EVENTS = int(zmq.EVENTS)
@@ -170,6 +172,13 @@ class Router:
         # they count on every read and write; CONFIG RESETSTAT zeroes them with stats)
         self.reads = self.writes = self.net_input = self.net_output = 0
         self.server: asyncio.AbstractServer | None = None  # the plain port's (none with port 0)
+        self.metrics_server: asyncio.AbstractServer | None = None  # metrics_port's (router/metrics.py)
+        # Per shard: when each batch in flight left, and how long batches took to come back
+        # (counts per bucket of metrics.BATCH_BUCKETS, the last +Inf; their seconds summed):
+        # /metrics' latency histogram, counted per batch, not per command.
+        self.batch_sent: list[dict[int, float]] = [{} for _ in range(self.nshards)]
+        self.batch_counts = [[0] * (len(metrics.BATCH_BUCKETS) + 1) for _ in range(self.nshards)]
+        self.batch_seconds = [0.0] * self.nshards
         self.tls = TLSListener(self)  # tls-port's
         # client-output-buffer-limit's classes as applied: (hard, soft, soft seconds)
         self.obuf_normal = cfg.obuf_limits("normal")
@@ -318,6 +327,7 @@ class Router:
     def _send(self, i: int) -> None:
         bid = next(self.batch_ids)
         self.inflight[i][bid] = self.out_slots[i]
+        self.batch_sent[i][bid] = time.perf_counter()
         self.socks[i].send(Batch.frame(bid, self.out[i]))
         self.out[i] = []
         self.out_slots[i] = []
@@ -326,6 +336,7 @@ class Router:
         """Drain shard i's replies into their slots, send what accumulated, let owners write."""
         sock = self.socks[i]
         inflight = self.inflight[i]
+        sent = self.batch_sent[i]
         touched = []
         # The ZeroMQ fd is edge-triggered: drain until EVENTS says no more
         # (cheaper than catching zmq.Again), and look again after a send.
@@ -335,24 +346,28 @@ class Router:
             if slots is None:
                 if bid == 0:
                     self._wakeups(i, Wakeups(replies))
-            elif len(slots) == len(replies):
-                for slot, r in zip(slots, replies):
-                    slot[0] = r
-                    owner = slot[1]
-                    if not owner.dirty:
-                        owner.dirty = True
-                        touched.append(owner)
             else:
-                # Some slots stand for a run of one client's commands (see dispatch).
-                at = 0
-                for slot in slots:
-                    n = slot[2] if len(slot) > 2 else 1
-                    slot[0] = replies[at] if n == 1 else b"".join(replies[at:at + n])
-                    at += n
-                    owner = slot[1]
-                    if not owner.dirty:
-                        owner.dirty = True
-                        touched.append(owner)
+                took = time.perf_counter() - sent.pop(bid)
+                self.batch_counts[i][bisect_left(_BATCH_BUCKETS, took)] += 1
+                self.batch_seconds[i] += took
+                if len(slots) == len(replies):
+                    for slot, r in zip(slots, replies):
+                        slot[0] = r
+                        owner = slot[1]
+                        if not owner.dirty:
+                            owner.dirty = True
+                            touched.append(owner)
+                else:
+                    # Some slots stand for a run of one client's commands (see dispatch).
+                    at = 0
+                    for slot in slots:
+                        n = slot[2] if len(slot) > 2 else 1
+                        slot[0] = replies[at] if n == 1 else b"".join(replies[at:at + n])
+                        at += n
+                        owner = slot[1]
+                        if not owner.dirty:
+                            owner.dirty = True
+                            touched.append(owner)
             if self.out[i] and len(inflight) < MAX_INFLIGHT:
                 self._send(i)
         for owner in touched:
@@ -386,6 +401,7 @@ class Router:
                     owner.dirty = True
                     touched.append(owner)
         self.inflight[i].clear()
+        self.batch_sent[i].clear()
         for key in [k for k in self.blocked if k[0] == i]:
             b = self.blocked.pop(key)
             b.slot[0] = err
@@ -412,6 +428,10 @@ class Router:
     def count_error(self, msg: str) -> None:
         """An error reply made by this router (INFO errorstats; shards count their own)."""
         self.stats["errorstat_" + errors.code_of(msg)] += 1
+
+    def metrics_figures(self) -> dict[str, Any]:
+        """This router's counters for /metrics (another router's poll asks them)."""
+        return metrics.router_figures(self)
 
     def submit_raw(self, shard: int, spec: CommandSpec, db: int, args: list[bytes], slot: Slot) -> None:
         self.submit(shard, spec.id | wire.RAW, db, args, slot)
@@ -585,6 +605,8 @@ class Router:
             self.server = await loop.create_server(self.new_client, sock=sock, backlog=511)
             log.info("router %d listening on %s:%d", self.index, self.cfg.bind, self.cfg.port)
         self.tls.apply()
+        if self.cfg.metrics_port:
+            self.metrics_server = await metrics.serve(self)
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
@@ -597,6 +619,8 @@ class Router:
         assert loop is not None, "serve() started it"
         if self.server is not None:
             self.server.close()
+        if self.metrics_server is not None:
+            self.metrics_server.close()
         self.tls.close()
         deadline = time.monotonic() + 5
         while any(self.inflight) or self.coord_waiting:

@@ -90,6 +90,9 @@ class Config:
     # it a connection is answered an error and closed (INFO rejected_connections). Each
     # router counts its own accepts.
     max_connections_per_second_per_ip: int = 0
+    # HTTP on this port (0: off), served by every router (router/metrics.py): /health for
+    # liveness and readiness, /metrics in Prometheus' text format. Read at start only.
+    metrics_port: int = 0
     proto_max_bulk_len: int = 512 << 20
     map_size: int = 1 << 30
     expiry_sweep_ms: int = 100
@@ -168,6 +171,10 @@ def validate(cfg: Config) -> Config:
     if not cfg.port and not configtable.get_value(cfg, configtable.param("tls-port")):
         raise ConfigError("port: 0 closes the plain port, and tls-port is 0 too: shardis would "
                           "not listen anywhere")
+    if not (0 <= cfg.metrics_port < 65536):
+        raise ConfigError(f"metrics_port: must be 0..65535, got {cfg.metrics_port}")
+    if cfg.metrics_port and cfg.metrics_port == cfg.port:
+        raise ConfigError(f"metrics_port: {cfg.metrics_port} is the client port too")
     if cfg.shards != AUTO and not (isinstance(cfg.shards, int) and 1 <= cfg.shards <= 256):
         raise ConfigError(f"shards: must be 1..256 or \"auto\", got {cfg.shards!r}")
     if cfg.routers != AUTO and not (isinstance(cfg.routers, int) and 1 <= cfg.routers <= 64):
