@@ -300,7 +300,7 @@ def running(server: Server) -> Iterator[Server]:
 # zero: "ERR bit offset is not an integer or out of range"), so the bitmap tests use one fixed
 # bit in the middle of the 1 MB.
 BITMAP_KEY = b"mybitmap"
-BITMAP_BYTES = 1 << 20      # 8M bits; on shardis 64 chunks of 16 KiB (shardd/disk/chunks.py)
+BITMAP_BYTES = 1 << 20      # 8M bits; on shardis 65 chunks of 16,368 bytes (shardd/disk/chunks.py)
 BIT = "4000000"             # byte 500000
 HLL_KEYS = (b"{myhll}", b"{myhll}:2")   # one hash tag: PFCOUNT of both stays on one shard
 HLL_FILL = 100_000          # elements the preparation adds to each
