@@ -16,6 +16,7 @@ import datetime
 import io
 import os
 import platform
+import random
 import re
 import shlex
 import shutil
@@ -28,7 +29,7 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -93,6 +94,31 @@ def command(port: int, *args: bytes) -> bytes:
                 break
             buf += chunk
     return buf.strip()
+
+
+def send_all(port: int, commands: list[tuple[bytes, ...]]) -> list[bytes]:
+    """Send commands as one pipeline on one connection and return each reply's line.
+
+    For the preparations below, whose commands all answer one line (an integer, +OK or an
+    error); a bulk or array reply is refused.
+    """
+    req = b"".join(b"*%d\r\n" % len(c) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in c)
+                   for c in commands)
+    replies: list[bytes] = []
+    with socket.create_connection(("127.0.0.1", port), timeout=120.0) as s:
+        s.sendall(req)
+        buf = b""
+        while len(replies) < len(commands):
+            chunk = s.recv(65536)
+            if not chunk:
+                raise RuntimeError(f"connection closed after {len(replies)} of {len(commands)} replies")
+            buf += chunk
+            *lines, buf = buf.split(b"\r\n")
+            for line in lines:
+                if line[:1] not in (b":", b"+", b"-"):
+                    raise RuntimeError(f"unexpected reply {line[:80]!r}")
+                replies.append(line)
+    return replies
 
 
 def cpu_ticks(pid: int, with_children: bool) -> int | None:
@@ -265,6 +291,87 @@ def running(server: Server) -> Iterator[Server]:
         server.stop()
 
 
+# --------------------------------------------------------------------------- bitmaps, HLL, geo
+
+# Bitmaps, HyperLogLog and geo (issue 15): custom commands, off the default list, most after an
+# unmeasured preparation sent over one connection. redis-benchmark writes __rand_int__ as 12
+# zero-padded digits: a float argument takes them ("__rand_int__e-5" is a random coordinate in
+# [0, 10) with -r 1000000), an integer argument does not (Redis' string2ll refuses a leading
+# zero: "ERR bit offset is not an integer or out of range"), so the bitmap tests use one fixed
+# bit in the middle of the 1 MB.
+BITMAP_KEY = b"mybitmap"
+BITMAP_BYTES = 1 << 20      # 8M bits; on shardis 65 chunks of 16,368 bytes (shardd/disk/chunks.py)
+BIT = "4000000"             # byte 500000
+HLL_KEYS = (b"{myhll}", b"{myhll}:2")   # one hash tag: PFCOUNT of both stays on one shard
+HLL_FILL = 100_000          # elements the preparation adds to each
+GEO_KEY = b"geo100k"
+GEO_MEMBERS = 100_000
+# The members lie in [-0.5, 10.5) x [-0.5, 10.5) degrees, the search centres in [0, 10) x [0, 10),
+# so every circle of GEO_RADIUS_KM lies inside the members' square: ~100 members each (density
+# 100000 / 121 square degrees, a square degree ~12,200 km2 near the equator).
+GEO_SPAN = (-0.5, 10.5)
+GEO_RADIUS_KM = "22"
+BATCH = 1000                # members per GEOADD / elements per PFADD while preparing
+
+
+def _check(replies: list[bytes], what: str) -> list[bytes]:
+    errors = [r for r in replies if r.startswith(b"-")]
+    if errors:
+        raise RuntimeError(f"{what}: {errors[0].decode(errors='replace')}")
+    return replies
+
+
+def prepare_bitmap(port: int) -> None:
+    """mybitmap := 1 MB of seeded random bytes (about half its bits set), the same each time."""
+    _check(send_all(port, [(b"SET", BITMAP_KEY, random.Random(15).randbytes(BITMAP_BYTES))]), "SET")
+
+
+def prepare_hll(port: int) -> None:
+    """HLL_FILL distinct elements added to each HLL (dense by then), in PFADDs of BATCH."""
+    cmds = [(b"PFADD", key, *(b"fill:%d:%d" % (k, i) for i in range(n, n + BATCH)))
+            for k, key in enumerate(HLL_KEYS) for n in range(0, HLL_FILL, BATCH)]
+    _check(send_all(port, cmds), "PFADD")
+
+
+def prepare_geo(port: int) -> None:
+    """geo100k := GEO_MEMBERS members at seeded random places in GEO_SPAN, in GEOADDs of BATCH."""
+    rng = random.Random(15)
+    lo, hi = GEO_SPAN
+    cmds: list[tuple[bytes, ...]] = [(b"DEL", GEO_KEY)]
+    for n in range(0, GEO_MEMBERS, BATCH):
+        args: list[bytes] = [b"GEOADD", GEO_KEY]
+        for i in range(n, n + BATCH):
+            args += [b"%.6f" % rng.uniform(lo, hi), b"%.6f" % rng.uniform(lo, hi), b"m:%d" % i]
+        cmds.append(tuple(args))
+    added = _check(send_all(port, cmds), "GEOADD")[1:]
+    if sum(int(r[1:]) for r in added) != GEO_MEMBERS:
+        raise RuntimeError(f"GEOADD added {sum(int(r[1:]) for r in added)} of {GEO_MEMBERS} members")
+
+
+_RAND_COORD = "__rand_int__e-5"
+# name -> (the command measured, the preparation run before it, unmeasured).
+DATA_TESTS: dict[str, tuple[tuple[str, ...], Callable[[int], None] | None]] = {
+    # the bit becomes 1 on the first request; later ones find it set and write nothing (Redis
+    # 7.0.15 neither: a SETBIT that changes no bit touches no WATCH), so this is a chunk read
+    "setbit_1mb": (("SETBIT", BITMAP_KEY.decode(), BIT, "1"), prepare_bitmap),
+    # flips the same bit every request (u1 wraps): a write of one chunk each time on shardis
+    "bitfield_1mb": (("BITFIELD", BITMAP_KEY.decode(), "INCRBY", "u1", BIT, "1"), prepare_bitmap),
+    "getbit_1mb": (("GETBIT", BITMAP_KEY.decode(), BIT), prepare_bitmap),
+    "bitcount_1mb": (("BITCOUNT", BITMAP_KEY.decode()), prepare_bitmap),
+    "bitcount_1k": (("BITCOUNT", BITMAP_KEY.decode(), "0", "1023"), prepare_bitmap),
+    # one new random element per request into an HLL that starts empty (sparse, then dense)
+    "pfadd": (("PFADD", HLL_KEYS[0].decode(), "element:__rand_int__"), None),
+    # the cardinality is cached in the HLL after the first PFCOUNT (on both servers)
+    "pfcount": (("PFCOUNT", HLL_KEYS[0].decode()), prepare_hll),
+    # the union of two dense HLLs is computed anew each time (16384 registers each)
+    "pfcount_2": (("PFCOUNT", *(k.decode() for k in HLL_KEYS)), prepare_hll),
+    # a random member at a random place in [0, 10) x [0, 10); mygeo grows by ~-n members
+    "geoadd": (("GEOADD", "mygeo", _RAND_COORD, _RAND_COORD, "m:__rand_int__"), None),
+    "geosearch_100k": (("GEOSEARCH", GEO_KEY.decode(), "FROMLONLAT", _RAND_COORD, _RAND_COORD,
+                        "BYRADIUS", GEO_RADIUS_KM, "km", "ASC", "COUNT", "10"), prepare_geo),
+}
+
+
 # --------------------------------------------------------------------------- measuring
 
 
@@ -291,6 +398,7 @@ class BenchTest:
     args: tuple[str, ...]
     row: str
     fill: tuple[str, ...] = ()
+    prepare: Callable[[int], None] | None = None  # called with the server's port before the fill
 
 
 def bench_test(name: str) -> BenchTest:
@@ -301,12 +409,16 @@ def bench_test(name: str) -> BenchTest:
     runs first as its own unmeasured `-t lpush` (the same command, as many requests, at -P 16), and
     the LRANGE is measured alone as the custom command `LRANGE mylist 0 N-1`.
     """
+    if name in DATA_TESTS:
+        args, prepare = DATA_TESTS[name]
+        return BenchTest(name, args, " ".join(args), prepare=prepare)
     if name in STREAM_TESTS:
         args, fill = STREAM_TESTS[name]
         return BenchTest(name, args, " ".join(args), fill=fill)
     if name in SCRIPT_TESTS:
         keys = SCRIPT_TESTS[name]
-        return BenchTest(name, ("EVALSHA", SCRIPT_SHA, "2", *keys), f"EVALSHA {SCRIPT_SHA} 2 {' '.join(keys)}",
+        return BenchTest(name, ("EVALSHA", SCRIPT_SHA, "2", *keys),
+                         f"EVALSHA {SCRIPT_SHA} 2 {' '.join(keys)}",
                          fill=("-n", "1", "SCRIPT", "LOAD", SCRIPT))
     if name.startswith("lrange_"):
         last = f"{int(name.removeprefix('lrange_')) - 1}"
@@ -339,6 +451,8 @@ def benchmark(server: Server, name: str, pipeline: int, requests: int) -> Run:
             "-r", str(KEYSPACE), "-n", str(requests), "--csv"]
     timeout = max(300, requests / 500)
     try:
+        if test.prepare:
+            test.prepare(server.port)
         if test.fill:
             res = subprocess.run(base + list(test.fill), capture_output=True, text=True,
                                  stdin=subprocess.DEVNULL, timeout=timeout)
@@ -350,6 +464,8 @@ def benchmark(server: Server, name: str, pipeline: int, requests: int) -> Run:
                              text=True, stdin=subprocess.DEVNULL, timeout=timeout)
     except subprocess.TimeoutExpired:
         return Run(None, error="redis-benchmark timed out")
+    except (OSError, RuntimeError) as e:
+        return Run(None, error=f"fill: {e}"[:120])
     after = server.snapshot()
     rps = parse_csv(res.stdout, test.row)
     if res.returncode != 0 or rps is None:
@@ -584,7 +700,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="a short smoke run (20000 requests, 1 repeat), not written to RESULTS.md")
     ap.add_argument("--tests", default=",".join(TESTS),
                     help="comma-separated redis-benchmark test names, run in this order (default "
-                         "%(default)s; any of " + ",".join(KNOWN_TESTS) + ")")
+                         "%(default)s; any of " + ",".join(KNOWN_TESTS) + "; and "
+                         + ",".join([*SCRIPT_TESTS, *STREAM_TESTS, *DATA_TESTS]) + ", see README)")
     ap.add_argument("--pipelines", default=",".join(map(str, PIPELINES)), help="default %(default)s")
     ap.add_argument("--durabilities", default=",".join(DURABILITIES), help="default %(default)s")
     ap.add_argument("--build", action="append", metavar="NAME=PYTHON",
@@ -602,10 +719,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     a.repeats = a.repeats or (1 if a.quick else 3)
     a.requests = a.requests or (20000 if a.quick else 200000)
     a.tests = [t.strip().lower() for t in a.tests.split(",") if t.strip()]
-    unknown = [t for t in a.tests if t not in KNOWN_TESTS and t not in SCRIPT_TESTS
-               and t not in STREAM_TESTS]
+    known = [*KNOWN_TESTS, *SCRIPT_TESTS, *STREAM_TESTS, *DATA_TESTS]
+    unknown = [t for t in a.tests if t not in known]
     if unknown:
-        ap.error(f"unknown test(s) {','.join(unknown)}; known: {','.join(KNOWN_TESTS)}")
+        ap.error(f"unknown test(s) {','.join(unknown)}; known: {','.join(known)}")
     a.pipelines = [int(p) for p in a.pipelines.split(",") if p.strip()]
     a.durabilities = [d.strip() for d in a.durabilities.split(",") if d.strip()]
     if a.build:
