@@ -28,8 +28,6 @@ OBJECT_HELP = (
     "REFCOUNT <key>",
     "    Return the number of references of the value associated with the specified",
     "    <key>.",
-    "HELP",
-    "    Prints this help.",
 )
 
 MEMORY_HELP = (
@@ -45,8 +43,6 @@ MEMORY_HELP = (
     "USAGE <key> [SAMPLES <count>]",
     "    Return memory in bytes used by <key> and its value. Nested values are",
     "    sampled up to <count> times (default: 5, 0 means sample all).",
-    "HELP",
-    "    Prints this help.",
 )
 
 
