@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from shardis import errors
+from shardis import errors, keyspecs
 from shardis.args import compile_glob
 from shardis.commands import INTERNAL, CommandSpec, CommandTable
-from shardis.resp import ReplyError, Simple
+from shardis.resp import OrderedSet, ReplyError, Simple
 from shardis.router.connection import Container, help_reply
 
 if TYPE_CHECKING:
@@ -47,7 +47,12 @@ COMMAND_HELP = (
     "    commands are returned.",
     "GETKEYS <full-command>",
     "    Return the keys from a full Redis command.",
+    "GETKEYSANDFLAGS <full-command>",
+    "    Return the keys and the access flags from a full Redis command.",
 )
+# The order in which Redis lists a key's flags (addReplyFlagsForKeyArgs).
+KEY_FLAG_ORDER = ("RW", "RO", "OW", "RM", "access", "update", "insert", "delete", "not_key",
+                  "incomplete", "variable_flags")
 
 
 def acl_categories(spec: CommandSpec) -> list[str]:
@@ -190,19 +195,31 @@ def command_list(conn: Client, args: list[bytes]) -> list[bytes]:
     return [s.name.encode() for s in all_commands(conn.router.table) if f.matches(s)]
 
 
-def command_getkeys(conn: Client, args: list[bytes]) -> list[bytes]:
-    argv = args[2:]
+def keys_and_flags(conn: Client, argv: list[bytes]) -> keyspecs.Keys:
+    """Redis' getKeysSubcommandImpl: the key positions of a full command line and their
+    flags, from Redis 7.0's key specs (shardis/keyspecs.py), or its error."""
     spec = command_of_argv(conn.router.table, argv)
     if spec is None:
         raise ReplyError(errors.GETKEYS_INVALID_COMMAND)
-    if spec.first_key <= 0 and "movablekeys" not in spec.flags or "pubsub" in spec.flags:
+    if not keyspecs.has_keys(spec.name):
         raise ReplyError(errors.GETKEYS_NO_KEYS)  # (shard channels are not keys)
     if not spec.arity_ok(len(argv)):
         raise ReplyError(errors.GETKEYS_ARITY)
-    keys = spec.keys(argv)
-    if not keys and "no_mandatory_keys" not in spec.flags:
+    found = keyspecs.keys_with_flags(spec.name, argv)
+    if not found and "no_mandatory_keys" not in spec.flags:
         raise ReplyError(errors.GETKEYS_INVALID_ARGS)
-    return keys
+    return found
+
+
+def command_getkeys(conn: Client, args: list[bytes]) -> list[bytes]:
+    argv = args[2:]
+    return [argv[i] for i, _ in keys_and_flags(conn, argv)]
+
+
+def command_getkeysandflags(conn: Client, args: list[bytes]) -> list:
+    argv = args[2:]
+    return [[argv[i], OrderedSet(Simple(f) for f in KEY_FLAG_ORDER if f in flags)]
+            for i, flags in keys_and_flags(conn, argv)]
 
 
 def command_help(conn: Client, args: list[bytes]) -> list[Simple]:
@@ -230,5 +247,8 @@ def register(table: CommandTable) -> None:
     sub("getkeys", -4, flags, since="2.8.13", acl=acl,
         complexity="O(N) where N is the number of arguments to the command",
         summary="Extract keys given a full Redis command")(command_getkeys)
+    sub("getkeysandflags", -4, flags, since="7.0.0", acl=acl,
+        complexity="O(N) where N is the number of arguments to the command",
+        summary="Extract keys and access flags given a full Redis command")(command_getkeysandflags)
     sub("help", 2, flags, since="5.0.0", acl=acl,
         summary="Show helpful text about the different subcommands")(command_help)

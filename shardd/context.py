@@ -25,3 +25,4 @@ class ShardContext:
     # The shard's scripting (shardd/scripting.py's ScriptHost); None: scripts do not run here.
     scripts: Any = None
     busy_ms: int = 5000  # busy-reply-threshold: a script running longer gets others BUSY
+    active_expire: bool = True  # the expiry sweep runs (DEBUG SET-ACTIVE-EXPIRE: shardd/debug.py)

@@ -619,6 +619,8 @@ class Shard:
 
     def sweep(self) -> None:
         """Active expiry: delete keys whose TTL has passed, a bounded number per round."""
+        if not self.store.ctx.active_expire:
+            return  # (DEBUG SET-ACTIVE-EXPIRE 0)
         while True:
             n = self._apply(None, time.time_ns() // 1_000_000, durable=self.writer is not None)
             events, self.events = self.events, []

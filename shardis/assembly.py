@@ -16,10 +16,10 @@ from __future__ import annotations
 from shardis.commands import CommandTable
 from shardis.coord import coordinator
 from shardis.router import app, commandinfo, configcmd, connection, info, objectcmd, persistence, pubsub, \
-    scan, security, transactions
+    scan, security, servercmd, transactions
 from shardis.router import scripting as router_scripting
-from shardis.shardd import bitmaps, blocking, daemon, databases, dump, geo, hashes, hyperloglog, keys, \
-    lists, objectinfo, scripting, sets, sort, streams, strings, txn, zsets
+from shardis.shardd import bitmaps, blocking, daemon, databases, debug, dump, geo, hashes, hyperloglog, \
+    keys, lists, objectinfo, scripting, sets, sort, streams, strings, txn, zsets
 
 
 def build_table() -> CommandTable:
@@ -46,6 +46,8 @@ def build_table() -> CommandTable:
     geo.register(table)
     security.register(table)
     dump.register(table)
+    servercmd.register(table)
+    debug.register(table)
     return table
 
 

@@ -195,3 +195,11 @@ OBUF_ARGS = "Wrong number of arguments in buffer limit configuration."
 OBUF_CLASS = "Invalid client class specified in buffer limit configuration."
 OBUF_VALUES = "Error in hard, soft or soft_seconds setting in buffer limit configuration."
 KEYSPACE_EVENTS_LETTERS = "Invalid event class character. Use 'Ag$lshzxeKEtmdn'."
+
+# Server commands (router/servercmd.py)
+TIMEOUT_NOT_INTEGER = "ERR timeout is not an integer or out of range"
+NO_SHUTDOWN = "ERR No shutdown in progress."
+DEBUG_NOT_ALLOWED = ("ERR DEBUG command not allowed. If the enable-debug-command option is set to "
+                     "\"local\", you can run it from a local connection, otherwise you need to set "
+                     "this option in the configuration file, and then restart the server.")
+DEBUG_RELOAD_OPTIONS = "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."

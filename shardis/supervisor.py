@@ -19,11 +19,13 @@ from shardis import REDIS_VERSION, __version__, acl, autolayout, configtable
 from shardis.assembly import build_table
 from shardis.config import Config, ConfigError, load
 from shardis.resp import ReplyError
+from shardis.router import servercmd
 from shardis.shardd import reshard
 
 log = logging.getLogger("shardis")
 
 PR_SET_PDEATHSIG = 1
+SUPERVISOR_PID = servercmd.SUPERVISOR_PID_ENV
 RESTART_WINDOW = 30.0
 RESTART_LIMIT = 5
 
@@ -46,7 +48,9 @@ class Child:
         self.restarts: list[float] = []
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(self.argv, preexec_fn=_die_with_parent)
+        # SUPERVISOR_PID: whom a router signals for SHUTDOWN (router/servercmd.py)
+        env = dict(os.environ, **{SUPERVISOR_PID: str(os.getpid())})
+        self.proc = subprocess.Popen(self.argv, preexec_fn=_die_with_parent, env=env)
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

@@ -1,0 +1,252 @@
+"""SHUTDOWN, WAIT, ROLE, LOLWUT, DEBUG, MEMORY and COMMAND GETKEYSANDFLAGS beside
+redis-server 7.0 (router/servercmd.py, router/objectcmd.py, router/commandinfo.py)."""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+
+import pytest
+
+from tests.helpers import Pair, RawClient, RedisServer, Shardis, parse_reply
+
+
+@pytest.fixture(scope="module")
+def debug_servers(tmp_path_factory):
+    """shardis and redis-server with enable-debug-command yes."""
+    s = Shardis(str(tmp_path_factory.mktemp("servercmd") / "data"), shards=2,
+                enable_debug_command="yes").start()
+    r = RedisServer(None, "--enable-debug-command", "yes").start()
+    yield s, r
+    r.stop()
+    assert s.stop() == 0
+
+
+@pytest.fixture
+def dpair(debug_servers):
+    s, r = debug_servers
+    p = Pair(s.port, r.port)
+    p.check("FLUSHALL")
+    yield p
+    p.close()
+
+
+# ---------------------------------------------------------------- replies and errors
+
+SAME = [
+    ("ROLE",), ("ROLE", "x"),
+    ("WAIT",), ("WAIT", "0"), ("WAIT", "0", "0"), ("WAIT", "-1", "0"), ("WAIT", "0", "100"),
+    ("WAIT", "1", "10"), ("WAIT", "abc", "0"), ("WAIT", "0", "abc"), ("WAIT", "0", "-1"),
+    ("WAIT", "0", "1.5"), ("WAIT", "0", "0", "0"),
+    ("SHUTDOWN", "ABORT"), ("SHUTDOWN", "abort", "abort"), ("SHUTDOWN", "foo"),
+    ("SHUTDOWN", "SAVE", "NOSAVE"), ("SHUTDOWN", "ABORT", "NOW"), ("SHUTDOWN", "NOW", "foo"),
+    ("SHUTDOWN", "FORCE", "ABORT"),
+    ("LOLWUT",), ("LOLWUT", "foo"), ("LOLWUT", "VERSION"), ("LOLWUT", "VERSION", "7"),
+    ("LOLWUT", "version", "-1"), ("LOLWUT", "VERSION", "4"), ("LOLWUT", "VERSION", "abc"),
+    ("LOLWUT", "VERSION", "5", "1", "1", "1"), ("LOLWUT", "VERSION", "5", "66", "8", "2"),
+    ("LOLWUT", "VERSION", "5", "33", "3", "1"), ("LOLWUT", "VERSION", "5", "x"),
+    ("LOLWUT", "VERSION", "5", "10", "y"), ("LOLWUT", "VERSION", "6", "12", "1"),
+    ("LOLWUT", "VERSION", "6", "x"), ("LOLWUT", "VERSION", "6", "5", "z"),
+    ("MEMORY", "DOCTOR"), ("MEMORY", "PURGE"), ("MEMORY", "HELP"), ("MEMORY", "STATS", "x"),
+    ("MEMORY", "DOCTOR", "x"), ("MEMORY", "PURGE", "x"), ("MEMORY", "MALLOC-STATS", "x"),
+    ("MEMORY", "foo"),
+    # DEBUG is refused while enable-debug-command is "no" (both servers' default)
+    ("DEBUG",), ("DEBUG", "HELP"), ("DEBUG", "SLEEP", "0"), ("DEBUG", "foo"),
+    ("COMMAND", "HELP"),
+]
+
+
+@pytest.mark.parametrize("args", SAME, ids=lambda a: " ".join(a))
+def test_same_reply(pair, args):
+    pair.check(*args)
+
+
+@pytest.mark.parametrize("args", [("ROLE",), ("LOLWUT",), ("MEMORY", "DOCTOR"), ("WAIT", "0", "0"),
+                                  ("LOLWUT", "VERSION", "5", "20", "5", "2")],
+                         ids=lambda a: " ".join(a))
+def test_same_reply_resp3(pair3, args):
+    pair3.check(*args)
+
+
+def test_in_multi(pair):
+    """WAIT may not block in a transaction: 0 at once; SHUTDOWN is refused there."""
+    pair.check_pipeline([("MULTI",), ("WAIT", "1", "0"), ("ROLE",), ("EXEC",)])
+    pair.check_pipeline([("MULTI",), ("SHUTDOWN",), ("EXEC",)])
+
+
+def test_malloc_stats(pair):
+    """As a Redis built without jemalloc answers (the reference has jemalloc)."""
+    want = b"$45\r\nStats not supported for the current allocator\r\n"
+    assert pair.s.call("MEMORY", "MALLOC-STATS") == want
+
+
+def test_memory_stats_fields(pair):
+    """Redis' fields in Redis' order (the numbers are shardis' own)."""
+    for p in (pair.s, pair.r):
+        p.call("SET", "k", "v")
+    got, want = (parse_reply(c.call("MEMORY", "STATS")) for c in (pair.s, pair.r))
+    assert got[0::2] == want[0::2]
+    fields = dict(zip(got[0::2], got[1::2]))
+    assert fields[b"keys.count"] == 1 and fields[b"total.allocated"] > 0
+    assert fields[b"db.0"][0::2] == dict(zip(want[0::2], want[1::2]))[b"db.0"][0::2]
+
+
+@pytest.mark.parametrize("version,last", [
+    ("5", b"Georg Nees - schotter, plotter on paper, 1968. Redis ver. 7.0.15"),
+    ("6", b"Original 8 bit image from Plaguemon by hikikomori. Redis ver. 7.0.15")])
+def test_lolwut_art(pair, version, last):
+    """The art is random: the same shape (lines, their lengths) and the same last line."""
+    got, want = (parse_reply(c.call("LOLWUT", "VERSION", version)).split(b"\n") for c in (pair.s, pair.r))
+    # (characters per line; for version 6, cells: a cell's escapes differ with its color)
+    shape = (lambda line: line.count(b"\033[0m")) if version == "6" else (lambda line: len(line.decode()))
+    assert [shape(line) for line in got] == [shape(line) for line in want]
+    assert got[-2] == want[-2] == last and got[-1] == want[-1] == b""
+
+
+# ---------------------------------------------------------------- WAIT holds its client
+
+
+def test_wait_holds_the_client_for_its_timeout(shardis_server):
+    c, other = RawClient(shardis_server.port), RawClient(shardis_server.port)
+    try:
+        t = time.monotonic()
+        c.send_raw(b"*3\r\n$4\r\nWAIT\r\n$1\r\n1\r\n$3\r\n300\r\n*1\r\n$4\r\nPING\r\n")
+        assert other.call("PING") == b"+PONG\r\n"  # (others go on meanwhile)
+        assert time.monotonic() - t < 0.25
+        assert c.read_reply() == b":0\r\n"
+        assert time.monotonic() - t >= 0.3
+        assert c.read_reply() == b"+PONG\r\n"
+    finally:
+        c.close()
+        other.close()
+
+
+def test_wait_without_timeout_waits_until_the_client_leaves(shardis_server):
+    c = RawClient(shardis_server.port)
+    c.send_raw(b"*3\r\n$4\r\nWAIT\r\n$1\r\n1\r\n$1\r\n0\r\n*1\r\n$4\r\nPING\r\n")
+    c.sock.settimeout(0.5)
+    with pytest.raises(socket.timeout):
+        c.sock.recv(100)
+    c.close()
+    c = RawClient(shardis_server.port)
+    assert c.call("PING") == b"+PONG\r\n"
+    c.close()
+
+
+# ---------------------------------------------------------------- COMMAND GETKEYSANDFLAGS
+
+GETKEYS = [
+    ("set", "a", "b"), ("set", "a", "b", "get"), ("get", "k"), ("lmove", "a", "b", "left", "right"),
+    ("mset", "a", "1", "b", "2"), ("del", "a", "b", "c"), ("zunionstore", "d", "2", "a", "b"),
+    ("zunionstore", "d", "0", "a"), ("eval", "s", "0"), ("eval", "s", "2", "a", "b", "c"),
+    ("sort", "a", "store", "b"), ("sort", "a", "by", "w*"), ("sort_ro", "a"),
+    ("memory", "usage", "k"), ("object", "encoding", "k"), ("ssubscribe", "ch"), ("ping",),
+    ("xread", "streams", "a", "b", "1", "2"), ("xread", "count", "2", "streams", "a", "1"),
+    ("xreadgroup", "group", "g", "c", "streams", "a", ">"), ("bitfield", "k", "get", "u8", "0"),
+    ("bitfield", "k", "set", "u8", "0", "1"), ("georadius", "k", "1", "2", "3", "m", "store", "d"),
+    ("migrate", "h", "p", "", "0", "5", "keys", "a", "b"), ("migrate", "h", "p", "k", "0", "5"),
+    ("blpop", "a", "b", "0"), ("lmpop", "2", "a", "b", "left"), ("nosuch", "a"), ("get",),
+    ("get", "a", "b"), ("config", "get", "x"), ("client", "list"), ("rename", "a", "b"),
+    ("pfcount", "a", "b"), ("getex", "k", "persist"), ("copy", "a", "b"), ("fcall", "f", "1", "k"),
+]
+
+
+@pytest.mark.parametrize("argv", GETKEYS, ids=lambda a: " ".join(a) or "-")
+def test_getkeysandflags(pair, argv):
+    pair.check("COMMAND", "GETKEYSANDFLAGS", *argv)
+    pair.check("COMMAND", "GETKEYS", *argv)
+
+
+def test_getkeysandflags_arity(pair):
+    pair.check("COMMAND", "GETKEYSANDFLAGS")
+    pair.check("COMMAND", "GETKEYSANDFLAGS", "set")
+
+
+def test_getkeysandflags_resp3(pair3):
+    pair3.check("COMMAND", "GETKEYSANDFLAGS", "lmove", "a", "b", "left", "right")
+
+
+# ---------------------------------------------------------------- DEBUG (enabled)
+
+_UNSTABLE = re.compile(rb"Value at:0x[0-9a-f]+|lru:\d+")
+
+
+def test_debug_object(dpair):
+    dpair.check("SET", "s", "hello")
+    dpair.check("SET", "n", "12")
+    dpair.check("SET", "big", "x" * 100)
+    dpair.check("RPUSH", "l", "a", "b", "c", "12345", "x" * 70)
+    dpair.check("HSET", "h", "f", "v")
+    dpair.check("SADD", "si", "1", "2")
+    dpair.check("ZADD", "z", "1", "a")
+    for key in ("s", "n", "big", "l", "h", "si", "z"):
+        got, want = dpair.both("DEBUG", "OBJECT", key)
+        assert _UNSTABLE.sub(b"", got) == _UNSTABLE.sub(b"", want), key
+    for args in (("DEBUG", "OBJECT", "nokey"), ("DEBUG", "OBJECT"), ("DEBUG", "OBJECT", "s", "x")):
+        dpair.check(*args)
+
+
+@pytest.mark.parametrize("args", [
+    ("DEBUG", "SLEEP", "0"), ("DEBUG", "SLEEP", "abc"), ("DEBUG", "SLEEP", "-1"), ("DEBUG", "SLEEP"),
+    ("DEBUG", "sleep", "0.01x"), ("DEBUG", "RELOAD"), ("DEBUG", "RELOAD", "merge", "NOFLUSH"),
+    ("DEBUG", "RELOAD", "foo"), ("DEBUG", "CHANGE-REPL-ID"), ("DEBUG", "CHANGE-REPL-ID", "x"),
+    ("DEBUG", "SET-ACTIVE-EXPIRE"), ("DEBUG", "foo"), ("DEBUG", "HELP", "x"), ("debug", "digestx"),
+], ids=lambda a: " ".join(a))
+def test_debug_replies(dpair, args):
+    dpair.check(*args)
+
+
+def test_debug_help_is_redis_own_lines(dpair):
+    got, want = (parse_reply(c) for c in dpair.both("DEBUG", "HELP"))
+    assert got[0] == want[0] and got[-2:] == want[-2:]
+    assert set(got) <= set(want) and len(got) > 10
+
+
+def test_debug_sleep_holds_its_client(dpair):
+    t = time.monotonic()
+    assert dpair.s.call("DEBUG", "SLEEP", "0.3") == b"+OK\r\n"
+    assert time.monotonic() - t >= 0.3
+
+
+def test_debug_set_active_expire(dpair):
+    """With active expiry off an expired key is still counted until a command touches it."""
+    dpair.check("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+    try:
+        dpair.check("SET", "k", "v", "PX", "50")
+        time.sleep(0.5)
+        dpair.check("DBSIZE")
+        dpair.check("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+        time.sleep(0.6)
+        dpair.check("DBSIZE")
+    finally:
+        dpair.s.call("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+        dpair.r.call("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+
+
+# ---------------------------------------------------------------- SHUTDOWN
+
+
+def test_shutdown_stops_the_whole_server(tmp_path):
+    """SHUTDOWN through a router: no reply, the connection closes, every process stops and the
+    supervisor exits 0; what was written is there after a restart."""
+    s = Shardis(str(tmp_path / "data"), shards=2).start()
+    try:
+        c = RawClient(s.port)
+        assert c.call("SET", "k", "kept") == b"+OK\r\n"
+        assert c.call("RPUSH", "{k}l", "a", "b") == b":2\r\n"
+        c.send_raw(b"*2\r\n$8\r\nSHUTDOWN\r\n$6\r\nNOSAVE\r\n")
+        with pytest.raises((ConnectionError, OSError)):
+            c.read_reply()
+        c.close()
+        assert s.proc is not None
+        assert s.proc.wait(60) == 0
+        s.proc = None
+        assert "User requested shutdown" in s.log()
+        s.start()
+        c = RawClient(s.port)
+        assert c.call("GET", "k") == b"$4\r\nkept\r\n"
+        assert c.call("LRANGE", "{k}l", "0", "-1") == b"*2\r\n$1\r\na\r\n$1\r\nb\r\n"
+        c.close()
+    finally:
+        assert s.stop() in (0, None)
