@@ -28,8 +28,8 @@ from typing import Any, Callable
 from lupa import lua51
 
 from shardis import errors, lualibs
-from shardis.resp import ReplyError, string2ll
-from shardis.values import BigNumber, KeyedArrays, Pairs, Raw, Simple, Verbatim
+from shardis.resp import NilArray, ReplyError, string2ll
+from shardis.values import BigNumber, HumanDouble, KeyedArrays, Pairs, Raw, Simple, Verbatim
 
 log = logging.getLogger("scripting")
 
@@ -639,7 +639,7 @@ class Engine:
         if t is bytes or t is int:
             return v
         resp3 = self.resp == 3
-        if v is None:
+        if v is None or t is NilArray:  # (a null array too: GEOPOS of a missing member)
             return None if resp3 else False
         if t is Simple or t is str:
             return self._table({b"ok": v.encode("latin-1") if isinstance(v, str) else v})
@@ -671,6 +671,8 @@ class Engine:
             return v if resp3 else (1 if v else None)
         if t is BigNumber:
             return self._table({b"big_number": bytes(v)}) if resp3 else bytes(v)
+        if t is HumanDouble:  # (GEOPOS, WITHCOORD: a double in RESP3, as Redis' fake client reads it)
+            return self._table({b"double": float(v)}) if resp3 else bytes(v)
         if t is Verbatim:
             if resp3:
                 return self._table({b"verbatim_string": self._table({b"format": b"txt", b"string": bytes(v)})})

@@ -126,6 +126,33 @@ CASES = {
         ("GEOSEARCHSTORE", "far", "nokey", "FROMMEMBER", "Palermo", "BYRADIUS", "500", "km"),
         ("EXISTS", "far"),
     ],
+    # Replies read by a script, under redis.setresp(2) and (3): coordinates are doubles in
+    # RESP3 ({double=...}), distances bulk strings, a missing member's null array false or
+    # nil (which ends a Lua array); on one shard and through the coordinator (key "a").
+    "scripts": SICILY + [
+        ("EVAL", f"{resp}local r = redis.call({call}){across}; return r", "2", "Sicily", "a")
+        for resp in ("", "redis.setresp(3); ")
+        for across in ("", "; redis.call('set', KEYS[2], 'x')")
+        for call in (
+            "'geopos', KEYS[1], 'Palermo', 'nope', 'Catania'",
+            "'geopos', KEYS[1], 'nope', 'Palermo'", "'geopos', 'nokey', 'Palermo'",
+            "'geodist', KEYS[1], 'Palermo', 'Catania', 'km'", "'geodist', KEYS[1], 'Palermo', 'x'",
+            "'geohash', KEYS[1], 'Palermo', 'nope'",
+            "'geosearch', KEYS[1], 'FROMLONLAT', '15', '37', 'BYRADIUS', '200', 'km', 'ASC', "
+            "'WITHCOORD', 'WITHDIST', 'WITHHASH'",
+            "'geosearch', KEYS[1], 'FROMMEMBER', 'Palermo', 'BYBOX', '400', '400', 'km', 'WITHCOORD'",
+            "'georadius', KEYS[1], '15', '37', '200', 'km', 'WITHCOORD', 'COUNT', '1'",
+            "'georadiusbymember_ro', KEYS[1], 'Palermo', '200', 'km', 'WITHDIST', 'WITHCOORD'",
+        )
+    ] + [
+        ("EVAL", "redis.setresp(3); local r = redis.call('geopos', KEYS[1], 'Palermo', 'nope'); "
+                 "return {type(r[1][1]), tostring(r[1][1].double), #r, type(r[2])}", "1", "Sicily"),
+        ("EVAL", "local r = redis.call('geopos', KEYS[1], 'nope', 'Palermo'); "
+                 "return {type(r[1]), type(r[2][1]), r[2][2]}", "1", "Sicily"),
+        ("EVAL", "redis.setresp(3); local r = redis.call('geosearch', KEYS[1], 'FROMMEMBER', 'Palermo', "
+                 "'BYRADIUS', '1', 'km', 'WITHCOORD', 'WITHDIST'); "
+                 "return {type(r[1][2]), type(r[1][3][2]), r[1][3][2].double * 2}", "1", "Sicily"),
+    ],
 }
 
 

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from shardis.shardd import hyperloglog as hll
 from tests.helpers import RawClient, compare_keyspace_events, parse_reply
+from tests.test_notifications import Watched
 
 EMPTY_SPARSE = b"HYLL\x01" + bytes(11) + b"\x7f\xff"
 CORRUPT_SPARSE = b"HYLL\x01" + bytes(11) + b"\x7f\xfe"       # 16383 registers only
@@ -163,6 +164,23 @@ def test_events(pair, shardis_server, redis_server):
             ("PFMERGE", "{e}b", "{e}a", "{e}z"), ("PFDEBUG", "TODENSE", "{e}b")]
     events = compare_keyspace_events(pair, shardis_server.port, redis_server.port, cmds)
     assert len(events) > 4, events
+
+
+def test_keymiss_across_shards(shardis_server, redis_server):
+    """PFCOUNT of several keys reads each as Redis' lookupKeyRead does: a "keymiss" for
+    each missing one, from its own shard, also when the keys span shards (the coordinator
+    runs it), before a WRONGTYPE, in MULTI/EXEC and in a script."""
+    w = Watched(shardis_server.port, redis_server.port, "KEAm")
+    try:
+        # (b, h2 -> shard 0; c, h1 -> 1; a, d -> 2)
+        w.run(("PFADD", "b", "x"), ("PFCOUNT", "b", "c", "a"), ("PFCOUNT", "c"), ("PFCOUNT", "b", "h2"),
+              ("PFCOUNT", "c", "h1", "a", "b"), ("SET", "d", "s"), ("PFCOUNT", "c", "a", "d"),
+              ("MULTI",), ("PFCOUNT", "a", "b", "c"), ("EXEC",),
+              ("EVAL", "return redis.call('pfcount', KEYS[1], KEYS[2], KEYS[3])", "3", "a", "b", "c"))
+        misses = [m[3] for m in w.compare() if m[3] == b"keymiss"]
+        assert len(misses) == 13, misses
+    finally:
+        w.close()
 
 
 def test_unit_registers():

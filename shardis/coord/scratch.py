@@ -22,6 +22,7 @@ import lmdb
 
 from shardis import notify, wire
 from shardis.commands import CommandSpec
+from shardis.resp import ReplyError
 from shardis.shardd.blocking import BLOCK, Wait
 from shardis.shardd.storage import CollectingKeyspace, Store, limits_of
 
@@ -71,11 +72,24 @@ class Scratch:
                 assert restored is not None  # (just written)
                 versions[key] = ks.version_of(restored)
         ks.collected.clear()  # (the restores' own)
-        v = spec.handler(ks, db, args)
+        # A key the command reads and does not find is a "keymiss", as on a shard
+        # (daemon._reads), when some shard may want it (CONFIG keeps ``coord.cfg`` current).
+        ks.reading = (_reads(spec) and bool((notify.parse_flags(coord.cfg.notify_keyspace_events) or 0)
+                                           & notify.NOTIFY_KEY_MISS))
+        try:
+            v = spec.handler(ks, db, args)
+        except ReplyError:
+            # (Redis reported the misses it met before the error; nothing else happened)
+            _send_events(coord, db, [e for e in ks.collected if e[0] == notify.NOTIFY_KEY_MISS])
+            raise
+        finally:
+            ks.reading = False
         if v is BLOCK:
             self.block, ks.block = ks.block, None
+            _send_events(coord, db, ks.collected)  # (a read that waits has looked its keys up)
             return BLOCK
         if not spec.write:
+            _send_events(coord, db, ks.collected)
             return v
         for key in keys:
             raw = ks.lookup(db, key)
@@ -89,10 +103,20 @@ class Scratch:
                 assert exported is not None  # (``raw``: the key is live)
                 type_, expire, payload = exported
                 coord.call(shard, db, b"__restore", key, type_, expire, payload, b"REPLACE", b"")
-        by_shard: dict[int, list] = {}
-        for cls, event, edb, key in ks.collected:
-            by_shard.setdefault(coord.shard_of(key), []).append([cls, event, edb, key])
-        for shard, events in by_shard.items():
-            coord.call(shard, db, b"__notify", wire.pack(events))
+        _send_events(coord, db, ks.collected)
         return v
+
+
+def _reads(spec: CommandSpec) -> bool:
+    """Whether Redis looks the command's keys up for reading (lookupKeyRead)."""
+    return "readonly" in spec.flags or spec.name in notify.KEYMISS_WRITES
+
+
+def _send_events(coord: Coordinator, db: int, collected: list[tuple[int, bytes, int, bytes]]) -> None:
+    """The keyspace events a command reported here, each to its key's shard."""
+    by_shard: dict[int, list] = {}
+    for cls, event, edb, key in collected:
+        by_shard.setdefault(coord.shard_of(key), []).append([cls, event, edb, key])
+    for shard, events in by_shard.items():
+        coord.call(shard, db, b"__notify", wire.pack(events))
 
