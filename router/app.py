@@ -818,14 +818,7 @@ class Client(asyncio.Protocol):
             self.last_argv = cmds[-1]
         if (self.router.pause is not None or self.reply_ctl is not None) and clients.gate(self, cmds):
             return
-        if self.gated:
-            security.run_checked(self, cmds)
-            return
-        hook = self.dispatch_hook
-        if hook is None:
-            self.dispatch(cmds)
-        else:
-            hook(self, cmds)
+        self.run_past_gate(cmds)
 
     def run_past_gate(self, cmds: list[list[bytes]]) -> None:
         """``run`` past CLIENT PAUSE's and REPLY's gate (which calls this)."""

@@ -199,26 +199,24 @@ def _denial(conn: Client, spec: CommandSpec, args: list[bytes]) -> str | None:
         sub = spec.subcommands.get(args[1].decode("latin-1").lower())
         if sub is None or not sub.arity_ok(len(args)):
             return None
-    if not conn.authenticated:
-        return None if "no_auth" in spec.flags else errors.NOAUTH
-    d = conn.user.check(spec, args)
-    if d is None:
-        return None
-    log_denial(conn, d, MULTI if conn.multi is not None else TOPLEVEL)
-    return d.message
+    return _checked(conn, spec, args, conn.multi is not None)
 
 
 def exec_denial(conn: Client, spec: CommandSpec, args: list[bytes]) -> str | None:
     """EXEC checks each queued command again: the rules may have changed since."""
-    if not conn.gated:
-        return None
+    return _checked(conn, spec, args, True, at_exec=True) if conn.gated else None
+
+
+def _checked(conn: Client, spec: CommandSpec, args: list[bytes], in_multi: bool,
+             at_exec: bool = False) -> str | None:
+    """NOAUTH, or the user's rules (the refusal logged to ACL LOG): the error, or None."""
     if not conn.authenticated:
         return None if "no_auth" in spec.flags else errors.NOAUTH
     d = conn.user.check(spec, args)
     if d is None:
         return None
-    log_denial(conn, d, MULTI)
-    return errors.NOPERM_EXEC % _EXEC_REASONS[d.reason]
+    log_denial(conn, d, MULTI if in_multi else TOPLEVEL)
+    return errors.NOPERM_EXEC % _EXEC_REASONS[d.reason] if at_exec else d.message
 
 
 _EXEC_REASONS = {"command": "no permission to execute the command or subcommand",
