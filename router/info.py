@@ -166,8 +166,14 @@ class InfoView:
                 ("aof_current_size", 0), ("aof_base_size", 0), ("aof_pending_rewrite", 0),
                 ("aof_buffer_length", 0), ("aof_pending_bio_fsync", 0), ("aof_delayed_fsync", 0)]
 
+    def shard_counter(self, name: str) -> int:
+        """A counter summed over every shard (``__info``'s counters)."""
+        key = name.encode()
+        return sum(s[5].get(key, 0) for s in self.shards or ())
+
     def stats(self) -> list[tuple[str, object]]:
         stats = self.router.stats
+        counter = self.shard_counter
         total = self.router.ncommands
         # The rate since the previous INFO on this router.
         now_ms = int(time.monotonic() * 1000)
@@ -185,11 +191,14 @@ class InfoView:
                 ("instantaneous_input_kbps", "0.00"), ("instantaneous_output_kbps", "0.00"),
                 ("instantaneous_input_repl_kbps", "0.00"), ("instantaneous_output_repl_kbps", "0.00"),
                 ("rejected_connections", stats["rejected_connections"]), ("sync_full", 0),
-                ("sync_partial_ok", 0), ("sync_partial_err", 0), ("expired_keys", 0),
+                ("sync_partial_ok", 0), ("sync_partial_err", 0),
+                ("expired_keys", counter("expired_keys")),
                 ("expired_stale_perc", "0.00"), ("expired_time_cap_reached_count", 0),
-                ("expire_cycle_cpu_milliseconds", 0), ("evicted_keys", 0), ("evicted_clients", 0),
+                ("expire_cycle_cpu_milliseconds", 0), ("evicted_keys", counter("evicted_keys")),
+                ("evicted_clients", 0),
                 ("total_eviction_exceeded_time", 0), ("current_eviction_exceeded_time", 0),
-                ("keyspace_hits", 0), ("keyspace_misses", 0),
+                ("keyspace_hits", counter("keyspace_hits")),
+                ("keyspace_misses", counter("keyspace_misses")),
                 ("pubsub_channels", channels), ("pubsub_patterns", patterns),
                 ("pubsubshard_channels", shard_channels), ("latest_fork_usec", 0),
                 ("total_forks", 0), ("migrate_cached_sockets", 0),
@@ -261,7 +270,7 @@ class InfoView:
         assert self.shards is not None, "a shard section: __info's figures were asked for"
         out: list[tuple[str, object]] = [("shardis_version", __version__), ("shards", cfg.shards),
                                          ("routers", cfg.routers), ("durability", cfg.durability)]
-        for i, (pid, map_size, used, counts, _) in enumerate(self.shards):
+        for i, (pid, map_size, used, counts, *_) in enumerate(self.shards):
             keys = sum(c[0] for c in counts)
             out.append((f"shard{i}", f"pid={pid},keys={keys},map_size={map_size},"
                                      f"used_bytes={used}"))

@@ -398,7 +398,7 @@ class ShardisCollector(Collector):
             up.add_metric([str(i)], 1 if ok else 0)
             if not ok:
                 continue
-            _, size, in_use, counts, _ = s
+            _, size, in_use, counts, *_ = s
             map_size.add_metric([str(i)], size)
             used.add_metric([str(i)], in_use)
             for db, (k, e) in enumerate(counts[:databases]):

@@ -63,11 +63,14 @@ def shard_info(ks: Keyspace, db: int, args: list[bytes]) -> list[Any]:
     st = ks.store
     if len(args) > 2:
         st.errors.clear()
+        st.counters.clear()
     env = st.env
     info = env.info()
     used = (info["last_pgno"] + 1) * env.stat()["psize"]
     return [os.getpid(), info["map_size"], used, [list(ks.size(d)) for d in range(ndb)],
-            [[code.encode(), n] for code, n in st.errors.items()]]
+            [[code.encode(), n] for code, n in st.errors.items()],
+            {k.encode(): n for k, n in st.counters.items()},
+            {k.encode(): n for k, n in st.gauges.items()}]
 
 
 def shard_sync(ks: Keyspace, db: int, args: list[bytes]) -> Simple:
@@ -112,8 +115,8 @@ def register(table: CommandTable) -> None:
         summary="Remove all keys from all databases", acl="@keyspace @write @slow @dangerous")(flushall)
     cmd("__info", -2, "readonly", route=INTERNAL, group="server",
         summary="__info ndb [RESETSTAT]: this shard's figures for INFO: [pid, map size, bytes "
-                "used, [[keys, expires] per db], [[error code, count] ...]]; RESETSTAT (CONFIG "
-                "RESETSTAT) zeroes the error counts")(shard_info)
+                "used, [[keys, expires] per db], [[error code, count] ...], {counter: n}, {gauge: n}]; "
+                "RESETSTAT (CONFIG RESETSTAT) zeroes the error counts and the counters")(shard_info)
     cmd("__sync", 1, "admin", route=INTERNAL, group="server",
         summary="Fsync what this shard has committed (SAVE, BGSAVE)")(shard_sync)
 

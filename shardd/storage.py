@@ -132,6 +132,11 @@ class Store:
         self.sync_wanted = threading.Event()
         # Error replies by code (INFO errorstats: the daemon counts, ``__info`` reports).
         self.errors: collections.Counter = collections.Counter()
+        # INFO stats' shard figures by name (keyspace_hits, keyspace_misses, expired_keys,
+        # evicted_keys ...): counters, zeroed by CONFIG RESETSTAT; and gauges (figures
+        # of the moment, never reset). Both reach the router through ``__info``.
+        self.counters: collections.Counter = collections.Counter()
+        self.gauges: dict[str, int] = {}
         # The LIMITS as the data was last written under them, and the hub's version of the
         # CONFIG SET they came with (0: cluster.toml's, at start).
         self.limits_version = 0
