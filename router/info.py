@@ -24,6 +24,7 @@ from shardis import REDIS_VERSION, __version__
 from shardis.args import cstr
 from shardis.commands import LOCAL, CommandTable
 from shardis.resp import ReplyError, Verbatim, encode_error
+from shardis.router import persistence
 from shardis.router.later import Then, answer_later
 from shardis.router.procstats import bytes_to_human, cpu_seconds, rss_bytes, shardis_pids, total_memory
 from shardis.router.replies import Slot
@@ -42,7 +43,7 @@ DEFAULT_SECTIONS = frozenset(("server", "clients", "memory", "persistence", "sta
                               "cpu", "module_list", "errorstats", "cluster", "keyspace"))
 TITLES = {"cpu": "CPU"}
 # Sections that need every shard's figures (__info).
-SHARD_SECTIONS = {"keyspace", "shardis", "errorstats", "stats"}
+SHARD_SECTIONS = {"keyspace", "shardis", "errorstats", "stats", "persistence"}
 
 
 def info_sections(args: list[bytes]) -> set[str]:
@@ -148,14 +149,13 @@ class InfoView:
                 ("lazyfree_pending_objects", 0), ("lazyfreed_objects", 0)]
 
     def persistence(self) -> list[tuple[str, object]]:
-        stats = self.router.stats
+        """The rdb_* fields: the coordinator's saves (router/persistence.py), the changes
+        summed over the shards (their ``rdb_changes`` gauge)."""
+        changes = sum(s[6].get(b"rdb_changes", 0) for s in self.shards or ())
         return [("loading", 0), ("async_loading", 0), ("current_cow_peak", 0),
                 ("current_cow_size", 0), ("current_cow_size_age", 0), ("current_fork_perc", "0.00"),
                 ("current_save_keys_processed", 0), ("current_save_keys_total", 0),
-                ("rdb_changes_since_last_save", 0), ("rdb_bgsave_in_progress", 0),
-                ("rdb_last_save_time", self.router.lastsave), ("rdb_last_bgsave_status", "ok"),
-                ("rdb_last_bgsave_time_sec", -1), ("rdb_current_bgsave_time_sec", -1),
-                ("rdb_saves", stats["rdb_saves"]), ("rdb_last_cow_size", 0),
+                *persistence.persistence_fields(self.router, changes), ("rdb_last_cow_size", 0),
                 ("rdb_last_load_keys_expired", 0), ("rdb_last_load_keys_loaded", 0),
                 ("aof_enabled", 1), ("aof_rewrite_in_progress", 0),
                 ("aof_rewrite_scheduled", 0), ("aof_last_rewrite_time_sec", -1),

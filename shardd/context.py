@@ -26,3 +26,6 @@ class ShardContext:
     scripts: Any = None
     busy_ms: int = 5000  # busy-reply-threshold: a script running longer gets others BUSY
     active_expire: bool = True  # the expiry sweep runs (DEBUG SET-ACTIVE-EXPIRE: shardd/debug.py)
+    # The store's version when the last snapshot began (shardd/snapshot.py): the writes
+    # since are INFO's rdb_changes_since_last_save (0: none yet, counted from the start).
+    saved_version: int = 0

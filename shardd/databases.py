@@ -11,6 +11,7 @@ from shardis import configtable, errors
 from shardis.args import INT_MAX, INT_MIN
 from shardis.commands import ALL, INTERNAL, SPLIT_OK, SPLIT_SUM, CommandTable
 from shardis.resp import OK, ReplyError, Simple, string2ll
+from shardis.shardd import snapshot
 from shardis.shardd.storage import LIMITS, Keyspace
 
 
@@ -64,6 +65,7 @@ def shard_info(ks: Keyspace, db: int, args: list[bytes]) -> list[Any]:
     if len(args) > 2:
         st.errors.clear()
         st.counters.clear()
+    st.gauges["rdb_changes"] = snapshot.changes(ks)  # (INFO persistence)
     env = st.env
     info = env.info()
     used = (info["last_pgno"] + 1) * env.stat()["psize"]

@@ -109,6 +109,13 @@ def _stream_value(ks: Keyspace, s: streams.Stream) -> rdb.StreamValue:
 
 def serialize(ks: Keyspace, db: int, key: bytes) -> bytes | None:
     """The DUMP payload of a live key, footer included; None when there is none."""
+    body = serialize_body(ks, db, key)
+    return None if body is None else rdb.footer(body)
+
+
+def serialize_body(ks: Keyspace, db: int, key: bytes) -> bytes | None:
+    """A live key's type byte and value as DUMP and RDB files write them (no footer);
+    None when there is none."""
     raw = ks.lookup(db, key)
     if raw is None:
         return None
@@ -116,11 +123,11 @@ def serialize(ks: Keyspace, db: int, key: bytes) -> bytes | None:
     if is_string(raw):  # (whole, or in chunks)
         value = ks.get_string(db, key)
         assert value is not None  # (live, a string)
-        return rdb.footer(rdb.dump_string(value))
+        return rdb.dump_string(value)
     if t == STREAM:
         s = streams.load(ks, db, key)
         assert s is not None
-        return rdb.footer(rdb.dump_stream(_stream_value(ks, s)))
+        return rdb.dump_stream(_stream_value(ks, s))
     c = ks.coll(db, key, t)
     assert c is not None  # (live, of this type)
     compact = c.enc == 0
@@ -133,7 +140,7 @@ def serialize(ks: Keyspace, db: int, key: bytes) -> bytes | None:
         body = rdb.dump_zset(ZSet(ks, c).items(0, c.count), compact)
     else:
         body = rdb.dump_hash(list(ks.mrange(c)), compact)
-    return rdb.footer(body)
+    return body
 
 
 # ---------------------------------------------------------------- RESTORE: a payload as a key

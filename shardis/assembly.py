@@ -19,7 +19,7 @@ from shardis.router import app, commandinfo, configcmd, connection, info, object
     scan, security, servercmd, transactions
 from shardis.router import scripting as router_scripting
 from shardis.shardd import bitmaps, blocking, daemon, databases, debug, dump, geo, hashes, hyperloglog, \
-    keys, lists, objectinfo, scripting, sets, sort, streams, strings, txn, zsets
+    keys, lists, objectinfo, scripting, sets, snapshot, sort, streams, strings, txn, zsets
 
 
 def build_table() -> CommandTable:
@@ -48,6 +48,7 @@ def build_table() -> CommandTable:
     dump.register(table)
     servercmd.register(table)
     debug.register(table)
+    snapshot.register(table)
     return table
 
 

@@ -993,8 +993,18 @@ def load_object(payload: bytes) -> tuple[int, LoadedValue, bool]:
     The payload is read as RESTORE reads it, footer included: a value whose length runs
     into the footer takes its bytes, as Redis' does; what follows the value is ignored.
     Raises ValueError on a payload Redis would refuse or could not hold consistently."""
-    r = Reader(payload)
-    t = r.byte()
+    return read_object(Reader(payload))
+
+
+def read_object(r: Reader) -> tuple[int, LoadedValue, bool]:
+    """``load_object`` from a reader's position (a type byte, then the value), leaving
+    the reader after the value."""
+    return read_value(r.byte(), r)
+
+
+def read_value(t: int, r: Reader) -> tuple[int, LoadedValue, bool]:
+    """A value of RDB type ``t`` at the reader's position, leaving the reader after it
+    (an RDB file's records: type, key, value)."""
     if t == TYPE_STRING:
         return KIND_STRING, r.string(), False
     if t == TYPE_LIST:

@@ -71,9 +71,11 @@ import zmq
 from shardis import errors, hubproto, wire
 from shardis.commands import ALL, CROSS_CANCEL, CROSS_EXEC, INTERNAL, CommandSpec, CommandTable, CrossOp
 from shardis.config import Config, log_level
+from shardis.coord import saver
 from shardis.coord.hub import Hub
 from shardis.coord.intents import IntentLog, Pending, logged_part
 from shardis.coord.planner import Encode, Parts, Planner, Request, answer, taker
+from shardis.coord.saver import Saver
 from shardis.coord.scratch import Scratch
 from shardis.messages import (
     Abort,
@@ -187,6 +189,8 @@ class Coordinator:
         self.hub_client: zmq.Socket | None = None  # (a script's PUBLISH: ``publish``)
         self.rounds = 0
         self.requests = 0
+        # SAVE, BGSAVE and the save schedule (shardis/coord/saver.py): one place for the server.
+        self.saver = Saver(cfg, self.nshards)
 
     def shard_of(self, key: bytes) -> int:
         return self.slot_to_shard[key_slot(key)]
@@ -475,6 +479,8 @@ class Coordinator:
                 self.serve_blocked()
             if self.orphans:
                 self._free_orphans()
+            if self.saver.due():
+                self._save_round()
             events = dict(poller.poll(0 if self.stashed else self._poll_ms()))
             self._check_monitors()
             if self.front not in events and not self.stashed:
@@ -491,6 +497,16 @@ class Coordinator:
         for s in self.shards + self.monitors:
             s.close(0)
         self.ctx.term()
+
+    def _save_round(self) -> None:
+        """The save schedule's round: count the shards' changes, save if a rule says so."""
+        self._begin_round()
+        try:
+            self.saver.scheduled(self)
+            self._finish_round()
+        except Exception as e:
+            log.warning("coordinator: the scheduled save failed to start: %s", e)
+            self._abort_round()
 
     def _poll_ms(self) -> int:
         """Until the next blocked command's deadline, at most 200 ms."""
@@ -851,7 +867,7 @@ class Coordinator:
 def build_ops() -> dict[str, CrossOp]:
     """Every family's cross-shard operations, registered explicitly in one place."""
     ops: dict[str, CrossOp] = {}
-    for family in (strings, keys, sort, scripting, dump):
+    for family in (strings, keys, sort, scripting, dump, saver):
         family.register_cross(ops)
     return ops
 
