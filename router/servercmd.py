@@ -4,8 +4,12 @@
   (its pid is in the environment the supervisor gives its children), which stops the
   routers, then the coordinator, then the shards, which commit; it exits with status 0.
   The client gets no reply: its connection closes as the router stops, as Redis' does
-  when it exits. shardis keeps no snapshot: SAVE does what NOSAVE does (every
-  acknowledged write is in LMDB or its write-ahead log already).
+  when it exits. As in Redis 7.0 it saves first (an RDB snapshot: router/persistence.py)
+  with SAVE, or when a ``save`` schedule is set and NOSAVE is not given; a save running
+  then is waited for and a new one taken. A failed save keeps the server up and answers
+  "Errors trying to SHUTDOWN. Check logs.", unless FORCE. NOW changes nothing (there are
+  no replicas to wait for). ABORT answers "No shutdown in progress." (a shutdown here
+  never waits for anything but its save, which is not cancelled).
 - WAIT: shardis has no replicas, so it answers 0: at once when fewer than one replica is
   asked for (or inside EXEC, as Redis answers a client that may not block), else after
   the timeout, the client held meanwhile (timeout 0: until it disconnects).
@@ -29,9 +33,10 @@ from typing import TYPE_CHECKING
 from shardis import REDIS_VERSION, configtable, errors
 from shardis.args import int_arg
 from shardis.commands import LOCAL, CommandTable
-from shardis.resp import OK, ReplyError, Simple, Verbatim, string2ll
+from shardis.resp import OK, ReplyError, Simple, Verbatim, encode_error, string2ll
 from shardis.router.connection import help_reply, text
 from shardis.router.later import all_ok, answer_later
+from shardis.router import persistence
 from shardis.router.objectcmd import ask
 from shardis.router.replies import Slot
 
@@ -42,6 +47,7 @@ if TYPE_CHECKING:
 SUPERVISOR_PID_ENV = "SHARDIS_SUPERVISOR_PID"
 
 log = logging.getLogger("router")
+_SAVE = configtable.param("save")
 
 
 # ---------------------------------------------------------------- SHUTDOWN
@@ -64,12 +70,39 @@ def shutdown(conn: Client, args: list[bytes]) -> Slot:
     if abort:
         raise ReplyError(errors.NO_SHUTDOWN)  # (a shutdown never waits here: none to abort)
     log.warning("User requested shutdown (client %d)...", conn.id)
-    stop_server()
     # No reply: the client is held (and no longer read) until the router stops and closes it.
+    slot = Slot((None, conn))
     conn.held = True
+    router = conn.router
+    schedule = str(configtable.get_value(router.cfg, _SAVE)).strip()
+    if b"save" in flags or (schedule and b"nosave" not in flags):
+        force = b"force" in flags
+
+        def saved(error: bytes | None) -> None:
+            if error is None or force:
+                if error is not None:
+                    log.warning("Error trying to save the DB: FORCE given, exiting anyway")
+                stopping(conn)
+                return
+            log.warning("Error trying to save the DB, can't exit.")
+            log.warning("Errors trying to shut down the server. Check the logs for more information.")
+            if conn.closing:
+                return
+            slot[0] = encode_error(errors.SHUTDOWN_FAILED)
+            conn.release()
+
+        log.warning("Saving the final RDB snapshot before exiting.")
+        persistence.save_now(router, saved, retry=True)
+        return slot
+    stopping(conn)
+    return slot
+
+
+def stopping(conn: Client) -> None:
+    """Stop the server; the client that asked is no longer read."""
     if conn.transport is not None:
         conn.transport.pause_reading()
-    return Slot((None, conn))
+    stop_server()
 
 
 def stop_server() -> None:

@@ -199,6 +199,7 @@ KEYSPACE_EVENTS_LETTERS = "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.
 # Server commands (router/servercmd.py)
 TIMEOUT_NOT_INTEGER = "ERR timeout is not an integer or out of range"
 NO_SHUTDOWN = "ERR No shutdown in progress."
+SHUTDOWN_FAILED = "ERR Errors trying to SHUTDOWN. Check logs."
 DEBUG_NOT_ALLOWED = ("ERR DEBUG command not allowed. If the enable-debug-command option is set to "
                      "\"local\", you can run it from a local connection, otherwise you need to set "
                      "this option in the configuration file, and then restart the server.")

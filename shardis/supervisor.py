@@ -20,7 +20,7 @@ from shardis.assembly import build_table
 from shardis.config import Config, ConfigError, load
 from shardis.resp import ReplyError
 from shardis.router import servercmd
-from shardis.shardd import reshard
+from shardis.shardd import reshard, restore
 
 log = logging.getLogger("shardis")
 
@@ -265,6 +265,9 @@ Start a shardis cluster: shards, coordinator and routers.
                  --durability always --maxmemory 1gb --save "60 1000" --bind 127.0.0.1
                  (a parameter of several words takes them all: --save 60 1000)
   --version      print the version
+  --restore PATH load the RDB file PATH (a shardis SAVE/BGSAVE, or Redis' dump.rdb) into
+                 the configured shards before serving; refused when the data directory
+                 holds keys already, unless --restore-flush is given too (it empties them)
 """
 
 
@@ -305,6 +308,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s supervisor %(levelname)s %(message)s")
     try:
+        argv, restore_from, restore_flush = restore_args(argv)
         path, overrides = parse_argv(argv)
         cfg = load(path, overrides)
         check_users(cfg)
@@ -316,7 +320,39 @@ def main(argv: list[str] | None = None) -> None:
     for line in resolve_layout(cfg):
         log.info("%s", line)
     reshard_if_needed(cfg)
+    if restore_from is not None:
+        t = time.monotonic()
+        try:
+            loaded, expired = restore.restore(cfg, restore_from, build_table(), restore_flush)
+        except restore.RestoreError as e:
+            print(f"shardis-server: --restore: {e}", file=sys.stderr)
+            sys.exit(1)
+        log.info("restored %d key(s) from %s in %.1fs (%d already expired, skipped)", loaded,
+                 restore_from, time.monotonic() - t, expired)
     sys.exit(Supervisor(cfg).run())
+
+
+def restore_args(argv: list[str]) -> tuple[list[str], str | None, bool]:
+    """``--restore PATH`` and ``--restore-flush`` taken out of the command line."""
+    rest: list[str] = []
+    path = None
+    flush = False
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--restore":
+            if i + 1 >= len(argv):
+                raise ConfigError("--restore: the RDB file to load is missing")
+            path = argv[i + 1]
+            i += 2
+            continue
+        if argv[i] == "--restore-flush":
+            flush = True
+        else:
+            rest.append(argv[i])
+        i += 1
+    if flush and path is None:
+        raise ConfigError("--restore-flush: only with --restore PATH")
+    return rest, path, flush
 
 
 if __name__ == "__main__":
