@@ -8,7 +8,7 @@ databases, no keyspace events, no blocked clients to forget.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 
@@ -29,3 +29,6 @@ class ShardContext:
     # The store's version when the last snapshot began (shardd/snapshot.py): the writes
     # since are INFO's rdb_changes_since_last_save (0: none yet, counted from the start).
     saved_version: int = 0
+    # Snapshot threads writing from their read transactions: (thread, stop event); the
+    # daemon stops and joins them before it closes the store (shardd/snapshot.py).
+    snapshots: list[Any] = field(default_factory=list)

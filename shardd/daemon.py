@@ -35,7 +35,7 @@ from shardis.config import Config, log_level
 from shardis.hubproto import Q_RECEIVERS, Answer, Configure, Hello, Notify, Publish, Query, shard_identity
 from shardis.messages import Batch, Replies
 from shardis.resp import ReplyError, encode, encode3, encode_error
-from shardis.shardd import recovery
+from shardis.shardd import recovery, snapshot
 from shardis.shardd.blocking import BLOCK
 from shardis.shardd.context import ShardContext
 from shardis.shardd.disk import sysdb
@@ -163,6 +163,7 @@ class Shard:
         self.release()
         if self.writer is not None:
             self.writer.stop()
+        snapshot.stop_all(self.context)  # (their read transactions end before the store)
         self.store.close()
         self.sock.close(linger=linger_ms)
         if self.hub is not None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from functools import partial
 from typing import cast
 
 from shardis import rdbfile
@@ -47,7 +48,7 @@ class RestoreError(Exception):
 
 def _count_keys(store: Store) -> int:
     with store.env.begin() as txn:
-        return cast(int, txn.stat(store.meta)["entries"])
+        return txn.stat(store.meta)["entries"]
 
 
 def _flush(store: Store) -> None:
@@ -113,7 +114,7 @@ def _load_all(cfg: Config, data: bytes, stores: list[Store]) -> tuple[int, int]:
     def write_out() -> None:
         for i, recs in enumerate(pending):
             if recs:
-                reshard._write(stores[i], lambda ks, recs=recs: _load(ks, recs))
+                reshard._write(stores[i], partial(_load, records=recs))
                 pending[i] = []
 
     try:

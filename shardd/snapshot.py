@@ -37,6 +37,7 @@ from shardis.commands import INTERNAL, CommandTable
 from shardis.resp import ReplyError
 from shardis.shardd.disk import sysdb
 from shardis.shardd.disk.keys import db_of, expire_of, expired, key_of
+from shardis.shardd.context import ShardContext
 from shardis.shardd.dump import serialize_body
 from shardis.shardd.storage import Keyspace, Store
 
@@ -61,9 +62,12 @@ def rdbsnap(ks: Keyspace, db: int, args: list[bytes]) -> list[Any]:
     path = args[1].decode("utf-8", "surrogateescape")
     with_functions = args[2] == b"1"
     began = threading.Event()
+    stop = threading.Event()
     failed: list[str] = []
     thread = threading.Thread(target=_write_part, name="snapshot", daemon=True,
-                              args=(ks.store, path, ks.now, with_functions, began, failed))
+                              args=(ks.store, path, ks.now, with_functions, began, failed, stop))
+    ctx = ks.ctx
+    ctx.snapshots = [s for s in ctx.snapshots if s[0].is_alive()] + [(thread, stop)]
     thread.start()
     began.wait()
     if failed:
@@ -73,8 +77,21 @@ def rdbsnap(ks: Keyspace, db: int, args: list[bytes]) -> list[Any]:
     return [os.getpid(), n]
 
 
+def stop_all(ctx: ShardContext) -> None:
+    """Before the store closes: the snapshots still writing give up (their saves fail)."""
+    for thread, stop in ctx.snapshots:
+        stop.set()
+    for thread, stop in ctx.snapshots:
+        thread.join()
+    ctx.snapshots = []
+
+
+class Stopped(Exception):
+    """The shard stops: the snapshot gives up."""
+
+
 def _write_part(store: Store, path: str, now: int, with_functions: bool,
-                began: threading.Event, failed: list[str]) -> None:
+                began: threading.Event, failed: list[str], stop: threading.Event) -> None:
     """The thread: begin the read transaction, say so, write the part from it."""
     try:
         txn = store.env.begin()
@@ -85,7 +102,7 @@ def _write_part(store: Store, path: str, now: int, with_functions: bool,
     began.set()
     try:
         try:
-            index = _write_records(store, txn, path + ".part", now, with_functions)
+            index = _write_records(store, txn, path + ".part", now, with_functions, stop)
         finally:
             txn.abort()
         with open(path + ".idx.tmp", "w") as f:
@@ -100,7 +117,8 @@ def _write_part(store: Store, path: str, now: int, with_functions: bool,
             pass
 
 
-def _write_records(store: Store, txn: Any, part: str, now: int, with_functions: bool) -> list[list[int]]:
+def _write_records(store: Store, txn: Any, part: str, now: int, with_functions: bool,
+                   stop: threading.Event) -> list[list[int]]:
     """Every live key of the transaction's view as RDB records, by database; the index."""
     ks = Keyspace(store, txn, now)
     index: list[list[int]] = []
@@ -118,6 +136,8 @@ def _write_records(store: Store, txn: Any, part: str, now: int, with_functions: 
         cur_db = -1
         entry: list[int] = []
         for mk, raw in txn.cursor(db=store.meta).iternext():
+            if stop.is_set():
+                raise Stopped("the shard is stopping")
             if expired(raw, now):
                 continue
             db = db_of(mk)
@@ -139,6 +159,8 @@ def _write_records(store: Store, txn: Any, part: str, now: int, with_functions: 
             if at:
                 entry[4] += 1
             if size >= FLUSH_BYTES:
+                if stop.is_set():
+                    raise Stopped("the shard is stopping")
                 f.write(b"".join(buf))
                 buf = []
                 size = 0

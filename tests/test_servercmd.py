@@ -3,12 +3,15 @@ redis-server 7.0 (router/servercmd.py, router/objectcmd.py, router/commandinfo.p
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import socket
 import time
 
 import pytest
 
+from shardis import rdbfile
 from tests.helpers import Pair, RawClient, RedisServer, Shardis, parse_reply
 
 
@@ -248,4 +251,52 @@ def test_shutdown_stops_the_whole_server(tmp_path):
         assert c.call("LRANGE", "{k}l", "0", "-1") == b"*2\r\n$1\r\na\r\n$1\r\nb\r\n"
         c.close()
     finally:
+        assert s.stop() in (0, None)
+
+
+def test_shutdown_save_failure_force_and_save(tmp_path):
+    """SHUTDOWN that must save and cannot (dump.rdb is a directory) answers as Redis 7.0
+    and keeps serving; FORCE stops anyway; SHUTDOWN SAVE writes every write sent before
+    it (pipelined in the same packet) into dump.rdb and stops."""
+    s = Shardis(str(tmp_path / "data"), shards=2).start()
+    ref = RedisServer().start()
+    try:
+        os.makedirs(os.path.join(s.dir, "dump.rdb", "x"))
+        os.makedirs(os.path.join(ref.dir, "dump.rdb", "x"))
+        p = Pair(s.port, ref.port)
+        p.check("SET", "k", "v")
+        p.check("SHUTDOWN", "SAVE")
+        p.check("SHUTDOWN", "SAVE", "NOW")
+        p.check("SAVE")
+        p.check("CONFIG", "SET", "save", "3600 1")
+        p.check("SHUTDOWN")          # a save schedule: plain SHUTDOWN saves too
+        p.check("SHUTDOWN", "ABORT")
+        p.check("PING")
+        info = p.s.call("INFO", "persistence")
+        assert b"rdb_last_bgsave_status:err" in info
+        for c in (p.s, p.r):
+            c.send_raw(b"*3\r\n$8\r\nSHUTDOWN\r\n$4\r\nSAVE\r\n$5\r\nFORCE\r\n")
+            with pytest.raises((ConnectionError, OSError)):
+                c.read_reply()
+        p.close()
+        assert s.proc is not None and s.proc.wait(60) == 0
+        s.proc = None
+        shutil.rmtree(os.path.join(s.dir, "dump.rdb"))
+        s.start()
+        c = RawClient(s.port)
+        c.send_raw(b"*3\r\n$3\r\nSET\r\n$4\r\nlast\r\n$1\r\n1\r\n"
+                   b"*2\r\n$8\r\nSHUTDOWN\r\n$4\r\nSAVE\r\n")
+        assert c.read_reply() == b"+OK\r\n"
+        with pytest.raises((ConnectionError, OSError)):
+            c.read_reply()
+        c.close()
+        assert s.proc is not None and s.proc.wait(60) == 0
+        s.proc = None
+        with open(os.path.join(s.dir, "dump.rdb"), "rb") as f:
+            data = f.read()
+        rdbfile.check(data)
+        keys = {rec.key for rec in rdbfile.read(data) if isinstance(rec, rdbfile.Key)}
+        assert keys == {b"k", b"last"}
+    finally:
+        ref.stop()
         assert s.stop() in (0, None)

@@ -73,7 +73,21 @@ class Saver:
         self.id = 0               # of the last save begun
         self.done: dict[int, bool] = {}  # save id -> whether it succeeded (recent ones)
         self.next_check = 0.0
+        self._remove_leftovers()
         self.write_state()
+
+    def _remove_leftovers(self) -> None:
+        """Parts and temporary files of saves a stopped coordinator left unfinished."""
+        try:
+            names = os.listdir(self.cfg.dir)
+        except OSError:
+            return
+        for name in names:
+            if name.startswith("temp-") and (name.startswith("temp-snap-") or name.endswith(".rdb")):
+                try:
+                    os.unlink(os.path.join(self.cfg.dir, name))
+                except OSError:
+                    pass
 
     # ------------------------------------------------------------ state
 
