@@ -58,7 +58,7 @@ def main() -> None:
     rows = []
     s = Shardis(os.path.join(work, "data"), shards=a.shards).start()
     try:
-        c = redis.Redis(port=s.port)
+        c = redis.Redis(port=s.port, socket_timeout=600)  # (no retry of a long SAVE)
         fill(c, a.keys)
         t = time.monotonic()
         c.save()
@@ -90,7 +90,7 @@ def main() -> None:
     r.stop()
     ref = RedisServer().start()
     try:
-        c = redis.Redis(port=ref.port)
+        c = redis.Redis(port=ref.port, socket_timeout=600)
         fill(c, a.keys)
         t = time.monotonic()
         c.save()

@@ -113,9 +113,10 @@ def serialize(ks: Keyspace, db: int, key: bytes) -> bytes | None:
     return None if body is None else rdb.footer(body)
 
 
-def serialize_body(ks: Keyspace, db: int, key: bytes) -> bytes | None:
+def serialize_body(ks: Keyspace, db: int, key: bytes, compress: bool = True) -> bytes | None:
     """A live key's type byte and value as DUMP and RDB files write them (no footer);
-    None when there is none."""
+    None when there is none. ``compress``: LZF over strings past 20 bytes, as Redis'
+    rdbcompression (in Python, the largest cost: snapshots go without)."""
     raw = ks.lookup(db, key)
     if raw is None:
         return None
@@ -123,23 +124,23 @@ def serialize_body(ks: Keyspace, db: int, key: bytes) -> bytes | None:
     if is_string(raw):  # (whole, or in chunks)
         value = ks.get_string(db, key)
         assert value is not None  # (live, a string)
-        return rdb.dump_string(value)
+        return rdb.dump_string(value, compress)
     if t == STREAM:
         s = streams.load(ks, db, key)
         assert s is not None
-        return rdb.dump_stream(_stream_value(ks, s))
+        return rdb.dump_stream(_stream_value(ks, s), compress)
     c = ks.coll(db, key, t)
     assert c is not None  # (live, of this type)
     compact = c.enc == 0
     if t == LIST:
-        body = rdb.dump_list([v for _, v in ks.mrange(c)])
+        body = rdb.dump_list([v for _, v in ks.mrange(c)], compress)
     elif t == SET:
         members = [m for m, _ in ks.mrange(c)]
-        body = rdb.dump_set(members, compact and all(sets.is_int(m) for m in members))
+        body = rdb.dump_set(members, compact and all(sets.is_int(m) for m in members), compress)
     elif t == ZSET:
-        body = rdb.dump_zset(ZSet(ks, c).items(0, c.count), compact)
+        body = rdb.dump_zset(ZSet(ks, c).items(0, c.count), compact, compress)
     else:
-        body = rdb.dump_hash(list(ks.mrange(c)), compact)
+        body = rdb.dump_hash(list(ks.mrange(c)), compact, compress)
     return body
 
 

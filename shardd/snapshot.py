@@ -146,7 +146,7 @@ def _write_records(store: Store, txn: Any, part: str, now: int, with_functions: 
                 entry = [db, offset, 0, 0, 0]
                 index.append(entry)
             key = key_of(mk)
-            body = serialize_body(ks, db, key)
+            body = serialize_body(ks, db, key, compress=False)
             if body is None:
                 continue
             at = expire_of(raw)

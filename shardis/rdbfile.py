@@ -61,7 +61,7 @@ def db_header(db: int, keys: int, expires: int) -> bytes:
 def key_record(key: bytes, body: bytes, expire_ms: int) -> bytes:
     """One key: ``body`` is its DUMP payload without the footer (type byte + value)."""
     head = bytes((OP_EXPIRETIME_MS,)) + _MS.pack(expire_ms) if expire_ms else b""
-    return head + body[:1] + rdb.save_string(key) + body[1:]
+    return head + body[:1] + rdb.save_string(key, False) + body[1:]
 
 
 def trailer(crc: int) -> bytes:
