@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 POLL_S = 0.02
 E_IN_PROGRESS = "ERR Background save already in progress"
 STARTED = b"+Background saving started\r\n"
+SCHEDULED = b"+Background saving scheduled\r\n"
 
 # What a save came to: None when it succeeded, else the error reply (bytes).
 Done = Callable[[bytes | None], None]
@@ -128,7 +129,10 @@ def bgsave(conn: Client, args: list[bytes]) -> Slot:
     if len(args) > 2 or (len(args) == 2 and args[1].lower() != b"schedule"):
         raise ReplyError(errors.SYNTAX)
     slot, fill = answer_later(conn)
-    start_save(conn.router, lambda reply, sid: fill(reply))
+    # Inside EXEC (the command the client sent was EXEC) Redis schedules it for after the
+    # transaction: "Background saving scheduled". Here it starts at once all the same.
+    in_exec = conn.last_cmd != "bgsave"
+    start_save(conn.router, lambda reply, sid: fill(SCHEDULED if in_exec and sid >= 0 else reply))
     return slot
 
 

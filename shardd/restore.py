@@ -30,7 +30,7 @@ from shardis import rdbfile
 from shardis.commands import CommandTable
 from shardis.config import Config
 from shardis.resp import ReplyError
-from shardis.scripting import library_header
+from shardis.scripting import Engine
 from shardis.shardd import reshard
 from shardis.shardd.disk import sysdb
 from shardis.shardd.dump import _check_storable, _store
@@ -110,6 +110,7 @@ def _load_all(cfg: Config, data: bytes, stores: list[Store]) -> tuple[int, int]:
     pending: list[list[rdbfile.Key]] = [[] for _ in stores]
     loaded = expired = 0
     waiting = 0
+    engine: Engine | None = None
 
     def write_out() -> None:
         for i, recs in enumerate(pending):
@@ -120,7 +121,9 @@ def _load_all(cfg: Config, data: bytes, stores: list[Store]) -> tuple[int, int]:
     try:
         for item in rdbfile.read(data):
             if isinstance(item, rdbfile.Function):
-                name, _ = library_header(item.code)
+                if engine is None:
+                    engine = Engine()
+                name = engine.load_library(item.code).name  # (compiles: a bad one is refused)
                 for st in stores:
                     st.put_sys(sysdb.function_key(name), item.code)
                 continue
@@ -141,6 +144,6 @@ def _load_all(cfg: Config, data: bytes, stores: list[Store]) -> tuple[int, int]:
     except rdbfile.RDBError as e:
         raise RestoreError(str(e)) from None
     except ReplyError as e:
-        raise RestoreError(f"a value shardis cannot hold: {e.args[0]}") from None
+        raise RestoreError(f"refused: {e.args[0]}") from None
     return loaded, expired
 

@@ -179,6 +179,14 @@ def test_restore_into_another_shard_count_and_refusal(r, srv, tmp_path):
         assert contents(flushed.port) == want  # (no "extra")
     finally:
         assert flushed.stop() == 0
+    # A damaged file is refused before anything is written.
+    data = bytearray(open(path, "rb").read())
+    data[len(data) // 2] ^= 0xFF
+    bad = str(tmp_path / "bad.rdb")
+    open(bad, "wb").write(bytes(data))
+    p = subprocess.run(Shardis(str(tmp_path / "fresh"), shards=1).argv() + ["--restore", bad],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 1 and "wrong RDB checksum" in p.stderr
 
 
 def test_backup_is_consistent_under_cross_shard_transfers(r, srv, tmp_path):
@@ -272,3 +280,13 @@ def test_save_schedule_fires(r, srv):
     info = r.info("persistence")
     assert info["rdb_saves"] > saves
     assert info["rdb_changes_since_last_save"] == 0
+
+
+def test_bgsave_inside_exec_is_scheduled(pair):
+    pair.check("MULTI")
+    pair.check("SET", "a", "1")
+    pair.check("BGSAVE")
+    pair.check("EXEC")
+    for c in (pair.s, pair.r):
+        while b"rdb_bgsave_in_progress:1" in c.call("INFO", "persistence"):
+            time.sleep(0.02)
