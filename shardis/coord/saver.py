@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 import time
 from typing import Any, cast
@@ -45,6 +46,8 @@ log = logging.getLogger("coordinator")
 E_IN_PROGRESS = "ERR Background save already in progress"
 RETRY_DELAY_S = 5
 COPY_BYTES = 1 << 20
+# What a save writes in ``dir`` before its file is whole (and a stopped one leaves).
+LEFTOVER = re.compile(r"temp-[0-9]+\.rdb|temp-snap-[0-9]+-[0-9]+-[0-9]+\.(part|idx|idx\.tmp|err)")
 
 
 def save_rules(cfg: Config) -> list[tuple[int, int]]:
@@ -83,7 +86,7 @@ class Saver:
         except OSError:
             return
         for name in names:
-            if name.startswith("temp-") and (name.startswith("temp-snap-") or name.endswith(".rdb")):
+            if LEFTOVER.fullmatch(name):
                 try:
                     os.unlink(os.path.join(self.cfg.dir, name))
                 except OSError:
