@@ -191,6 +191,9 @@ SUBCOMMAND_SYNTAX = "ERR unknown subcommand or wrong number of arguments for '%s
 SUBSCRIBED_CONTEXT = ("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
                       "QUIT / RESET are allowed in this context")
 PUBSUB_DOWN = "ERR pub/sub is unavailable, try again"
+# MONITOR (router/monitor.py): a monitoring client's keyspace commands; MONITOR inside EXEC.
+REPLICA_KEYSPACE = "ERR Replica can't interact with the keyspace"
+MONITOR_DENY_BLOCKING = "ERR MONITOR isn't allowed for DENY BLOCKING client"
 OBUF_ARGS = "Wrong number of arguments in buffer limit configuration."
 OBUF_CLASS = "Invalid client class specified in buffer limit configuration."
 OBUF_VALUES = "Error in hard, soft or soft_seconds setting in buffer limit configuration."

@@ -1,0 +1,379 @@
+"""MONITOR, over every router of the server, as Redis 7.0 shows it.
+
+A client that says MONITOR gets ``+OK``, then a line for every command any client runs
+through any router: ``+1339518083.107412 [0 127.0.0.1:60866] "keys" "*"`` (the time, the
+client's database after the command and its address, then each argument as Redis'
+sdscatrepr quotes it). What Redis 7.0 shows, and so shardis:
+
+- A command as it runs (Redis' ``call``): a command refused before it runs (unknown, wrong
+  arity, NOAUTH or NOPERM, a RESP2 subscriber's forbidden command, a monitoring client's
+  keyspace command) is not shown; one that runs and fails (WRONGTYPE, a syntax error) is.
+  Commands flagged ``admin`` (CONFIG, CLIENT LIST/KILL, DEBUG, ACL SETUSER, MONITOR itself
+  ...) are never shown. EVAL, EVALSHA and FCALL are shown as they start.
+- AUTH's arguments, HELLO's AUTH username and password and MIGRATE's AUTH/AUTH2 ones read
+  ``"(redacted)"``.
+- MULTI is shown as it runs; the queued commands are shown when EXEC runs them, followed
+  by EXEC (alone after a queuing error); DISCARD as it runs. Where WATCH makes EXEC fail,
+  Redis shows EXEC alone: shardis shows the queued commands too (the router sends the
+  transaction before it knows).
+- A command held (behind a blocking command, a CLIENT PAUSE, a cross-shard command) is
+  shown when it runs; a blocking command when it starts to wait.
+- Not shown: the commands a script calls (Redis' ``[0 lua]`` lines). They run inside a
+  shard (or the coordinator), which does not feed monitors.
+
+A monitoring client (flag ``O`` in CLIENT LIST, type normal) may still run commands that
+touch no keys (PING, INFO, CLIENT ...), shown to every monitor itself included; a read,
+write or may-replicate command is refused with ``ERR Replica can't interact with the
+keyspace``. MONITOR again answers nothing; inside EXEC it is refused; RESET ends the
+mode, as does disconnecting. Lines are status replies in RESP3 too (as from Redis). A
+monitor that does not read its lines is closed by the normal class of
+``client-output-buffer-limit`` (as Redis classes a monitor); at that class's default,
+``0 0 0``, it is not (as with Redis), and the router holds what it cannot write.
+
+Across routers: the hub (shardis/coord/hub.py) knows how many monitors each router has
+and tells every router which routers have some (``Router.monitoring``: whether any has,
+tested once per batch of a client's commands in ``Client.run_past_gate``, the only cost
+when nobody monitors). While someone monitors, each command runs on its own through
+``run`` here; the lines go to this router's monitors at once, and once per loop turn to
+the hub for the other routers'. The first monitor on a router waits for its ``+OK``
+until every router has heard (a poll through the hub), so a command sent through any
+router after the client read ``+OK`` is shown. Lines of one router reach a monitor in
+the order that router ran the commands; across routers no order is promised.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import TYPE_CHECKING, Callable
+
+from shardis import errors
+from shardis.commands import INTERNAL, LOCAL, CommandSpec, CommandTable
+from shardis.hubproto import Feed, Lines, Monitor, Monitoring
+from shardis.resp import OK, ReplyError, encode_error
+from shardis.router.clients import MAY_REPLICATE
+from shardis.router.pubsub import dispatch_subscribed, subscribed_reply
+from shardis.router.replies import Slot
+
+if TYPE_CHECKING:
+    from shardis.router.app import Client, Router
+
+REDACTED = b"(redacted)"
+NOTHING = b""  # what MONITOR answers a client that monitors already
+
+# ---------------------------------------------------------------- Redis' line format
+
+# Bytes sdscatrepr writes as they are: printable ASCII but for the quote and backslash.
+_PLAIN = re.compile(rb'[^\x20\x21\x23-\x5b\x5d-\x7e]')
+_ESCAPES = {ord('\\'): b'\\\\', ord('"'): b'\\"', ord('\n'): b'\\n', ord('\r'): b'\\r',
+            ord('\t'): b'\\t', 7: b'\\a', 8: b'\\b'}
+_REPR = [_ESCAPES.get(c, bytes((c,)) if 0x20 <= c <= 0x7e else b'\\x%02x' % c) for c in range(256)]
+
+
+def quote(arg: bytes) -> bytes:
+    """An argument as Redis' sdscatrepr writes it: in double quotes, with \\" \\\\ \\n \\r
+    \\t \\a \\b and \\xHH for the other bytes outside printable ASCII."""
+    if _PLAIN.search(arg) is None:
+        return b'"' + arg + b'"'
+    r = _REPR
+    return b'"' + b"".join([r[c] for c in arg]) + b'"'
+
+
+def line(db: int, addr: str, args: list[bytes], now_ns: int | None = None) -> bytes:
+    """One MONITOR line (replicationFeedMonitors): a status reply."""
+    ns = time.time_ns() if now_ns is None else now_ns
+    return b"+%d.%06d [%d %s] %s\r\n" % (ns // 1_000_000_000, ns // 1000 % 1_000_000, db,
+                                         addr.encode(), b" ".join([quote(a) for a in args]))
+
+
+def redacted(spec: CommandSpec, args: list[bytes]) -> list[bytes]:
+    """``args`` with the secrets Redis 7.0 hides from monitors replaced (AUTH's arguments,
+    HELLO's AUTH pair, MIGRATE's AUTH/AUTH2), as far as each command parses them."""
+    name = spec.name
+    if name == "auth":
+        if len(args) > 3:  # (a syntax error, before Redis redacts anything)
+            return args
+        return [args[0]] + [REDACTED] * (len(args) - 1)
+    if name == "hello":
+        if len(args) < 3:
+            return args
+        out = list(args)
+        j = 2
+        while j < len(args):
+            opt = args[j].lower()
+            more = len(args) - 1 - j
+            if opt == b"auth" and more >= 2:
+                out[j + 1] = out[j + 2] = REDACTED
+                j += 3
+            elif opt == b"setname" and more >= 1:
+                j += 2
+            else:
+                break
+        return out
+    if name == "migrate":
+        out = list(args)
+        j = 6
+        while j < len(args):
+            opt = args[j].lower()
+            more = len(args) - 1 - j
+            if opt in (b"copy", b"replace"):
+                j += 1
+            elif opt == b"auth" and more >= 1:
+                out[j + 1] = REDACTED
+                j += 2
+            elif opt == b"auth2" and more >= 2:
+                out[j + 1] = out[j + 2] = REDACTED
+                j += 3
+            else:
+                break
+        return out
+    return args
+
+
+# ---------------------------------------------------------------- the router's monitors
+
+
+class Monitors:
+    """Per router: its monitoring clients, which routers have some (from the hub), the
+    lines on their way to the hub."""
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+        self.local: dict[Client, None] = {}  # in the order they said MONITOR
+        self.remote: set[int] = set()        # routers with monitors, as the hub last said
+        self.out: list[bytes] = []           # this loop turn's lines for the other routers
+        self.touched: dict[Client, None] = {}  # local monitors with lines to write
+        self.scheduled = False
+        self.registered = False  # whether the hub counts this router's monitors
+        self.ready = True        # whether every router has heard of them (see ``add``)
+        self.waiting: list[Callable[[], None]] = []  # MONITOR replies until then
+        self.shown_by_spec: dict[int, bool] = {}
+
+    def _update(self) -> None:
+        router = self.router
+        router.monitoring = bool(self.local) or bool(self.remote - {router.index})
+
+    def shown(self, spec: CommandSpec) -> bool:
+        """Whether Redis shows this command (or subcommand) to monitors at all."""
+        v = self.shown_by_spec.get(id(spec))
+        if v is None:
+            v = self.shown_by_spec[id(spec)] = "admin" not in spec.flags
+        return v
+
+    # ------------------------------------------------------------ membership
+
+    def add(self, conn: Client) -> Slot:
+        """``conn`` monitors from now on; its ``+OK``, once every router knows."""
+        self.local[conn] = None
+        conn.monitoring = True
+        self._update()
+        router = self.router
+        if router.cfg.nrouters == 1:
+            return Slot((conn.encode(OK), conn))
+        if not self.registered:
+            self.registered = True
+            self.ready = False
+            router.pubsub.send(Monitor(len(self.local)))
+            router.pubsub.poll(None, ["monitors"], self._heard)
+        elif self.ready:
+            return Slot((conn.encode(OK), conn))
+        slot = Slot((None, conn))
+
+        def answer() -> None:
+            slot[0] = conn.encode(OK)
+            if not conn.dirty:
+                conn.dirty = True
+                conn.flush()
+
+        self.waiting.append(answer)
+        return slot
+
+    def _heard(self, value: object) -> None:
+        """Every router answered the poll after the hub's MONITORING: they feed lines."""
+        self.ready = True
+        waiting, self.waiting = self.waiting, []
+        for answer in waiting:
+            answer()
+
+    def remove(self, conn: Client) -> None:
+        """``conn`` stops monitoring (RESET, or it left)."""
+        conn.monitoring = False
+        if conn not in self.local:
+            return
+        del self.local[conn]
+        self._update()
+        if not self.local and self.registered:
+            self.registered = False
+            self.router.pubsub.send(Monitor(0))
+
+    def count(self) -> int:
+        return len(self.local)
+
+    def on_monitoring(self, op: Monitoring) -> None:
+        """The hub says which routers have monitors now."""
+        self.remote = set(op.routers)
+        self._update()
+
+    def rejoin(self) -> None:
+        """The hub restarted (router/pubsub.py says HELLO again): count our monitors again."""
+        if self.registered:
+            self.router.pubsub.send(Monitor(len(self.local)))
+
+    def on_lines(self, op: Lines) -> None:
+        """Another router's lines, for this router's monitors."""
+        if self.local:
+            self._deliver(b"".join(op.lines))
+
+    # ------------------------------------------------------------ feeding
+
+    def feed(self, db: int, addr: str, spec: CommandSpec, args: list[bytes]) -> None:
+        """A command ran: its line to every monitor, here and on the other routers."""
+        data = line(db, addr, redacted(spec, args))
+        if self.local:
+            self._deliver(data)
+        if self.remote and self.remote != {self.router.index}:
+            self.out.append(data)
+            self._schedule()
+
+    def _deliver(self, data: bytes) -> None:
+        for conn in self.local:
+            if not conn.closing:
+                conn.pending.append([data, conn])
+                self.touched[conn] = None
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if not self.scheduled:
+            self.scheduled = True
+            self.router.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        """Once per loop turn: write the monitors' lines, send the others' to the hub."""
+        self.scheduled = False
+        if self.out:
+            lines, self.out = self.out, []
+            self.router.pubsub.send(Feed(lines))
+        touched, self.touched = self.touched, {}
+        for conn in touched:
+            if not conn.dirty:
+                conn.dirty = True
+                conn.flush()
+
+
+# ---------------------------------------------------------------- running commands
+
+
+def _judged(conn: Client, args: list[bytes]) -> CommandSpec | None:
+    """The spec (the subcommand's for a container) of a command that passes Redis'
+    checks before it runs, or None for one refused there (its error comes from the
+    ordinary path: unknown command, arity, ACL, a RESP2 subscriber's rule)."""
+    table = conn.router.table
+    spec = table.lookup(args[0])
+    if spec is None or spec.route == INTERNAL or not spec.arity_ok(len(args)):
+        return None
+    top = spec
+    if spec.subcommands and len(args) > 1:
+        sub = spec.subcommands.get(args[1].decode("latin-1").lower())
+        if sub is None or not sub.arity_ok(len(args)):
+            return None
+        spec = sub
+    if conn.gated:
+        if not conn.authenticated:
+            if "no_auth" not in top.flags:
+                return None
+        elif conn.user.check(top, args) is not None:
+            return None
+    if conn.dispatch_hook is dispatch_subscribed and conn.resp == 2:
+        subs = conn.pubsub
+        if subs is not None and subs.total():
+            reply = subscribed_reply(conn, args)
+            if reply is not None and reply[:1] == b"-":
+                return None
+    return spec
+
+
+def _touches_keyspace(spec: CommandSpec) -> bool:
+    """Redis' test for a replica's (and so a monitor's) commands: read, write or may replicate."""
+    flags = spec.flags
+    return "readonly" in flags or "write" in flags or spec.name in MAY_REPLICATE
+
+
+def run(conn: Client, cmds: list[list[bytes]]) -> None:
+    """``Client.run_past_gate`` while any router has monitors: each command on its own,
+    shown once it has run (as Redis' ``call`` feeds them)."""
+    router = conn.router
+    mon = router.monitor
+    for n, args in enumerate(cmds):
+        if conn.held or conn.closing:
+            conn.backlog.extend(cmds[n:])
+            return
+        spec = _judged(conn, args)
+        if spec is None:
+            conn.run_one(args)
+            continue
+        multi = conn.multi
+        name = spec.name
+        if conn.monitoring and _touches_keyspace(spec):
+            conn.pending.append([encode_error(errors.REPLICA_KEYSPACE), conn])
+            router.count_error(errors.REPLICA_KEYSPACE)
+            if multi is not None:
+                conn.multi_error = True
+            continue
+        if multi is not None and name not in ("exec", "discard", "multi", "watch"):
+            conn.run_one(args)  # queued (QUIT and RESET leave MULTI and come back here)
+            continue
+        db = conn.db
+        aborted = conn.multi_error
+        conn.run_one(args)
+        backlog = conn.backlog
+        if backlog and backlog[-1] is args:
+            continue  # it waits (behind earlier replies): shown when it runs
+        if name == "reset" and conn.monitoring:
+            mon.remove(conn)
+        if name == "exec":
+            if multi is not None and not aborted:
+                db = _feed_queued(conn, mon, db, multi)
+            mon.feed(db, conn.addr, spec, args)
+            continue
+        if mon.shown(spec):
+            mon.feed(conn.db, conn.addr, spec, args)
+
+
+def _feed_queued(conn: Client, mon: Monitors, db: int, queued: list[list[bytes]]) -> int:
+    """EXEC ran: the lines of the commands it ran, in order, each with the database a
+    SELECT before it chose; the database after them."""
+    table = conn.router.table
+    ndb = conn.router.cfg.databases
+    for args in queued:
+        spec = table.lookup(args[0])
+        if spec is None:
+            continue
+        if spec.subcommands and len(args) > 1:
+            spec = spec.subcommands.get(args[1].decode("latin-1").lower(), spec)
+        if spec.name == "select":
+            try:
+                n = int(args[1])
+            except ValueError:
+                n = -1
+            if 0 <= n < ndb:
+                db = n
+        if mon.shown(spec):
+            mon.feed(db, conn.addr, spec, args)
+    return db
+
+
+# ---------------------------------------------------------------- the command
+
+
+def monitor(conn: Client, args: list[bytes]) -> Slot:
+    if conn.last_cmd != "monitor":  # inside EXEC (Redis: a client that may not block)
+        raise ReplyError(errors.MONITOR_DENY_BLOCKING)
+    if conn.monitoring:
+        return Slot((NOTHING, conn))
+    return conn.router.monitor.add(conn)
+
+
+def register(table: CommandTable) -> None:
+    table.command("monitor", 1, "admin noscript loading stale", route=LOCAL, group="server",
+                  since="1.0.0", summary="Listen for all requests received by the server in real time",
+                  complexity="", acl="@admin @slow @dangerous")(monitor)
