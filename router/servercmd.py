@@ -9,10 +9,13 @@
 - WAIT: shardis has no replicas, so it answers 0: at once when fewer than one replica is
   asked for (or inside EXEC, as Redis answers a client that may not block), else after
   the timeout, the client held meanwhile (timeout 0: until it disconnects).
-- DEBUG, refused unless ``enable-debug-command`` allows it (as Redis): SLEEP holds the
-  calling client only (Redis stops the whole server), OBJECT asks the key's shard,
-  SET-ACTIVE-EXPIRE switches every shard's expiry sweep, RELOAD and CHANGE-REPL-ID are
-  no-ops (nothing to reload: the data is on disk already; no replication ids matter).
+- DEBUG, refused unless ``enable-debug-command`` allows it (as Redis): SLEEP makes every
+  shard and the caller's router sleep (Redis stops its one process; the other routers
+  still answer what they answer themselves, PING, INFO ...), OBJECT asks the key's
+  shard, SET-ACTIVE-EXPIRE switches every shard's expiry sweep, RELOAD fsyncs every
+  shard as SAVE does (nothing to load: what is served is on disk; with NOSAVE it does
+  nothing), CHANGE-REPL-ID is a no-op (no replication ids matter). The subcommands that
+  cannot apply (DIGEST, POPULATE, JMAP ...) answer Redis' unknown-subcommand error.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import os
 import random
 import signal
 import struct
+import time
 from typing import TYPE_CHECKING
 
 from shardis import REDIS_VERSION, configtable, errors
@@ -33,6 +37,7 @@ from shardis.resp import OK, ReplyError, Simple, Verbatim, string2ll
 from shardis.router.connection import help_reply, text
 from shardis.router.later import all_ok, answer_later
 from shardis.router.objectcmd import ask
+from shardis.router.persistence import fsync_all
 from shardis.router.replies import Slot
 
 if TYPE_CHECKING:
@@ -372,6 +377,18 @@ def c_atoi(arg: bytes) -> int:
     return sign * int(s[:n]) if n else 0
 
 
+def busy(conn: Client, seconds: float) -> Slot:
+    """DEBUG SLEEP: Redis' whole process sleeps. Here every shard sleeps (their clients'
+    commands, through any router, wait) and so does this router's loop (its clients wait,
+    PING too); the reply comes once the shards are awake."""
+    router = conn.router
+    slot = router.fanout(conn, router.by_name[b"__debugsleep"], 0, [b"__debugsleep", b"%r" % seconds],
+                         all_ok)
+    router.flush()  # (the shards start now, beside this router)
+    time.sleep(seconds)
+    return slot
+
+
 def _status(values: list) -> Simple:
     """The shard's line (bytes) as the status reply Redis gives."""
     return Simple(values[0].decode())
@@ -390,13 +407,7 @@ def debug(conn: Client, args: list[bytes]) -> object:
         seconds = int(seconds * 1_000_000) / 1_000_000 if 0 < seconds < 1e9 else 0.0
         if seconds <= 0:
             return OK
-        if conn.last_cmd != "debug":  # inside EXEC: the reply comes when the time is up
-            slot, fill = answer_later(conn)
-            loop = conn.router.loop
-            assert loop is not None, "runs on the loop"
-            loop.call_later(seconds, fill, conn.encode(OK))
-            return slot
-        return hold(conn, seconds, OK)
+        return busy(conn, seconds)
     if sub == b"object" and n == 3:
         cfg = conn.router.cfg
         packing = str(configtable.get_value(cfg, _LIST_FILL)).encode()
@@ -409,10 +420,16 @@ def debug(conn: Client, args: list[bytes]) -> object:
         return router.fanout(conn, router.by_name[b"__activeexpire"], conn.db,
                              [b"__activeexpire", flag], all_ok)
     if sub == b"reload":
-        for opt in args[2:]:
-            if opt.lower() not in (b"merge", b"noflush", b"nosave"):
-                raise ReplyError(errors.DEBUG_RELOAD_OPTIONS)
-        return OK  # nothing to reload: every acknowledged write is on disk already
+        opts = {opt.lower() for opt in args[2:]}
+        if not opts <= {b"merge", b"noflush", b"nosave"}:
+            raise ReplyError(errors.DEBUG_RELOAD_OPTIONS)
+        if b"nosave" in opts:
+            return OK  # the dataset on disk is the one served: nothing to load
+        # "Save, then load": what was written is fsynced on every shard (as SAVE), and
+        # what is served is what is on disk already.
+        slot, fill = answer_later(conn)
+        fsync_all(conn.router, fill)
+        return slot
     if sub == b"change-repl-id" and n == 2:
         return OK  # no replicas, no replication ids that matter
     raise ReplyError(errors.SUBCOMMAND_SYNTAX % (text(args[1][:128]), "DEBUG"))

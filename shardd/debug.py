@@ -1,5 +1,6 @@
 """What DEBUG asks of the shards (router side: router/servercmd.py): DEBUG OBJECT's line
-for a key, from the shard that owns it, and DEBUG SET-ACTIVE-EXPIRE on every shard."""
+for a key, from the shard that owns it, and DEBUG SET-ACTIVE-EXPIRE and SLEEP on every
+shard."""
 
 from __future__ import annotations
 
@@ -55,8 +56,16 @@ def active_expire(ks: Keyspace, db: int, args: list[bytes]) -> Simple:
     return OK
 
 
+def debug_sleep(ks: Keyspace, db: int, args: list[bytes]) -> Simple:
+    """[__debugsleep, seconds]: DEBUG SLEEP's effect here, as on Redis' one process: this
+    shard serves nothing meanwhile (its batch, and the messages behind it, wait)."""
+    time.sleep(float(args[1]))
+    return OK
+
+
 def register(table: CommandTable) -> None:
     """DEBUG's shard-side parts (internal: the router sends them)."""
     cmd = table.command
     cmd("__debugobject", 4, "readonly", 1, 1, 1, route=INTERNAL)(debug_object)
     cmd("__activeexpire", 2, "admin", route=INTERNAL)(active_expire)
+    cmd("__debugsleep", 2, "admin", route=INTERNAL)(debug_sleep)

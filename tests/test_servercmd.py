@@ -208,6 +208,39 @@ def test_debug_sleep_holds_its_client(dpair):
     assert time.monotonic() - t >= 0.3
 
 
+def test_debug_sleep_makes_the_server_busy(debug_servers, dpair):
+    """As on Redis, another client's command waits out the sleep: every shard sleeps (and
+    the caller's router), so a key's command through any router does."""
+    s, _ = debug_servers
+    dpair.check("SET", "k", "v")
+    other = RawClient(s.port)
+    try:
+        dpair.s.send_raw(b"DEBUG SLEEP 0.6\r\n")
+        time.sleep(0.1)  # (the sleep has begun)
+        t = time.monotonic()
+        assert other.call("GET", "k") == b"$1\r\nv\r\n"
+        assert time.monotonic() - t >= 0.3
+        assert dpair.s.read_reply() == b"+OK\r\n"
+        # inside EXEC as well, the reply in its place
+        dpair.check("MULTI")
+        dpair.check("DEBUG", "SLEEP", "0.05")
+        dpair.check("PING")
+        dpair.check("EXEC")
+    finally:
+        other.close()
+
+
+def test_debug_reload_keeps_the_data(dpair):
+    """DEBUG RELOAD: OK once every shard has fsynced what was written before it (as SAVE)."""
+    dpair.s.send_raw(b"".join(b"SET k%d v%d\r\n" % (i, i) for i in range(50)) + b"DEBUG RELOAD\r\n")
+    for _ in range(50):
+        assert dpair.s.read_reply() == b"+OK\r\n"
+    assert dpair.s.read_reply() == b"+OK\r\n"
+    assert dpair.s.call("DBSIZE") == b":50\r\n"
+    assert dpair.s.call("DEBUG", "RELOAD", "NOSAVE", "merge") == b"+OK\r\n"
+    assert dpair.s.call("GET", "k7") == b"$2\r\nv7\r\n"
+
+
 def test_debug_set_active_expire(dpair):
     """With active expiry off an expired key is still counted until a command touches it."""
     dpair.check("DEBUG", "SET-ACTIVE-EXPIRE", "0")
