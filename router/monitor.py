@@ -18,8 +18,10 @@ sdscatrepr quotes it). What Redis 7.0 shows, and so shardis:
   transaction before it knows).
 - A command held (behind a blocking command, a CLIENT PAUSE, a cross-shard command) is
   shown when it runs; a blocking command when it starts to wait.
-- Not shown: the commands a script calls (Redis' ``[0 lua]`` lines). They run inside a
-  shard (or the coordinator), which does not feed monitors.
+- The commands a script calls follow its line as ``[db lua]`` lines when the script runs
+  on one shard (the shard feeds them through the hub once its batch commits); those of a
+  script that runs in the coordinator (keys on several shards) are not shown. Inside
+  MULTI, a script's calls come after EXEC's line (Redis: before).
 
 A monitoring client (flag ``O`` in CLIENT LIST, type normal) may still run commands that
 touch no keys (PING, INFO, CLIENT ...), shown to every monitor itself included; a read,
@@ -34,22 +36,24 @@ Across routers: the hub (shardis/coord/hub.py) knows how many monitors each rout
 and tells every router which routers have some (``Router.monitoring``: whether any has,
 tested once per batch of a client's commands in ``Client.run_past_gate``, the only cost
 when nobody monitors). While someone monitors, each command runs on its own through
-``run`` here; the lines go to this router's monitors at once, and once per loop turn to
-the hub for the other routers'. The first monitor on a router waits for its ``+OK``
-until every router has heard (a poll through the hub), so a command sent through any
-router after the client read ``+OK`` is shown. Lines of one router reach a monitor in
-the order that router ran the commands; across routers no order is promised.
+``run`` here; its lines leave once per loop turn for the hub, which passes them to
+every router with monitors (this one too), with the lines shards feed for the commands
+their scripts call: a script's line leaves at once, before its shard gets it, so its
+calls follow it. The first monitor on a router waits for its ``+OK`` until every router
+has heard (a poll through the hub), so a command sent through any router after the
+client read ``+OK`` is shown. Lines of one router reach a monitor in the order that
+router ran the commands; across routers no order is promised.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from typing import TYPE_CHECKING, Callable
 
-from shardis import errors
+from shardis import errors, hubproto
 from shardis.commands import INTERNAL, LOCAL, CommandSpec, CommandTable
 from shardis.hubproto import Feed, Lines, Monitor, Monitoring
+from shardis.monitorline import line
 from shardis.resp import OK, ReplyError, encode_error
 from shardis.router.clients import MAY_REPLICATE
 from shardis.router.pubsub import dispatch_subscribed, subscribed_reply
@@ -61,29 +65,7 @@ if TYPE_CHECKING:
 REDACTED = b"(redacted)"
 NOTHING = b""  # what MONITOR answers a client that monitors already
 
-# ---------------------------------------------------------------- Redis' line format
-
-# Bytes sdscatrepr writes as they are: printable ASCII but for the quote and backslash.
-_PLAIN = re.compile(rb'[^\x20\x21\x23-\x5b\x5d-\x7e]')
-_ESCAPES = {ord('\\'): b'\\\\', ord('"'): b'\\"', ord('\n'): b'\\n', ord('\r'): b'\\r',
-            ord('\t'): b'\\t', 7: b'\\a', 8: b'\\b'}
-_REPR = [_ESCAPES.get(c, bytes((c,)) if 0x20 <= c <= 0x7e else b'\\x%02x' % c) for c in range(256)]
-
-
-def quote(arg: bytes) -> bytes:
-    """An argument as Redis' sdscatrepr writes it: in double quotes, with \\" \\\\ \\n \\r
-    \\t \\a \\b and \\xHH for the other bytes outside printable ASCII."""
-    if _PLAIN.search(arg) is None:
-        return b'"' + arg + b'"'
-    r = _REPR
-    return b'"' + b"".join([r[c] for c in arg]) + b'"'
-
-
-def line(db: int, addr: str, args: list[bytes], now_ns: int | None = None) -> bytes:
-    """One MONITOR line (replicationFeedMonitors): a status reply."""
-    ns = time.time_ns() if now_ns is None else now_ns
-    return b"+%d.%06d [%d %s] %s\r\n" % (ns // 1_000_000_000, ns // 1000 % 1_000_000, db,
-                                         addr.encode(), b" ".join([quote(a) for a in args]))
+# ---------------------------------------------------------------- what a line shows
 
 
 def redacted(spec: CommandSpec, args: list[bytes]) -> list[bytes]:
@@ -139,10 +121,11 @@ class Monitors:
 
     def __init__(self, router: Router) -> None:
         self.router = router
-        self.local: dict[Client, None] = {}  # in the order they said MONITOR
+        # its monitoring clients, in the order they said MONITOR, with the time they did
+        # (in microseconds, as the lines show it)
+        self.local: dict[Client, int] = {}
         self.remote: set[int] = set()        # routers with monitors, as the hub last said
-        self.out: list[bytes] = []           # this loop turn's lines for the other routers
-        self.touched: dict[Client, None] = {}  # local monitors with lines to write
+        self.out: list[bytes] = []           # this loop turn's lines, for the hub
         self.scheduled = False
         self.registered = False  # whether the hub counts this router's monitors
         self.ready = True        # whether every router has heard of them (see ``add``)
@@ -150,8 +133,7 @@ class Monitors:
         self.shown_by_spec: dict[int, bool] = {}
 
     def _update(self) -> None:
-        router = self.router
-        router.monitoring = bool(self.local) or bool(self.remote - {router.index})
+        self.router.monitoring = bool(self.local) or bool(self.remote)
 
     def shown(self, spec: CommandSpec) -> bool:
         """Whether Redis shows this command (or subcommand) to monitors at all."""
@@ -164,18 +146,17 @@ class Monitors:
 
     def add(self, conn: Client) -> Slot:
         """``conn`` monitors from now on; its ``+OK``, once every router knows."""
-        self.local[conn] = None
+        self.local[conn] = time.time_ns() // 1000
         conn.monitoring = True
         self._update()
         router = self.router
-        if router.cfg.nrouters == 1:
-            return Slot((conn.encode(OK), conn))
         if not self.registered:
             self.registered = True
-            self.ready = False
             router.pubsub.send(Monitor(len(self.local)))
-            router.pubsub.poll(None, ["monitors"], self._heard)
-        elif self.ready:
+            if router.cfg.nrouters > 1:
+                self.ready = False
+                router.pubsub.poll(None, ["monitors"], self._heard)
+        if self.ready:
             return Slot((conn.encode(OK), conn))
         slot = Slot((None, conn))
 
@@ -220,44 +201,59 @@ class Monitors:
             self.router.pubsub.send(Monitor(len(self.local)))
 
     def on_lines(self, op: Lines) -> None:
-        """Another router's lines, for this router's monitors."""
-        if self.local:
-            self._deliver(b"".join(op.lines))
+        """Lines from the hub (of every router's commands, and shards' scripts' calls),
+        for this router's monitors: a monitor reads those of commands run since its
+        MONITOR (a line fed just before may come back after it)."""
+        if not self.local:
+            return
+        data = b"".join(op.lines)
+        recent = time.time_ns() // 1000 - 2_000_000
+        for conn, since in self.local.items():
+            if conn.closing:
+                continue
+            if since > recent:  # (joined in the last 2 s: look at each line's time)
+                mine = b"".join(x for x in op.lines if _micros(x) >= since)
+                if not mine:
+                    continue
+                conn.pending.append([mine, conn])
+            else:
+                conn.pending.append([data, conn])
+            if not conn.dirty:
+                conn.dirty = True
+                conn.flush()
 
     # ------------------------------------------------------------ feeding
 
     def feed(self, db: int, addr: str, spec: CommandSpec, args: list[bytes]) -> None:
-        """A command ran: its line to every monitor, here and on the other routers."""
-        data = line(db, addr, redacted(spec, args))
-        if self.local:
-            self._deliver(data)
-        if self.remote and self.remote != {self.router.index}:
-            self.out.append(data)
-            self._schedule()
-
-    def _deliver(self, data: bytes) -> None:
-        for conn in self.local:
-            if not conn.closing:
-                conn.pending.append([data, conn])
-                self.touched[conn] = None
-        self._schedule()
-
-    def _schedule(self) -> None:
+        """A command ran: its line, for every monitor (through the hub, where the lines of
+        the commands of scripts join them in order)."""
+        self.out.append(line(db, addr, redacted(spec, args)))
         if not self.scheduled:
             self.scheduled = True
             self.router.call_soon(self._flush)
 
+    def send_now(self) -> None:
+        """The lines leave now, before this loop turn's batches (whose scripts' shards feed
+        the lines of their calls), behind what else waits for the hub."""
+        if self.out:
+            lines, self.out = self.out, []
+            pubsub = self.router.pubsub
+            ops, pubsub.ops = pubsub.ops, []
+            ops.append(Feed(lines))
+            if not pubsub.sock.closed:
+                pubsub.sock.send(hubproto.encode(ops))
+
     def _flush(self) -> None:
-        """Once per loop turn: write the monitors' lines, send the others' to the hub."""
+        """Once per loop turn: the lines go to the hub."""
         self.scheduled = False
         if self.out:
             lines, self.out = self.out, []
             self.router.pubsub.send(Feed(lines))
-        touched, self.touched = self.touched, {}
-        for conn in touched:
-            if not conn.dirty:
-                conn.dirty = True
-                conn.flush()
+
+
+def _micros(data: bytes) -> int:
+    """A line's time in microseconds (``+1700000000.000123 [...``)."""
+    return int(data[1:data.index(b" ")].replace(b".", b""))
 
 
 # ---------------------------------------------------------------- running commands
@@ -337,6 +333,8 @@ def run(conn: Client, cmds: list[list[bytes]]) -> None:
             continue
         if mon.shown(spec):
             mon.feed(conn.db, conn.addr, spec, args)
+            if "skip_monitor" in spec.flags:
+                mon.send_now()  # (a script's line reaches the hub before the lines of its calls)
 
 
 def _feed_queued(conn: Client, mon: Monitors, db: int, queued: list[list[bytes]]) -> int:

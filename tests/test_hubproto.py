@@ -104,7 +104,7 @@ def test_each_side_dispatches_every_op_meant_for_it():
     finally:
         hub.sock.close(0)
         ps.sock.close(0)
-    assert set(HUB_HANDLERS) == {h.Configure}  # (a shard takes the settings alone)
+    assert set(HUB_HANDLERS) == {h.Configure, h.Monitoring}  # (a shard takes the settings and who monitors)
 
 
 # ---------------------------------------------------------------- the hub, without its socket
@@ -176,18 +176,21 @@ def test_the_hub_gathers_a_poll_from_the_routers_named(hub, monkeypatch):
 
 def test_the_hub_tells_the_routers_who_monitors_and_passes_lines_on(hub):
     run(hub, (R1, [h.Hello({})]), (R2, [h.Hello({})]), (S0, [h.Hello({})]))
-    # the first monitor anywhere: every router hears (not the shard); a second changes nothing
-    assert run(hub, (R2, [h.Monitor(1)])) == {R1: [h.Monitoring([2])], R2: [h.Monitoring([2])]}
+    # the first monitor anywhere: every peer hears (shards feed their scripts' calls); a
+    # second changes nothing
+    assert run(hub, (R2, [h.Monitor(1)])) == {R1: [h.Monitoring([2])], R2: [h.Monitoring([2])],
+                                              S0: [h.Monitoring([2])]}
     assert run(hub, (R2, [h.Monitor(2)])) == {}
-    # lines go to the other routers with monitors
+    # lines go to the routers with monitors, the sender too
     assert run(hub, (R1, [h.Feed([b"+a\r\n"])])) == {R2: [h.Lines([b"+a\r\n"])]}
-    assert run(hub, (R2, [h.Feed([b"+b\r\n"])])) == {}
+    assert run(hub, (S0, [h.Feed([b"+l\r\n"])])) == {R2: [h.Lines([b"+l\r\n"])]}
+    assert run(hub, (R2, [h.Feed([b"+b\r\n"])])) == {R2: [h.Lines([b"+b\r\n"])]}
     # a router that restarts (HELLO) holds none; one that says HELLO hears who monitors
     r3 = h.router_identity(3)
     assert run(hub, (r3, [h.Hello({})])) == {r3: [h.Configure({}, 0), h.Monitoring([2])]}
     out = run(hub, (R2, [h.Hello({})]))
     assert out == {R2: [h.Configure({}, 0), h.Monitoring([])], R1: [h.Monitoring([])],
-                   r3: [h.Monitoring([])]}
+                   r3: [h.Monitoring([])], S0: [h.Monitoring([])]}
     assert run(hub, (R1, [h.Monitor(1)]))[R1] == [h.Monitoring([1])]
     assert run(hub, (R1, [h.Monitor(0)]))[R2] == [h.Monitoring([])]
 

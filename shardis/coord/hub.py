@@ -30,9 +30,11 @@ only grows), so a shard that hears of a setting twice, or out of order, keeps
 the newest.
 
 MONITOR: each router says how many clients monitor there (MONITOR); the hub tells
-every router which routers have monitors (MONITORING: when that changes, and in answer
-to HELLO), and passes the lines a router feeds (FEED) to the other routers with
-monitors (LINES). A router that says HELLO (it restarted) holds no monitors.
+every peer which routers have monitors (MONITORING: when that changes, and in answer
+to HELLO while some have), and passes the lines a router or shard feeds (FEED: the
+commands a router ran, those a shard's scripts called) to the routers with monitors
+(LINES), the sender too: so a router's lines and those of its scripts' calls keep
+one order. A router that says HELLO (it restarted) holds no monitors.
 
 The frames are ``shardis/hubproto.py``'s; each op runs the handler its class maps to
 (``Hub.handlers``).
@@ -175,11 +177,10 @@ class Hub:
     def on_hello(self, ident: bytes, op: Hello, out: Out) -> None:
         self.hello(ident, op.settings)
         out[ident].append(Configure(self.settings, self.version))
-        if ident.startswith(b"router-"):
-            if self.monitors.pop(ident, 0):
-                self._monitoring(out)  # (its monitors went with its former self)
-            elif self.monitors:
-                out[ident].append(Monitoring(self._monitoring_routers()))
+        if self.monitors.pop(ident, 0):
+            self._monitoring(out)  # (its monitors went with its former self)
+        elif self.monitors:
+            out[ident].append(Monitoring(self._monitoring_routers()))
         if self.unconfirmed:
             self._confirm(ident, out, self.version)
         for ref, poll in list(self.polls.items()):
@@ -235,18 +236,17 @@ class Hub:
     def on_feed(self, ident: bytes, op: Feed, out: Out) -> None:
         lines = Lines(op.lines)
         for peer in self.monitors:
-            if peer != ident:
-                out[peer].append(lines)
+            out[peer].append(lines)
 
     def _monitoring_routers(self) -> list[int]:
         return sorted(hubproto.router_index(p) for p in self.monitors)
 
     def _monitoring(self, out: Out) -> None:
-        """Tell every router which routers have monitors now."""
+        """Tell every peer which routers have monitors now (the shards feed the lines of
+        the commands their scripts call)."""
         op = Monitoring(self._monitoring_routers())
         for peer in self.peers:
-            if peer.startswith(b"router-"):
-                out[peer].append(op)
+            out[peer].append(op)
 
     def on_unknown(self, ident: bytes, op: object, out: Out) -> None:
         """An op the hub does not take: one it cannot read, or one of its own."""
