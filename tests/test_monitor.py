@@ -4,13 +4,16 @@ client's own rules; a slow monitor cut off by the normal output-buffer class."""
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import socket
 import time
 
 import pytest
 
 from tests.helpers import Pair, RawClient, Shardis, encode_command
+from tests.test_supervisor import role_pids, wait_role
 
 from shardis.monitorline import line, quote
 from shardis.router.monitor import redacted
@@ -129,6 +132,7 @@ def test_lines_as_redis(pair2, monitors):
         ("EVAL", "return redis.pcall('nosuch')", "0"),  # (refused inside: no lua line)
         ("SUBSCRIBE", "ch"), ("PING",), ("GET", "k"), ("UNSUBSCRIBE", "ch"),
         ("PUBLISH", "ch", "hi"),
+        ("BLPOP", "nolist", "0.01"),             # shown as it starts to wait
     ], compare=False)
 
 
@@ -251,3 +255,40 @@ def test_slow_monitor_cut_off(two_routers):
         c.call("CONFIG", "SET", "client-output-buffer-limit", "normal 0 0 0")
         c.close()
         m.close()
+
+
+def test_monitors_survive_a_coordinator_restart(two_routers):
+    """The hub (in the coordinator) restarts: the routers count their monitors again, and
+    lines flow once more (those fed while it was away may be lost). Last in this file:
+    it restarts the module's cluster's coordinator."""
+    m0 = on_router(two_routers.port, 0)
+    c1 = on_router(two_routers.port, 1)
+    try:
+        assert m0.call("MONITOR") == b"+OK\r\n"
+        assert c1.call("SET", "before", "1") == b"+OK\r\n"
+        assert masked(m0.read_reply()) == b'+T [0 ADDR] "SET" "before" "1"\r\n'
+        supervisor = two_routers.proc.pid
+        [coordinator] = role_pids(supervisor, "shardis.coord")
+        os.kill(coordinator, signal.SIGKILL)
+        wait_role(supervisor, "shardis.coord", 1, exclude={coordinator})
+        m0.sock.settimeout(0.2)
+        deadline = time.monotonic() + 30
+        seen = None
+        n = 0
+        while seen is None:
+            assert time.monotonic() < deadline, "no line after the coordinator restarted"
+            n += 1
+            c1.call("SET", "after", str(n))
+            try:
+                seen = masked(m0.read_reply())
+            except (socket.timeout, TimeoutError):
+                continue
+        assert seen.startswith(b'+T [0 ADDR] "SET" "after" ')
+        m0.sock.settimeout(10)
+        while m0.buf or seen != b'+T [0 ADDR] "SET" "after" "%d"\r\n' % n:  # (the rest of the burst)
+            seen = masked(m0.read_reply())
+        assert c1.call("GET", "after") == b"$%d\r\n%d\r\n" % (len(str(n)), n)
+        assert masked(m0.read_reply()) == b'+T [0 ADDR] "GET" "after"\r\n'
+    finally:
+        m0.close()
+        c1.close()
