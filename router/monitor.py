@@ -330,6 +330,7 @@ def run(conn: Client, cmds: list[list[bytes]]) -> None:
             if multi is not None and not aborted:
                 db = _feed_queued(conn, mon, db, multi)
             mon.feed(db, conn.addr, spec, args)
+            mon.send_now()  # (before the scripts it may run feed their calls' lines)
             continue
         if mon.shown(spec):
             mon.feed(conn.db, conn.addr, spec, args)
