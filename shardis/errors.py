@@ -206,3 +206,7 @@ DEBUG_NOT_ALLOWED = ("ERR DEBUG command not allowed. If the enable-debug-command
                      "\"local\", you can run it from a local connection, otherwise you need to set "
                      "this option in the configuration file, and then restart the server.")
 DEBUG_RELOAD_OPTIONS = "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."
+DEBUG_POSITIVE = "ERR value is out of range, must be positive"
+DEBUG_PROTOCOL_NAME = ("ERR Wrong protocol type name. Please use one of the following: "
+                       "string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false")
+DEBUG_PROTOCOL_RESP2_PUSH = "ERR RESP2 is not supported by this command"

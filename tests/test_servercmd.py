@@ -196,6 +196,37 @@ def test_debug_replies(dpair, args):
     dpair.check(*args)
 
 
+_TYPES = ("string", "integer", "double", "bignum", "null", "array", "set", "map", "attrib", "push",
+          "verbatim", "true", "false", "TRUE", "nosuch")
+
+
+@pytest.mark.parametrize("resp", [2, 3])
+def test_debug_protocol_error_log(dpair, resp):
+    """DEBUG PROTOCOL's test values (both protocols), ERROR's error, LOG's OK, as Redis'."""
+    if resp == 3:
+        dpair.both("HELLO", "3")
+    for t in _TYPES:
+        dpair.check("DEBUG", "PROTOCOL", t)
+    for args in (("DEBUG", "PROTOCOL"), ("DEBUG", "ERROR", "MYERR went\r\nwrong"), ("DEBUG", "ERROR", ""),
+                 ("DEBUG", "ERROR"), ("DEBUG", "LOG", "hello from a test"), ("DEBUG", "LOG")):
+        dpair.check(*args)
+
+
+def test_debug_populate(dpair):
+    """DEBUG POPULATE count [prefix] [size]: keys over every shard, existing ones kept."""
+    for args in (("DEBUG", "POPULATE"), ("DEBUG", "POPULATE", "x"), ("DEBUG", "POPULATE", "-1"),
+                 ("DEBUG", "POPULATE", "2", "r", "-1"), ("DEBUG", "POPULATE", "2", "r", "x"),
+                 ("DEBUG", "POPULATE", "1", "s", "2", "extra"), ("DEBUG", "POPULATE", "0"),
+                 ("SET", "key:5", "mine"), ("DEBUG", "POPULATE", "100"), ("DBSIZE",), ("GET", "key:5"),
+                 ("GET", "key:99"), ("GET", "key:100"),
+                 ("DEBUG", "POPULATE", "20", "p", "3"), ("GET", "p:13"),
+                 ("DEBUG", "POPULATE", "20", "q", "12"), ("GET", "q:13"), ("STRLEN", "q:1"),
+                 ("SELECT", "2"), ("DEBUG", "POPULATE", "5", "in2"), ("DBSIZE",), ("SELECT", "0"),
+                 ("DBSIZE",)):
+        dpair.check(*args)
+    dpair.check_unordered("KEYS", "p:*")
+
+
 def test_debug_help_is_redis_own_lines(dpair):
     got, want = (parse_reply(c) for c in dpair.both("DEBUG", "HELP"))
     assert got[0] == want[0] and got[-2:] == want[-2:]
