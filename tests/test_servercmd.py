@@ -50,7 +50,9 @@ SAME = [
     ("LOLWUT", "VERSION", "6", "x"), ("LOLWUT", "VERSION", "6", "5", "z"),
     ("MEMORY", "DOCTOR"), ("MEMORY", "PURGE"), ("MEMORY", "HELP"), ("MEMORY", "STATS", "x"),
     ("MEMORY", "DOCTOR", "x"), ("MEMORY", "PURGE", "x"), ("MEMORY", "MALLOC-STATS", "x"),
-    ("MEMORY", "foo"),
+    ("MEMORY", "foo"), ("MEMORY", "USAGE", "nokey", "SAMPLES", "x"),
+    ("MEMORY", "USAGE", "nokey", "SAMPLES", "99999999999999999999"), ("MEMORY", "USAGE", "nokey", "SAMPLES", "5"),
+    ("MEMORY", "USAGE", "nokey", "SAMPLES", "1", "SAMPLES", "x"),
     # DEBUG is refused while enable-debug-command is "no" (both servers' default)
     ("DEBUG",), ("DEBUG", "HELP"), ("DEBUG", "SLEEP", "0"), ("DEBUG", "foo"),
     ("COMMAND", "HELP"),
