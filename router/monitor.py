@@ -13,15 +13,15 @@ sdscatrepr quotes it). What Redis 7.0 shows, and so shardis:
 - AUTH's arguments, HELLO's AUTH username and password and MIGRATE's AUTH/AUTH2 ones read
   ``"(redacted)"``.
 - MULTI is shown as it runs; the queued commands are shown when EXEC runs them, followed
-  by EXEC (alone after a queuing error); DISCARD as it runs. Where WATCH makes EXEC fail,
-  Redis shows EXEC alone: shardis shows the queued commands too (the router sends the
-  transaction before it knows).
+  by EXEC (alone after a queuing error, or when WATCH made it fail: with watched keys the
+  lines wait for EXEC's outcome); DISCARD as it runs.
 - A command held (behind a blocking command, a CLIENT PAUSE, a cross-shard command) is
   shown when it runs; a blocking command when it starts to wait.
 - The commands a script calls follow its line as ``[db lua]`` lines when the script runs
-  on one shard (the shard feeds them through the hub once its batch commits); those of a
-  script that runs in the coordinator (keys on several shards) are not shown. Inside
-  MULTI, a script's calls come after EXEC's line (Redis: before).
+  on one shard (the shard feeds them through the hub once its batch commits: the line of
+  a command sent after the script's reply may come before them); those of a script that
+  runs in the coordinator (keys on several shards) are not shown. Inside MULTI, a
+  script's calls come after EXEC's line (Redis: before).
 
 A monitoring client (flag ``O`` in CLIENT LIST, type normal) may still run commands that
 touch no keys (PING, INFO, CLIENT ...), shown to every monitor itself included; a read,
@@ -131,6 +131,9 @@ class Monitors:
         self.ready = True        # whether every router has heard of them (see ``add``)
         self.waiting: list[Callable[[], None]] = []  # MONITOR replies until then
         self.shown_by_spec: dict[int, bool] = {}
+        # EXECs with WATCH whose outcome is not known yet: client -> (its reply's header
+        # slot, database, queued commands, EXEC's spec and arguments); see ``defer``
+        self.deferred: dict[Client, tuple[list, int, list[list[bytes]], CommandSpec, list[bytes]]] = {}
 
     def _update(self) -> None:
         self.router.monitoring = bool(self.local) or bool(self.remote)
@@ -232,6 +235,38 @@ class Monitors:
             self.scheduled = True
             self.router.call_soon(self._flush)
 
+    def defer(self, conn: Client, header: list, db: int, queued: list[list[bytes]],
+              spec: CommandSpec, args: list[bytes]) -> None:
+        """EXEC with WATCH: its lines once ``header`` (its reply's first slot) tells
+        whether it ran; checked before the client's next command, else every 2 ms."""
+        self.deferred[conn] = (header, db, queued, spec, args)
+        loop = self.router.loop
+        assert loop is not None, "runs on the loop"
+        loop.call_later(0.002, self._poll, conn)
+
+    def _poll(self, conn: Client) -> None:
+        if conn in self.deferred and not self.settle(conn):
+            loop = self.router.loop
+            assert loop is not None, "runs on the loop"
+            loop.call_later(0.002, self._poll, conn)
+
+    def settle(self, conn: Client) -> bool:
+        """Feed the lines of ``conn``'s EXEC with WATCH once its outcome is known (the
+        queued commands only when it ran); whether it was (or nothing waited)."""
+        entry = self.deferred.get(conn)
+        if entry is None:
+            return True
+        header, db, queued, spec, args = entry
+        reply = header[0]
+        if reply is None and not conn.closing:
+            return False
+        del self.deferred[conn]
+        if reply is not None and reply not in _NIL_ARRAYS:
+            db = _feed_queued(conn, self, db, queued)
+        self.feed(db, conn.addr, spec, args)
+        self.send_now()
+        return True
+
     def send_now(self) -> None:
         """The lines leave now, before this loop turn's batches (whose scripts' shards feed
         the lines of their calls), behind what else waits for the hub."""
@@ -249,6 +284,9 @@ class Monitors:
         if self.out:
             lines, self.out = self.out, []
             self.router.pubsub.send(Feed(lines))
+
+
+_NIL_ARRAYS = (b"*-1\r\n", b"_\r\n")  # (EXEC aborted by WATCH, RESP2 and RESP3)
 
 
 def _micros(data: bytes) -> int:
@@ -299,6 +337,8 @@ def run(conn: Client, cmds: list[list[bytes]]) -> None:
     shown once it has run (as Redis' ``call`` feeds them)."""
     router = conn.router
     mon = router.monitor
+    if mon.deferred:
+        mon.settle(conn)
     for n, args in enumerate(cmds):
         if conn.held or conn.closing:
             conn.backlog.extend(cmds[n:])
@@ -320,6 +360,8 @@ def run(conn: Client, cmds: list[list[bytes]]) -> None:
             continue
         db = conn.db
         aborted = conn.multi_error
+        watching = bool(conn.watched)
+        before = len(conn.pending)
         conn.run_one(args)
         backlog = conn.backlog
         if backlog and backlog[-1] is args:
@@ -327,6 +369,11 @@ def run(conn: Client, cmds: list[list[bytes]]) -> None:
         if name == "reset" and conn.monitoring:
             mon.remove(conn)
         if name == "exec":
+            if multi is not None and not aborted and watching and len(conn.pending) > before:
+                # WATCH may abort it (Redis then shows EXEC alone): its lines wait for
+                # the outcome (``settle``), before anything else of this client's.
+                mon.defer(conn, conn.pending[before], db, multi, spec, args)
+                continue
             if multi is not None and not aborted:
                 db = _feed_queued(conn, mon, db, multi)
             mon.feed(db, conn.addr, spec, args)

@@ -126,14 +126,50 @@ def test_lines_as_redis(pair2, monitors):
         ("MULTI",), ("SET", "m"), ("EXEC",),     # a queuing error: EXEC alone
         ("EXEC",), ("DISCARD",),                 # without MULTI: shown
         ("WATCH", "m"), ("UNWATCH",),
-        ("EVAL", "redis.call('set', KEYS[1], '1') return redis.call('get', KEYS[1])", "1", "e"),
-        ("EVAL", "redis.call('select', '3') redis.call('set', KEYS[1], '\\0x') "
-                 "return redis.pcall('lpush', KEYS[1], 1)", "1", "e"),
-        ("EVAL", "return redis.pcall('nosuch')", "0"),  # (refused inside: no lua line)
         ("SUBSCRIBE", "ch"), ("PING",), ("GET", "k"), ("UNSUBSCRIBE", "ch"),
         ("PUBLISH", "ch", "hi"),
         ("BLPOP", "nolist", "0.01"),             # shown as it starts to wait
     ], compare=False)
+
+
+@pytest.mark.parametrize("script", [
+    ("EVAL", "redis.call('set', KEYS[1], '1') return redis.call('get', KEYS[1])", "1", "e"),
+    ("EVAL", "redis.call('select', '3') redis.call('set', KEYS[1], '\\0x') "
+             "return redis.pcall('lpush', KEYS[1], 1)", "1", "e"),
+    ("EVAL", "return redis.pcall('nosuch')", "0"),  # (refused inside: no lua line)
+    ("FCALL", "f", "1", "fk"),
+])
+def test_script_calls_follow_the_script(pair2, monitors, script):
+    """A script's line, then a [db lua] line for each command it called (those come from
+    the shard through the hub: the next command's line may come before them)."""
+    pair2.both("FUNCTION", "LOAD", "REPLACE", "#!lua name=lib\nredis.register_function('f', "
+               "function(k, a) redis.call('set', k[1], '1') return redis.call('get', k[1]) end)")
+    pair2.check(*script)
+    pair2.both(*END)
+    want = lines_until_end(monitors[1])
+    got = lines_until_end(monitors[0])
+    while len(got) < len(want):  # (calls' lines still on their way)
+        got.append(masked(monitors[0].read_reply()))
+    assert b"".join(got).decode("latin-1") == b"".join(want).decode("latin-1")
+
+
+def test_watch_aborted_exec_shows_exec_alone(pair2, monitors, two_routers, redis_server):
+    others = [RawClient(two_routers.port), RawClient(redis_server.port)]
+    try:
+        for c, other in zip((pair2.s, pair2.r), others):
+            assert c.call("WATCH", "w") == b"+OK\r\n"
+            assert other.call("SET", "w", "changed") == b"+OK\r\n"
+            assert c.call("MULTI") == b"+OK\r\n"
+            assert c.call("INCR", "n") == b"+QUEUED\r\n"
+            assert c.call("EXEC") == b"*-1\r\n"
+            assert c.call("WATCH", "w") == b"+OK\r\n"
+            assert c.call("MULTI") == b"+OK\r\n"
+            assert c.call("INCR", "n") == b"+QUEUED\r\n"
+            assert c.call("EXEC") == b"*1\r\n:1\r\n"
+        watch_both(pair2, monitors, [("GET", "n")])
+    finally:
+        for c in others:
+            c.close()
 
 
 def test_secrets_redacted(pair2, monitors):
