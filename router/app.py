@@ -37,7 +37,7 @@ from shardis.messages import Batch, CoordItem, CoordReplies, CoordRequests, Repl
 from shardis.plan import MERGES
 from shardis.resp import RequestReader, ReplyError, encode, encode_error
 from shardis.hubproto import ACL_SETTING
-from shardis.router import clients, metrics, scripting, security, transactions
+from shardis.router import clients, metrics, monitor, scripting, security, transactions
 from shardis.router.pubsub import PubSub, Subscriptions
 from shardis.router.replies import NOBODY, Merger, Owner, Slot, unknown_command
 from shardis.router.tls import TLSListener
@@ -194,6 +194,10 @@ class Router:
         self.early_wakeups: dict[tuple[int, int], bytes] = {}  # a wake-up before its deferral
         self.unblock_id = self.table.by_name[b"__unblock"].id
         self.pubsub = PubSub(self)
+        # MONITOR (router/monitor.py): whether any router has a monitoring client (tested
+        # once per batch of a client's commands), and this router's.
+        self.monitoring = False
+        self.monitor = monitor.Monitors(self)
         self.pause: clients.Pause | None = None  # CLIENT PAUSE, while one is on (router/clients.py)
         # Scripts (router/scripting.py): SHA -> body of those this router has seen and the
         # coordinator keeps; SHAs (and "f:" + function names) that reached another shard.
@@ -709,6 +713,7 @@ class Client(asyncio.Protocol):
         # while it is not plain ON; whether the CLIENT command running is inside EXEC; what
         # CLIENT UNBLOCK freed last (its BlockedCall, or coordinator request id)
         self.no_evict = False
+        self.monitoring = False  # in MONITOR mode (router/monitor.py)
         self.reply_ctl: clients.ReplyCtl | None = None
         self.in_exec = False
         self.unblocked: object = None
@@ -765,6 +770,8 @@ class Client(asyncio.Protocol):
             router.coordinator_waiting_cancel(self.coord_rid)
         if self.pubsub is not None:
             self.router.pubsub.leave(self)
+        if self.monitoring:
+            self.router.monitor.remove(self)
 
     def pause_writing(self) -> None:
         self.write_paused = True
@@ -822,6 +829,9 @@ class Client(asyncio.Protocol):
 
     def run_past_gate(self, cmds: list[list[bytes]]) -> None:
         """``run`` past CLIENT PAUSE's and REPLY's gate (which calls this)."""
+        if self.router.monitoring:  # someone monitors: each command shown as it runs
+            monitor.run(self, cmds)
+            return
         if self.gated:
             security.run_checked(self, cmds)
             return
@@ -830,6 +840,15 @@ class Client(asyncio.Protocol):
             self.dispatch(cmds)
         else:
             hook(self, cmds)
+
+    def run_one(self, args: list[bytes]) -> None:
+        """One command as ``run_past_gate`` runs it when nobody monitors (router/monitor.py)."""
+        if self.gated:
+            security.run_checked(self, [args])
+        elif self.dispatch_hook is None:
+            self.dispatch([args])
+        else:
+            self.dispatch_hook(self, [args])
 
     def dispatch(self, cmds: list[list[bytes]]) -> None:
         """Route each command: answer here, or queue it for its shard(s)."""

@@ -228,9 +228,9 @@ def blocked(conn: Client) -> bool:
 
 
 def client_flags(conn: Client) -> bytes:
-    """CLIENT LIST's flags, in Redis' order: P (pub/sub), x (in MULTI), b (blocked),
-    c (closing after its reply), e (no-evict); N for none."""
-    flags = b""
+    """CLIENT LIST's flags, in Redis' order: O (monitor), P (pub/sub), x (in MULTI),
+    b (blocked), c (closing after its reply), e (no-evict); N for none."""
+    flags = b"O" if conn.monitoring else b""
     if any(subscriptions(conn)):
         flags += b"P"
     if conn.multi is not None:
@@ -440,6 +440,8 @@ def answer_poll(router: Router, request: Any) -> object:
             return unblock_local(router, request[1], request[2])
         if what == "metrics":  # (router/metrics.py: /metrics covers every router)
             return router.metrics_figures()
+        if what == "monitors":  # (router/monitor.py: heard of the hub's MONITORING)
+            return router.monitor.count()
         log.error("router %d: an unknown poll from another router: %r", router.index, request)
     except Exception:  # a bad request must not stop the hub link
         log.exception("router %d: answering a poll %r failed", router.index, request)

@@ -42,8 +42,8 @@ from shardis.router.connection import Container, answer_poll, help_reply, text
 from shardis import configtable, errors, hubproto
 from shardis.commands import INTERNAL, LOCAL, CommandTable
 from shardis.hubproto import ACL_SETTING, CHANNEL, KINDS, PATTERN, Q_CHANNELS, Q_NUMPAT, Q_NUMSUB, Q_STATS, \
-    SHARD, Answer, Ask, Configure, Configured, Count, Hello, Message, PMessage, Poll, Publish, Query, Set, \
-    SMessage, Sync, Tell, ToHub, router_identity
+    SHARD, Answer, Ask, Configure, Configured, Count, Hello, Lines, Message, Monitoring, PMessage, Poll, \
+    Publish, Query, Set, SMessage, Sync, Tell, ToHub, router_identity
 from shardis.resp import ReplyError, Simple, encode_error
 
 if TYPE_CHECKING:
@@ -217,6 +217,9 @@ class PubSub:
         self.handlers: dict[type, Callable[[Any, dict], None]] = {
             Message: self._on_message, PMessage: self._on_pmessage, SMessage: self._on_smessage,
             Answer: self._on_answer, Configure: self._on_configure, Ask: self._on_ask,
+            # MONITOR's (router/monitor.py)
+            Monitoring: lambda op, touched: self.router.monitor.on_monitoring(op),
+            Lines: lambda op, touched: self.router.monitor.on_lines(op),
         }
 
     # ------------------------------------------------------------ the hub link
@@ -289,6 +292,7 @@ class PubSub:
         for kind in KINDS:
             for name, n in self.counts[kind].items():
                 self.send(Count(kind, name, n))
+        self.router.monitor.rejoin()
         token = self.expect(Request(self._resynced))
         self.send(Sync(token))
         self.resync = token

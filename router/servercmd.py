@@ -13,10 +13,14 @@
 - WAIT: shardis has no replicas, so it answers 0: at once when fewer than one replica is
   asked for (or inside EXEC, as Redis answers a client that may not block), else after
   the timeout, the client held meanwhile (timeout 0: until it disconnects).
-- DEBUG, refused unless ``enable-debug-command`` allows it (as Redis): SLEEP holds the
-  calling client only (Redis stops the whole server), OBJECT asks the key's shard,
-  SET-ACTIVE-EXPIRE switches every shard's expiry sweep, RELOAD and CHANGE-REPL-ID are
-  no-ops (nothing to reload: the data is on disk already; no replication ids matter).
+- DEBUG, refused unless ``enable-debug-command`` allows it (as Redis): SLEEP makes every
+  shard and the caller's router sleep (Redis stops its one process; the other routers
+  still answer what they answer themselves, PING, INFO ...), OBJECT asks the key's
+  shard, SET-ACTIVE-EXPIRE switches every shard's expiry sweep, POPULATE has every
+  shard create the keys it owns, ERROR, LOG and PROTOCOL answer as Redis', RELOAD fsyncs every
+  shard as SAVE does (nothing to load: what is served is on disk; with NOSAVE it does
+  nothing), CHANGE-REPL-ID is a no-op (no replication ids matter). The subcommands that
+  cannot apply (DIGEST, JMAP ...) answer Redis' unknown-subcommand error.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import os
 import random
 import signal
 import struct
+import time
 from typing import TYPE_CHECKING
 
 from shardis import REDIS_VERSION, configtable, errors
@@ -38,6 +43,7 @@ from shardis.router.connection import help_reply, text
 from shardis.router.later import all_ok, answer_later
 from shardis.router import persistence
 from shardis.router.objectcmd import ask
+from shardis.router.persistence import fsync_all
 from shardis.router.replies import Slot
 
 if TYPE_CHECKING:
@@ -339,8 +345,22 @@ DEBUG_HELP = (
     "CHANGE-REPL-ID",
     "    Change the replication IDs of the instance.",
     "    Dangerous: should be used only for testing the replication subsystem.",
+    "ERROR <string>",
+    "    Return a Redis protocol error with <string> as message. Useful for clients",
+    "    unit tests to simulate Redis errors.",
+    "LOG <message>",
+    "    Write <message> to the server log.",
     "OBJECT <key>",
     "    Show low level info about `key` and associated value.",
+    "POPULATE <count> [<prefix>] [<size>]",
+    "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+    "    it is used instead of the 'key' prefix. These are not propagated to",
+    "    replicas. Cluster slots are not respected so keys not belonging to the",
+    "    current node can be created in cluster mode.",
+    "PROTOCOL <type>",
+    "    Reply with a test value of the specified type. <type> can be: string,",
+    "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+    "    true, false.",
     "RELOAD [option ...]",
     "    Save the RDB on disk and reload it back to memory. Valid <option> values:",
     "    * MERGE: conflicting keys will be loaded from RDB.",
@@ -405,6 +425,58 @@ def c_atoi(arg: bytes) -> int:
     return sign * int(s[:n]) if n else 0
 
 
+def busy(conn: Client, seconds: float) -> Slot:
+    """DEBUG SLEEP: Redis' whole process sleeps. Here every shard sleeps (their clients'
+    commands, through any router, wait) and so does this router's loop (its clients wait,
+    PING too); the reply comes once the shards are awake."""
+    router = conn.router
+    slot = router.fanout(conn, router.by_name[b"__debugsleep"], 0, [b"__debugsleep", b"%r" % seconds],
+                         all_ok)
+    router.flush()  # (the shards start now, beside this router)
+    time.sleep(seconds)
+    return slot
+
+
+def _positive(arg: bytes) -> int:
+    """Redis' getPositiveLongFromObjectOrReply, its message for anything else."""
+    v = string2ll(arg)
+    if v is None or v < 0:
+        raise ReplyError(errors.DEBUG_POSITIVE)
+    return v
+
+
+_ATTRIB_REPLY = b"$39\r\nSome real reply following the attribute\r\n"
+_PUSH_REPLY = b"$40\r\nSome real reply following the push reply\r\n"
+# DEBUG PROTOCOL's test values: name -> (RESP2 bytes, RESP3 bytes)
+_PROTOCOL = {
+    b"string": (b"$11\r\nHello World\r\n",) * 2,
+    b"integer": (b":12345\r\n",) * 2,
+    b"double": (b"$5\r\n3.141\r\n", b",3.141\r\n"),
+    b"bignum": (b"$37\r\n1234567999999999999999999999999999999\r\n",
+                b"(1234567999999999999999999999999999999\r\n"),
+    b"null": (b"$-1\r\n", b"_\r\n"),
+    b"array": (b"*3\r\n:0\r\n:1\r\n:2\r\n",) * 2,
+    b"set": (b"*3\r\n:0\r\n:1\r\n:2\r\n", b"~3\r\n:0\r\n:1\r\n:2\r\n"),
+    b"map": (b"*6\r\n:0\r\n:0\r\n:1\r\n:1\r\n:2\r\n:0\r\n", b"%3\r\n:0\r\n#f\r\n:1\r\n#t\r\n:2\r\n#f\r\n"),
+    b"attrib": (_ATTRIB_REPLY,
+                b"|1\r\n$14\r\nkey-popularity\r\n*2\r\n$7\r\nkey:123\r\n:90\r\n" + _ATTRIB_REPLY),
+    b"push": (b"", b">2\r\n$16\r\nserver-cpu-usage\r\n:42\r\n" + _PUSH_REPLY),
+    b"verbatim": (b"$25\r\nThis is a verbatim\nstring\r\n", b"=29\r\ntxt:This is a verbatim\nstring\r\n"),
+    b"true": (b":1\r\n", b"#t\r\n"),
+    b"false": (b":0\r\n", b"#f\r\n"),
+}
+
+
+def debug_protocol(conn: Client, name: bytes) -> bytes:
+    """DEBUG PROTOCOL <type>: Redis' test value of that type, in the client's protocol."""
+    pair = _PROTOCOL.get(name.lower())
+    if pair is None:
+        raise ReplyError(errors.DEBUG_PROTOCOL_NAME)
+    if conn.resp == 2 and name.lower() == b"push":
+        raise ReplyError(errors.DEBUG_PROTOCOL_RESP2_PUSH)
+    return pair[1] if conn.resp == 3 else pair[0]
+
+
 def _status(values: list) -> Simple:
     """The shard's line (bytes) as the status reply Redis gives."""
     return Simple(values[0].decode())
@@ -423,13 +495,7 @@ def debug(conn: Client, args: list[bytes]) -> object:
         seconds = int(seconds * 1_000_000) / 1_000_000 if 0 < seconds < 1e9 else 0.0
         if seconds <= 0:
             return OK
-        if conn.last_cmd != "debug":  # inside EXEC: the reply comes when the time is up
-            slot, fill = answer_later(conn)
-            loop = conn.router.loop
-            assert loop is not None, "runs on the loop"
-            loop.call_later(seconds, fill, conn.encode(OK))
-            return slot
-        return hold(conn, seconds, OK)
+        return busy(conn, seconds)
     if sub == b"object" and n == 3:
         cfg = conn.router.cfg
         packing = str(configtable.get_value(cfg, _LIST_FILL)).encode()
@@ -442,12 +508,34 @@ def debug(conn: Client, args: list[bytes]) -> object:
         return router.fanout(conn, router.by_name[b"__activeexpire"], conn.db,
                              [b"__activeexpire", flag], all_ok)
     if sub == b"reload":
-        for opt in args[2:]:
-            if opt.lower() not in (b"merge", b"noflush", b"nosave"):
-                raise ReplyError(errors.DEBUG_RELOAD_OPTIONS)
-        return OK  # nothing to reload: every acknowledged write is on disk already
+        opts = {opt.lower() for opt in args[2:]}
+        if not opts <= {b"merge", b"noflush", b"nosave"}:
+            raise ReplyError(errors.DEBUG_RELOAD_OPTIONS)
+        if b"nosave" in opts:
+            return OK  # the dataset on disk is the one served: nothing to load
+        # "Save, then load": what was written is fsynced on every shard (as SAVE), and
+        # what is served is what is on disk already.
+        slot, fill = answer_later(conn)
+        fsync_all(conn.router, fill)
+        return slot
     if sub == b"change-repl-id" and n == 2:
         return OK  # no replicas, no replication ids that matter
+    if sub == b"populate" and 3 <= n <= 5:
+        count = _positive(args[2])
+        prefix = args[3].split(b"\0", 1)[0] if n >= 4 else b"key"  # (Redis reads a C string)
+        size = _positive(args[4]) if n == 5 else 0
+        router = conn.router
+        return router.fanout(conn, router.by_name[b"__populate"], conn.db,
+                             [b"__populate", b"%d" % count, prefix, b"%d" % size], all_ok)
+    if sub == b"error" and n == 3:
+        msg = args[2].replace(b"\r", b" ").replace(b"\n", b" ")
+        conn.router.count_error(msg.decode("latin-1"))
+        return Slot((b"-" + msg + b"\r\n", conn))
+    if sub == b"log" and n == 3:
+        log.warning("DEBUG LOG: %s", args[2].split(b"\0", 1)[0].decode(errors="replace"))
+        return OK
+    if sub == b"protocol" and n == 3:
+        return Slot((debug_protocol(conn, args[2]), conn))
     raise ReplyError(errors.SUBCOMMAND_SYNTAX % (text(args[1][:128]), "DEBUG"))
 
 

@@ -32,7 +32,8 @@ import zmq
 from shardis import errors, hubproto, notify, wire
 from shardis.commands import INTERNAL, CommandTable
 from shardis.config import Config, log_level
-from shardis.hubproto import Q_RECEIVERS, Answer, Configure, Hello, Notify, Publish, Query, shard_identity
+from shardis.hubproto import Q_RECEIVERS, Answer, Configure, Feed, Hello, Monitoring, Notify, Publish, Query, \
+    shard_identity
 from shardis.messages import Batch, Replies
 from shardis.resp import ReplyError, encode, encode3, encode_error
 from shardis.shardd import recovery, snapshot
@@ -392,6 +393,7 @@ class Shard:
             self.wjournal = []
             self.watches.journal = []
             self.scripts.published = []
+            self.scripts.monitor_lines = []
             try:
                 out: Any  # (the sweep's count, else the replies)
                 if batches is None:
@@ -441,6 +443,8 @@ class Shard:
         ks.committed()
         if self.scripts.published:
             self.publish_scripts()
+        if self.scripts.monitor_lines:
+            self.feed_monitors()
         if isinstance(ks, NotifyingKeyspace):  # (``notifying``)
             self.events = notify.messages(flags, ks.events)
         if changed:
@@ -564,6 +568,16 @@ class Shard:
         if self.hub is not None:
             self.hub.send(hubproto.encode([Publish(0, kind, channel, message) for kind, channel, message in pubs]))
 
+    def feed_monitors(self) -> None:
+        """MONITOR's lines of the commands scripts of the committed batch called."""
+        lines, self.scripts.monitor_lines = self.scripts.monitor_lines, []
+        if self.hub is not None:
+            self.hub.send(hubproto.encode([Feed(lines)]))
+
+    def _on_monitoring(self, op: Monitoring, starting: bool) -> None:
+        """The hub says which routers have monitoring clients: scripts' calls are shown."""
+        self.scripts.monitoring = bool(op.routers)
+
     def _kill_while_locked(self, m: list[bytes]) -> bool:
         """SCRIPT KILL while a cross-shard round holds this shard: no script runs here;
         answered now (it must reach the coordinator's script, not wait behind it)."""
@@ -656,7 +670,8 @@ class Shard:
 # The hub's ops a shard takes: class -> handler(shard, op, whether it is starting). (A
 # module table, not a class attribute: the compiled Shard has no method objects in its
 # class body to put in one.)
-HUB_HANDLERS: dict[type, Callable[[Shard, Any, bool], None]] = {Configure: Shard._on_configure}
+HUB_HANDLERS: dict[type, Callable[[Shard, Any, bool], None]] = {
+    Configure: Shard._on_configure, Monitoring: Shard._on_monitoring}
 
 
 def _reads(spec) -> bool:

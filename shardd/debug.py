@@ -1,5 +1,6 @@
 """What DEBUG asks of the shards (router side: router/servercmd.py): DEBUG OBJECT's line
-for a key, from the shard that owns it, and DEBUG SET-ACTIVE-EXPIRE on every shard."""
+for a key, from the shard that owns it, and DEBUG SET-ACTIVE-EXPIRE, SLEEP and POPULATE
+on every shard."""
 
 from __future__ import annotations
 
@@ -55,8 +56,37 @@ def active_expire(ks: Keyspace, db: int, args: list[bytes]) -> Simple:
     return OK
 
 
+def debug_sleep(ks: Keyspace, db: int, args: list[bytes]) -> Simple:
+    """[__debugsleep, seconds]: DEBUG SLEEP's effect here, as on Redis' one process: this
+    shard serves nothing meanwhile (its batch, and the messages behind it, wait)."""
+    time.sleep(float(args[1]))
+    return OK
+
+
+def populate(ks: Keyspace, db: int, args: list[bytes]) -> Simple:
+    """[__populate, count, prefix, size]: DEBUG POPULATE's keys that this shard owns,
+    ``prefix:<n>`` for n below count, each ``value:<n>`` (cut or padded with zero bytes
+    to ``size`` when it is not 0); a key that exists is left as it is; no events."""
+    count, prefix, size = int(args[1]), args[2], int(args[3])
+    scripts = ks.ctx.scripts
+    owns = scripts.owns if scripts is not None and scripts.nshards > 1 else None
+    for j in range(count):
+        key = (b"%s:%d" % (prefix, j))[:127]  # (Redis writes the name in 128 bytes)
+        if owns is not None and not owns(key):
+            continue
+        if ks.lookup(db, key) is not None:
+            continue
+        value = b"value:%d" % j
+        if size:
+            value = value[:size].ljust(size, b"\0")
+        ks.set_string(db, key, value, old=None)
+    return OK
+
+
 def register(table: CommandTable) -> None:
     """DEBUG's shard-side parts (internal: the router sends them)."""
     cmd = table.command
     cmd("__debugobject", 4, "readonly", 1, 1, 1, route=INTERNAL)(debug_object)
     cmd("__activeexpire", 2, "admin", route=INTERNAL)(active_expire)
+    cmd("__debugsleep", 2, "admin", route=INTERNAL)(debug_sleep)
+    cmd("__populate", 4, "write", route=INTERNAL)(populate)

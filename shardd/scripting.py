@@ -46,6 +46,7 @@ from shardis.scripting import (
     numkeys,
 )
 from shardis.shardd.blocking import BLOCK
+from shardis.monitorline import line
 from shardis.shardd.disk import sysdb
 from shardis.shardd.storage import Keyspace
 from shardis.slots import NSLOTS
@@ -280,6 +281,10 @@ class ScriptHost:
         self.record: Callable[[list[bytes]], None] | None = None
         self.replaying: collections.deque | None = None
         self.published: list[tuple[int, bytes, bytes]] = []
+        # MONITOR: whether any router has a monitoring client (the hub says); the lines of
+        # the commands scripts called, sent once the batch commits (``[db lua]`` lines).
+        self.monitoring = False
+        self.monitor_lines: list[bytes] = []
         self.libraries: dict[bytes, Library] | None = None  # None: read them again
         self.functions: dict[bytes, Script] = {}
         self.user: acl.User | None = None  # the ACL user of the script running (``as_user``)
@@ -329,9 +334,12 @@ class ScriptHost:
         user = self.user
 
         def call(cargv: list[bytes], pcall: bool) -> tuple[bool, Any]:
+            shown: list[bytes] | None = None  # (a call refused before it runs is not shown)
             try:
                 top = check_call(table, cargv, no_writes, ro)
                 acl_check(user, top, cargv)
+                if self.monitoring and "admin" not in top.flags and self.replaying is None:
+                    shown = cargv
                 spec, cargv = shard_form(table, top, cargv)
                 if spec.name in _PUBLISH:
                     kind = _PUBLISH[spec.name]
@@ -363,6 +371,9 @@ class ScriptHost:
                 return True, v
             except ReplyError as e:
                 return False, e.args[0]
+            finally:
+                if shown is not None:  # (as it ran: in the database it left selected)
+                    self.monitor_lines.append(line(state[0], "lua", shown))
 
         v = self.lua().run(script, keys, argv, call)
         if isinstance(v, ReplyError):

@@ -191,6 +191,9 @@ SUBCOMMAND_SYNTAX = "ERR unknown subcommand or wrong number of arguments for '%s
 SUBSCRIBED_CONTEXT = ("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
                       "QUIT / RESET are allowed in this context")
 PUBSUB_DOWN = "ERR pub/sub is unavailable, try again"
+# MONITOR (router/monitor.py): a monitoring client's keyspace commands; MONITOR inside EXEC.
+REPLICA_KEYSPACE = "ERR Replica can't interact with the keyspace"
+MONITOR_DENY_BLOCKING = "ERR MONITOR isn't allowed for DENY BLOCKING client"
 OBUF_ARGS = "Wrong number of arguments in buffer limit configuration."
 OBUF_CLASS = "Invalid client class specified in buffer limit configuration."
 OBUF_VALUES = "Error in hard, soft or soft_seconds setting in buffer limit configuration."
@@ -204,3 +207,7 @@ DEBUG_NOT_ALLOWED = ("ERR DEBUG command not allowed. If the enable-debug-command
                      "\"local\", you can run it from a local connection, otherwise you need to set "
                      "this option in the configuration file, and then restart the server.")
 DEBUG_RELOAD_OPTIONS = "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."
+DEBUG_POSITIVE = "ERR value is out of range, must be positive"
+DEBUG_PROTOCOL_NAME = ("ERR Wrong protocol type name. Please use one of the following: "
+                       "string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false")
+DEBUG_PROTOCOL_RESP2_PUSH = "ERR RESP2 is not supported by this command"

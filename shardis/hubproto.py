@@ -10,13 +10,17 @@ answers wait for the routers), so an answer means everything the peer sent befor
 been done.
 
 peer -> hub: ``Hello``, ``Count``, ``Sync``, ``Publish``, ``Query``, ``Set``,
-``Configured``, ``Notify``, ``Poll``, ``Tell``; hub -> peer: ``Message``, ``PMessage``,
-``SMessage``, ``Answer``, ``Configure``, ``Ask``. An op this build cannot read decodes as
-``Unreadable``.
+``Configured``, ``Notify``, ``Poll``, ``Tell``, ``Monitor``, ``Feed``; hub -> peer:
+``Message``, ``PMessage``, ``SMessage``, ``Answer``, ``Configure``, ``Ask``, ``Monitoring``,
+``Lines``. An op this build cannot read decodes as ``Unreadable``.
 
 ``Poll``, ``Ask`` and ``Tell`` are how a router asks the others about their clients
 (CLIENT LIST, KILL, UNBLOCK: router/connection.py): the hub puts the question to each
 router as ``Ask``, gathers what they ``Tell`` and answers the asker once all have told.
+
+``Monitor``, ``Monitoring``, ``Feed`` and ``Lines`` carry MONITOR (router/monitor.py): a
+router says how many monitoring clients it has, the hub tells every router which routers
+have some, and the lines of the commands a router runs go to the others that have some.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ KINDS = (CHANNEL, PATTERN, SHARD)
 HELLO, COUNT, SYNC, PUBLISH, QUERY, SET, NOTIFY, CONFIGURED, POLL, TELL = range(10)
 # Operations, hub -> peer.
 MESSAGE, PMESSAGE, SMESSAGE, ANSWER, CONFIG, ASK = range(10, 16)
+# MONITOR's: peer -> hub, then hub -> peer.
+MONITOR, FEED, MONITORING, LINES = range(16, 20)
 # QUERY's questions.
 Q_CHANNELS, Q_NUMSUB, Q_NUMPAT, Q_STATS, Q_RECEIVERS = range(5)
 # ACL LOG, kept by the hub for the whole server: add [reason, context, object, username,
@@ -152,6 +158,25 @@ class Tell(NamedTuple("Tell", [("code", int), ("ref", int), ("value", Any)])):
         return _new(cls, (TELL, ref, value))
 
 
+class Monitor(NamedTuple("Monitor", [("code", int), ("n", int)])):
+    """``[MONITOR, n]``: I have n clients in MONITOR mode (0: none)."""
+
+    __slots__ = ()
+
+    def __new__(cls, n: int) -> Monitor:
+        return _new(cls, (MONITOR, n))
+
+
+class Feed(NamedTuple("Feed", [("code", int), ("lines", list)])):
+    """``[FEED, [line, ...]]``: MONITOR's lines (``+time [db addr] "arg" ...\\r\\n``) of
+    commands I ran, for the monitors of the other routers; no answer."""
+
+    __slots__ = ()
+
+    def __new__(cls, lines: list[bytes]) -> Feed:
+        return _new(cls, (FEED, lines))
+
+
 # ------------------------------------------------------------ hub -> peer
 
 
@@ -214,6 +239,25 @@ class Ask(NamedTuple("Ask", [("code", int), ("ref", int), ("request", Any)])):
         return _new(cls, (ASK, ref, request))
 
 
+class Monitoring(NamedTuple("Monitoring", [("code", int), ("routers", list)])):
+    """``[MONITORING, [index, ...]]``: the routers with clients in MONITOR mode now (sent
+    to every router when that changes, and to a router that says HELLO)."""
+
+    __slots__ = ()
+
+    def __new__(cls, routers: list[int]) -> Monitoring:
+        return _new(cls, (MONITORING, routers))
+
+
+class Lines(NamedTuple("Lines", [("code", int), ("lines", list)])):
+    """``[LINES, [line, ...]]``: another router's ``Feed``, for this router's monitors."""
+
+    __slots__ = ()
+
+    def __new__(cls, lines: list[bytes]) -> Lines:
+        return _new(cls, (LINES, lines))
+
+
 class Unreadable(NamedTuple):
     """An op this build cannot read (unknown code, or fields that do not fit it), as
     received; never encoded."""
@@ -221,8 +265,8 @@ class Unreadable(NamedTuple):
     op: Any
 
 
-ToHub = Union[Hello, Count, Sync, Publish, Query, Set, Configured, Notify, Poll, Tell]
-FromHub = Union[Message, PMessage, SMessage, Answer, Configure, Ask]
+ToHub = Union[Hello, Count, Sync, Publish, Query, Set, Configured, Notify, Poll, Tell, Monitor, Feed]
+FromHub = Union[Message, PMessage, SMessage, Answer, Configure, Ask, Monitoring, Lines]
 Op = Union[ToHub, FromHub]
 
 # code -> the op's class
@@ -230,7 +274,7 @@ OPS: dict[int, type[Op]] = {
     HELLO: Hello, COUNT: Count, SYNC: Sync, PUBLISH: Publish, QUERY: Query, SET: Set,
     CONFIGURED: Configured, NOTIFY: Notify, POLL: Poll, TELL: Tell,
     MESSAGE: Message, PMESSAGE: PMessage, SMESSAGE: SMessage, ANSWER: Answer, CONFIG: Configure,
-    ASK: Ask,
+    ASK: Ask, MONITOR: Monitor, FEED: Feed, MONITORING: Monitoring, LINES: Lines,
 }
 _SHAPES = {code: (cls, len(cls._fields)) for code, cls in OPS.items()}
 

@@ -53,6 +53,11 @@ TABLE = [
     (h.Ask(3, ["kill", [None, None, b"pubsub", 0, None], 7]),
      b"\x91\x93\x0f\x03\x93\xa4kill\x95\xc0\xc0\xc4\x06pubsub\x00\xc0\x07",
      (h.ASK, 3, ["kill", [None, None, b"pubsub", 0, None], 7])),
+    (h.Monitor(2), b"\x91\x92\x10\x02", (h.MONITOR, 2)),
+    (h.Feed([b'+1.000002 [0 a:1] "PING"\r\n']), b'\x91\x92\x11\x91\xc4\x1a+1.000002 [0 a:1] "PING"\r\n',
+     (h.FEED, [b'+1.000002 [0 a:1] "PING"\r\n'])),
+    (h.Monitoring([0, 1]), b"\x91\x92\x12\x92\x00\x01", (h.MONITORING, [0, 1])),
+    (h.Lines([b"+x\r\n"]), b"\x91\x92\x13\x91\xc4\x04+x\r\n", (h.LINES, [b"+x\r\n"])),
 ]
 
 
@@ -99,7 +104,7 @@ def test_each_side_dispatches_every_op_meant_for_it():
     finally:
         hub.sock.close(0)
         ps.sock.close(0)
-    assert set(HUB_HANDLERS) == {h.Configure}  # (a shard takes the settings alone)
+    assert set(HUB_HANDLERS) == {h.Configure, h.Monitoring}  # (a shard takes the settings and who monitors)
 
 
 # ---------------------------------------------------------------- the hub, without its socket
@@ -167,6 +172,27 @@ def test_the_hub_gathers_a_poll_from_the_routers_named(hub, monkeypatch):
     late: dict = collections.defaultdict(list)
     hub._gathered(None, late)
     assert late == {R1: [h.Answer(8, [])]} and hub._next_deadline() is None
+
+
+def test_the_hub_tells_the_routers_who_monitors_and_passes_lines_on(hub):
+    run(hub, (R1, [h.Hello({})]), (R2, [h.Hello({})]), (S0, [h.Hello({})]))
+    # the first monitor anywhere: every peer hears (shards feed their scripts' calls); a
+    # second changes nothing
+    assert run(hub, (R2, [h.Monitor(1)])) == {R1: [h.Monitoring([2])], R2: [h.Monitoring([2])],
+                                              S0: [h.Monitoring([2])]}
+    assert run(hub, (R2, [h.Monitor(2)])) == {}
+    # lines go to the routers with monitors, the sender too
+    assert run(hub, (R1, [h.Feed([b"+a\r\n"])])) == {R2: [h.Lines([b"+a\r\n"])]}
+    assert run(hub, (S0, [h.Feed([b"+l\r\n"])])) == {R2: [h.Lines([b"+l\r\n"])]}
+    assert run(hub, (R2, [h.Feed([b"+b\r\n"])])) == {R2: [h.Lines([b"+b\r\n"])]}
+    # a router that restarts (HELLO) holds none; one that says HELLO hears who monitors
+    r3 = h.router_identity(3)
+    assert run(hub, (r3, [h.Hello({})])) == {r3: [h.Configure({}, 0), h.Monitoring([2])]}
+    out = run(hub, (R2, [h.Hello({})]))
+    assert out == {R2: [h.Configure({}, 0), h.Monitoring([])], R1: [h.Monitoring([])],
+                   r3: [h.Monitoring([])], S0: [h.Monitoring([])]}
+    assert run(hub, (R1, [h.Monitor(1)]))[R1] == [h.Monitoring([1])]
+    assert run(hub, (R1, [h.Monitor(0)]))[R2] == [h.Monitoring([])]
 
 
 def test_the_hub_logs_an_op_it_does_not_take_and_runs_the_rest(hub, caplog):

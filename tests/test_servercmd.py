@@ -53,7 +53,9 @@ SAME = [
     ("LOLWUT", "VERSION", "6", "x"), ("LOLWUT", "VERSION", "6", "5", "z"),
     ("MEMORY", "DOCTOR"), ("MEMORY", "PURGE"), ("MEMORY", "HELP"), ("MEMORY", "STATS", "x"),
     ("MEMORY", "DOCTOR", "x"), ("MEMORY", "PURGE", "x"), ("MEMORY", "MALLOC-STATS", "x"),
-    ("MEMORY", "foo"),
+    ("MEMORY", "foo"), ("MEMORY", "USAGE", "nokey", "SAMPLES", "x"),
+    ("MEMORY", "USAGE", "nokey", "SAMPLES", "99999999999999999999"), ("MEMORY", "USAGE", "nokey", "SAMPLES", "5"),
+    ("MEMORY", "USAGE", "nokey", "SAMPLES", "1", "SAMPLES", "x"),
     # DEBUG is refused while enable-debug-command is "no" (both servers' default)
     ("DEBUG",), ("DEBUG", "HELP"), ("DEBUG", "SLEEP", "0"), ("DEBUG", "foo"),
     ("COMMAND", "HELP"),
@@ -199,6 +201,37 @@ def test_debug_replies(dpair, args):
     dpair.check(*args)
 
 
+_TYPES = ("string", "integer", "double", "bignum", "null", "array", "set", "map", "attrib", "push",
+          "verbatim", "true", "false", "TRUE", "nosuch")
+
+
+@pytest.mark.parametrize("resp", [2, 3])
+def test_debug_protocol_error_log(dpair, resp):
+    """DEBUG PROTOCOL's test values (both protocols), ERROR's error, LOG's OK, as Redis'."""
+    if resp == 3:
+        dpair.both("HELLO", "3")
+    for t in _TYPES:
+        dpair.check("DEBUG", "PROTOCOL", t)
+    for args in (("DEBUG", "PROTOCOL"), ("DEBUG", "ERROR", "MYERR went\r\nwrong"), ("DEBUG", "ERROR", ""),
+                 ("DEBUG", "ERROR"), ("DEBUG", "LOG", "hello from a test"), ("DEBUG", "LOG")):
+        dpair.check(*args)
+
+
+def test_debug_populate(dpair):
+    """DEBUG POPULATE count [prefix] [size]: keys over every shard, existing ones kept."""
+    for args in (("DEBUG", "POPULATE"), ("DEBUG", "POPULATE", "x"), ("DEBUG", "POPULATE", "-1"),
+                 ("DEBUG", "POPULATE", "2", "r", "-1"), ("DEBUG", "POPULATE", "2", "r", "x"),
+                 ("DEBUG", "POPULATE", "1", "s", "2", "extra"), ("DEBUG", "POPULATE", "0"),
+                 ("SET", "key:5", "mine"), ("DEBUG", "POPULATE", "100"), ("DBSIZE",), ("GET", "key:5"),
+                 ("GET", "key:99"), ("GET", "key:100"),
+                 ("DEBUG", "POPULATE", "20", "p", "3"), ("GET", "p:13"),
+                 ("DEBUG", "POPULATE", "20", "q", "12"), ("GET", "q:13"), ("STRLEN", "q:1"),
+                 ("SELECT", "2"), ("DEBUG", "POPULATE", "5", "in2"), ("DBSIZE",), ("SELECT", "0"),
+                 ("DBSIZE",)):
+        dpair.check(*args)
+    dpair.check_unordered("KEYS", "p:*")
+
+
 def test_debug_help_is_redis_own_lines(dpair):
     got, want = (parse_reply(c) for c in dpair.both("DEBUG", "HELP"))
     assert got[0] == want[0] and got[-2:] == want[-2:]
@@ -209,6 +242,39 @@ def test_debug_sleep_holds_its_client(dpair):
     t = time.monotonic()
     assert dpair.s.call("DEBUG", "SLEEP", "0.3") == b"+OK\r\n"
     assert time.monotonic() - t >= 0.3
+
+
+def test_debug_sleep_makes_the_server_busy(debug_servers, dpair):
+    """As on Redis, another client's command waits out the sleep: every shard sleeps (and
+    the caller's router), so a key's command through any router does."""
+    s, _ = debug_servers
+    dpair.check("SET", "k", "v")
+    other = RawClient(s.port)
+    try:
+        dpair.s.send_raw(b"DEBUG SLEEP 0.6\r\n")
+        time.sleep(0.1)  # (the sleep has begun)
+        t = time.monotonic()
+        assert other.call("GET", "k") == b"$1\r\nv\r\n"
+        assert time.monotonic() - t >= 0.3
+        assert dpair.s.read_reply() == b"+OK\r\n"
+        # inside EXEC as well, the reply in its place
+        dpair.check("MULTI")
+        dpair.check("DEBUG", "SLEEP", "0.05")
+        dpair.check("PING")
+        dpair.check("EXEC")
+    finally:
+        other.close()
+
+
+def test_debug_reload_keeps_the_data(dpair):
+    """DEBUG RELOAD: OK once every shard has fsynced what was written before it (as SAVE)."""
+    dpair.s.send_raw(b"".join(b"SET k%d v%d\r\n" % (i, i) for i in range(50)) + b"DEBUG RELOAD\r\n")
+    for _ in range(50):
+        assert dpair.s.read_reply() == b"+OK\r\n"
+    assert dpair.s.read_reply() == b"+OK\r\n"
+    assert dpair.s.call("DBSIZE") == b":50\r\n"
+    assert dpair.s.call("DEBUG", "RELOAD", "NOSAVE", "merge") == b"+OK\r\n"
+    assert dpair.s.call("GET", "k7") == b"$2\r\nv7\r\n"
 
 
 def test_debug_set_active_expire(dpair):

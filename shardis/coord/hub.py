@@ -29,6 +29,13 @@ says HELLO gets the current ones. Each SET gets a version (a clock reading that
 only grows), so a shard that hears of a setting twice, or out of order, keeps
 the newest.
 
+MONITOR: each router says how many clients monitor there (MONITOR); the hub tells
+every peer which routers have monitors (MONITORING: when that changes, and in answer
+to HELLO while some have), and passes the lines a router or shard feeds (FEED: the
+commands a router ran, those a shard's scripts called) to the routers with monitors
+(LINES), the sender too: so a router's lines and those of its scripts' calls keep
+one order. A router that says HELLO (it restarted) holds no monitors.
+
 The frames are ``shardis/hubproto.py``'s; each op runs the handler its class maps to
 (``Hub.handlers``).
 """
@@ -49,7 +56,8 @@ from shardis.args import stringmatch
 from shardis.config import Config, log_level
 from shardis.hubproto import Q_ACLLOG_ADD, Q_ACLLOG_GET, Q_ACLLOG_RESET, CHANNEL, KINDS, PATTERN, \
     Q_CHANNELS, Q_NUMPAT, Q_NUMSUB, Q_RECEIVERS, Q_STATS, SHARD, Answer, Ask, Configure, Configured, Count, \
-    FromHub, Hello, Message, Notify, PMessage, Poll, Publish, Query, Set, SMessage, Sync, Tell, Unreadable
+    Feed, FromHub, Hello, Lines, Message, Monitor, Monitoring, Notify, PMessage, Poll, Publish, Query, Set, \
+    SMessage, Sync, Tell, Unreadable
 
 log = logging.getLogger("pubsub")
 
@@ -90,11 +98,12 @@ class Hub:
         # it told}, deadline]
         self.polls: dict[int, list] = {}
         self.refs = itertools.count(1)
+        self.monitors: dict[bytes, int] = {}  # router -> its clients in MONITOR mode (none: absent)
         # op class -> its handler(peer, op, out)
         self.handlers: dict[type, Callable[[bytes, Any, Out], None]] = {
             Publish: self.on_publish, Count: self.on_count, Notify: self.on_notify, Sync: self.on_sync,
             Query: self.on_query, Hello: self.on_hello, Set: self.on_set, Configured: self.on_configured,
-            Poll: self.on_poll, Tell: self.on_tell,
+            Poll: self.on_poll, Tell: self.on_tell, Monitor: self.on_monitor, Feed: self.on_feed,
         }
 
     def run(self) -> None:
@@ -168,6 +177,10 @@ class Hub:
     def on_hello(self, ident: bytes, op: Hello, out: Out) -> None:
         self.hello(ident, op.settings)
         out[ident].append(Configure(self.settings, self.version))
+        if self.monitors.pop(ident, 0):
+            self._monitoring(out)  # (its monitors went with its former self)
+        elif self.monitors:
+            out[ident].append(Monitoring(self._monitoring_routers()))
         if self.unconfirmed:
             self._confirm(ident, out, self.version)
         for ref, poll in list(self.polls.items()):
@@ -210,6 +223,30 @@ class Hub:
         poll[3][ident] = op.value
         if not poll[2]:
             self._gathered(op.ref, out)
+
+    def on_monitor(self, ident: bytes, op: Monitor, out: Out) -> None:
+        had = ident in self.monitors
+        if op.n > 0:
+            self.monitors[ident] = op.n
+        else:
+            self.monitors.pop(ident, None)
+        if had != (op.n > 0):
+            self._monitoring(out)
+
+    def on_feed(self, ident: bytes, op: Feed, out: Out) -> None:
+        lines = Lines(op.lines)
+        for peer in self.monitors:
+            out[peer].append(lines)
+
+    def _monitoring_routers(self) -> list[int]:
+        return sorted(hubproto.router_index(p) for p in self.monitors)
+
+    def _monitoring(self, out: Out) -> None:
+        """Tell every peer which routers have monitors now (the shards feed the lines of
+        the commands their scripts call)."""
+        op = Monitoring(self._monitoring_routers())
+        for peer in self.peers:
+            out[peer].append(op)
 
     def on_unknown(self, ident: bytes, op: object, out: Out) -> None:
         """An op the hub does not take: one it cannot read, or one of its own."""
