@@ -43,7 +43,6 @@ from shardis.router.connection import help_reply, text
 from shardis.router.later import all_ok, answer_later
 from shardis.router import persistence
 from shardis.router.objectcmd import ask
-from shardis.router.persistence import fsync_all
 from shardis.router.replies import Slot
 
 if TYPE_CHECKING:
@@ -513,10 +512,10 @@ def debug(conn: Client, args: list[bytes]) -> object:
             raise ReplyError(errors.DEBUG_RELOAD_OPTIONS)
         if b"nosave" in opts:
             return OK  # the dataset on disk is the one served: nothing to load
-        # "Save, then load": what was written is fsynced on every shard (as SAVE), and
-        # what is served is what is on disk already.
+        # "Save, then load": the snapshot is written as SAVE writes it (dir/dbfilename);
+        # what is served is what is on disk already, so nothing is loaded back.
         slot, fill = answer_later(conn)
-        fsync_all(conn.router, fill)
+        persistence.save_now(conn.router, lambda error: fill(error if error is not None else b"+OK\r\n"))
         return slot
     if sub == b"change-repl-id" and n == 2:
         return OK  # no replicas, no replication ids that matter
