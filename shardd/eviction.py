@@ -29,6 +29,7 @@ the batch (``Shard._apply``), so a replay of the write-ahead log evicts the same
 
 from __future__ import annotations
 
+import bisect
 import collections
 import random
 from typing import Any, Callable
@@ -109,7 +110,7 @@ class S3Fifo:
                 mk, f = small.popitem(last=False)
                 if not valid(mk):
                     continue
-                if f > 1:
+                if f > 0:
                     main[mk] = 0  # (frequency starts again in the main queue)
                     continue
                 self._ghost(mk, len(main))
@@ -134,7 +135,7 @@ class S3Fifo:
     def _ghost(self, mk: bytes, main_size: int) -> None:
         ghost = self.ghost
         ghost[mk] = None
-        limit = max(GHOST_MIN, main_size)
+        limit = max(GHOST_MIN, main_size + len(self.small))  # (as many as the queues hold)
         while len(ghost) > limit:
             ghost.popitem(last=False)
 
@@ -371,17 +372,23 @@ class Evictor:
         pool = self.pool
         get, meta = ks.txn.get, self.store.meta
         have = {mk for _, mk in pool}
-        for mk, raw in self.sample(ks, self.samples):
+        for mk, rec in self.sample(ks, self.samples):
             if mk not in have:
                 have.add(mk)
-                pool.append((self.score(mk, raw, ks.now), mk))
+                pool.append((self.score(mk, rec, ks.now), mk))
         pool.sort()
         del pool[:-POOL_SIZE]
         while pool:
-            _, mk = pool.pop()
+            score, mk = pool.pop()
             raw = get(mk, None, meta)
-            if raw is not None and not (self.volatile and raw[1:9] == NO_EXPIRY):
-                return mk, raw
+            if raw is None or self.volatile and raw[1:9] == NO_EXPIRY:
+                continue
+            now = self.score(mk, raw, ks.now)
+            if now < score and pool and now < pool[-1][0]:
+                # (used since it was sampled: back in its place; scores only fall so)
+                bisect.insort(pool, (now, mk))
+                continue
+            return mk, raw
         return None
 
     def score(self, mk: bytes, raw: bytes, now_ms: int) -> int:
