@@ -32,6 +32,7 @@ from __future__ import annotations
 import bisect
 import collections
 import random
+from itertools import repeat
 from typing import Any, Callable
 
 from shardis import configtable, errors
@@ -207,10 +208,16 @@ class Evictor:
     def after(self, ks: Keyspace) -> None:
         """Fold a committed batch's lookups and removals into the access data, and its
         hits and misses into INFO's counters."""
+        got = ks.got
+        if got:
+            ks.hits += len(got)
+            self.touch(got, ks.now)
+            ks.got = []
         if ks.hits or ks.misses:
             counters = self.store.counters
             counters["keyspace_hits"] += ks.hits
             counters["keyspace_misses"] += ks.misses
+            ks.hits = ks.misses = 0
         touched, dropped = ks.touched, ks.dropped
         if touched:
             self.touch(touched, ks.now)
@@ -234,7 +241,7 @@ class Evictor:
                 else:
                     access[mk] = (minutes << 8) | self.log_incr(self.decayed(v, minutes))
         else:
-            self.access.update(dict.fromkeys(touched, now_ms))
+            self.access.update(zip(touched, repeat(now_ms)))
         if self.s3 is not None:
             self.s3.touch(touched)
 
@@ -259,6 +266,10 @@ class Evictor:
 
     def flush(self, ks: Keyspace) -> None:
         """Fold what the running batch touched so far (OBJECT reads the access data)."""
+        if ks.got:
+            ks.hits += len(ks.got)
+            self.touch(ks.got, ks.now)
+            ks.got = []
         if ks.touched:
             self.touch(ks.touched, ks.now)
             ks.touched.clear()  # (in place: a NOTOUCH wrapper may hold the list)

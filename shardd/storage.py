@@ -263,7 +263,7 @@ class Keyspace:
     """One batch's access to the data: a write transaction and a clock reading."""
 
     __slots__ = ("store", "ctx", "txn", "now", "meta_db", "exp_db", "delta", "meta_cur", "mem_cur",
-                 "ready", "block", "draws", "touched", "dropped", "hits", "misses", "reading",
+                 "ready", "block", "draws", "touched", "got", "dropped", "hits", "misses", "reading",
                  "last_read")
     inline_paths = True  # the one-element shortcuts apply (not while reporting events)
 
@@ -289,6 +289,7 @@ class Keyspace:
         # (their LRU clock / LFU counter / S3-FIFO state is updated once per batch, after
         # it) and those it removed; INFO's keyspace_hits/misses of lookups for reading.
         self.touched: list[bytes] = []
+        self.got: list[bytes] = []  # (the keys GET's fast path found: hits and touches both)
         self.dropped: list[bytes] = []
         self.hits = 0
         self.misses = 0
@@ -368,8 +369,7 @@ class Keyspace:
             self.misses += 1
             return b"$-1\r\n"
         if raw[0] == STRING and raw[1:9] == NO_EXPIRY:
-            self.hits += 1
-            self.touched.append(mk)
+            self.got.append(mk)
             n = len(raw) - HDR_LEN
             return (BULK_HEAD[n] if n < 4096 else b"$%d\r\n" % n) + raw[HDR_LEN:] + b"\r\n"
         self.reading = True  # (GET's fast path is no wrapped handler: see eviction.reading)

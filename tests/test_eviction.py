@@ -290,3 +290,52 @@ def test_s3fifo_keeps_a_hot_set_through_a_scan(ev):
     fill(ev, "scan", 2000)
     assert ev.info("stats")["evicted_keys"] > 1000
     assert len(alive(ev, hot)) >= 36
+
+
+def test_noeviction_in_multi_and_scripts(ev):
+    """A transaction's denyoom commands answer -OOM inside EXEC's reply (Redis refuses
+    the whole EXEC: docs/CONFIG.md); a script's redis.call of one raises it."""
+    ev.config_set("maxmemory", LIMIT)
+    fill_until_oom(ev)
+    p = ev.pipeline(transaction=True)
+    p.get("k0")
+    p.set("m", "1")
+    got = p.execute(raise_on_error=False)
+    assert got[0] == VALUE and isinstance(got[1], redis.ResponseError)
+    assert str(got[1]).startswith("command not allowed when used memory")
+    with pytest.raises(redis.ResponseError, match="OOM|command not allowed"):
+        ev.eval("return redis.call('set', KEYS[1], 'x')", 1, "s")
+    assert ev.eval("return redis.call('get', KEYS[1])", 1, "k0") == VALUE
+
+
+def fill_until_oom(c: redis.Redis) -> int:
+    n = 0
+    while True:
+        try:
+            c.set(f"k{n}", VALUE)
+        except redis.ResponseError as e:
+            assert str(e) == "command not allowed when used memory > 'maxmemory'."
+            return n
+        n += 1
+        assert n < 10000
+
+
+def test_evictions_replay_from_the_log(tmp_path):
+    """Under durability always the keys a batch evicted are logged with it: after a crash
+    the replay evicts the same keys, and what is left is what the clients saw."""
+    c = Shardis(str(tmp_path / "data"), shards=1, durability="always").start()
+    try:
+        r = redis.Redis(port=c.port)
+        r.config_set("maxmemory", LIMIT)
+        r.config_set("maxmemory-policy", "allkeys-random")
+        fill(r, "k", 800)
+        assert r.info("stats")["evicted_keys"] > 100
+        before = sorted(r.keys("*"))
+        r.close()
+        c.kill()
+        c.start()
+        r = redis.Redis(port=c.port)
+        assert sorted(r.keys("*")) == before
+        r.close()
+    finally:
+        c.stop()
