@@ -274,6 +274,13 @@ class Evictor:
             self.touch(ks.touched, ks.now)
             ks.touched.clear()  # (in place: a NOTOUCH wrapper may hold the list)
 
+    def forget_all(self) -> None:
+        """FLUSHALL: no key is left."""
+        self.access.clear()
+        self.pool = []
+        if self.s3 is not None:
+            self.s3.clear()
+
     def idle_ms(self, mk: bytes, now_ms: int) -> int:
         return max(0, now_ms - self.access.get(mk, self.start_ms))
 

@@ -1088,6 +1088,10 @@ class Keyspace:
         txn.drop(self.exp_db, delete=False)
         txn.drop(self.store.members, delete=False)
         txn.drop(self.store.index, delete=False)
+        if self.ctx.evictor is not None:  # (no key left to keep access data of)
+            self.ctx.evictor.forget_all()
+            self.touched.clear()
+            self.got = []
         self._next_version()
         for db in set(self.store.counts) | set(self.delta):
             base = self.store.counts.get(db, (0, 0))

@@ -79,6 +79,7 @@ class Param:
     hi: int = 0
     choices: tuple[str, ...] = ()          # enum: every accepted name, in Redis' order
     same: tuple[tuple[str, str], ...] = ()  # enum: (name, the name CONFIG GET shows for it)
+    extra: tuple[str, ...] = ()    # enum: shardis' own names, accepted, not in Redis' error text
     check: Callable[[object], None] | None = None  # Redis' validity check of a new value
     adjust: Callable[[int], int] | None = None     # numeric: what Redis' apply makes of it
     # Redis' apply function, where it can refuse: given the values after every pair of
@@ -193,7 +194,7 @@ def show_bool(p: Param, v) -> str:
 def parse_enum(p: Param, v: bytes, cur) -> str:
     """configEnumGetValue: a name in any case; kept as the name CONFIG GET shows."""
     s = _text(cstr(v)).lower()
-    if s not in p.choices:
+    if s not in p.choices and s not in p.extra:
         # Redis builds the list in a 256-byte buffer: a longer one is cut.
         raise ConfigValueError((errors.CONFIG_ENUM % ", ".join(p.choices))[:255])
     return dict(p.same).get(s, s)
@@ -651,8 +652,8 @@ PARAMS: tuple[Param, ...] = (
     enum("repl-diskless-load", "disabled on-empty-db swapdb", "disabled"),
     enum("loglevel", "debug verbose notice warning", "notice", act=ROUTER, field="loglevel"),
     enum("maxmemory-policy", "volatile-lru volatile-lfu volatile-random volatile-ttl "
-         "allkeys-lru allkeys-lfu allkeys-random noeviction allkeys-s3fifo volatile-s3fifo",
-         "noeviction", act=SHARD),
+         "allkeys-lru allkeys-lfu allkeys-random noeviction", "noeviction", act=SHARD,
+         extra=("allkeys-s3fifo", "volatile-s3fifo")),
     enum("appendfsync", "everysec always no", "everysec", act=SHARD, field="durability"),
     enum("oom-score-adj", "no yes relative absolute", "no", same=(("relative", "yes"),)),
     enum("acl-pubsub-default", "allchannels resetchannels", "resetchannels"),
