@@ -282,7 +282,13 @@ class Evictor:
             self.s3.clear()
 
     def idle_ms(self, mk: bytes, now_ms: int) -> int:
+        """Milliseconds since the key's last access (what LRU eviction compares)."""
         return max(0, now_ms - self.access.get(mk, self.start_ms))
+
+    def idle_seconds(self, mk: bytes, now_ms: int) -> int:
+        """Seconds since the key's last access, as Redis' LRU clock counts them (whole
+        seconds of the clock between the two): OBJECT IDLETIME, DEBUG OBJECT."""
+        return max(0, now_ms // 1000 - self.access.get(mk, self.start_ms) // 1000)
 
     def freq(self, mk: bytes, now_ms: int) -> int:
         v = self.access.get(mk)
@@ -487,9 +493,8 @@ class Evictor:
 # ---------------------------------------------------------------- handler wrappers
 
 # The commands whose lookups leave the access time alone (Redis' LOOKUP_NOTOUCH).
-# (``__object`` sees to it itself: it reads the access data.)
-NOTOUCH = frozenset(("type", "exists", "ttl", "pttl", "expiretime", "pexpiretime", "__memusage",
-                     "__debugobject"))
+# (``__object`` and ``__debugobject`` see to it themselves: they read the access data.)
+NOTOUCH = frozenset(("type", "exists", "ttl", "pttl", "expiretime", "pexpiretime", "__memusage"))
 # Internal commands that look a key up for reading for a client's command (OBJECT:
 # objectCommandLookup counts a hit or a miss; MEMORY USAGE finds the key in the dict).
 READING_INTERNAL = frozenset(("__object",))

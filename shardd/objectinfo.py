@@ -71,7 +71,7 @@ def object_(ks: Keyspace, db: int, args: list[bytes]) -> bytes | int | None:
     if sub == b"idletime":
         if ev is not None and ev.lfu:
             raise ReplyError(errors.LFU_SELECTED)
-        return 0 if ev is None else ev.idle_ms(mkey(db, args[2]), ks.now) // 1000
+        return 0 if ev is None else ev.idle_seconds(mkey(db, args[2]), ks.now)
     if sub == b"freq":
         if ev is None or not ev.lfu:
             raise ReplyError(errors.LFU_NOT_SELECTED)
