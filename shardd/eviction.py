@@ -529,12 +529,16 @@ def wrap_handlers(table: Any, reads: Callable[[Any], bool]) -> None:
     """Wrap the shard's handlers in place: those Redis looks keys up for reading
     (``reads(spec)``) count hits and misses, NOTOUCH ones touch nothing."""
     for spec in table.by_id:
-        if spec.handler is None:
-            continue
+        if spec.handler is None or getattr(spec.handler, "access_wrapped", False):
+            continue  # (a table a shard of this process wrapped already)
+        handler = spec.handler
         if spec.name in NOTOUCH:
-            spec.handler = notouch(spec.handler)
+            handler = notouch(handler)
         if reads(spec) or spec.name in READING_INTERNAL:
-            spec.handler = reading(spec.handler)
+            handler = reading(handler)
+        if handler is not spec.handler:
+            setattr(handler, "access_wrapped", True)
+            spec.handler = handler
 
 
 def oom_tables(table: Any, tables: tuple[list, list]) -> tuple[list, list]:
