@@ -118,12 +118,11 @@ class InfoView:
         # (used_memory is every shardis process's resident memory; the data is in LMDB's
         # map, outside it. used_memory_dataset is what maxmemory bounds: the bytes of the
         # LMDB pages the shards' data occupies (shardd/eviction.py), summed over shards;
-        # used_memory_lmdb the bytes of the shards' LMDB files in use, free pages included.)
+        # INFO shardis has each shard's LMDB file in use, free pages included: used_bytes.)
         maxmemory = self.cfg.params.get("maxmemory", 0)
         policy = self.cfg.params.get("maxmemory-policy", "noeviction")
         shards = self.shards or ()
         dataset = sum(s[6].get(b"used_memory_dataset", 0) for s in shards)
-        lmdb_used = sum(s[2] for s in shards)
         return [("used_memory", used), ("used_memory_human", bytes_to_human(used)),
                 ("used_memory_rss", used), ("used_memory_rss_human", bytes_to_human(used)),
                 ("used_memory_peak", peak), ("used_memory_peak_human", bytes_to_human(peak)),
@@ -131,7 +130,6 @@ class InfoView:
                 ("used_memory_overhead", used), ("used_memory_startup", 0),
                 ("used_memory_dataset", dataset),
                 ("used_memory_dataset_perc", "%.2f%%" % (dataset * 100 / used if used else 0)),
-                ("used_memory_lmdb", lmdb_used), ("used_memory_lmdb_human", bytes_to_human(lmdb_used)),
                 ("allocator_allocated", used), ("allocator_active", used),
                 ("allocator_resident", used), ("total_system_memory", system),
                 ("total_system_memory_human", bytes_to_human(system)),
