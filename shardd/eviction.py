@@ -495,9 +495,10 @@ class Evictor:
 # The commands whose lookups leave the access time alone (Redis' LOOKUP_NOTOUCH).
 # (``__object`` and ``__debugobject`` see to it themselves: they read the access data.)
 NOTOUCH = frozenset(("type", "exists", "ttl", "pttl", "expiretime", "pexpiretime", "__memusage"))
-# Internal commands that look a key up for reading for a client's command (OBJECT:
-# objectCommandLookup counts a hit or a miss; MEMORY USAGE finds the key in the dict).
-READING_INTERNAL = frozenset(("__object",))
+# Commands beside the read-only ones whose keys Redis looks up for reading (a hit or a
+# miss): OBJECT (objectCommandLookup; MEMORY USAGE finds the key in the dict), and the
+# sources of GEOSEARCHSTORE and BITOP (their destinations are not looked up here).
+READING_INTERNAL = frozenset(("__object", "geosearchstore", "bitop"))
 
 
 def reading(handler: Callable) -> Callable:

@@ -69,7 +69,14 @@ def test_keyspace_hits_and_misses_as_redis(pair):
                 ("RPUSH", "l", "x"), ("LRANGE", "l", "0", "-1"), ("TYPE", "a"), ("TYPE", "zz"),
                 ("TTL", "a"), ("STRLEN", "a"), ("INCR", "n"), ("APPEND", "a", "x"),
                 ("SMEMBERS", "nos"), ("ZSCORE", "noz", "m"), ("GETRANGE", "a", "0", "1"),
-                ("DEL", "a"), ("GET", "a"), ("SET", "e", "1", "PX", "1")]:
+                ("DEL", "a"), ("GET", "a"), ("SINTERSTORE", "{s}d", "{s}1", "{s}2"),
+                ("SADD", "{s}1", "x"), ("SUNIONSTORE", "{s}d", "{s}1", "{s}2"),
+                ("GETSET", "g", "1"), ("GETDEL", "g"), ("GETEX", "g"), ("RPUSH", "{s}l", "2", "1"),
+                ("SORT", "{s}l", "STORE", "{s}o"), ("BITOP", "AND", "{s}b", "{s}1x", "{s}2x"),
+                ("GEOADD", "{s}g", "1", "1", "m"),
+                ("GEOSEARCHSTORE", "{s}gd", "{s}g", "FROMMEMBER", "m", "BYRADIUS", "10", "km"),
+                ("EVAL", "return redis.call('get', KEYS[1])", "1", "nn"),
+                ("SET", "e", "1", "PX", "1")]:
         pair.check(*cmd)
     time.sleep(0.01)
     pair.check("GET", "e")  # (expired: a miss, and expired_keys)
