@@ -341,6 +341,14 @@ class Keyspace:
         self.touched.append(mk)
         return raw
 
+    def count_read(self, found: bool) -> None:
+        """A key a write command reads as Redis' lookupKeyRead does (COPY's source,
+        PFMERGE's): a keyspace hit or miss."""
+        if found:
+            self.hits += 1
+        else:
+            self.misses += 1
+
     def expire_now(self, db: int, mk: bytes, raw: bytes) -> None:
         """Delete a key whose time has passed (lazy or active expiry): "expired" event,
         INFO's expired_keys."""
