@@ -43,7 +43,7 @@ DEFAULT_SECTIONS = frozenset(("server", "clients", "memory", "persistence", "sta
                               "cpu", "module_list", "errorstats", "cluster", "keyspace"))
 TITLES = {"cpu": "CPU"}
 # Sections that need every shard's figures (__info).
-SHARD_SECTIONS = {"keyspace", "shardis", "errorstats", "stats", "persistence"}
+SHARD_SECTIONS = {"keyspace", "shardis", "errorstats", "stats", "persistence", "memory"}
 
 
 def info_sections(args: list[bytes]) -> set[str]:
@@ -116,17 +116,21 @@ class InfoView:
         stats = self.router.stats
         peak = stats["used_memory_peak"] = max(stats["used_memory_peak"], used)
         system = total_memory()
-        # (used_memory is every shardis process's resident memory: all of it overhead
-        # to Redis' way of counting, the data being in LMDB's map, outside it; maxmemory is
-        # stored, not enforced: shardis evicts nothing, README "CONFIG parameters")
+        # (used_memory is every shardis process's resident memory; the data is in LMDB's
+        # map, outside it. used_memory_dataset is what maxmemory bounds: the bytes of the
+        # LMDB pages the shards' data occupies (shardd/eviction.py), summed over shards;
+        # INFO shardis has each shard's LMDB file in use, free pages included: used_bytes.)
         maxmemory = self.cfg.params.get("maxmemory", 0)
         policy = self.cfg.params.get("maxmemory-policy", "noeviction")
+        shards = self.shards or ()
+        dataset = sum(s[6].get(b"used_memory_dataset", 0) for s in shards)
         return [("used_memory", used), ("used_memory_human", bytes_to_human(used)),
                 ("used_memory_rss", used), ("used_memory_rss_human", bytes_to_human(used)),
                 ("used_memory_peak", peak), ("used_memory_peak_human", bytes_to_human(peak)),
                 ("used_memory_peak_perc", "%.2f%%" % (used * 100 / peak if peak else 0)),
                 ("used_memory_overhead", used), ("used_memory_startup", 0),
-                ("used_memory_dataset", 0), ("used_memory_dataset_perc", "0.00%"),
+                ("used_memory_dataset", dataset),
+                ("used_memory_dataset_perc", "%.2f%%" % (dataset * 100 / used if used else 0)),
                 ("allocator_allocated", used), ("allocator_active", used),
                 ("allocator_resident", used), ("total_system_memory", system),
                 ("total_system_memory_human", bytes_to_human(system)),

@@ -25,6 +25,9 @@ OBJECT_HELP = (
     "FREQ <key>",
     "    Return the access frequency index of the <key>. The returned integer is",
     "    proportional to the logarithm of the recent access frequency of the key.",
+    "IDLETIME <key>",
+    "    Return the idle time of the <key>, that is the approximated number of",
+    "    seconds elapsed since the last access to the key.",
     "REFCOUNT <key>",
     "    Return the number of references of the value associated with the specified",
     "    <key>.",
@@ -80,6 +83,10 @@ def object_refcount(conn: Client, args: list[bytes]) -> Slot:
 
 def object_freq(conn: Client, args: list[bytes]) -> Slot:
     return ask_object(conn, b"freq", args[2])
+
+
+def object_idletime(conn: Client, args: list[bytes]) -> Slot:
+    return ask_object(conn, b"idletime", args[2])
 
 
 def object_help(conn: Client, args: list[bytes]) -> list[Simple]:
@@ -184,6 +191,8 @@ def register(table: CommandTable) -> None:
             since="2.2.3", acl=key_acl, keys=(2, 2, 1))(object_refcount)
     obj.sub("freq", 3, "readonly", summary="Get the logarithmic access frequency counter of a Redis object",
             since="4.0.0", acl=key_acl, keys=(2, 2, 1))(object_freq)
+    obj.sub("idletime", 3, "readonly", summary="Get the time since a Redis object was last accessed",
+            since="2.2.3", acl=key_acl, keys=(2, 2, 1))(object_idletime)
     obj.sub("help", 2, "loading stale", summary="Show helpful text about the different subcommands",
             since="6.2.0", acl="@keyspace @slow")(object_help)
 

@@ -25,6 +25,9 @@ class ShardContext:
     # The shard's scripting (shardd/scripting.py's ScriptHost); None: scripts do not run here.
     scripts: Any = None
     busy_ms: int = 5000  # busy-reply-threshold: a script running longer gets others BUSY
+    # maxmemory, eviction and the keys' access data (shardd/eviction.py's Evictor); None:
+    # a store opened elsewhere (the scratch store, resharding, tests) tracks nothing.
+    evictor: Any = None
     active_expire: bool = True  # the expiry sweep runs (DEBUG SET-ACTIVE-EXPIRE: shardd/debug.py)
     # The store's version when the last snapshot began (shardd/snapshot.py): the writes
     # since are INFO's rdb_changes_since_last_save (0: none yet, counted from the start).

@@ -36,7 +36,7 @@ from shardis.hubproto import Q_RECEIVERS, Answer, Configure, Feed, Hello, Monito
     shard_identity
 from shardis.messages import Batch, Replies
 from shardis.resp import ReplyError, encode, encode3, encode_error
-from shardis.shardd import recovery, snapshot
+from shardis.shardd import eviction, recovery, snapshot
 from shardis.shardd.blocking import BLOCK
 from shardis.shardd.context import ShardContext
 from shardis.shardd.disk import sysdb
@@ -68,6 +68,15 @@ class Shard:
                                     notify_flags=notify.parse_flags(cfg.notify_keyspace_events) or 0)
         self.store = Store(cfg.shard_dir(index), cfg.durability, cfg.map_size, self.context)
         self.table = table
+        # maxmemory and the keys' access data (shardd/eviction.py); the handlers wrapped
+        # to count keyspace hits and misses, and to touch no key where Redis does not.
+        slots = [s for s, owner in enumerate(slot_table(cfg.nshards)) if owner == index]
+        self.evictor = self.context.evictor = eviction.Evictor(
+            self.store, cfg.nshards, range(slots[0], slots[-1] + 1) if slots else range(1),
+            time.time_ns() // 1_000_000)
+        self.evictor.configure(eviction.settings_of(cfg))
+        eviction.wrap_handlers(table, _reads)
+        self.oom: dict[int, tuple[list, list]] = {}  # id(tables) -> their -OOM version
         self.handlers = [spec.handler for spec in self.table.by_id]
         # Blocked clients (shardd/waiting.py): a blocking command's RESP2 entry parks its client.
         self.blocked = Blocked(self)
@@ -396,6 +405,8 @@ class Shard:
             self.scripts.monitor_lines = []
             try:
                 out: Any  # (the sweep's count, else the replies)
+                if batches is not None and injections is None:
+                    self._evict(ks, len(batches))
                 if batches is None:
                     out = ks.sweep(SWEEP_LIMIT)
                 elif injections is not None:
@@ -441,6 +452,7 @@ class Shard:
             break
         self.moved.clear()
         ks.committed()
+        self.evictor.after(ks)
         if self.scripts.published:
             self.publish_scripts()
         if self.scripts.monitor_lines:
@@ -454,6 +466,27 @@ class Shard:
                 self.seq += 1
                 self.writer.submit(self.seq, now, payloads, self.injected)
         return out
+
+    def _evict(self, ks: Keyspace, nmsgs: int) -> None:
+        """maxmemory, once per batch before its commands: evict under the policy, or, with
+        nothing to evict, run the batch with -OOM for the denyoom commands. Both are
+        logged with the batch (shardd/recovery.py replays them)."""
+        ev = self.evictor
+        if not ev.limit:
+            return
+        oom = ev.before(ks)
+        if ev.evicted:
+            self.injected.append((0, 0, eviction.EVICTED, 0, ev.evicted))
+        if oom:
+            self.tables = self.oom_tables(self.tables)
+            self.injected.extend((i, 0, eviction.OOM, 0, []) for i in range(nmsgs))
+
+    def oom_tables(self, tables: tuple[list, list]) -> tuple[list, list]:
+        """``tables`` with the denyoom commands answering -OOM (made once per tables)."""
+        found = self.oom.get(id(tables))
+        if found is None:
+            found = self.oom[id(tables)] = eviction.oom_tables(self.table, tables)
+        return found
 
     def checkpoint(self) -> None:
         """Sync LMDB, then empty the log it makes redundant."""

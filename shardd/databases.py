@@ -66,6 +66,10 @@ def shard_info(ks: Keyspace, db: int, args: list[bytes]) -> list[Any]:
         st.errors.clear()
         st.counters.clear()
     st.gauges["rdb_changes"] = snapshot.changes(ks)  # (INFO persistence)
+    ev = st.ctx.evictor
+    if ev is not None:  # (what maxmemory is compared with: shardd/eviction.py)
+        st.gauges["used_memory_dataset"] = ev.counted(ks)
+        st.gauges["lmdb_dataset_pages_bytes"] = ev.last_used
     env = st.env
     info = env.info()
     used = (info["last_pgno"] + 1) * env.stat()["psize"]

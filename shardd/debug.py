@@ -10,7 +10,7 @@ from typing import cast
 from shardis import errors, rdb
 from shardis.commands import INTERNAL, CommandTable
 from shardis.resp import OK, ReplyError, Simple
-from shardis.shardd.disk.keys import LIST, type_of
+from shardis.shardd.disk.keys import LIST, mkey, type_of
 from shardis.shardd.dump import serialize
 from shardis.shardd.objectinfo import OBJECT
 from shardis.shardd.storage import Keyspace
@@ -24,18 +24,32 @@ def debug_object(ks: Keyspace, db: int, args: list[bytes]) -> bytes:
     router answers it as a status).
 
     The address is this record's in the shard's process; serializedlength is the key's
-    RDB length (its DUMP payload without type byte and footer); shardis keeps no access
-    time, so lru is the LRU clock now and lru_seconds_idle 0. A list adds the quicklist
-    that RPUSH of its elements would fill (nodes, sizes), as DUMP lays it out."""
+    RDB length (its DUMP payload without type byte and footer); lru and lru_seconds_idle
+    come from the shard's access data (shardd/eviction.py; under an LFU policy, as Redis'
+    own, they mean nothing). A list adds the quicklist that RPUSH of its elements would
+    fill (nodes, sizes), as DUMP lays it out. It touches nothing."""
+    ev = ks.ctx.evictor
+    if ev is not None:
+        ev.flush(ks)  # (the accesses of this batch so far)
+    touched = len(ks.touched)
+    try:
+        return _debug_object(ks, db, args)
+    finally:
+        del ks.touched[touched:]
+
+
+def _debug_object(ks: Keyspace, db: int, args: list[bytes]) -> bytes:
     key = args[1]
     raw = ks.lookup(db, key)
     if raw is None:
         raise ReplyError(errors.NO_SUCH_KEY)
     payload = serialize(ks, db, key)
     assert payload is not None  # (the key is live)
-    line = "Value at:0x%x refcount:%d encoding:%s serializedlength:%d lru:%d lru_seconds_idle:0" % (
+    ev = ks.ctx.evictor
+    idle = 0 if ev is None else ev.idle_seconds(mkey(db, key), ks.now)
+    line = "Value at:0x%x refcount:%d encoding:%s serializedlength:%d lru:%d lru_seconds_idle:%d" % (
         id(raw), cast(int, OBJECT[b"refcount"](raw)), cast(bytes, OBJECT[b"encoding"](raw)).decode(),
-        len(payload) - 1 - RDB_FOOTER, int(time.time()) & LRU_CLOCK_MAX)
+        len(payload) - 1 - RDB_FOOTER, (int(time.time()) - idle) & LRU_CLOCK_MAX, idle)
     if type_of(raw) == LIST:
         fill, depth = int(args[2]), int(args[3])
         c = ks.coll(db, key, LIST)

@@ -564,6 +564,7 @@ def pfmerge(ks: Keyspace, db: int, args: list[bytes]) -> Simple:
     use_dense = False
     for key in args[1:]:
         raw = ks.lookup(db, key)
+        ks.count_read(raw is not None)  # (lookupKeyRead, the destination too)
         if raw is None:
             ks.notify(NOTIFY_KEY_MISS, b"keymiss", db, key)  # lookupKeyRead
             continue

@@ -248,8 +248,9 @@ def copy(ks: Keyspace, db: int, args: list[bytes]) -> int:
     if dst_db == db and src == dst:
         raise ReplyError(errors.SAME_OBJECT)
     rec = ks.export(db, src)
+    ks.count_read(rec is not None)  # COPY reads its source, as Redis
     if rec is None:
-        ks.notify(NOTIFY_KEY_MISS, b"keymiss", db, src)  # COPY reads its source, as Redis
+        ks.notify(NOTIFY_KEY_MISS, b"keymiss", db, src)
         return 0
     if not replace and ks.lookup(dst_db, dst) is not None:
         return 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from itertools import islice
-from typing import Callable, NoReturn, cast
+from typing import Callable, cast
 
 from shardis import errors
 from shardis.commands import INTERNAL, CommandTable
@@ -53,20 +53,30 @@ def _refcount(raw: bytes) -> int:
     return SHARED_REFCOUNT if n is not None and 0 <= n < SHARED_INTEGERS else 1
 
 
-def _freq(raw: bytes) -> NoReturn:
-    raise ReplyError(errors.LFU_NOT_SELECTED)
-
-
-OBJECT: dict[bytes, Callable[[bytes], bytes | int]] = {
-    b"encoding": _encoding, b"refcount": _refcount, b"freq": _freq}
+OBJECT: dict[bytes, Callable[[bytes], bytes | int]] = {b"encoding": _encoding, b"refcount": _refcount}
 
 
 def object_(ks: Keyspace, db: int, args: list[bytes]) -> bytes | int | None:
-    """[__object, subcommand, key]: nil for a missing key, as Redis answers."""
+    """[__object, subcommand, key]: nil for a missing key, as Redis answers. IDLETIME and
+    FREQ read the access data the shard keeps in memory (shardd/eviction.py)."""
+    ev = ks.ctx.evictor
+    if ev is not None:
+        ev.flush(ks)  # (the accesses of this batch so far)
+    touched = len(ks.touched)
     raw = ks.lookup(db, args[2])
+    del ks.touched[touched:]  # (OBJECT touches nothing: LOOKUP_NOTOUCH)
     if raw is None:
         return None
-    return OBJECT[args[1]](raw)
+    sub = args[1]
+    if sub == b"idletime":
+        if ev is not None and ev.lfu:
+            raise ReplyError(errors.LFU_SELECTED)
+        return 0 if ev is None else ev.idle_seconds(mkey(db, args[2]), ks.now)
+    if sub == b"freq":
+        if ev is None or not ev.lfu:
+            raise ReplyError(errors.LFU_NOT_SELECTED)
+        return ev.freq(mkey(db, args[2]), ks.now)
+    return OBJECT[sub](raw)
 
 
 def memusage(ks: Keyspace, db: int, args: list[bytes]) -> int | None:

@@ -184,6 +184,7 @@ class Participant:
             except lmdb.MapFullError:
                 self.grow(tx)
         ks.committed()
+        shard.evictor.after(ks)
         store.dirty = True
         self.tx = None
         if writer is not None:
@@ -220,6 +221,7 @@ class Participant:
             tx.txn.abort()  # only lazy expiry to lose: the sweep does it later
             return
         tx.ks.committed()
+        self.shard.evictor.after(tx.ks)
         self.shard.publish(self.events(tx.ks))
         self.shard.store.dirty = True
 

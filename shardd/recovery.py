@@ -22,6 +22,7 @@ import zmq
 from shardis import wire
 from shardis.commands import CommandTable
 from shardis.resp import ReplyError
+from shardis.shardd import eviction
 from shardis.shardd.disk.sysdb import APPLIED
 from shardis.shardd.scripting import Stray
 from shardis.shardd.storage import Keyspace
@@ -124,20 +125,33 @@ def replay_message(shard: Shard, ks: Keyspace, cmds: list, injections: list) -> 
     at: dict[int, list] = {}
     aborted = set()
     times = []
+    oom = False
     for _, done, cid, db, args in injections:
         if cid == -1:
             aborted.add(args[0])  # an EXEC that WATCH aborted (see Shard._exec)
         elif cid == -2:
             times.append(args)  # what TIME answered a script (see ScriptHost.clock)
+        elif cid == eviction.EVICTED:
+            for mk in args:  # the keys maxmemory evicted before the batch (Shard._evict)
+                raw = ks.txn.get(mk, None, ks.meta_db)
+                if raw is not None:
+                    ks.evict(mk, raw)
+        elif cid == eviction.OOM:
+            oom = True  # the denyoom commands answered -OOM
         else:
             at.setdefault(done, []).append((cid, db, args))
     shard.replay_aborted = aborted
     shard.scripts.replaying = collections.deque(times)
+    tables, handlers = shard.tables, shard.handlers
+    if oom:
+        shard.tables = shard.oom_tables(tables)
+        shard.handlers = shard.tables[0]
     try:
         _replay_cmds(shard, ks, cmds, at)
     finally:
         shard.replay_aborted = None
         shard.scripts.replaying = None
+        shard.tables, shard.handlers = tables, handlers
     return []
 
 

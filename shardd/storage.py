@@ -24,14 +24,14 @@ import threading
 import time
 from binascii import crc_hqx
 from itertools import islice
-from typing import Any, Callable, Iterable, Iterator, Literal, Sequence
+from typing import Any, Callable, Iterable, Iterator, Literal, Sequence, cast
 
 import lmdb
 import msgpack
 
 from shardis import configtable, errors
 from shardis.config import Config
-from shardis.notify import NOTIFY_EXPIRED, NOTIFY_GENERIC, NOTIFY_KEY_MISS, NOTIFY_NEW, \
+from shardis.notify import NOTIFY_EVICTED, NOTIFY_EXPIRED, NOTIFY_GENERIC, NOTIFY_KEY_MISS, NOTIFY_NEW, \
     parse_flags
 from shardis.resp import ReplyError, encode
 from shardis.shardd.context import ShardContext
@@ -189,6 +189,8 @@ class Store:
         busy = settings.get("busy-reply-threshold")
         if busy is not None:
             ctx.busy_ms = int(busy)
+        if ctx.evictor is not None:
+            ctx.evictor.configure(settings)
         letters = settings.get("notify-keyspace-events", settings.get("notify_keyspace_events"))
         if letters is not None:
             ctx.notify_flags = parse_flags(letters) or 0
@@ -261,7 +263,8 @@ class Keyspace:
     """One batch's access to the data: a write transaction and a clock reading."""
 
     __slots__ = ("store", "ctx", "txn", "now", "meta_db", "exp_db", "delta", "meta_cur", "mem_cur",
-                 "ready", "block", "draws")
+                 "ready", "block", "draws", "touched", "got", "dropped", "hits", "misses", "reading",
+                 "last_read")
     inline_paths = True  # the one-element shortcuts apply (not while reporting events)
 
     def __init__(self, store: Store, txn: lmdb.Transaction[bytes], now_ms: int) -> None:
@@ -282,6 +285,20 @@ class Keyspace:
         self.ready: list[tuple[int, bytes]] = []
         self.block: Any = None  # a blocking.Wait (a module above this one), or None
         self.draws = 0  # random generators handed out in this batch (see ``rng``)
+        # Access data (shardd/eviction.py): the meta keys this batch looked up or wrote
+        # (their LRU clock / LFU counter / S3-FIFO state is updated once per batch, after
+        # it) and those it removed; INFO's keyspace_hits/misses of lookups for reading.
+        self.touched: list[bytes] = []
+        self.got: list[bytes] = []  # (the keys GET's fast path found: hits and touches both)
+        self.dropped: list[bytes] = []
+        self.hits = 0
+        self.misses = 0
+        # A command Redis looks its keys up for reading runs (lookupKeyRead: the
+        # daemon's handler tables set it): a lookup counts as a hit or a miss.
+        self.reading = False
+        # The key a reading command counted last: a handler that looks a key up twice
+        # (a record, then its collection) counts one hit, as Redis' single lookup.
+        self.last_read = b""
 
     # ------------------------------------------------------------ records
 
@@ -310,13 +327,34 @@ class Keyspace:
         """The live record of ``key`` (header + payload), expiring it lazily."""
         mk = mkey(db, key)
         raw = self.txn.get(mk, None, self.meta_db)
+        if raw is not None and raw[1:9] != NO_EXPIRY and EXP.unpack_from(raw, 1)[0] < self.now:
+            self.expire_now(db, mk, raw)
+            raw = None
         if raw is None:
+            if self.reading and mk != self.last_read:
+                self.misses += 1
+                self.last_read = mk
             return None
-        if raw[1:9] != NO_EXPIRY and EXP.unpack_from(raw, 1)[0] < self.now:
-            self._remove(db, mk, raw)
-            self.notify(NOTIFY_EXPIRED, b"expired", db, key)
-            return None
+        if self.reading and mk != self.last_read:
+            self.hits += 1
+            self.last_read = mk
+        self.touched.append(mk)
         return raw
+
+    def count_read(self, found: bool) -> None:
+        """A key a write command reads as Redis' lookupKeyRead does (COPY's source,
+        PFMERGE's): a keyspace hit or miss."""
+        if found:
+            self.hits += 1
+        else:
+            self.misses += 1
+
+    def expire_now(self, db: int, mk: bytes, raw: bytes) -> None:
+        """Delete a key whose time has passed (lazy or active expiry): "expired" event,
+        INFO's expired_keys."""
+        self._remove(db, mk, raw)
+        self.store.counters["expired_keys"] += 1
+        self.notify(NOTIFY_EXPIRED, b"expired", db, key_of(mk))
 
     def get_string(self, db: int, key: bytes) -> bytes | None:
         """A string's whole value, None when absent; WRONGTYPE for another type."""
@@ -333,13 +371,21 @@ class Keyspace:
         """GET's reply as RESP2 bytes, every step inline for a string without TTL
         (GET is the hottest read; each call level and each reply value costs ~0.1 us)."""
         slot = key_slot(key) if 123 in key else crc_hqx(key, 0) & 0x3FFF
-        raw = self.txn.get(DB_PREFIX[db] + SLOT_BYTES[slot] + key, None, self.meta_db)
+        mk = DB_PREFIX[db] + SLOT_BYTES[slot] + key
+        raw = self.txn.get(mk, None, self.meta_db)
         if raw is None:
+            self.misses += 1
             return b"$-1\r\n"
         if raw[0] == STRING and raw[1:9] == NO_EXPIRY:
+            self.got.append(mk)
             n = len(raw) - HDR_LEN
             return (BULK_HEAD[n] if n < 4096 else b"$%d\r\n" % n) + raw[HDR_LEN:] + b"\r\n"
-        return encode(self.get_string(db, key))  # a TTL to check, or WRONGTYPE
+        self.reading = True  # (GET's fast path is no wrapped handler: see eviction.reading)
+        self.last_read = b""
+        try:
+            return encode(self.get_string(db, key))  # a TTL to check, or WRONGTYPE
+        finally:
+            self.reading = False
 
     def type_of(self, db: int, key: bytes) -> int | None:
         """The type of a live key as commands see it (a chunked string is a STRING)."""
@@ -366,14 +412,17 @@ class Keyspace:
         if old is False:
             # One B-tree descent: write and get the previous record back.
             old = self.meta_cur.replace(mk, rec)
+            self.touched.append(mk)  # (a blind write: Redis' setKey looks the key up)
         else:
             self.meta_cur.put(mk, rec)
         if old is None:
             self._count(db, 1, 1 if expire else 0)
             self.notify(NOTIFY_NEW, b"new", db, key)
+            self.touched.append(mk)
         else:
             if expired(old, self.now):
                 # A blind overwrite of an expired key: to Redis it expired, then was made.
+                self.store.counters["expired_keys"] += 1
                 self.notify(NOTIFY_EXPIRED, b"expired", db, key)
                 self.notify(NOTIFY_NEW, b"new", db, key)
             self._replaced(db, mk, old, expire, type_)
@@ -408,6 +457,7 @@ class Keyspace:
         mk = DB_PREFIX[db] + SLOT_BYTES[key_slot(key) if 123 in key else crc_hqx(key, 0) & 0x3FFF] + key
         st.version += 1
         old = self.meta_cur.replace(mk, PLAIN_STRING + st.version.to_bytes(8, "big") + value)
+        self.touched.append(mk)
         if old is None:
             d = self.delta.get(db)
             if d is None:
@@ -425,6 +475,7 @@ class Keyspace:
         replace = self.meta_cur.replace
         version = st.version
         inline_max = st.inline_max
+        touched = self.touched
         added = 0
         for i in range(1, len(args), 2):
             key = args[i]
@@ -437,6 +488,7 @@ class Keyspace:
             mk = prefix + slots[key_slot(key) if 123 in key else crc_hqx(key, 0) & 0x3FFF] + key
             version += 1
             old = replace(mk, PLAIN_STRING + version.to_bytes(8, "big") + value)
+            touched.append(mk)
             if old is None:
                 added += 1
             elif old[1:9] != NO_EXPIRY or old[0] != STRING:
@@ -469,11 +521,19 @@ class Keyspace:
         live = not expired(raw, self.now)
         self._remove(db, mk, raw)
         if not live:
+            self.store.counters["expired_keys"] += 1
             self.notify(NOTIFY_EXPIRED, b"expired", db, key)
         return live
 
+    def evict(self, mk: bytes, raw: bytes) -> None:
+        """Delete a key to free memory (shardd/eviction.py): "evicted" event, evicted_keys."""
+        self._remove(db_of(mk), mk, raw)
+        self.store.counters["evicted_keys"] += 1
+        self.notify(NOTIFY_EVICTED, b"evicted", db_of(mk), key_of(mk))
+
     def _remove(self, db: int, mk: bytes, raw: bytes) -> None:
         txn = self.txn
+        self.dropped.append(mk)
         if self.store.watched and mk in self.store.watched:
             self.store.tombs[mk] = self._next_version()
         txn.delete(mk, db=self.meta_db)
@@ -649,13 +709,19 @@ class Keyspace:
         when the key holds another type."""
         mk = mkey(db, key)
         raw = self.txn.get(mk, None, self.meta_db)
-        if raw is None:
-            return None
-        exp = 0 if raw[1:9] == NO_EXPIRY else EXP.unpack_from(raw, 1)[0]
+        exp = 0 if raw is None or raw[1:9] == NO_EXPIRY else EXP.unpack_from(raw, 1)[0]
         if exp and exp < self.now:
-            self._remove(db, mk, raw)
-            self.notify(NOTIFY_EXPIRED, b"expired", db, key)
+            self.expire_now(db, mk, cast(bytes, raw))
+            raw = None
+        if raw is None:
+            if self.reading and mk != self.last_read:
+                self.misses += 1
+                self.last_read = mk
             return None
+        if self.reading and mk != self.last_read:
+            self.hits += 1
+            self.last_read = mk
+        self.touched.append(mk)
         if raw[0] != type_:
             raise ReplyError(errors.WRONGTYPE)
         id_, count, a, b, enc = head(raw)
@@ -698,6 +764,7 @@ class Keyspace:
         rec = record(c.type, c.expire, st.version, head_bytes(c.id, c.count, c.a, c.b, c.enc))
         self.meta_cur.put(c.mk, rec)
         if c.old is None:
+            self.touched.append(c.mk)
             self._count(c.db, 1, 1 if c.expire else 0)
             if c.expire:
                 self.txn.put(expires_key(c.expire, c.mk), b"", db=self.exp_db)
@@ -725,6 +792,7 @@ class Keyspace:
         raw = self.txn.get(mk, None, self.meta_db)
         if raw is None or raw[0] != type_ or raw[1:9] != NO_EXPIRY:
             return mk, None
+        self.touched.append(mk)
         return mk, raw
 
     def push_one(self, db: int, key: bytes, value: bytes, left: bool) -> int | None:
@@ -1028,6 +1096,10 @@ class Keyspace:
         txn.drop(self.exp_db, delete=False)
         txn.drop(self.store.members, delete=False)
         txn.drop(self.store.index, delete=False)
+        if self.ctx.evictor is not None:  # (no key left to keep access data of)
+            self.ctx.evictor.forget_all()
+            self.touched.clear()
+            self.got = []
         self._next_version()
         for db in set(self.store.counts) | set(self.delta):
             base = self.store.counts.get(db, (0, 0))
@@ -1134,8 +1206,7 @@ class Keyspace:
         for mk in doomed:
             raw = self.txn.get(mk, None, self.meta_db)
             if raw is not None:
-                self._remove(db_of(mk), mk, raw)
-                self.notify(NOTIFY_EXPIRED, b"expired", db_of(mk), key_of(mk))
+                self.expire_now(db_of(mk), mk, raw)
         return len(doomed)
 
     # ------------------------------------------------------------ end of batch
@@ -1234,14 +1305,13 @@ class NotifyingKeyspace(Keyspace):
     paths report the events), and while ``reading`` (a read-only command runs) a key
     looked up and not found is a "keymiss"."""
 
-    __slots__ = ("flags", "events", "reading")
+    __slots__ = ("flags", "events")
     inline_paths = False  # (zsets.zadd_one asks)
 
     def __init__(self, store: Store, txn: lmdb.Transaction[bytes], now_ms: int, flags: int) -> None:
         super().__init__(store, txn, now_ms)
         self.flags = flags
         self.events: list[tuple[bytes, int, bytes]] = []
-        self.reading = False
 
     def notify(self, cls: int, event: bytes, db: int, key: bytes) -> None:
         if self.flags & cls:

@@ -79,6 +79,7 @@ class Param:
     hi: int = 0
     choices: tuple[str, ...] = ()          # enum: every accepted name, in Redis' order
     same: tuple[tuple[str, str], ...] = ()  # enum: (name, the name CONFIG GET shows for it)
+    extra: tuple[str, ...] = ()    # enum: shardis' own names, accepted, not in Redis' error text
     check: Callable[[object], None] | None = None  # Redis' validity check of a new value
     adjust: Callable[[int], int] | None = None     # numeric: what Redis' apply makes of it
     # Redis' apply function, where it can refuse: given the values after every pair of
@@ -193,7 +194,7 @@ def show_bool(p: Param, v) -> str:
 def parse_enum(p: Param, v: bytes, cur) -> str:
     """configEnumGetValue: a name in any case; kept as the name CONFIG GET shows."""
     s = _text(cstr(v)).lower()
-    if s not in p.choices:
+    if s not in p.choices and s not in p.extra:
         # Redis builds the list in a 256-byte buffer: a longer one is cut.
         raise ConfigValueError((errors.CONFIG_ENUM % ", ".join(p.choices))[:255])
     return dict(p.same).get(s, s)
@@ -651,7 +652,8 @@ PARAMS: tuple[Param, ...] = (
     enum("repl-diskless-load", "disabled on-empty-db swapdb", "disabled"),
     enum("loglevel", "debug verbose notice warning", "notice", act=ROUTER, field="loglevel"),
     enum("maxmemory-policy", "volatile-lru volatile-lfu volatile-random volatile-ttl "
-         "allkeys-lru allkeys-lfu allkeys-random noeviction", "noeviction"),
+         "allkeys-lru allkeys-lfu allkeys-random noeviction", "noeviction", act=SHARD,
+         extra=("allkeys-s3fifo", "volatile-s3fifo")),
     enum("appendfsync", "everysec always no", "everysec", act=SHARD, field="durability"),
     enum("oom-score-adj", "no yes relative absolute", "no", same=(("relative", "yes"),)),
     enum("acl-pubsub-default", "allchannels resetchannels", "resetchannels"),
@@ -677,11 +679,11 @@ PARAMS: tuple[Param, ...] = (
     number("active-defrag-cycle-max", INT, 1, 99, 25),
     number("active-defrag-threshold-lower", INT, 0, 1000, 10),
     number("active-defrag-threshold-upper", INT, 0, 1000, 100),
-    number("lfu-log-factor", INT, 0, INT_MAX, 10),
-    number("lfu-decay-time", INT, 0, INT_MAX, 1),
+    number("lfu-log-factor", INT, 0, INT_MAX, 10, act=SHARD),
+    number("lfu-decay-time", INT, 0, INT_MAX, 1, act=SHARD),
     number("replica-priority", INT, 0, INT_MAX, 100, alias="slave-priority"),
     number("repl-diskless-sync-delay", INT, 0, INT_MAX, 5),
-    number("maxmemory-samples", INT, 1, INT_MAX, 5),
+    number("maxmemory-samples", INT, 1, INT_MAX, 5, act=SHARD),
     number("maxmemory-eviction-tenacity", INT, 0, 100, 10),
     number("timeout", INT, 0, INT_MAX, 0, act=ROUTER),
     number("replica-announce-port", INT, 0, 65535, 0, alias="slave-announce-port"),
@@ -722,7 +724,7 @@ PARAMS: tuple[Param, ...] = (
     number("repl-backlog-size", LONG_LONG, 1, LLONG_MAX, 1 << 20, numflags=MEMORY,
            adjust=lambda n: max(n, 16384)),  # (resizeReplicationBacklog's minimum)
     # -------- unsigned long long
-    number("maxmemory", ULONG_LONG, 0, ULLONG_MAX, 0, numflags=MEMORY),
+    number("maxmemory", ULONG_LONG, 0, ULLONG_MAX, 0, numflags=MEMORY, act=SHARD),
     number("cluster-link-sendbuf-limit", ULONG_LONG, 0, ULLONG_MAX, 0, numflags=MEMORY),
     # -------- size_t
     number("hash-max-listpack-entries", SIZE_T, 0, LONG_MAX, 512,

@@ -142,6 +142,9 @@ CONFIG_REWRITE_FAILED = "ERR Rewriting config file: %s"
 # (shardis' reasons, after "Rewriting config file: ")
 REWRITE_UNREADABLE = "the rewritten file would not read back: %s"
 REWRITE_DIFFERENT = "the rewritten file would not read back as the running settings"
+LFU_SELECTED = ("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note "
+                "that when switching between policies at runtime LRU and LFU data will take "
+                "some time to adjust.")
 LFU_NOT_SELECTED = ("ERR An LFU maxmemory policy is not selected, access frequency not tracked. "
                     "Please note that when switching between policies at runtime LRU and LFU "
                     "data will take some time to adjust.")
