@@ -30,7 +30,7 @@ from typing import Any, Callable, Coroutine
 
 import zmq
 
-from shardis import acl, configtable, errors, wire
+from shardis import acl, cmdstats, configtable, errors, wire
 from shardis.commands import ALL, INTERNAL, LOCAL, SCRIPT, CommandSpec, CommandTable
 from shardis.config import Config, log_level
 from shardis.messages import Batch, CoordItem, CoordReplies, CoordRequests, Replies, Wakeups
@@ -168,6 +168,11 @@ class Router:
         self.started = time.time()
         self.stats: collections.Counter[str] = collections.Counter()
         self.ncommands = 0  # commands parsed (INFO total_commands_processed)
+        # INFO commandstats/latencystats for what this router runs, sends the coordinator
+        # or refuses (shardis/cmdstats.py; the shards count what they run); and per
+        # coordinator request in flight, its command's name and when it left.
+        self.cmdstats: dict[str, list] = {}
+        self.coord_started: dict[int, tuple[str, int]] = {}
         # INFO's reads and writes of clients' sockets and their bytes (plain attributes:
         # they count on every read and write; CONFIG RESETSTAT zeroes them with stats)
         self.reads = self.writes = self.net_input = self.net_output = 0
@@ -261,6 +266,7 @@ class Router:
         """CONFIG RESETSTAT: what INFO's stats section counts starts again."""
         self.stats.clear()
         self.ncommands = self.reads = self.writes = self.net_input = self.net_output = 0
+        self.cmdstats.clear()
 
     def _idle_check(self) -> None:
         """Redis' client timeout: close a client idle for longer than ``timeout`` seconds,
@@ -417,6 +423,7 @@ class Router:
         """The coordinator went away: its requests will never be answered; say so."""
         err = encode_error(errors.COORD_DOWN)
         waiting, self.coord_waiting = self.coord_waiting, {}
+        self.coord_started.clear()
         for slot, client in waiting.values():
             if client is None:
                 slot(err)
@@ -424,6 +431,40 @@ class Router:
             client.coord_outstanding = 0
             slot[0] = err
             client.release()
+
+    def command_done(self, spec: CommandSpec, args: list[bytes], ns: int, err: str | None) -> None:
+        """A command this router ran (or refused: ``err`` says which) for INFO commandstats,
+        under its subcommand's name for a container (``config|get``)."""
+        name = spec.name
+        if spec.subcommands and len(args) > 1:
+            sub = spec.subcommands.get(args[1].decode("latin-1").lower())
+            if sub is None:
+                return  # (an unknown subcommand: Redis finds no command to count)
+            name = sub.name
+        if err is None:
+            cmdstats.record(self.cmdstats, name, ns)
+            return
+        kind = cmdstats.error_class(err)
+        if kind == "rejected":
+            cmdstats.reject(self.cmdstats, name)
+        elif kind == "failed":
+            cmdstats.record(self.cmdstats, name, ns, True)
+
+    def command_rejected(self, name: str) -> None:
+        """A call of ``name`` refused before it ran (arity, queue-time errors, ACL)."""
+        cmdstats.reject(self.cmdstats, name)
+
+    def timed_merge(self, spec: CommandSpec, args: list[bytes],
+                    merge: Callable[[list], object]) -> Callable[[list], object]:
+        """``merge`` counting its command (run on every shard) once the parts are in."""
+        t0 = time.perf_counter_ns()
+
+        def merged(parts: list) -> object:
+            v = merge(parts)
+            err = v.args[0] if isinstance(v, ReplyError) else None
+            self.command_done(spec, args, time.perf_counter_ns() - t0, err)
+            return v
+        return merged
 
     def count_error(self, msg: str) -> None:
         """An error reply made by this router (INFO errorstats; shards count their own)."""
@@ -453,6 +494,7 @@ class Router:
             slot = Slot((None, client))
         rid = next(self.batch_ids)
         self.coord_waiting[rid] = (slot, client)
+        self.coord_started[rid] = (spec.name, time.perf_counter_ns())
         client.coord_outstanding += 1
         if spec.blocking:
             client.coord_rid = rid
@@ -474,6 +516,7 @@ class Router:
         """The client of coordinator request ``rid`` left: its reply is dropped, and a
         command blocked there stops waiting (no element is taken for nobody)."""
         self.coord_waiting.pop(rid, None)
+        self.coord_started.pop(rid, None)
         cid = self.by_name[b"__cancel"].id
         self._to_coord((0, cid, 0, [b"__cancel", b"%d" % rid]))
 
@@ -501,8 +544,13 @@ class Router:
                 client.coord_rid = None
                 client.coord_outstanding -= 1
                 slot[0] = reply
-                if reply[:1] == b"-":  # (the coordinator's own errors, and its parts')
+                failed = reply[:1] == b"-"
+                if failed:  # (the coordinator's own errors, and its parts')
                     self.count_error(reply[1:40].decode("latin-1"))
+                started = self.coord_started.pop(rid, None)
+                if started is not None and not started[0].startswith("__"):
+                    cmdstats.record(self.cmdstats, started[0], time.perf_counter_ns() - started[1],
+                                    failed)
                 if client.coord_outstanding == 0 and client.held:
                     client.release()
                 elif not client.dirty:
@@ -871,6 +919,7 @@ class Client(asyncio.Protocol):
             if (len(args) != a) if a > 0 else (len(args) < -a):
                 pending.append([encode_error(errors.WRONG_ARITY % spec.name), self])
                 router.count_error("ERR")
+                router.command_rejected(spec.name)
                 group_shard = -1
                 continue
             if spec.one_key:
@@ -903,12 +952,15 @@ class Client(asyncio.Protocol):
                 self.last_cmd = spec.name
                 handler = spec.handler
                 assert handler is not None  # (every LOCAL command has one)
+                t0 = time.perf_counter_ns()
                 try:
                     v = handler(self, args)
                 except ReplyError as e:
                     pending.append([encode_error(e.args[0]), self])
                     router.count_error(e.args[0])
+                    router.command_done(spec, args, time.perf_counter_ns() - t0, e.args[0])
                 else:
+                    router.command_done(spec, args, time.perf_counter_ns() - t0, None)
                     if v.__class__ is Slot:
                         pending.append(v)
                     else:
@@ -932,6 +984,7 @@ class Client(asyncio.Protocol):
                 except ReplyError as e:
                     pending.append([encode_error(e.args[0]), self])
                     router.count_error(e.args[0])
+                    router.command_done(spec, args, 0, e.args[0])
                     continue
                 if self.gated:
                     sspec, sargs = scripting.as_user(router, self, sspec, sargs)
@@ -961,7 +1014,8 @@ class Client(asyncio.Protocol):
                 break
             elif route is ALL and single:
                 assert spec.split is not None  # (every ALL command says how its parts merge)
-                pending.append(router.fanout(self, spec, db, args, MERGES[spec.split]))
+                pending.append(router.fanout(self, spec, db, args,
+                                             router.timed_merge(spec, args, MERGES[spec.split])))
             else:
                 if route is ALL:
                     shards: list[int] | None = None  # every shard (KEYS, DBSIZE, FLUSHDB ...): one round

@@ -37,7 +37,7 @@ from prometheus_client.core import (CounterMetricFamily, GaugeMetricFamily, Hist
                                     Metric)
 from prometheus_client.registry import Collector
 
-from shardis import REDIS_VERSION, __version__, wire
+from shardis import REDIS_VERSION, __version__, cmdstats, wire
 from shardis.router import security
 from shardis.router.procstats import cpu_seconds, rss_bytes, shardis_pids
 from shardis.router.replies import Slot
@@ -269,7 +269,7 @@ def router_figures(router: Router) -> dict[str, Any]:
             "errors": [[k[len("errorstat_"):], n] for k, n in stats.items()
                        if k.startswith("errorstat_") and n],
             "batch_counts": router.batch_counts, "batch_seconds": router.batch_seconds,
-            "started": router.started}
+            "started": router.started, "cmdstats": cmdstats.compact(router.cmdstats)}
 
 
 class Figures(NamedTuple):

@@ -29,7 +29,7 @@ from typing import Any, Callable
 import lmdb
 import zmq
 
-from shardis import errors, hubproto, notify, wire
+from shardis import cmdstats, errors, hubproto, notify, wire
 from shardis.commands import INTERNAL, CommandTable
 from shardis.config import Config, log_level
 from shardis.hubproto import Q_RECEIVERS, Answer, Configure, Hello, Notify, Publish, Query, shard_identity
@@ -38,6 +38,7 @@ from shardis.resp import ReplyError, encode, encode3, encode_error
 from shardis.shardd import recovery
 from shardis.shardd.blocking import BLOCK
 from shardis.shardd.context import ShardContext
+from shardis.shardd.databases import shard_info
 from shardis.shardd.disk import sysdb
 from shardis.shardd.disk.sysdb import APPLIED
 from shardis.shardd.participant import Participant
@@ -95,6 +96,25 @@ class Shard:
             for handlers, resp2 in (self.plain_tables, self.notify_tables):
                 handlers[i] = fn
                 resp2[i] = _encoded(fn)
+        # INFO commandstats and latencystats (shardis/cmdstats.py): per command id, the
+        # nanoseconds its calls took, its failed calls, and its calls per power-of-two
+        # bucket of nanoseconds (their sum: its calls); a container's (XINFO ...) by
+        # subcommand name in ``sub_stats``. ``__info`` reports them, by name.
+        n = len(self.table.by_id)
+        self.cmd_ns = [0] * n
+        self.cmd_failed = [0] * n
+        self.cmd_hist = [[0] * cmdstats.BUCKETS for _ in range(n)]
+        self.sub_stats: dict[str, list] = {}
+        self.containers = [spec.id for spec in self.table.by_id if spec.subcommands]
+        i = self.table.by_name[b"__info"].id
+        for handlers, resp2 in (self.plain_tables, self.notify_tables):
+            handlers[i] = self._info
+            resp2[i] = _encoded(self._info)
+            for c in self.containers:
+                spec = self.table.by_id[c]
+                if handlers[c] is not None and not spec.blocking:
+                    handlers[c] = _by_subcommand(spec, handlers[c], self.sub_stats)
+                    resp2[c] = _encoded(handlers[c])
         # Scripts (shardd/scripting.py); ``moved``: (message, command) positions of this
         # batch's scripts that reached another shard's key (they answer SCRIPT_MOVED).
         slot_to_shard = slot_table(cfg.nshards)
@@ -131,6 +151,7 @@ class Shard:
         self.notify_r = self.notify_w = -1  # the writer's pipe: "durable now"
         self._check_slotmap()
         recovery.open_log(self)
+        self.reset_command_stats()  # (a replayed log's commands are no client's calls)
         # (the socket once the data is known good: a shard that refuses to start leaves none open)
         self.ctx = zmq.Context()
         self.sock = self.ctx.socket(zmq.ROUTER)
@@ -475,11 +496,14 @@ class Shard:
         self.commands += len(cmds)
         RAW, MASK = wire.RAW, wire.CMD_MASK
         moved = self.moved
+        clock = time.perf_counter_ns
+        cmd_ns, cmd_hist = self.cmd_ns, self.cmd_hist
         for cid, db, args in cmds:
             raw = cid & RAW
             if moved and (self.cur_msg, len(replies)) in moved:
                 append(wire.SCRIPT_MOVED)
                 continue
+            t0 = clock()
             try:
                 if cid < RAW:  # the common case: RESP2, no flag bits
                     append(resp2[cid](ks, db, args))
@@ -497,6 +521,7 @@ class Shard:
                 else:
                     append(encode_error(e.args[0]))
                     self.store.errors[errors.code_of(e.args[0])] += 1
+                    self.cmd_failed[cid & MASK] += 1
             except lmdb.MapFullError:
                 raise
             except Stray:
@@ -508,7 +533,45 @@ class Shard:
                 append(wire.to_raw(err) if raw else encode_error(err.args[0]))
                 if not raw:
                     self.store.errors["ERR"] += 1
+                    self.cmd_failed[cid & MASK] += 1
+            if not raw:  # (RAW: a part of a command counted where it was made)
+                took = clock() - t0
+                c = cid & MASK
+                cmd_ns[c] += took
+                cmd_hist[c][took.bit_length()] += 1
         return replies
+
+    def _info(self, ks: Keyspace, db: int, args: list[bytes]) -> list[Any]:
+        """``__info``: shard_info's figures, then (appended) this shard's commandstats
+        {name: [calls, ns, 0, failed, histogram]}; RESETSTAT zeroes them too."""
+        info = shard_info(ks, db, args)
+        if len(args) > 2:
+            self.reset_command_stats()
+        info.append(self.command_figures())
+        return info
+
+    def reset_command_stats(self) -> None:
+        n = len(self.cmd_ns)
+        self.cmd_ns = [0] * n
+        self.cmd_failed = [0] * n
+        self.cmd_hist = [[0] * cmdstats.BUCKETS for _ in range(n)]
+        self.sub_stats.clear()
+
+    def command_figures(self) -> dict[bytes, list]:
+        """Per command name, what this shard ran: [calls, ns, 0, failed, histogram]."""
+        stats: dict[str, list] = {}
+        containers = set(self.containers)
+        for c, hist in enumerate(self.cmd_hist):
+            calls = sum(hist)
+            if not calls or c in containers:
+                continue
+            name = self.names[c]
+            if name.startswith("__"):
+                continue  # (internal: their commands are counted, or their caller is)
+            stats[name] = [calls, self.cmd_ns[c], 0, self.cmd_failed[c], hist]
+        for name, e in self.sub_stats.items():
+            stats[name] = e
+        return {k.encode(): v for k, v in cmdstats.compact(stats).items()}
 
     # ------------------------------------------------------------ transactions
 
@@ -676,6 +739,32 @@ def _reading(handler):
             return handler(ks, db, args)
         finally:
             ks.reading = False
+    return run
+
+
+def _by_subcommand(spec, handler, stats: dict[str, list]):
+    """A container's handler (XINFO, XGROUP ...) that counts its calls by subcommand
+    (``xinfo|stream``), as Redis' commandstats shows them; an unknown subcommand counts
+    nowhere, an arity error as rejected."""
+    subs = spec.subcommands
+    clock = time.perf_counter_ns
+
+    def run(ks, db, args):
+        sub = subs.get(args[1].decode("latin-1").lower()) if len(args) > 1 else None
+        if sub is None:
+            return handler(ks, db, args)
+        t0 = clock()
+        try:
+            v = handler(ks, db, args)
+        except ReplyError as e:
+            kind = cmdstats.error_class(e.args[0])
+            if kind == "rejected":
+                cmdstats.reject(stats, sub.name)
+            elif kind == "failed":
+                cmdstats.record(stats, sub.name, clock() - t0, True)
+            raise
+        cmdstats.record(stats, sub.name, clock() - t0)
+        return v
     return run
 
 
