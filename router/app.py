@@ -30,10 +30,10 @@ from typing import Any, Callable, Coroutine
 
 import zmq
 
-from shardis import acl, cmdstats, configtable, errors, wire
+from shardis import acl, cmdstats, configtable, errors, slowlog, wire
 from shardis.commands import ALL, INTERNAL, LOCAL, SCRIPT, CommandSpec, CommandTable
 from shardis.config import Config, log_level
-from shardis.messages import Batch, CoordItem, CoordReplies, CoordRequests, Replies, Wakeups
+from shardis.messages import SLOW_CALLS, Batch, CoordItem, CoordReplies, CoordRequests, Replies, Wakeups
 from shardis.plan import MERGES
 from shardis.resp import RequestReader, ReplyError, encode, encode_error
 from shardis.hubproto import ACL_SETTING
@@ -172,7 +172,11 @@ class Router:
         # or refuses (shardis/cmdstats.py; the shards count what they run); and per
         # coordinator request in flight, its command's name and when it left.
         self.cmdstats: dict[str, list] = {}
-        self.coord_started: dict[int, tuple[str, int]] = {}
+        self.coord_started: dict[int, tuple[CommandSpec, list[bytes], int]] = {}
+        # SLOWLOG (shardis/slowlog.py): this router's entries, and the bound in ns a
+        # command's time is compared with (slowlog-log-slower-than; shards compare theirs).
+        self.slowlog = slowlog.SlowLog(index, int(configtable.get_value(cfg, _SLOWLOG_MAX_LEN)))
+        self.slow_ns = slowlog.threshold_ns(int(configtable.get_value(cfg, _SLOWER_THAN)))
         # INFO's reads and writes of clients' sockets and their bytes (plain attributes:
         # they count on every read and write; CONFIG RESETSTAT zeroes them with stats)
         self.reads = self.writes = self.net_input = self.net_output = 0
@@ -261,6 +265,11 @@ class Router:
     def _tls_changed(self) -> None:
         """A tls-* setting: new connections get a context built from it; tls-port moves."""
         self.tls.apply()
+
+    def _slowlog_settings(self) -> None:
+        """slowlog-log-slower-than, slowlog-max-len: apply at once (a shorter log is cut)."""
+        self.slow_ns = slowlog.threshold_ns(int(configtable.get_value(self.cfg, _SLOWER_THAN)))
+        self.slowlog.resize(int(configtable.get_value(self.cfg, _SLOWLOG_MAX_LEN)))
 
     def _reset_stats(self) -> None:
         """CONFIG RESETSTAT: what INFO's stats section counts starts again."""
@@ -352,6 +361,8 @@ class Router:
             if slots is None:
                 if bid == 0:
                     self._wakeups(i, Wakeups(replies))
+                elif bid == SLOW_CALLS:
+                    self._slow_calls(i, replies)
             else:
                 took = time.perf_counter() - sent.pop(bid)
                 self.batch_counts[i][bisect_left(_BATCH_BUCKETS, took)] += 1
@@ -389,6 +400,21 @@ class Router:
                 continue
             b.slot[0] = reply
             b.flush()
+
+    def _slow_calls(self, i: int, items: list) -> None:
+        """Slow commands of a batch shard i is about to answer (messages.SlowCalls): into
+        the slow log, with the client whose slot the batch still holds."""
+        slots = self.inflight[i]
+        for bid, index, usec, when, args in items:
+            client: Client | None = None
+            at = 0
+            for slot in slots.get(bid, ()):
+                at += slot[2] if len(slot) > 2 else 1
+                if index < at:
+                    client = client_of(slot[1])
+                    break
+            self.slowlog.add(when, usec, args, client.addr if client is not None else "",
+                             client.name if client is not None else b"")
 
     def unblock(self, shard: int, wid: int) -> None:
         """Tell a shard to forget a waiter whose client left."""
@@ -432,9 +458,14 @@ class Router:
             slot[0] = err
             client.release()
 
-    def command_done(self, spec: CommandSpec, args: list[bytes], ns: int, err: str | None) -> None:
+    def command_done(self, spec: CommandSpec, args: list[bytes], ns: int, err: str | None,
+                     conn: "Client | None" = None) -> None:
         """A command this router ran (or refused: ``err`` says which) for INFO commandstats,
-        under its subcommand's name for a container (``config|get``)."""
+        under its subcommand's name for a container (``config|get``); into the slow log
+        when it took long enough (``conn``: its client; none for those not logged)."""
+        if ns >= self.slow_ns and conn is not None and "skip_slowlog" not in spec.flags \
+                and (err is None or cmdstats.error_class(err) == "failed"):
+            self.slowlog.add(time.time(), ns // 1000, slowlog.cut_args(args), conn.addr, conn.name)
         name = spec.name
         if spec.subcommands and len(args) > 1:
             sub = spec.subcommands.get(args[1].decode("latin-1").lower())
@@ -470,6 +501,16 @@ class Router:
         """An error reply made by this router (INFO errorstats; shards count their own)."""
         self.stats["errorstat_" + errors.code_of(msg)] += 1
 
+    def slowlog_answer(self, what: str) -> object:
+        """Another router's SLOWLOG asks about this router's log (router/observe.py)."""
+        log_ = self.slowlog
+        if what == "slowlog-get":
+            return list(log_.entries)
+        if what == "slowlog-len":
+            return len(log_.entries)
+        log_.reset()
+        return 1
+
     def metrics_figures(self) -> dict[str, Any]:
         """This router's counters for /metrics (another router's poll asks them)."""
         return metrics.router_figures(self)
@@ -494,7 +535,7 @@ class Router:
             slot = Slot((None, client))
         rid = next(self.batch_ids)
         self.coord_waiting[rid] = (slot, client)
-        self.coord_started[rid] = (spec.name, time.perf_counter_ns())
+        self.coord_started[rid] = (spec, args, time.perf_counter_ns())
         client.coord_outstanding += 1
         if spec.blocking:
             client.coord_rid = rid
@@ -548,9 +589,10 @@ class Router:
                 if failed:  # (the coordinator's own errors, and its parts')
                     self.count_error(reply[1:40].decode("latin-1"))
                 started = self.coord_started.pop(rid, None)
-                if started is not None and not started[0].startswith("__"):
-                    cmdstats.record(self.cmdstats, started[0], time.perf_counter_ns() - started[1],
-                                    failed)
+                if started is not None and not started[0].name.startswith("__"):
+                    spec, args, t0 = started
+                    self.command_done(spec, args, time.perf_counter_ns() - t0,
+                                      reply[1:200].decode("latin-1") if failed else None, client)
                 if client.coord_outstanding == 0 and client.held:
                     client.release()
                 elif not client.dirty:
@@ -692,6 +734,8 @@ class Router:
 
 
 _TIMEOUT = configtable.param("timeout")
+_SLOWER_THAN = configtable.param("slowlog-log-slower-than")
+_SLOWLOG_MAX_LEN = configtable.param("slowlog-max-len")
 _PROTECTED_MODE = configtable.param("protected-mode")
 _REQUIREPASS = configtable.param("requirepass")
 # The peers protected mode lets in: Redis compares the address text with these two (an
@@ -707,8 +751,21 @@ _RECONFIGURE = {"proto-max-bulk-len": Router._bulk_len, "loglevel": Router._logl
                 scripting.FLUSHED: Router._scripts_flushed, "requirepass": Router._requirepass,
                 ACL_SETTING: Router._acl,
                 "client-output-buffer-limit": Router._obuf,
+                "slowlog-log-slower-than": Router._slowlog_settings,
+                "slowlog-max-len": Router._slowlog_settings,
                 **{p.name: Router._tls_changed for p in configtable.PARAMS
                    if p.name.startswith("tls-") and p.act == configtable.ROUTER}}
+
+
+def client_of(owner: object) -> "Client | None":
+    """The client a slot's owner answers: itself, or the one its blocked call, EXEC or
+    script is for."""
+    if isinstance(owner, Client):
+        return owner
+    c = getattr(owner, "client", None)
+    if c is None:
+        c = getattr(owner, "conn", None)
+    return c if isinstance(c, Client) else None
 
 
 class Client(asyncio.Protocol):
@@ -958,9 +1015,9 @@ class Client(asyncio.Protocol):
                 except ReplyError as e:
                     pending.append([encode_error(e.args[0]), self])
                     router.count_error(e.args[0])
-                    router.command_done(spec, args, time.perf_counter_ns() - t0, e.args[0])
+                    router.command_done(spec, args, time.perf_counter_ns() - t0, e.args[0], self)
                 else:
-                    router.command_done(spec, args, time.perf_counter_ns() - t0, None)
+                    router.command_done(spec, args, time.perf_counter_ns() - t0, None, self)
                     if v.__class__ is Slot:
                         pending.append(v)
                     else:

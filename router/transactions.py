@@ -227,9 +227,9 @@ def run_local(conn: Client, args: list[bytes], placeholder: list) -> None:
     except ReplyError as e:
         placeholder[0] = encode_error(e.args[0])
         router.count_error(e.args[0])
-        router.command_done(spec, args, time.perf_counter_ns() - t0, e.args[0])
+        router.command_done(spec, args, time.perf_counter_ns() - t0, e.args[0], conn)
         return
-    router.command_done(spec, args, time.perf_counter_ns() - t0, None)
+    router.command_done(spec, args, time.perf_counter_ns() - t0, None, conn)
     if v.__class__ is Slot:  # its reply comes later: it takes the placeholder's place
         for i, s in enumerate(conn.pending):
             if s is placeholder:

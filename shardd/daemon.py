@@ -29,16 +29,16 @@ from typing import Any, Callable
 import lmdb
 import zmq
 
-from shardis import cmdstats, errors, hubproto, notify, wire
+from shardis import cmdstats, configtable, errors, hubproto, notify, slowlog, wire
 from shardis.commands import INTERNAL, CommandTable
 from shardis.config import Config, log_level
 from shardis.hubproto import Q_RECEIVERS, Answer, Configure, Hello, Notify, Publish, Query, shard_identity
-from shardis.messages import Batch, Replies
+from shardis.messages import Batch, Replies, SlowCalls
 from shardis.resp import ReplyError, encode, encode3, encode_error
 from shardis.shardd import recovery
 from shardis.shardd.blocking import BLOCK
 from shardis.shardd.context import ShardContext
-from shardis.shardd.databases import shard_info
+from shardis.shardd.databases import shard_config, shard_info
 from shardis.shardd.disk import sysdb
 from shardis.shardd.disk.sysdb import APPLIED
 from shardis.shardd.participant import Participant
@@ -53,6 +53,7 @@ log = logging.getLogger("shardd")
 
 SWEEP_LIMIT = 1000
 WAL_CHECKPOINT_BYTES = 64 << 20
+_SLOWER_THAN = configtable.param("slowlog-log-slower-than")
 # How long a starting shard waits for the pub/sub hub's settings before it serves.
 HUB_WAIT_S = 5.0
 
@@ -106,10 +107,23 @@ class Shard:
         self.cmd_hist = [[0] * cmdstats.BUCKETS for _ in range(n)]
         self.sub_stats: dict[str, list] = {}
         self.containers = [spec.id for spec in self.table.by_id if spec.subcommands]
+        # SLOWLOG (shardis/slowlog.py): the bound a router's command is compared with, and
+        # this batch's slow calls, (message, index in it, us, unix time, args), which go
+        # to their routers just before the replies (``run_batch``). ``in_batch``: a
+        # router's batch is running (not a coordinator's round, not a replay);
+        # ``outer_replies``: the replies of the message running, whose next one is an
+        # ``__exec``'s while its commands run.
+        self.slow_ns = slowlog.threshold_ns(int(configtable.get_value(cfg, _SLOWER_THAN)))
+        self.slow: list = []
+        self.in_batch = False
+        self.outer_replies: list = []
         i = self.table.by_name[b"__info"].id
+        j = self.table.by_name[b"__config"].id
         for handlers, resp2 in (self.plain_tables, self.notify_tables):
             handlers[i] = self._info
             resp2[i] = _encoded(self._info)
+            handlers[j] = self._config
+            resp2[j] = _encoded(self._config)
             for c in self.containers:
                 spec = self.table.by_id[c]
                 if handlers[c] is not None and not spec.blocking:
@@ -152,6 +166,7 @@ class Shard:
         self._check_slotmap()
         recovery.open_log(self)
         self.reset_command_stats()  # (a replayed log's commands are no client's calls)
+        self.slow = []
         # (the socket once the data is known good: a shard that refuses to start leaves none open)
         self.ctx = zmq.Context()
         self.sock = self.ctx.socket(zmq.ROUTER)
@@ -305,6 +320,8 @@ class Shard:
                               idents=[m[0] for m in msgs])
         frame = Replies.frame
         out = [[m[0], frame(bid, r)] for m, (bid, r) in zip(msgs, replies)]
+        if self.slow:
+            out[:0] = self._slow_calls(msgs, replies)
         if self.woken:
             out.extend(wakeups(self.woken))
             self.woken = []
@@ -361,6 +378,9 @@ class Shard:
     def _on_configure(self, op: Configure, starting: bool) -> None:
         """Shared settings; before serving, the limits among them are kept with the data."""
         self.store.apply_settings(op.version, op.settings)
+        slower = op.settings.get("slowlog-log-slower-than")
+        if slower is not None:
+            self.slow_ns = slowlog.threshold_ns(int(slower))
         if starting:
             if self.store.set_limits(op.version, op.settings):
                 self.store.sync()
@@ -409,6 +429,7 @@ class Shard:
                 Keyspace(store, txn, now)
             self.woken = []
             self.injected = []
+            self.slow = []
             self.wjournal = []
             self.watches.journal = []
             self.scripts.published = []
@@ -424,10 +445,12 @@ class Shard:
                         out.append((bid, replay(self, ks, cmds, [j for j in injections if j[0] == i])))
                 else:
                     out = []
+                    self.in_batch = True
                     for i, (bid, cmds) in enumerate(batches):
                         self.cur_msg = i
                         self.cur_ident = idents[i] if idents is not None else b""
                         out.append((bid, self._run(ks, cmds)))
+                    self.in_batch = False
                 changed = store.version != v0 or any(d[0] or d[1] for d in ks.delta.values())
                 if changed:
                     ks.finish()
@@ -455,6 +478,7 @@ class Shard:
             except BaseException:
                 txn.abort()
                 self.moved.clear()
+                self.in_batch = False
                 raise
             break
         self.moved.clear()
@@ -498,6 +522,9 @@ class Shard:
         moved = self.moved
         clock = time.perf_counter_ns
         cmd_ns, cmd_hist = self.cmd_ns, self.cmd_hist
+        slow_ns = self.slow_ns
+        if not self.in_multi:
+            self.outer_replies = replies
         for cid, db, args in cmds:
             raw = cid & RAW
             if moved and (self.cur_msg, len(replies)) in moved:
@@ -539,7 +566,27 @@ class Shard:
                 c = cid & MASK
                 cmd_ns[c] += took
                 cmd_hist[c][took.bit_length()] += 1
+                if took >= slow_ns:
+                    self._slow_call(c, args, took)
         return replies
+
+    def _slow_call(self, cid: int, args: list[bytes], ns: int) -> None:
+        """A router's command that took at least slowlog-log-slower-than: kept for the
+        SlowCalls message its router gets with the batch's replies."""
+        if not self.in_batch or "skip_slowlog" in self.table.by_id[cid].flags:
+            return
+        # (its place in the message: the one it has, or, inside an ``__exec``, the
+        # ``__exec``'s, whose reply comes next)
+        index = len(self.outer_replies) - (0 if self.in_multi else 1)
+        self.slow.append((self.cur_msg, index, ns // 1000, time.time(), slowlog.cut_args(args)))
+
+    def _slow_calls(self, msgs: list[list[bytes]], replies: list) -> list[list[bytes]]:
+        """One SlowCalls message per message that had slow calls, to its router."""
+        by_msg: dict[int, list] = {}
+        for at, index, usec, when, args in self.slow:
+            by_msg.setdefault(at, []).append([replies[at][0], index, usec, when, args])
+        self.slow = []
+        return [[msgs[at][0], SlowCalls(items).encode()] for at, items in by_msg.items()]
 
     def _info(self, ks: Keyspace, db: int, args: list[bytes]) -> list[Any]:
         """``__info``: shard_info's figures, then (appended) this shard's commandstats
@@ -549,6 +596,15 @@ class Shard:
             self.reset_command_stats()
         info.append(self.command_figures())
         return info
+
+    def _config(self, ks: Keyspace, db: int, args: list[bytes]) -> Any:
+        """``__config`` (CONFIG SET's shared settings, inside a batch): shard_config, then
+        what the daemon itself reads (slowlog-log-slower-than)."""
+        v = shard_config(ks, db, args)
+        for i in range(2, len(args) - 1, 2):
+            if args[i] == b"slowlog-log-slower-than":
+                self.slow_ns = slowlog.threshold_ns(int(args[i + 1]))
+        return v
 
     def reset_command_stats(self) -> None:
         n = len(self.cmd_ns)

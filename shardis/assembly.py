@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from shardis.commands import CommandTable
 from shardis.coord import coordinator
-from shardis.router import app, commandinfo, configcmd, connection, info, objectcmd, persistence, pubsub, \
-    scan, security, servercmd, transactions
+from shardis.router import app, commandinfo, configcmd, connection, info, objectcmd, observe, persistence, \
+    pubsub, scan, security, servercmd, transactions
 from shardis.router import scripting as router_scripting
 from shardis.shardd import bitmaps, blocking, daemon, databases, debug, dump, geo, hashes, hyperloglog, \
     keys, lists, objectinfo, scripting, sets, sort, streams, strings, txn, zsets
@@ -48,6 +48,7 @@ def build_table() -> CommandTable:
     dump.register(table)
     servercmd.register(table)
     debug.register(table)
+    observe.register(table)
     return table
 
 
