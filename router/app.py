@@ -30,7 +30,7 @@ from typing import Any, Callable, Coroutine
 
 import zmq
 
-from shardis import acl, cmdstats, configtable, errors, slowlog, wire
+from shardis import acl, cmdstats, configtable, errors, latency, slowlog, wire
 from shardis.commands import ALL, INTERNAL, LOCAL, SCRIPT, CommandSpec, CommandTable
 from shardis.config import Config, log_level
 from shardis.messages import SLOW_CALLS, Batch, CoordItem, CoordReplies, CoordRequests, Replies, Wakeups
@@ -177,6 +177,9 @@ class Router:
         # command's time is compared with (slowlog-log-slower-than; shards compare theirs).
         self.slowlog = slowlog.SlowLog(index, int(configtable.get_value(cfg, _SLOWLOG_MAX_LEN)))
         self.slow_ns = slowlog.threshold_ns(int(configtable.get_value(cfg, _SLOWER_THAN)))
+        # LATENCY (shardis/latency.py): latency-monitor-threshold in ns, and this router's events
+        self.latency_ns = latency.threshold_ns(int(configtable.get_value(cfg, _LATENCY_THRESHOLD)))
+        self.latency_events: dict[str, list] = {}
         # INFO's reads and writes of clients' sockets and their bytes (plain attributes:
         # they count on every read and write; CONFIG RESETSTAT zeroes them with stats)
         self.reads = self.writes = self.net_input = self.net_output = 0
@@ -270,6 +273,9 @@ class Router:
         """slowlog-log-slower-than, slowlog-max-len: apply at once (a shorter log is cut)."""
         self.slow_ns = slowlog.threshold_ns(int(configtable.get_value(self.cfg, _SLOWER_THAN)))
         self.slowlog.resize(int(configtable.get_value(self.cfg, _SLOWLOG_MAX_LEN)))
+
+    def _latency_threshold(self) -> None:
+        self.latency_ns = latency.threshold_ns(int(configtable.get_value(self.cfg, _LATENCY_THRESHOLD)))
 
     def _reset_stats(self) -> None:
         """CONFIG RESETSTAT: what INFO's stats section counts starts again."""
@@ -466,6 +472,9 @@ class Router:
         if ns >= self.slow_ns and conn is not None and "skip_slowlog" not in spec.flags \
                 and (err is None or cmdstats.error_class(err) == "failed"):
             self.slowlog.add(time.time(), ns // 1000, slowlog.cut_args(args), conn.addr, conn.name)
+        if ns >= self.latency_ns and conn is not None:
+            latency.add(self.latency_events, "fast-command" if "fast" in spec.flags else "command",
+                        ns // 1_000_000, int(time.time()))
         name = spec.name
         if spec.subcommands and len(args) > 1:
             sub = spec.subcommands.get(args[1].decode("latin-1").lower())
@@ -500,6 +509,12 @@ class Router:
     def count_error(self, msg: str) -> None:
         """An error reply made by this router (INFO errorstats; shards count their own)."""
         self.stats["errorstat_" + errors.code_of(msg)] += 1
+
+    def latency_answer(self, reset: list[str] | None, resetting: bool) -> dict[str, Any]:
+        """Another router's LATENCY asks this router's events (router/observe.py): those it
+        has, after forgetting the ones named (all: None) when ``resetting``."""
+        gone = latency.reset(self.latency_events, reset) if resetting else []
+        return {"events": self.latency_events, "reset": gone}
 
     def slowlog_answer(self, what: str) -> object:
         """Another router's SLOWLOG asks about this router's log (router/observe.py)."""
@@ -591,8 +606,12 @@ class Router:
                 started = self.coord_started.pop(rid, None)
                 if started is not None and not started[0].name.startswith("__"):
                     spec, args, t0 = started
-                    self.command_done(spec, args, time.perf_counter_ns() - t0,
+                    took = time.perf_counter_ns() - t0
+                    self.command_done(spec, args, took,
                                       reply[1:200].decode("latin-1") if failed else None, client)
+                    if took >= self.latency_ns:
+                        latency.add(self.latency_events, "coordinator-round", took // 1_000_000,
+                                    int(time.time()))
                 if client.coord_outstanding == 0 and client.held:
                     client.release()
                 elif not client.dirty:
@@ -735,6 +754,7 @@ class Router:
 
 _TIMEOUT = configtable.param("timeout")
 _SLOWER_THAN = configtable.param("slowlog-log-slower-than")
+_LATENCY_THRESHOLD = configtable.param("latency-monitor-threshold")
 _SLOWLOG_MAX_LEN = configtable.param("slowlog-max-len")
 _PROTECTED_MODE = configtable.param("protected-mode")
 _REQUIREPASS = configtable.param("requirepass")
@@ -753,6 +773,7 @@ _RECONFIGURE = {"proto-max-bulk-len": Router._bulk_len, "loglevel": Router._logl
                 "client-output-buffer-limit": Router._obuf,
                 "slowlog-log-slower-than": Router._slowlog_settings,
                 "slowlog-max-len": Router._slowlog_settings,
+                "latency-monitor-threshold": Router._latency_threshold,
                 **{p.name: Router._tls_changed for p in configtable.PARAMS
                    if p.name.startswith("tls-") and p.act == configtable.ROUTER}}
 

@@ -29,7 +29,7 @@ from typing import Any, Callable
 import lmdb
 import zmq
 
-from shardis import cmdstats, configtable, errors, hubproto, notify, slowlog, wire
+from shardis import cmdstats, configtable, errors, hubproto, latency, notify, slowlog, wire
 from shardis.commands import INTERNAL, CommandTable
 from shardis.config import Config, log_level
 from shardis.hubproto import Q_RECEIVERS, Answer, Configure, Hello, Notify, Publish, Query, shard_identity
@@ -54,6 +54,7 @@ log = logging.getLogger("shardd")
 SWEEP_LIMIT = 1000
 WAL_CHECKPOINT_BYTES = 64 << 20
 _SLOWER_THAN = configtable.param("slowlog-log-slower-than")
+_LATENCY_THRESHOLD = configtable.param("latency-monitor-threshold")
 # How long a starting shard waits for the pub/sub hub's settings before it serves.
 HUB_WAIT_S = 5.0
 
@@ -114,6 +115,9 @@ class Shard:
         # ``outer_replies``: the replies of the message running, whose next one is an
         # ``__exec``'s while its commands run.
         self.slow_ns = slowlog.threshold_ns(int(configtable.get_value(cfg, _SLOWER_THAN)))
+        # LATENCY (shardis/latency.py): latency-monitor-threshold in ns, and the events.
+        self.latency_ns = latency.threshold_ns(int(configtable.get_value(cfg, _LATENCY_THRESHOLD)))
+        self.latency_events: dict[str, list] = {}
         self.slow: list = []
         self.in_batch = False
         self.outer_replies: list = []
@@ -381,6 +385,9 @@ class Shard:
         slower = op.settings.get("slowlog-log-slower-than")
         if slower is not None:
             self.slow_ns = slowlog.threshold_ns(int(slower))
+        threshold = op.settings.get("latency-monitor-threshold")
+        if threshold is not None:
+            self.latency_ns = latency.threshold_ns(int(threshold))
         if starting:
             if self.store.set_limits(op.version, op.settings):
                 self.store.sync()
@@ -458,7 +465,11 @@ class Shard:
                         txn.put(APPLIED, SEQ.pack(self.seq + 1), db=store.sys)
                 if replay_seq is not None:
                     txn.put(APPLIED, SEQ.pack(replay_seq), db=store.sys)
+                t0 = time.perf_counter_ns()
                 txn.commit()
+                took = time.perf_counter_ns() - t0
+                if took >= self.latency_ns:
+                    latency.add(self.latency_events, "lmdb-commit", took // 1_000_000, int(time.time()))
             except Stray as e:
                 # A script reached another shard's key: nothing of this attempt stays; the
                 # batch runs again with that script answered SCRIPT_MOVED.
@@ -522,7 +533,7 @@ class Shard:
         moved = self.moved
         clock = time.perf_counter_ns
         cmd_ns, cmd_hist = self.cmd_ns, self.cmd_hist
-        slow_ns = self.slow_ns
+        slow_ns = min(self.slow_ns, self.latency_ns)  # (one test per command for both)
         if not self.in_multi:
             self.outer_replies = replies
         for cid, db, args in cmds:
@@ -571,9 +582,14 @@ class Shard:
         return replies
 
     def _slow_call(self, cid: int, args: list[bytes], ns: int) -> None:
-        """A router's command that took at least slowlog-log-slower-than: kept for the
-        SlowCalls message its router gets with the batch's replies."""
-        if not self.in_batch or "skip_slowlog" in self.table.by_id[cid].flags:
+        """A command that took at least latency-monitor-threshold (a LATENCY event) or
+        slowlog-log-slower-than: a router's is kept for the SlowCalls message its router
+        gets with the batch's replies."""
+        flags = self.table.by_id[cid].flags
+        if ns >= self.latency_ns:
+            latency.add(self.latency_events, "fast-command" if "fast" in flags else "command",
+                        ns // 1_000_000, int(time.time()))
+        if ns < self.slow_ns or not self.in_batch or "skip_slowlog" in flags:
             return
         # (its place in the message: the one it has, or, inside an ``__exec``, the
         # ``__exec``'s, whose reply comes next)
@@ -589,12 +605,22 @@ class Shard:
         return [[msgs[at][0], SlowCalls(items).encode()] for at, items in by_msg.items()]
 
     def _info(self, ks: Keyspace, db: int, args: list[bytes]) -> list[Any]:
-        """``__info``: shard_info's figures, then (appended) this shard's commandstats
-        {name: [calls, ns, 0, failed, histogram]}; RESETSTAT zeroes them too."""
+        """``__info ndb [RESETSTAT | LATENCYRESET [event ...]]``: shard_info's figures,
+        then (appended) this shard's commandstats {name: [calls, ns, 0, failed,
+        histogram]}, its LATENCY events {name: [max ms, [[time, ms] ...]]} and the names
+        of the events LATENCYRESET forgot (all without a name); RESETSTAT zeroes the
+        commandstats too."""
+        gone: list[str] = []
+        if len(args) > 2 and args[2] == b"LATENCYRESET":
+            names = [a.decode("latin-1") for a in args[3:]]
+            gone = latency.reset(self.latency_events, names or None)
+            args = args[:2]
         info = shard_info(ks, db, args)
         if len(args) > 2:
             self.reset_command_stats()
         info.append(self.command_figures())
+        info.append({k.encode(): v for k, v in self.latency_events.items()})
+        info.append([n.encode() for n in gone])
         return info
 
     def _config(self, ks: Keyspace, db: int, args: list[bytes]) -> Any:
@@ -604,6 +630,8 @@ class Shard:
         for i in range(2, len(args) - 1, 2):
             if args[i] == b"slowlog-log-slower-than":
                 self.slow_ns = slowlog.threshold_ns(int(args[i + 1]))
+            elif args[i] == b"latency-monitor-threshold":
+                self.latency_ns = latency.threshold_ns(int(args[i + 1]))
         return v
 
     def reset_command_stats(self) -> None:

@@ -54,7 +54,8 @@ def test_table_rows_are_consistent():
             raw = configtable.show(p, p.default).encode("latin-1")
             assert configtable.parse(p, raw, p.default) == p.default, p.name
     shard = {p.name for p in configtable.PARAMS if p.act == configtable.SHARD}
-    assert shard == set(LIMITS) | {"notify-keyspace-events", "appendfsync", "busy-reply-threshold"}
+    assert shard == set(LIMITS) | {"notify-keyspace-events", "appendfsync", "busy-reply-threshold",
+                                   "slowlog-log-slower-than", "latency-monitor-threshold"}
 
 
 # ---------------------------------------------------------------- every parameter vs Redis

@@ -151,3 +151,70 @@ def test_merged_over_routers(two_routers):
         conns[0].call("CONFIG", "SET", "slowlog-log-slower-than", "10000")
         for c in conns:
             c.close()
+
+
+# ---------------------------------------------------------------- LATENCY
+
+
+@pytest.fixture
+def lat(two_routers, reference):
+    s, r = RawClient(two_routers.port), RawClient(reference.port)
+    for c in (s, r):
+        c.call("FLUSHALL")
+        c.call("LATENCY", "RESET")
+    yield s, r
+    for c in (s, r):
+        c.call("CONFIG", "SET", "latency-monitor-threshold", "0")
+        c.call("LATENCY", "RESET")
+        c.close()
+
+
+@pytest.mark.parametrize("args", [
+    ("LATENCY", "HISTORY"), ("LATENCY", "FOO"), ("LATENCY", "LATEST", "x"), ("LATENCY",),
+    ("LATENCY", "DOCTOR", "x"), ("LATENCY", "HISTORY", "nosuch"), ("LATENCY", "LATEST"),
+    ("LATENCY", "RESET"), ("LATENCY", "RESET", "nosuch"), ("LATENCY", "DOCTOR"),
+    ("LATENCY", "HISTOGRAM", "nosuchcommand"),
+])
+def test_latency_replies_as_redis(lat, args):
+    s, r = lat
+    assert s.call(*args) == r.call(*args)
+
+
+def test_latency_help_is_redis_without_graph(lat):
+    s, r = lat
+    got, want = call_both(s, r, "LATENCY", "HELP")
+    graph = [b"GRAPH <event>", b"    Return an ASCII latency graph for the <event> class."]
+    assert got == [line for line in want if line not in graph]
+
+
+def test_latency_doctor_without_spikes(lat):
+    s, r = lat
+    call_both(s, r, "CONFIG", "SET", "latency-monitor-threshold", "100000")
+    assert s.call("LATENCY", "DOCTOR") == r.call("LATENCY", "DOCTOR")
+
+
+def test_latency_events_from_shards_routers_and_coordinator(lat):
+    s, _ = lat
+    s.call("RPUSH", "big", *map(str, range(30000)))
+    for i in range(3):  # sets on several shards (their keys hash apart)
+        s.call("SADD", f"set{i}", *(f"m{j}" for j in range(i, 30000, 3)))
+    s.call("CONFIG", "SET", "latency-monitor-threshold", "1")
+    s.call("SORT", "big")                       # a shard's slow command
+    s.call("SUNION", "set0", "set1", "set2")    # the coordinator's round
+    latest = parse_reply(s.call("LATENCY", "LATEST"))
+    names = {e[0] for e in latest}
+    assert {b"command", b"coordinator-round"} <= names
+    for name, when, ms, high in latest:
+        assert isinstance(when, int) and 1 <= ms <= high
+    history = parse_reply(s.call("LATENCY", "HISTORY", "command"))
+    assert history and all(len(h) == 2 and h[1] >= 1 for h in history)
+    doctor = parse_reply(s.call("LATENCY", "DOCTOR"))
+    assert doctor.startswith(b"Dave, I have observed latency spikes") and b". command: " in doctor
+    hist = parse_reply(s.call("LATENCY", "HISTOGRAM", "sort", "sunion"))
+    hist = dict(zip(hist[::2], hist[1::2]))
+    assert set(hist) == {b"sort", b"sunion"}
+    assert hist[b"sort"][:2] == [b"calls", 1]
+    assert parse_reply(s.call("LATENCY", "RESET", "nosuch", "command")) == 1
+    assert b"command" not in {e[0] for e in parse_reply(s.call("LATENCY", "LATEST"))}
+    assert parse_reply(s.call("LATENCY", "RESET")) >= 1
+    assert parse_reply(s.call("LATENCY", "LATEST")) == []
