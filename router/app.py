@@ -173,6 +173,7 @@ class Router:
         # coordinator request in flight, its command's name and when it left.
         self.cmdstats: dict[str, list] = {}
         self.coord_started: dict[int, tuple[CommandSpec, list[bytes], int]] = {}
+        self.coord_rounds = self.coord_ns = 0  # (/metrics: clients' coordinator requests, their ns)
         # SLOWLOG (shardis/slowlog.py): this router's entries, and the bound in ns a
         # command's time is compared with (slowlog-log-slower-than; shards compare theirs).
         self.slowlog = slowlog.SlowLog(index, int(configtable.get_value(cfg, _SLOWLOG_MAX_LEN)))
@@ -607,6 +608,8 @@ class Router:
                 if started is not None and not started[0].name.startswith("__"):
                     spec, args, t0 = started
                     took = time.perf_counter_ns() - t0
+                    self.coord_rounds += 1
+                    self.coord_ns += took
                     self.command_done(spec, args, took,
                                       reply[1:200].decode("latin-1") if failed else None, client)
                     if took >= self.latency_ns:

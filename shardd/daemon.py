@@ -118,6 +118,8 @@ class Shard:
         # LATENCY (shardis/latency.py): latency-monitor-threshold in ns, and the events.
         self.latency_ns = latency.threshold_ns(int(configtable.get_value(cfg, _LATENCY_THRESHOLD)))
         self.latency_events: dict[str, list] = {}
+        # /metrics: LMDB write transactions committed, and the nanoseconds their commits took.
+        self.commits = self.commit_ns = 0
         self.slow: list = []
         self.in_batch = False
         self.outer_replies: list = []
@@ -468,6 +470,8 @@ class Shard:
                 t0 = time.perf_counter_ns()
                 txn.commit()
                 took = time.perf_counter_ns() - t0
+                self.commits += 1
+                self.commit_ns += took
                 if took >= self.latency_ns:
                     latency.add(self.latency_events, "lmdb-commit", took // 1_000_000, int(time.time()))
             except Stray as e:
@@ -608,8 +612,8 @@ class Shard:
         """``__info ndb [RESETSTAT | LATENCYRESET [event ...]]``: shard_info's figures,
         then (appended) this shard's commandstats {name: [calls, ns, 0, failed,
         histogram]}, its LATENCY events {name: [max ms, [[time, ms] ...]]} and the names
-        of the events LATENCYRESET forgot (all without a name); RESETSTAT zeroes the
-        commandstats too."""
+        of the events LATENCYRESET forgot (all without a name), and [LMDB commits, their
+        nanoseconds]; RESETSTAT zeroes the commandstats too."""
         gone: list[str] = []
         if len(args) > 2 and args[2] == b"LATENCYRESET":
             names = [a.decode("latin-1") for a in args[3:]]
@@ -621,6 +625,7 @@ class Shard:
         info.append(self.command_figures())
         info.append({k.encode(): v for k, v in self.latency_events.items()})
         info.append([n.encode() for n in gone])
+        info.append([self.commits, self.commit_ns])
         return info
 
     def _config(self, ks: Keyspace, db: int, args: list[bytes]) -> Any:
