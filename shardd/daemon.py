@@ -54,6 +54,8 @@ log = logging.getLogger("shardd")
 SWEEP_LIMIT = 1000
 WAL_CHECKPOINT_BYTES = 64 << 20
 _SLOWER_THAN = configtable.param("slowlog-log-slower-than")
+_HIST_SHIFT = 6  # log2(cmdstats.BUCKETS): Shard._run indexes command id << 6 | bucket
+assert 1 << _HIST_SHIFT == cmdstats.BUCKETS
 _LATENCY_THRESHOLD = configtable.param("latency-monitor-threshold")
 # How long a starting shard waits for the pub/sub hub's settings before it serves.
 HUB_WAIT_S = 5.0
@@ -105,7 +107,7 @@ class Shard:
         n = len(self.table.by_id)
         self.cmd_ns = [0] * n
         self.cmd_failed = [0] * n
-        self.cmd_hist = [[0] * cmdstats.BUCKETS for _ in range(n)]
+        self.cmd_hist = [0] * (n << _HIST_SHIFT)  # (command id << 6 | bucket: one index)
         self.sub_stats: dict[str, list] = {}
         self.containers = [spec.id for spec in self.table.by_id if spec.subcommands]
         # SLOWLOG (shardis/slowlog.py): the bound a router's command is compared with, and
@@ -540,12 +542,14 @@ class Shard:
         slow_ns = min(self.slow_ns, self.latency_ns)  # (one test per command for both)
         if not self.in_multi:
             self.outer_replies = replies
+        # One clock reading per command: each command's time runs from the reading after
+        # the one before it (the loop's own steps between are counted with it).
+        t0 = clock()
         for cid, db, args in cmds:
             raw = cid & RAW
             if moved and (self.cur_msg, len(replies)) in moved:
                 append(wire.SCRIPT_MOVED)
                 continue
-            t0 = clock()
             try:
                 if cid < RAW:  # the common case: RESP2, no flag bits
                     append(resp2[cid](ks, db, args))
@@ -576,13 +580,18 @@ class Shard:
                 if not raw:
                     self.store.errors["ERR"] += 1
                     self.cmd_failed[cid & MASK] += 1
-            if not raw:  # (RAW: a part of a command counted where it was made)
-                took = clock() - t0
+            if raw:  # (a part of a command counted where it was made)
+                t0 = clock()
+            else:
+                now = clock()
+                took = now - t0
+                t0 = now
                 c = cid & MASK
                 cmd_ns[c] += took
-                cmd_hist[c][took.bit_length()] += 1
+                cmd_hist[(c << 6) | took.bit_length()] += 1
                 if took >= slow_ns:
                     self._slow_call(c, args, took)
+                    t0 = clock()
         return replies
 
     def _slow_call(self, cid: int, args: list[bytes], ns: int) -> None:
@@ -643,14 +652,15 @@ class Shard:
         n = len(self.cmd_ns)
         self.cmd_ns = [0] * n
         self.cmd_failed = [0] * n
-        self.cmd_hist = [[0] * cmdstats.BUCKETS for _ in range(n)]
+        self.cmd_hist = [0] * (n << _HIST_SHIFT)
         self.sub_stats.clear()
 
     def command_figures(self) -> dict[bytes, list]:
         """Per command name, what this shard ran: [calls, ns, 0, failed, histogram]."""
         stats: dict[str, list] = {}
         containers = set(self.containers)
-        for c, hist in enumerate(self.cmd_hist):
+        for c in range(len(self.cmd_ns)):
+            hist = self.cmd_hist[c << _HIST_SHIFT:(c + 1) << _HIST_SHIFT]
             calls = sum(hist)
             if not calls or c in containers:
                 continue

@@ -188,3 +188,26 @@ def test_latencystats(two_routers, reference):
         for c in conns:
             c.close()
         ref.close()
+
+
+def test_acl_refusals_are_rejected_calls(two_routers, reference):
+    """NOPERM and NOAUTH refuse a command before it runs: rejected_calls, and errorstats."""
+    conns = connections(two_routers.port, 2)
+    ref, ref2 = RawClient(reference.port), RawClient(reference.port)
+    try:
+        for c in (conns[0], ref):
+            c.call("ACL", "SETUSER", "limited", "on", ">pw", "~*", "+@all", "-get", "-hset")
+            c.call("CONFIG", "RESETSTAT")
+        for c in (conns[1], ref2):
+            c.call("AUTH", "limited", "pw")
+            c.call("GET", "k")
+            c.call("SET", "k", "v")
+            c.call("HSET", "h", "f", "v")
+            c.call("AUTH", "limited", "wrong")
+        assert command_figures(two_routers.port) == command_figures(reference.port)
+        assert info(two_routers.port, "errorstats") == info(reference.port, "errorstats")
+    finally:
+        for c in (conns[0], ref):
+            c.call("ACL", "DELUSER", "limited")
+        for c in conns + [ref, ref2]:
+            c.close()
