@@ -1,10 +1,11 @@
 """CPU per command of a shard's batch loop, in-process (no sockets, no router): an A/B
 of the shard's own cost that the machine's load disturbs less than throughput does.
 
-    python bench/shard_cpu.py <old commit> [--batches 2000] [--repeats 3]
+    python bench/shard_cpu.py <old commit> [--batches 2000] [--repeats 3] [--compiled]
 
 Runs this tree and ``git archive <old commit>`` alternately, each in a fresh Python
-process: a Shard (durability everysec, map 1 GB) whose socket is a stand-in, fed
+process (``--compiled``: each built first as a wheel with its mypyc-compiled modules,
+as setup.py builds them, and run from the unpacked wheel): a Shard (durability everysec, map 1 GB) whose socket is a stand-in, fed
 ``--batches`` batches of 64 SETs, then as many of 64 GETs (random keys of 1M), through
 ``run_batch``; prints "repeat version test cpu_us_per_command" lines and the medians.
 """
@@ -12,12 +13,14 @@ process: a Shard (durability everysec, map 1 GB) whose socket is a stand-in, fed
 from __future__ import annotations
 
 import argparse
+import glob
 import os
 import random
 import statistics
 import subprocess
 import sys
 import tempfile
+import zipfile
 
 CHILD = r"""
 import random, sys, tempfile, time
@@ -62,20 +65,38 @@ def run(code: str, batches: int) -> list[float]:
     return [float(v) for v in res.stdout.split()]
 
 
+def compiled(src: str, work: str, name: str) -> str:
+    """``src`` built as a wheel (mypyc compiling setup.py's modules), unpacked: its path."""
+    subprocess.run(["rm", "-rf", os.path.join(src, "build")], check=True)
+    dist = os.path.join(work, name + "-dist")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+                    "--no-build-isolation", "-w", dist, src], check=True)
+    out = os.path.join(work, name)
+    zipfile.ZipFile(glob.glob(os.path.join(dist, "shardis-*.whl"))[0]).extractall(out)
+    assert glob.glob(os.path.join(out, "shardis", "shardd", "daemon.*.so")), "not compiled"
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("old")
     ap.add_argument("--batches", type=int, default=2000)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--compiled", action="store_true")
     a = ap.parse_args()
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    with tempfile.TemporaryDirectory() as old:
+    with tempfile.TemporaryDirectory() as work:
+        old = os.path.join(work, "old-src")
+        os.mkdir(old)
         subprocess.run(f"git -C {here} archive {a.old} | tar -x -C {old}", shell=True, check=True)
+        new = here
+        if a.compiled:
+            new, old = compiled(here, work, "new"), compiled(old, work, "old")
         got: dict[tuple[str, str], list[float]] = {}
         for rep in range(a.repeats):
             order = ["new", "old"] if rep % 2 == 0 else ["old", "new"]
             for v in order:
-                figures = run(here if v == "new" else old, a.batches)
+                figures = run(new if v == "new" else old, a.batches)
                 for test, us in zip(("set", "get"), figures):
                     got.setdefault((v, test), []).append(us)
                     print(f"{rep + 1} {v} {test} {us:.3f}", flush=True)
