@@ -4,8 +4,9 @@ of the shard's own cost that the machine's load disturbs less than throughput do
     python bench/shard_cpu.py <old commit> [--batches 2000] [--repeats 3] [--compiled]
 
 Runs this tree and ``git archive <old commit>`` alternately, each in a fresh Python
-process (``--compiled``: each built first as a wheel with its mypyc-compiled modules,
-as setup.py builds them, and run from the unpacked wheel): a Shard (durability everysec, map 1 GB) whose socket is a stand-in, fed
+process (``--compiled``: each copied and its setup.py modules compiled by mypyc in
+place first): a Shard (durability
+everysec, map 1 GB) whose socket is a stand-in, fed
 ``--batches`` batches of 64 SETs, then as many of 64 GETs (random keys of 1M), through
 ``run_batch``; prints "repeat version test cpu_us_per_command" lines and the medians.
 """
@@ -16,11 +17,11 @@ import argparse
 import glob
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import zipfile
 
 CHILD = r"""
 import random, sys, tempfile, time
@@ -66,14 +67,13 @@ def run(code: str, batches: int) -> list[float]:
 
 
 def compiled(src: str, work: str, name: str) -> str:
-    """``src`` built as a wheel (mypyc compiling setup.py's modules), unpacked: its path."""
-    subprocess.run(["rm", "-rf", os.path.join(src, "build")], check=True)
-    dist = os.path.join(work, name + "-dist")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-                    "--no-build-isolation", "-w", dist, src], check=True)
+    """A copy of ``src`` with setup.py's modules compiled by mypyc in place: its path."""
     out = os.path.join(work, name)
-    zipfile.ZipFile(glob.glob(os.path.join(dist, "shardis-*.whl"))[0]).extractall(out)
-    assert glob.glob(os.path.join(out, "shardis", "shardd", "daemon.*.so")), "not compiled"
+    shutil.copytree(src, out, symlinks=True,
+                    ignore=shutil.ignore_patterns(".git", "build", "*.so", "__pycache__", ".*cache"))
+    subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"], cwd=out, check=True,
+                   stdout=subprocess.DEVNULL)
+    assert glob.glob(os.path.join(out, "shardd", "daemon.*.so")), "not compiled"
     return out
 
 

@@ -20,7 +20,6 @@ from typing import Any, Iterable
 BUCKETS = 64  # (2**63 ns: every duration has its bucket, unchecked)
 CALLS, NS, REJECTED, FAILED, HIST = range(5)
 
-Entry = list  # [calls, ns, rejected, failed, histogram (BUCKETS ints)]
 
 
 def new_entry() -> list:
