@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.helpers import RawClient, RedisServer, Shardis, parse_reply
@@ -123,11 +125,12 @@ def test_max_len_and_off(both):
 
 def test_merged_over_routers(two_routers):
     conns = []
-    for _ in range(20):
+    for _ in range(100):  # (the second router may still be starting)
         c = RawClient(two_routers.port)
         conns.append(c)
         if {router_of(x) for x in conns} == {0, 1} and len(conns) >= 4:
             break
+        time.sleep(0.05)
     try:
         assert {router_of(x) for x in conns} == {0, 1}
         conns[0].call("CONFIG", "SET", "slowlog-log-slower-than", "0")

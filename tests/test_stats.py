@@ -3,6 +3,8 @@ shard, and CONFIG RESETSTAT, against redis-server running the same commands."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from redis._parsers.helpers import parse_info
 
@@ -30,13 +32,14 @@ def reference():
 def connections(port: int, n: int = 8) -> list[RawClient]:
     """``n`` connections, at least one on each of the two routers (CLIENT ID tells a
     router's clients apart: router i numbers them from i * 10**9 + 1)."""
-    for _ in range(20):
+    for _ in range(100):  # (the second router may still be starting: the port answers once one listens)
         conns = [RawClient(port) for _ in range(n)]
         routers = {parse_reply(c.call("CLIENT", "ID")) // 1_000_000_000 for c in conns}
         if routers == {0, 1}:
             return conns
         for c in conns:
             c.close()
+        time.sleep(0.1)
     raise AssertionError("every connection landed on one router")
 
 
