@@ -12,8 +12,7 @@ its handler took, not the wait.
 
 LATENCY LATEST / HISTORY / RESET / DOCTOR / HISTOGRAM / HELP over every router's and
 every shard's events (shardis/latency.py; the routers' through the hub, the shards'
-through ``__info``), merged second by second. GRAPH is not implemented (Redis' unknown
-subcommand error).
+through ``__info``), merged second by second.
 """
 
 from __future__ import annotations
@@ -45,6 +44,7 @@ SLOWLOG_HELP = (
 )
 COUNT_ERROR = "ERR count should be greater than or equal to -1"
 _MAX_LEN = configtable.param("slowlog-max-len")
+NO_SAMPLES = "ERR No samples available for event '%s'"
 _THRESHOLD = configtable.param("latency-monitor-threshold")
 _SLOWER_THAN = configtable.param("slowlog-log-slower-than")
 _APPENDFSYNC = configtable.param("appendfsync")
@@ -52,6 +52,8 @@ LATENCY_HELP = (
     "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "DOCTOR",
     "    Return a human readable latency analysis report.",
+    "GRAPH <event>",
+    "    Return an ASCII latency graph for the <event> class.",
     "HISTORY <event>",
     "    Return time-latency samples for the <event> class.",
     "LATEST",
@@ -146,6 +148,18 @@ def latency_history(conn: Client, args: list[bytes]) -> Slot:
     return _latency(conn, lambda events: latency.history(events, name))
 
 
+def latency_graph(conn: Client, args: list[bytes]) -> Slot:
+    name = args[2].decode("latin-1")
+
+    def drawn(events: dict[str, list]) -> Verbatim:
+        e = events.get(name)
+        if e is None or not e[latency.SERIES]:
+            raise ReplyError(NO_SAMPLES % name)
+        return Verbatim(latency.graph(name, e, int(time.time())).encode("latin-1"))
+
+    return _latency(conn, drawn)
+
+
 def latency_doctor(conn: Client, args: list[bytes]) -> Slot:
     cfg = conn.router.cfg
     threshold = int(configtable.get_value(cfg, _THRESHOLD))
@@ -226,6 +240,8 @@ def register(table: CommandTable) -> None:
         summary="Return timestamp-latency samples for the event.")(latency_history)
     sub("reset", -2, admin, since="2.8.13", acl=acl,
         summary="Reset latency data for one or more events.")(latency_reset)
+    sub("graph", 3, admin, since="2.8.13", acl=acl,
+        summary="Return a latency graph for the event.")(latency_graph)
     sub("doctor", 2, admin, since="2.8.13", acl=acl,
         summary="Return a human readable latency analysis report.")(latency_doctor)
     sub("histogram", -2, admin, since="7.0.0", acl=acl,

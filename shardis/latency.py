@@ -176,6 +176,51 @@ def doctor(events: dict[str, list], threshold_ms: int, slower_than_us: int, fsyn
     return "".join(out)
 
 
+GRAPH_COLS = 80
+GRAPH_ROWS = 4
+_FILL = "_o#"  # (the characters of a sample's top, lowest to highest, in its column)
+
+
+def _ago(seconds: int) -> str:
+    if seconds < 60:
+        return "%ds" % seconds
+    if seconds < 3600:
+        return "%dm" % (seconds // 60)
+    if seconds < 86400:
+        return "%dh" % (seconds // 3600)
+    return "%dd" % (seconds // 86400)
+
+
+def graph(name: str, e: list, now: int) -> str:
+    """LATENCY GRAPH: a header, then the samples as a filled sparkline 4 rows high, one
+    column per sample (80 a block), each labelled below, vertically, with how long ago
+    it was (as Redis' latencyCommandGenSparkeline draws it)."""
+    high, series = e[MAX], e[SERIES]
+    values = [ms for _, ms in series]
+    labels = [_ago(now - t) for t, _ in series]
+    lo, hi = min(values), max(values)
+    out = ["%s - high %d ms, low %d ms (all time high %d ms)\n" % (name, hi, lo, high),
+           "-" * GRAPH_COLS + "\n"]
+    span = (hi - lo) or 1
+    steps = len(_FILL) * GRAPH_ROWS
+    for start in range(0, len(values), GRAPH_COLS):
+        if start:
+            out.append("\n")
+        block = range(start, min(start + GRAPH_COLS, len(values)))
+        level = [min(steps - 1, max(0, int(int((values[j] - lo) * steps) / span))) for j in block]
+        for row in range(GRAPH_ROWS):
+            line = []
+            for step in level:
+                idx = step - (GRAPH_ROWS - row - 1) * len(_FILL)
+                line.append(_FILL[idx] if 0 <= idx < len(_FILL) else "|" if idx >= len(_FILL) else " ")
+            out.append("".join(line) + "\n")
+        out.append(" " * len(level) + "\n")  # (the margin above the labels)
+        longest = max(len(labels[j]) for j in block)
+        for k in range(longest):
+            out.append("".join(labels[j][k] if k < len(labels[j]) else " " for j in block) + "\n")
+    return "".join(out)
+
+
 def histogram_usec(hist: list[int]) -> dict[int, int]:
     """LATENCY HISTOGRAM's cumulative counts from a power-of-two nanosecond histogram
     (shardis/cmdstats.py), keyed as Redis keys them: the bucket's highest value in
