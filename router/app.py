@@ -172,6 +172,7 @@ class Router:
         # or refuses (shardis/cmdstats.py; the shards count what they run); and per
         # coordinator request in flight, its command's name and when it left.
         self.cmdstats: dict[str, list] = {}
+        self.resetstats_asked = 0  # CONFIG RESETSTATs this router ran, whose reset is to come
         self.coord_started: dict[int, tuple[CommandSpec, list[bytes], int]] = {}
         self.coord_rounds = self.coord_ns = 0  # (/metrics: clients' coordinator requests, their ns)
         # SLOWLOG (shardis/slowlog.py): this router's entries, and the bound in ns a
@@ -283,6 +284,9 @@ class Router:
         self.stats.clear()
         self.ncommands = self.reads = self.writes = self.net_input = self.net_output = 0
         self.cmdstats.clear()
+        if self.resetstats_asked:  # (Redis counts the CONFIG RESETSTAT after its reset)
+            self.resetstats_asked -= 1
+            cmdstats.record(self.cmdstats, "config|resetstat", 0)
 
     def _idle_check(self) -> None:
         """Redis' client timeout: close a client idle for longer than ``timeout`` seconds,
