@@ -115,8 +115,8 @@ def latencystats_lines(stats: dict[str, list], percentiles: Iterable[float]) -> 
     ps = list(percentiles)
     out = []
     for name in sorted(stats):
-        hist = stats[name][4]
-        if not sum(hist):
+        hist = stats[name][HIST]
+        if not stats[name][CALLS] or not sum(hist):
             continue
         if ps:
             value = ",".join(f"{fmt_percentile(p)}={percentile_usec(hist, p):.3f}" for p in ps)
