@@ -30,10 +30,10 @@ from typing import Any, Callable, Coroutine
 
 import zmq
 
-from shardis import acl, configtable, errors, wire
+from shardis import acl, cmdstats, configtable, errors, latency, slowlog, wire
 from shardis.commands import ALL, INTERNAL, LOCAL, SCRIPT, CommandSpec, CommandTable
 from shardis.config import Config, log_level
-from shardis.messages import Batch, CoordItem, CoordReplies, CoordRequests, Replies, Wakeups
+from shardis.messages import SLOW_CALLS, Batch, CoordItem, CoordReplies, CoordRequests, Replies, Wakeups
 from shardis.plan import MERGES
 from shardis.resp import RequestReader, ReplyError, encode, encode_error
 from shardis.hubproto import ACL_SETTING
@@ -168,6 +168,20 @@ class Router:
         self.started = time.time()
         self.stats: collections.Counter[str] = collections.Counter()
         self.ncommands = 0  # commands parsed (INFO total_commands_processed)
+        # INFO commandstats/latencystats for what this router runs, sends the coordinator
+        # or refuses (shardis/cmdstats.py; the shards count what they run); and per
+        # coordinator request in flight, its command's name and when it left.
+        self.cmdstats: dict[str, list] = {}
+        self.resetstats_asked = 0  # CONFIG RESETSTATs this router ran, whose reset is to come
+        self.coord_started: dict[int, tuple[CommandSpec, list[bytes], int]] = {}
+        self.coord_rounds = self.coord_ns = 0  # (/metrics: clients' coordinator requests, their ns)
+        # SLOWLOG (shardis/slowlog.py): this router's entries, and the bound in ns a
+        # command's time is compared with (slowlog-log-slower-than; shards compare theirs).
+        self.slowlog = slowlog.SlowLog(index, int(configtable.get_value(cfg, _SLOWLOG_MAX_LEN)))
+        self.slow_ns = slowlog.threshold_ns(int(configtable.get_value(cfg, _SLOWER_THAN)))
+        # LATENCY (shardis/latency.py): latency-monitor-threshold in ns, and this router's events
+        self.latency_ns = latency.threshold_ns(int(configtable.get_value(cfg, _LATENCY_THRESHOLD)))
+        self.latency_events: dict[str, list] = {}
         # INFO's reads and writes of clients' sockets and their bytes (plain attributes:
         # they count on every read and write; CONFIG RESETSTAT zeroes them with stats)
         self.reads = self.writes = self.net_input = self.net_output = 0
@@ -261,10 +275,22 @@ class Router:
         """A tls-* setting: new connections get a context built from it; tls-port moves."""
         self.tls.apply()
 
+    def _slowlog_settings(self) -> None:
+        """slowlog-log-slower-than, slowlog-max-len: apply at once (a shorter log is cut)."""
+        self.slow_ns = slowlog.threshold_ns(int(configtable.get_value(self.cfg, _SLOWER_THAN)))
+        self.slowlog.resize(int(configtable.get_value(self.cfg, _SLOWLOG_MAX_LEN)))
+
+    def _latency_threshold(self) -> None:
+        self.latency_ns = latency.threshold_ns(int(configtable.get_value(self.cfg, _LATENCY_THRESHOLD)))
+
     def _reset_stats(self) -> None:
         """CONFIG RESETSTAT: what INFO's stats section counts starts again."""
         self.stats.clear()
         self.ncommands = self.reads = self.writes = self.net_input = self.net_output = 0
+        self.cmdstats.clear()
+        if self.resetstats_asked:  # (Redis counts the CONFIG RESETSTAT after its reset)
+            self.resetstats_asked -= 1
+            cmdstats.record(self.cmdstats, "config|resetstat", 0)
 
     def _idle_check(self) -> None:
         """Redis' client timeout: close a client idle for longer than ``timeout`` seconds,
@@ -350,6 +376,8 @@ class Router:
             if slots is None:
                 if bid == 0:
                     self._wakeups(i, Wakeups(replies))
+                elif bid == SLOW_CALLS:
+                    self._slow_calls(i, replies)
             else:
                 took = time.perf_counter() - sent.pop(bid)
                 self.batch_counts[i][bisect_left(_BATCH_BUCKETS, took)] += 1
@@ -388,6 +416,21 @@ class Router:
             b.slot[0] = reply
             b.flush()
 
+    def _slow_calls(self, i: int, items: list) -> None:
+        """Slow commands of a batch shard i is about to answer (messages.SlowCalls): into
+        the slow log, with the client whose slot the batch still holds."""
+        slots = self.inflight[i]
+        for bid, index, usec, when, args in items:
+            client: Client | None = None
+            at = 0
+            for slot in slots.get(bid, ()):
+                at += slot[2] if len(slot) > 2 else 1
+                if index < at:
+                    client = client_of(slot[1])
+                    break
+            self.slowlog.add(when, usec, args, client.addr if client is not None else "",
+                             client.name if client is not None else b"")
+
     def unblock(self, shard: int, wid: int) -> None:
         """Tell a shard to forget a waiter whose client left."""
         self.submit(shard, self.unblock_id, 0, [b"__unblock", b"%d" % wid], Slot((None, NOBODY)))
@@ -421,6 +464,7 @@ class Router:
         """The coordinator went away: its requests will never be answered; say so."""
         err = encode_error(errors.COORD_DOWN)
         waiting, self.coord_waiting = self.coord_waiting, {}
+        self.coord_started.clear()
         for slot, client in waiting.values():
             if client is None:
                 slot(err)
@@ -429,9 +473,67 @@ class Router:
             slot[0] = err
             client.release()
 
+    def command_done(self, spec: CommandSpec, args: list[bytes], ns: int, err: str | None,
+                     conn: "Client | None" = None) -> None:
+        """A command this router ran (or refused: ``err`` says which) for INFO commandstats,
+        under its subcommand's name for a container (``config|get``); into the slow log
+        when it took long enough (``conn``: its client; none for those not logged)."""
+        if ns >= self.slow_ns and conn is not None and "skip_slowlog" not in spec.flags \
+                and (err is None or cmdstats.error_class(err) == "failed"):
+            self.slowlog.add(time.time(), ns // 1000, slowlog.cut_args(args), conn.addr, conn.name)
+        if ns >= self.latency_ns and conn is not None:
+            latency.add(self.latency_events, "fast-command" if "fast" in spec.flags else "command",
+                        ns // 1_000_000, int(time.time()))
+        name = spec.name
+        if spec.subcommands and len(args) > 1:
+            sub = spec.subcommands.get(args[1].decode("latin-1").lower())
+            if sub is None:
+                return  # (an unknown subcommand: Redis finds no command to count)
+            name = sub.name
+        if err is None:
+            cmdstats.record(self.cmdstats, name, ns)
+            return
+        kind = cmdstats.error_class(err)
+        if kind == "rejected":
+            cmdstats.reject(self.cmdstats, name)
+        elif kind == "failed":
+            cmdstats.record(self.cmdstats, name, ns, True)
+
+    def command_rejected(self, name: str) -> None:
+        """A call of ``name`` refused before it ran (arity, queue-time errors, ACL)."""
+        cmdstats.reject(self.cmdstats, name)
+
+    def timed_merge(self, spec: CommandSpec, args: list[bytes],
+                    merge: Callable[[list], object]) -> Callable[[list], object]:
+        """``merge`` counting its command (run on every shard) once the parts are in."""
+        t0 = time.perf_counter_ns()
+
+        def merged(parts: list) -> object:
+            v = merge(parts)
+            err = v.args[0] if isinstance(v, ReplyError) else None
+            self.command_done(spec, args, time.perf_counter_ns() - t0, err)
+            return v
+        return merged
+
     def count_error(self, msg: str) -> None:
         """An error reply made by this router (INFO errorstats; shards count their own)."""
         self.stats["errorstat_" + errors.code_of(msg)] += 1
+
+    def latency_answer(self, reset: list[str] | None, resetting: bool) -> dict[str, Any]:
+        """Another router's LATENCY asks this router's events (router/observe.py): those it
+        has, after forgetting the ones named (all: None) when ``resetting``."""
+        gone = latency.reset(self.latency_events, reset) if resetting else []
+        return {"events": self.latency_events, "reset": gone}
+
+    def slowlog_answer(self, what: str) -> object:
+        """Another router's SLOWLOG asks about this router's log (router/observe.py)."""
+        log_ = self.slowlog
+        if what == "slowlog-get":
+            return list(log_.entries)
+        if what == "slowlog-len":
+            return len(log_.entries)
+        log_.reset()
+        return 1
 
     def metrics_figures(self) -> dict[str, Any]:
         """This router's counters for /metrics (another router's poll asks them)."""
@@ -457,6 +559,7 @@ class Router:
             slot = Slot((None, client))
         rid = next(self.batch_ids)
         self.coord_waiting[rid] = (slot, client)
+        self.coord_started[rid] = (spec, args, time.perf_counter_ns())
         client.coord_outstanding += 1
         if spec.blocking:
             client.coord_rid = rid
@@ -478,6 +581,7 @@ class Router:
         """The client of coordinator request ``rid`` left: its reply is dropped, and a
         command blocked there stops waiting (no element is taken for nobody)."""
         self.coord_waiting.pop(rid, None)
+        self.coord_started.pop(rid, None)
         cid = self.by_name[b"__cancel"].id
         self._to_coord((0, cid, 0, [b"__cancel", b"%d" % rid]))
 
@@ -505,8 +609,20 @@ class Router:
                 client.coord_rid = None
                 client.coord_outstanding -= 1
                 slot[0] = reply
-                if reply[:1] == b"-":  # (the coordinator's own errors, and its parts')
+                failed = reply[:1] == b"-"
+                if failed:  # (the coordinator's own errors, and its parts')
                     self.count_error(reply[1:40].decode("latin-1"))
+                started = self.coord_started.pop(rid, None)
+                if started is not None and not started[0].name.startswith("__"):
+                    spec, args, t0 = started
+                    took = time.perf_counter_ns() - t0
+                    self.coord_rounds += 1
+                    self.coord_ns += took
+                    self.command_done(spec, args, took,
+                                      reply[1:200].decode("latin-1") if failed else None, client)
+                    if took >= self.latency_ns:
+                        latency.add(self.latency_events, "coordinator-round", took // 1_000_000,
+                                    int(time.time()))
                 if client.coord_outstanding == 0 and client.held:
                     client.release()
                 elif not client.dirty:
@@ -648,6 +764,9 @@ class Router:
 
 
 _TIMEOUT = configtable.param("timeout")
+_SLOWER_THAN = configtable.param("slowlog-log-slower-than")
+_LATENCY_THRESHOLD = configtable.param("latency-monitor-threshold")
+_SLOWLOG_MAX_LEN = configtable.param("slowlog-max-len")
 _PROTECTED_MODE = configtable.param("protected-mode")
 _REQUIREPASS = configtable.param("requirepass")
 # The peers protected mode lets in: Redis compares the address text with these two (an
@@ -663,8 +782,22 @@ _RECONFIGURE = {"proto-max-bulk-len": Router._bulk_len, "loglevel": Router._logl
                 scripting.FLUSHED: Router._scripts_flushed, "requirepass": Router._requirepass,
                 ACL_SETTING: Router._acl,
                 "client-output-buffer-limit": Router._obuf,
+                "slowlog-log-slower-than": Router._slowlog_settings,
+                "slowlog-max-len": Router._slowlog_settings,
+                "latency-monitor-threshold": Router._latency_threshold,
                 **{p.name: Router._tls_changed for p in configtable.PARAMS
                    if p.name.startswith("tls-") and p.act == configtable.ROUTER}}
+
+
+def client_of(owner: object) -> "Client | None":
+    """The client a slot's owner answers: itself, or the one its blocked call, EXEC or
+    script is for."""
+    if isinstance(owner, Client):
+        return owner
+    c = getattr(owner, "client", None)
+    if c is None:
+        c = getattr(owner, "conn", None)
+    return c if isinstance(c, Client) else None
 
 
 class Client(asyncio.Protocol):
@@ -890,6 +1023,7 @@ class Client(asyncio.Protocol):
             if (len(args) != a) if a > 0 else (len(args) < -a):
                 pending.append([encode_error(errors.WRONG_ARITY % spec.name), self])
                 router.count_error("ERR")
+                router.command_rejected(spec.name)
                 group_shard = -1
                 continue
             if spec.one_key:
@@ -922,12 +1056,15 @@ class Client(asyncio.Protocol):
                 self.last_cmd = spec.name
                 handler = spec.handler
                 assert handler is not None  # (every LOCAL command has one)
+                t0 = time.perf_counter_ns()
                 try:
                     v = handler(self, args)
                 except ReplyError as e:
                     pending.append([encode_error(e.args[0]), self])
                     router.count_error(e.args[0])
+                    router.command_done(spec, args, time.perf_counter_ns() - t0, e.args[0], self)
                 else:
+                    router.command_done(spec, args, time.perf_counter_ns() - t0, None, self)
                     if v.__class__ is Slot:
                         pending.append(v)
                     else:
@@ -951,6 +1088,7 @@ class Client(asyncio.Protocol):
                 except ReplyError as e:
                     pending.append([encode_error(e.args[0]), self])
                     router.count_error(e.args[0])
+                    router.command_done(spec, args, 0, e.args[0])
                     continue
                 if self.gated:
                     sspec, sargs = scripting.as_user(router, self, sspec, sargs)
@@ -980,7 +1118,8 @@ class Client(asyncio.Protocol):
                 break
             elif route is ALL and single:
                 assert spec.split is not None  # (every ALL command says how its parts merge)
-                pending.append(router.fanout(self, spec, db, args, MERGES[spec.split]))
+                pending.append(router.fanout(self, spec, db, args,
+                                             router.timed_merge(spec, args, MERGES[spec.split])))
             else:
                 if route is ALL:
                     shards: list[int] | None = None  # every shard (KEYS, DBSIZE, FLUSHDB ...): one round

@@ -172,6 +172,7 @@ def config_resetstat(conn: Client, args: list[bytes]) -> Slot:
     # The shards' error counts (INFO errorstats) too: sent before the routers are
     # told, so they are reset when OK comes (a shard runs a router's messages in order).
     router = conn.router
+    router.resetstats_asked += 1  # (counted again once this router has reset: Router._reset_stats)
     router.fanout(NOBODY, router.table.by_name[b"__info"], 0,
                   [b"__info", b"%d" % router.cfg.databases, b"RESETSTAT"], all_ok)
     return set_everywhere(conn, {RESETSTAT: time.time_ns()})

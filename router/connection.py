@@ -429,7 +429,9 @@ def _ignore(value: object) -> None:
 def answer_poll(router: Router, request: Any) -> object:
     """This router's answer to another router's question about its clients (the hub's
     ``Ask``): ["list", type, ids, skip] -> [[id, line], ...]; ["kill", filters, skip] ->
-    how many it closed; ["unblock", id, error] -> 1 or 0; ["metrics"] -> its counters."""
+    how many it closed; ["unblock", id, error] -> 1 or 0; ["metrics"] -> its counters;
+    ["slowlog-get" | "slowlog-len" | "slowlog-reset"] -> its slow log's entries, length, 1;
+    ["latency", event names or None, reset?] -> its LATENCY events (after the reset)."""
     try:
         what = request[0]
         if what == "list":
@@ -442,6 +444,10 @@ def answer_poll(router: Router, request: Any) -> object:
             return router.metrics_figures()
         if what == "monitors":  # (router/monitor.py: heard of the hub's MONITORING)
             return router.monitor.count()
+        if what in ("slowlog-get", "slowlog-len", "slowlog-reset"):  # (router/observe.py)
+            return router.slowlog_answer(what)
+        if what == "latency":  # (router/observe.py)
+            return router.latency_answer(request[1], request[2])
         log.error("router %d: an unknown poll from another router: %r", router.index, request)
     except Exception:  # a bad request must not stop the hub link
         log.exception("router %d: answering a poll %r failed", router.index, request)

@@ -1,11 +1,14 @@
 """INFO and TIME: the server's figures and its clock, answered by the router.
 
-INFO's keyspace, stats, errorstats and shardis sections need every shard's figures
-(key counts, error replies by code): the router fans the internal ``__info`` out and
-renders the text when all have answered. Process figures (memory, CPU) are summed
-over every shardis process (``router/procstats.py``). Error replies are counted where
-they are made: by the shards (their commands' errors) and by each router (unknown
-commands, arity, its own commands').
+INFO's keyspace, stats, commandstats, errorstats, latencystats and shardis sections
+need every shard's figures (key counts, error replies by code, per-command figures):
+the router fans the internal ``__info`` out and renders the text when all have
+answered. The stats, commandstats, errorstats and latencystats sections sum every
+router's figures too: the hub polls the routers first (``metrics.router_figures``, as
+/metrics does). Process figures (memory, CPU) are summed over every shardis process
+(``router/procstats.py``). Error replies and commands are counted where they are
+made: by the shards (their commands) and by each router (unknown commands, arity,
+its own commands, what went through the coordinator); see shardis/cmdstats.py.
 """
 
 from __future__ import annotations
@@ -18,14 +21,15 @@ import re
 import resource
 import sys
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from shardis import REDIS_VERSION, __version__
+from shardis import REDIS_VERSION, __version__, cmdstats, configtable
 from shardis.args import cstr
 from shardis.commands import LOCAL, CommandTable
 from shardis.resp import ReplyError, Verbatim, encode_error
 from shardis.router import persistence
 from shardis.router.later import Then, answer_later
+from shardis.router.metrics import router_figures
 from shardis.router.procstats import bytes_to_human, cpu_seconds, rss_bytes, shardis_pids, total_memory
 from shardis.router.replies import Slot
 
@@ -42,8 +46,14 @@ ALL_SECTIONS = frozenset(SECTIONS) - {"shardis"}
 DEFAULT_SECTIONS = frozenset(("server", "clients", "memory", "persistence", "stats", "replication",
                               "cpu", "module_list", "errorstats", "cluster", "keyspace"))
 TITLES = {"cpu": "CPU"}
-# Sections that need every shard's figures (__info).
-SHARD_SECTIONS = {"keyspace", "shardis", "errorstats", "stats", "persistence", "memory"}
+# Sections that need every shard's figures (__info), and every router's (the hub's poll).
+SHARD_SECTIONS = {"keyspace", "shardis", "errorstats", "stats", "commandstats", "latencystats",
+                  "persistence", "memory"}
+ROUTER_SECTIONS = {"stats", "commandstats", "errorstats", "latencystats"}
+# The routers' figures INFO stats sums (router_figures' keys).
+SUMMED = ("commands", "connections", "rejected", "net_input", "net_output", "reads", "writes")
+_LATENCY_TRACKING = configtable.param("latency-tracking")
+_PERCENTILES = configtable.param("latency-tracking-info-percentiles")
 
 
 def info_sections(args: list[bytes]) -> set[str]:
@@ -76,12 +86,18 @@ class InfoView:
     fields are Redis 7.0.15's, in its order (with appendonly on: shardis logs every
     write); those shardis has no figure for show what an idle Redis shows."""
 
-    def __init__(self, router: Router, shards: list | None, pubsub: list | None = None) -> None:
+    def __init__(self, router: Router, shards: list | None, pubsub: list | None = None,
+                 routers: list[dict] | None = None) -> None:
         self.router = router
         self.cfg = router.cfg
-        # per shard: [pid, map_size, used_bytes, [[keys, expires] per db], [[code, n] ...]]
+        # per shard: [pid, map_size, used_bytes, [[keys, expires] per db], [[code, n] ...],
+        # {counter: n}, {gauge: n}, {command: [calls, ns, rejected, failed, histogram]}]
         self.shards = shards
         self.pubsub = pubsub  # [channels, patterns, shard channels] over every router
+        # every router's router_figures (this one's alone when the hub did not answer)
+        self.routers = routers if routers is not None else [router_figures(router)]
+        self.totals = {k: sum(r.get(k, 0) for r in self.routers) for k in SUMMED}
+        self._commands: dict[str, list] | None = None
         self.now = time.time()
         self.pids = shardis_pids()
 
@@ -178,23 +194,25 @@ class InfoView:
     def stats(self) -> list[tuple[str, object]]:
         stats = self.router.stats
         counter = self.shard_counter
-        total = self.router.ncommands
-        # The rate since the previous INFO on this router.
+        totals = self.totals
+        total = totals["commands"]
+        # The rate since the previous INFO on this router (of every router's commands).
         now_ms = int(time.monotonic() * 1000)
         last_ms, last_total = stats["info_sample_ms"], stats["info_sample_commands"]
-        ops = (total - last_total) * 1000 // (now_ms - last_ms) if last_ms and now_ms > last_ms else 0
+        ops = max(0, (total - last_total) * 1000 // (now_ms - last_ms)) \
+            if last_ms and now_ms > last_ms else 0
         stats["info_sample_ms"], stats["info_sample_commands"] = now_ms, total
         assert self.pubsub is not None, "asked of the hub first (info)"
         channels, patterns, shard_channels = self.pubsub
         zero = ("total_net_repl_input_bytes", "total_net_repl_output_bytes")
-        return [("total_connections_received", stats["connections"]),
+        return [("total_connections_received", totals["connections"]),
                 ("total_commands_processed", total), ("instantaneous_ops_per_sec", ops),
-                ("total_net_input_bytes", self.router.net_input),
-                ("total_net_output_bytes", self.router.net_output),
+                ("total_net_input_bytes", totals["net_input"]),
+                ("total_net_output_bytes", totals["net_output"]),
                 *((name, 0) for name in zero),
                 ("instantaneous_input_kbps", "0.00"), ("instantaneous_output_kbps", "0.00"),
                 ("instantaneous_input_repl_kbps", "0.00"), ("instantaneous_output_repl_kbps", "0.00"),
-                ("rejected_connections", stats["rejected_connections"]), ("sync_full", 0),
+                ("rejected_connections", totals["rejected"]), ("sync_full", 0),
                 ("sync_partial_ok", 0), ("sync_partial_err", 0),
                 ("expired_keys", counter("expired_keys")),
                 ("expired_stale_perc", "0.00"), ("expired_time_cap_reached_count", 0),
@@ -213,8 +231,8 @@ class InfoView:
                 ("tracking_total_items", 0), ("tracking_total_prefixes", 0),
                 ("unexpected_error_replies", 0),
                 ("total_error_replies", sum(n for _, n in self._errors())),
-                ("dump_payload_sanitizations", 0), ("total_reads_processed", self.router.reads),
-                ("total_writes_processed", self.router.writes), ("io_threaded_reads_processed", 0),
+                ("dump_payload_sanitizations", 0), ("total_reads_processed", totals["reads"]),
+                ("total_writes_processed", totals["writes"]), ("io_threaded_reads_processed", 0),
                 ("io_threaded_writes_processed", 0), ("reply_buffer_shrinks", 0),
                 ("reply_buffer_expands", 0)]
 
@@ -238,13 +256,33 @@ class InfoView:
     def modules(self) -> list[tuple[str, object]]:
         return []
 
+    def _command_figures(self) -> dict[str, list]:
+        """Per command: every router's figures and every shard's, merged by name."""
+        if self._commands is None:
+            merged: dict[str, list] = {}
+            for r in self.routers:
+                cmdstats.merge(merged, r.get("cmdstats"))
+            for shard in self.shards or ():
+                if len(shard) > 7:
+                    cmdstats.merge(merged, shard[7])
+            # This INFO was counted when its handler returned, before these figures were
+            # gathered; Redis counts an INFO after it answered: shown without it (its
+            # time stays in the histogram; an INFO without calls before it shows none).
+            this = merged.get("info")
+            if this is not None and this[cmdstats.CALLS] > 0:
+                this[cmdstats.CALLS] -= 1
+            self._commands = merged
+        return self._commands
+
     def commandstats(self) -> list[tuple[str, object]]:
-        return []  # no per-command figures are kept (README)
+        return list(cmdstats.commandstats_lines(self._command_figures()))
 
     def _errors(self) -> list[tuple[str, int]]:
-        """Error replies by code: this router's, and every shard's."""
-        counts = collections.Counter({k[len("errorstat_"):]: n for k, n in self.router.stats.items()
-                                      if k.startswith("errorstat_") and n})
+        """Error replies by code: every router's, and every shard's."""
+        counts: collections.Counter[str] = collections.Counter()
+        for r in self.routers:
+            for code, n in r.get("errors", ()):
+                counts[code] += n
         for shard in self.shards or ():
             for code, n in shard[4]:
                 counts[code.decode("latin-1")] += n
@@ -254,7 +292,13 @@ class InfoView:
         return [(f"errorstat_{code}", f"count={n}") for code, n in self._errors()]
 
     def latencystats(self) -> list[tuple[str, object]]:
-        return []  # as Redis with latency-tracking off: no per-command latencies are kept
+        """Per command, the percentiles latency-tracking-info-percentiles names (nothing
+        with latency-tracking off), from the merged power-of-two histograms."""
+        if not configtable.get_value(self.cfg, _LATENCY_TRACKING):
+            return []
+        text = str(configtable.get_value(self.cfg, _PERCENTILES))
+        ps = [float(p) for p in text.split()]
+        return list(cmdstats.latencystats_lines(self._command_figures(), ps))
 
     def cluster(self) -> list[tuple[str, object]]:
         return [("cluster_enabled", 0)]
@@ -290,14 +334,15 @@ class InfoView:
         return Verbatim("\r\n".join(parts).encode())
 
 
-def info_reply(router: Router, owner, db: int, sections: set[str], pubsub: list | None):
+def info_reply(router: Router, owner, db: int, sections: set[str], pubsub: list | None,
+               routers: list[dict] | None = None):
     """INFO's reply value, or a Slot for ``owner`` when the shards' figures are needed."""
     if not sections & SHARD_SECTIONS:
-        return InfoView(router, None, pubsub).render(sections)
+        return InfoView(router, None, pubsub, routers).render(sections)
     spec = router.table.by_name[b"__info"]
     ndb = str(router.cfg.databases).encode()
     return router.fanout(owner, spec, db, [b"__info", ndb],
-                         lambda shards: InfoView(router, shards, pubsub).render(sections))
+                         lambda shards: InfoView(router, shards, pubsub, routers).render(sections))
 
 
 # ---------------------------------------------------------------- the handlers
@@ -306,24 +351,35 @@ def info_reply(router: Router, owner, db: int, sections: set[str], pubsub: list 
 def info(conn: Client, args: list[bytes]) -> Verbatim | Slot:
     router = conn.router
     sections = info_sections(args[1:])
-    if "stats" not in sections:
+    if not sections & ROUTER_SECTIONS:
         return info_reply(router, conn, conn.db, sections, None)
-    # The stats section counts the pub/sub channels of every router: the hub first.
+    # Every router's figures (the hub polls them), then for the stats section the
+    # pub/sub channels of every router (the hub again), then the shards'.
     slot, fill = answer_later(conn)
     db, encoder = conn.db, conn.encode
+    got: dict[str, Any] = {}
 
     def counted(pubsub) -> None:
         if isinstance(pubsub, ReplyError):
             fill(encode_error(pubsub.args[0]))
             return
         owner = Then(fill, encoder)
-        v = info_reply(router, owner, db, sections, pubsub)
+        v = info_reply(router, owner, db, sections, pubsub, got.get("routers"))
         if v.__class__ is Slot:
             owner.slot = v
         else:
             fill(encoder(v))
 
-    router.pubsub.stats(counted)
+    def polled(value: object) -> None:
+        if isinstance(value, list):
+            got["routers"] = [v for _, v in value if isinstance(v, dict)]
+        # (else the hub is away: this router's figures alone)
+        if "stats" in sections:
+            router.pubsub.stats(counted)
+        else:
+            counted(None)
+
+    router.pubsub.poll(None, ["metrics"], polled)
     return slot
 
 

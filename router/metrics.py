@@ -16,9 +16,10 @@ Paths (GET; ``Connection: close`` after each answer):
 - ``/metrics``: Prometheus' text format (``prometheus_client`` renders it).
 
 With a password on the default user every path wants HTTP Basic credentials of an ACL
-user (an empty user name is the default user); 401 otherwise. No per-command figures:
-shardis keeps none (INFO commandstats is empty too), and counting each command would
-cost the hot path; the latency histogram is per batch, router to shard and back.
+user (an empty user name is the default user); 401 otherwise. Per command: calls,
+failed and rejected calls, time and a run-time histogram (INFO commandstats' figures,
+shardis/cmdstats.py); besides, the batch round trip's histogram (router to shard and
+back), LMDB commits and their time per shard, and coordinator requests per router.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from prometheus_client.core import (CounterMetricFamily, GaugeMetricFamily, Hist
                                     Metric)
 from prometheus_client.registry import Collector
 
-from shardis import REDIS_VERSION, __version__, wire
+from shardis import REDIS_VERSION, __version__, cmdstats, wire
 from shardis.router import security
 from shardis.router.procstats import cpu_seconds, rss_bytes, shardis_pids
 from shardis.router.replies import Slot
@@ -269,7 +270,8 @@ def router_figures(router: Router) -> dict[str, Any]:
             "errors": [[k[len("errorstat_"):], n] for k, n in stats.items()
                        if k.startswith("errorstat_") and n],
             "batch_counts": router.batch_counts, "batch_seconds": router.batch_seconds,
-            "started": router.started}
+            "started": router.started, "cmdstats": cmdstats.compact(router.cmdstats),
+            "coord_rounds": router.coord_rounds, "coord_seconds": router.coord_ns / 1e9}
 
 
 class Figures(NamedTuple):
@@ -307,6 +309,19 @@ def gather(router: Router, then: Callable[[Figures], None]) -> None:
 # ---------------------------------------------------------------- Prometheus
 
 
+def command_buckets(hist: list[int]) -> list[tuple[str, float]]:
+    """A power-of-two nanosecond histogram (shardis/cmdstats.py) as Prometheus' cumulative
+    buckets: le = 2**b ns for b in 10..34, then +Inf."""
+    out: list[tuple[str, float]] = []
+    seen = sum(hist[:11])
+    for b in range(10, 35):
+        if b > 10:
+            seen += hist[b] if b < len(hist) else 0
+        out.append((repr((1 << b) / 1e9), seen))
+    out.append(("+Inf", sum(hist)))
+    return out
+
+
 def process_name(pid: int) -> str:
     """A shardis process' role and index from its command line: router-0, shard-2,
     coordinator, supervisor."""
@@ -333,6 +348,7 @@ class ShardisCollector(Collector):
         yield from self._routers(f.routers)
         yield from self._shards(f.shards, f.databases)
         yield from self._errors(f)
+        yield from self._commands(f)
         yield from self._processes()
         info = GaugeMetricFamily("shardis_build_info", "shardis' version and the Redis version it speaks",
                                  labels=["version", "redis_version"])
@@ -426,6 +442,54 @@ class ShardisCollector(Collector):
         for code, n in sorted(counts.items()):
             m.add_metric([code], n)
         yield m
+
+    def _commands(self, f: Figures) -> Iterable[Metric]:
+        """Per command (INFO commandstats, merged over every router and shard): calls,
+        failed and rejected calls, time, and the latency histogram (power-of-two buckets
+        from 1.024 us to about 17 s); LMDB commits per shard; coordinator rounds."""
+        merged: dict[str, list] = {}
+        for r in f.routers:
+            cmdstats.merge(merged, r.get("cmdstats"))
+        shards_ok = [s for s in f.shards if isinstance(s, list) and failure(s) is None]
+        for s in shards_ok:
+            if len(s) > 7:
+                cmdstats.merge(merged, s[7])
+        calls = CounterMetricFamily("shardis_command_calls", "Calls per command (INFO "
+                                    "commandstats calls)", labels=["command"])
+        failed = CounterMetricFamily("shardis_command_failed_calls", "Calls that ran and "
+                                     "answered an error", labels=["command"])
+        rejected = CounterMetricFamily("shardis_command_rejected_calls", "Calls refused before "
+                                       "running (arity, ACL, queue-time errors)", labels=["command"])
+        seconds = CounterMetricFamily("shardis_command_seconds", "Time spent running each "
+                                      "command, where it ran", labels=["command"])
+        hist = HistogramMetricFamily("shardis_command_duration_seconds", "Each command's run time "
+                                     "(power-of-two buckets)", labels=["command"])
+        for name in sorted(merged):
+            n, ns, rej, fail, h = merged[name]
+            calls.add_metric([name], n)
+            failed.add_metric([name], fail)
+            rejected.add_metric([name], rej)
+            seconds.add_metric([name], ns / 1e9)
+            if n:
+                hist.add_metric([name], command_buckets(h), ns / 1e9)
+        yield from (calls, failed, rejected, seconds, hist)
+        commits = CounterMetricFamily("shardis_lmdb_commits", "LMDB write transactions committed "
+                                      "(one per batch that ran)", labels=["shard"])
+        commit_s = CounterMetricFamily("shardis_lmdb_commit_seconds", "Time the LMDB commits "
+                                       "took", labels=["shard"])
+        for i, s in enumerate(f.shards):
+            if isinstance(s, list) and failure(s) is None and len(s) > 10:
+                commits.add_metric([str(i)], s[10][0])
+                commit_s.add_metric([str(i)], s[10][1] / 1e9)
+        yield from (commits, commit_s)
+        rounds = CounterMetricFamily("shardis_coordinator_requests", "Clients' commands run by "
+                                     "the coordinator", labels=["router"])
+        round_s = CounterMetricFamily("shardis_coordinator_request_seconds", "Their time, from "
+                                      "the router's sending to the answer", labels=["router"])
+        for r in f.routers:
+            rounds.add_metric([str(r["index"])], r.get("coord_rounds", 0))
+            round_s.add_metric([str(r["index"])], r.get("coord_seconds", 0.0))
+        yield from (rounds, round_s)
 
     def _processes(self) -> Iterable[Metric]:
         cpu = CounterMetricFamily("shardis_process_cpu_seconds", "CPU time of each shardis process",

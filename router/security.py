@@ -185,6 +185,8 @@ def run_checked(conn: Client, cmds: list[list[bytes]]) -> None:
             conn.multi_error = True
         pending.append([encode_error(denial), conn])
         router.count_error(denial)
+        if spec is not None:
+            router.command_rejected(spec.name)
     if pending and pending[0][0] is not None and not conn.dirty:
         conn.dirty = True
         conn.flush()

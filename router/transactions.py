@@ -21,6 +21,7 @@ client; EXEC compares under the transaction, and every end of a transaction
 from __future__ import annotations
 
 import itertools
+import time
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from shardis import errors, wire
@@ -57,6 +58,7 @@ def queue(conn: Client, cmds: list[list[bytes]]) -> None:
         if not spec.arity_ok(len(args)):
             pending.append([encode_error(errors.WRONG_ARITY % spec.name), conn])
             router.count_error("ERR")
+            router.command_rejected(spec.name)
             conn.multi_error = True
             continue
         if spec.subcommands and len(args) > 1:
@@ -68,6 +70,7 @@ def queue(conn: Client, cmds: list[list[bytes]]) -> None:
                                                    spec.name.upper())
             elif not sub.arity_ok(len(args)):
                 err = errors.WRONG_ARITY % sub.name
+                router.command_rejected(sub.name)
             if err is not None:
                 pending.append([encode_error(err), conn])
                 router.count_error("ERR")
@@ -90,6 +93,7 @@ def queue(conn: Client, cmds: list[list[bytes]]) -> None:
             return
         if name == "discard":
             discard(conn)
+            router.command_done(spec, args, 0, None)
             pending.append([conn.encode(OK), conn])
             if cmds[n + 1:]:
                 conn.run(cmds[n + 1:])
@@ -101,12 +105,15 @@ def queue(conn: Client, cmds: list[list[bytes]]) -> None:
         if name == "multi":
             pending.append([encode_error(errors.MULTI_NESTED), conn])
             router.count_error(errors.MULTI_NESTED)
+            router.command_done(spec, args, 0, errors.MULTI_NESTED)
         elif name == "watch":
             pending.append([encode_error(errors.WATCH_IN_MULTI), conn])
             router.count_error(errors.WATCH_IN_MULTI)
+            router.command_done(spec, args, 0, errors.WATCH_IN_MULTI)
         elif "no_multi" in spec.flags:
             pending.append([encode_error(errors.NOT_IN_MULTI), conn])
             router.count_error(errors.NOT_IN_MULTI)
+            router.command_rejected(spec.name)
             conn.multi_error = True
         else:
             queued = conn.multi
@@ -214,12 +221,15 @@ def run_local(conn: Client, args: list[bytes], placeholder: list) -> None:
     router = conn.router
     spec = router.table.lookup(args[0])
     assert spec is not None and spec.handler is not None, "queued, so looked up: a router command"
+    t0 = time.perf_counter_ns()
     try:
         v = spec.handler(conn, args)
     except ReplyError as e:
         placeholder[0] = encode_error(e.args[0])
         router.count_error(e.args[0])
+        router.command_done(spec, args, time.perf_counter_ns() - t0, e.args[0], conn)
         return
+    router.command_done(spec, args, time.perf_counter_ns() - t0, None, conn)
     if v.__class__ is Slot:  # its reply comes later: it takes the placeholder's place
         for i, s in enumerate(conn.pending):
             if s is placeholder:
@@ -235,11 +245,14 @@ def execute(conn: Client) -> None:
     queued, conn.multi = conn.multi, None
     failed, conn.multi_error = conn.multi_error, False
     pending = conn.pending
+    exec_spec = router.by_name[b"exec"]
     if failed:
         unwatch_all(conn)
         pending.append([encode_error(errors.EXECABORT), conn])
         router.count_error(errors.EXECABORT)
+        router.command_done(exec_spec, [b"exec"], 0, errors.EXECABORT)
         return
+    router.command_done(exec_spec, [b"exec"], 0, None)
     assert queued is not None, "EXEC inside MULTI"
     watched, conn.watched = conn.watched, {}
     table = router.table

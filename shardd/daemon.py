@@ -29,16 +29,17 @@ from typing import Any, Callable
 import lmdb
 import zmq
 
-from shardis import errors, hubproto, notify, wire
+from shardis import cmdstats, configtable, errors, hubproto, latency, notify, slowlog, wire
 from shardis.commands import INTERNAL, CommandTable
 from shardis.config import Config, log_level
 from shardis.hubproto import Q_RECEIVERS, Answer, Configure, Feed, Hello, Monitoring, Notify, Publish, Query, \
     shard_identity
-from shardis.messages import Batch, Replies
+from shardis.messages import Batch, Replies, SlowCalls
 from shardis.resp import ReplyError, encode, encode3, encode_error
 from shardis.shardd import eviction, recovery, snapshot
 from shardis.shardd.blocking import BLOCK
 from shardis.shardd.context import ShardContext
+from shardis.shardd.databases import shard_config, shard_info
 from shardis.shardd.disk import sysdb
 from shardis.shardd.disk.sysdb import APPLIED
 from shardis.shardd.participant import Participant
@@ -53,6 +54,10 @@ log = logging.getLogger("shardd")
 
 SWEEP_LIMIT = 1000
 WAL_CHECKPOINT_BYTES = 64 << 20
+_SLOWER_THAN = configtable.param("slowlog-log-slower-than")
+_HIST_SHIFT = 6  # log2(cmdstats.BUCKETS): Shard._run indexes command id << 6 | bucket
+assert 1 << _HIST_SHIFT == cmdstats.BUCKETS
+_LATENCY_THRESHOLD = configtable.param("latency-monitor-threshold")
 # How long a starting shard waits for the pub/sub hub's settings before it serves.
 HUB_WAIT_S = 5.0
 
@@ -105,6 +110,43 @@ class Shard:
             for handlers, resp2 in (self.plain_tables, self.notify_tables):
                 handlers[i] = fn
                 resp2[i] = _encoded(fn)
+        # INFO commandstats and latencystats (shardis/cmdstats.py): per command id, the
+        # nanoseconds its calls took, its failed calls, and its calls per power-of-two
+        # bucket of nanoseconds (their sum: its calls); a container's (XINFO ...) by
+        # subcommand name in ``sub_stats``. ``__info`` reports them, by name.
+        n = len(self.table.by_id)
+        self.cmd_ns = [0] * n
+        self.cmd_failed = [0] * n
+        self.cmd_hist = [0] * (n << _HIST_SHIFT)  # (command id << 6 | bucket: one index)
+        self.sub_stats: dict[str, list] = {}
+        self.containers = [spec.id for spec in self.table.by_id if spec.subcommands]
+        # SLOWLOG (shardis/slowlog.py): the bound a router's command is compared with, and
+        # this batch's slow calls, (message, index in it, us, unix time, args), which go
+        # to their routers just before the replies (``run_batch``). ``in_batch``: a
+        # router's batch is running (not a coordinator's round, not a replay);
+        # ``outer_replies``: the replies of the message running, whose next one is an
+        # ``__exec``'s while its commands run.
+        self.slow_ns = slowlog.threshold_ns(int(configtable.get_value(cfg, _SLOWER_THAN)))
+        # LATENCY (shardis/latency.py): latency-monitor-threshold in ns, and the events.
+        self.latency_ns = latency.threshold_ns(int(configtable.get_value(cfg, _LATENCY_THRESHOLD)))
+        self.latency_events: dict[str, list] = {}
+        # /metrics: LMDB write transactions committed, and the nanoseconds their commits took.
+        self.commits = self.commit_ns = 0
+        self.slow: list = []
+        self.in_batch = False
+        self.outer_replies: list = []
+        i = self.table.by_name[b"__info"].id
+        j = self.table.by_name[b"__config"].id
+        for handlers, resp2 in (self.plain_tables, self.notify_tables):
+            handlers[i] = self._info
+            resp2[i] = _encoded(self._info)
+            handlers[j] = self._config
+            resp2[j] = _encoded(self._config)
+            for c in self.containers:
+                spec = self.table.by_id[c]
+                if handlers[c] is not None and not spec.blocking:
+                    handlers[c] = _by_subcommand(spec, handlers[c], self.sub_stats)
+                    resp2[c] = _encoded(handlers[c])
         # Scripts (shardd/scripting.py); ``moved``: (message, command) positions of this
         # batch's scripts that reached another shard's key (they answer SCRIPT_MOVED).
         slot_to_shard = slot_table(cfg.nshards)
@@ -141,6 +183,8 @@ class Shard:
         self.notify_r = self.notify_w = -1  # the writer's pipe: "durable now"
         self._check_slotmap()
         recovery.open_log(self)
+        self.reset_command_stats()  # (a replayed log's commands are no client's calls)
+        self.slow = []
         # (the socket once the data is known good: a shard that refuses to start leaves none open)
         self.ctx = zmq.Context()
         self.sock = self.ctx.socket(zmq.ROUTER)
@@ -295,6 +339,8 @@ class Shard:
                               idents=[m[0] for m in msgs])
         frame = Replies.frame
         out = [[m[0], frame(bid, r)] for m, (bid, r) in zip(msgs, replies)]
+        if self.slow:
+            out[:0] = self._slow_calls(msgs, replies)
         if self.woken:
             out.extend(wakeups(self.woken))
             self.woken = []
@@ -351,6 +397,12 @@ class Shard:
     def _on_configure(self, op: Configure, starting: bool) -> None:
         """Shared settings; before serving, the limits among them are kept with the data."""
         self.store.apply_settings(op.version, op.settings)
+        slower = op.settings.get("slowlog-log-slower-than")
+        if slower is not None:
+            self.slow_ns = slowlog.threshold_ns(int(slower))
+        threshold = op.settings.get("latency-monitor-threshold")
+        if threshold is not None:
+            self.latency_ns = latency.threshold_ns(int(threshold))
         if starting:
             if self.store.set_limits(op.version, op.settings):
                 self.store.sync()
@@ -399,6 +451,7 @@ class Shard:
                 Keyspace(store, txn, now)
             self.woken = []
             self.injected = []
+            self.slow = []
             self.wjournal = []
             self.watches.journal = []
             self.scripts.published = []
@@ -417,10 +470,12 @@ class Shard:
                         out.append((bid, replay(self, ks, cmds, [j for j in injections if j[0] == i])))
                 else:
                     out = []
+                    self.in_batch = True
                     for i, (bid, cmds) in enumerate(batches):
                         self.cur_msg = i
                         self.cur_ident = idents[i] if idents is not None else b""
                         out.append((bid, self._run(ks, cmds)))
+                    self.in_batch = False
                 changed = store.version != v0 or any(d[0] or d[1] for d in ks.delta.values())
                 if changed:
                     ks.finish()
@@ -428,7 +483,13 @@ class Shard:
                         txn.put(APPLIED, SEQ.pack(self.seq + 1), db=store.sys)
                 if replay_seq is not None:
                     txn.put(APPLIED, SEQ.pack(replay_seq), db=store.sys)
+                t0 = time.perf_counter_ns()
                 txn.commit()
+                took = time.perf_counter_ns() - t0
+                self.commits += 1
+                self.commit_ns += took
+                if took >= self.latency_ns:
+                    latency.add(self.latency_events, "lmdb-commit", took // 1_000_000, int(time.time()))
             except Stray as e:
                 # A script reached another shard's key: nothing of this attempt stays; the
                 # batch runs again with that script answered SCRIPT_MOVED.
@@ -448,6 +509,7 @@ class Shard:
             except BaseException:
                 txn.abort()
                 self.moved.clear()
+                self.in_batch = False
                 raise
             break
         self.moved.clear()
@@ -513,6 +575,14 @@ class Shard:
         self.commands += len(cmds)
         RAW, MASK = wire.RAW, wire.CMD_MASK
         moved = self.moved
+        clock = time.perf_counter_ns
+        cmd_ns, cmd_hist = self.cmd_ns, self.cmd_hist
+        slow_ns = min(self.slow_ns, self.latency_ns)  # (one test per command for both)
+        if not self.in_multi:
+            self.outer_replies = replies
+        # One clock reading per command: each command's time runs from the reading after
+        # the one before it (the loop's own steps between are counted with it).
+        t0 = clock()
         for cid, db, args in cmds:
             raw = cid & RAW
             if moved and (self.cur_msg, len(replies)) in moved:
@@ -535,6 +605,7 @@ class Shard:
                 else:
                     append(encode_error(e.args[0]))
                     self.store.errors[errors.code_of(e.args[0])] += 1
+                    self.cmd_failed[cid & MASK] += 1
             except lmdb.MapFullError:
                 raise
             except Stray:
@@ -546,7 +617,98 @@ class Shard:
                 append(wire.to_raw(err) if raw else encode_error(err.args[0]))
                 if not raw:
                     self.store.errors["ERR"] += 1
+                    self.cmd_failed[cid & MASK] += 1
+            if raw:  # (a part of a command counted where it was made)
+                t0 = clock()
+            else:
+                now = clock()
+                took = now - t0
+                t0 = now
+                c = cid & MASK
+                cmd_ns[c] += took
+                cmd_hist[(c << 6) | took.bit_length()] += 1
+                if took >= slow_ns:
+                    self._slow_call(c, args, took)
+                    t0 = clock()
         return replies
+
+    def _slow_call(self, cid: int, args: list[bytes], ns: int) -> None:
+        """A command that took at least latency-monitor-threshold (a LATENCY event) or
+        slowlog-log-slower-than: a router's is kept for the SlowCalls message its router
+        gets with the batch's replies."""
+        flags = self.table.by_id[cid].flags
+        if ns >= self.latency_ns:
+            latency.add(self.latency_events, "fast-command" if "fast" in flags else "command",
+                        ns // 1_000_000, int(time.time()))
+        if ns < self.slow_ns or not self.in_batch or "skip_slowlog" in flags:
+            return
+        # (its place in the message: the one it has, or, inside an ``__exec``, the
+        # ``__exec``'s, whose reply comes next)
+        index = len(self.outer_replies) - (0 if self.in_multi else 1)
+        self.slow.append((self.cur_msg, index, ns // 1000, time.time(), slowlog.cut_args(args)))
+
+    def _slow_calls(self, msgs: list[list[bytes]], replies: list) -> list[list[bytes]]:
+        """One SlowCalls message per message that had slow calls, to its router."""
+        by_msg: dict[int, list] = {}
+        for at, index, usec, when, args in self.slow:
+            by_msg.setdefault(at, []).append([replies[at][0], index, usec, when, args])
+        self.slow = []
+        return [[msgs[at][0], SlowCalls(items).encode()] for at, items in by_msg.items()]
+
+    def _info(self, ks: Keyspace, db: int, args: list[bytes]) -> list[Any]:
+        """``__info ndb [RESETSTAT | LATENCYRESET [event ...]]``: shard_info's figures,
+        then (appended) this shard's commandstats {name: [calls, ns, 0, failed,
+        histogram]}, its LATENCY events {name: [max ms, [[time, ms] ...]]} and the names
+        of the events LATENCYRESET forgot (all without a name), and [LMDB commits, their
+        nanoseconds]; RESETSTAT zeroes the commandstats too."""
+        gone: list[str] = []
+        if len(args) > 2 and args[2] == b"LATENCYRESET":
+            names = [a.decode("latin-1") for a in args[3:]]
+            gone = latency.reset(self.latency_events, names or None)
+            args = args[:2]
+        info = shard_info(ks, db, args)
+        if len(args) > 2:
+            self.reset_command_stats()
+        info.append(self.command_figures())
+        info.append({k.encode(): v for k, v in self.latency_events.items()})
+        info.append([n.encode() for n in gone])
+        info.append([self.commits, self.commit_ns])
+        return info
+
+    def _config(self, ks: Keyspace, db: int, args: list[bytes]) -> Any:
+        """``__config`` (CONFIG SET's shared settings, inside a batch): shard_config, then
+        what the daemon itself reads (slowlog-log-slower-than)."""
+        v = shard_config(ks, db, args)
+        for i in range(2, len(args) - 1, 2):
+            if args[i] == b"slowlog-log-slower-than":
+                self.slow_ns = slowlog.threshold_ns(int(args[i + 1]))
+            elif args[i] == b"latency-monitor-threshold":
+                self.latency_ns = latency.threshold_ns(int(args[i + 1]))
+        return v
+
+    def reset_command_stats(self) -> None:
+        n = len(self.cmd_ns)
+        self.cmd_ns = [0] * n
+        self.cmd_failed = [0] * n
+        self.cmd_hist = [0] * (n << _HIST_SHIFT)
+        self.sub_stats.clear()
+
+    def command_figures(self) -> dict[bytes, list]:
+        """Per command name, what this shard ran: [calls, ns, 0, failed, histogram]."""
+        stats: dict[str, list] = {}
+        containers = set(self.containers)
+        for c in range(len(self.cmd_ns)):
+            hist = self.cmd_hist[c << _HIST_SHIFT:(c + 1) << _HIST_SHIFT]
+            calls = sum(hist)
+            if not calls or c in containers:
+                continue
+            name = self.names[c]
+            if name.startswith("__"):
+                continue  # (internal: their commands are counted, or their caller is)
+            stats[name] = [calls, self.cmd_ns[c], 0, self.cmd_failed[c], hist]
+        for name, e in self.sub_stats.items():
+            stats[name] = e
+        return {k.encode(): v for k, v in cmdstats.compact(stats).items()}
 
     # ------------------------------------------------------------ transactions
 
@@ -725,6 +887,32 @@ def _reading(handler):
             return handler(ks, db, args)
         finally:
             ks.reading = False
+    return run
+
+
+def _by_subcommand(spec, handler, stats: dict[str, list]):
+    """A container's handler (XINFO, XGROUP ...) that counts its calls by subcommand
+    (``xinfo|stream``), as Redis' commandstats shows them; an unknown subcommand counts
+    nowhere, an arity error as rejected."""
+    subs = spec.subcommands
+    clock = time.perf_counter_ns
+
+    def run(ks, db, args):
+        sub = subs.get(args[1].decode("latin-1").lower()) if len(args) > 1 else None
+        if sub is None:
+            return handler(ks, db, args)
+        t0 = clock()
+        try:
+            v = handler(ks, db, args)
+        except ReplyError as e:
+            kind = cmdstats.error_class(e.args[0])
+            if kind == "rejected":
+                cmdstats.reject(stats, sub.name)
+            elif kind == "failed":
+                cmdstats.record(stats, sub.name, clock() - t0, True)
+            raise
+        cmdstats.record(stats, sub.name, clock() - t0)
+        return v
     return run
 
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from shardis.commands import CommandTable
 from shardis.coord import coordinator
-from shardis.router import app, commandinfo, configcmd, connection, info, monitor, objectcmd, persistence, \
-    pubsub, scan, security, servercmd, transactions
+from shardis.router import app, commandinfo, configcmd, connection, info, monitor, objectcmd, observe, \
+    persistence, pubsub, scan, security, servercmd, transactions
 from shardis.router import scripting as router_scripting
 from shardis.shardd import bitmaps, blocking, daemon, databases, debug, dump, geo, hashes, hyperloglog, \
     keys, lists, objectinfo, scripting, sets, snapshot, sort, streams, strings, txn, zsets
@@ -50,6 +50,7 @@ def build_table() -> CommandTable:
     debug.register(table)
     snapshot.register(table)
     monitor.register(table)
+    observe.register(table)
     return table
 
 

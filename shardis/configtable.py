@@ -711,13 +711,13 @@ PARAMS: tuple[Param, ...] = (
     number("socket-mark-id", UINT, 0, UINT_MAX, 0, IMMUTABLE),
     # -------- unsigned long
     number("active-defrag-max-scan-fields", ULONG, 1, LONG_MAX, 1000),
-    number("slowlog-max-len", ULONG, 0, LONG_MAX, 128),
+    number("slowlog-max-len", ULONG, 0, LONG_MAX, 128, act=ROUTER),
     number("acllog-max-len", ULONG, 0, LONG_MAX, 128),
     # -------- long long
     number("busy-reply-threshold", LONG_LONG, 0, LONG_MAX, 5000, alias="lua-time-limit", act=SHARD),
     number("cluster-node-timeout", LONG_LONG, 0, LLONG_MAX, 15000),
-    number("slowlog-log-slower-than", LONG_LONG, -1, LLONG_MAX, 10000),
-    number("latency-monitor-threshold", LONG_LONG, 0, LLONG_MAX, 0),
+    number("slowlog-log-slower-than", LONG_LONG, -1, LLONG_MAX, 10000, act=SHARD),
+    number("latency-monitor-threshold", LONG_LONG, 0, LLONG_MAX, 0, act=SHARD),
     number("proto-max-bulk-len", LONG_LONG, 1 << 20, LONG_MAX, 512 << 20, numflags=MEMORY,
            act=SHARD, field="proto_max_bulk_len"),
     number("stream-node-max-entries", LONG_LONG, 0, LLONG_MAX, 100, act=SHARD),

@@ -97,6 +97,22 @@ class Wakeups(NamedTuple):
         return Wakeups(items)
 
 
+class SlowCalls(NamedTuple):
+    """Shard -> router, unsolicited, one frame, sent just before the ``Replies`` of the
+    batch it speaks of: ``[-1, [[batch_id, index, microseconds, unix_time, args], ...]]``:
+    commands of that batch that took at least slowlog-log-slower-than (``index``: the
+    command's place in the batch; args already cut as SLOWLOG shows them). Batch id -1
+    tells it from ``Replies`` and ``Wakeups``."""
+
+    items: list
+
+    def encode(self) -> bytes:
+        return wire.pack((SLOW_CALLS, self.items))
+
+
+SLOW_CALLS = -1  # SlowCalls' batch id
+
+
 # ------------------------------------------------------------ coordinator -> shard
 
 

@@ -56,7 +56,8 @@ def test_table_rows_are_consistent():
     shard = {p.name for p in configtable.PARAMS if p.act == configtable.SHARD}
     assert shard == set(LIMITS) | {"notify-keyspace-events", "appendfsync", "busy-reply-threshold",
                                    "maxmemory", "maxmemory-policy", "maxmemory-samples",
-                                   "lfu-log-factor", "lfu-decay-time"}
+                                   "lfu-log-factor", "lfu-decay-time",
+                                   "slowlog-log-slower-than", "latency-monitor-threshold"}
 
 
 # ---------------------------------------------------------------- every parameter vs Redis

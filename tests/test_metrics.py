@@ -124,6 +124,38 @@ def test_metrics(server):
     c.close()
 
 
+def test_command_metrics(server):
+    """Per command figures, merged over both routers and both shards, as INFO commandstats."""
+    c = redis.Redis(port=server.port)
+    c.config_resetstat()
+    for i in range(10):
+        c.set(f"k{i}", "v")
+    c.mget("k1", "k2", "k3", "k4")  # (over both shards: the coordinator)
+    with pytest.raises(redis.ResponseError):
+        c.lpush("k1", "x")
+    with pytest.raises(redis.ResponseError):
+        c.execute_command("GET")
+    fams = families(get(server.mport, "/metrics")[2])
+    assert value(fams["shardis_command_calls"], "shardis_command_calls_total", command="set") == 10
+    assert value(fams["shardis_command_calls"], "shardis_command_calls_total", command="mget") == 1
+    assert value(fams["shardis_command_failed_calls"], "shardis_command_failed_calls_total",
+                 command="lpush") == 1
+    assert value(fams["shardis_command_rejected_calls"], "shardis_command_rejected_calls_total",
+                 command="get") == 1
+    assert value(fams["shardis_command_seconds"], "shardis_command_seconds_total", command="set") > 0
+    hist = fams["shardis_command_duration_seconds"]
+    assert hist.type == "histogram"
+    assert value(hist, "shardis_command_duration_seconds_count", command="set") == 10
+    assert value(hist, "shardis_command_duration_seconds_bucket", command="set", le="+Inf") == 10
+    buckets = [s.value for s in hist.samples if s.name.endswith("_bucket") and s.labels["command"] == "set"]
+    assert buckets == sorted(buckets)
+    assert sum(value(fams["shardis_lmdb_commits"], "shardis_lmdb_commits_total", shard=i)
+               for i in ("0", "1")) >= 10
+    assert sum(s.value for s in fams["shardis_coordinator_requests"].samples
+               if s.name.endswith("_total")) >= 1
+    c.close()
+
+
 def test_health_and_paths(server):
     status, _, body = get(server.mport, "/health/live")
     assert (status, json.loads(body)) == (200, {"status": "ok"})

@@ -1,0 +1,216 @@
+"""INFO stats, commandstats, errorstats and latencystats summed over every router and
+shard, and CONFIG RESETSTAT, against redis-server running the same commands."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from redis._parsers.helpers import parse_info
+
+from tests.helpers import RawClient, RedisServer, Shardis, parse_reply
+
+# Commands whose figures cannot match (none now: INFO is shown without itself, as Redis
+# counts it once it has answered; CONFIG RESETSTAT counts itself after the reset).
+NOT_COMPARED: set[str] = set()
+
+
+@pytest.fixture(scope="module")
+def two_routers(tmp_path_factory):
+    c = Shardis(str(tmp_path_factory.mktemp("stats") / "data"), shards=3, routers=2).start()
+    yield c
+    assert c.stop() == 0, c.log()[-3000:]
+
+
+@pytest.fixture(scope="module")
+def reference():
+    s = RedisServer().start()
+    yield s
+    s.stop()
+
+
+def connections(port: int, n: int = 8) -> list[RawClient]:
+    """``n`` connections, at least one on each of the two routers (CLIENT ID tells a
+    router's clients apart: router i numbers them from i * 10**9 + 1)."""
+    for _ in range(100):  # (the second router may still be starting: the port answers once one listens)
+        conns = [RawClient(port) for _ in range(n)]
+        routers = {parse_reply(c.call("CLIENT", "ID")) // 1_000_000_000 for c in conns}
+        if routers == {0, 1}:
+            return conns
+        for c in conns:
+            c.close()
+        time.sleep(0.1)
+    raise AssertionError("every connection landed on one router")
+
+
+def info(port: int, section: str) -> dict:
+    """INFO ``section`` parsed, asked on a raw connection (redis-py's would send HELLO
+    and CLIENT SETINFO first, counted as well)."""
+    c = RawClient(port)
+    try:
+        return parse_info(parse_reply(c.call("INFO", section)).decode())
+    finally:
+        c.close()
+
+
+def command_figures(port: int) -> dict[str, tuple[int, int, int]]:
+    stats = info(port, "commandstats")
+    return {k[len("cmdstat_"):]: (v["calls"], v["rejected_calls"], v["failed_calls"])
+            for k, v in stats.items() if k[len("cmdstat_"):] not in NOT_COMPARED}
+
+
+# Commands as one client sends them; each runs on both servers, on the next connection.
+SEQUENCE = [
+    ("SET", "a", "1"), ("GET", "a"), ("GET",), ("NOSUCH", "x"), ("LPUSH", "a", "x"),
+    ("SET", "a", "1", "XX", "NX"), ("OBJECT", "FOO"), ("OBJECT", "ENCODING", "a"),
+    ("CONFIG", "GET", "port"), ("CONFIG", "NOSUCH"), ("CONFIG", "GET"),
+    ("XADD", "s", "*", "f", "v"), ("XINFO", "STREAM", "a"), ("XINFO", "STREAM", "s"),
+    ("MSET", "k1", "1", "k2", "2", "k3", "3"), ("MGET", "k1", "k2", "k3", "nokey"),
+    ("DEL", "k1", "k2", "k3"), ("DBSIZE",), ("INCR", "a"), ("INCR", "s"), ("PING",),
+    ("EXEC",), ("ECHO", "hi"), ("HSET", "h", "f", "v"), ("HGET", "h", "f"),
+    ("SUNION", "a", "s"), ("SELECT", "99"), ("SELECT", "0"),
+]
+# Transactions: each list on one connection.
+TRANSACTIONS = [
+    [("MULTI",), ("SET", "t", "1"), ("GET",), ("EXEC",)],               # EXECABORT
+    [("MULTI",), ("SET", "t", "1"), ("LPUSH", "t", "x"), ("INCR", "t"), ("EXEC",)],
+    [("MULTI",), ("MULTI",), ("WATCH", "t"), ("PING",), ("EXEC",)],
+    [("MULTI",), ("SET", "x1", "1"), ("SET", "x2", "2"), ("MGET", "x1", "x2"), ("EXEC",)],
+    [("MULTI",), ("SAVE",), ("EXEC",)],
+    [("MULTI",), ("DISCARD",)],
+]
+
+
+def run_everywhere(shardis_conns: list[RawClient], ref: RawClient) -> None:
+    for i, cmd in enumerate(SEQUENCE):
+        shardis_conns[i % len(shardis_conns)].call(*cmd)
+        ref.call(*cmd)
+    for i, tx in enumerate(TRANSACTIONS):
+        c = shardis_conns[i % len(shardis_conns)]
+        for cmd in tx:
+            c.call(*cmd)
+            ref.call(*cmd)
+
+
+def test_commandstats_and_errorstats_match_redis(two_routers, reference):
+    conns = connections(two_routers.port)
+    ref = RawClient(reference.port)
+    try:
+        for c in (conns[0], ref):
+            c.call("FLUSHALL")
+            c.call("CONFIG", "RESETSTAT")
+        run_everywhere(conns, ref)
+        got, want = command_figures(two_routers.port), command_figures(reference.port)
+        assert got == want
+        got_e, want_e = info(two_routers.port, "errorstats"), info(reference.port, "errorstats")
+        assert got_e == want_e
+        got_s, want_s = info(two_routers.port, "stats"), info(reference.port, "stats")
+        assert got_s["total_error_replies"] == want_s["total_error_replies"]
+        # usec: plausible, and summed where calls are
+        for name, v in info(two_routers.port, "commandstats").items():
+            assert v["usec"] >= 0 and (v["calls"] or not v["usec"]), name
+    finally:
+        for c in conns:
+            c.close()
+        ref.close()
+
+
+def test_stats_are_summed_over_routers(two_routers):
+    conns = connections(two_routers.port, 6)
+    try:
+        conns[0].call("CONFIG", "RESETSTAT")
+        for c in conns:
+            c.call("SET", "x", "1")
+            c.call("GET", "x")
+        stats = info(two_routers.port, "stats")
+        # (every connection's 2 commands, on both routers, plus INFO's own connection)
+        assert stats["total_commands_processed"] >= 2 * len(conns) + 1
+        assert stats["total_net_input_bytes"] >= sum(len(b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$1\r\n1\r\n")
+                                                     for _ in conns)
+        assert stats["total_reads_processed"] >= 2 * len(conns)
+        assert stats["total_connections_received"] == 1  # (INFO's: the others came before)
+        for c in conns[:2]:
+            c.call("INFO", "stats")  # (either router answers the same sums)
+        cmds = info(two_routers.port, "commandstats")
+        assert cmds["cmdstat_set"]["calls"] == len(conns)
+        assert cmds["cmdstat_get"]["calls"] == len(conns)
+    finally:
+        for c in conns:
+            c.close()
+
+
+def test_resetstat_clears_every_router_and_shard(two_routers):
+    conns = connections(two_routers.port, 4)
+    try:
+        for c in conns:
+            c.call("SET", "x", "1")
+            c.call("LPUSH", "x", "1")   # a shard's failed call and error reply
+            c.call("GET")               # a router's rejected call
+        assert info(two_routers.port, "commandstats")["cmdstat_lpush"]["failed_calls"] >= 4
+        assert parse_reply(conns[-1].call("CONFIG", "RESETSTAT")) == b"OK"
+        left = {k for k in info(two_routers.port, "commandstats")}
+        assert left <= {"cmdstat_info", "cmdstat_config|resetstat"}
+        assert info(two_routers.port, "errorstats") == {}
+        stats = info(two_routers.port, "stats")
+        assert stats["total_error_replies"] == 0
+        assert stats["total_connections_received"] == 3  # (the three INFO connections since)
+    finally:
+        for c in conns:
+            c.close()
+
+
+def test_latencystats(two_routers, reference):
+    conns = connections(two_routers.port, 4)
+    ref = RawClient(reference.port)
+    try:
+        for c in (conns[0], ref):
+            c.call("CONFIG", "RESETSTAT")
+        for c in conns + [ref]:
+            c.call("SET", "x", "1")
+            c.call("GET", "x")
+            c.call("CONFIG", "GET", "port")
+        got = info(two_routers.port, "latencystats")
+        want = info(reference.port, "latencystats")
+        skip = {f"latency_percentiles_usec_{name}" for name in NOT_COMPARED}
+        assert set(got) - skip == set(want) - skip
+        for name, v in got.items():
+            assert set(v) == {"p50", "p99", "p99.9"}, name
+            assert 0 < v["p50"] <= v["p99"] <= v["p99.9"], name
+        # The percentiles shown follow the setting; none with tracking off.
+        assert parse_reply(conns[0].call("CONFIG", "SET", "latency-tracking-info-percentiles",
+                                         "50 90.5")) == b"OK"
+        v = info(two_routers.port, "latencystats")["latency_percentiles_usec_set"]
+        assert set(v) == {"p50", "p90.5"}
+        raw = conns[1].call("INFO", "latencystats")
+        assert b"latency_percentiles_usec_set:p50=" in raw and b",p90.5=" in raw
+        conns[0].call("CONFIG", "SET", "latency-tracking", "no")
+        assert info(two_routers.port, "latencystats") == {}
+    finally:
+        conns[0].call("CONFIG", "SET", "latency-tracking", "yes")
+        conns[0].call("CONFIG", "SET", "latency-tracking-info-percentiles", "50 99 99.9")
+        for c in conns:
+            c.close()
+        ref.close()
+
+
+def test_acl_refusals_are_rejected_calls(two_routers, reference):
+    """NOPERM and NOAUTH refuse a command before it runs: rejected_calls, and errorstats."""
+    conns = connections(two_routers.port, 2)
+    ref, ref2 = RawClient(reference.port), RawClient(reference.port)
+    try:
+        for c in (conns[0], ref):
+            c.call("ACL", "SETUSER", "limited", "on", ">pw", "~*", "+@all", "-get", "-hset")
+            c.call("CONFIG", "RESETSTAT")
+        for c in (conns[1], ref2):
+            c.call("AUTH", "limited", "pw")
+            c.call("GET", "k")
+            c.call("SET", "k", "v")
+            c.call("HSET", "h", "f", "v")
+            c.call("AUTH", "limited", "wrong")
+        assert command_figures(two_routers.port) == command_figures(reference.port)
+        assert info(two_routers.port, "errorstats") == info(reference.port, "errorstats")
+    finally:
+        for c in (conns[0], ref):
+            c.call("ACL", "DELUSER", "limited")
+        for c in conns + [ref, ref2]:
+            c.close()
