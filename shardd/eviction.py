@@ -12,7 +12,12 @@ one eviction would run into the next until the shard was nearly empty.
 
 Access data lives in the shard's memory, never on disk (a read costs no write): the
 handlers append the meta keys they look up or write to the batch's ``touched`` list
-and the removed ones to ``dropped``; ``after`` folds them in once per batch. A key
+and the removed ones to ``dropped``; ``after`` folds them in once per batch. It is a
+fixed table of 2^20 slots indexed by the key's hash (``AccessTable``), not a map of
+keys: a dict entry per key kept every key written alive in the shard's heap, which
+cost SET 0.7 us (bench/RESULTS.md). Keys that share a slot share their access
+data, as approximate as Redis' sampling already is: with fewer keys than slots
+they seldom do. A key
 not touched since the shard started counts as last accessed then (LFU: a fresh
 key's counter), as Redis starts fresh on restart unless its RDB carries it.
 
@@ -32,7 +37,7 @@ from __future__ import annotations
 import bisect
 import collections
 import random
-from itertools import repeat
+from array import array
 from typing import Any, Callable
 
 from shardis import configtable, errors
@@ -146,6 +151,35 @@ class S3Fifo:
         self.ghost.clear()
 
 
+class AccessTable:
+    """Access data by a key's hash: 2^``bits`` 64-bit slots (8 MB at 20 bits), 0 for a
+    slot no key touched; ``get``/``pop``/item assignment as a dict's."""
+
+    __slots__ = ("slots", "mask")
+
+    def __init__(self, bits: int = 20) -> None:
+        self.slots = array("q", bytes(8 << bits))
+        self.mask = (1 << bits) - 1
+
+    def get(self, mk: bytes, default: int | None = None) -> int | None:
+        v = self.slots[hash(mk) & self.mask]
+        return v if v else default
+
+    def __setitem__(self, mk: bytes, value: int) -> None:
+        self.slots[hash(mk) & self.mask] = value
+
+    def set_all(self, mks: list[bytes], value: int) -> None:
+        slots, mask = self.slots, self.mask
+        for mk in mks:
+            slots[hash(mk) & mask] = value
+
+    def pop(self, mk: bytes, default: int | None = None) -> None:
+        self.slots[hash(mk) & self.mask] = 0
+
+    def clear(self) -> None:
+        self.slots = array("q", bytes(8 * len(self.slots)))
+
+
 class Evictor:
     """One shard's maxmemory settings, access data and eviction (``ShardContext.evictor``)."""
 
@@ -165,7 +199,7 @@ class Evictor:
         self.volatile = False
         self.s3: S3Fifo | None = None
         # mk -> last access (ms) under LRU policies, (minutes << 8) | counter under LFU ones
-        self.access: dict[bytes, int] = {}
+        self.access = AccessTable()
         self.pool: list[tuple[int, bytes]] = []  # (score, mk), best last
         self.credit = 0      # bytes evicted that the page count does not show yet
         self.last_used = 0
@@ -241,7 +275,7 @@ class Evictor:
                 else:
                     access[mk] = (minutes << 8) | self.log_incr(self.decayed(v, minutes))
         else:
-            self.access.update(zip(touched, repeat(now_ms)))
+            self.access.set_all(touched, now_ms)
         if self.s3 is not None:
             self.s3.touch(touched)
 
@@ -283,12 +317,12 @@ class Evictor:
 
     def idle_ms(self, mk: bytes, now_ms: int) -> int:
         """Milliseconds since the key's last access (what LRU eviction compares)."""
-        return max(0, now_ms - self.access.get(mk, self.start_ms))
+        return max(0, now_ms - (self.access.get(mk) or self.start_ms))
 
     def idle_seconds(self, mk: bytes, now_ms: int) -> int:
         """Seconds since the key's last access, as Redis' LRU clock counts them (whole
         seconds of the clock between the two): OBJECT IDLETIME, DEBUG OBJECT."""
-        return max(0, now_ms // 1000 - self.access.get(mk, self.start_ms) // 1000)
+        return max(0, now_ms // 1000 - (self.access.get(mk) or self.start_ms) // 1000)
 
     def freq(self, mk: bytes, now_ms: int) -> int:
         v = self.access.get(mk)
