@@ -477,11 +477,17 @@ class ShardisCollector(Collector):
                                       "(one per batch that ran)", labels=["shard"])
         commit_s = CounterMetricFamily("shardis_lmdb_commit_seconds", "Time the LMDB commits "
                                        "took", labels=["shard"])
+        fsyncs = CounterMetricFamily("shardis_fsyncs", "fsyncs of the write-ahead log (durability "
+                                     "always) and of LMDB (everysec, checkpoints)", labels=["shard"])
+        fsync_s = CounterMetricFamily("shardis_fsync_seconds", "Time the fsyncs took",
+                                      labels=["shard"])
         for i, s in enumerate(f.shards):
             if isinstance(s, list) and failure(s) is None and len(s) > 10:
                 commits.add_metric([str(i)], s[10][0])
                 commit_s.add_metric([str(i)], s[10][1] / 1e9)
-        yield from (commits, commit_s)
+                fsyncs.add_metric([str(i)], s[10][2])
+                fsync_s.add_metric([str(i)], s[10][3] / 1e9)
+        yield from (commits, commit_s, fsyncs, fsync_s)
         rounds = CounterMetricFamily("shardis_coordinator_requests", "Clients' commands run by "
                                      "the coordinator", labels=["router"])
         round_s = CounterMetricFamily("shardis_coordinator_request_seconds", "Their time, from "

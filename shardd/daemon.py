@@ -129,6 +129,7 @@ class Shard:
         self.slow_ns = slowlog.threshold_ns(int(configtable.get_value(cfg, _SLOWER_THAN)))
         # LATENCY (shardis/latency.py): latency-monitor-threshold in ns, and the events.
         self.latency_ns = latency.threshold_ns(int(configtable.get_value(cfg, _LATENCY_THRESHOLD)))
+        self.store.fsyncs.threshold_ns = self.latency_ns
         self.latency_events: dict[str, list] = {}
         # /metrics: LMDB write transactions committed, and the nanoseconds their commits took.
         self.commits = self.commit_ns = 0
@@ -402,7 +403,7 @@ class Shard:
             self.slow_ns = slowlog.threshold_ns(int(slower))
         threshold = op.settings.get("latency-monitor-threshold")
         if threshold is not None:
-            self.latency_ns = latency.threshold_ns(int(threshold))
+            self.latency_ns = self.store.fsyncs.threshold_ns = latency.threshold_ns(int(threshold))
         if starting:
             if self.store.set_limits(op.version, op.settings):
                 self.store.sync()
@@ -660,8 +661,10 @@ class Shard:
         then (appended) this shard's commandstats {name: [calls, ns, 0, failed,
         histogram]}, its LATENCY events {name: [max ms, [[time, ms] ...]]} and the names
         of the events LATENCYRESET forgot (all without a name), and [LMDB commits, their
-        nanoseconds]; RESETSTAT zeroes the commandstats too."""
+        nanoseconds, fsyncs (write-ahead log and LMDB), their nanoseconds]; RESETSTAT zeroes the commandstats too."""
         gone: list[str] = []
+        fsyncs = self.store.fsyncs
+        fsyncs.fold(self.latency_events)
         if len(args) > 2 and args[2] == b"LATENCYRESET":
             names = [a.decode("latin-1") for a in args[3:]]
             gone = latency.reset(self.latency_events, names or None)
@@ -672,7 +675,7 @@ class Shard:
         info.append(self.command_figures())
         info.append({k.encode(): v for k, v in self.latency_events.items()})
         info.append([n.encode() for n in gone])
-        info.append([self.commits, self.commit_ns])
+        info.append([self.commits, self.commit_ns, fsyncs.count, fsyncs.ns])
         return info
 
     def _config(self, ks: Keyspace, db: int, args: list[bytes]) -> Any:
@@ -683,7 +686,7 @@ class Shard:
             if args[i] == b"slowlog-log-slower-than":
                 self.slow_ns = slowlog.threshold_ns(int(args[i + 1]))
             elif args[i] == b"latency-monitor-threshold":
-                self.latency_ns = latency.threshold_ns(int(args[i + 1]))
+                self.latency_ns = self.store.fsyncs.threshold_ns = latency.threshold_ns(int(args[i + 1]))
         return v
 
     def reset_command_stats(self) -> None:

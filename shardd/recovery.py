@@ -82,6 +82,7 @@ def open_log(shard: Shard) -> None:
 def start_log(shard: Shard, wal: WriteAheadLog) -> None:
     """Log every batch that writes from here on (``always``), from ``shard.seq``."""
     shard.wal = wal
+    wal.times = shard.store.fsyncs
     shard.notify_r, shard.notify_w = os.pipe()
     os.set_blocking(shard.notify_r, False)
     shard.writer = LogWriter(wal, shard.seq, shard.notify_w)

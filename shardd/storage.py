@@ -31,6 +31,7 @@ import msgpack
 
 from shardis import configtable, errors
 from shardis.config import Config
+from shardis.latency import SyncTimes
 from shardis.notify import NOTIFY_EVICTED, NOTIFY_EXPIRED, NOTIFY_GENERIC, NOTIFY_KEY_MISS, NOTIFY_NEW, \
     parse_flags
 from shardis.resp import ReplyError, encode
@@ -132,6 +133,9 @@ class Store:
         self.sync_wanted = threading.Event()
         # Error replies by code (INFO errorstats: the daemon counts, ``__info`` reports).
         self.errors: collections.Counter = collections.Counter()
+        # The fsyncs of the write-ahead log and of LMDB, timed where they run (LATENCY's
+        # aof-fsync-always and lmdb-sync events, /metrics).
+        self.fsyncs = SyncTimes()
         # INFO stats' shard figures by name (keyspace_hits, keyspace_misses, expired_keys,
         # evicted_keys ...): counters, zeroed by CONFIG RESETSTAT; and gauges (figures
         # of the moment, never reset). Both reach the router through ``__info``.
@@ -224,7 +228,12 @@ class Store:
         """Flush every committed transaction to disk, now."""
         self.dirty = False
         with self.sync_lock:
-            self.env.sync(True)
+            self._timed_sync()
+
+    def _timed_sync(self) -> None:
+        t0 = time.perf_counter_ns()
+        self.env.sync(True)  # (lmdb lets the GIL go while the disk works)
+        self.fsyncs.timed("lmdb-sync", time.perf_counter_ns() - t0)
 
     def sync_later(self) -> None:
         """The same, in the background (everysec): what was committed before this call is
@@ -247,7 +256,7 @@ class Store:
             with self.sync_lock:
                 if self.syncer is None:
                     return
-                self.env.sync(True)  # (lmdb lets the GIL go while the disk works)
+                self._timed_sync()
 
     def close(self) -> None:
         syncer, self.syncer = self.syncer, None

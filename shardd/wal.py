@@ -39,12 +39,16 @@ import itertools
 import os
 import struct
 import threading
+import time
 import zlib
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import msgpack
 
 from shardis.shardd.disk.sysdb import U64
+
+if TYPE_CHECKING:
+    from shardis.latency import SyncTimes
 
 _HEAD = struct.Struct("<II")
 # The ``sys`` key holding the seq of the last batch LMDB applied, and its value's form
@@ -82,6 +86,7 @@ class WriteAheadLog:
         self.names = names
         self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         self.size = os.fstat(self.fd).st_size
+        self.times: SyncTimes | None = None  # (the shard's: its fdatasyncs are timed)
         if self.size == 0:
             self._write_header()
 
@@ -118,7 +123,10 @@ class WriteAheadLog:
         """Write batches (seq, now_ms, messages, injected) and make them durable before returning."""
         data = b"".join(_frame(rec) for rec in records)
         os.write(self.fd, data)
+        t0 = time.perf_counter_ns()
         os.fdatasync(self.fd)
+        if self.times is not None:
+            self.times.timed("aof-fsync-always", time.perf_counter_ns() - t0)
         self.size += len(data)
 
     def truncate(self) -> None:

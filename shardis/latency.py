@@ -10,13 +10,22 @@ latency ever seen. A process adds a sample when something took at least
   ran: in a shard, in a router, or a coordinator round timed by the router;
 - ``coordinator-round``: a command that went through the coordinator, from the
   router's sending it to the answer;
-- ``lmdb-commit``: a shard's commit of one batch's LMDB write transaction.
+- ``lmdb-commit``: a shard's commit of one batch's LMDB write transaction;
+- ``aof-fsync-always``: a shard's fdatasync of its write-ahead log under
+  ``durability = always`` (Redis' name for the fsync of appendfsync always);
+- ``lmdb-sync``: a shard's fsync of its LMDB environment (everysec's, in the
+  background, and a checkpoint's).
+
+The fsyncs run in threads of their own (the log writer, the LMDB syncer): they are
+timed there (``SyncTimes``) and folded into the shard's events by its loop.
 
 LATENCY merges the same event of several processes second by second (the highest).
 """
 
 from __future__ import annotations
 
+import collections
+import time
 from typing import Any, Iterable
 
 SAMPLES = 160  # LATENCY_TS_LEN
@@ -26,6 +35,30 @@ MAX, SERIES = 0, 1
 def threshold_ns(ms: int) -> int:
     """latency-monitor-threshold (ms; 0: off) as a bound in nanoseconds."""
     return ms * 1_000_000 if ms > 0 else 1 << 62
+
+
+class SyncTimes:
+    """A shard's fsyncs, timed in the threads that run them: how many, their
+    nanoseconds (/metrics), and those that took at least ``threshold_ns`` as (event,
+    ms, unix second), which the shard's loop folds into its events (``fold``)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.ns = 0
+        self.threshold_ns = 1 << 62
+        self.slow: collections.deque = collections.deque()
+
+    def timed(self, event: str, ns: int) -> None:
+        self.count += 1
+        self.ns += ns
+        if ns >= self.threshold_ns:
+            self.slow.append((event, ns // 1_000_000, int(time.time())))
+
+    def fold(self, events: dict[str, list]) -> None:
+        slow = self.slow
+        while slow:
+            name, ms, when = slow.popleft()
+            add(events, name, ms, when)
 
 
 def add(events: dict[str, list], name: str, ms: int, now: int) -> None:

@@ -153,6 +153,17 @@ def test_command_metrics(server):
                for i in ("0", "1")) >= 10
     assert sum(s.value for s in fams["shardis_coordinator_requests"].samples
                if s.name.endswith("_total")) >= 1
+    # everysec's LMDB fsync runs in the background within a second of the writes
+    deadline = time.monotonic() + 10
+    while True:
+        fams = families(get(server.mport, "/metrics")[2])
+        synced = sum(value(fams["shardis_fsyncs"], "shardis_fsyncs_total", shard=i) for i in ("0", "1"))
+        if synced >= 1 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert synced >= 1
+    assert sum(value(fams["shardis_fsync_seconds"], "shardis_fsync_seconds_total", shard=i)
+               for i in ("0", "1")) > 0
     c.close()
 
 

@@ -195,6 +195,23 @@ def test_latency_graph_draws_as_redis():
     assert got.split("\n")[2:] == [" #", " |", " |", "_|", "  ", "21", "mm", ""]
 
 
+def test_fsync_times_reach_the_events():
+    """The fsyncs timed in a shard's threads (write-ahead log, LMDB): counted, and those at
+    or over the threshold folded into the events by the shard's loop."""
+    times, events = latency.SyncTimes(), {}
+    times.timed("lmdb-sync", 3_000_000)  # (threshold off: counted only)
+    times.fold(events)
+    assert (times.count, times.ns, events) == (1, 3_000_000, {})
+    times.threshold_ns = latency.threshold_ns(2)
+    times.timed("aof-fsync-always", 1_000_000)
+    times.timed("aof-fsync-always", 5_000_000)
+    times.fold(events)
+    assert times.count == 3 and list(events) == ["aof-fsync-always"]
+    assert events["aof-fsync-always"][0] == 5
+    times.fold(events)  # (nothing twice)
+    assert len(events["aof-fsync-always"][1]) == 1
+
+
 def test_latency_doctor_without_spikes(lat):
     s, r = lat
     call_both(s, r, "CONFIG", "SET", "latency-monitor-threshold", "100000")
