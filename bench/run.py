@@ -34,8 +34,11 @@ from typing import Callable, Iterator
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
-# The rules of every run (README): 50 clients, random keys over a 1M keyspace.
+# The rules of every run (README): 50 clients, random keys over a 1M keyspace
+# (--clients and --bench-threads change the first and add redis-benchmark --threads,
+# for a machine where one load generator thread would be the limit: bench/scale.sh).
 CLIENTS = 50
+BENCH_THREADS: list[str] = []
 KEYSPACE = 1_000_000
 # The default tests, in redis-benchmark's own order (its default list ends with MSET).
 TESTS = ("set", "get", "incr", "lpush", "rpop", "sadd", "hset", "zadd", "zpopmin", "lrange_100", "mset")
@@ -232,10 +235,14 @@ class RedisServer(Server):
     def label(self) -> str:
         return f"redis-{self.durability}"
 
+    io_threads = 0  # --redis-io-threads: redis-server's io-threads (reads too), 0: Redis' default
+
     def argv(self) -> list[str]:
+        threads = ["--io-threads", str(self.io_threads), "--io-threads-do-reads", "yes"] \
+            if self.io_threads > 1 else []
         return [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.tmp,
                 "--save", "", "--appendonly", "yes", "--appendfsync", self.durability,
-                "--daemonize", "no", "--logfile", ""]
+                "--daemonize", "no", "--logfile", "", *threads]
 
     def pids(self) -> dict[str, list[int]]:
         return {"redis": [self.proc.pid]}
@@ -448,7 +455,7 @@ def benchmark(server: Server, name: str, pipeline: int, requests: int) -> Run:
     """Run one redis-benchmark test on server and measure every process's CPU."""
     test = bench_test(name)
     base = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(server.port), "-c", str(CLIENTS),
-            "-r", str(KEYSPACE), "-n", str(requests), "--csv"]
+            "-r", str(KEYSPACE), "-n", str(requests), "--csv", *BENCH_THREADS]
     timeout = max(300, requests / 500)
     try:
         if test.prepare:
@@ -589,8 +596,9 @@ def machine_info(args: argparse.Namespace, tmp: str, load_before: tuple, load_af
         + ("; builds: " + ", ".join(f"{b} = `{py} -m shardis.supervisor`" for b, py in args.build)
            if getattr(args, "build", None) else ""),  # (growth.py's arguments have no --build)
         f"- {sh_out([RedisServer.binary, '--version'])}; {sh_out(['redis-benchmark', '--version'])}",
-        f"- redis-benchmark -c {CLIENTS} -r {KEYSPACE} -n {args.requests}; medians of {args.repeats} "
-        f"interleaved repeat(s); data on {filesystem_of(tmp)}",
+        f"- redis-benchmark -c {CLIENTS} -r {KEYSPACE} -n {args.requests} {' '.join(BENCH_THREADS)}"
+        f"; medians of {args.repeats} interleaved repeat(s); data on {filesystem_of(tmp)}"
+        + (f"; redis-server with io-threads {RedisServer.io_threads}" if RedisServer.io_threads > 1 else ""),
         f"- load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (1 min)",
     ]
 
@@ -710,6 +718,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                          "compiled=/tmp/venv/bin/python; default: shardis-server)")
     ap.add_argument("--results", help="file to prepend the table to (default bench/RESULTS.md; "
                                       "--quick writes only when this is given)")
+    ap.add_argument("--clients", type=int, default=CLIENTS,
+                    help="redis-benchmark connections (default %(default)s)")
+    ap.add_argument("--bench-threads", type=int, default=0,
+                    help="redis-benchmark --threads N (default: none, one thread)")
+    ap.add_argument("--redis-io-threads", type=int, default=0,
+                    help="run the reference redis-server with io-threads N (reads too)")
     ap.add_argument("--tmpdir", help="where servers keep their data (default: the system temp dir)")
     ap.add_argument("--profile", action="store_true",
                     help="also run py-spy on router-0 and shard-0 under SET -P 16; output in bench/out/")
@@ -731,6 +745,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             ap.error("--build takes NAME=PYTHON")
     if a.results is None and not a.quick:
         a.results = os.path.join(HERE, "RESULTS.md")
+    globals()["CLIENTS"] = a.clients  # (the default above is this module's CLIENTS)
+    BENCH_THREADS[:] = ["--threads", str(a.bench_threads)] if a.bench_threads > 0 else []
+    RedisServer.io_threads = a.redis_io_threads
     return a
 
 
