@@ -49,9 +49,10 @@ TITLES = {"cpu": "CPU"}
 # Sections that need every shard's figures (__info), and every router's (the hub's poll).
 SHARD_SECTIONS = {"keyspace", "shardis", "errorstats", "stats", "commandstats", "latencystats",
                   "persistence", "memory"}
-ROUTER_SECTIONS = {"stats", "commandstats", "errorstats", "latencystats"}
+ROUTER_SECTIONS = {"clients", "stats", "commandstats", "errorstats", "latencystats"}
 # The routers' figures INFO stats sums (router_figures' keys).
-SUMMED = ("commands", "connections", "rejected", "net_input", "net_output", "reads", "writes")
+SUMMED = ("commands", "connections", "rejected", "net_input", "net_output", "reads", "writes",
+          "clients", "blocked")
 _LATENCY_TRACKING = configtable.param("latency-tracking")
 _PERCENTILES = configtable.param("latency-tracking-info-percentiles")
 
@@ -121,10 +122,11 @@ class InfoView:
                 ("io_threads_active", 0)]
 
     def clients(self) -> list[tuple[str, object]]:
-        return [("connected_clients", len(self.router.clients)), ("cluster_connections", 0),
+        # (every router's clients: the hub's poll, as the stats section)
+        return [("connected_clients", self.totals["clients"]), ("cluster_connections", 0),
                 ("maxclients", self.cfg.maxclients), ("client_recent_max_input_buffer", 0),
                 ("client_recent_max_output_buffer", 0),
-                ("blocked_clients", sum(1 for c in self.router.clients.values() if c.blocked_on)),
+                ("blocked_clients", self.totals["blocked"]),
                 ("tracking_clients", 0), ("clients_in_timeout_table", 0)]
 
     def memory(self) -> list[tuple[str, object]]:

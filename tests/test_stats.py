@@ -134,6 +134,15 @@ def test_stats_are_summed_over_routers(two_routers):
         cmds = info(two_routers.port, "commandstats")
         assert cmds["cmdstat_set"]["calls"] == len(conns)
         assert cmds["cmdstat_get"]["calls"] == len(conns)
+        # connected_clients: every router's (these, on both routers, and INFO's own;
+        # connections closed just before may take a moment to leave)
+        deadline = time.monotonic() + 10
+        while info(two_routers.port, "clients")["connected_clients"] != len(conns) + 1:
+            assert time.monotonic() < deadline, info(two_routers.port, "clients")
+            time.sleep(0.1)
+        for c in conns[:2]:
+            got = parse_info(parse_reply(c.call("INFO", "clients")).decode())
+            assert got["connected_clients"] == len(conns) and got["blocked_clients"] == 0
     finally:
         for c in conns:
             c.close()
