@@ -526,8 +526,11 @@ class PubSub:
         return c.slot
 
     def send_query(self, what: int, arg: object) -> None:
-        """A query whose answer nobody waits for (an ACL LOG entry)."""
+        """A query whose answer nobody waits for (an ACL LOG entry): sent now, before the
+        refusal it records reaches the client, so that an ACL LOG the client sends next,
+        through any router, finds it (the hub serves each router's ops in order)."""
         self.send(Query(self.expect(Request(_ignore)), what, arg))
+        self.flush()
 
     def stats(self, then: Callable[[object], None]) -> None:
         """[channels, patterns, shard channels] over every router, for INFO."""
