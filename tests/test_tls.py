@@ -261,7 +261,12 @@ def test_port_0_leaves_only_tls(certs, tmp_path):
         ctx = client_ctx(certs)
         wait_tls(tls_port, ctx, s.proc)
         assert tls_call(tls_port, ctx, "CONFIG", "GET", "port") == b"*2\r\n$4\r\nport\r\n$1\r\n0\r\n"
-        assert "Ready to accept connections on 127.0.0.1:%d" % tls_port in s.log()
+        # (the supervisor says so once it has seen the router listen: a moment after)
+        ready = "Ready to accept connections on 127.0.0.1:%d" % tls_port
+        deadline = time.monotonic() + 10
+        while ready not in s.log() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ready in s.log()
     finally:
         assert s.stop() == 0
 
