@@ -33,6 +33,7 @@ COMPILED = [
     "shardis/shardd/disk/keys.py",
     "shardis/shardd/disk/coll.py",
     "shardis/shardd/disk/sysdb.py",
+    "shardis/shardd/access.py",     # the access data's fold, once per batch over its keys
     "shardis/wire.py",
     # DUMP / RESTORE's RDB codecs (LZF, listpacks): byte loops, 4x faster compiled
     "shardis/rdb.py",

@@ -24,7 +24,7 @@ import sys
 import tempfile
 
 CHILD = r"""
-import random, sys, tempfile, time
+import gc, random, sys, tempfile, time
 from shardis import wire
 from shardis.assembly import build_table
 from shardis.config import Config
@@ -39,6 +39,8 @@ n = int(sys.argv[1])
 with tempfile.TemporaryDirectory() as d:
     shard = Shard(Config(dir=d, shards=1, durability="everysec", map_size=1 << 30), 0, table)
     real, shard.sock = shard.sock, Outbox()
+    gc.collect()
+    gc.freeze()  # (as shardd.daemon.main does once its Shard is built)
     rnd = random.Random(1)
     out = []
     for name in (b"set", b"get"):

@@ -13,7 +13,7 @@ one eviction would run into the next until the shard was nearly empty.
 Access data lives in the shard's memory, never on disk (a read costs no write): the
 handlers append the meta keys they look up or write to the batch's ``touched`` list
 and the removed ones to ``dropped``; ``after`` folds them in once per batch. It is a
-fixed table of 2^20 slots indexed by the key's hash (``AccessTable``), not a map of
+fixed table of 2^20 slots indexed by the key's hash (``AccessTable``, shardd/access.py), not a map of
 keys: a dict entry per key kept every key written alive in the shard's heap, which
 cost SET 0.7 us (bench/RESULTS.md). Keys that share a slot share their access
 data, as approximate as Redis' sampling already is: with fewer keys than slots
@@ -37,7 +37,6 @@ from __future__ import annotations
 import bisect
 import collections
 import random
-from array import array
 from typing import Any, Callable
 
 from shardis import configtable, errors
@@ -45,6 +44,7 @@ from shardis.config import Config
 from shardis.resp import ReplyError
 from shardis.shardd.disk.keys import CHUNKED, DB_PREFIX, EXP, NO_EXPIRY, SLOT_BYTES, STRING
 from shardis.shardd.disk import chunks
+from shardis.shardd.access import AccessTable
 from shardis.shardd.storage import Keyspace, Store
 
 POLICIES = ("volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru",
@@ -151,35 +151,6 @@ class S3Fifo:
         self.ghost.clear()
 
 
-class AccessTable:
-    """Access data by a key's hash: 2^``bits`` 64-bit slots (8 MB at 20 bits), 0 for a
-    slot no key touched; ``get``/``pop``/item assignment as a dict's."""
-
-    __slots__ = ("slots", "mask")
-
-    def __init__(self, bits: int = 20) -> None:
-        self.slots = array("q", bytes(8 << bits))
-        self.mask = (1 << bits) - 1
-
-    def get(self, mk: bytes, default: int | None = None) -> int | None:
-        v = self.slots[hash(mk) & self.mask]
-        return v if v else default
-
-    def __setitem__(self, mk: bytes, value: int) -> None:
-        self.slots[hash(mk) & self.mask] = value
-
-    def set_all(self, mks: list[bytes], value: int) -> None:
-        slots, mask = self.slots, self.mask
-        for mk in mks:
-            slots[hash(mk) & mask] = value
-
-    def pop(self, mk: bytes, default: int | None = None) -> None:
-        self.slots[hash(mk) & self.mask] = 0
-
-    def clear(self) -> None:
-        self.slots = array("q", bytes(8 * len(self.slots)))
-
-
 class Evictor:
     """One shard's maxmemory settings, access data and eviction (``ShardContext.evictor``)."""
 
@@ -257,9 +228,7 @@ class Evictor:
             self.touch(touched, ks.now)
             ks.touched = []
         if dropped:
-            access = self.access
-            for mk in dropped:
-                access.pop(mk, None)
+            self.access.pop_all(dropped)
             if self.s3 is not None:
                 self.s3.drop(dropped)
             ks.dropped = []
