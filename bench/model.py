@@ -29,7 +29,9 @@ generator's measured CPU on the same cores) and prints the projection for larger
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
+import json
 import math
 import os
 import shlex
@@ -63,24 +65,34 @@ BACKGROUND = ("coordinator", "supervisor", "other")  # off it: CPU per second of
 
 
 class Cost(NamedTuple):
-    """CPU microseconds per command of one process kind: a + b / commands_per_message."""
+    """CPU microseconds per command of one process kind: a + b / cpm + c / pipeline.
 
-    a: float  # per command
-    b: float  # per message
+    a: per command; b: per router -> shard message (cpm: commands per message); c: per client
+    round trip (a read and a write on the client's connection carry ``pipeline`` commands;
+    only the router talks to clients, so a shard's c is 0)."""
 
-    def us(self, cpm: float) -> float:
-        return self.a + self.b / cpm
+    a: float
+    b: float
+    c: float = 0.0
+
+    def us(self, cpm: float, pipeline: float = 1.0) -> float:
+        return self.a + self.b / cpm + self.c / pipeline
 
 
 class CpmModel(NamedTuple):
-    """Commands per message = k * u**alpha, u = clients * pipeline / (routers * shards)."""
+    """Commands per message = k * (clients * pipeline)**alpha * shards**beta * routers**gamma,
+    clamped to [1, max(1, u)] (u: ``load_per_message``, the most a message can carry)."""
 
     k: float
-    alpha: float
+    alpha: float  # of the commands in flight
+    beta: float   # of the shards (each router's batch is split once per shard)
+    gamma: float  # of the routers (each has fewer clients, and each shard hears from each)
 
     def predict(self, shards: int, routers: int, clients: int, pipeline: int) -> float:
         u = load_per_message(shards, routers, clients, pipeline)
-        return min(max(self.k * float(u ** self.alpha), 1.0), max(u, 1.0))
+        cpm = self.k * float((clients * pipeline) ** self.alpha * shards ** self.beta
+                             * routers ** self.gamma)
+        return min(max(cpm, 1.0), max(u, 1.0))
 
 
 def load_per_message(shards: int, routers: int, clients: int, pipeline: int) -> float:
@@ -103,21 +115,50 @@ def least_squares(xs: list[float], ys: list[float]) -> tuple[float, float]:
     return my - slope * mx, slope
 
 
-def fit_cost(points: Iterable[tuple[float, float]]) -> Cost:
-    """Cost from (commands per message, CPU us per command) points: y = a + b * (1 / cpm)."""
+def weighted_least_squares(rows: list[list[float]], ys: list[float],
+                           weights: list[float]) -> list[float]:
+    """The coefficients x minimising sum(w * (row . x - y)**2): the normal equations, solved by
+    Gaussian elimination with partial pivoting."""
+    m = len(rows[0])
+    ata = [[sum(w * r[i] * r[j] for r, w in zip(rows, weights)) for j in range(m)] for i in range(m)]
+    aty = [sum(w * r[i] * y for r, y, w in zip(rows, ys, weights)) for i in range(m)]
+    for col in range(m):
+        piv = max(range(col, m), key=lambda i: abs(ata[i][col]))
+        if abs(ata[piv][col]) < 1e-300:
+            raise ValueError("the points do not determine the fit (too few distinct ones)")
+        ata[col], ata[piv] = ata[piv], ata[col]
+        aty[col], aty[piv] = aty[piv], aty[col]
+        for i in range(col + 1, m):
+            f = ata[i][col] / ata[col][col]
+            for j in range(col, m):
+                ata[i][j] -= f * ata[col][j]
+            aty[i] -= f * aty[col]
+    x = [0.0] * m
+    for i in reversed(range(m)):
+        x[i] = (aty[i] - sum(ata[i][j] * x[j] for j in range(i + 1, m))) / ata[i][i]
+    return x
+
+
+def fit_cost(points: Iterable[tuple[float, float, float]], per_round_trip: bool) -> Cost:
+    """Cost from (commands per message, pipeline, CPU us per command) points, least squares
+    of the relative residual (weights 1 / y**2: the -P 16 points, a few us, count as much as
+    the -P 1 ones, tens of us); with ``per_round_trip`` the c / pipeline term too."""
     pts = list(points)
-    a, b = least_squares([1.0 / c for c, _ in pts], [y for _, y in pts])
-    return Cost(a, b)
+    rows = [[1.0, 1.0 / cpm] + ([1.0 / p] if per_round_trip else []) for cpm, p, _ in pts]
+    ys = [y for *_, y in pts]
+    coef = weighted_least_squares(rows, ys, [1.0 / max(y, 1e-9) ** 2 for y in ys])
+    return Cost(*coef)
 
 
 def fit_cpm(points: Iterable[tuple[int, int, int, int, float]]) -> CpmModel:
     """CpmModel from (shards, routers, clients, pipeline, measured commands per message):
-    log cpm = log k + alpha * log u, least squares."""
+    log cpm = log k + alpha log(clients * pipeline) + beta log shards + gamma log routers,
+    least squares (the grid must vary all three: two -P depths, shards and routers)."""
     pts = list(points)
-    xs = [math.log(load_per_message(s, r, c, p)) for s, r, c, p, _ in pts]
-    ys = [math.log(cpm) for *_, cpm in pts]
-    logk, alpha = least_squares(xs, ys)
-    return CpmModel(math.exp(logk), alpha)
+    rows = [[1.0, math.log(c * p), math.log(s), math.log(r)] for s, r, c, p, _ in pts]
+    logk, alpha, beta, gamma = weighted_least_squares(rows, [math.log(x[-1]) for x in pts],
+                                                      [1.0] * len(pts))
+    return CpmModel(math.exp(logk), alpha, beta, gamma)
 
 
 @dataclass
@@ -140,8 +181,9 @@ class Projection:
         return min(self.bounds, key=lambda k: self.bounds[k])
 
 
-def project(costs: dict[str, Cost], cpm: float, shards: int, routers: int, cores: float,
-            background: float = 0.0, bench_us: float = 0.0, bench_threads: int = 0) -> Projection:
+def project(costs: dict[str, Cost], cpm: float, pipeline: int, shards: int, routers: int,
+            cores: float, background: float = 0.0, bench_us: float = 0.0,
+            bench_threads: int = 0) -> Projection:
     """Throughput of ``shards`` + ``routers`` on ``cores`` cores.
 
     Each router / shard process uses at most one core (commands spread evenly), so
@@ -149,7 +191,7 @@ def project(costs: dict[str, Cost], cpm: float, shards: int, routers: int, cores
     (the coordinator's and supervisor's CPU seconds per second), with the load generator's
     ``bench_us`` per command on the same cores when it is not set aside (validation here);
     a load generator of ``bench_threads`` threads is itself bound by them."""
-    us = {kind: cost.us(cpm) for kind, cost in costs.items()}
+    us = {kind: cost.us(cpm, pipeline) for kind, cost in costs.items()}
     p = Projection(shards, routers, cores, cpm, us)
     per_core = {"router": routers, "shard": shards}
     for kind, n in per_core.items():
@@ -174,7 +216,7 @@ def best_layout(costs: dict[str, Cost], cpm_model: CpmModel, cores: float, clien
     """The layout of ``layouts_for(cores)`` projected fastest (fewer processes on a tie)."""
     best: Projection | None = None
     for s, r in layouts_for(cores):
-        p = project(costs, cpm_model.predict(s, r, clients, pipeline), s, r, cores, background)
+        p = project(costs, cpm_model.predict(s, r, clients, pipeline), pipeline, s, r, cores, background)
         if best is None or p.rps > best.rps * 1.0001:
             best = p
     assert best is not None
@@ -394,24 +436,36 @@ def report(a: argparse.Namespace, samples: list[Sample], load: tuple[float, floa
             f"| {p.us['bench']:.2f} | {p.us['router'] * p.cpm:.0f} | {p.us['shard'] * p.cpm:.0f} "
             f"| {p.busy:.2f} |")
     # Fits.
-    costs: dict[str, dict[str, Cost]] = {}
+    costs: dict[str, dict[str, Cost]] = {}   # the model used: the router's with c / P
+    plain: dict[str, dict[str, Cost]] = {}   # a + b / cpm for every kind
     add("")
-    add("Fitted: CPU µs per command = a + b / cpm, least squares over the grid "
-        f"({a.grid}, both pipelines); r²; max |residual|:")
+    add("Fitted over the grid "
+        f"({a.grid}, both pipelines): CPU µs per command = a + b / cpm (+ c / P for the router, whose "
+        "every client round trip, a read and a write carrying P commands, costs the same however "
+        "many commands it carries); least squares of the relative residual; r² and the largest "
+        "|residual| as a share of the measurement:")
     add("")
-    add("| test | kind | a (µs per command) | b (µs per message) | r² | max residual µs |")
-    add("|---|---|---|---|---|---|")
+    add("| test | kind | model | a (µs per command) | b (µs per message) | c (µs per client round trip) "
+        "| r² | max residual |")
+    add("|---|---|---|---|---|---|---|---|")
     for t in a.tests:
-        costs[t] = {}
+        costs[t], plain[t] = {}, {}
         for kind in KINDS:
-            xy = [(p.cpm, p.us[kind]) for p in fit_pts if p.test == t]
-            c = fit_cost(xy)
-            costs[t][kind] = c
-            res = [y - c.us(x) for x, y in xy]
-            mean = sum(y for _, y in xy) / len(xy)
-            ss = sum((y - mean) ** 2 for _, y in xy)
-            r2 = 1 - sum(e * e for e in res) / ss if ss else 1.0
-            add(f"| {t.upper()} | {kind} | {c.a:.2f} | {c.b:.1f} | {r2:.3f} | {max(map(abs, res)):.2f} |")
+            xy = [(p.cpm, float(p.pipeline), p.us[kind]) for p in fit_pts if p.test == t]
+            for name, c in (("a + b/cpm", fit_cost(xy, False)),
+                            ("a + b/cpm + c/P", fit_cost(xy, True)) if kind == "router" else ("", None)):
+                if c is None:
+                    continue
+                if name == "a + b/cpm":
+                    plain[t][kind] = c
+                costs[t][kind] = c
+                res = [y - c.us(x, pp) for x, pp, y in xy]
+                mean = sum(y for *_, y in xy) / len(xy)
+                ss = sum((y - mean) ** 2 for *_, y in xy)
+                r2 = 1 - sum(e * e for e in res) / ss if ss else 1.0
+                rel = max(abs(e) / y for e, (*_, y) in zip(res, xy))
+                add(f"| {t.upper()} | {kind} | {name} | {c.a:.2f} | {c.b:.1f} | {c.c:.2f} | {r2:.3f} "
+                    f"| {rel:.0%} |")
     bg_rate = med([p.background_rate for p in fit_pts])
     bench_us = {(t, pp): med([p.us["bench"] for p in pts if p.test == t and p.pipeline == pp])
                 for t in a.tests for pp in a.pipelines}
@@ -420,8 +474,10 @@ def report(a: argparse.Namespace, samples: list[Sample], load: tuple[float, floa
     add(f"Background (coordinator + supervisor): {bg_rate:.3f} CPU seconds per second (median), "
         "taken off the cores shared.")
     add("")
-    add(f"Commands per message: cpm = {cpm_model.k:.3f} · u^{cpm_model.alpha:.3f}, u = clients · P / "
-        "(routers · shards), least squares of log cpm on log u over the grid, clamped to [1, max(1, u)]:")
+    add(f"Commands per message: cpm = {cpm_model.k:.3f} · (clients · P)^{cpm_model.alpha:.3f} · "
+        f"shards^{cpm_model.beta:.3f} · routers^{cpm_model.gamma:.3f}, least squares of log cpm over "
+        "the grid (both tests), clamped to [1, max(1, u)], u = clients · P / (routers · shards) the "
+        "most a message can carry (every client's pipeline in one loop turn of its router):")
     add("")
     add("| layout | P | u | cpm measured (SET / GET) | cpm model |")
     add("|---|---|---|---|---|")
@@ -435,16 +491,18 @@ def report(a: argparse.Namespace, samples: list[Sample], load: tuple[float, floa
     add("")
     add(f"Validation on this machine's {here} cores, redis-benchmark on the same cores (its own "
         "measured CPU per command added to the shared cores; one thread, so also bound by one "
-        "core). Projected from the fitted constants and the cpm model, first on all "
+        "core). Projected from the fitted constants and the cpm model, on all "
         f"{here} cores, then on the cores the other work on this machine (the lead's and other "
-        "helpers' processes, measured from /proc/stat in the same interval) left; error = "
-        "projected / measured - 1. The last column: the same arithmetic with the point's own "
+        "helpers' processes, measured from /proc/stat in the same interval) left: with the plain "
+        "a + b/cpm for both kinds, then with the router's c/P term (the model used below); "
+        "error = projected / measured - 1. The last: the same arithmetic with the point's own "
         "measured cpm and CPU instead of the fits:")
     add("")
-    add(f"| layout | test | P | measured rps | other work (cores) | idle (cores) | projected on {here} "
-        f"| error | projected on {here} - other work | bound by | error | no fit | error |")
-    add("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    add(f"| layout | test | P | measured rps | other work (cores) | idle (cores) | on {here} cores "
+        f"| error | cores left, a + b/cpm | error | cores left, + c/P | bound by | error | no fit | error |")
+    add("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     errors = []
+    gen = max(a.bench_threads, 1)
     for s, r in parse_layouts(a.validate):
         for t in a.tests:
             for pp in a.pipelines:
@@ -453,46 +511,50 @@ def report(a: argparse.Namespace, samples: list[Sample], load: tuple[float, floa
                     continue
                 pt = m[0]
                 cpm = cpm_model.predict(s, r, a.clients, pp)
-                plain = project(costs[t], cpm, s, r, here, bg_rate, bench_us[(t, pp)],
-                                max(a.bench_threads, 1))
-                proj = project(costs[t], cpm, s, r, here - pt.others, bg_rate, bench_us[(t, pp)],
-                               max(a.bench_threads, 1))
-                exact = project({k: Cost(pt.us[k], 0.0) for k in KINDS}, pt.cpm, s, r,
-                                here - pt.others, pt.background_rate, pt.us["bench"],
-                                max(a.bench_threads, 1))
+                left = here - pt.others
+                whole = project(costs[t], cpm, pp, s, r, here, bg_rate, bench_us[(t, pp)], gen)
+                simple = project(plain[t], cpm, pp, s, r, left, bg_rate, bench_us[(t, pp)], gen)
+                proj = project(costs[t], cpm, pp, s, r, left, bg_rate, bench_us[(t, pp)], gen)
+                exact = project({k: Cost(pt.us[k], 0.0) for k in KINDS}, pt.cpm, pp, s, r, left,
+                                pt.background_rate, pt.us["bench"], gen)
                 err = proj.rps / pt.rps - 1
                 errors.append(abs(err))
                 add(f"| {s}+{r} | {t.upper()} | {pp} | {pt.rps:,.0f} | {pt.others:.2f} | {pt.idle:.2f} "
-                    f"| {plain.rps:,.0f} | {plain.rps / pt.rps - 1:+.1%} | {proj.rps:,.0f} | {proj.bound} "
-                    f"| {err:+.1%} | {exact.rps:,.0f} | {exact.rps / pt.rps - 1:+.1%} |")
+                    f"| {whole.rps:,.0f} | {whole.rps / pt.rps - 1:+.0%} "
+                    f"| {simple.rps:,.0f} | {simple.rps / pt.rps - 1:+.1%} "
+                    f"| {proj.rps:,.0f} | {proj.bound} | {err:+.1%} "
+                    f"| {exact.rps:,.0f} | {exact.rps / pt.rps - 1:+.1%} |")
     if errors:
         add("")
-        add(f"Largest |error| on the cores left: {max(errors):.1%} (issue 16 asks for at most 15%).")
+        add(f"Largest |error| of the model used, on the cores left: {max(errors):.1%} (issue 16 asks "
+            "for at most 15%).")
     # Projection.
-    add("")
-    add(f"Projection (P {a.project_pipeline}, {a.clients} clients, load generator's cores set aside: "
-        f"--bench-cores {a.bench_cores}; background {bg_rate:.2f} core); rps, and what binds it:")
-    add("")
     layouts = parse_layouts(a.project_layouts)
-    for t in a.tests:
-        add(f"{t.upper()}:")
+    for clients in a.project_clients:
         add("")
-        add("| cores | " + " | ".join(f"{s}+{r}" for s, r in layouts) + " | best layout (rps, bound) |")
-        add("|---|" + "---|" * (len(layouts) + 1))
-        for cores in a.cores:
-            avail = cores - bench_cores_for(cores, a.bench_cores)
-            cells = []
-            for s, r in layouts:
-                if s + r > max(avail, 2):
-                    cells.append("—")
-                    continue
-                q = project(costs[t], cpm_model.predict(s, r, a.clients, a.project_pipeline), s, r,
-                            avail, bg_rate)
-                cells.append(f"{q.rps:,.0f} ({q.bound})")
-            b = best_layout(costs[t], cpm_model, avail, a.clients, a.project_pipeline, bg_rate)
-            add(f"| {cores} ({avail:g} for shardis) | " + " | ".join(cells)
-                + f" | {b.shards}+{b.routers}: {b.rps:,.0f} ({b.bound}) |")
-        add("")
+        add(f"Projection: P {a.project_pipeline}, {clients} clients, the load generator's cores set "
+            f"aside (--bench-cores {a.bench_cores}), background {bg_rate:.2f} core; rps (what binds "
+            "it: a kind's own cores, or all the cores shared); best: the fastest layout with one "
+            "core per process at most:")
+        for t in a.tests:
+            add("")
+            add(f"{t.upper()}, {clients} clients:")
+            add("")
+            add("| cores | " + " | ".join(f"{s}+{r}" for s, r in layouts) + " | best layout |")
+            add("|---|" + "---|" * (len(layouts) + 1))
+            for cores in a.cores:
+                avail = cores - bench_cores_for(cores, a.bench_cores)
+                cells = []
+                for s, r in layouts:
+                    if s + r > max(avail, 2):
+                        cells.append("—")
+                        continue
+                    q = project(costs[t], cpm_model.predict(s, r, clients, a.project_pipeline),
+                                a.project_pipeline, s, r, avail, bg_rate)
+                    cells.append(f"{q.rps / 1000:,.0f}k ({q.bound})")
+                b = best_layout(costs[t], cpm_model, avail, clients, a.project_pipeline, bg_rate)
+                add(f"| {cores} ({avail:g} for shardis) | " + " | ".join(cells)
+                    + f" | {b.shards}+{b.routers}: {b.rps / 1000:,.0f}k ({b.bound}) |")
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -509,7 +571,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--tests", default=",".join(TESTS), help="redis-benchmark -t tests (%(default)s)")
     ap.add_argument("--pipelines", default=PIPELINES, help="-P depths (%(default)s)")
     ap.add_argument("--clients", type=int, default=50, help="redis-benchmark -c (%(default)s)")
-    ap.add_argument("--requests", type=int, help="redis-benchmark -n (default 100000; --quick 20000)")
+    ap.add_argument("--requests", type=int, help="redis-benchmark -n (default 200000; --quick 20000)")
     ap.add_argument("--repeats", type=int, help="repeats of the grid (default 3; --quick 1)")
     ap.add_argument("--bench-threads", type=int, default=0, help="redis-benchmark --threads (default none)")
     ap.add_argument("--cores", default=",".join(map(str, CORES)), help="projected for (%(default)s)")
@@ -518,15 +580,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                          "auto (a quarter of the cores)")
     ap.add_argument("--project-layouts", default=PROJECT_LAYOUTS, help="%(default)s")
     ap.add_argument("--project-pipeline", type=int, default=16, help="-P of the projection (%(default)s)")
+    ap.add_argument("--project-clients", default="50,200",
+                    help="redis-benchmark -c of the projection, one table each (%(default)s); the cpm "
+                         "model takes clients into u, an assumption: the grid varies only layout and -P")
     ap.add_argument("--quick", action="store_true", help="1 repeat of 20000 requests; not written")
     ap.add_argument("--write", action="store_true", help="append the section to bench/RESULTS.md")
+    ap.add_argument("--save", metavar="FILE", help="also write the raw samples to FILE (JSON)")
+    ap.add_argument("--load", metavar="FILE",
+                    help="measure nothing: fit and project from samples --save wrote (the grid and "
+                         "options must match that run's)")
     ap.add_argument("--tmpdir", help="where the servers keep their data (default: the system temp dir)")
     a = ap.parse_args(argv)
     a.repeats = a.repeats or (1 if a.quick else 3)
-    a.requests = a.requests or (20000 if a.quick else 100000)
+    a.requests = a.requests or (20000 if a.quick else 200000)
     a.tests = [t.strip().lower() for t in a.tests.split(",") if t.strip()]
     a.pipelines = [int(p) for p in a.pipelines.split(",") if p.strip()]
     a.cores = [int(c) for c in a.cores.split(",") if c.strip()]
+    a.project_clients = [int(c) for c in a.project_clients.split(",") if c.strip()]
     return a
 
 
@@ -536,13 +606,25 @@ def main(argv: list[str] | None = None) -> int:
     load0 = os.getloadavg()[0]
     if load0 > 1.5:
         print(f"warning: load average {load0:.2f}: other work will skew the numbers", file=sys.stderr)
-    tmp = tempfile.mkdtemp(prefix="shardis-model-", dir=a.tmpdir)
     started = time.monotonic()
-    try:
-        samples = run_grid(a, tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    section = report(a, samples, (load0, os.getloadavg()[0]), time.monotonic() - started)
+    if a.load:
+        with open(a.load) as f:
+            saved = json.load(f)
+        samples = [Sample(**x) for x in saved["samples"]]
+        load1, took = saved["load_after"], saved["took"]
+        load0 = saved["load_before"]
+    else:
+        tmp = tempfile.mkdtemp(prefix="shardis-model-", dir=a.tmpdir)
+        try:
+            samples = run_grid(a, tmp)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        load1, took = os.getloadavg()[0], time.monotonic() - started
+        if a.save:
+            with open(a.save, "w") as f:
+                json.dump({"samples": [dataclasses.asdict(x) for x in samples], "load_before": load0,
+                           "load_after": load1, "took": took, "argv": sys.argv[1:]}, f)
+    section = report(a, samples, (load0, load1), took)
     print("\n" + section)
     if a.write and not a.quick:
         append_results(os.path.join(HERE, "RESULTS.md"), section)

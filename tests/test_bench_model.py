@@ -29,48 +29,59 @@ def test_least_squares_line_and_degenerate_cases():
 
 def test_fit_cost_recovers_per_command_and_per_message_cost():
     truth = Cost(2.5, 400.0)
-    pts = [(cpm, truth.us(cpm)) for cpm in (1, 4, 9.5, 30, 120, 250)]
-    fitted = fit_cost(pts)
-    assert fitted.a == pytest.approx(2.5)
-    assert fitted.b == pytest.approx(400.0)
-    # with noise that cancels out pairwise the line is unchanged
-    noisy = [(c, y + (0.1 if i % 2 else -0.1)) for i, (c, y) in enumerate(pts + pts)]
-    assert fit_cost(noisy).a == pytest.approx(2.5, abs=0.05)
+    pts = [(cpm, 16.0, truth.us(cpm)) for cpm in (1, 4, 9.5, 30, 120, 250)]
+    fitted = fit_cost(pts, per_round_trip=False)
+    assert fitted == pytest.approx((2.5, 400.0, 0.0))
+    # with a per-client-round-trip cost too (two pipeline depths)
+    truth = Cost(2.0, 80.0, 12.0)
+    pts = [(cpm, p, truth.us(cpm, p)) for cpm, p in ((300, 16), (20, 1), (150, 16), (10, 1), (60, 16),
+                                                     (3, 1))]
+    assert fit_cost(pts, per_round_trip=True) == pytest.approx(truth)
+    # the weights are relative: 10% off at every point moves the fit by 10%
+    off = [(cpm, p, y * 1.1) for cpm, p, y in pts]
+    assert fit_cost(off, per_round_trip=True) == pytest.approx((2.2, 88.0, 13.2))
+
+
+def test_weighted_least_squares_solves_and_refuses_degenerate_points():
+    rows = [[1.0, x, x * x] for x in (0.0, 1.0, 2.0, 3.0)]
+    assert model.weighted_least_squares(rows, [1 + 2 * x + 3 * x * x for x in (0, 1, 2, 3)],
+                                        [1.0] * 4) == pytest.approx([1.0, 2.0, 3.0])
+    with pytest.raises(ValueError):
+        model.weighted_least_squares([[1.0, 1.0], [1.0, 1.0]], [1.0, 2.0], [1.0, 1.0])
 
 
 def test_fit_cpm_power_law_and_clamp():
-    truth = CpmModel(0.5, 0.9)
+    truth = CpmModel(0.5, 0.9, -0.8, -0.6)
     pts = []
     for s, r in ((1, 1), (2, 1), (1, 2), (2, 2), (4, 2)):
         for p in (1, 16):
-            u = model.load_per_message(s, r, 50, p)
-            pts.append((s, r, 50, p, truth.k * u ** truth.alpha))
+            pts.append((s, r, 50, p, truth.predict(s, r, 50, p)))
     fitted = fit_cpm(pts)
-    assert fitted.k == pytest.approx(0.5)
-    assert fitted.alpha == pytest.approx(0.9)
-    # u = 50 * 16 / (1 * 1) = 800
-    assert fitted.predict(1, 1, 50, 16) == pytest.approx(0.5 * 800 ** 0.9)
+    assert fitted == pytest.approx(truth)
+    # 800 commands in flight, 2 shards, 1 router
+    assert fitted.predict(2, 1, 50, 16) == pytest.approx(0.5 * 800 ** 0.9 * 2 ** -0.8)
     # never below one command per message, never above what the clients have in flight
-    assert CpmModel(0.01, 1.0).predict(8, 4, 50, 1) == 1.0
-    assert CpmModel(10.0, 1.0).predict(2, 1, 50, 1) == 25.0
+    # (u = 50 * P / (routers * shards))
+    assert CpmModel(0.01, 1.0, 0.0, 0.0).predict(8, 4, 50, 1) == 1.0
+    assert CpmModel(10.0, 1.0, 0.0, 0.0).predict(2, 1, 50, 1) == 25.0
 
 
 def test_project_takes_the_least_bound():
     costs = {"router": Cost(3.0, 0.0), "shard": Cost(2.0, 0.0)}
     # 1+1 on 8 cores: the router's own core binds (1e6 / 3 us)
-    p = project(costs, 100.0, 1, 1, 8.0)
+    p = project(costs, 100.0, 16, 1, 1, 8.0)
     assert p.bounds["router"] == pytest.approx(1e6 / 3)
     assert p.bounds["shard"] == pytest.approx(1e6 / 2)
     assert p.bounds["cores"] == pytest.approx(8e6 / 5)
     assert (p.rps, p.bound) == (pytest.approx(1e6 / 3), "router")
     # 4+4 on 2 cores less 0.5 of background, load generator on the same cores (1 us, one thread)
-    p = project(costs, 100.0, 4, 4, 2.0, background=0.5, bench_us=1.0, bench_threads=1)
+    p = project(costs, 100.0, 16, 4, 4, 2.0, background=0.5, bench_us=1.0, bench_threads=1)
     assert p.bound == "cores"
     assert p.rps == pytest.approx(1.5e6 / 6)
     assert p.bounds["load generator"] == pytest.approx(1e6)
-    # the per-message cost scales with 1 / cpm
-    q = project({"router": Cost(1.0, 100.0)}, 10.0, 1, 1, 4.0)
-    assert q.us["router"] == pytest.approx(11.0)
+    # the per-message cost scales with 1 / cpm, the per-round-trip one with 1 / P
+    q = project({"router": Cost(1.0, 100.0, 8.0)}, 10.0, 4, 1, 1, 4.0)
+    assert q.us["router"] == pytest.approx(13.0)
 
 
 def test_layouts_and_best_layout():
@@ -78,12 +89,12 @@ def test_layouts_and_best_layout():
     assert (3, 1) in layouts_for(4) and (3, 2) not in layouts_for(4)
     # per-message cost zero: more processes only help, up to the cores
     costs = {"router": Cost(2.0, 0.0), "shard": Cost(2.0, 0.0)}
-    b = best_layout(costs, CpmModel(1.0, 1.0), 8.0, 50, 16)
+    b = best_layout(costs, CpmModel(1.0, 1.0, -1.0, -1.0), 8.0, 50, 16)
     assert b.shards + b.routers == 8
     assert b.rps == pytest.approx(8e6 / 4)
     # a large per-message cost: spreading over more processes lowers cpm and costs more
     costs = {"router": Cost(1.0, 2000.0), "shard": Cost(1.0, 2000.0)}
-    big = best_layout(costs, CpmModel(1.0, 1.0), 16.0, 50, 1)
+    big = best_layout(costs, CpmModel(1.0, 1.0, -1.0, -1.0), 16.0, 50, 1)
     assert big.shards + big.routers < 16
     assert math.isfinite(big.rps) and big.rps > 0
 
