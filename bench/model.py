@@ -8,12 +8,14 @@ between routers and shards (a message here is one router -> shard batch and its 
 by the routers: /metrics' ``shardis_batch_duration_seconds_count``), and redis-benchmark's own
 CPU (its rusage). From them:
 
-- per kind (router, shard): CPU per command = a + b / (commands per message), least squares
-  over the grid, per test (a: per-command cost; b: per-message cost); the coordinator and
-  supervisor, off the per-command path, as CPU seconds per second of wall time;
-- commands per message = k * u**alpha, u = clients * pipeline / (routers * shards) (the most a
-  message can carry when every client's pipeline reaches its router in one loop turn),
-  least squares in log space, clamped to [1, max(1, u)];
+- per kind (router, shard): CPU per command = a + b / cpm (+ c / pipeline for the router,
+  whose client round trips cost the same however many commands they carry), cpm: commands per
+  message; least squares of the relative residual over the grid, per test (a: per-command
+  cost, b: per-message cost, c: per client round trip); the coordinator and supervisor, off
+  the per-command path, as CPU seconds per second of wall time;
+- commands per message = k (clients * pipeline)**alpha shards**beta routers**gamma, least
+  squares in log space, clamped to [1, max(1, u)], u = clients * pipeline / (routers *
+  shards) (the most a message can carry: every client's pipeline in one loop turn);
 - throughput of S shards and R routers on C cores, the load generator's cores set aside:
   the least of R / router CPU per command (one process uses at most one core),
   S / shard CPU per command, and (cores left) / (all kinds' CPU per command).
@@ -21,9 +23,10 @@ CPU (its rusage). From them:
 It validates the projection where this machine can (1+1, 2+1 on its own cores, the load
 generator's measured CPU on the same cores) and prints the projection for larger machines.
 
-    python bench/model.py                      # the grid, 3 repeats (~5-10 min on 2 cores)
+    python bench/model.py --write --save /tmp/model.json   # the grid, 3 repeats (~6-8 min on 2 cores)
     python bench/model.py --quick              # 1 repeat, fewer requests, not written
-    python bench/model.py --repeats 5 --requests 300000 --write   # a longer run
+    python bench/model.py --repeats 5 --requests 500000 --write   # a longer run
+    python bench/model.py --load /tmp/model.json   # refit and project a saved run, measuring nothing
 """
 
 from __future__ import annotations
@@ -401,7 +404,7 @@ def points_of(samples: list[Sample]) -> list[Point]:
 
 
 def report(a: argparse.Namespace, samples: list[Sample], load: tuple[float, float],
-           took: float) -> str:
+           took: float, argv: list[str]) -> str:
     pts = points_of(samples)
     grid = parse_layouts(a.grid)
     fit_pts = [p for p in pts if (p.shards, p.routers) in grid]
@@ -411,7 +414,7 @@ def report(a: argparse.Namespace, samples: list[Sample], load: tuple[float, floa
     now = datetime.datetime.now(datetime.timezone.utc)
     add(f"## {now:%Y-%m-%d %H:%M} UTC — issue 16's cost model, measured (bench/model.py)")
     add("")
-    add(f"- command: `python bench/model.py {shlex.join(sys.argv[1:])}`")
+    add(f"- command: `python bench/model.py {shlex.join(argv)}`")
     add(f"- machine: {here} usable cores, {sh_out(['nproc'])} online; commit "
         f"{sh_out(['git', 'rev-parse', '--short', 'HEAD'])}; pure Python "
         f"({sys.executable} -m shardis.supervisor), durability everysec")
@@ -612,7 +615,7 @@ def main(argv: list[str] | None = None) -> int:
             saved = json.load(f)
         samples = [Sample(**x) for x in saved["samples"]]
         load1, took = saved["load_after"], saved["took"]
-        load0 = saved["load_before"]
+        load0, argv = saved["load_before"], saved["argv"]
     else:
         tmp = tempfile.mkdtemp(prefix="shardis-model-", dir=a.tmpdir)
         try:
@@ -620,11 +623,12 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         load1, took = os.getloadavg()[0], time.monotonic() - started
+        argv = [x for x in sys.argv[1:] if x != "--write"]
         if a.save:
             with open(a.save, "w") as f:
                 json.dump({"samples": [dataclasses.asdict(x) for x in samples], "load_before": load0,
-                           "load_after": load1, "took": took, "argv": sys.argv[1:]}, f)
-    section = report(a, samples, (load0, load1), took)
+                           "load_after": load1, "took": took, "argv": argv}, f)
+    section = report(a, samples, (load0, load1), took, argv)
     print("\n" + section)
     if a.write and not a.quick:
         append_results(os.path.join(HERE, "RESULTS.md"), section)
