@@ -23,7 +23,7 @@ CPU (its rusage). From them:
 It validates the projection where this machine can (1+1, 2+1 on its own cores, the load
 generator's measured CPU on the same cores) and prints the projection for larger machines.
 
-    python bench/model.py --write --save /tmp/model.json   # the grid, 3 repeats (~6-8 min on 2 cores)
+    python bench/model.py --write --save /tmp/model.json   # the grid, 3 repeats (~9-10 min on 2 cores)
     python bench/model.py --quick              # 1 repeat, fewer requests, not written
     python bench/model.py --repeats 5 --requests 500000 --write   # a longer run
     python bench/model.py --load /tmp/model.json   # refit and project a saved run, measuring nothing
@@ -143,14 +143,24 @@ def weighted_least_squares(rows: list[list[float]], ys: list[float],
 
 
 def fit_cost(points: Iterable[tuple[float, float, float]], per_round_trip: bool) -> Cost:
-    """Cost from (commands per message, pipeline, CPU us per command) points, least squares
-    of the relative residual (weights 1 / y**2: the -P 16 points, a few us, count as much as
-    the -P 1 ones, tens of us); with ``per_round_trip`` the c / pipeline term too."""
+    """Cost from (commands per message, pipeline, CPU us per command) points of one test."""
+    return fit_costs([("", cpm, p, y) for cpm, p, y in points], per_round_trip)[""]
+
+
+def fit_costs(points: Iterable[tuple[str, float, float, float]], per_round_trip: bool) -> dict[str, Cost]:
+    """Per test, Cost from (test, commands per message, pipeline, CPU us per command) points:
+    a of its own per test, b (and with ``per_round_trip`` the c / pipeline term) shared by all
+    tests (a message or a client round trip costs the same whatever the commands in it).
+    Least squares of the relative residual (weights 1 / y**2: the -P 16 points, a few us,
+    count as much as the -P 1 ones, tens of us)."""
     pts = list(points)
-    rows = [[1.0, 1.0 / cpm] + ([1.0 / p] if per_round_trip else []) for cpm, p, _ in pts]
+    tests = sorted({t for t, *_ in pts})
+    rows = [[1.0 if t == u else 0.0 for u in tests] + [1.0 / cpm] + ([1.0 / p] if per_round_trip else [])
+            for t, cpm, p, _ in pts]
     ys = [y for *_, y in pts]
     coef = weighted_least_squares(rows, ys, [1.0 / max(y, 1e-9) ** 2 for y in ys])
-    return Cost(*coef)
+    shared = coef[len(tests):] + ([] if per_round_trip else [0.0])
+    return {t: Cost(coef[i], *shared) for i, t in enumerate(tests)}
 
 
 def fit_cpm(points: Iterable[tuple[int, int, int, int, float]]) -> CpmModel:
@@ -274,6 +284,9 @@ class Sample:
     messages: int               # router -> shard messages (each with its reply)
     others: float = 0.0         # CPU seconds of every other process on the machine meanwhile
     idle: float = 0.0           # CPU seconds no process used (idle + iowait, all cores)
+    # context switches per kind, [voluntary, involuntary], and the load generator's
+    switched: dict[str, list[int]] = field(default_factory=dict)
+    bench_switched: list[int] = field(default_factory=list)
 
     @property
     def cpm(self) -> float:
@@ -292,6 +305,31 @@ def machine_ticks() -> tuple[int, int]:
     return sum(cells[:8]) - idle, idle
 
 
+def switches(server: MeteredShardis) -> dict[str, list[int]]:
+    """Per kind, [voluntary, involuntary] context switches so far of its processes' threads
+    (/proc/PID/task/TID/status: a process' own status counts its main thread only)."""
+    out: dict[str, list[int]] = {}
+    for kind, pids in server.pids().items():
+        kind = kind if kind in KINDS else "background"
+        acc = out.setdefault(kind, [0, 0])
+        for pid in pids:
+            try:
+                tids = os.listdir(f"/proc/{pid}/task")
+            except OSError:
+                continue
+            for tid in tids:
+                try:
+                    with open(f"/proc/{pid}/task/{tid}/status") as f:
+                        for line in f:
+                            if line.startswith("voluntary_ctxt_switches"):
+                                acc[0] += int(line.split()[1])
+                            elif line.startswith("nonvoluntary_ctxt_switches"):
+                                acc[1] += int(line.split()[1])
+                except OSError:
+                    pass
+    return out
+
+
 def measure(server: MeteredShardis, test: str, pipeline: int, clients: int, requests: int,
             threads: int) -> Sample:
     argv = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(server.port), "-c", str(clients),
@@ -300,6 +338,7 @@ def measure(server: MeteredShardis, test: str, pipeline: int, clients: int, requ
         argv += ["--threads", str(threads)]
     cmd0, msg0 = server.counters()
     before = server.snapshot()
+    sw0 = switches(server)
     machine0 = machine_ticks()
     t0 = time.monotonic()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -310,6 +349,7 @@ def measure(server: MeteredShardis, test: str, pipeline: int, clients: int, requ
     wall = time.monotonic() - t0
     machine1 = machine_ticks()
     after = server.snapshot()
+    sw1 = switches(server)
     cmd1, msg1 = server.counters()
     rps = None
     for line in out.splitlines():
@@ -327,7 +367,9 @@ def measure(server: MeteredShardis, test: str, pipeline: int, clients: int, requ
     # (the /metrics asks between the snapshots: a few ms of router and shard CPU, 2 messages)
     return Sample(server.shards, server.routers, test, pipeline, clients, requests, rps, wall, cpu,
                   cmd1 - cmd0, max(msg1 - msg0 - server.shards, 1),
-                  max(busy - sum(cpu.values()), 0.0), idle)
+                  max(busy - sum(cpu.values()), 0.0), idle,
+                  {k: [v[0] - sw0.get(k, [0, 0])[0], v[1] - sw0.get(k, [0, 0])[1]] for k, v in sw1.items()},
+                  [usage.ru_nvcsw, usage.ru_nivcsw])
 
 
 def parse_layouts(text: str) -> list[tuple[int, int]]:
@@ -360,7 +402,9 @@ def run_grid(a: argparse.Namespace, tmp: str) -> list[Sample]:
                               f"cpm {x.cpm:6.1f}  us/cmd router {x.us('router'):.2f} shard "
                               f"{x.us('shard'):.2f} bg {x.us('background'):.2f} bench {x.us('bench'):.2f}"
                               f"  cores: ours {sum(x.cpu.values()) / x.wall:.2f} others {x.others / x.wall:.2f} "
-                              f"idle {x.idle / x.wall:.2f}",
+                              f"idle {x.idle / x.wall:.2f}  switches/cmd (vol, invol) "
+                              + " ".join(f"{k} {v[0] / x.requests:.3f},{v[1] / x.requests:.3f}"
+                                         for k, v in sorted(x.switched.items())),
                               file=sys.stderr, flush=True)
             shutil.rmtree(server.tmp, ignore_errors=True)
     return samples
@@ -427,17 +471,17 @@ def report(a: argparse.Namespace, samples: list[Sample], load: tuple[float, floa
     add("- a message: one router -> shard batch and its reply (the routers' count, /metrics' "
         "shardis_batch_duration_seconds_count); cpm: commands per message")
     add("")
-    add("Measured (CPU µs per command; bg: coordinator + supervisor; busy: CPU seconds per second of "
-        "every process, the load generator's included):")
+    add("Measured (CPU µs per command; bg: coordinator + supervisor; ours: CPU seconds per second of "
+        "shardis' processes and the load generator; others: of every other process on the machine):")
     add("")
     add("| layout | test | P | rps | cpm | router µs | shard µs | bg µs | redis-benchmark µs | "
-        "router µs/msg | shard µs/msg | busy cores |")
-    add("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        "router µs/msg | shard µs/msg | ours (cores) | others (cores) |")
+    add("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for p in sorted(pts, key=lambda p: (p.test != "set", -p.pipeline, p.shards + p.routers, p.shards)):
         add(f"| {p.shards}+{p.routers} | {p.test.upper()} | {p.pipeline} | {p.rps:,.0f} | {p.cpm:.1f} "
             f"| {p.us['router']:.2f} | {p.us['shard']:.2f} | {p.us['background']:.2f} "
             f"| {p.us['bench']:.2f} | {p.us['router'] * p.cpm:.0f} | {p.us['shard'] * p.cpm:.0f} "
-            f"| {p.busy:.2f} |")
+            f"| {p.busy:.2f} | {p.others:.2f} |")
     # Fits.
     costs: dict[str, dict[str, Cost]] = {}   # the model used: the router's with c / P
     plain: dict[str, dict[str, Cost]] = {}   # a + b / cpm for every kind
@@ -445,28 +489,31 @@ def report(a: argparse.Namespace, samples: list[Sample], load: tuple[float, floa
     add("Fitted over the grid "
         f"({a.grid}, both pipelines): CPU µs per command = a + b / cpm (+ c / P for the router, whose "
         "every client round trip, a read and a write carrying P commands, costs the same however "
-        "many commands it carries); least squares of the relative residual; r² and the largest "
-        "|residual| as a share of the measurement:")
+        "many commands it carries); a per test, b and c shared by the tests; least squares of the "
+        "relative residual; r² and the largest |residual| as a share of the measurement, per test:")
     add("")
     add("| test | kind | model | a (µs per command) | b (µs per message) | c (µs per client round trip) "
         "| r² | max residual |")
     add("|---|---|---|---|---|---|---|---|")
     for t in a.tests:
         costs[t], plain[t] = {}, {}
-        for kind in KINDS:
-            xy = [(p.cpm, float(p.pipeline), p.us[kind]) for p in fit_pts if p.test == t]
-            for name, c in (("a + b/cpm", fit_cost(xy, False)),
-                            ("a + b/cpm + c/P", fit_cost(xy, True)) if kind == "router" else ("", None)):
-                if c is None:
-                    continue
+    for kind in KINDS:
+        xy = [(p.test, p.cpm, float(p.pipeline), p.us[kind]) for p in fit_pts]
+        fits = [("a + b/cpm", fit_costs(xy, False))]
+        if kind == "router":
+            fits.append(("a + b/cpm + c/P", fit_costs(xy, True)))
+        for name, fit in fits:
+            for t in a.tests:
+                c = fit[t]
                 if name == "a + b/cpm":
                     plain[t][kind] = c
                 costs[t][kind] = c
-                res = [y - c.us(x, pp) for x, pp, y in xy]
-                mean = sum(y for *_, y in xy) / len(xy)
-                ss = sum((y - mean) ** 2 for *_, y in xy)
+                pts_t = [(cpm, pp, y) for tt, cpm, pp, y in xy if tt == t]
+                res = [y - c.us(x, pp) for x, pp, y in pts_t]
+                mean = sum(y for *_, y in pts_t) / len(pts_t)
+                ss = sum((y - mean) ** 2 for *_, y in pts_t)
                 r2 = 1 - sum(e * e for e in res) / ss if ss else 1.0
-                rel = max(abs(e) / y for e, (*_, y) in zip(res, xy))
+                rel = max(abs(e) / y for e, (*_, y) in zip(res, pts_t))
                 add(f"| {t.upper()} | {kind} | {name} | {c.a:.2f} | {c.b:.1f} | {c.c:.2f} | {r2:.3f} "
                     f"| {rel:.0%} |")
     bg_rate = med([p.background_rate for p in fit_pts])
@@ -498,8 +545,9 @@ def report(a: argparse.Namespace, samples: list[Sample], load: tuple[float, floa
         f"{here} cores, then on the cores the other work on this machine (the lead's and other "
         "helpers' processes, measured from /proc/stat in the same interval) left: with the plain "
         "a + b/cpm for both kinds, then with the router's c/P term (the model used below); "
-        "error = projected / measured - 1. The last: the same arithmetic with the point's own "
-        "measured cpm and CPU instead of the fits:")
+        "error = projected / measured - 1, per repeat (with that run's other work and load "
+        "generator CPU), then medians. The last: the same arithmetic with the run's own "
+        "measured cpm and CPU instead of the fits (what the bounds' arithmetic itself misses):")
     add("")
     add(f"| layout | test | P | measured rps | other work (cores) | idle (cores) | on {here} cores "
         f"| error | cores left, a + b/cpm | error | cores left, + c/P | bound by | error | no fit | error |")
@@ -509,24 +557,36 @@ def report(a: argparse.Namespace, samples: list[Sample], load: tuple[float, floa
     for s, r in parse_layouts(a.validate):
         for t in a.tests:
             for pp in a.pipelines:
-                m = [p for p in pts if (p.shards, p.routers, p.test, p.pipeline) == (s, r, t, pp)]
-                if not m:
+                xs = [x for x in samples if (x.shards, x.routers, x.test, x.pipeline) == (s, r, t, pp)]
+                if not xs:
                     continue
-                pt = m[0]
                 cpm = cpm_model.predict(s, r, a.clients, pp)
-                left = here - pt.others
-                whole = project(costs[t], cpm, pp, s, r, here, bg_rate, bench_us[(t, pp)], gen)
-                simple = project(plain[t], cpm, pp, s, r, left, bg_rate, bench_us[(t, pp)], gen)
-                proj = project(costs[t], cpm, pp, s, r, left, bg_rate, bench_us[(t, pp)], gen)
-                exact = project({k: Cost(pt.us[k], 0.0) for k in KINDS}, pt.cpm, pp, s, r, left,
-                                pt.background_rate, pt.us["bench"], gen)
-                err = proj.rps / pt.rps - 1
-                errors.append(abs(err))
-                add(f"| {s}+{r} | {t.upper()} | {pp} | {pt.rps:,.0f} | {pt.others:.2f} | {pt.idle:.2f} "
-                    f"| {whole.rps:,.0f} | {whole.rps / pt.rps - 1:+.0%} "
-                    f"| {simple.rps:,.0f} | {simple.rps / pt.rps - 1:+.1%} "
-                    f"| {proj.rps:,.0f} | {proj.bound} | {err:+.1%} "
-                    f"| {exact.rps:,.0f} | {exact.rps / pt.rps - 1:+.1%} |")
+                # Per repeat: that run's other work and load generator's CPU; then medians.
+                rows: dict[str, list[float]] = {k: [] for k in (
+                    "rps", "others", "idle", "whole", "simple", "proj", "exact",
+                    "e_whole", "e_simple", "e_proj", "e_exact")}
+                bounds = []
+                for x in xs:
+                    left = here - x.others / x.wall
+                    bench = x.us("bench")
+                    whole = project(costs[t], cpm, pp, s, r, here, bg_rate, bench, gen)
+                    simple = project(plain[t], cpm, pp, s, r, left, bg_rate, bench, gen)
+                    proj = project(costs[t], cpm, pp, s, r, left, bg_rate, bench, gen)
+                    exact = project({k: Cost(x.us(k), 0.0) for k in KINDS}, x.cpm, pp, s, r, left,
+                                    x.cpu["background"] / x.wall, bench, gen)
+                    bounds.append(proj.bound)
+                    for k, v in (("rps", x.rps), ("others", x.others / x.wall), ("idle", x.idle / x.wall),
+                                 ("whole", whole.rps), ("simple", simple.rps), ("proj", proj.rps),
+                                 ("exact", exact.rps)):
+                        rows[k].append(v)
+                        if k not in ("rps", "others", "idle"):
+                            rows["e_" + k].append(v / x.rps - 1)
+                m = {k: med(v) for k, v in rows.items()}
+                errors.append(abs(m["e_proj"]))
+                add(f"| {s}+{r} | {t.upper()} | {pp} | {m['rps']:,.0f} | {m['others']:.2f} | {m['idle']:.2f} "
+                    f"| {m['whole']:,.0f} | {m['e_whole']:+.0%} | {m['simple']:,.0f} | {m['e_simple']:+.1%} "
+                    f"| {m['proj']:,.0f} | {'/'.join(sorted(set(bounds)))} | {m['e_proj']:+.1%} "
+                    f"| {m['exact']:,.0f} | {m['e_exact']:+.1%} |")
     if errors:
         add("")
         add(f"Largest |error| of the model used, on the cores left: {max(errors):.1%} (issue 16 asks "
@@ -574,7 +634,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--tests", default=",".join(TESTS), help="redis-benchmark -t tests (%(default)s)")
     ap.add_argument("--pipelines", default=PIPELINES, help="-P depths (%(default)s)")
     ap.add_argument("--clients", type=int, default=50, help="redis-benchmark -c (%(default)s)")
-    ap.add_argument("--requests", type=int, help="redis-benchmark -n (default 200000; --quick 20000)")
+    ap.add_argument("--requests", type=int, help="redis-benchmark -n (default 300000; --quick 20000)")
     ap.add_argument("--repeats", type=int, help="repeats of the grid (default 3; --quick 1)")
     ap.add_argument("--bench-threads", type=int, default=0, help="redis-benchmark --threads (default none)")
     ap.add_argument("--cores", default=",".join(map(str, CORES)), help="projected for (%(default)s)")
@@ -595,7 +655,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--tmpdir", help="where the servers keep their data (default: the system temp dir)")
     a = ap.parse_args(argv)
     a.repeats = a.repeats or (1 if a.quick else 3)
-    a.requests = a.requests or (20000 if a.quick else 200000)
+    a.requests = a.requests or (20000 if a.quick else 300000)
     a.tests = [t.strip().lower() for t in a.tests.split(",") if t.strip()]
     a.pipelines = [int(p) for p in a.pipelines.split(",") if p.strip()]
     a.cores = [int(c) for c in a.cores.split(",") if c.strip()]
