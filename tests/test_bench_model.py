@@ -42,6 +42,18 @@ def test_fit_cost_recovers_per_command_and_per_message_cost():
     assert fit_cost(off, per_round_trip=True) == pytest.approx((2.2, 88.0, 13.2))
 
 
+def test_fit_costs_shares_the_per_message_and_round_trip_costs_between_tests():
+    truth = {"set": Cost(4.0, 100.0, 10.0), "get": Cost(2.5, 100.0, 10.0)}
+    pts = [(t, cpm, p, truth[t].us(cpm, p)) for t in truth
+           for cpm, p in ((300, 16), (20, 1), (150, 16), (10, 1), (40, 16), (3, 1))]
+    fitted = model.fit_costs(pts, per_round_trip=True)
+    assert fitted["set"] == pytest.approx(truth["set"])
+    assert fitted["get"] == pytest.approx(truth["get"])
+    # without the c / P term: c is 0, a and b absorb what they can
+    plain = model.fit_costs(pts, per_round_trip=False)
+    assert plain["set"].c == 0.0 and plain["set"].b == plain["get"].b
+
+
 def test_weighted_least_squares_solves_and_refuses_degenerate_points():
     rows = [[1.0, x, x * x] for x in (0.0, 1.0, 2.0, 3.0)]
     assert model.weighted_least_squares(rows, [1 + 2 * x + 3 * x * x for x in (0, 1, 2, 3)],
