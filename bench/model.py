@@ -225,11 +225,13 @@ def layouts_for(cores: float, most: int = 64) -> list[tuple[int, int]]:
 
 
 def best_layout(costs: dict[str, Cost], cpm_model: CpmModel, cores: float, clients: int,
-                pipeline: int, background: float = 0.0) -> Projection:
-    """The layout of ``layouts_for(cores)`` projected fastest (fewer processes on a tie)."""
+                pipeline: int, background: float = 0.0, cpm: float | None = None) -> Projection:
+    """The layout of ``layouts_for(cores)`` projected fastest (fewer processes on a tie);
+    ``cpm``: every layout's messages carry that many commands (a what-if), not the model's."""
     best: Projection | None = None
     for s, r in layouts_for(cores):
-        p = project(costs, cpm_model.predict(s, r, clients, pipeline), pipeline, s, r, cores, background)
+        p = project(costs, cpm if cpm is not None else cpm_model.predict(s, r, clients, pipeline),
+                    pipeline, s, r, cores, background)
         if best is None or p.rps > best.rps * 1.0001:
             best = p
     assert best is not None
@@ -618,6 +620,45 @@ def report(a: argparse.Namespace, samples: list[Sample], load: tuple[float, floa
                 b = best_layout(costs[t], cpm_model, avail, clients, a.project_pipeline, bg_rate)
                 add(f"| {cores} ({avail:g} for shardis) | " + " | ".join(cells)
                     + f" | {b.shards}+{b.routers}: {b.rps / 1000:,.0f}k ({b.bound}) |")
+    # What-if: the batching keeps 1+1's commands per message in every layout (issue 16's target).
+    for clients in a.project_clients:
+        held = cpm_model.predict(1, 1, clients, a.project_pipeline)
+        add("")
+        add(f"What if every layout's messages carried as many commands as 1+1's (cpm {held:.0f}, "
+            f"{clients} clients, P {a.project_pipeline}; what issue 16's batching change aims at): the "
+            "best layout per core count and its projected rps, today's model beside it:")
+        add("")
+        add("| cores | " + " | ".join(f"{t.upper()} today | {t.upper()} with 1+1's cpm" for t in a.tests) + " |")
+        add("|---|" + "---|---|" * len(a.tests))
+        for cores in a.cores:
+            avail = cores - bench_cores_for(cores, a.bench_cores)
+            cells = []
+            for t in a.tests:
+                for fixed in (None, held):
+                    b = best_layout(costs[t], cpm_model, avail, clients, a.project_pipeline, bg_rate, fixed)
+                    cells.append(f"{b.shards}+{b.routers}: {b.rps / 1000:,.0f}k")
+            add(f"| {cores} | " + " | ".join(cells) + " |")
+        add("")
+    # How much of the growth of CPU per command with the layout the smaller messages explain.
+    add("")
+    add("Router + shard CPU µs per command, the largest layout of the grid against 1+1, same test "
+        "and P: measured here, and what the model's smaller messages alone (its cpm and fitted "
+        "constants) give; the rest is this machine (more processes than cores) or the fit:")
+    add("")
+    add("| test | P | layout | measured 1+1 | measured | ratio | model 1+1 | model | ratio |")
+    add("|---|---|---|---|---|---|---|---|---|")
+    big = max(grid, key=lambda x: (x[0] + x[1], x[0]))
+    for t in a.tests:
+        for pp in a.pipelines:
+            one = [p for p in fit_pts if (p.shards, p.routers, p.test, p.pipeline) == (1, 1, t, pp)]
+            far = [p for p in fit_pts if (p.shards, p.routers, p.test, p.pipeline) == (*big, t, pp)]
+            if not one or not far:
+                continue
+            m1, m2 = (sum(x[0].us[k] for k in KINDS) for x in (one, far))
+            f1, f2 = (sum(costs[t][k].us(cpm_model.predict(s, r, a.clients, pp), pp) for k in KINDS)
+                      for s, r in ((1, 1), big))
+            add(f"| {t.upper()} | {pp} | {big[0]}+{big[1]} | {m1:.2f} | {m2:.2f} | {m2 / m1:.2f}x "
+                f"| {f1:.2f} | {f2:.2f} | {f2 / f1:.2f}x |")
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -667,7 +708,7 @@ def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
     check_tools()
     load0 = os.getloadavg()[0]
-    if load0 > 1.5:
+    if load0 > 1.5 and not a.load:
         print(f"warning: load average {load0:.2f}: other work will skew the numbers", file=sys.stderr)
     started = time.monotonic()
     if a.load:
