@@ -227,11 +227,15 @@ def layouts_for(cores: float, most: int = 64) -> list[tuple[int, int]]:
 def best_layout(costs: dict[str, Cost], cpm_model: CpmModel, cores: float, clients: int,
                 pipeline: int, background: float = 0.0, cpm: float | None = None) -> Projection:
     """The layout of ``layouts_for(cores)`` projected fastest (fewer processes on a tie);
-    ``cpm``: every layout's messages carry that many commands (a what-if), not the model's."""
+    ``cpm``: every layout's messages carry that many commands (a what-if), not the model's,
+    or as many as the clients have in flight to one shard through one router if fewer."""
     best: Projection | None = None
     for s, r in layouts_for(cores):
-        p = project(costs, cpm if cpm is not None else cpm_model.predict(s, r, clients, pipeline),
-                    pipeline, s, r, cores, background)
+        if cpm is None:
+            n = cpm_model.predict(s, r, clients, pipeline)
+        else:
+            n = min(cpm, max(load_per_message(s, r, clients, pipeline), 1.0))
+        p = project(costs, n, pipeline, s, r, cores, background)
         if best is None or p.rps > best.rps * 1.0001:
             best = p
     assert best is not None
@@ -625,8 +629,10 @@ def report(a: argparse.Namespace, samples: list[Sample], load: tuple[float, floa
         held = cpm_model.predict(1, 1, clients, a.project_pipeline)
         add("")
         add(f"What if every layout's messages carried as many commands as 1+1's (cpm {held:.0f}, "
-            f"{clients} clients, P {a.project_pipeline}; what issue 16's batching change aims at): the "
-            "best layout per core count and its projected rps, today's model beside it:")
+            f"{clients} clients, P {a.project_pipeline}; what issue 16's batching change aims at), or "
+            "all the commands in flight between a router and a shard (clients · P / (routers · "
+            "shards)) if fewer: the best layout per core count and its projected rps, today's "
+            "model beside it:")
         add("")
         add("| cores | " + " | ".join(f"{t.upper()} today | {t.upper()} with 1+1's cpm" for t in a.tests) + " |")
         add("|---|" + "---|---|" * len(a.tests))

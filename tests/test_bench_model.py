@@ -109,6 +109,10 @@ def test_layouts_and_best_layout():
     big = best_layout(costs, CpmModel(1.0, 1.0, -1.0, -1.0), 16.0, 50, 1)
     assert big.shards + big.routers < 16
     assert math.isfinite(big.rps) and big.rps > 0
+    # a what-if cpm is held for every layout, but never above the commands in flight per
+    # router and shard (50 * 16 / (s * r))
+    held = best_layout(costs, CpmModel(1.0, 1.0, -1.0, -1.0), 16.0, 50, 16, cpm=300.0)
+    assert held.cpm == min(300.0, 800 / (held.shards * held.routers))
 
 
 def test_bench_cores():
