@@ -147,7 +147,8 @@ def fit_cost(points: Iterable[tuple[float, float, float]], per_round_trip: bool)
     return fit_costs([("", cpm, p, y) for cpm, p, y in points], per_round_trip)[""]
 
 
-def fit_costs(points: Iterable[tuple[str, float, float, float]], per_round_trip: bool) -> dict[str, Cost]:
+def fit_costs(points: Iterable[tuple[str, float, float, float]],
+              per_round_trip: bool) -> dict[str, Cost]:
     """Per test, Cost from (test, commands per message, pipeline, CPU us per command) points:
     a of its own per test, b (and with ``per_round_trip`` the c / pipeline term) shared by all
     tests (a message or a client round trip costs the same whatever the commands in it).
@@ -386,6 +387,17 @@ def parse_layouts(text: str) -> list[tuple[int, int]]:
     return out
 
 
+def progress(x: Sample) -> str:
+    """One run's figures, as the grid goes."""
+    ours, others, idle = (v / x.wall for v in (sum(x.cpu.values()), x.others, x.idle))
+    switched = " ".join(f"{k} {v[0] / x.requests:.3f},{v[1] / x.requests:.3f}"
+                        for k, v in sorted(x.switched.items()))
+    return (f"{x.shards}+{x.routers} {x.test.upper():<4} P{x.pipeline:<3} {x.rps:>10,.0f} rps "
+            f"cpm {x.cpm:6.1f}  us/cmd router {x.us('router'):.2f} shard {x.us('shard'):.2f} "
+            f"bg {x.us('background'):.2f} bench {x.us('bench'):.2f}  cores: ours {ours:.2f} "
+            f"others {others:.2f} idle {idle:.2f}  switches/cmd (vol, invol) {switched}")
+
+
 def run_grid(a: argparse.Namespace, tmp: str) -> list[Sample]:
     samples: list[Sample] = []
     layouts = parse_layouts(a.grid)
@@ -404,14 +416,7 @@ def run_grid(a: argparse.Namespace, tmp: str) -> list[Sample]:
                     for test in a.tests:
                         x = measure(server, test, p, a.clients, a.requests, a.bench_threads)
                         samples.append(x)
-                        print(f"  [repeat {rep}] {s}+{r} {test.upper():<4} P{p:<3} {x.rps:>10,.0f} rps "
-                              f"cpm {x.cpm:6.1f}  us/cmd router {x.us('router'):.2f} shard "
-                              f"{x.us('shard'):.2f} bg {x.us('background'):.2f} bench {x.us('bench'):.2f}"
-                              f"  cores: ours {sum(x.cpu.values()) / x.wall:.2f} others {x.others / x.wall:.2f} "
-                              f"idle {x.idle / x.wall:.2f}  switches/cmd (vol, invol) "
-                              + " ".join(f"{k} {v[0] / x.requests:.3f},{v[1] / x.requests:.3f}"
-                                         for k, v in sorted(x.switched.items())),
-                              file=sys.stderr, flush=True)
+                        print(f"  [repeat {rep}] {progress(x)}", file=sys.stderr, flush=True)
             shutil.rmtree(server.tmp, ignore_errors=True)
     return samples
 
@@ -454,7 +459,7 @@ def points_of(samples: list[Sample]) -> list[Point]:
 
 
 def report(a: argparse.Namespace, samples: list[Sample], load: tuple[float, float],
-           took: float, argv: list[str]) -> str:
+           took: float, argv: list[str], commit: str) -> str:
     pts = points_of(samples)
     grid = parse_layouts(a.grid)
     fit_pts = [p for p in pts if (p.shards, p.routers) in grid]
@@ -465,8 +470,8 @@ def report(a: argparse.Namespace, samples: list[Sample], load: tuple[float, floa
     add(f"## {now:%Y-%m-%d %H:%M} UTC — issue 16's cost model, measured (bench/model.py)")
     add("")
     add(f"- command: `python bench/model.py {shlex.join(argv)}`")
-    add(f"- machine: {here} usable cores, {sh_out(['nproc'])} online; commit "
-        f"{sh_out(['git', 'rev-parse', '--short', 'HEAD'])}; pure Python "
+    add(f"- machine: {here} usable cores, {sh_out(['nproc'])} online; measured at commit {commit}; "
+        "pure Python "
         f"({sys.executable} -m shardis.supervisor), durability everysec")
     add(f"- redis-benchmark -c {a.clients} -r {KEYSPACE} -n {a.requests} -t "
         f"{','.join(a.tests)} -P {','.join(map(str, a.pipelines))}"
@@ -634,7 +639,8 @@ def report(a: argparse.Namespace, samples: list[Sample], load: tuple[float, floa
             "shards)) if fewer: the best layout per core count and its projected rps, today's "
             "model beside it:")
         add("")
-        add("| cores | " + " | ".join(f"{t.upper()} today | {t.upper()} with 1+1's cpm" for t in a.tests) + " |")
+        add("| cores | " + " | ".join(f"{t.upper()} today | {t.upper()} with 1+1's cpm"
+                                     for t in a.tests) + " |")
         add("|---|" + "---|---|" * len(a.tests))
         for cores in a.cores:
             avail = cores - bench_cores_for(cores, a.bench_cores)
@@ -707,6 +713,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     a.pipelines = [int(p) for p in a.pipelines.split(",") if p.strip()]
     a.cores = [int(c) for c in a.cores.split(",") if c.strip()]
     a.project_clients = [int(c) for c in a.project_clients.split(",") if c.strip()]
+    grid = parse_layouts(a.grid)
+    if len({s for s, _ in grid}) < 2 or len({r for _, r in grid}) < 2 or len(set(a.pipelines)) < 2:
+        ap.error("the fits need --grid with two shard counts or more and two router counts or more, "
+                 "and two --pipelines depths or more")
     return a
 
 
@@ -723,6 +733,7 @@ def main(argv: list[str] | None = None) -> int:
         samples = [Sample(**x) for x in saved["samples"]]
         load1, took = saved["load_after"], saved["took"]
         load0, argv = saved["load_before"], saved["argv"]
+        commit = saved.get("commit", "?")
     else:
         tmp = tempfile.mkdtemp(prefix="shardis-model-", dir=a.tmpdir)
         try:
@@ -731,11 +742,14 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(tmp, ignore_errors=True)
         load1, took = os.getloadavg()[0], time.monotonic() - started
         argv = [x for x in sys.argv[1:] if x != "--write"]
+        commit = sh_out(["git", "rev-parse", "--short", "HEAD"])
+        if sh_out(["git", "status", "--porcelain", "--untracked-files=no"]) not in ("", "?"):
+            commit += " (with uncommitted changes)"
         if a.save:
             with open(a.save, "w") as f:
                 json.dump({"samples": [dataclasses.asdict(x) for x in samples], "load_before": load0,
-                           "load_after": load1, "took": took, "argv": argv}, f)
-    section = report(a, samples, (load0, load1), took, argv)
+                           "load_after": load1, "took": took, "argv": argv, "commit": commit}, f)
+    section = report(a, samples, (load0, load1), took, argv, commit)
     print("\n" + section)
     if a.write and not a.quick:
         append_results(os.path.join(HERE, "RESULTS.md"), section)
