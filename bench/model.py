@@ -125,9 +125,10 @@ def weighted_least_squares(rows: list[list[float]], ys: list[float],
     m = len(rows[0])
     ata = [[sum(w * r[i] * r[j] for r, w in zip(rows, weights)) for j in range(m)] for i in range(m)]
     aty = [sum(w * r[i] * y for r, y, w in zip(rows, ys, weights)) for i in range(m)]
+    scale = max(abs(ata[i][i]) for i in range(m))
     for col in range(m):
         piv = max(range(col, m), key=lambda i: abs(ata[i][col]))
-        if abs(ata[piv][col]) < 1e-300:
+        if abs(ata[piv][col]) <= 1e-10 * scale:  # (a column that is a combination of the others)
             raise ValueError("the points do not determine the fit (too few distinct ones)")
         ata[col], ata[piv] = ata[piv], ata[col]
         aty[col], aty[piv] = aty[piv], aty[col]
@@ -713,10 +714,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     a.pipelines = [int(p) for p in a.pipelines.split(",") if p.strip()]
     a.cores = [int(c) for c in a.cores.split(",") if c.strip()]
     a.project_clients = [int(c) for c in a.project_clients.split(",") if c.strip()]
-    grid = parse_layouts(a.grid)
-    if len({s for s, _ in grid}) < 2 or len({r for _, r in grid}) < 2 or len(set(a.pipelines)) < 2:
-        ap.error("the fits need --grid with two shard counts or more and two router counts or more, "
-                 "and two --pipelines depths or more")
+    # (the fits on made-up numbers of this grid's shape: refused now, not after the measuring)
+    grid = [(s, r, a.clients, p) for s, r in parse_layouts(a.grid) for p in a.pipelines]
+    try:
+        fit_cpm([(s, r, c, p, load_per_message(s, r, c, p) ** 0.9) for s, r, c, p in grid])
+        u = [load_per_message(s, r, c, p) for s, r, c, p in grid]
+        fit_costs([(t, x, float(p), 1.0 + 1.0 / p + 50 / x) for t in a.tests
+                   for x, (_, _, _, p) in zip(u, grid)], True)
+    except ValueError:
+        ap.error("the fits need a --grid whose shard and router counts vary independently (e.g. "
+                 "1+1,2+1,1+2) and two --pipelines depths or more")
     return a
 
 

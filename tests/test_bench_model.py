@@ -60,6 +60,10 @@ def test_weighted_least_squares_solves_and_refuses_degenerate_points():
                                         [1.0] * 4) == pytest.approx([1.0, 2.0, 3.0])
     with pytest.raises(ValueError):
         model.weighted_least_squares([[1.0, 1.0], [1.0, 1.0]], [1.0, 2.0], [1.0, 1.0])
+    # a column equal to another times a constant that rounding leaves a hair off zero
+    with pytest.raises(ValueError):
+        model.weighted_least_squares([[1.0, math.log(800)], [1.0, math.log(800)], [1.0, math.log(800)]],
+                                     [1.0, 2.0, 3.0], [1.0, 1.0, 1.0])
 
 
 def test_fit_cpm_power_law_and_clamp():
