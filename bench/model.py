@@ -23,7 +23,7 @@ CPU (its rusage). From them:
 It validates the projection where this machine can (1+1, 2+1 on its own cores, the load
 generator's measured CPU on the same cores) and prints the projection for larger machines.
 
-    python bench/model.py --write --save /tmp/model.json   # the grid, 3 repeats (~9-10 min on 2 cores)
+    python bench/model.py --write --save /tmp/model.json   # the grid, 3 repeats (~10-12 min on 2 cores)
     python bench/model.py --quick              # 1 repeat, fewer requests, not written
     python bench/model.py --repeats 5 --requests 500000 --write   # a longer run
     python bench/model.py --load /tmp/model.json   # refit and project a saved run, measuring nothing
