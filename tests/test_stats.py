@@ -168,6 +168,47 @@ def test_resetstat_clears_every_router_and_shard(two_routers):
             c.close()
 
 
+# INFO fields Redis' CONFIG RESETSTAT zeroes (resetServerStats) that count something here.
+RESET_FIELDS = {"stats": ("keyspace_hits", "keyspace_misses", "expired_keys", "evicted_keys",
+                          "total_error_replies", "rejected_connections", "total_forks",
+                          "latest_fork_usec", "unexpected_error_replies"),
+                "persistence": ("rdb_saves", "aof_rewrites",
+                                "rdb_last_bgsave_status")}
+
+
+def test_resetstat_zeroes_what_redis_zeroes(two_routers, reference):
+    """Saves, hits and misses, expired keys and error replies, then RESETSTAT: each
+    field reads as redis-server's after the same commands (rdb_saves among them)."""
+    conns = connections(two_routers.port, 2)
+    ref = RawClient(reference.port)
+    try:
+        for c in (conns[0], ref):
+            c.call("CONFIG", "RESETSTAT")
+            c.call("SET", "k", "v")
+            c.call("GET", "k")
+            c.call("GET", "missing")
+            c.call("SET", "gone", "v", "PX", "1")
+            c.call("LPUSH", "k", "x")
+            assert parse_reply(c.call("SAVE")) == b"OK"
+        time.sleep(0.01)
+        for c in (conns[1], ref):
+            c.call("GET", "gone")
+        for section, fields in RESET_FIELDS.items():
+            got = info(two_routers.port, section)
+            assert [got[f] for f in fields] == [info(reference.port, section)[f] for f in fields]
+        assert info(two_routers.port, "persistence")["rdb_saves"] >= 1
+        for c in (conns[1], ref):
+            assert parse_reply(c.call("CONFIG", "RESETSTAT")) == b"OK"
+        for section, fields in RESET_FIELDS.items():
+            got = info(two_routers.port, section)
+            assert [got[f] for f in fields] == [info(reference.port, section)[f] for f in fields]
+        assert info(two_routers.port, "persistence")["rdb_saves"] == 0
+    finally:
+        for c in conns:
+            c.close()
+        ref.close()
+
+
 def test_latencystats(two_routers, reference):
     conns = connections(two_routers.port, 4)
     ref = RawClient(reference.port)
