@@ -159,6 +159,7 @@ class Shard:
         scripts.serve_busy = self.serve_busy
         scripts.receivers = self.hub_receivers
         scripts.record = self._record_time
+        scripts.stats = self.sub_stats  # (what scripts call, counted by name: command_figures)
         self.hub_frames: list[bytes] = []  # the hub's frames read while a script asked it
         self.after_busy: list = []  # messages read while a script was busy, run after it
         self.in_multi = False     # running EXEC's commands: blocking ones do not block
@@ -709,8 +710,7 @@ class Shard:
             if name.startswith("__"):
                 continue  # (internal: their commands are counted, or their caller is)
             stats[name] = [calls, self.cmd_ns[c], 0, self.cmd_failed[c], hist]
-        for name, e in self.sub_stats.items():
-            stats[name] = e
+        cmdstats.merge(stats, self.sub_stats)
         return {k.encode(): v for k, v in cmdstats.compact(stats).items()}
 
     # ------------------------------------------------------------ transactions
