@@ -217,6 +217,9 @@ class Router:
         # coordinator keeps; SHAs (and "f:" + function names) that reached another shard.
         self.scripts: dict[bytes, bytes] = {}
         self.script_strays: set[bytes] = set()
+        # maxmemory: the shards over their limit with nothing to evict, as the hub last
+        # said (hubproto.OomShards); inside MULTI, commands for them are refused with -OOM.
+        self.oom_shards: frozenset[int] = frozenset()
         # ACL users (router/security.py): the whole table, on every router alike; the
         # table the hub passed on, until the hook loads it.
         self.users: acl.Users = acl.initial_users(cfg)

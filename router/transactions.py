@@ -31,7 +31,7 @@ from shardis.router.replies import NOBODY, Owner, Slot, unknown_command
 from shardis.slots import key_slot
 
 if TYPE_CHECKING:
-    from shardis.router.app import Client
+    from shardis.router.app import Client, Router
 
 QUEUED = b"+QUEUED\r\n"
 _tokens = itertools.count(1)
@@ -102,7 +102,14 @@ def queue(conn: Client, cmds: list[list[bytes]]) -> None:
             discard(conn)
             conn.run(cmds[n:])
             return
-        if name == "multi":
+        if router.oom_shards and "no_multi" not in spec.flags and _out_of_memory(router, spec, args):
+            # Redis refuses every command inside MULTI while out of memory, and EXEC
+            # then aborts: -OOM when a shard of its keys is (a command without keys: any).
+            pending.append([encode_error(errors.OOM), conn])
+            router.count_error(errors.OOM)
+            router.command_rejected(_counted_name(spec, args))
+            conn.multi_error = True
+        elif name == "multi":
             pending.append([encode_error(errors.MULTI_NESTED), conn])
             router.count_error(errors.MULTI_NESTED)
             router.command_done(spec, args, 0, errors.MULTI_NESTED)
@@ -120,6 +127,42 @@ def queue(conn: Client, cmds: list[list[bytes]]) -> None:
             assert queued is not None, "queue runs inside MULTI"
             queued.append(args)
             pending.append([QUEUED, conn])
+
+
+def _out_of_memory(router: Router, spec: CommandSpec, args: list[bytes]) -> bool:
+    """Whether a shard ``args`` runs on is out of memory (``router.oom_shards``, as the
+    hub last said): a shard of its keys; any shard for a command without keys."""
+    keys = spec.keys(args)
+    if not keys:
+        return True
+    full = router.oom_shards
+    slot_to_shard = router.slot_to_shard
+    return any(slot_to_shard[key_slot(k)] in full for k in keys)
+
+
+def _counted_name(spec: CommandSpec, args: list[bytes]) -> str:
+    """The name INFO commandstats counts a call under: a container's by subcommand."""
+    if spec.subcommands and len(args) > 1:
+        sub = spec.subcommands.get(args[1].decode("latin-1").lower())
+        if sub is not None:
+            return sub.name
+    return spec.name
+
+
+def _exec_out_of_memory(conn: Client, queued: list[list[bytes]]) -> bool:
+    """EXEC while out of memory: Redis refuses it when a command queued has the denyoom
+    flag (and a shard it writes is out of memory, here)."""
+    router = conn.router
+    table = router.table
+    for args in queued:
+        spec = table.lookup(args[0])
+        if spec is None:
+            continue
+        sub = spec.subcommands.get(args[1].decode("latin-1").lower()) \
+            if spec.subcommands and len(args) > 1 else None
+        if "denyoom" in (sub or spec).flags and _out_of_memory(router, spec, args):
+            return True
+    return False
 
 
 def _must_wait(conn: Client) -> bool:
@@ -270,6 +313,13 @@ def execute(conn: Client) -> None:
         pending.append([encode_error(errors.EXECABORT), conn])
         router.count_error(errors.EXECABORT)
         router.command_done(exec_spec, [b"exec"], 0, errors.EXECABORT)
+        return
+    if router.oom_shards and queued and _exec_out_of_memory(conn, queued):
+        unwatch_all(conn)
+        abort = errors.EXECABORT_BECAUSE % errors.OOM
+        pending.append([encode_error(abort), conn])
+        router.count_error(abort)
+        router.command_rejected("exec")
         return
     router.command_done(exec_spec, [b"exec"], 0, None)
     assert queued is not None, "EXEC inside MULTI"

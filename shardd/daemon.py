@@ -32,8 +32,8 @@ import zmq
 from shardis import cmdstats, configtable, errors, hubproto, latency, notify, slowlog, wire
 from shardis.commands import INTERNAL, CommandTable
 from shardis.config import Config, log_level
-from shardis.hubproto import Q_RECEIVERS, Answer, Configure, Feed, Hello, Monitoring, Notify, Publish, Query, \
-    shard_identity
+from shardis.hubproto import Q_RECEIVERS, Answer, Configure, Feed, Hello, Monitoring, Notify, Oom, Publish, \
+    Query, shard_identity
 from shardis.messages import Batch, Replies, SlowCalls
 from shardis.resp import ReplyError, encode, encode3, encode_error
 from shardis.shardd import eviction, recovery, snapshot
@@ -171,6 +171,7 @@ class Shard:
         self.participant = Participant(self)
         self.deferred: list = []
         self.hub: zmq.Socket | None = None  # to the pub/sub hub, while serving (``serve``)
+        self.oom_told = False  # what the hub last heard: out of memory (``_evict``)
         self.hub_token = 0  # (a script's PUBLISH asks the hub: ``hub_receivers``)
         self.poller: zmq.Poller | None = None  # ``serve``'s
         self.stopping = False
@@ -537,6 +538,8 @@ class Shard:
         logged with the batch (shardd/recovery.py replays them)."""
         ev = self.evictor
         if not ev.limit:
+            if self.oom_told:
+                self._tell_oom(False)
             return
         oom = ev.before(ks)
         if ev.evicted:
@@ -544,6 +547,15 @@ class Shard:
         if oom:
             self.tables = self.oom_tables(self.tables)
             self.injected.extend((i, 0, eviction.OOM, 0, []) for i in range(nmsgs))
+        if oom != self.oom_told:
+            self._tell_oom(oom)
+
+    def _tell_oom(self, full: bool) -> None:
+        """The hub hears when this shard runs out of memory or no longer is (so that a
+        router refuses commands inside MULTI with -OOM at once, as Redis does)."""
+        self.oom_told = full
+        if self.hub is not None:
+            self.hub.send(hubproto.encode([Oom(full)]))
 
     def oom_tables(self, tables: tuple[list, list]) -> tuple[list, list]:
         """``tables`` with the denyoom commands answering -OOM (made once per tables)."""
@@ -688,6 +700,8 @@ class Shard:
                 self.slow_ns = slowlog.threshold_ns(int(args[i + 1]))
             elif args[i] == b"latency-monitor-threshold":
                 self.latency_ns = self.store.fsyncs.threshold_ns = latency.threshold_ns(int(args[i + 1]))
+        if self.oom_told and not self.evictor.limit:  # (maxmemory 0: the routers hear at once)
+            self._tell_oom(False)
         return v
 
     def reset_command_stats(self) -> None:
