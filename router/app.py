@@ -481,6 +481,9 @@ class Router:
         """A command this router ran (or refused: ``err`` says which) for INFO commandstats,
         under its subcommand's name for a container (``config|get``); into the slow log
         when it took long enough (``conn``: its client; none for those not logged)."""
+        if conn is not None and conn.counts_itself:
+            conn.counts_itself = False  # (it counts once its reply is in: later.answer_timed)
+            return
         if ns >= self.slow_ns and conn is not None and "skip_slowlog" not in spec.flags \
                 and (err is None or cmdstats.error_class(err) == "failed"):
             self.slowlog.add(time.time(), ns // 1000, slowlog.cut_args(args), conn.addr, conn.name)
@@ -864,6 +867,9 @@ class Client(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.created = time.time()
         self.last_cmd: str | bytes = b"NULL"  # (a spec's name once one ran)
+        # The command its handler just ran answers later and counts itself then, its time
+        # running until its reply (router/later.py ``answer_timed``): command_done skips it.
+        self.counts_itself = False
         self.last_active = router.loop.time() if router.loop is not None else 0.0  # loop clock (monotonic)
         self.addr = ""
         self.laddr = ""

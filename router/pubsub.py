@@ -42,8 +42,8 @@ from shardis.router.connection import Container, answer_poll, help_reply, text
 from shardis import configtable, errors, hubproto
 from shardis.commands import INTERNAL, LOCAL, CommandTable
 from shardis.hubproto import ACL_SETTING, CHANNEL, KINDS, PATTERN, Q_CHANNELS, Q_NUMPAT, Q_NUMSUB, Q_STATS, \
-    SHARD, Answer, Ask, Configure, Configured, Count, Hello, Lines, Message, Monitoring, OomShards, PMessage, \
-    Poll, Publish, Query, Set, SMessage, Sync, Tell, ToHub, router_identity
+    SHARD, Answer, Ask, Configure, Configured, Count, Hello, Lines, Message, Monitoring, OomShards, \
+    PMessage, Poll, Publish, Query, Set, SMessage, Sync, Tell, ToHub, router_identity
 from shardis.resp import ReplyError, Simple, encode_error
 
 if TYPE_CHECKING:

@@ -42,7 +42,7 @@ from shardis.args import int_arg
 from shardis.commands import LOCAL, CommandTable
 from shardis.resp import OK, ReplyError, Simple, Verbatim, encode_error, string2ll
 from shardis.router.connection import help_reply, text
-from shardis.router.later import all_ok, answer_later
+from shardis.router.later import all_ok, answer_later, answer_timed
 from shardis.router import persistence
 from shardis.router.objectcmd import ask
 from shardis.router.replies import Slot
@@ -520,7 +520,7 @@ def debug(conn: Client, args: list[bytes]) -> object:
             return OK  # the dataset on disk is the one served: nothing to load
         # "Save, then load": the snapshot is written as SAVE writes it (dir/dbfilename);
         # what is served is what is on disk already, so nothing is loaded back.
-        slot, fill = answer_later(conn)
+        slot, fill = answer_timed(conn, args)  # (its time is the whole save's, as Redis')
         persistence.save_now(conn.router, lambda error: fill(error if error is not None else b"+OK\r\n"))
         return slot
     if sub == b"change-repl-id" and n == 2:
