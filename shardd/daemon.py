@@ -291,6 +291,8 @@ class Shard:
             if now >= next_sync:
                 if self.watchers:
                     self.forget_dead_routers()
+                if self.oom_told:  # (again each second while out of memory: a hub that
+                    self._tell_oom(True)  # restarted with the coordinator knows it too)
                 if self.cfg.durability == "everysec" and self.store.dirty:
                     self.store.sync_later()
                 elif self.wal is not None and self.wal.size > WAL_CHECKPOINT_BYTES:
