@@ -217,6 +217,9 @@ class Router:
         # coordinator keeps; SHAs (and "f:" + function names) that reached another shard.
         self.scripts: dict[bytes, bytes] = {}
         self.script_strays: set[bytes] = set()
+        # maxmemory: the shards over their limit with nothing to evict, as the hub last
+        # said (hubproto.OomShards); inside MULTI, commands for them are refused with -OOM.
+        self.oom_shards: frozenset[int] = frozenset()
         # ACL users (router/security.py): the whole table, on every router alike; the
         # table the hub passed on, until the hook loads it.
         self.users: acl.Users = acl.initial_users(cfg)
@@ -478,6 +481,9 @@ class Router:
         """A command this router ran (or refused: ``err`` says which) for INFO commandstats,
         under its subcommand's name for a container (``config|get``); into the slow log
         when it took long enough (``conn``: its client; none for those not logged)."""
+        if conn is not None and conn.counts_itself:
+            conn.counts_itself = False  # (it counts once its reply is in: later.answer_timed)
+            return
         if ns >= self.slow_ns and conn is not None and "skip_slowlog" not in spec.flags \
                 and (err is None or cmdstats.error_class(err) == "failed"):
             self.slowlog.add(time.time(), ns // 1000, slowlog.cut_args(args), conn.addr, conn.name)
@@ -559,7 +565,11 @@ class Router:
             slot = Slot((None, client))
         rid = next(self.batch_ids)
         self.coord_waiting[rid] = (slot, client)
-        self.coord_started[rid] = (spec, args, time.perf_counter_ns())
+        if spec.name == "__as":  # (a script run as a user with ACL rules: counted as itself)
+            inner = self.table.lookup(args[2])
+            self.coord_started[rid] = (spec if inner is None else inner, args[2:], time.perf_counter_ns())
+        else:
+            self.coord_started[rid] = (spec, args, time.perf_counter_ns())
         client.coord_outstanding += 1
         if spec.blocking:
             client.coord_rid = rid
@@ -857,6 +867,9 @@ class Client(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.created = time.time()
         self.last_cmd: str | bytes = b"NULL"  # (a spec's name once one ran)
+        # The command its handler just ran answers later and counts itself then, its time
+        # running until its reply (router/later.py ``answer_timed``): command_done skips it.
+        self.counts_itself = False
         self.last_active = router.loop.time() if router.loop is not None else 0.0  # loop clock (monotonic)
         self.addr = ""
         self.laddr = ""

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from shardis.router.replies import NOBODY, Slot
 from shardis.router.connection import Container, help_reply, text
@@ -127,8 +127,15 @@ def shard_args(version: int, shared: dict) -> list[bytes] | None:
 def set_everywhere(conn: Client, shared: dict, reply: object = OK) -> Slot:
     """Shared values: to every router through the hub, then, those the shards use, to
     every shard; the reply (OK) once all have them, so the next command sees them."""
-    router = conn.router
     slot, fill = answer_later(conn)
+    share_then(conn, shared, fill, reply)
+    return slot
+
+
+def share_then(conn: Client, shared: dict, fill: Callable[[bytes], None], reply: object = OK) -> None:
+    """set_everywhere's work, for a caller that holds the reply's slot: ``fill`` gets
+    the reply once every router and shard has ``shared``."""
+    router = conn.router
     encoder = conn.encode
 
     def shared_by_routers(version: object) -> None:
@@ -144,7 +151,6 @@ def set_everywhere(conn: Client, shared: dict, reply: object = OK) -> Slot:
         owner.slot = router.fanout(owner, router.table.by_name[b"__config"], 0, args, all_ok)
 
     router.pubsub.share(shared, shared_by_routers)
-    return slot
 
 
 # ---------------------------------------------------------------- the handlers
@@ -175,7 +181,11 @@ def config_resetstat(conn: Client, args: list[bytes]) -> Slot:
     router.resetstats_asked += 1  # (counted again once this router has reset: Router._reset_stats)
     router.fanout(NOBODY, router.table.by_name[b"__info"], 0,
                   [b"__info", b"%d" % router.cfg.databases, b"RESETSTAT"], all_ok)
-    return set_everywhere(conn, {RESETSTAT: time.time_ns()})
+    # The coordinator's count of saves (INFO persistence's rdb_saves) before the routers'.
+    slot, fill = answer_later(conn)
+    router.coord_call(router.table.by_name[b"__bgsave"].id, 0, [b"__bgsave", b"RESETSTAT"],
+                      lambda _: share_then(conn, {RESETSTAT: time.time_ns()}, fill))
+    return slot
 
 
 def config_rewrite(conn: Client, args: list[bytes]) -> Simple:

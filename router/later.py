@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 from shardis.router.replies import Slot
@@ -41,3 +42,22 @@ def answer_later(conn) -> tuple[Slot, Callable[[bytes], None]]:
             conn.flush()
 
     return slot, fill
+
+
+def answer_timed(conn, args: list[bytes]) -> tuple[Slot, Callable[[bytes], None]]:
+    """answer_later for a command Redis runs whole inside its call (SAVE): it counts
+    (INFO commandstats, SLOWLOG, LATENCY) once its reply is in, its time running until
+    then, rather than when its handler returns (``Client.counts_itself``)."""
+    slot, fill = answer_later(conn)
+    router = conn.router
+    spec = router.table.lookup(args[0])
+    t0 = time.perf_counter_ns()
+    conn.counts_itself = spec is not None
+
+    def done(reply: bytes) -> None:
+        if spec is not None:
+            err = reply[1:200].decode("latin-1") if reply[:1] == b"-" else None
+            router.command_done(spec, args, time.perf_counter_ns() - t0, err, conn)
+        fill(reply)
+
+    return slot, done

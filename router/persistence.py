@@ -21,7 +21,7 @@ from shardis import errors
 from shardis.commands import LOCAL, CommandTable
 from shardis.savestate import read_state
 from shardis.resp import ReplyError, Simple, encode_error
-from shardis.router.later import Then, answer_later
+from shardis.router.later import Then, answer_later, answer_timed
 from shardis.router.replies import Slot
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ def lastsave(conn: Client, args: list[bytes]) -> int:
 
 
 def save(conn: Client, args: list[bytes]) -> Slot:
-    slot, fill = answer_later(conn)
+    slot, fill = answer_timed(conn, args)  # (its time is the whole save's, as Redis')
 
     def done(error: bytes | None) -> None:
         fill(error if error is not None else b"+OK\r\n")

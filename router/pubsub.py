@@ -42,8 +42,8 @@ from shardis.router.connection import Container, answer_poll, help_reply, text
 from shardis import configtable, errors, hubproto
 from shardis.commands import INTERNAL, LOCAL, CommandTable
 from shardis.hubproto import ACL_SETTING, CHANNEL, KINDS, PATTERN, Q_CHANNELS, Q_NUMPAT, Q_NUMSUB, Q_STATS, \
-    SHARD, Answer, Ask, Configure, Configured, Count, Hello, Lines, Message, Monitoring, PMessage, Poll, \
-    Publish, Query, Set, SMessage, Sync, Tell, ToHub, router_identity
+    SHARD, Answer, Ask, Configure, Configured, Count, Hello, Lines, Message, Monitoring, OomShards, \
+    PMessage, Poll, Publish, Query, Set, SMessage, Sync, Tell, ToHub, router_identity
 from shardis.resp import ReplyError, Simple, encode_error
 
 if TYPE_CHECKING:
@@ -220,7 +220,12 @@ class PubSub:
             # MONITOR's (router/monitor.py)
             Monitoring: lambda op, touched: self.router.monitor.on_monitoring(op),
             Lines: lambda op, touched: self.router.monitor.on_lines(op),
+            OomShards: self._on_oom_shards,
         }
+
+    def _on_oom_shards(self, op: OomShards, touched: dict) -> None:
+        """The shards out of memory now (router/transactions.py reads them in MULTI)."""
+        self.router.oom_shards = frozenset(op.shards)
 
     # ------------------------------------------------------------ the hub link
 

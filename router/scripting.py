@@ -42,7 +42,7 @@ FLUSHED = "__scripts_flushed"  # the shared setting whose change empties every r
 
 def route(router: Router, spec: CommandSpec, args: list[bytes]) -> tuple[CommandSpec, list[bytes], int]:
     """(the command and arguments to send, the shard to run on or -1 for the coordinator).
-    An EVALSHA whose script this router has becomes the EVAL of its body."""
+    An EVALSHA whose script this router has is sent with its body in the SHA's place."""
     name = spec.name
     if name.startswith("fcall"):
         n = string2ll(args[2])
@@ -58,9 +58,10 @@ def route(router: Router, spec: CommandSpec, args: list[bytes]) -> tuple[Command
         if body is None:
             learn(router, sha)
             return spec, args, -1
-        ro = name == "evalsha_ro"
-        args = [b"eval_ro" if ro else b"eval", body, *args[2:]]
-        spec = router.by_name[args[0]]
+        # The body in the SHA's place (a shard runs the body; the coordinator knows it
+        # as one it holds: shardd/scripting.py ``cross_eval``), the name kept, so that
+        # INFO commandstats counts the call as EVALSHA wherever it runs.
+        args = [args[0], body, *args[2:]]
     elif name == "eval" or name == "eval_ro":
         body = args[1]
         sha = sha1hex(body)

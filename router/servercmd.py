@@ -19,8 +19,10 @@
   shard, SET-ACTIVE-EXPIRE switches every shard's expiry sweep, POPULATE has every
   shard create the keys it owns, ERROR, LOG and PROTOCOL answer as Redis', RELOAD fsyncs every
   shard as SAVE does (nothing to load: what is served is on disk; with NOSAVE it does
-  nothing), CHANGE-REPL-ID is a no-op (no replication ids matter). The subcommands that
-  cannot apply (DIGEST, JMAP ...) answer Redis' unknown-subcommand error.
+  nothing), CHANGE-REPL-ID is a no-op (no replication ids matter), DIGEST and
+  DIGEST-VALUE give Redis' digests, whatever the shard count (every shard computes its
+  part: shardd/digest.py, shardis/digest.py). The subcommands that cannot apply (JMAP
+  ...) answer Redis' unknown-subcommand error.
 """
 
 from __future__ import annotations
@@ -35,12 +37,12 @@ import struct
 import time
 from typing import TYPE_CHECKING
 
-from shardis import REDIS_VERSION, configtable, errors
+from shardis import REDIS_VERSION, configtable, digest, errors
 from shardis.args import int_arg
 from shardis.commands import LOCAL, CommandTable
 from shardis.resp import OK, ReplyError, Simple, Verbatim, encode_error, string2ll
 from shardis.router.connection import help_reply, text
-from shardis.router.later import all_ok, answer_later
+from shardis.router.later import all_ok, answer_later, answer_timed
 from shardis.router import persistence
 from shardis.router.objectcmd import ask
 from shardis.router.replies import Slot
@@ -344,6 +346,10 @@ DEBUG_HELP = (
     "CHANGE-REPL-ID",
     "    Change the replication IDs of the instance.",
     "    Dangerous: should be used only for testing the replication subsystem.",
+    "DIGEST",
+    "    Output a hex signature representing the current DB content.",
+    "DIGEST-VALUE <key> [<key> ...]",
+    "    Output a hex signature of the values of all the specified keys.",
     "ERROR <string>",
     "    Return a Redis protocol error with <string> as message. Useful for clients",
     "    unit tests to simulate Redis errors.",
@@ -514,7 +520,7 @@ def debug(conn: Client, args: list[bytes]) -> object:
             return OK  # the dataset on disk is the one served: nothing to load
         # "Save, then load": the snapshot is written as SAVE writes it (dir/dbfilename);
         # what is served is what is on disk already, so nothing is loaded back.
-        slot, fill = answer_later(conn)
+        slot, fill = answer_timed(conn, args)  # (its time is the whole save's, as Redis')
         persistence.save_now(conn.router, lambda error: fill(error if error is not None else b"+OK\r\n"))
         return slot
     if sub == b"change-repl-id" and n == 2:
@@ -535,6 +541,15 @@ def debug(conn: Client, args: list[bytes]) -> object:
         return OK
     if sub == b"protocol" and n == 3:
         return Slot((debug_protocol(conn, args[2]), conn))
+    if sub == b"digest" and n == 2:
+        # Every shard's part of the dataset's digest (shardd/digest.py), put together here.
+        router = conn.router
+        return router.fanout(conn, router.by_name[b"__digest"], 0, [b"__digest"],
+                             lambda parts: Simple(digest.combine(parts)))
+    if sub == b"digest-value":
+        router = conn.router
+        return router.fanout(conn, router.by_name[b"__digestvalue"], conn.db, [b"__digestvalue", *args[2:]],
+                             lambda parts: [Simple(d) for d in digest.combine_values(parts)])
     raise ReplyError(errors.SUBCOMMAND_SYNTAX % (text(args[1][:128]), "DEBUG"))
 
 

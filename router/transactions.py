@@ -25,13 +25,13 @@ import time
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from shardis import errors, wire
-from shardis.commands import ALL, INTERNAL, LOCAL, SCRIPT, CommandTable
+from shardis.commands import ALL, INTERNAL, LOCAL, SCRIPT, CommandSpec, CommandTable
 from shardis.resp import NIL_ARRAY, OK, ReplyError, Simple, encode_error
 from shardis.router.replies import NOBODY, Owner, Slot, unknown_command
 from shardis.slots import key_slot
 
 if TYPE_CHECKING:
-    from shardis.router.app import Client
+    from shardis.router.app import Client, Router
 
 QUEUED = b"+QUEUED\r\n"
 _tokens = itertools.count(1)
@@ -102,7 +102,14 @@ def queue(conn: Client, cmds: list[list[bytes]]) -> None:
             discard(conn)
             conn.run(cmds[n:])
             return
-        if name == "multi":
+        if router.oom_shards and "no_multi" not in spec.flags and _out_of_memory(router, spec, args):
+            # Redis refuses every command inside MULTI while out of memory, and EXEC
+            # then aborts: -OOM when a shard of its keys is (a command without keys: any).
+            pending.append([encode_error(errors.OOM), conn])
+            router.count_error(errors.OOM)
+            router.command_rejected(_counted_name(spec, args))
+            conn.multi_error = True
+        elif name == "multi":
             pending.append([encode_error(errors.MULTI_NESTED), conn])
             router.count_error(errors.MULTI_NESTED)
             router.command_done(spec, args, 0, errors.MULTI_NESTED)
@@ -120,6 +127,42 @@ def queue(conn: Client, cmds: list[list[bytes]]) -> None:
             assert queued is not None, "queue runs inside MULTI"
             queued.append(args)
             pending.append([QUEUED, conn])
+
+
+def _out_of_memory(router: Router, spec: CommandSpec, args: list[bytes]) -> bool:
+    """Whether a shard ``args`` runs on is out of memory (``router.oom_shards``, as the
+    hub last said): a shard of its keys; any shard for a command without keys."""
+    keys = spec.keys(args)
+    if not keys:
+        return True
+    full = router.oom_shards
+    slot_to_shard = router.slot_to_shard
+    return any(slot_to_shard[key_slot(k)] in full for k in keys)
+
+
+def _counted_name(spec: CommandSpec, args: list[bytes]) -> str:
+    """The name INFO commandstats counts a call under: a container's by subcommand."""
+    if spec.subcommands and len(args) > 1:
+        sub = spec.subcommands.get(args[1].decode("latin-1").lower())
+        if sub is not None:
+            return sub.name
+    return spec.name
+
+
+def _exec_out_of_memory(conn: Client, queued: list[list[bytes]]) -> bool:
+    """EXEC while out of memory: Redis refuses it when a command queued has the denyoom
+    flag (and a shard it writes is out of memory, here)."""
+    router = conn.router
+    table = router.table
+    for args in queued:
+        spec = table.lookup(args[0])
+        if spec is None:
+            continue
+        sub = spec.subcommands.get(args[1].decode("latin-1").lower()) \
+            if spec.subcommands and len(args) > 1 else None
+        if "denyoom" in (sub or spec).flags and _out_of_memory(router, spec, args):
+            return True
+    return False
 
 
 def _must_wait(conn: Client) -> bool:
@@ -165,7 +208,7 @@ class ExecReply:
     """The owner of a remote part of EXEC: fills the client's placeholder slots from the
     list of replies the shard (RAW) or the coordinator sends back."""
 
-    __slots__ = ("conn", "header", "n", "remote", "local", "slot", "dirty", "hold", "denied")
+    __slots__ = ("conn", "header", "n", "remote", "local", "slot", "dirty", "hold", "denied", "whole")
 
     def __init__(self, conn: Client, header: list | None, n: int, remote: list, local: list,
                  hold: bool, denied: list) -> None:
@@ -178,6 +221,7 @@ class ExecReply:
         self.dirty = False
         self.hold = hold       # the client waits for this reply before its next command
         self.denied = denied   # slots of commands the user's rules refuse now (their errors)
+        self.whole: list[tuple[int, CommandSpec, list[bytes]]] = []  # (see execute)
 
     def flush(self) -> None:
         self.dirty = False
@@ -207,6 +251,8 @@ class ExecReply:
             else:
                 for s, r in zip(self.remote, v):
                     s[0] = r
+                if self.whole:
+                    self.count_whole()
             for s, args in self.local:
                 run_local(conn, args, s)
         if self.hold:
@@ -214,6 +260,22 @@ class ExecReply:
         elif not conn.dirty:
             conn.dirty = True
             conn.flush()
+
+
+    def count_whole(self) -> None:
+        """INFO commandstats: the commands the coordinator ran whole, each once (a failed
+        call when it answered an error); a script run as a user with ACL rules (``__as``)
+        under its own name. Their time is the round's, not theirs: counted as none."""
+        router = self.conn.router
+        for i, spec, args in self.whole:
+            if spec.name == "__as":
+                inner = router.table.lookup(args[2])
+                if inner is None:
+                    continue
+                spec, args = inner, args[2:]
+            reply = self.remote[i][0]
+            err = reply[1:200].decode("latin-1") if isinstance(reply, bytes) and reply[:1] == b"-" else None
+            router.command_done(spec, args, 0, err)
 
 
 def run_local(conn: Client, args: list[bytes], placeholder: list) -> None:
@@ -252,6 +314,13 @@ def execute(conn: Client) -> None:
         router.count_error(errors.EXECABORT)
         router.command_done(exec_spec, [b"exec"], 0, errors.EXECABORT)
         return
+    if router.oom_shards and queued and _exec_out_of_memory(conn, queued):
+        unwatch_all(conn)
+        abort = errors.EXECABORT_BECAUSE % errors.OOM
+        pending.append([encode_error(abort), conn])
+        router.count_error(abort)
+        router.command_rejected("exec")
+        return
     router.command_done(exec_spec, [b"exec"], 0, None)
     assert queued is not None, "EXEC inside MULTI"
     watched, conn.watched = conn.watched, {}
@@ -269,6 +338,10 @@ def execute(conn: Client) -> None:
     denied: list = []
     shards = {w[0] for w in watched.values()}
     cross = False
+    # Commands the coordinator runs whole (scripts, those whose keys span shards): no
+    # shard counts them (their parts are not calls), so this router does once EXEC's
+    # replies are in (ExecReply.count_whole); (index in remote_slots, spec, args).
+    whole: list[tuple[int, CommandSpec, list[bytes]]] = []
     for args in queued:
         spec = table.lookup(args[0])
         assert spec is not None, "queued, so looked up"
@@ -306,6 +379,7 @@ def execute(conn: Client) -> None:
             # (a script may reach any shard's keys, and EVALSHA's body is the
             # coordinator's to find: scripts in a transaction run there)
             cross = True
+            whole.append((len(remote_slots) - 1, spec, args))
             continue
         keys = spec.keys(args)
         ks = {slot_to_shard[key_slot(k)] for k in keys} or {0}
@@ -313,16 +387,20 @@ def execute(conn: Client) -> None:
             more = spec.reached(args)
             if more is None:
                 cross = cross or router.nshards > 1
+                if router.nshards > 1:
+                    whole.append((len(remote_slots) - 1, spec, args))
             else:
                 ks.update(slot_to_shard[key_slot(k)] for k in more)
         if len(ks) > 1:
             cross = True
+            whole.append((len(remote_slots) - 1, spec, args))
         shards |= ks
     if not remote_cmds and not watched:
         return
     hold = defer_local or cross or len(shards) > 1
     owner = ExecReply(conn, header if watched else None, n, remote_slots, local, hold, denied)
     if cross or len(shards) > 1:
+        owner.whole = whole
         items = [[shard, epoch, wdb, key, version]
                  for (wdb, key), (shard, epoch, version) in watched.items()]
         spec = router.by_name[b"__multi"]

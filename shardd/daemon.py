@@ -33,8 +33,8 @@ import zmq
 from shardis import cmdstats, configtable, errors, hubproto, latency, notify, slowlog, wire
 from shardis.commands import INTERNAL, CommandTable
 from shardis.config import Config, log_level
-from shardis.hubproto import Q_RECEIVERS, Answer, Configure, Feed, Hello, Monitoring, Notify, Publish, Query, \
-    shard_identity
+from shardis.hubproto import Q_RECEIVERS, Answer, Configure, Feed, Hello, Monitoring, Notify, Oom, Publish, \
+    Query, shard_identity
 from shardis.messages import Batch, Replies, SlowCalls
 from shardis.resp import ReplyError, encode, encode3, encode_error
 from shardis.shardd import eviction, recovery, snapshot
@@ -160,6 +160,7 @@ class Shard:
         scripts.serve_busy = self.serve_busy
         scripts.receivers = self.hub_receivers
         scripts.record = self._record_time
+        scripts.stats = self.sub_stats  # (what scripts call, counted by name: command_figures)
         self.hub_frames: list[bytes] = []  # the hub's frames read while a script asked it
         self.after_busy: list = []  # messages read while a script was busy, run after it
         self.in_multi = False     # running EXEC's commands: blocking ones do not block
@@ -171,6 +172,7 @@ class Shard:
         self.participant = Participant(self)
         self.deferred: list = []
         self.hub: zmq.Socket | None = None  # to the pub/sub hub, while serving (``serve``)
+        self.oom_told = False  # what the hub last heard: out of memory (``_evict``)
         self.hub_token = 0  # (a script's PUBLISH asks the hub: ``hub_receivers``)
         self.poller: zmq.Poller | None = None  # ``serve``'s
         self.stopping = False
@@ -290,6 +292,8 @@ class Shard:
             if now >= next_sync:
                 if self.watchers:
                     self.forget_dead_routers()
+                if self.oom_told:  # (again each second while out of memory: a hub that
+                    self._tell_oom(True)  # restarted with the coordinator knows it too)
                 if self.cfg.durability == "everysec" and self.store.dirty:
                     self.store.sync_later()
                 elif self.wal is not None and self.wal.size > WAL_CHECKPOINT_BYTES:
@@ -537,6 +541,8 @@ class Shard:
         logged with the batch (shardd/recovery.py replays them)."""
         ev = self.evictor
         if not ev.limit:
+            if self.oom_told:
+                self._tell_oom(False)
             return
         oom = ev.before(ks)
         if ev.evicted:
@@ -544,6 +550,15 @@ class Shard:
         if oom:
             self.tables = self.oom_tables(self.tables)
             self.injected.extend((i, 0, eviction.OOM, 0, []) for i in range(nmsgs))
+        if oom != self.oom_told:
+            self._tell_oom(oom)
+
+    def _tell_oom(self, full: bool) -> None:
+        """The hub hears when this shard runs out of memory or no longer is (so that a
+        router refuses commands inside MULTI with -OOM at once, as Redis does)."""
+        self.oom_told = full
+        if self.hub is not None:
+            self.hub.send(hubproto.encode([Oom(full)]))
 
     def oom_tables(self, tables: tuple[list, list]) -> tuple[list, list]:
         """``tables`` with the denyoom commands answering -OOM (made once per tables)."""
@@ -706,6 +721,8 @@ class Shard:
                 self.slow_ns = slowlog.threshold_ns(int(args[i + 1]))
             elif args[i] == b"latency-monitor-threshold":
                 self.latency_ns = self.store.fsyncs.threshold_ns = latency.threshold_ns(int(args[i + 1]))
+        if self.oom_told and not self.evictor.limit:  # (maxmemory 0: the routers hear at once)
+            self._tell_oom(False)
         return v
 
     def reset_command_stats(self) -> None:
@@ -728,8 +745,7 @@ class Shard:
             if name.startswith("__"):
                 continue  # (internal: their commands are counted, or their caller is)
             stats[name] = [calls, self.cmd_ns[c], 0, self.cmd_failed[c], hist]
-        for name, e in self.sub_stats.items():
-            stats[name] = e
+        cmdstats.merge(stats, self.sub_stats)
         return {k.encode(): v for k, v in cmdstats.compact(stats).items()}
 
     # ------------------------------------------------------------ transactions

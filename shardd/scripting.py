@@ -24,7 +24,7 @@ import random
 import time
 from typing import Any, Callable
 
-from shardis import acl, configtable, errors, rdb
+from shardis import acl, cmdstats, configtable, errors, rdb
 from shardis.commands import ALL, INTERNAL, LOCAL, SCRIPT, CommandSpec, CommandTable, CrossOp, Round
 from shardis.glob import stringmatch
 from shardis.hubproto import CHANNEL, SHARD
@@ -44,6 +44,7 @@ from shardis.scripting import (
     Library,
     Script,
     numkeys,
+    sha1hex,
 )
 from shardis.shardd.blocking import BLOCK
 from shardis.monitorline import line
@@ -201,10 +202,18 @@ def as_user(ks: Keyspace, db: int, args: list[bytes]) -> Any:
     spec = host.table.lookup(inner[0])
     assert spec is not None and spec.route == SCRIPT, "the router wraps scripts only"
     outer, host.user = host.user, user_of(args[1])
+    # (the shard counts ``__as``, which INFO does not show: the script counts here)
+    clock = time.perf_counter_ns
+    t0 = clock()
     try:
-        return host.handlers()[spec.id](ks, db, inner)
+        v = host.handlers()[spec.id](ks, db, inner)
+    except ReplyError:
+        cmdstats.record(host.stats, spec.name, clock() - t0, True)
+        raise
     finally:
         host.user = outer
+    cmdstats.record(host.stats, spec.name, clock() - t0)
+    return v
 
 
 def cross_as(coord: Round, db: int, args: list[bytes]) -> Any:
@@ -288,6 +297,9 @@ class ScriptHost:
         self.libraries: dict[bytes, Library] | None = None  # None: read them again
         self.functions: dict[bytes, Script] = {}
         self.user: acl.User | None = None  # the ACL user of the script running (``as_user``)
+        # INFO commandstats of the commands scripts call, by name (as Redis counts them:
+        # each call, failed when it answered an error); the daemon's ``sub_stats``.
+        self.stats: dict[str, list] = {}
 
     def lua(self) -> Engine:
         if self.engine is None:
@@ -332,12 +344,38 @@ class ScriptHost:
         state = [db]
         databases = ks.ctx.databases
         user = self.user
+        stats = self.stats
+        clock = time.perf_counter_ns
 
         def call(cargv: list[bytes], pcall: bool) -> tuple[bool, Any]:
-            shown: list[bytes] | None = None  # (a call refused before it runs is not shown)
+            top = check_call_or_error(cargv)
+            if isinstance(top, str):
+                refused = table.lookup(cargv[0]) if cargv else None
+                if refused is not None and refused.route != INTERNAL:  # (Redis: a rejected call)
+                    name = counted_name(refused, cargv, False)
+                    if name is not None:
+                        cmdstats.reject(stats, name)
+                return False, top
+            # (a container the shard runs counts by subcommand itself: _by_subcommand)
+            name = counted_name(top, cargv, top.route != LOCAL and handlers[top.id] is not None
+                                and not top.blocking)
+            t0 = clock()
+            ok, v = run_call(top, cargv)
+            if name is not None:
+                cmdstats.record(stats, name, clock() - t0, not ok)
+            return ok, v
+
+        def check_call_or_error(cargv: list[bytes]) -> CommandSpec | str:
             try:
                 top = check_call(table, cargv, no_writes, ro)
                 acl_check(user, top, cargv)
+            except ReplyError as e:
+                return str(e.args[0])
+            return top
+
+        def run_call(top: CommandSpec, cargv: list[bytes]) -> tuple[bool, Any]:
+            shown: list[bytes] | None = None
+            try:
                 if self.monitoring and "admin" not in top.flags and self.replaying is None:
                     shown = cargv
                 spec, cargv = shard_form(table, top, cargv)
@@ -411,6 +449,18 @@ class ScriptHost:
 
     def changed(self) -> None:
         self.libraries = None
+
+
+def counted_name(top: CommandSpec, argv: list[bytes], wrapped: bool) -> str | None:
+    """The name a script's call of ``top`` counts under in INFO commandstats: its
+    subcommand's for a container; None where the shard's handler counts it itself
+    (``wrapped``: the daemon's ``_by_subcommand``) or for an unknown subcommand."""
+    if not top.subcommands:
+        return top.name
+    if wrapped:
+        return None
+    sub = top.subcommands.get(argv[1].decode("latin-1").lower()) if len(argv) > 1 else None
+    return None if sub is None else sub.name
 
 
 def _host(ks: Keyspace) -> ScriptHost:
@@ -616,7 +666,11 @@ def cross_eval(coord: Round, db: int, args: list[bytes], user: acl.User | None =
     if name in (b"evalsha", b"evalsha_ro"):
         body = cache.get(args[1].lower())
         if body is None:
-            raise ReplyError(NOSCRIPT)
+            # A router sends the body it has in the SHA's place (router/scripting.py
+            # ``route``): a script this cache holds runs; anything else is no SHA known.
+            if cache.get(sha1hex(args[1])) != args[1]:
+                raise ReplyError(NOSCRIPT)
+            body = args[1]
     else:
         body = args[1]
     script = engine.compile(body)

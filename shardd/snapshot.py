@@ -178,7 +178,7 @@ def register(table: CommandTable) -> None:
     # From a router to the coordinator (shardis/coord/saver.py): START a save (its id),
     # or its STATUS by id ([done, ok]); never run on a shard.
     cmd("__bgsave", -2, "admin", route=INTERNAL, group="server",
-        summary="__bgsave START | STATUS id: the coordinator's saves")(_coordinator_only)
+        summary="__bgsave START | STATUS id | RESETSTAT: the coordinator's saves")(_coordinator_only)
 
 
 def _coordinator_only(ks: Keyspace, db: int, args: list[bytes]) -> None:

@@ -18,8 +18,8 @@ from shardis.coord import coordinator
 from shardis.router import app, commandinfo, configcmd, connection, info, monitor, objectcmd, observe, \
     persistence, pubsub, scan, security, servercmd, transactions
 from shardis.router import scripting as router_scripting
-from shardis.shardd import bitmaps, blocking, daemon, databases, debug, dump, geo, hashes, hyperloglog, \
-    keys, lists, objectinfo, scripting, sets, snapshot, sort, streams, strings, txn, zsets
+from shardis.shardd import bitmaps, blocking, daemon, databases, debug, digest, dump, geo, hashes, \
+    hyperloglog, keys, lists, objectinfo, scripting, sets, snapshot, sort, streams, strings, txn, zsets
 
 
 def build_table() -> CommandTable:
@@ -48,6 +48,7 @@ def build_table() -> CommandTable:
     dump.register(table)
     servercmd.register(table)
     debug.register(table)
+    digest.register(table)
     snapshot.register(table)
     monitor.register(table)
     observe.register(table)

@@ -12,7 +12,7 @@ been done.
 peer -> hub: ``Hello``, ``Count``, ``Sync``, ``Publish``, ``Query``, ``Set``,
 ``Configured``, ``Notify``, ``Poll``, ``Tell``, ``Monitor``, ``Feed``; hub -> peer:
 ``Message``, ``PMessage``, ``SMessage``, ``Answer``, ``Configure``, ``Ask``, ``Monitoring``,
-``Lines``. An op this build cannot read decodes as ``Unreadable``.
+``Lines``, ``OomShards``; shard -> hub: ``Oom`` too. An op this build cannot read decodes as ``Unreadable``.
 
 ``Poll``, ``Ask`` and ``Tell`` are how a router asks the others about their clients
 (CLIENT LIST, KILL, UNBLOCK: router/connection.py): the hub puts the question to each
@@ -39,6 +39,8 @@ HELLO, COUNT, SYNC, PUBLISH, QUERY, SET, NOTIFY, CONFIGURED, POLL, TELL = range(
 MESSAGE, PMESSAGE, SMESSAGE, ANSWER, CONFIG, ASK = range(10, 16)
 # MONITOR's: peer -> hub, then hub -> peer.
 MONITOR, FEED, MONITORING, LINES = range(16, 20)
+# maxmemory's: shard -> hub, then hub -> peer.
+OOM, OOMSHARDS = range(20, 22)
 # QUERY's questions.
 Q_CHANNELS, Q_NUMSUB, Q_NUMPAT, Q_STATS, Q_RECEIVERS = range(5)
 # ACL LOG, kept by the hub for the whole server: add [reason, context, object, username,
@@ -177,6 +179,16 @@ class Feed(NamedTuple("Feed", [("code", int), ("lines", list)])):
         return _new(cls, (FEED, lines))
 
 
+class Oom(NamedTuple("Oom", [("code", int), ("full", bool)])):
+    """``[OOM, full]``: a shard is over its maxmemory with nothing to evict (its denyoom
+    commands answer -OOM), or no longer; sent when that changes; no answer."""
+
+    __slots__ = ()
+
+    def __new__(cls, full: bool) -> Oom:
+        return _new(cls, (OOM, full))
+
+
 # ------------------------------------------------------------ hub -> peer
 
 
@@ -258,6 +270,17 @@ class Lines(NamedTuple("Lines", [("code", int), ("lines", list)])):
         return _new(cls, (LINES, lines))
 
 
+class OomShards(NamedTuple("OomShards", [("code", int), ("shards", list)])):
+    """``[OOMSHARDS, [index, ...]]``: the shards out of memory now (``Oom``), to every
+    router when that changes and to a router that says HELLO while some are: inside
+    MULTI a router refuses commands with -OOM as Redis does (router/transactions.py)."""
+
+    __slots__ = ()
+
+    def __new__(cls, shards: list[int]) -> OomShards:
+        return _new(cls, (OOMSHARDS, shards))
+
+
 class Unreadable(NamedTuple):
     """An op this build cannot read (unknown code, or fields that do not fit it), as
     received; never encoded."""
@@ -265,8 +288,8 @@ class Unreadable(NamedTuple):
     op: Any
 
 
-ToHub = Union[Hello, Count, Sync, Publish, Query, Set, Configured, Notify, Poll, Tell, Monitor, Feed]
-FromHub = Union[Message, PMessage, SMessage, Answer, Configure, Ask, Monitoring, Lines]
+ToHub = Union[Hello, Count, Sync, Publish, Query, Set, Configured, Notify, Poll, Tell, Monitor, Feed, Oom]
+FromHub = Union[Message, PMessage, SMessage, Answer, Configure, Ask, Monitoring, Lines, OomShards]
 Op = Union[ToHub, FromHub]
 
 # code -> the op's class
@@ -275,6 +298,7 @@ OPS: dict[int, type[Op]] = {
     CONFIGURED: Configured, NOTIFY: Notify, POLL: Poll, TELL: Tell,
     MESSAGE: Message, PMESSAGE: PMessage, SMESSAGE: SMessage, ANSWER: Answer, CONFIG: Configure,
     ASK: Ask, MONITOR: Monitor, FEED: Feed, MONITORING: Monitoring, LINES: Lines,
+    OOM: Oom, OOMSHARDS: OomShards,
 }
 _SHAPES = {code: (cls, len(cls._fields)) for code, cls in OPS.items()}
 

@@ -5,6 +5,7 @@ specification."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -320,16 +321,17 @@ def test_s3fifo_keeps_a_hot_set_through_a_scan(ev):
 
 
 def test_noeviction_in_multi_and_scripts(ev):
-    """A transaction's denyoom commands answer -OOM inside EXEC's reply (Redis refuses
-    the whole EXEC: docs/CONFIG.md); a script's redis.call of one raises it."""
+    """Out of memory, a transaction is refused whole (EXECABORT: the commands queued
+    answered -OOM, see test_oom_inside_multi_as_redis); a script's redis.call of a
+    denyoom command raises it, its reads go on."""
     ev.config_set("maxmemory", LIMIT)
     fill_until_oom(ev)
+    _router_knows_oom(RawClient(ev.connection_pool.connection_kwargs["port"]))
     p = ev.pipeline(transaction=True)
     p.get("k0")
     p.set("m", "1")
-    got = p.execute(raise_on_error=False)
-    assert got[0] == VALUE and isinstance(got[1], redis.ResponseError)
-    assert str(got[1]).startswith("command not allowed when used memory")
+    with pytest.raises(redis.ResponseError, match="EXECABORT|command not allowed"):
+        p.execute()
     with pytest.raises(redis.ResponseError, match="OOM|command not allowed"):
         ev.eval("return redis.call('set', KEYS[1], 'x')", 1, "s")
     assert ev.eval("return redis.call('get', KEYS[1])", 1, "k0") == VALUE
@@ -366,3 +368,87 @@ def test_evictions_replay_from_the_log(tmp_path):
         r.close()
     finally:
         c.stop()
+
+
+def _fill_to_oom(raw: RawClient) -> None:
+    for n in range(10000):
+        if raw.call("SET", f"k{n}", VALUE) == OOM:
+            return
+    raise AssertionError("never out of memory")
+
+
+def _router_knows_oom(raw: RawClient) -> None:
+    """The router hears of a shard's -OOM through the hub, a moment after the shard."""
+    deadline = time.monotonic() + 5
+    while True:
+        raw.call("MULTI")
+        reply = raw.call("GET", "k0")
+        raw.call("DISCARD")
+        if reply == OOM:
+            return
+        assert time.monotonic() < deadline, "the router never heard of the -OOM"
+        time.sleep(0.02)
+
+
+OOM_IN_MULTI = [("MULTI",), ("SET", "a", "1"), ("GET", "k0"), ("PING",), ("WATCH", "x"),
+                ("MULTI",), ("SAVE",), ("CONFIG", "GET", "maxmemory"), ("EXEC",),
+                ("MULTI",), ("DEL", "k0"), ("DISCARD",), ("GET", "k0"), ("EXEC",)]
+
+
+def test_oom_inside_multi_as_redis(ev, redis_server):
+    """Out of memory, every command inside MULTI is refused with -OOM (but EXEC, DISCARD,
+    and those never allowed in MULTI), and EXEC answers EXECABORT; counted as Redis does."""
+    ref = RawClient(redis_server.port)
+    raw = RawClient(ev.connection_pool.connection_kwargs["port"])
+    try:
+        ev.config_set("maxmemory", LIMIT)
+        _fill_to_oom(raw)
+        _router_knows_oom(raw)
+        ref.call("FLUSHALL")
+        ref.call("SET", "k0", VALUE)
+        ref.call("CONFIG", "SET", "maxmemory", "1")
+        for c in (raw, ref):
+            c.call("CONFIG", "RESETSTAT")
+        for cmd in OOM_IN_MULTI:
+            got, want = raw.call(*cmd), ref.call(*cmd)
+            assert got == want, cmd
+        figures = {}
+        for c in (raw, ref):
+            stats = c.call("INFO", "commandstats").decode() + c.call("INFO", "errorstats").decode()
+            figures[c] = sorted(re.sub(r",usec=\d+,usec_per_call=[\d.]+", "", line)
+                                for line in stats.splitlines()
+                                if line.startswith(("cmdstat_", "errorstat_"))
+                                and not line.startswith(("cmdstat_info", "cmdstat_config|set")))
+        assert figures[raw] == figures[ref]
+    finally:
+        ref.call("CONFIG", "SET", "maxmemory", "0")
+        ref.close()
+        raw.close()
+
+
+def test_exec_aborts_when_oom_began_after_queueing(ev, redis_server):
+    """Transactions queued before the server ran out of memory: EXEC aborts one that holds
+    a denyoom command (EXECABORT ... because of: OOM), runs one that only reads."""
+    port = ev.connection_pool.connection_kwargs["port"]
+    writes, reads, other = (RawClient(port) for _ in range(3))
+    ref_writes, ref_reads, ref_admin = (RawClient(redis_server.port) for _ in range(3))
+    try:
+        ref_admin.call("FLUSHALL")
+        ev.config_set("maxmemory", LIMIT)
+        for c in (writes, ref_writes, reads, ref_reads):
+            assert c.call("MULTI") == b"+OK\r\n"
+        for c in (writes, ref_writes):
+            assert c.call("SET", "a", "1") == b"+QUEUED\r\n"
+        for c in (reads, ref_reads):
+            assert c.call("GET", "a") == b"+QUEUED\r\n"
+        _fill_to_oom(other)
+        _router_knows_oom(other)
+        ref_admin.call("CONFIG", "SET", "maxmemory", "1")
+        assert writes.call("EXEC") == ref_writes.call("EXEC") == \
+            b"-EXECABORT Transaction discarded because of: " + OOM[1:]
+        assert writes.call("EXEC") == ref_writes.call("EXEC") == b"-ERR EXEC without MULTI\r\n"
+        assert reads.call("EXEC") == ref_reads.call("EXEC") == b"*1\r\n$-1\r\n"
+    finally:
+        ref_admin.call("CONFIG", "SET", "maxmemory", "0")
+        for c in (writes, reads, other, ref_writes, ref_reads, ref_admin):
+            c.close()

@@ -58,6 +58,8 @@ TABLE = [
      (h.FEED, [b'+1.000002 [0 a:1] "PING"\r\n'])),
     (h.Monitoring([0, 1]), b"\x91\x92\x12\x92\x00\x01", (h.MONITORING, [0, 1])),
     (h.Lines([b"+x\r\n"]), b"\x91\x92\x13\x91\xc4\x04+x\r\n", (h.LINES, [b"+x\r\n"])),
+    (h.Oom(True), b"\x91\x92\x14\xc3", (h.OOM, True)),
+    (h.OomShards([0, 2]), b"\x91\x92\x15\x92\x00\x02", (h.OOMSHARDS, [0, 2])),
 ]
 
 
@@ -193,6 +195,21 @@ def test_the_hub_tells_the_routers_who_monitors_and_passes_lines_on(hub):
                    r3: [h.Monitoring([])], S0: [h.Monitoring([])]}
     assert run(hub, (R1, [h.Monitor(1)]))[R1] == [h.Monitoring([1])]
     assert run(hub, (R1, [h.Monitor(0)]))[R2] == [h.Monitoring([])]
+
+
+def test_the_hub_tells_the_routers_which_shards_are_out_of_memory(hub):
+    s1 = h.shard_identity(1)
+    run(hub, (R1, [h.Hello({})]), (S0, [h.Hello({})]), (s1, [h.Hello({})]))
+    # a change reaches every router (not the shards); a repeat nothing
+    assert run(hub, (s1, [h.Oom(True)])) == {R1: [h.OomShards([1])]}
+    assert run(hub, (s1, [h.Oom(True)])) == {}
+    assert run(hub, (S0, [h.Oom(True)])) == {R1: [h.OomShards([0, 1])]}
+    # a router that says HELLO hears it; a shard that restarts is not out of memory
+    assert run(hub, (R2, [h.Hello({})])) == {R2: [h.Configure({}, 0), h.OomShards([0, 1])]}
+    out = run(hub, (S0, [h.Hello({})]))
+    assert out[R1] == out[R2] == [h.OomShards([1])]
+    assert run(hub, (R1, [h.Oom(True)])) == {}  # (only shards say it)
+    assert run(hub, (s1, [h.Oom(False)])) == {R1: [h.OomShards([])], R2: [h.OomShards([])]}
 
 
 def test_the_hub_logs_an_op_it_does_not_take_and_runs_the_rest(hub, caplog):

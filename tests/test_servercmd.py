@@ -10,8 +10,10 @@ import socket
 import time
 
 import pytest
+from redis._parsers.helpers import parse_info
 
 from shardis import rdbfile
+
 from tests.helpers import Pair, RawClient, RedisServer, Shardis, parse_reply
 
 
@@ -366,3 +368,30 @@ def test_shutdown_save_failure_force_and_save(tmp_path):
     finally:
         ref.stop()
         assert s.stop() in (0, None)
+
+
+def _usec(conn: RawClient, name: str) -> tuple[int, int]:
+    """(calls, usec) of ``name`` in INFO commandstats."""
+    v = parse_info(parse_reply(conn.call("INFO", "commandstats")).decode()).get(f"cmdstat_{name}")
+    return (v["calls"], v["usec"]) if v else (0, 0)
+
+
+def test_commands_answered_later_count_as_redis_times_them(dpair):
+    """DEBUG SLEEP's time is the sleep, SAVE's and DEBUG RELOAD's the whole save (Redis
+    runs them inside the call); WAIT's is its handler's, not the wait (Redis 7.0 counts a
+    WAIT that blocked without its wait)."""
+    for c in (dpair.s, dpair.r):
+        c.call("SET", "k", "v")
+        c.call("CONFIG", "RESETSTAT")
+        assert c.call("DEBUG", "SLEEP", "0.2") == b"+OK\r\n"
+        assert c.call("WAIT", "1", "300") == b":0\r\n"
+        assert c.call("SAVE") == b"+OK\r\n"
+        assert c.call("DEBUG", "RELOAD") == b"+OK\r\n"
+    for c in (dpair.s, dpair.r):
+        debug, wait, save = (_usec(c, n) for n in ("debug", "wait", "save"))
+        assert debug[0] == 2 and debug[1] >= 200_000
+        assert wait[0] == 1 and wait[1] < 300_000
+        assert save[0] == 1
+    # (a save here is a round over every shard, a file written and polled: far past 1 ms;
+    # its handler alone returns in microseconds)
+    assert _usec(dpair.s, "save")[1] >= 1000

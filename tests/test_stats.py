@@ -3,6 +3,7 @@ shard, and CONFIG RESETSTAT, against redis-server running the same commands."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 import pytest
@@ -168,6 +169,47 @@ def test_resetstat_clears_every_router_and_shard(two_routers):
             c.close()
 
 
+# INFO fields Redis' CONFIG RESETSTAT zeroes (resetServerStats) that count something here.
+RESET_FIELDS = {"stats": ("keyspace_hits", "keyspace_misses", "expired_keys", "evicted_keys",
+                          "total_error_replies", "rejected_connections", "total_forks",
+                          "latest_fork_usec", "unexpected_error_replies"),
+                "persistence": ("rdb_saves", "aof_rewrites",
+                                "rdb_last_bgsave_status")}
+
+
+def test_resetstat_zeroes_what_redis_zeroes(two_routers, reference):
+    """Saves, hits and misses, expired keys and error replies, then RESETSTAT: each
+    field reads as redis-server's after the same commands (rdb_saves among them)."""
+    conns = connections(two_routers.port, 2)
+    ref = RawClient(reference.port)
+    try:
+        for c in (conns[0], ref):
+            c.call("CONFIG", "RESETSTAT")
+            c.call("SET", "k", "v")
+            c.call("GET", "k")
+            c.call("GET", "missing")
+            c.call("SET", "gone", "v", "PX", "1")
+            c.call("LPUSH", "k", "x")
+            assert parse_reply(c.call("SAVE")) == b"OK"
+        time.sleep(0.01)
+        for c in (conns[1], ref):
+            c.call("GET", "gone")
+        for section, fields in RESET_FIELDS.items():
+            got = info(two_routers.port, section)
+            assert [got[f] for f in fields] == [info(reference.port, section)[f] for f in fields]
+        assert info(two_routers.port, "persistence")["rdb_saves"] >= 1
+        for c in (conns[1], ref):
+            assert parse_reply(c.call("CONFIG", "RESETSTAT")) == b"OK"
+        for section, fields in RESET_FIELDS.items():
+            got = info(two_routers.port, section)
+            assert [got[f] for f in fields] == [info(reference.port, section)[f] for f in fields]
+        assert info(two_routers.port, "persistence")["rdb_saves"] == 0
+    finally:
+        for c in conns:
+            c.close()
+        ref.close()
+
+
 def test_latencystats(two_routers, reference):
     conns = connections(two_routers.port, 4)
     ref = RawClient(reference.port)
@@ -222,4 +264,96 @@ def test_acl_refusals_are_rejected_calls(two_routers, reference):
         for c in (conns[0], ref):
             c.call("ACL", "DELUSER", "limited")
         for c in conns + [ref, ref2]:
+            c.close()
+
+
+def sha1(body: str) -> str:
+    return hashlib.sha1(body.encode()).hexdigest()
+
+
+GET1 = "return redis.call('get', KEYS[1])"
+GET2 = "return {redis.call('get', KEYS[1]), redis.call('get', KEYS[2])}"
+FAILS = "return redis.call('lpush', KEYS[1], 'x')"
+LIBRARY = ("#!lua name=statslib\n"
+           "redis.register_function('f1', function(k) return redis.call('get', k[1]) end)\n"
+           "redis.register_function{function_name='f2', callback=function(k) "
+           "return {redis.call('get', k[1]), redis.call('get', k[2])} end, flags={'no-writes'}}")
+# Keys a and b lie on different shards of three: GET2 over both runs in the coordinator.
+SCRIPTS = [
+    ("SET", "a", "1"), ("SET", "b", "2"),
+    ("EVAL", GET1, "1", "a"), ("EVAL_RO", GET1, "1", "a"), ("SCRIPT", "LOAD", GET1),
+    ("EVALSHA", sha1(GET1), "1", "a"), ("EVALSHA", sha1(GET1), "1", "a"),
+    ("EVALSHA_RO", sha1(GET1), "1", "a"), ("EVALSHA", "0" * 40, "1", "a"),
+    ("EVALSHA_RO", "1" * 40, "0"), ("EVALSHA", sha1(GET1)), ("EVAL", GET2, "2", "a", "b"),
+    ("SCRIPT", "LOAD", GET2), ("EVALSHA", sha1(GET2), "2", "a", "b"),
+    ("EVALSHA_RO", sha1(GET2), "2", "a", "b"), ("SCRIPT", "LOAD", FAILS),
+    ("EVALSHA", sha1(FAILS), "1", "a"), ("EVAL", FAILS, "1", "a"),
+    ("SCRIPT", "EXISTS", sha1(GET1), "abc"), ("SCRIPT", "NOSUCH"),
+    ("FUNCTION", "LOAD", "REPLACE", LIBRARY), ("FCALL", "f1", "1", "a"),
+    ("FCALL_RO", "f2", "2", "a", "b"), ("FCALL", "f2", "2", "a", "b"), ("FCALL", "nosuch", "0"),
+    ("FCALL_RO", "f1", "1", "a"),
+    ("MULTI",), ("EVALSHA", sha1(GET1), "1", "a"), ("EVALSHA", sha1(GET2), "2", "a", "b"),
+    ("EVALSHA", "2" * 40, "1", "a"), ("EVAL", GET1, "1", "a"), ("FCALL", "f2", "2", "a", "b"),
+    ("MGET", "a", "b"), ("DBSIZE",), ("EXEC",),
+    ("SCRIPT", "FLUSH"), ("EVALSHA", sha1(GET1), "1", "a"),
+    # calls a script makes that are refused: rejected (a known command), or not counted
+    ("EVAL", "return redis.pcall('get')", "0"), ("EVAL", "return redis.pcall('nosuch')", "0"),
+    ("EVAL_RO", "return redis.pcall('set', 'x', '1')", "0"),
+    ("EVAL", "return redis.pcall('shutdown')", "0"),
+    ("EVAL", "return redis.pcall('object', 'encoding', 'a')", "1", "a"),
+    ("EVAL", "return redis.pcall('config', 'get', 'x', 'y')", "0"),
+]
+
+
+def test_scripts_count_as_redis_counts_them(two_routers, reference):
+    """EVALSHA (on a shard, in the coordinator, inside MULTI, NOSCRIPT) counts as
+    evalsha, not eval; each command a script calls counts too; FCALL, SCRIPT's
+    subcommands and what EXEC runs in the coordinator as one command each."""
+    conns = connections(two_routers.port, 2)
+    ref = RawClient(reference.port)
+    try:
+        for c in (conns[0], ref):
+            c.call("FLUSHALL")
+            c.call("SCRIPT", "FLUSH")
+            c.call("CONFIG", "RESETSTAT")
+        in_multi = False
+        for i, cmd in enumerate(SCRIPTS):
+            in_multi = cmd[0] == "MULTI" or in_multi and SCRIPTS[i - 1][0] != "EXEC"
+            # (EVALSHA through either router: the second learns the script from the first)
+            c = conns[i % 2] if cmd[0] == "EVALSHA" and not in_multi else conns[0]
+            got, want = c.call(*cmd), ref.call(*cmd)
+            assert got == want, cmd
+        assert command_figures(two_routers.port) == command_figures(reference.port)
+    finally:
+        for c in (conns[0], ref):
+            c.call("FUNCTION", "FLUSH")
+        for c in conns:
+            c.close()
+        ref.close()
+
+
+def test_scripts_of_a_user_with_acl_rules_count_as_themselves(two_routers, reference):
+    """A user with ACL rules runs scripts wrapped (``__as``): on a shard, in the
+    coordinator and inside MULTI they still count as EVAL, EVALSHA ..."""
+    admin = RawClient(two_routers.port)
+    conns = connections(two_routers.port, 2)
+    ref_admin, ref = RawClient(reference.port), RawClient(reference.port)
+    try:
+        for c in (admin, ref_admin):
+            c.call("ACL", "SETUSER", "scripter", "on", ">pw", "~*", "+@all", "-hset")
+            c.call("SCRIPT", "LOAD", GET1)
+            c.call("SCRIPT", "LOAD", GET2)
+            c.call("CONFIG", "RESETSTAT")
+        for c in (conns[1], ref):
+            assert parse_reply(c.call("AUTH", "scripter", "pw")) == b"OK"
+        for cmd in [("EVAL", GET1, "1", "a"), ("EVALSHA", sha1(GET1), "1", "a"),
+                    ("EVALSHA", sha1(GET2), "2", "a", "b"), ("EVALSHA_RO", "0" * 40, "0"),
+                    ("EVAL", "return redis.call('hset', KEYS[1], 'f', 'v')", "1", "h"),
+                    ("MULTI",), ("EVALSHA", sha1(GET1), "1", "a"), ("EXEC",)]:
+            assert conns[1].call(*cmd) == ref.call(*cmd), cmd
+        assert command_figures(two_routers.port) == command_figures(reference.port)
+    finally:
+        for c in (admin, ref_admin):
+            c.call("ACL", "DELUSER", "scripter")
+        for c in conns + [admin, ref_admin, ref]:
             c.close()

@@ -56,8 +56,8 @@ from shardis.args import stringmatch
 from shardis.config import Config, log_level
 from shardis.hubproto import Q_ACLLOG_ADD, Q_ACLLOG_GET, Q_ACLLOG_RESET, CHANNEL, KINDS, PATTERN, \
     Q_CHANNELS, Q_NUMPAT, Q_NUMSUB, Q_RECEIVERS, Q_STATS, SHARD, Answer, Ask, Configure, Configured, Count, \
-    Feed, FromHub, Hello, Lines, Message, Monitor, Monitoring, Notify, PMessage, Poll, Publish, Query, Set, \
-    SMessage, Sync, Tell, Unreadable
+    Feed, FromHub, Hello, Lines, Message, Monitor, Monitoring, Notify, Oom, OomShards, PMessage, Poll, \
+    Publish, Query, Set, SMessage, Sync, Tell, Unreadable
 
 log = logging.getLogger("pubsub")
 
@@ -99,11 +99,13 @@ class Hub:
         self.polls: dict[int, list] = {}
         self.refs = itertools.count(1)
         self.monitors: dict[bytes, int] = {}  # router -> its clients in MONITOR mode (none: absent)
+        self.oom: set[int] = set()  # the shards out of memory (``Oom``)
         # op class -> its handler(peer, op, out)
         self.handlers: dict[type, Callable[[bytes, Any, Out], None]] = {
             Publish: self.on_publish, Count: self.on_count, Notify: self.on_notify, Sync: self.on_sync,
             Query: self.on_query, Hello: self.on_hello, Set: self.on_set, Configured: self.on_configured,
             Poll: self.on_poll, Tell: self.on_tell, Monitor: self.on_monitor, Feed: self.on_feed,
+            Oom: self.on_oom,
         }
 
     def run(self) -> None:
@@ -181,6 +183,10 @@ class Hub:
             self._monitoring(out)  # (its monitors went with its former self)
         elif self.monitors:
             out[ident].append(Monitoring(self._monitoring_routers()))
+        if ident.startswith(b"shard-"):
+            self._set_oom(int(ident[6:]), False, out)  # (it restarted: it says when full)
+        elif self.oom:
+            out[ident].append(OomShards(sorted(self.oom)))
         if self.unconfirmed:
             self._confirm(ident, out, self.version)
         for ref, poll in list(self.polls.items()):
@@ -237,6 +243,23 @@ class Hub:
         lines = Lines(op.lines)
         for peer in self.monitors:
             out[peer].append(lines)
+
+    def on_oom(self, ident: bytes, op: Oom, out: Out) -> None:
+        if ident.startswith(b"shard-"):
+            self._set_oom(int(ident[6:]), bool(op.full), out)
+
+    def _set_oom(self, shard: int, full: bool, out: Out) -> None:
+        """Shard ``shard`` is out of memory or not: every router hears of a change."""
+        if (shard in self.oom) == full:
+            return
+        if full:
+            self.oom.add(shard)
+        else:
+            self.oom.discard(shard)
+        op = OomShards(sorted(self.oom))
+        for peer in self.peers:
+            if peer.startswith(b"router-"):
+                out[peer].append(op)
 
     def _monitoring_routers(self) -> list[int]:
         return sorted(hubproto.router_index(p) for p in self.monitors)

@@ -282,11 +282,17 @@ def _used_mem(indexes: list[list[list[int]]]) -> int:
 
 
 def bgsave_op(coord: Round, db: int, args: list[bytes]) -> Any:
-    """``__bgsave START``: begin a save (its id); ``__bgsave STATUS id``: [done, ok]."""
+    """``__bgsave START``: begin a save (its id); ``__bgsave STATUS id``: [done, ok];
+    ``__bgsave RESETSTAT``: CONFIG RESETSTAT zeroes the count of saves (INFO's rdb_saves)."""
     saver = cast(Any, coord).saver
     assert isinstance(saver, Saver)
     if args[1] == b"START":
         return saver.start(coord)
+    if args[1] == b"RESETSTAT":
+        with saver.lock:
+            saver.saves = 0
+        saver.write_state()
+        return 0
     sid = int(args[2])
     with saver.lock:
         if sid in saver.done:
