@@ -374,37 +374,35 @@ class Router:
         # The ZeroMQ fd is edge-triggered: drain until EVENTS says no more
         # (cheaper than catching zmq.Again), and look again after a send.
         while sock.get(_EVENTS) & _POLLIN:  # type: ignore[operator]  # (pyzmq: int | bytes)
-            # (a message's frames: the replies to one or more of this router's batches)
-            for frame in sock.recv_multipart():
-                bid, replies = Replies.parse(frame)
-                slots = inflight.pop(bid, None)
-                if slots is None:
-                    if bid == 0:
-                        self._wakeups(i, Wakeups(replies))
-                    elif bid == SLOW_CALLS:
-                        self._slow_calls(i, replies)
+            bid, replies = Replies.parse(sock.recv())
+            slots = inflight.pop(bid, None)
+            if slots is None:
+                if bid == 0:
+                    self._wakeups(i, Wakeups(replies))
+                elif bid == SLOW_CALLS:
+                    self._slow_calls(i, replies)
+            else:
+                took = time.perf_counter() - sent.pop(bid)
+                self.batch_counts[i][bisect_left(_BATCH_BUCKETS, took)] += 1
+                self.batch_seconds[i] += took
+                if len(slots) == len(replies):
+                    for slot, r in zip(slots, replies):
+                        slot[0] = r
+                        owner = slot[1]
+                        if not owner.dirty:
+                            owner.dirty = True
+                            touched.append(owner)
                 else:
-                    took = time.perf_counter() - sent.pop(bid)
-                    self.batch_counts[i][bisect_left(_BATCH_BUCKETS, took)] += 1
-                    self.batch_seconds[i] += took
-                    if len(slots) == len(replies):
-                        for slot, r in zip(slots, replies):
-                            slot[0] = r
-                            owner = slot[1]
-                            if not owner.dirty:
-                                owner.dirty = True
-                                touched.append(owner)
-                    else:
-                        # Some slots stand for a run of one client's commands (see dispatch).
-                        at = 0
-                        for slot in slots:
-                            n = slot[2] if len(slot) > 2 else 1
-                            slot[0] = replies[at] if n == 1 else b"".join(replies[at:at + n])
-                            at += n
-                            owner = slot[1]
-                            if not owner.dirty:
-                                owner.dirty = True
-                                touched.append(owner)
+                    # Some slots stand for a run of one client's commands (see dispatch).
+                    at = 0
+                    for slot in slots:
+                        n = slot[2] if len(slot) > 2 else 1
+                        slot[0] = replies[at] if n == 1 else b"".join(replies[at:at + n])
+                        at += n
+                        owner = slot[1]
+                        if not owner.dirty:
+                            owner.dirty = True
+                            touched.append(owner)
             if self.out[i] and len(inflight) < MAX_INFLIGHT:
                 self._send(i)
         for owner in touched:

@@ -343,20 +343,7 @@ class Shard:
         replies = self._apply(payloads, now, durable=self.writer is not None,
                               idents=[m[0] for m in msgs])
         frame = Replies.frame
-        if len(msgs) == 1:
-            out = [[msgs[0][0], frame(replies[0][0], replies[0][1])]]
-        else:
-            # One message per router, its batches' replies as its frames: one wakeup of
-            # ZeroMQ's I/O thread and of the router for all of them, not one per batch
-            # (a router keeps up to MAX_INFLIGHT batches here; they queue when busy).
-            by_router: dict[bytes, list[bytes]] = {}
-            for m, (bid, r) in zip(msgs, replies):
-                frames = by_router.get(m[0])
-                if frames is None:
-                    by_router[m[0]] = [m[0], frame(bid, r)]
-                else:
-                    frames.append(frame(bid, r))
-            out = list(by_router.values())
+        out = [[m[0], frame(bid, r)] for m, (bid, r) in zip(msgs, replies)]
         if self.slow:
             out[:0] = self._slow_calls(msgs, replies)
         if self.woken:
