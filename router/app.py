@@ -1175,6 +1175,14 @@ class Client(asyncio.Protocol):
                     self.drain_wait = True
                     self.backlog.extend(cmds[n:])
                     break
+                if router.oom_shards and "denyoom" in spec.flags \
+                        and transactions.out_of_memory(router, spec, args):
+                    # (a shard of its keys refuses writes: the coordinator's round would
+                    # write past maxmemory, which the shard tests per router batch only)
+                    pending.append([encode_error(errors.OOM), self])
+                    router.count_error(errors.OOM)
+                    router.command_rejected(spec.name)
+                    continue
                 pending.append(router.to_coordinator(self, spec, args, shards))
                 coord_n += 1
                 if spec.blocking:  # nothing after it runs before it is answered

@@ -102,7 +102,7 @@ def queue(conn: Client, cmds: list[list[bytes]]) -> None:
             discard(conn)
             conn.run(cmds[n:])
             return
-        if router.oom_shards and "no_multi" not in spec.flags and _out_of_memory(router, spec, args):
+        if router.oom_shards and "no_multi" not in spec.flags and out_of_memory(router, spec, args):
             # Redis refuses every command inside MULTI while out of memory, and EXEC
             # then aborts: -OOM when a shard of its keys is (a command without keys: any).
             pending.append([encode_error(errors.OOM), conn])
@@ -129,7 +129,7 @@ def queue(conn: Client, cmds: list[list[bytes]]) -> None:
             pending.append([QUEUED, conn])
 
 
-def _out_of_memory(router: Router, spec: CommandSpec, args: list[bytes]) -> bool:
+def out_of_memory(router: Router, spec: CommandSpec, args: list[bytes]) -> bool:
     """Whether a shard ``args`` runs on is out of memory (``router.oom_shards``, as the
     hub last said): a shard of its keys; any shard for a command without keys."""
     keys = spec.keys(args)
@@ -160,7 +160,7 @@ def _exec_out_of_memory(conn: Client, queued: list[list[bytes]]) -> bool:
             continue
         sub = spec.subcommands.get(args[1].decode("latin-1").lower()) \
             if spec.subcommands and len(args) > 1 else None
-        if "denyoom" in (sub or spec).flags and _out_of_memory(router, spec, args):
+        if "denyoom" in (sub or spec).flags and out_of_memory(router, spec, args):
             return True
     return False
 

@@ -452,3 +452,34 @@ def test_exec_aborts_when_oom_began_after_queueing(ev, redis_server):
         ref_admin.call("CONFIG", "SET", "maxmemory", "0")
         for c in (writes, reads, other, ref_writes, ref_reads, ref_admin):
             c.close()
+
+
+def test_cross_shard_writes_answer_oom(tmp_path):
+    """A write the coordinator would run over several shards (MSET, SUNIONSTORE ...)
+    answers -OOM, as a write on one shard does, once a shard of its keys is out of memory
+    (the router hears it through the hub); reads over shards and deletes still run."""
+    c = Shardis(str(tmp_path / "data"), shards=2).start()
+    try:
+        raw = RawClient(c.port)
+        raw.call("CONFIG", "SET", "maxmemory", str(LIMIT))
+        _fill_to_oom(raw)
+        deadline = time.monotonic() + 5
+        while True:  # (the router hears through the hub: PING in MULTI answers -OOM then)
+            raw.call("MULTI")
+            reply = raw.call("PING")
+            raw.call("DISCARD")
+            if reply == OOM:
+                break
+            assert time.monotonic() < deadline, "the router never heard of the -OOM"
+            time.sleep(0.02)
+        pairs = [a for n in range(20) for a in (f"m{n}", "x")]
+        assert raw.call("MSET", *pairs) == OOM
+        assert raw.call("SUNIONSTORE", "dest", "k1", "k2", "k3") == OOM
+        assert raw.call("MGET", "k1", "k2", "k3").startswith(b"*3\r\n")
+        assert raw.call("EXISTS", *(f"m{n}" for n in range(20))) == b":0\r\n"
+        assert raw.call("DEL", *(f"k{n}" for n in range(40))).startswith(b":")
+        stats = raw.call("INFO", "commandstats").decode()
+        assert "cmdstat_mset:calls=0," in stats and "rejected_calls=1," in stats
+        raw.close()
+    finally:
+        c.stop()
