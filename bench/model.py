@@ -53,6 +53,7 @@ sys.path.insert(0, HERE)
 
 from run import (CLK_TCK, KEYSPACE, ShardisServer, check_tools, command, cpu_delta,  # noqa: E402
                  free_port, running, sh_out)
+from layout import parse_layouts  # noqa: E402  ("S+R,S+R": bench/layout.py's)
 
 GRID = "1+1,2+1,1+2,2+2,4+2"
 VALIDATE = "1+1,2+1"
@@ -378,14 +379,6 @@ def measure(server: MeteredShardis, test: str, pipeline: int, clients: int, requ
                   max(busy - sum(cpu.values()), 0.0), idle,
                   {k: [v[0] - sw0.get(k, [0, 0])[0], v[1] - sw0.get(k, [0, 0])[1]] for k, v in sw1.items()},
                   [usage.ru_nvcsw, usage.ru_nivcsw])
-
-
-def parse_layouts(text: str) -> list[tuple[int, int]]:
-    out = []
-    for part in text.split(","):
-        s, r = part.strip().split("+")
-        out.append((int(s), int(r)))
-    return out
 
 
 def progress(x: Sample) -> str:
