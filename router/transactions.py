@@ -107,7 +107,9 @@ def queue(conn: Client, cmds: list[list[bytes]]) -> None:
             # then aborts: -OOM when a shard of its keys is (a command without keys: any).
             pending.append([encode_error(errors.OOM), conn])
             router.count_error(errors.OOM)
-            router.command_rejected(_counted_name(spec, args))
+            # (counted under its subcommand's name for a container: config|set)
+            from shardis.router.commandinfo import command_of_argv  # (an import cycle at load)
+            router.command_rejected((command_of_argv(router.table, args) or spec).name)
             conn.multi_error = True
         elif name == "multi":
             pending.append([encode_error(errors.MULTI_NESTED), conn])
@@ -140,27 +142,17 @@ def out_of_memory(router: Router, spec: CommandSpec, args: list[bytes]) -> bool:
     return any(slot_to_shard[key_slot(k)] in full for k in keys)
 
 
-def _counted_name(spec: CommandSpec, args: list[bytes]) -> str:
-    """The name INFO commandstats counts a call under: a container's by subcommand."""
-    if spec.subcommands and len(args) > 1:
-        sub = spec.subcommands.get(args[1].decode("latin-1").lower())
-        if sub is not None:
-            return sub.name
-    return spec.name
-
-
 def _exec_out_of_memory(conn: Client, queued: list[list[bytes]]) -> bool:
     """EXEC while out of memory: Redis refuses it when a command queued has the denyoom
     flag (and a shard it writes is out of memory, here)."""
+    from shardis.router.commandinfo import command_of_argv  # (an import cycle at load)
     router = conn.router
     table = router.table
     for args in queued:
         spec = table.lookup(args[0])
         if spec is None:
             continue
-        sub = spec.subcommands.get(args[1].decode("latin-1").lower()) \
-            if spec.subcommands and len(args) > 1 else None
-        if "denyoom" in (sub or spec).flags and out_of_memory(router, spec, args):
+        if "denyoom" in (command_of_argv(table, args) or spec).flags and out_of_memory(router, spec, args):
             return True
     return False
 
