@@ -129,12 +129,7 @@ def all_commands(table: CommandTable) -> list[CommandSpec]:
 
 def command_of_argv(table: CommandTable, argv: list[bytes]) -> CommandSpec | None:
     """Redis' lookupCommand over a full command line: a subcommand when it has them."""
-    spec = table.lookup(argv[0])
-    if spec is None or spec.route == INTERNAL:
-        return None
-    if len(argv) == 1 or not spec.subcommands:
-        return spec
-    return spec.subcommands.get(argv[1].decode("latin-1").lower())
+    return table.lookup_argv(argv)
 
 
 class ListFilter:

@@ -108,8 +108,7 @@ def queue(conn: Client, cmds: list[list[bytes]]) -> None:
             pending.append([encode_error(errors.OOM), conn])
             router.count_error(errors.OOM)
             # (counted under its subcommand's name for a container: config|set)
-            from shardis.router.commandinfo import command_of_argv  # (an import cycle at load)
-            router.command_rejected((command_of_argv(router.table, args) or spec).name)
+            router.command_rejected((router.table.lookup_argv(args) or spec).name)
             conn.multi_error = True
         elif name == "multi":
             pending.append([encode_error(errors.MULTI_NESTED), conn])
@@ -145,14 +144,13 @@ def out_of_memory(router: Router, spec: CommandSpec, args: list[bytes]) -> bool:
 def _exec_out_of_memory(conn: Client, queued: list[list[bytes]]) -> bool:
     """EXEC while out of memory: Redis refuses it when a command queued has the denyoom
     flag (and a shard it writes is out of memory, here)."""
-    from shardis.router.commandinfo import command_of_argv  # (an import cycle at load)
     router = conn.router
     table = router.table
     for args in queued:
         spec = table.lookup(args[0])
         if spec is None:
             continue
-        if "denyoom" in (command_of_argv(table, args) or spec).flags and out_of_memory(router, spec, args):
+        if "denyoom" in (table.lookup_argv(args) or spec).flags and out_of_memory(router, spec, args):
             return True
     return False
 

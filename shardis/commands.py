@@ -178,6 +178,16 @@ class CommandTable:
             spec = self.by_name.get(name.lower())
         return spec
 
+    def lookup_argv(self, argv: list[bytes]) -> CommandSpec | None:
+        """Redis' lookupCommand over a full command line: the subcommand for a container
+        (None for an unknown one), None for an internal command."""
+        spec = self.lookup(argv[0])
+        if spec is None or spec.route == INTERNAL:
+            return None
+        if len(argv) == 1 or not spec.subcommands:
+            return spec
+        return spec.subcommands.get(argv[1].decode("latin-1").lower())
+
     def names(self) -> list[str]:
         """Every command's name in id order: what a log on disk records in its header, so
         that a later build (whose ids may differ) replays it by name (``translate``)."""
